@@ -1,0 +1,46 @@
+/*  kh_err.c - names and sentences for the kreishub error codes. */
+#include "kh_err.h"
+
+static const struct {
+    const char *name;
+    const char *text;
+} s_errors [KH_ERR_COUNT_] = {
+    [KH_OK]            = { "OK", "no error" },
+    [KH_EMALFORMED]    = { "MALFORMED", "not a well-formed msgpack object" },
+    [KH_ETOOLARGE]     = { "TOO_LARGE", "frame larger than allowed" },
+    [KH_EFRAMES]       = { "FRAMES", "wrong number of frames" },
+    [KH_EVERSION]      = { "VERSION", "unknown format version" },
+    [KH_ETYPE]         = { "TYPE", "unknown message type" },
+    [KH_EMISSING]      = { "MISSING", "required field missing" },
+    [KH_EWRONGTYPE]    = { "WRONG_TYPE", "field has the wrong type" },
+    [KH_ERANGE]        = { "RANGE", "value outside its limits" },
+    [KH_EUTF8]         = { "UTF8", "string is not valid UTF-8" },
+    [KH_EUNKNOWNFIELD] = { "UNKNOWN_FIELD", "field not defined by the schema" },
+    [KH_EVALUE]        = { "VALUE", "value not allowed" },
+    [KH_ECOMMAND]      = { "COMMAND", "unknown command" },
+    [KH_EUNAVAILABLE]  = { "UNAVAILABLE", "store not available, try again" },
+    [KH_ESTORE]        = { "STORE", "store failed to commit" },
+    [KH_ETIMEOUT]      = { "TIMEOUT", "no answer in time" },
+    [KH_EUNREACHABLE]  = { "UNREACHABLE", "hub not reachable" },
+    [KH_EFORBIDDEN]    = { "FORBIDDEN", "not allowed for this sender" },
+    [KH_EQUERY]        = { "QUERY", "query not valid" },
+    [KH_ENOMEM]        = { "NOMEM", "out of memory" },
+    [KH_EINVAL]        = { "INVAL", "invalid argument" },
+    [KH_EIO]           = { "IO", "input/output error" },
+};
+
+const char *
+kh_strerror (int code)
+{
+    if (code < 0 || code >= KH_ERR_COUNT_ || !s_errors [code].text)
+        return "unknown error";
+    return s_errors [code].text;
+}
+
+const char *
+kh_errname (int code)
+{
+    if (code < 0 || code >= KH_ERR_COUNT_ || !s_errors [code].name)
+        return "UNKNOWN";
+    return s_errors [code].name;
+}

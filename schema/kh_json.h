@@ -1,0 +1,49 @@
+/*  kh_json.h - JSON text to and from the kreishub msgpack format (CLI input/output).
+
+    Part of the codec: it reads and writes msgpack, so it lives in schema/.
+    JSON input is untrusted (a file or stdin): nesting, sizes and UTF-8 are checked.
+*/
+#ifndef KH_JSON_H_INCLUDED
+#define KH_JSON_H_INCLUDED
+
+#include <stddef.h>
+#include <msgpack.h>
+#include "kh_codec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Parses len bytes of JSON text (one value, surrounding white space allowed) and
+   appends it to out as msgpack: objects as maps with str keys, arrays, strings
+   (escapes and surrogate pairs decoded, UTF-8 checked), integers as int/uint,
+   other numbers as float64, true/false/null. Nesting is limited to KH_DEPTH_MAX.
+   Returns 0, or -1 with why set (KH_EMALFORMED, naming the byte offset). */
+int kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out,
+                        kh_problem_t *why);
+
+/* Returns a malloc'd NUL-terminated JSON text for one msgpack object already
+   decoded (bin as lowercase hex string, ext as null), or NULL on allocation failure. */
+char *kh_json_from_object (const msgpack_object *obj);
+
+/* Returns a malloc'd single-line JSON object for a record:
+   {"seq":N,"at":"ISO-8601 UTC","id":"uuid","type":"..","from":"..","ts":"ISO",
+    "prev_type":N,"prev_sender":N,"prev_pair":N,"body":{...}}
+   or NULL if the record's envelope cannot be decoded or memory runs out. */
+char *kh_record_to_json (const kh_record_t *rec);
+
+/* The CSV header line (no newline) matching kh_record_to_csv. */
+const char *kh_record_csv_header (void);
+/* Returns a malloc'd RFC 4180 CSV line (no newline) for a record:
+   seq,at,id,type,from,ts,title,body   (body as JSON), or NULL as above. */
+char *kh_record_to_csv (const kh_record_t *rec);
+
+/* Formats ms since epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (25 bytes). */
+void kh_time_format (uint64_t ms, char out [25]);
+/* Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.mmm]]Z?" (UTC) into ms; 0 ok, -1 not a time. */
+int kh_time_parse (const char *text, uint64_t *ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
