@@ -1,0 +1,48 @@
+/*  kh_schema.h - the message types and their body fields, declared once (internal).
+
+    kh_schema.c holds the table; kh_codec.c validates against it, kreishub-schema
+    prints it as the field tables of PROTOCOL.md. Adding a field or a type is an
+    edit to the table and nothing else.
+*/
+#ifndef KH_SCHEMA_H_INCLUDED
+#define KH_SCHEMA_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KH_FIELDS_MAX 24                /* fields of one type at most */
+
+typedef enum {
+    KH_KIND_STR,                        /* str of min..max bytes */
+    KH_KIND_UINT,                       /* integer in min..max */
+    KH_KIND_STRLIST,                    /* array of min..max str, each 1..item_max bytes */
+    KH_KIND_AGS,                        /* str: 8 or 5 digits */
+    KH_KIND_AGSLIST,                    /* array of min..max AGS, no repeats */
+    KH_KIND_DATE,                       /* str YYYY-MM-DD, a real date */
+    KH_KIND_ENUM                        /* str from values */
+} kh_kind_t;
+
+typedef struct {
+    const char         *name;           /* key in the body map */
+    kh_kind_t           kind;
+    bool                required;
+    uint64_t            min, max;       /* bytes (str), value (uint), items (lists) */
+    uint32_t            item_max;       /* bytes per list item (STRLIST) */
+    const char *const  *values;         /* NULL-terminated (ENUM) */
+    const char         *doc;            /* one line for PROTOCOL.md */
+} kh_field_t;
+
+typedef struct {
+    const char         *name;           /* the envelope's "type" */
+    const char         *doc;
+    const kh_field_t   *fields;
+    size_t              count;
+} kh_msgtype_t;
+
+/* Returns the type named by the len bytes at name, or NULL if there is none. */
+const kh_msgtype_t *kh__schema_type (const char *name, size_t len);
+/* Returns the index of the field named by len bytes at name in type, or -1. */
+int kh__schema_field (const kh_msgtype_t *type, const char *name, size_t len);
+
+#endif
