@@ -1,0 +1,339 @@
+/*  kh_codec_test.c - the codec's self-test: vectors, bounding, builder, every frame. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kh_codec.h"
+#include "kh_json.h"
+
+static int s_checks, s_failed;
+
+#define CHECK(name, cond, ...) do { \
+    s_checks++; \
+    if (!(cond)) { \
+        s_failed++; \
+        printf ("FAIL %s: ", name); \
+        printf (__VA_ARGS__); \
+        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
+    } \
+} while (0)
+
+/* Reads a whole file into a malloc'd buffer; NULL if it cannot. */
+static uint8_t *
+s_slurp (const char *path, size_t *size)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    fseek (file, 0, SEEK_END);
+    long len = ftell (file);
+    fseek (file, 0, SEEK_SET);
+    uint8_t *data = (uint8_t *) malloc (len > 0 ? (size_t) len : 1);
+    *size = data && len >= 0 && fread (data, 1, (size_t) len, file) == (size_t) len ? (size_t) len : 0;
+    fclose (file);
+    return data;
+}
+
+/* Every vector in MANIFEST gives its expected result, and nothing else. */
+static void
+test_vectors (void)
+{
+    const char *dir = getenv ("KH_VECTORS");
+    char path [1024], name [256], expect [64];
+    snprintf (path, sizeof path, "%s/MANIFEST", dir ? dir : "schema/vectors");
+    FILE *manifest = fopen (path, "r");
+    CHECK ("vectors manifest is readable", manifest, "%s", path);
+    if (!manifest)
+        return;
+    int count = 0, bad = 0;
+    while (fscanf (manifest, "%255s %63s", name, expect) == 2) {
+        snprintf (path, sizeof path, "%s/%s", dir ? dir : "schema/vectors", name);
+        size_t size = 0;
+        uint8_t *data = s_slurp (path, &size);
+        CHECK ("vector file is readable", data, "%s", path);
+        kh_problem_t why = { 0 };
+        kh_envelope_t env;
+        int rc = kh_envelope_check (data, size, &env, NULL, &why);
+        const char *got = rc == 0 ? "OK" : kh_errname (why.code);
+        CHECK ("vector gives its expected result", strcmp (got, expect) == 0,
+               "%s: expected %s, got %s (%s)", name, expect, got, rc ? why.reason : "");
+        CHECK ("a rejection says why", rc == 0 || strlen (why.reason) > 5, "%s", name);
+        bad += strcmp (expect, "OK") != 0;
+        count++;
+        free (data);
+    }
+    fclose (manifest);
+    CHECK ("there are valid and invalid vectors", count > 40 && bad > 30 && count - bad >= 5,
+           "%d vectors, %d invalid", count, bad);
+}
+
+/* The scanner's bounds on absurd container sizes, depth and trailing bytes. */
+static void
+test_scan (void)
+{
+    kh_problem_t why;
+    CHECK ("scan accepts one fixint", kh_mp_scan ("\x01", 1, &why) == 0, "%s", why.reason);
+    CHECK ("scan rejects a byte after the object", kh_mp_scan ("\x01\x02", 2, &why) != 0
+           && why.code == KH_EMALFORMED, "rc");
+    CHECK ("scan rejects an array declaring 2^32-1 elements",
+           kh_mp_scan ("\xdd\xff\xff\xff\xff\x01", 6, &why) != 0, "rc");
+    CHECK ("scan rejects a str longer than the bytes",
+           kh_mp_scan ("\xa5" "abc", 4, &why) != 0, "rc");
+    CHECK ("scan rejects a truncated uint64", kh_mp_scan ("\xcf\x00\x01", 3, &why) != 0, "rc");
+    CHECK ("scan accepts an empty map", kh_mp_scan ("\x80", 1, &why) == 0, "%s", why.reason);
+    CHECK ("scan accepts fixext and ext8",
+           kh_mp_scan ("\x92\xd4\x01\x02\xc7\x02\x05\xaa\xbb", 9, &why) == 0, "%s", why.reason);
+    uint8_t deep [KH_DEPTH_MAX + 2];
+    memset (deep, 0x91, sizeof deep);
+    deep [sizeof deep - 1] = 0x01;
+    CHECK ("scan accepts KH_DEPTH_MAX levels", kh_mp_scan (deep + 2, sizeof deep - 2, &why) == 0,
+           "%s", why.reason);
+    CHECK ("scan rejects KH_DEPTH_MAX + 1 levels", kh_mp_scan (deep, sizeof deep, &why) != 0, "rc");
+}
+
+/* Mutated vectors never crash the validator (the sanitizer builds watch memory). */
+static void
+test_mutations (void)
+{
+    const char *dir = getenv ("KH_VECTORS");
+    char path [1024];
+    snprintf (path, sizeof path, "%s/ok_idea_full.mp", dir ? dir : "schema/vectors");
+    size_t size = 0;
+    uint8_t *orig = s_slurp (path, &size);
+    CHECK ("full idea vector is readable", orig && size > 0, "%s", path);
+    if (!orig)
+        return;
+    uint8_t *copy = (uint8_t *) malloc (size);
+    uint32_t x = 2463534242u;
+    int accepted = 0;
+    for (int round = 0; round < 20000; round++) {
+        memcpy (copy, orig, size);
+        for (int flips = 0; flips < 1 + round % 4; flips++) {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+            copy [x % size] = (uint8_t) (x >> 8);
+        }
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        size_t cut = round % 3 == 0 ? x % size : size;
+        kh_problem_t why;
+        accepted += kh_envelope_check (copy, cut, NULL, NULL, &why) == 0;
+    }
+    CHECK ("most mutations are rejected", accepted < 20000, "%d accepted", accepted);
+    free (copy);
+    free (orig);
+}
+
+/* Builds an idea from text fields and checks what the hub reads back. */
+static void
+test_builder (void)
+{
+    kh_problem_t why;
+    CHECK ("builder refuses an unknown type", kh_builder_new ("poll") == NULL, "not NULL");
+    kh_builder_t *b = kh_builder_new ("idea");
+    CHECK ("builder sets a title", kh_builder_set (b, "title", "Open-Data-Portal", &why) == 0,
+           "%s", why.reason);
+    CHECK ("builder parses hf as a number", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
+    CHECK ("builder rejects hf that is not a number",
+           kh_builder_set (b, "hf", "zwei", &why) != 0 && why.code == KH_EWRONGTYPE, "rc");
+    CHECK ("builder hf set again", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
+    CHECK ("builder rejects an unknown field",
+           kh_builder_set (b, "titel", "x", &why) != 0 && why.code == KH_EUNKNOWNFIELD, "rc");
+    CHECK ("builder splits a list", kh_builder_set (b, "participants", " 05162004 ,05162028,", &why) == 0,
+           "%s", why.reason);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    int rc = kh_builder_encode (b, id, "05162004", 1700000000000ULL, &out, &why);
+    CHECK ("builder encodes a valid envelope", rc == 0, "%s", why.reason);
+    kh_envelope_t env;
+    rc = kh_envelope_check (out.data, out.size, &env, NULL, &why);
+    CHECK ("built envelope reads back", rc == 0 && strcmp (env.title, "Open-Data-Portal") == 0
+           && strcmp (env.type, "idea") == 0 && strcmp (env.from, "05162004") == 0
+           && env.ts == 1700000000000ULL && memcmp (env.id, id, KH_ID_SIZE) == 0,
+           "rc %d title '%s'", rc, env.title);
+    msgpack_sbuffer_clear (&out);
+    CHECK ("builder validates on encode: bad sender",
+           kh_builder_encode (b, id, "5162", 1, &out, &why) != 0 && why.code == KH_EVALUE, "code %d", why.code);
+    kh_builder_set (b, "participants", "05162004,05162004", &why);
+    msgpack_sbuffer_clear (&out);
+    CHECK ("builder validates on encode: repeated participant",
+           kh_builder_encode (b, id, "05162004", 1, &out, &why) != 0 && why.code == KH_EVALUE,
+           "code %d", why.code);
+    const char *json = "{\"title\": \"Behindertenparkausweis digital\", \"hf\": 2, "
+                       "\"keywords\": [\"OZG\", \"Antrag\"]}";
+    CHECK ("builder takes body fields from JSON",
+           kh_builder_set_json (b, json, strlen (json), &why) == 0, "%s", why.reason);
+    kh_builder_set (b, "participants", "05162004", &why);
+    msgpack_sbuffer_clear (&out);
+    rc = kh_builder_encode (b, id, "05162004", 1, &out, &why);
+    CHECK ("JSON-built envelope is valid", rc == 0, "%s", why.reason);
+    kh_envelope_check (out.data, out.size, &env, NULL, &why);
+    CHECK ("JSON title wins", strcmp (env.title, "Behindertenparkausweis digital") == 0, "%s", env.title);
+    CHECK ("JSON with an unknown field is refused",
+           kh_builder_set_json (b, "{\"prio\":1}", 10, &why) != 0 && why.code == KH_EUNKNOWNFIELD, "rc");
+    CHECK ("JSON that is not an object is refused",
+           kh_builder_set_json (b, "[1]", 3, &why) != 0 && why.code == KH_EWRONGTYPE, "rc");
+    msgpack_sbuffer_destroy (&out);
+    kh_builder_destroy (&b);
+    CHECK ("destroy nulls the pointer", b == NULL, "not NULL");
+    kh_builder_destroy (&b);
+}
+
+/* Records, ROWS paging metadata, and that decoded views point into the input. */
+static void
+test_records (void)
+{
+    kh_problem_t why;
+    const uint8_t msg [] = { 0x81, 0xa1, 0x76, 0x01 };
+    kh_record_t rec = { { 7, 1700000000123ULL, 5, 3, 0 }, msg, sizeof msg }, back;
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    kh_record_encode (&out, &rec);
+    int rc = kh_record_decode (out.data, out.size, &back, &why);
+    CHECK ("record round trip", rc == 0 && back.info.seq == 7 && back.info.at == 1700000000123ULL
+           && back.info.prev_type == 5 && back.info.prev_sender == 3 && back.info.prev_pair == 0
+           && back.msg_size == sizeof msg && memcmp (back.msg, msg, sizeof msg) == 0, "rc %d", rc);
+    CHECK ("record msg points into the input bytes",
+           (const char *) back.msg >= out.data && (const char *) back.msg < out.data + out.size, "copied");
+    msgpack_sbuffer_clear (&out);
+
+    kh_rows_writer_t *w = kh_rows_writer_new (42);
+    for (uint64_t s = 1; s <= 3; s++) {
+        rec.info.seq = s;
+        kh_rows_writer_add (w, &rec);
+    }
+    CHECK ("rows writer counts", kh_rows_writer_count (w) == 3 && kh_rows_writer_bytes (w) > 3 * sizeof msg,
+           "%u", kh_rows_writer_count (w));
+    kh_rows_writer_finish (w, true, 4, &out);
+    kh_rows_writer_destroy (&w);
+    kh_rows_t rows;
+    rc = kh_rows_decode (out.data, out.size, &rows, &why);
+    CHECK ("rows round trip", rc == 0 && rows.req == 42 && rows.more && rows.next == 4
+           && rows.count == 3 && rows.rows [2].info.seq == 3 && rows.rows [0].msg_size == sizeof msg,
+           "rc %d count %u", rc, rows.count);
+    kh_rows_release (&rows);
+    msgpack_sbuffer_clear (&out);
+    w = kh_rows_writer_new (9);
+    kh_rows_writer_finish (w, false, 0, &out);
+    kh_rows_writer_destroy (&w);
+    rc = kh_rows_decode (out.data, out.size, &rows, &why);
+    CHECK ("empty rows page", rc == 0 && rows.count == 0 && !rows.more && rows.req == 9, "rc %d", rc);
+    kh_rows_release (&rows);
+    CHECK ("rows decode rejects a record without seq",
+           kh_rows_decode ("\x81\xa4rows\x91\x81\xa3msg\xc4\x00", 13, &rows, &why) != 0, "accepted");
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* Every reply and link frame survives a round trip; bad ones are refused. */
+static void
+test_replies (void)
+{
+    kh_problem_t why;
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    uint8_t id [KH_ID_SIZE], back [KH_ID_SIZE];
+    kh_id_new (id);
+    uint64_t seq = 0, head = 0, at = 0;
+    bool dup = false, recorder = false;
+    kh_ack_encode (&out, id, 99, true);
+    CHECK ("ack round trip", kh_ack_decode (out.data, out.size, back, &seq, &dup, &why) == 0
+           && seq == 99 && dup && memcmp (id, back, KH_ID_SIZE) == 0, "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_error_encode (&out, id, 0, KH_EMISSING, "body.title: required field missing");
+    kh_error_reply_t err;
+    CHECK ("error round trip", kh_error_decode (out.data, out.size, &err, &why) == 0
+           && err.has_id && err.code == KH_EMISSING && strcmp (err.name, "MISSING") == 0
+           && strstr (err.reason, "body.title"), "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_error_encode (&out, NULL, 5, KH_EQUERY, "bad \xff reason");
+    CHECK ("error without id, invalid UTF-8 reason replaced",
+           kh_error_decode (out.data, out.size, &err, &why) == 0 && !err.has_id && err.req == 5
+           && strcmp (err.reason, kh_strerror (KH_EQUERY)) == 0, "%s", err.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_pong_encode (&out, 12, true);
+    CHECK ("pong round trip", kh_pong_decode (out.data, out.size, &head, &recorder, &why) == 0
+           && head == 12 && recorder, "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_beat_encode (&out, 13, 14);
+    CHECK ("beat round trip", kh_beat_decode (out.data, out.size, &head, &at, &why) == 0
+           && head == 13 && at == 14, "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_hello_encode (&out, 15);
+    CHECK ("hello round trip", kh_hello_decode (out.data, out.size, &head, &why) == 0 && head == 15,
+           "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_seqinfo_t info = { 3, 4, 1, 2, 0 }, info2;
+    kh_stored_encode (&out, &info, false);
+    CHECK ("stored round trip", kh_stored_decode (out.data, out.size, &info2, &dup, &why) == 0
+           && memcmp (&info, &info2, sizeof info) == 0 && !dup, "%s", why.reason);
+    CHECK ("ack decode refuses garbage", kh_ack_decode ("\xc1", 1, back, &seq, &dup, &why) != 0, "ok");
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* Queries: round trip, strictness, limit clamping. */
+static void
+test_queries (void)
+{
+    kh_problem_t why;
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    kh_query_t q = { .req = 1, .since_seq = 10, .until_seq = 20, .since_at = 5, .until_at = 6,
+                     .type = "offer", .from = "05162", .limit = 50 }, back;
+    kh_query_encode (&out, &q);
+    CHECK ("query round trip", kh_query_decode (out.data, out.size, &back, &why) == 0
+           && memcmp (&q, &back, sizeof q) == 0, "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    q.limit = 0;
+    q.type [0] = 0;
+    kh_query_encode (&out, &q);
+    CHECK ("query limit 0 means a full page", kh_query_decode (out.data, out.size, &back, &why) == 0
+           && back.limit == KH_QUERY_PAGE_MAX && back.type [0] == 0, "%u", back.limit);
+    CHECK ("query with unknown key refused",
+           kh_query_decode ("\x82\xa3req\x01\xa1x\x01", 9, &back, &why) != 0 && why.code == KH_EQUERY, "ok");
+    CHECK ("query with unknown type refused",
+           kh_query_decode ("\x82\xa3req\x01\xa4type\xa4poll", 15, &back, &why) != 0
+           && why.code == KH_EQUERY, "ok");
+    CHECK ("query without req refused", kh_query_decode ("\x80", 1, &back, &why) != 0, "ok");
+    CHECK ("query that is not msgpack is a QUERY error",
+           kh_query_decode ("\xc1", 1, &back, &why) != 0 && why.code == KH_EQUERY, "code %d", why.code);
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* Ids are UUIDv7, time-ordered; text forms round-trip; topics have their grammar. */
+static void
+test_ids_topics (void)
+{
+    uint8_t a [KH_ID_SIZE], b [KH_ID_SIZE], c [KH_ID_SIZE];
+    kh_id_new (a);
+    kh_id_new (b);
+    CHECK ("id has version 7 and variant 10", (a [6] >> 4) == 7 && (a [8] >> 6) == 2, "%02x %02x", a [6], a [8]);
+    CHECK ("ids differ", memcmp (a, b, KH_ID_SIZE) != 0, "same");
+    CHECK ("ids carry the time first", memcmp (a, b, 6) <= 0, "not ordered");
+    char text [KH_ID_STR_SIZE];
+    kh_id_format (a, text);
+    CHECK ("id text round trip", strlen (text) == 36 && kh_id_parse (text, c) == 0
+           && memcmp (a, c, KH_ID_SIZE) == 0, "%s", text);
+    CHECK ("id parse refuses junk", kh_id_parse ("not-an-id", c) != 0, "ok");
+    char topic [KH_TOPIC_MAX];
+    CHECK ("topic grammar", kh_topic_format (topic, sizeof topic, "idea", "05162004") == 14
+           && strcmp (topic, "idea/05162004/") == 0, "%s", topic);
+    CHECK ("topic too small a buffer", kh_topic_format (topic, 5, "idea", "05162004") == -1, "fit");
+    CHECK ("AGS rules", kh_ags_valid ("05162", 5) && kh_ags_valid ("05162004", 8)
+           && !kh_ags_valid ("0516200", 7) && !kh_ags_valid ("0516200a", 8), "wrong");
+    CHECK ("error names", strcmp (kh_errname (KH_ETOOLARGE), "TOO_LARGE") == 0
+           && strcmp (kh_errname (999), "UNKNOWN") == 0, "wrong");
+}
+
+int
+main (void)
+{
+    test_vectors ();
+    test_scan ();
+    test_mutations ();
+    test_builder ();
+    test_records ();
+    test_replies ();
+    test_queries ();
+    test_ids_topics ();
+    printf ("codec_test: %d checks, %d failed\n", s_checks, s_failed);
+    return s_failed ? 1 : 0;
+}
