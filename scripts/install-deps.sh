@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs what kreishub needs to build (and, with --test, to test)
+# from Debian 12's packages. Safe to run again: installs only what is missing.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
+      libsqlite3-dev sqlite3)
+if [ "${1:-}" = "--test" ]; then
+    pkgs+=(valgrind procps)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo)" >&2; exit 1; }
+    sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
