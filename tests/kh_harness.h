@@ -1,0 +1,56 @@
+/*  kh_harness.h - starts the real kreishub processes for integration tests.
+
+    A hub is a broker and a recorder started from the build's bin directory (env
+    KH_BIN_DIR) on wildcard loopback ports, with a fresh data directory. The harness
+    reads each process's READY line to learn its endpoints, and can kill -9 or
+    restart the recorder to prove what survives. KH_WRAP (e.g. "valgrind -q") runs
+    both processes under a wrapper.
+*/
+#ifndef KH_HARNESS_H_INCLUDED
+#define KH_HARNESS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+typedef struct {
+    char  dir [256];            /* data directory (temporary) */
+    char  client [128];         /* broker's client endpoint */
+    char  live [128];           /* broker's live endpoint */
+    char  recorder [128];       /* broker's recorder endpoint */
+    pid_t broker_pid;
+    pid_t recorder_pid;
+} kh_hub_t;
+
+/* Starts broker and recorder; extra_broker_args is NULL or a NULL-terminated list of
+   more broker flags. Returns 0 when both said READY, -1 (with a message) otherwise. */
+int kh_hub_start (kh_hub_t *hub, const char *const *extra_broker_args);
+/* Starts the recorder (again) on hub->dir; returns 0 when it said READY. */
+int kh_hub_start_recorder (kh_hub_t *hub);
+/* Sends sig to the recorder and waits for it; returns its wait status. */
+int kh_hub_stop_recorder (kh_hub_t *hub, int sig);
+/* Stops both with SIGTERM; returns 0 if both exited with status 0. Removes the dir
+   unless keep is true. */
+int kh_hub_stop (kh_hub_t *hub, bool keep);
+/* Runs a shell command with the hub's endpoints in KREISHUB_ENDPOINT/KREISHUB_LIVE
+   and the bin dir on PATH; captures stdout into out (cap bytes); returns the exit
+   status (or -1). */
+int kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+/* Test bookkeeping shared by the integration tests. */
+extern int kh_checks, kh_failed;
+#define KH_CHECK(name, cond, ...) do { \
+    kh_checks++; \
+    if (!(cond)) { \
+        kh_failed++; \
+        printf ("FAIL %s: ", name); \
+        printf (__VA_ARGS__); \
+        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
+        fflush (stdout); \
+    } \
+} while (0)
+/* Prints the closing line and returns the exit status for main. */
+int kh_done (const char *test);
+
+#endif
