@@ -11,29 +11,29 @@ pub() { "$kh" publish "$@" >/dev/null; }
 
 pub idea --id 017ce42a-3800-7000-8000-000000000001 --from 05162 --ts 2021-11-03 \
     --title "Digitaler Zwilling: kreisweites 3D-Stadt- und Landschaftsmodell" \
-    --description "Aus der Ideenwerkstatt 2021 von Kreis und Kommunen: ein gemeinsames 3D-Modell von Stadt und Landschaft als Planungsgrundlage fuer alle acht Kommunen. Vorgestellt in der Buergermeisterkonferenz am 03.11.2021; der Arbeitskreis der IT-Leitungen beraet im Winter 2021/22." \
+    --description "Aus der Ideenwerkstatt 2021 von Kreis und Kommunen: ein gemeinsames 3D-Modell von Stadt und Landschaft als Planungsgrundlage für alle acht Kommunen. Vorgestellt in der Bürgermeisterkonferenz am 03.11.2021; der Arbeitskreis der IT-Leitungen berät im Winter 2021/22." \
     --hf 2 --topic Querschnitt --keywords "3D,Geodaten,Planung,Digitaler Zwilling" \
     --lead 05162 --status concept --contact "Rhein-Kreis Neuss, Stabsstelle Digitalisierung"
 
 pub offer --id 017ce42a-3800-7000-8000-000000000002 --from 05162 --ts 2021-09-29 \
-    --title "Fortbildungsprogramm Digitalisierung fuer Beschaeftigte der Kommunen" \
-    --description "Gemeinsam organisiert, fuer die Beschaeftigten der kreisangehoerigen Kommunen kostenfrei; Kurse werden ueber das Jahr angekuendigt. Finanziert mit 100.000 EUR pro Jahr aus dem Kreishaushalt." \
+    --title "Fortbildungsprogramm Digitalisierung für Beschäftigte der Kommunen" \
+    --description "Gemeinsam organisiert, für die Beschäftigten der kreisangehörigen Kommunen kostenfrei; Kurse werden über das Jahr angekuendigt. Finanziert mit 100.000 EUR pro Jahr aus dem Kreishaushalt." \
     --hf 1 --topic Querschnitt --keywords "Fortbildung,Kompetenzen" --status stable \
-    --cost "kostenfrei fuer kommunale Beschaeftigte"
+    --cost "kostenfrei für kommunale Beschäftigte"
 
 pub offer --id 017ce42a-3800-7000-8000-000000000003 --from 05162 --ts 2021-09-29 \
-    --title "LoRaWAN-Netz des Kreises fuer kommunale Sensoren" \
-    --description "Der Kreis oeffnet sein LoRaWAN-Funknetz fuer die Kommunen, z. B. fuer Pegel-, Parkplatz- oder Umweltsensoren." \
+    --title "LoRaWAN-Netz des Kreises für kommunale Sensoren" \
+    --description "Der Kreis öffnet sein LoRaWAN-Funknetz für die Kommunen, z. B. für Pegel-, Parkplatz- oder Umweltsensoren." \
     --hf 3 --topic Querschnitt --keywords "IoT,LoRaWAN,Sensoren" --status stable --cost kostenfrei
 
 pub offer --id 017ce42a-3800-7000-8000-000000000004 --from 05162 --ts 2021-09-29 \
-    --title "Apps des Kreises fuer andere Behoerden: Strassenverkehrsamt-App, Heimfinder" \
-    --description "Der Kreis gibt seine eigenen Apps anderen Behoerden kostenfrei weiter." \
+    --title "Apps des Kreises für andere Behörden: Straßenverkehrsamt-App, Heimfinder" \
+    --description "Der Kreis gibt seine eigenen Apps anderen Behörden kostenfrei weiter." \
     --hf 2 --keywords "App,Nachnutzung" --status stable --cost kostenfrei
 
 pub idea --id 017ce42a-3800-7000-8000-000000000005 --from 05162 --ts 2021-06-15 \
-    --title "Digitaler Workflow fuer Parkausweise fuer Menschen mit Behinderung" \
-    --description "Ergebnis der Ideenwerkstatt 2021: Antrag, Pruefung und Ausstellung des Parkausweises durchgaengig digital." \
+    --title "Digitaler Workflow für Parkausweise für Menschen mit Behinderung" \
+    --description "Ergebnis der Ideenwerkstatt 2021: Antrag, Prüfung und Ausstellung des Parkausweises durchgängig digital." \
     --hf 2 --topic "Gesundheit" --keywords "OZG,Antrag,Parkausweis" --status concept
 
 pub idea --id 017ce42a-3800-7000-8000-000000000006 --from 05162 --ts 2021-06-15 \
@@ -46,19 +46,19 @@ pub idea --id 017ce42a-3800-7000-8000-000000000007 --from 05162 --ts 2021-06-15 
     --hf 1 --topic Querschnitt --keywords "Prozesse,Wissensmanagement" --status concept
 
 pub idea --id 017ce42a-3800-7000-8000-000000000008 --from 05162020 --ts 2022-05-10 \
-    --title "Gesucht: Partner fuer einen gemeinsamen Datenschutzbeauftragten" \
+    --title "Gesucht: Partner für einen gemeinsamen Datenschutzbeauftragten" \
     --description "Korschenbroich sucht Kommunen, die sich einen Datenschutzbeauftragten teilen wollen." \
     --hf 4 --topic Querschnitt --keywords "Datenschutz,DSB,Kooperation" --lead 05162020
 
 pub idea --id 017ce42a-3800-7000-8000-000000000009 --from 05162012 --ts 2019-11-20 \
-    --title "Pilot: Fahrzeug-Ummeldung in den Buergerbueros der Kommunen" \
-    --description "Pilot der Digitalallianz in Juechen und Rommerskirchen: Ummeldung von Fahrzeugen direkt im Buergerbuero statt im Strassenverkehrsamt." \
-    --hf 2 --topic "Mobilitaet und Reisen" --keywords "Kfz,Buergerbuero,Pilot" \
+    --title "Pilot: Fahrzeug-Ummeldung in den Bürgerbüros der Kommunen" \
+    --description "Pilot der Digitalallianz in Jüchen und Rommerskirchen: Ummeldung von Fahrzeugen direkt im Bürgerbüro statt im Straßenverkehrsamt." \
+    --hf 2 --topic "Mobilität und Reisen" --keywords "Kfz,Bürgerbüro,Pilot" \
     --lead 05162012 --participants 05162012,05162028 --status beta
 
 pub idea --id 017ce42a-3800-7000-8000-00000000000a --from 05162 --ts 2019-11-20 \
     --title "Digitalisierung der Baulastenakten" \
-    --description "Eines der ersten gemeinsamen Projekte der Digitalallianz von Landrat und allen acht Buergermeistern (2019)." \
+    --description "Eines der ersten gemeinsamen Projekte der Digitalallianz von Landrat und allen acht Bürgermeistern (2019)." \
     --hf 2 --topic "Bauen und Wohnen" --keywords "Baulasten,Akten,Digitalisierung" --status development
 
 echo "demo: 10 items published (or already there)"
