@@ -226,7 +226,7 @@ int
 main (void)
 {
     kh_hub_t hub;
-    if (kh_hub_start (&hub, NULL)) {
+    if (kh_hub_start (&hub, NULL, NULL)) {
         printf ("FAIL hub starts\n");
         return 1;
     }

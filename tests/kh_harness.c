@@ -94,15 +94,20 @@ kh_hub_start_recorder (kh_hub_t *hub)
 {
     char db [400], line [1024];
     snprintf (db, sizeof db, "%s/kreishub.db", hub->dir);
-    const char *argv [] = { "kreishub-recorder", "--broker", hub->recorder, "--db", db, NULL };
+    const char *argv [32] = { "kreishub-recorder", "--broker", hub->recorder, "--db", db };
+    int argc = 5;
+    for (int i = 0; hub->recorder_args && hub->recorder_args [i] && argc < 30; i++)
+        argv [argc++] = hub->recorder_args [i];
+    argv [argc] = NULL;
     hub->recorder_pid = s_spawn (hub->dir, argv, line, sizeof line);
     return hub->recorder_pid > 0 ? 0 : -1;
 }
 
 int
-kh_hub_start (kh_hub_t *hub, const char *const *extra)
+kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *recorder_args)
 {
     memset (hub, 0, sizeof *hub);
+    hub->recorder_args = recorder_args;
     snprintf (hub->dir, sizeof hub->dir, "/tmp/kh-test-XXXXXX");
     if (!mkdtemp (hub->dir))
         return -1;

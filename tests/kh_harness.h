@@ -20,11 +20,14 @@ typedef struct {
     char  recorder [128];       /* broker's recorder endpoint */
     pid_t broker_pid;
     pid_t recorder_pid;
+    const char *const *recorder_args;   /* more recorder flags, NULL-terminated, or NULL */
 } kh_hub_t;
 
-/* Starts broker and recorder; extra_broker_args is NULL or a NULL-terminated list of
-   more broker flags. Returns 0 when both said READY, -1 (with a message) otherwise. */
-int kh_hub_start (kh_hub_t *hub, const char *const *extra_broker_args);
+/* Starts broker and recorder; broker_args and recorder_args are NULL or NULL-terminated
+   lists of more flags for each. Returns 0 when both said READY, -1 (with a message)
+   otherwise. */
+int kh_hub_start (kh_hub_t *hub, const char *const *broker_args,
+                  const char *const *recorder_args);
 /* Starts the recorder (again) on hub->dir; returns 0 when it said READY. */
 int kh_hub_start_recorder (kh_hub_t *hub);
 /* Sends sig to the recorder and waits for it; returns its wait status. */
