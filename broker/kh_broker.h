@@ -1,0 +1,88 @@
+/*  kh_broker.h - the kreishub broker: clients publish and query, the recorder commits,
+    subscribers receive what was committed.
+
+    The broker binds three sockets (PROTOCOL.md section 1): a ROUTER for clients, an
+    XPUB for live updates and a ROUTER the recorder connects to. A valid publish waits
+    in a pending table while the recorder commits it; only then is it published live
+    and acknowledged (commit before ack). Queries pass through to the recorder. Every
+    second a heartbeat goes out on the live socket.
+
+    A broker runs its loop in the calling thread (kh_broker_run, as the program does)
+    or as a czmq actor (kh_broker_actor, as the tests do). It is single-threaded and
+    shares nothing: everything it knows lives in its own object.
+*/
+#ifndef KH_BROKER_H_INCLUDED
+#define KH_BROKER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KH_BROKER_CLIENT        "tcp://127.0.0.1:7701"
+#define KH_BROKER_LIVE          "tcp://127.0.0.1:7702"
+#define KH_BROKER_RECORDER      "tcp://127.0.0.1:7703"
+#define KH_BROKER_PENDING_MAX   200000  /* publishes waiting for the recorder */
+#define KH_BROKER_LIVE_HWM      100000  /* per-subscriber queue before drops */
+#define KH_BROKER_RECORDER_TTL  3000    /* ms without HELLO before the recorder is gone */
+
+/* How to build a broker. Endpoints may use a wildcard port ("tcp://127.0.0.1:*"). */
+typedef struct {
+    const char *client;                 /* ROUTER endpoint for clients */
+    const char *live;                   /* XPUB endpoint for subscribers */
+    const char *recorder;               /* ROUTER endpoint for the recorder */
+    size_t      pending_max;            /* 0: KH_BROKER_PENDING_MAX */
+    int         live_hwm;               /* 0: KH_BROKER_LIVE_HWM */
+    bool        verbose;                /* log every request with zsys_debug */
+} kh_broker_config_t;
+
+/* What the broker has done since it started. */
+typedef struct {
+    uint64_t published;                 /* records sent on the live socket */
+    uint64_t acked;                     /* ACKs sent to clients */
+    uint64_t errors;                    /* ERROR replies sent to clients */
+    uint64_t subscribers;               /* live subscriptions now open */
+    uint64_t stored;                    /* STOREs handed to a recorder (with resends) */
+    uint64_t queries;                   /* queries passed to the recorder */
+    uint64_t ignored;                   /* malformed or unknown frames from the recorder */
+} kh_broker_stats_t;
+
+typedef struct _kh_broker_t kh_broker_t;
+
+/* Creates a broker and binds its three sockets. Returns NULL (after logging why) if
+   an endpoint cannot be bound or memory runs out. */
+kh_broker_t *kh_broker_new (const kh_broker_config_t *config);
+
+/* Destroys the broker, closing its sockets and dropping what still waits; sets
+   *self_p to NULL. Safe on NULL. */
+void kh_broker_destroy (kh_broker_t **self_p);
+
+/* Returns the endpoint the client, live or recorder socket is bound to, with the real
+   port where a wildcard was asked for. Valid as long as the broker. */
+const char *kh_broker_client_endpoint (kh_broker_t *self);
+const char *kh_broker_live_endpoint (kh_broker_t *self);
+const char *kh_broker_recorder_endpoint (kh_broker_t *self);
+
+/* Serves until interrupted (SIGINT/SIGTERM through czmq's zsys handler) or, if pipe is
+   not NULL, until "$TERM" arrives on it. Returns 0 on a clean stop, -1 if polling
+   failed. */
+int kh_broker_run (kh_broker_t *self, zsock_t *pipe);
+
+/* Copies the broker's counters into stats. */
+void kh_broker_stats (kh_broker_t *self, kh_broker_stats_t *stats);
+
+/* The broker as a czmq actor; args is a const kh_broker_config_t * read before the
+   actor signals. Commands on the actor's pipe:
+     "ENDPOINTS" -> "sss" client, live, recorder (all "" if the broker could not start)
+     "STATS"     -> "8888888" the fields of kh_broker_stats_t in order
+     "$TERM"     -> stops the actor. */
+void kh_broker_actor (zsock_t *pipe, void *args);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

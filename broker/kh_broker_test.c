@@ -1,0 +1,780 @@
+/*  kh_broker_test.c - the broker in-process, with this test as its recorder (a raw
+    DEALER), its client (DEALER) and its subscribers (SUB): commit before ack, every
+    bad-input class, resend to a new recorder, duplicates, ping and query forwarding. */
+#include <czmq.h>
+#include "kh_broker.h"
+#include "kh_codec.h"
+#include "kh_pending.h"
+
+static int s_checks, s_failed;
+
+#define CHECK(name, cond, ...) do { \
+    s_checks++; \
+    if (!(cond)) { \
+        s_failed++; \
+        printf ("FAIL %s: ", name); \
+        printf (__VA_ARGS__); \
+        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
+        fflush (stdout); \
+    } \
+} while (0)
+
+#define S_WAIT_MS   3000            /* how long an expected message may take */
+#define S_QUIET_MS  250             /* how long we listen to prove nothing comes */
+
+/* The broker under test and the sockets this test speaks to it with. */
+typedef struct {
+    zactor_t *broker;
+    char     *client_ep;
+    char     *live_ep;
+    char     *recorder_ep;
+    zsock_t  *client;               /* DEALER, as a publisher */
+    zsock_t  *sub;                  /* SUB to "idea/" and "offer/" */
+    zsock_t  *beat;                 /* SUB to "!hb" */
+    zsock_t  *recorder;             /* DEALER, as the recorder */
+} s_rig_t;
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Receives a message from sock within ms, or NULL. */
+static zmsg_t *
+s_recv (zsock_t *sock, int ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    zmsg_t *msg = zpoller_wait (poller, ms) ? zmsg_recv (sock) : NULL;
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+/* Sends count frames as one message. */
+static void
+s_send (zsock_t *sock, int count, const void *const *data, const size_t *size)
+{
+    zmsg_t *msg = zmsg_new ();
+    for (int i = 0; i < count; i++)
+        zmsg_addmem (msg, data [i], size [i]);
+    zmsg_send (&msg, sock);
+}
+
+/* Sends [command][body] (or just [command] if body is NULL). */
+static void
+s_send2 (zsock_t *sock, const char *command, const void *body, size_t size)
+{
+    const void *data [2] = { command, body };
+    size_t sizes [2] = { strlen (command), size };
+    s_send (sock, body ? 2 : 1, data, sizes);
+}
+
+/* True if the message's frame at index equals the string. */
+static bool
+s_frame_is (zmsg_t *msg, size_t index, const char *text)
+{
+    zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+    for (size_t i = 0; frame && i < index; i++)
+        frame = zmsg_next (msg);
+    return frame && zframe_streq (frame, text);
+}
+
+/* Returns the message's frame at index (still owned by msg), or NULL. */
+static zframe_t *
+s_frame (zmsg_t *msg, size_t index)
+{
+    zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+    for (size_t i = 0; frame && i < index; i++)
+        frame = zmsg_next (msg);
+    return frame;
+}
+
+/* Builds a valid idea envelope from sender from with the given id into out. */
+static int
+s_envelope (msgpack_sbuffer *out, const char *type, const char *from, const char *title,
+            const uint8_t id [KH_ID_SIZE])
+{
+    kh_problem_t why = { 0 };
+    kh_builder_t *builder = kh_builder_new (type);
+    int rc = builder ? kh_builder_set (builder, "title", title, &why) : -1;
+    if (rc == 0)
+        rc = kh_builder_encode (builder, id, from, kh_now_ms (), out, &why);
+    kh_builder_destroy (&builder);
+    CHECK ("the builder makes a valid envelope", rc == 0, "%s", why.reason);
+    return rc;
+}
+
+/* Sends HELLO with head from the test's recorder socket. */
+static void
+s_hello (zsock_t *recorder, uint64_t head)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_hello_encode (&buf, head);
+    s_send2 (recorder, KH_REC_HELLO, buf.data, buf.size);
+    msgpack_sbuffer_destroy (&buf);
+}
+
+/* Answers a STORE message with [STORED][token][stored]. */
+static void
+s_stored (zsock_t *recorder, zmsg_t *store, uint64_t seq, bool dup)
+{
+    zframe_t *token = s_frame (store, 1);
+    kh_seqinfo_t info = { .seq = seq, .at = kh_now_ms () };
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_stored_encode (&buf, &info, dup);
+    const void *data [3] = { KH_REC_STORED, token ? zframe_data (token) : (const void *) "",
+                             buf.data };
+    size_t sizes [3] = { strlen (KH_REC_STORED), token ? zframe_size (token) : 0, buf.size };
+    s_send (recorder, 3, data, sizes);
+    msgpack_sbuffer_destroy (&buf);
+}
+
+/* Waits for [STORE][token][envelope] on the recorder socket, skipping nothing else.
+   Returns it, or NULL. */
+static zmsg_t *
+s_expect_store (zsock_t *recorder, const msgpack_sbuffer *envelope)
+{
+    zmsg_t *store = s_recv (recorder, S_WAIT_MS);
+    zframe_t *body = s_frame (store, 2);
+    CHECK ("a valid publish reaches the recorder as [STORE][token][envelope]",
+           store && zmsg_size (store) == 3 && s_frame_is (store, 0, KH_REC_STORE)
+           && zframe_size (s_frame (store, 1)) == 8 && body
+           && zframe_size (body) == envelope->size
+           && memcmp (zframe_data (body), envelope->data, envelope->size) == 0,
+           "got %s with %zu frames", store ? "a message" : "nothing",
+           store ? zmsg_size (store) : 0);
+    return store;
+}
+
+/* Receives a reply on the client; checks its command; returns the body frame's
+   decoded error in err if it is ERROR. Returns the message or NULL. */
+static zmsg_t *
+s_expect_reply (zsock_t *client, const char *command, const char *check)
+{
+    zmsg_t *reply = s_recv (client, S_WAIT_MS);
+    CHECK (check, reply && s_frame_is (reply, 0, command) && zmsg_size (reply) == 2,
+           "expected %s, got %s", command,
+           reply ? (s_frame_is (reply, 0, KH_REP_ERROR) ? "ERROR" : "another reply")
+                 : "nothing");
+    return reply;
+}
+
+/* Sends frames from the client and checks the reply is ERROR with code; returns the
+   decoded error in err (if not NULL). */
+static void
+s_expect_error (s_rig_t *rig, int count, const void *const *data, const size_t *size,
+                int code, const char *check, kh_error_reply_t *err)
+{
+    kh_error_reply_t scratch = { .code = -1 };
+    if (!err)
+        err = &scratch;
+    err->code = -1;
+    s_send (rig->client, count, data, size);
+    zmsg_t *reply = s_recv (rig->client, S_WAIT_MS);
+    zframe_t *body = s_frame (reply, 1);
+    kh_problem_t why = { 0 };
+    int rc = body && s_frame_is (reply, 0, KH_REP_ERROR)
+           ? kh_error_decode (zframe_data (body), zframe_size (body), err, &why) : -1;
+    CHECK (check, rc == 0 && err->code == code, "expected ERROR %s, got %s (%s)",
+           kh_errname (code), reply ? (rc == 0 ? kh_errname (err->code) : "not an ERROR")
+                                    : "no reply", rc == 0 ? err->reason : why.reason);
+    zmsg_destroy (&reply);
+}
+
+/* Pings; returns 0 and head/recorder from PONG, or -1. */
+static int
+s_ping (s_rig_t *rig, uint64_t *head, bool *recorder)
+{
+    s_send2 (rig->client, KH_CMD_PING, NULL, 0);
+    zmsg_t *reply = s_recv (rig->client, S_WAIT_MS);
+    zframe_t *body = s_frame (reply, 1);
+    kh_problem_t why;
+    int rc = body && s_frame_is (reply, 0, KH_REP_PONG)
+           ? kh_pong_decode (zframe_data (body), zframe_size (body), head, recorder, &why) : -1;
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+/* True if nothing arrives on sock within S_QUIET_MS. */
+static bool
+s_quiet (zsock_t *sock)
+{
+    zmsg_t *msg = s_recv (sock, S_QUIET_MS);
+    bool quiet = msg == NULL;
+    zmsg_destroy (&msg);
+    return quiet;
+}
+
+/* Reads the broker's counters. */
+static kh_broker_stats_t
+s_stats (s_rig_t *rig)
+{
+    kh_broker_stats_t s = { 0 };
+    zsock_send (rig->broker, "s", "STATS");
+    zsock_recv (rig->broker, "8888888", &s.published, &s.acked, &s.errors, &s.subscribers,
+                &s.stored, &s.queries, &s.ignored);
+    return s;
+}
+
+/* Starts a broker actor on wildcard ports with the given pending_max. */
+static zactor_t *
+s_broker_start (size_t pending_max, char **client, char **live, char **recorder)
+{
+    kh_broker_config_t config = { .client = "tcp://127.0.0.1:*", .live = "tcp://127.0.0.1:*",
+                                  .recorder = "tcp://127.0.0.1:*", .pending_max = pending_max };
+    zactor_t *broker = zactor_new (kh_broker_actor, &config);
+    zsock_send (broker, "s", "ENDPOINTS");
+    zsock_recv (broker, "sss", client, live, recorder);
+    return broker;
+}
+
+/* Starts the broker and connects client and subscribers (not the recorder). */
+static int
+s_rig_start (s_rig_t *rig)
+{
+    memset (rig, 0, sizeof *rig);
+    rig->broker = s_broker_start (0, &rig->client_ep, &rig->live_ep, &rig->recorder_ep);
+    CHECK ("the broker binds wildcard ports and reports the real endpoints",
+           rig->client_ep && strncmp (rig->client_ep, "tcp://127.0.0.1:", 16) == 0
+           && strchr (rig->client_ep, '*') == NULL && rig->live_ep && *rig->live_ep
+           && rig->recorder_ep && *rig->recorder_ep, "client '%s'",
+           rig->client_ep ? rig->client_ep : "(null)");
+    if (!rig->client_ep || !*rig->client_ep)
+        return -1;
+    rig->client = zsock_new_dealer (rig->client_ep);
+    rig->sub = zsock_new_sub (rig->live_ep, "idea/");
+    zsock_set_subscribe (rig->sub, "offer/");
+    rig->beat = zsock_new_sub (rig->live_ep, KH_TOPIC_BEAT);
+    /* Wait until the broker has all three subscriptions, so no record is missed. */
+    kh_broker_stats_t stats = { 0 };
+    for (int i = 0; i < 100 && stats.subscribers < 3; i++) {
+        zclock_sleep (20);
+        stats = s_stats (rig);
+    }
+    CHECK ("the broker reads and counts subscriptions", stats.subscribers == 3,
+           "%llu subscriptions", (unsigned long long) stats.subscribers);
+    return 0;
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zsock_destroy (&rig->client);
+    zsock_destroy (&rig->sub);
+    zsock_destroy (&rig->beat);
+    zsock_destroy (&rig->recorder);
+    zactor_destroy (&rig->broker);
+    zstr_free (&rig->client_ep);
+    zstr_free (&rig->live_ep);
+    zstr_free (&rig->recorder_ep);
+}
+
+/* ------------------------------------------------------------------ the tests */
+
+/* PING before any recorder: head 0, recorder false; queries are UNAVAILABLE. */
+static void
+test_no_recorder (s_rig_t *rig)
+{
+    uint64_t head = 99;
+    bool recorder = true;
+    int rc = s_ping (rig, &head, &recorder);
+    CHECK ("PING is answered PONG with head 0 and no recorder before one connects",
+           rc == 0 && head == 0 && !recorder, "rc %d head %llu recorder %d", rc,
+           (unsigned long long) head, recorder);
+    const void *data [2] = { KH_CMD_PING, "anything" };
+    size_t sizes [2] = { 4, 8 };
+    s_send (rig->client, 2, data, sizes);
+    zmsg_t *pong = s_recv (rig->client, S_WAIT_MS);
+    CHECK ("PING with any one body frame is answered too", s_frame_is (pong, 0, KH_REP_PONG),
+           "no PONG");
+    zmsg_destroy (&pong);
+
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_query_t query = { .req = 41 };
+    kh_query_encode (&buf, &query);
+    kh_error_reply_t err;
+    const void *qdata [2] = { KH_CMD_QUERY, buf.data };
+    size_t qsizes [2] = { 5, buf.size };
+    s_expect_error (rig, 2, qdata, qsizes, KH_EUNAVAILABLE,
+                    "a query without a recorder gets UNAVAILABLE", &err);
+    CHECK ("UNAVAILABLE for a query names its req", err.req == 41, "req %llu",
+           (unsigned long long) err.req);
+    msgpack_sbuffer_destroy (&buf);
+}
+
+/* A publish before any recorder waits; the first HELLO brings it to the recorder;
+   nothing is published or acknowledged before STORED; then ACK and the record. */
+static void
+test_commit_before_ack (s_rig_t *rig)
+{
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    s_envelope (&env, "idea", "05162004", "Gemeinsamer Bauhof", id);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    CHECK ("a publish without a recorder is neither answered nor published yet",
+           s_quiet (rig->client) && s_quiet (rig->sub), "something arrived");
+
+    rig->recorder = zsock_new_dealer (rig->recorder_ep);
+    s_hello (rig->recorder, 0);
+    zmsg_t *store = s_expect_store (rig->recorder, &env);
+    CHECK ("nothing is acknowledged before STORED", s_quiet (rig->client), "a reply came");
+    CHECK ("nothing is published before STORED", s_quiet (rig->sub), "a record came");
+
+    s_stored (rig->recorder, store, 1, false);
+    zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK, "after STORED the client gets ACK");
+    uint8_t ack_id [KH_ID_SIZE] = { 0 };
+    uint64_t seq = 0;
+    bool dup = true;
+    kh_problem_t why = { 0 };
+    zframe_t *body = s_frame (ack, 1);
+    int rc = body ? kh_ack_decode (zframe_data (body), zframe_size (body), ack_id, &seq, &dup,
+                                   &why) : -1;
+    CHECK ("the ACK names the message id, its seq and dup false",
+           rc == 0 && memcmp (ack_id, id, KH_ID_SIZE) == 0 && seq == 1 && !dup,
+           "rc %d seq %llu dup %d %s", rc, (unsigned long long) seq, dup, why.reason);
+
+    zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
+    kh_record_t record;
+    memset (&record, 0, sizeof record);
+    body = s_frame (live, 1);
+    rc = body ? kh_record_decode (zframe_data (body), zframe_size (body), &record, &why) : -1;
+    CHECK ("after STORED the record goes live under topic type/from/",
+           live && zmsg_size (live) == 2 && s_frame_is (live, 0, "idea/05162004/"), "%s",
+           live ? "wrong topic or frames" : "nothing arrived");
+    CHECK ("the live record carries the seq and the envelope byte for byte",
+           rc == 0 && record.info.seq == 1 && record.msg_size == env.size
+           && memcmp (record.msg, env.data, env.size) == 0, "rc %d seq %llu %s", rc,
+           (unsigned long long) record.info.seq, why.reason);
+
+    uint64_t head = 0;
+    bool recorder = false;
+    rc = s_ping (rig, &head, &recorder);
+    CHECK ("PONG says head 1 and recorder true after a commit", rc == 0 && head == 1 && recorder,
+           "head %llu recorder %d", (unsigned long long) head, recorder);
+
+    /* The same envelope again: the recorder says dup; ACK dup, nothing goes live. */
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    zmsg_t *again = s_expect_store (rig->recorder, &env);
+    s_stored (rig->recorder, again, 1, true);
+    zmsg_t *ack2 = s_expect_reply (rig->client, KH_REP_ACK, "a duplicate is acknowledged");
+    body = s_frame (ack2, 1);
+    rc = body ? kh_ack_decode (zframe_data (body), zframe_size (body), ack_id, &seq, &dup,
+                               &why) : -1;
+    CHECK ("a duplicate's ACK has the original seq and dup true", rc == 0 && seq == 1 && dup,
+           "seq %llu dup %d", (unsigned long long) seq, dup);
+    CHECK ("a duplicate is not published again", s_quiet (rig->sub), "a record came");
+    /* A late second answer for a token already answered is ignored. */
+    s_stored (rig->recorder, again, 1, false);
+    CHECK ("an answer for an unknown token is ignored", s_quiet (rig->client), "a reply came");
+
+    zmsg_destroy (&store);
+    zmsg_destroy (&ack);
+    zmsg_destroy (&live);
+    zmsg_destroy (&again);
+    zmsg_destroy (&ack2);
+    msgpack_sbuffer_destroy (&env);
+}
+
+/* Every bad-input class is answered with its code, and the broker keeps serving. */
+static void
+test_bad_input (s_rig_t *rig)
+{
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    s_envelope (&env, "idea", "05162004", "Gemeinsame Bauhof-Software", id);
+    kh_error_reply_t err;
+
+    const void *d2 [2] = { KH_CMD_PUBLISH, "\xc1" };
+    size_t s2 [2] = { 7, 1 };
+    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED, "a body that is not msgpack gets MALFORMED", &err);
+    CHECK ("an unreadable body's error has no id", !err.has_id, "has id");
+
+    uint8_t *longer = (uint8_t *) malloc (env.size + 1);
+    memcpy (longer, env.data, env.size);
+    longer [env.size] = 0xc0;
+    d2 [1] = longer;
+    s2 [1] = env.size + 1;
+    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED, "trailing bytes after the envelope get MALFORMED", NULL);
+    d2 [1] = env.data;
+    s2 [1] = env.size - 1;
+    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED, "a truncated envelope gets MALFORMED", NULL);
+    free (longer);
+
+    const void *d3 [3] = { KH_CMD_PUBLISH, env.data, "x" };
+    size_t s3 [3] = { 7, env.size, 1 };
+    s_expect_error (rig, 1, d3, s3, KH_EFRAMES, "PUBLISH without a body gets FRAMES", NULL);
+    s_expect_error (rig, 3, d3, s3, KH_EFRAMES, "PUBLISH with three frames gets FRAMES", NULL);
+    const void *dq [3] = { KH_CMD_QUERY, "x", "y" };
+    size_t sq [3] = { 5, 1, 1 };
+    s_expect_error (rig, 3, dq, sq, KH_EFRAMES, "QUERY with three frames gets FRAMES", NULL);
+    const void *dp [3] = { KH_CMD_PING, "x", "y" };
+    size_t sp [3] = { 4, 1, 1 };
+    s_expect_error (rig, 3, dp, sp, KH_EFRAMES, "PING with three frames gets FRAMES", NULL);
+
+    size_t big = KH_ENVELOPE_MAX + 1;
+    uint8_t *huge = (uint8_t *) calloc (1, big);
+    d2 [1] = huge;
+    s2 [1] = big;
+    s_expect_error (rig, 2, d2, s2, KH_ETOOLARGE, "a body over 64 KiB gets TOO_LARGE", NULL);
+    free (huge);
+
+    const void *dc [2] = { "SHOUT", "x" };
+    size_t sc [2] = { 5, 1 };
+    s_expect_error (rig, 2, dc, sc, KH_ECOMMAND, "an unknown command gets COMMAND", NULL);
+    dc [0] = "";
+    sc [0] = 0;
+    s_expect_error (rig, 2, dc, sc, KH_ECOMMAND, "an empty command frame gets COMMAND", NULL);
+    dc [0] = "publish";
+    sc [0] = 7;
+    s_expect_error (rig, 2, dc, sc, KH_ECOMMAND, "commands are case-sensitive", NULL);
+
+    /* Same length, unknown name: patch the type string "idea" to "idex". */
+    uint8_t *patched = (uint8_t *) malloc (env.size);
+    memcpy (patched, env.data, env.size);
+    uint8_t *at = (uint8_t *) memmem (patched, env.size, "\xa4idea", 5);
+    if (at)
+        at [4] = 'x';
+    d2 [1] = patched;
+    s2 [1] = env.size;
+    s_expect_error (rig, 2, d2, s2, KH_ETYPE, "an unknown message type gets TYPE", &err);
+    CHECK ("a readable envelope's error names its id",
+           at && err.has_id && memcmp (err.id, id, KH_ID_SIZE) == 0, "no id");
+    free (patched);
+
+    msgpack_sbuffer q;
+    msgpack_sbuffer_init (&q);
+    kh_query_t query = { .req = 5 };
+    snprintf (query.type, sizeof query.type, "bogus");
+    kh_query_encode (&q, &query);
+    const void *dq2 [2] = { KH_CMD_QUERY, q.data };
+    size_t sq2 [2] = { 5, q.size };
+    s_expect_error (rig, 2, dq2, sq2, KH_EQUERY, "a query for an unknown type gets QUERY", &err);
+    CHECK ("a bad query's error names its req", err.req == 5, "req %llu",
+           (unsigned long long) err.req);
+    dq2 [1] = "\xc1";
+    sq2 [1] = 1;
+    s_expect_error (rig, 2, dq2, sq2, KH_EQUERY, "a query that is not msgpack gets QUERY", NULL);
+    msgpack_sbuffer_destroy (&q);
+
+    /* Still serving: the valid envelope goes through. */
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    zmsg_t *store = s_expect_store (rig->recorder, &env);
+    s_stored (rig->recorder, store, 2, false);
+    zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK,
+                                  "after every bad input the broker still acknowledges");
+    zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
+    CHECK ("after every bad input the broker still publishes", live != NULL, "no record");
+    zmsg_destroy (&store);
+    zmsg_destroy (&ack);
+    zmsg_destroy (&live);
+    msgpack_sbuffer_destroy (&env);
+}
+
+/* QUERY passes through to the recorder with the client's routing id, and ROWS or
+   ERROR comes back to that client. */
+static void
+test_query (s_rig_t *rig)
+{
+    msgpack_sbuffer q;
+    msgpack_sbuffer_init (&q);
+    kh_query_t query = { .req = 9, .since_seq = 1, .limit = 10 };
+    snprintf (query.type, sizeof query.type, "idea");
+    kh_query_encode (&q, &query);
+    s_send2 (rig->client, KH_CMD_QUERY, q.data, q.size);
+    zmsg_t *fwd = s_recv (rig->recorder, S_WAIT_MS);
+    zframe_t *body = s_frame (fwd, 2);
+    CHECK ("a query reaches the recorder as [QUERY][client id][query]",
+           fwd && zmsg_size (fwd) == 3 && s_frame_is (fwd, 0, KH_CMD_QUERY) && body
+           && zframe_size (body) == q.size && memcmp (zframe_data (body), q.data, q.size) == 0,
+           "%s", fwd ? "wrong frames" : "nothing arrived");
+
+    kh_rows_writer_t *writer = kh_rows_writer_new (9);
+    uint8_t env [3] = { 1, 2, 3 };
+    kh_record_t record = { .info = { .seq = 1, .at = 7 }, .msg = env, .msg_size = 3 };
+    kh_rows_writer_add (writer, &record);
+    msgpack_sbuffer rows;
+    msgpack_sbuffer_init (&rows);
+    kh_rows_writer_finish (writer, false, 2, &rows);
+    kh_rows_writer_destroy (&writer);
+    zframe_t *client = s_frame (fwd, 1);
+    const void *data [3] = { KH_REP_ROWS, client ? zframe_data (client) : (const void *) "",
+                             rows.data };
+    size_t sizes [3] = { 4, client ? zframe_size (client) : 0, rows.size };
+    s_send (rig->recorder, 3, data, sizes);
+    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ROWS, "the recorder's ROWS reach the client");
+    body = s_frame (reply, 1);
+    CHECK ("ROWS reach the client byte for byte",
+           body && zframe_size (body) == rows.size
+           && memcmp (zframe_data (body), rows.data, rows.size) == 0, "differs");
+    zmsg_destroy (&reply);
+
+    msgpack_sbuffer e;
+    msgpack_sbuffer_init (&e);
+    kh_error_encode (&e, NULL, 9, KH_EQUERY, "since_at: too far");
+    data [0] = KH_REP_ERROR;
+    data [2] = e.data;
+    sizes [0] = 5;
+    sizes [2] = e.size;
+    s_send (rig->recorder, 3, data, sizes);
+    reply = s_expect_reply (rig->client, KH_REP_ERROR, "the recorder's ERROR for a query reaches the client");
+    body = s_frame (reply, 1);
+    CHECK ("a query's ERROR reaches the client byte for byte",
+           body && zframe_size (body) == e.size && memcmp (zframe_data (body), e.data, e.size) == 0,
+           "differs");
+    zmsg_destroy (&reply);
+    zmsg_destroy (&fwd);
+    msgpack_sbuffer_destroy (&e);
+    msgpack_sbuffer_destroy (&rows);
+    msgpack_sbuffer_destroy (&q);
+}
+
+/* FAILED goes back to the publisher as ERROR; malformed recorder frames are ignored. */
+static void
+test_failed_and_garbage (s_rig_t *rig)
+{
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    s_envelope (&env, "offer", "05162", "Rechenzentrum", id);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    zmsg_t *store = s_expect_store (rig->recorder, &env);
+    msgpack_sbuffer e;
+    msgpack_sbuffer_init (&e);
+    kh_error_encode (&e, id, 0, KH_ESTORE, "disk full");
+    zframe_t *token = s_frame (store, 1);
+    const void *data [3] = { KH_REC_FAILED, token ? zframe_data (token) : (const void *) "",
+                             e.data };
+    size_t sizes [3] = { 6, token ? zframe_size (token) : 0, e.size };
+    s_send (rig->recorder, 3, data, sizes);
+    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ERROR, "FAILED reaches the publisher as ERROR");
+    zframe_t *body = s_frame (reply, 1);
+    kh_error_reply_t err = { .code = -1 };
+    kh_problem_t why;
+    if (body)
+        kh_error_decode (zframe_data (body), zframe_size (body), &err, &why);
+    CHECK ("the publisher gets the recorder's code and id",
+           err.code == KH_ESTORE && err.has_id && memcmp (err.id, id, KH_ID_SIZE) == 0,
+           "code %d", err.code);
+    CHECK ("a failed message is not published", s_quiet (rig->sub), "a record came");
+    zmsg_destroy (&reply);
+    zmsg_destroy (&store);
+
+    kh_broker_stats_t before = s_stats (rig);
+    const void *junk [3] = { "BOGUS", "12345678", "x" };
+    size_t junk_sizes [3] = { 5, 8, 1 };
+    s_send (rig->recorder, 3, junk, junk_sizes);
+    junk [0] = KH_REC_STORED;
+    junk_sizes [0] = strlen (KH_REC_STORED);
+    junk_sizes [1] = 3;                         /* a token of the wrong size */
+    s_send (rig->recorder, 3, junk, junk_sizes);
+    junk [0] = KH_REC_HELLO;
+    junk_sizes [0] = strlen (KH_REC_HELLO);
+    junk [1] = "\xc1";
+    junk_sizes [1] = 1;
+    s_send (rig->recorder, 2, junk, junk_sizes);
+    junk [0] = KH_REC_STORED;
+    junk_sizes [0] = strlen (KH_REC_STORED);
+    s_send (rig->recorder, 1, junk, junk_sizes);   /* too few frames */
+    uint64_t head = 0;
+    bool recorder = false;
+    int rc = s_ping (rig, &head, &recorder);
+    kh_broker_stats_t after = s_stats (rig);
+    CHECK ("malformed frames from the recorder are counted and ignored",
+           after.ignored - before.ignored == 4, "%llu ignored",
+           (unsigned long long) (after.ignored - before.ignored));
+    CHECK ("after malformed recorder frames the broker still serves with its recorder",
+           rc == 0 && recorder && head == 2, "rc %d recorder %d head %llu", rc, recorder,
+           (unsigned long long) head);
+    msgpack_sbuffer_destroy (&e);
+    msgpack_sbuffer_destroy (&env);
+}
+
+/* A new recorder gets everything unanswered again, in order; what it says is a dup
+   may never have gone live, so it goes live now. */
+static void
+test_resend (s_rig_t *rig)
+{
+    uint8_t id1 [KH_ID_SIZE], id2 [KH_ID_SIZE];
+    kh_id_new (id1);
+    kh_id_new (id2);
+    msgpack_sbuffer env1, env2;
+    msgpack_sbuffer_init (&env1);
+    msgpack_sbuffer_init (&env2);
+    s_envelope (&env1, "idea", "05162008", "Erstes", id1);
+    s_envelope (&env2, "idea", "05162008", "Zweites", id2);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env1.data, env1.size);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env2.data, env2.size);
+    zmsg_t *old1 = s_expect_store (rig->recorder, &env1);
+    zmsg_t *old2 = s_expect_store (rig->recorder, &env2);
+
+    zsock_t *second = zsock_new_dealer (rig->recorder_ep);
+    s_hello (second, 7);
+    zmsg_t *new1 = s_expect_store (second, &env1);
+    zmsg_t *new2 = s_expect_store (second, &env2);
+    CHECK ("a new recorder gets the unanswered STOREs again, in order, same tokens",
+           new1 && new2 && old1 && old2 && zframe_eq (s_frame (new1, 1), s_frame (old1, 1))
+           && zframe_eq (s_frame (new2, 1), s_frame (old2, 1)), "tokens differ");
+    s_stored (second, new1, 8, true);
+    s_stored (second, new2, 9, false);
+    zmsg_t *live1 = s_recv (rig->sub, S_WAIT_MS);
+    zmsg_t *live2 = s_recv (rig->sub, S_WAIT_MS);
+    CHECK ("a resent message the new recorder calls dup still goes live (it may never have)",
+           live1 != NULL && live2 != NULL, "%s", live1 ? "one record" : "no record");
+    zmsg_t *ack1 = s_recv (rig->client, S_WAIT_MS);
+    zmsg_t *ack2 = s_recv (rig->client, S_WAIT_MS);
+    CHECK ("both resent messages are acknowledged", s_frame_is (ack1, 0, KH_REP_ACK)
+           && s_frame_is (ack2, 0, KH_REP_ACK), "missing ACK");
+    s_stored (rig->recorder, old1, 8, false);      /* the old one answers late */
+    CHECK ("a late answer from the old recorder is ignored", s_quiet (rig->client)
+           && s_quiet (rig->sub), "something came");
+    uint64_t head = 0;
+    bool recorder = false;
+    s_ping (rig, &head, &recorder);
+    CHECK ("the head follows the highest seq (HELLO and STORED)", head == 9 && recorder,
+           "head %llu", (unsigned long long) head);
+
+    /* The new recorder is the recorder now: queries go to it. */
+    zsock_destroy (&rig->recorder);
+    rig->recorder = second;
+    zmsg_destroy (&old1);
+    zmsg_destroy (&old2);
+    zmsg_destroy (&new1);
+    zmsg_destroy (&new2);
+    zmsg_destroy (&live1);
+    zmsg_destroy (&live2);
+    zmsg_destroy (&ack1);
+    zmsg_destroy (&ack2);
+    msgpack_sbuffer_destroy (&env1);
+    msgpack_sbuffer_destroy (&env2);
+}
+
+/* The heartbeat comes every second with the head. */
+static void
+test_heartbeat (s_rig_t *rig)
+{
+    zmsg_t *beat;
+    while ((beat = s_recv (rig->beat, 0)))  /* beats from before the last commit */
+        zmsg_destroy (&beat);
+    beat = s_recv (rig->beat, 2500);
+    zframe_t *body = s_frame (beat, 1);
+    uint64_t head = 0, at = 0;
+    kh_problem_t why = { 0 };
+    int rc = body ? kh_beat_decode (zframe_data (body), zframe_size (body), &head, &at, &why) : -1;
+    CHECK ("a heartbeat [!hb][{head, at}] comes within a second or so",
+           s_frame_is (beat, 0, KH_TOPIC_BEAT) && rc == 0 && head == 9 && at > 0,
+           "rc %d head %llu %s", rc, (unsigned long long) head, why.reason);
+    zmsg_destroy (&beat);
+}
+
+/* A recorder silent for over 3 s is gone: PONG says so, queries are UNAVAILABLE,
+   publishes wait; when it says HELLO again it gets what waited. */
+static void
+test_recorder_silent (s_rig_t *rig)
+{
+    zclock_sleep (KH_BROKER_RECORDER_TTL + 600);
+    uint64_t head = 0;
+    bool recorder = true;
+    s_ping (rig, &head, &recorder);
+    CHECK ("a recorder silent for 3 s is reported gone", !recorder, "still there");
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    s_envelope (&env, "idea", "05162016", "Nach der Pause", id);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    CHECK ("a publish while the recorder is gone is not sent to it", s_quiet (rig->recorder),
+           "a STORE came");
+    s_hello (rig->recorder, 9);
+    zmsg_t *store = s_expect_store (rig->recorder, &env);
+    s_stored (rig->recorder, store, 10, false);
+    zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK,
+                                  "the recorder that comes back commits what waited");
+    zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
+    CHECK ("what waited goes live once committed", live != NULL, "no record");
+    zmsg_destroy (&live);
+    zmsg_destroy (&ack);
+    zmsg_destroy (&store);
+    msgpack_sbuffer_destroy (&env);
+}
+
+/* A full pending table refuses with UNAVAILABLE. */
+static void
+test_pending_full (void)
+{
+    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
+    zactor_t *broker = s_broker_start (2, &client_ep, &live_ep, &recorder_ep);
+    s_rig_t rig = { .broker = broker, .client = zsock_new_dealer (client_ep) };
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    for (int i = 0; i < 2; i++) {
+        uint8_t id [KH_ID_SIZE];
+        kh_id_new (id);
+        msgpack_sbuffer_clear (&env);
+        s_envelope (&env, "idea", "05162004", "Wartend", id);
+        s_send2 (rig.client, KH_CMD_PUBLISH, env.data, env.size);
+    }
+    kh_error_reply_t err;
+    const void *data [2] = { KH_CMD_PUBLISH, env.data };
+    size_t sizes [2] = { 7, env.size };
+    s_expect_error (&rig, 2, data, sizes, KH_EUNAVAILABLE,
+                    "a publish beyond --pending-max gets UNAVAILABLE", &err);
+    CHECK ("UNAVAILABLE for a publish names its id", err.has_id, "no id");
+    msgpack_sbuffer_destroy (&env);
+    zsock_destroy (&rig.client);
+    zactor_destroy (&broker);
+    zstr_free (&client_ep);
+    zstr_free (&live_ep);
+    zstr_free (&recorder_ep);
+}
+
+/* A broker that cannot bind still answers its pipe, with empty endpoints. */
+static void
+test_bind_failure (s_rig_t *rig)
+{
+    kh_broker_config_t config = { .client = rig->client_ep, .live = "tcp://127.0.0.1:*",
+                                  .recorder = "tcp://127.0.0.1:*" };
+    zsys_set_logstream (NULL);          /* the expected bind error need not be shown */
+    zactor_t *broker = zactor_new (kh_broker_actor, &config);
+    char *a = NULL, *b = NULL, *c = NULL;
+    zsock_send (broker, "s", "ENDPOINTS");
+    zsock_recv (broker, "sss", &a, &b, &c);
+    CHECK ("a broker whose port is taken reports no endpoints", a && !*a && b && !*b,
+           "client '%s'", a ? a : "(null)");
+    zactor_destroy (&broker);
+    zsys_set_logstream (stderr);
+    zstr_free (&a);
+    zstr_free (&b);
+    zstr_free (&c);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    s_failed += kh_pending_test (false);
+    s_rig_t rig;
+    if (s_rig_start (&rig) == 0) {
+        test_no_recorder (&rig);
+        test_commit_before_ack (&rig);
+        test_bad_input (&rig);
+        test_query (&rig);
+        test_failed_and_garbage (&rig);
+        test_resend (&rig);
+        test_heartbeat (&rig);
+        test_bind_failure (&rig);
+        test_recorder_silent (&rig);
+    }
+    kh_broker_stats_t stats = rig.broker ? s_stats (&rig) : (kh_broker_stats_t) { 0 };
+    CHECK ("the counters add up", stats.acked == 6 && stats.published == 5 && stats.queries == 1,
+           "acked %llu published %llu queries %llu", (unsigned long long) stats.acked,
+           (unsigned long long) stats.published, (unsigned long long) stats.queries);
+    s_rig_stop (&rig);
+    test_pending_full ();
+    printf ("broker_test: %d checks, %d failed\n", s_checks, s_failed);
+    return s_failed ? 1 : 0;
+}
