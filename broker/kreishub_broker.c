@@ -88,6 +88,13 @@ s_number (const char *what, const char *text, unsigned long long max, unsigned l
     return 0;
 }
 
+/* Returns the value at path in the config file, or NULL (also when there is no file). */
+static const char *
+s_conf (zconfig_t *root, const char *path)
+{
+    return root ? zconfig_get (root, path, NULL) : NULL;
+}
+
 /* True if a config value means yes. */
 static bool
 s_truthy (const char *text)
@@ -102,15 +109,15 @@ static int
 s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
 {
     const char *pending = args->pending_max, *hwm = args->live_hwm;
-    config->client = args->client ? args->client : zconfig_get (root, "broker/client", NULL);
-    config->live = args->live ? args->live : zconfig_get (root, "broker/live", NULL);
+    config->client = args->client ? args->client : s_conf (root, "broker/client");
+    config->live = args->live ? args->live : s_conf (root, "broker/live");
     config->recorder = args->recorder ? args->recorder
-                                      : zconfig_get (root, "broker/recorder", NULL);
+                                      : s_conf (root, "broker/recorder");
     if (!pending)
-        pending = zconfig_get (root, "broker/pending_max", NULL);
+        pending = s_conf (root, "broker/pending_max");
     if (!hwm)
-        hwm = zconfig_get (root, "broker/live_hwm", NULL);
-    config->verbose = args->verbose || s_truthy (zconfig_get (root, "broker/verbose", NULL));
+        hwm = s_conf (root, "broker/live_hwm");
+    config->verbose = args->verbose || s_truthy (s_conf (root, "broker/verbose"));
     unsigned long long n;
     if (pending) {
         if (s_number ("pending_max", pending, 100000000ULL, &n))
