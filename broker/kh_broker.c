@@ -223,11 +223,14 @@ s_flush (kh_broker_t *self)
     }
 }
 
-/* A recorder we have not heard from takes over: everything pending is sent to it
-   again, oldest first; what the old one had may never have been published. */
+/* A recorder takes over: a new one, or one we had given up on (after 3 s of silence
+   we cannot know what it kept). Everything pending goes to it again, oldest first;
+   the recorder's de-duplication by id makes that safe. */
 static void
-s_recorder_new (kh_broker_t *self, zframe_t **id_p)
+s_recorder_take (kh_broker_t *self, zframe_t **id_p)
 {
+    if (self->rec_alive)
+        zsys_warning ("broker: a second recorder connected; the newest one is used");
     zframe_destroy (&self->rec_id);
     self->rec_id = *id_p;
     *id_p = NULL;
@@ -240,6 +243,7 @@ s_recorder_new (kh_broker_t *self, zframe_t **id_p)
         }
     }
     self->send_from = oldest;
+    self->rec_alive = true;
     zsys_info ("broker: recorder connected; %zu publishes to hand over",
                kh_pending_size (self->pending));
 }
@@ -252,7 +256,7 @@ s_recorder_ignore (kh_broker_t *self, const char *what)
     zsys_warning ("broker: ignored from recorder: %s", what);
 }
 
-/* [HELLO][hello]: the recorder is alive; a new one gets everything pending. */
+/* [HELLO][hello]: the recorder is alive; one that was not gets everything pending. */
 static void
 s_recorder_hello (kh_broker_t *self, s_parts_t *msg)
 {
@@ -263,12 +267,8 @@ s_recorder_hello (kh_broker_t *self, s_parts_t *msg)
         s_recorder_ignore (self, why.reason);
         return;
     }
-    if (!self->rec_id || !zframe_eq (self->rec_id, msg->part [0]))
-        s_recorder_new (self, &msg->part [0]);
-    else
-    if (!self->rec_alive)
-        zsys_info ("broker: recorder is back");
-    self->rec_alive = true;
+    if (!self->rec_alive || !zframe_eq (self->rec_id, msg->part [0]))
+        s_recorder_take (self, &msg->part [0]);
     self->rec_seen = zclock_mono ();
     if (head > self->head)
         self->head = head;

@@ -670,35 +670,52 @@ test_heartbeat (s_rig_t *rig)
     zmsg_destroy (&beat);
 }
 
-/* A recorder silent for over 3 s is gone: PONG says so, queries are UNAVAILABLE,
-   publishes wait; when it says HELLO again it gets what waited. */
+/* A recorder silent for over 3 s is gone: PONG says so, publishes wait; when it says
+   HELLO again it gets everything unanswered, also what it had been sent before. */
 static void
 test_recorder_silent (s_rig_t *rig)
 {
+    uint8_t id1 [KH_ID_SIZE], id2 [KH_ID_SIZE];
+    kh_id_new (id1);
+    kh_id_new (id2);
+    msgpack_sbuffer env1, env2;
+    msgpack_sbuffer_init (&env1);
+    msgpack_sbuffer_init (&env2);
+    s_envelope (&env1, "idea", "05162016", "Vor der Pause", id1);
+    s_envelope (&env2, "idea", "05162016", "Nach der Pause", id2);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env1.data, env1.size);
+    zmsg_t *first = s_expect_store (rig->recorder, &env1);     /* left unanswered */
     zclock_sleep (KH_BROKER_RECORDER_TTL + 600);
     uint64_t head = 0;
     bool recorder = true;
     s_ping (rig, &head, &recorder);
     CHECK ("a recorder silent for 3 s is reported gone", !recorder, "still there");
-    uint8_t id [KH_ID_SIZE];
-    kh_id_new (id);
-    msgpack_sbuffer env;
-    msgpack_sbuffer_init (&env);
-    s_envelope (&env, "idea", "05162016", "Nach der Pause", id);
-    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env2.data, env2.size);
     CHECK ("a publish while the recorder is gone is not sent to it", s_quiet (rig->recorder),
            "a STORE came");
     s_hello (rig->recorder, 9);
-    zmsg_t *store = s_expect_store (rig->recorder, &env);
-    s_stored (rig->recorder, store, 10, false);
-    zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK,
-                                  "the recorder that comes back commits what waited");
-    zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
-    CHECK ("what waited goes live once committed", live != NULL, "no record");
-    zmsg_destroy (&live);
-    zmsg_destroy (&ack);
-    zmsg_destroy (&store);
-    msgpack_sbuffer_destroy (&env);
+    zmsg_t *again = s_expect_store (rig->recorder, &env1);
+    zmsg_t *second = s_expect_store (rig->recorder, &env2);
+    CHECK ("a recorder that comes back gets again what it had not answered, same token",
+           first && again && zframe_eq (s_frame (first, 1), s_frame (again, 1)), "differs");
+    s_stored (rig->recorder, again, 10, false);
+    s_stored (rig->recorder, second, 11, false);
+    zmsg_t *ack1 = s_expect_reply (rig->client, KH_REP_ACK,
+                                   "the recorder that comes back commits what it had");
+    zmsg_t *ack2 = s_expect_reply (rig->client, KH_REP_ACK,
+                                   "the recorder that comes back commits what waited");
+    zmsg_t *live1 = s_recv (rig->sub, S_WAIT_MS);
+    zmsg_t *live2 = s_recv (rig->sub, S_WAIT_MS);
+    CHECK ("what waited goes live once committed", live1 && live2, "a record is missing");
+    zmsg_destroy (&live1);
+    zmsg_destroy (&live2);
+    zmsg_destroy (&ack1);
+    zmsg_destroy (&ack2);
+    zmsg_destroy (&first);
+    zmsg_destroy (&again);
+    zmsg_destroy (&second);
+    msgpack_sbuffer_destroy (&env1);
+    msgpack_sbuffer_destroy (&env2);
 }
 
 /* A full pending table refuses with UNAVAILABLE. */
@@ -770,7 +787,7 @@ main (void)
         test_recorder_silent (&rig);
     }
     kh_broker_stats_t stats = rig.broker ? s_stats (&rig) : (kh_broker_stats_t) { 0 };
-    CHECK ("the counters add up", stats.acked == 6 && stats.published == 5 && stats.queries == 1,
+    CHECK ("the counters add up", stats.acked == 7 && stats.published == 6 && stats.queries == 1,
            "acked %llu published %llu queries %llu", (unsigned long long) stats.acked,
            (unsigned long long) stats.published, (unsigned long long) stats.queries);
     s_rig_stop (&rig);
