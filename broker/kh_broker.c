@@ -378,10 +378,14 @@ static const s_command_t s_recorder_commands [] = {
     { KH_REP_ERROR,  3, 3, s_recorder_reply },
 };
 
-/* Dispatches a message from the recorder socket; anything malformed is logged. */
+/* Dispatches a message from the recorder socket; anything malformed is logged. Any
+   message from the current recorder shows it alive, so that a HELLO queued behind many
+   answers on a busy link does not make us give up on it. */
 static void
 s_recorder_message (kh_broker_t *self, s_parts_t *msg)
 {
+    if (self->rec_alive && zframe_eq (msg->part [0], self->rec_id))
+        self->rec_seen = zclock_mono ();
     const s_command_t *command = s_command_find (s_recorder_commands,
         sizeof s_recorder_commands / sizeof s_recorder_commands [0], msg->part [1]);
     if (!command)

@@ -28,7 +28,9 @@ extern "C" {
 #define KH_BROKER_RECORDER      "tcp://127.0.0.1:7703"
 #define KH_BROKER_PENDING_MAX   200000  /* publishes waiting for the recorder */
 #define KH_BROKER_LIVE_HWM      100000  /* per-subscriber queue before drops */
-#define KH_BROKER_RECORDER_TTL  3000    /* ms without HELLO before the recorder is gone */
+/* The recorder says HELLO every second; after this many ms without a word from it,
+   it is considered gone. */
+#define KH_BROKER_RECORDER_TTL  3000
 
 /* How to build a broker. Endpoints may use a wildcard port ("tcp://127.0.0.1:*"). */
 typedef struct {

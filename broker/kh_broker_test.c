@@ -389,7 +389,8 @@ test_bad_input (s_rig_t *rig)
 
     const void *d2 [2] = { KH_CMD_PUBLISH, "\xc1" };
     size_t s2 [2] = { 7, 1 };
-    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED, "a body that is not msgpack gets MALFORMED", &err);
+    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED,
+                    "a body that is not msgpack gets MALFORMED", &err);
     CHECK ("an unreadable body's error has no id", !err.has_id, "has id");
 
     uint8_t *longer = (uint8_t *) malloc (env.size + 1);
@@ -397,7 +398,8 @@ test_bad_input (s_rig_t *rig)
     longer [env.size] = 0xc0;
     d2 [1] = longer;
     s2 [1] = env.size + 1;
-    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED, "trailing bytes after the envelope get MALFORMED", NULL);
+    s_expect_error (rig, 2, d2, s2, KH_EMALFORMED,
+                    "trailing bytes after the envelope get MALFORMED", NULL);
     d2 [1] = env.data;
     s2 [1] = env.size - 1;
     s_expect_error (rig, 2, d2, s2, KH_EMALFORMED, "a truncated envelope gets MALFORMED", NULL);
@@ -504,7 +506,8 @@ test_query (s_rig_t *rig)
                              rows.data };
     size_t sizes [3] = { 4, client ? zframe_size (client) : 0, rows.size };
     s_send (rig->recorder, 3, data, sizes);
-    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ROWS, "the recorder's ROWS reach the client");
+    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ROWS,
+                                    "the recorder's ROWS reach the client");
     body = s_frame (reply, 1);
     CHECK ("ROWS reach the client byte for byte",
            body && zframe_size (body) == rows.size
@@ -519,7 +522,8 @@ test_query (s_rig_t *rig)
     sizes [0] = 5;
     sizes [2] = e.size;
     s_send (rig->recorder, 3, data, sizes);
-    reply = s_expect_reply (rig->client, KH_REP_ERROR, "the recorder's ERROR for a query reaches the client");
+    reply = s_expect_reply (rig->client, KH_REP_ERROR,
+                            "the recorder's ERROR for a query reaches the client");
     body = s_frame (reply, 1);
     CHECK ("a query's ERROR reaches the client byte for byte",
            body && zframe_size (body) == e.size && memcmp (zframe_data (body), e.data, e.size) == 0,
@@ -550,7 +554,8 @@ test_failed_and_garbage (s_rig_t *rig)
                              e.data };
     size_t sizes [3] = { 6, token ? zframe_size (token) : 0, e.size };
     s_send (rig->recorder, 3, data, sizes);
-    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ERROR, "FAILED reaches the publisher as ERROR");
+    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ERROR,
+                                    "FAILED reaches the publisher as ERROR");
     zframe_t *body = s_frame (reply, 1);
     kh_error_reply_t err = { .code = -1 };
     kh_problem_t why;
