@@ -85,7 +85,7 @@ s_frame (zmsg_t *msg, size_t index)
     return frame;
 }
 
-/* Builds a valid idea envelope from sender from with the given id into out. */
+/* Builds a valid envelope of type from sender `from` with title and id into out. */
 static int
 s_envelope (msgpack_sbuffer *out, const char *type, const char *from, const char *title,
             const uint8_t id [KH_ID_SIZE])
@@ -127,8 +127,8 @@ s_stored (zsock_t *recorder, zmsg_t *store, uint64_t seq, bool dup)
     msgpack_sbuffer_destroy (&buf);
 }
 
-/* Waits for [STORE][token][envelope] on the recorder socket, skipping nothing else.
-   Returns it, or NULL. */
+/* Receives the next message on the recorder socket and checks that it is
+   [STORE][token][envelope] for this envelope. Returns it, or NULL. */
 static zmsg_t *
 s_expect_store (zsock_t *recorder, const msgpack_sbuffer *envelope)
 {
@@ -144,8 +144,8 @@ s_expect_store (zsock_t *recorder, const msgpack_sbuffer *envelope)
     return store;
 }
 
-/* Receives a reply on the client; checks its command; returns the body frame's
-   decoded error in err if it is ERROR. Returns the message or NULL. */
+/* Receives the next reply on the client and checks that it is [command][body].
+   Returns it, or NULL. */
 static zmsg_t *
 s_expect_reply (zsock_t *client, const char *command, const char *check)
 {
@@ -214,12 +214,13 @@ s_stats (s_rig_t *rig)
     return s;
 }
 
-/* Starts a broker actor on wildcard ports with the given pending_max. */
+/* Starts a broker actor on wildcard ports with the given limits (0: default). */
 static zactor_t *
-s_broker_start (size_t pending_max, char **client, char **live, char **recorder)
+s_broker_start (size_t pending_max, int live_hwm, char **client, char **live, char **recorder)
 {
     kh_broker_config_t config = { .client = "tcp://127.0.0.1:*", .live = "tcp://127.0.0.1:*",
-                                  .recorder = "tcp://127.0.0.1:*", .pending_max = pending_max };
+                                  .recorder = "tcp://127.0.0.1:*", .pending_max = pending_max,
+                                  .live_hwm = live_hwm };
     zactor_t *broker = zactor_new (kh_broker_actor, &config);
     zsock_send (broker, "s", "ENDPOINTS");
     zsock_recv (broker, "sss", client, live, recorder);
@@ -231,7 +232,7 @@ static int
 s_rig_start (s_rig_t *rig)
 {
     memset (rig, 0, sizeof *rig);
-    rig->broker = s_broker_start (0, &rig->client_ep, &rig->live_ep, &rig->recorder_ep);
+    rig->broker = s_broker_start (0, 0, &rig->client_ep, &rig->live_ep, &rig->recorder_ep);
     CHECK ("the broker binds wildcard ports and reports the real endpoints",
            rig->client_ep && strncmp (rig->client_ep, "tcp://127.0.0.1:", 16) == 0
            && strchr (rig->client_ep, '*') == NULL && rig->live_ep && *rig->live_ep
@@ -728,7 +729,7 @@ static void
 test_pending_full (void)
 {
     char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
-    zactor_t *broker = s_broker_start (2, &client_ep, &live_ep, &recorder_ep);
+    zactor_t *broker = s_broker_start (2, 0, &client_ep, &live_ep, &recorder_ep);
     s_rig_t rig = { .broker = broker, .client = zsock_new_dealer (client_ep) };
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
@@ -747,6 +748,63 @@ test_pending_full (void)
     CHECK ("UNAVAILABLE for a publish names its id", err.has_id, "no id");
     msgpack_sbuffer_destroy (&env);
     zsock_destroy (&rig.client);
+    zactor_destroy (&broker);
+    zstr_free (&client_ep);
+    zstr_free (&live_ep);
+    zstr_free (&recorder_ep);
+}
+
+/* A subscriber that never reads loses records but never slows the broker: with a
+   tiny live queue and 10 MB of records, every publish is still acknowledged. */
+static void
+test_slow_subscriber (void)
+{
+    enum { COUNT = 5000, WINDOW = 500 };
+    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
+    zactor_t *broker = s_broker_start (0, 10, &client_ep, &live_ep, &recorder_ep);
+    zsock_t *client = zsock_new_dealer (client_ep);
+    zsock_t *recorder = zsock_new_dealer (recorder_ep);
+    zsock_t *stalled = zsock_new_sub (live_ep, "");
+    zsock_set_rcvhwm (stalled, 10);
+    zclock_sleep (200);
+    s_hello (recorder, 0);
+    char text [2001];
+    memset (text, 'x', 2000);
+    text [2000] = 0;
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    kh_problem_t why = { 0 };
+    kh_builder_t *builder = kh_builder_new ("idea");
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    kh_builder_set (builder, "title", "Viel", &why);
+    kh_builder_set (builder, "description", text, &why);
+    kh_builder_encode (builder, id, "05162004", kh_now_ms (), &env, &why);
+    kh_builder_destroy (&builder);
+    zpoller_t *poller = zpoller_new (client, recorder, NULL);
+    int sent = 0, acked = 0;
+    uint64_t seq = 0;
+    int64_t deadline = zclock_mono () + 20000;
+    while (acked < COUNT && zclock_mono () < deadline) {
+        while (sent < COUNT && sent - acked < WINDOW) {
+            s_send2 (client, KH_CMD_PUBLISH, env.data, env.size);
+            sent++;
+        }
+        void *which = zpoller_wait (poller, 1000);
+        zmsg_t *msg = which ? zmsg_recv (which) : NULL;
+        if (which == recorder && s_frame_is (msg, 0, KH_REC_STORE))
+            s_stored (recorder, msg, ++seq, false);
+        if (which == client && s_frame_is (msg, 0, KH_REP_ACK))
+            acked++;
+        zmsg_destroy (&msg);
+    }
+    CHECK ("a subscriber that never reads does not stop acknowledgements", acked == COUNT,
+           "%d of %d acknowledged", acked, COUNT);
+    zpoller_destroy (&poller);
+    msgpack_sbuffer_destroy (&env);
+    zsock_destroy (&stalled);
+    zsock_destroy (&recorder);
+    zsock_destroy (&client);
     zactor_destroy (&broker);
     zstr_free (&client_ep);
     zstr_free (&live_ep);
@@ -797,6 +855,7 @@ main (void)
            (unsigned long long) stats.published, (unsigned long long) stats.queries);
     s_rig_stop (&rig);
     test_pending_full ();
+    test_slow_subscriber ();
     printf ("broker_test: %d checks, %d failed\n", s_checks, s_failed);
     return s_failed ? 1 : 0;
 }
