@@ -157,23 +157,6 @@ s_reply_error (kh_broker_t *self, zframe_t *client, const uint8_t *id, uint64_t 
         zsys_debug ("broker: ERROR %s: %s", kh_errname (code), reason);
 }
 
-/* Sends [recorder id][command][frame] and, if more is true, leaves the message open.
-   Returns 0, or -1 with errno EAGAIN (queue full) or EHOSTUNREACH (recorder gone);
-   nothing was sent then. */
-static int
-s_send_recorder (kh_broker_t *self, const char *command, const void *data, size_t size,
-                 bool more)
-{
-    if (zmq_send (self->recorder_h, zframe_data (self->rec_id), zframe_size (self->rec_id),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
-        return -1;
-    zmq_send (self->recorder_h, command, strlen (command), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (self->recorder_h, data, size, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
-    return 0;
-}
-
-/* ------------------------------------------------------------ the recorder */
-
 /* Marks the recorder gone; what waits for it stays pending until one says HELLO. */
 static void
 s_recorder_lost (kh_broker_t *self, const char *why)
@@ -185,6 +168,26 @@ s_recorder_lost (kh_broker_t *self, const char *why)
                   kh_pending_size (self->pending));
 }
 
+/* Sends [recorder id][command][frame] and, if more is true, leaves the message open.
+   Returns 0, or -1 if nothing could be sent: the recorder's queue is full, or it is
+   gone (then it is marked so). */
+static int
+s_send_recorder (kh_broker_t *self, const char *command, const void *data, size_t size,
+                 bool more)
+{
+    if (zmq_send (self->recorder_h, zframe_data (self->rec_id), zframe_size (self->rec_id),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        if (zmq_errno () == EHOSTUNREACH)
+            s_recorder_lost (self, "is unreachable");
+        return -1;
+    }
+    zmq_send (self->recorder_h, command, strlen (command), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (self->recorder_h, data, size, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the recorder */
+
 /* Hands the entry to the recorder as [STORE][token][envelope], sharing the envelope
    frame's bytes. Returns 0, or -1 if it could not be sent now. */
 static int
@@ -192,11 +195,8 @@ s_send_store (kh_broker_t *self, kh_pending_entry_t *entry)
 {
     uint8_t token [S_TOKEN_SIZE];
     s_token_put (token, entry->token);
-    if (s_send_recorder (self, KH_REC_STORE, token, sizeof token, true)) {
-        if (errno == EHOSTUNREACH)
-            s_recorder_lost (self, "is unreachable");
+    if (s_send_recorder (self, KH_REC_STORE, token, sizeof token, true))
         return -1;
-    }
     zframe_send (&entry->envelope, self->recorder, ZFRAME_REUSE | ZFRAME_DONTWAIT);
     entry->sent = true;
     self->stats.stored++;
@@ -481,8 +481,13 @@ s_client_message (kh_broker_t *self, s_parts_t *msg)
     }
     else
     if (msg->count - 1 < command->min_frames || msg->count - 1 > command->max_frames) {
-        snprintf (reason, sizeof reason, "%s takes %d frame(s), got %d", command->name,
-                  command->max_frames, msg->count - 1);
+        if (command->min_frames == command->max_frames)
+            snprintf (reason, sizeof reason, "%s takes %d frames, got %d", command->name,
+                      command->max_frames, msg->count - 1);
+        else
+            snprintf (reason, sizeof reason, "%s takes %d to %d frames, got %d",
+                      command->name, command->min_frames, command->max_frames,
+                      msg->count - 1);
         s_reply_error (self, msg->part [0], NULL, 0, KH_EFRAMES, reason);
     }
     else

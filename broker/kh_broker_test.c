@@ -724,6 +724,40 @@ test_recorder_silent (s_rig_t *rig)
     msgpack_sbuffer_destroy (&env2);
 }
 
+/* A recorder that disconnects is noticed at the next send: the publish waits (no
+   error) and goes to the next recorder that says HELLO. */
+static void
+test_recorder_disconnects (s_rig_t *rig)
+{
+    zsock_destroy (&rig->recorder);
+    zclock_sleep (300);                 /* let the broker see the connection close */
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    s_envelope (&env, "offer", "05162020", "Nach dem Abbruch", id);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    CHECK ("a publish to a recorder that went away is kept, not refused",
+           s_quiet (rig->client), "a reply came");
+    uint64_t head = 0;
+    bool recorder = true;
+    s_ping (rig, &head, &recorder);
+    CHECK ("a recorder that went away is reported gone at once", !recorder, "still there");
+    rig->recorder = zsock_new_dealer (rig->recorder_ep);
+    s_hello (rig->recorder, 11);
+    zmsg_t *store = s_expect_store (rig->recorder, &env);
+    s_stored (rig->recorder, store, 12, false);
+    zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK,
+                                  "what waited for a lost recorder is committed by the next");
+    zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
+    CHECK ("what waited for a lost recorder goes live", s_frame_is (live, 0, "offer/05162020/"),
+           "no record");
+    zmsg_destroy (&live);
+    zmsg_destroy (&ack);
+    zmsg_destroy (&store);
+    msgpack_sbuffer_destroy (&env);
+}
+
 /* A full pending table refuses with UNAVAILABLE. */
 static void
 test_pending_full (void)
@@ -848,9 +882,10 @@ main (void)
         test_heartbeat (&rig);
         test_bind_failure (&rig);
         test_recorder_silent (&rig);
+        test_recorder_disconnects (&rig);
     }
     kh_broker_stats_t stats = rig.broker ? s_stats (&rig) : (kh_broker_stats_t) { 0 };
-    CHECK ("the counters add up", stats.acked == 7 && stats.published == 6 && stats.queries == 1,
+    CHECK ("the counters add up", stats.acked == 8 && stats.published == 7 && stats.queries == 1,
            "acked %llu published %llu queries %llu", (unsigned long long) stats.acked,
            (unsigned long long) stats.published, (unsigned long long) stats.queries);
     s_rig_stop (&rig);
