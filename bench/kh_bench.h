@@ -1,0 +1,164 @@
+/*  kh_bench.h - what the files of kreishub-bench share: options, clock, latency
+    summaries, the message-id scheme and the pipelined publisher.
+
+    kreishub-bench measures a real broker and recorder (started through the test
+    harness) over loopback TCP:
+      W1  durable publish: N publisher threads with a sliding window of unacknowledged
+          publishes, one live subscriber; acked and delivered msgs/s, latencies.
+      W2  replay: a new client pages QUERY from seq 1 through the stored log.
+      MQTT the same load as W1 against a Mosquitto broker at QoS 1, for comparison.
+
+    Threads share nothing mutable while they run: each owns its sockets and its own
+    arrays of timestamps; they coordinate through the atomics in kh_bench_flags_t, and
+    the main thread reads their arrays only after joining them.
+*/
+#ifndef KH_BENCH_H_INCLUDED
+#define KH_BENCH_H_INCLUDED
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "kh_codec.h"
+
+#define KH_BENCH_PUBLISHERS_MAX 4096    /* the id scheme has 12 bits for the publisher */
+#define KH_BENCH_STALL_MS       10000   /* no reply for this long with work in flight: fail */
+#define KH_BENCH_SUB_HWM        100000  /* subscriber's receive queue, as the broker's */
+
+/* The command line. */
+typedef struct {
+    bool        w1;                     /* run W1 */
+    bool        w2;                     /* run W2 */
+    bool        mosquitto;              /* run the Mosquitto comparison */
+    int         publishers;             /* publisher threads */
+    uint32_t    messages;               /* per publisher */
+    uint32_t    size;                   /* envelope bytes (Mosquitto: payload bytes) */
+    uint32_t    window;                 /* unacknowledged publishes per publisher, at most */
+    uint32_t    replay;                 /* rows W2 reads back */
+    const char *sync;                   /* recorder's --sync */
+    const char *bin;                    /* where kreishub-broker and -recorder are */
+    int         timeout_s;              /* a workload taking longer fails */
+    bool        keep;                   /* keep the hub's data directory */
+} kh_bench_opts_t;
+
+/* The hub under test: endpoints of the broker started by the harness. */
+typedef struct {
+    const char *client;                 /* ROUTER for clients */
+    const char *live;                   /* XPUB for subscribers */
+} kh_bench_hub_t;
+
+/* Coordination between the main thread and the workers: the only state they share. */
+typedef struct {
+    atomic_int  ready;                  /* workers connected and waiting for go */
+    atomic_bool go;                     /* start publishing */
+    atomic_bool abort;                  /* somebody failed or time ran out: stop */
+    atomic_bool publishers_done;        /* all publishers joined (for the subscriber) */
+} kh_bench_flags_t;
+
+/* What a publish workload measured, for printing and comparing. */
+typedef struct {
+    const char *name;
+    size_t   msg_size;                  /* bytes of one envelope (MQTT: payload) */
+    uint64_t expected;                  /* messages that should be acked and delivered */
+    uint64_t acked;
+    uint64_t delivered;
+    uint64_t errors;                    /* error replies, failed sends, foreign replies */
+    uint64_t dup_acks;                  /* an ack for a message acked before */
+    uint64_t dup_flags;                 /* an ack saying dup: true (ids are unique) */
+    uint64_t dup_deliveries;            /* a message delivered twice */
+    uint64_t gaps;                      /* records whose seq was not last + 1 */
+    uint64_t dropped;                   /* sum of the gaps' sizes */
+    uint64_t foreign;                   /* records not from this run */
+    uint64_t seq_errors;                /* acked seqs not exactly head+1 .. head+expected */
+    double   ack_secs;                  /* go -> last ack */
+    double   delivery_secs;             /* go -> last delivery */
+    double   ack_rate;                  /* msgs/s */
+    double   delivery_rate;
+    double   ack_p50_us, ack_p99_us, ack_max_us;
+    double   del_p50_us, del_p99_us, del_max_us;
+    bool     has_seq;                   /* gaps are meaningful (kreishub, not MQTT) */
+    bool     ok;                        /* everything acked and delivered exactly once */
+} kh_bench_result_t;
+
+/* ------------------------------------------------------------- clock, stats */
+/* Monotonic clock in nanoseconds. */
+uint64_t kh_bench_now_ns (void);
+/* Sleeps ms milliseconds. */
+void kh_bench_sleep_ms (int ms);
+/* Sorts values (count of them) in place and returns the p-th percentile (0..100), as
+   the value at rank ceil(p/100 * count); 0 if count is 0. */
+uint64_t kh_bench_percentile (uint64_t *values, size_t count, double p);
+/* Formats microseconds as "812 us" or "12.34 ms" into buf; returns buf. */
+const char *kh_bench_fmt_us (char *buf, size_t cap, double us);
+/* Prints nproc, CPU model, kernel and library versions. */
+void kh_bench_print_machine (FILE *out);
+/* Computes rates and latency percentiles of a publish run from per-message
+   timestamps (0 = never happened), fills result and prints it. The arrays hold
+   per_pub [p] entries for each of pubs publishers. */
+void kh_bench_summarise (kh_bench_result_t *result, int pubs, const uint32_t *per_pub,
+                         uint64_t go_ns, uint64_t *const *sent, uint64_t *const *acked,
+                         uint64_t *const *recv);
+void kh_bench_print_result (FILE *out, const kh_bench_result_t *r);
+/* A table of per-message timestamps: pubs arrays of per_pub [p] zeroed entries.
+   Returns NULL if memory runs out. */
+uint64_t **kh_bench_table_new (int pubs, const uint32_t *per_pub);
+/* Frees the table and sets *table_p to NULL; safe on NULL. */
+void kh_bench_table_destroy (uint64_t ***table_p, int pubs);
+
+/* ------------------------------------------------------------- message ids */
+/* A run's ids are UUIDv7-shaped: 48-bit ms timestamp of the run, version 7, the
+   publisher index in the 12 bits of rand_a, variant 10, 30 random bits shared by the
+   run, and the message index in the last 32 bits. Unique within a run, nonzero, and
+   telling whose message it is. */
+typedef struct {
+    uint8_t base [KH_ID_SIZE];          /* the run's id with publisher 0, message 0 */
+} kh_bench_ids_t;
+
+void kh_bench_ids_init (kh_bench_ids_t *ids);
+void kh_bench_id_make (const kh_bench_ids_t *ids, int pub, uint32_t index,
+                       uint8_t id [KH_ID_SIZE]);
+/* Reads publisher and index from an id of this run. Returns 0, or -1 if the id is
+   not one of this run's. */
+int kh_bench_id_parse (const kh_bench_ids_t *ids, const uint8_t id [KH_ID_SIZE],
+                       int *pub, uint32_t *index);
+
+/* ------------------------------------------------------- publish load (kreishub) */
+/* A pipelined publish run: opts->publishers threads, per_pub [p] messages each, a
+   window of opts->window unacknowledged publishes. The caller allocates the
+   timestamp arrays (zeroed, per_pub [p] entries each); recv and the subscriber are
+   optional (W2 fills the store without one). */
+typedef struct {
+    const kh_bench_opts_t *opts;
+    const kh_bench_hub_t  *hub;
+    const uint32_t        *per_pub;     /* messages of each publisher */
+    uint64_t             **sent;        /* [pub][index]: when sent, ns */
+    uint64_t             **acked;       /* [pub][index]: when acked, ns */
+    uint64_t             **recv;        /* [pub][index]: when delivered, ns; or NULL */
+    uint64_t               head;        /* last seq stored before the run */
+} kh_bench_load_t;
+
+/* Runs the load: builds the envelopes, starts the subscriber (if load->recv) and the
+   publishers, waits for them all. Fills result (unsummarised counters; the caller
+   calls kh_bench_summarise) and *go_ns. Returns 0 if the run could be carried out
+   (its counts may still be wrong), -1 if it could not start or was aborted. */
+int kh_bench_load_run (const kh_bench_load_t *load, kh_bench_result_t *result,
+                       uint64_t *go_ns);
+
+/* Asks the broker PING until it reports a recorder (up to 10 s); returns 0 and sets
+   *head to its last published seq, or -1. */
+int kh_bench_ping (const kh_bench_hub_t *hub, uint64_t *head);
+
+/* ----------------------------------------------------------------- workloads */
+/* W1: durable publish with one live subscriber. Returns 0 if every message was
+   acked and delivered exactly once. */
+int kh_bench_w1 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub,
+                 kh_bench_result_t *result);
+/* W2: replay opts->replay rows from seq 1 by paging QUERY (filling the store first
+   if it holds fewer). Returns 0 if exactly that many rows arrived in order. */
+int kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub);
+/* W1 against Mosquitto at QoS 1. Returns 0 if every message was acked and delivered,
+   -1 otherwise, 1 if the comparison is not built in or mosquitto is not installed. */
+int kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result);
+
+#endif

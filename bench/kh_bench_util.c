@@ -1,0 +1,256 @@
+/*  kh_bench_util.c - clock, percentiles, the run's message ids, and printing. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <czmq.h>
+#include "kh_bench.h"
+#ifdef KH_HAVE_MOSQUITTO
+#include <mosquitto.h>
+#endif
+
+uint64_t
+kh_bench_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+void
+kh_bench_sleep_ms (int ms)
+{
+    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+    while (nanosleep (&ts, &ts) == -1)
+        ;
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t
+kh_bench_percentile (uint64_t *values, size_t count, double p)
+{
+    if (count == 0)
+        return 0;
+    qsort (values, count, sizeof *values, s_cmp_u64);
+    size_t rank = (size_t) (p / 100.0 * (double) count + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > count)
+        rank = count;
+    return values [rank - 1];
+}
+
+const char *
+kh_bench_fmt_us (char *buf, size_t cap, double us)
+{
+    if (us < 1000.0)
+        snprintf (buf, cap, "%.0f us", us);
+    else
+        snprintf (buf, cap, "%.2f ms", us / 1000.0);
+    return buf;
+}
+
+/* Copies the value of the first "key : value" line of path into out ("?" if none). */
+static void
+s_proc_field (const char *path, const char *key, char *out, size_t cap)
+{
+    snprintf (out, cap, "?");
+    FILE *file = fopen (path, "r");
+    char line [512];
+    size_t len = strlen (key);
+    while (file && fgets (line, sizeof line, file))
+        if (strncmp (line, key, len) == 0) {
+            const char *value = strchr (line, ':');
+            if (value) {
+                value += strspn (value + 1, " \t") + 1;
+                snprintf (out, cap, "%.*s", (int) strcspn (value, "\n"), value);
+            }
+            break;
+        }
+    if (file)
+        fclose (file);
+}
+
+void
+kh_bench_print_machine (FILE *out)
+{
+    char model [256], mhz [64];
+    s_proc_field ("/proc/cpuinfo", "model name", model, sizeof model);
+    s_proc_field ("/proc/cpuinfo", "cpu MHz", mhz, sizeof mhz);
+    struct utsname uts;
+    if (uname (&uts) != 0)
+        memset (&uts, 0, sizeof uts);
+    int zmq_major, zmq_minor, zmq_patch;
+    zmq_version (&zmq_major, &zmq_minor, &zmq_patch);
+    fprintf (out, "machine: %ld cpus, %s (%s MHz), %s %s %s\n",
+             sysconf (_SC_NPROCESSORS_ONLN), model, mhz, uts.sysname, uts.release,
+             uts.machine);
+    fprintf (out, "libraries: libzmq %d.%d.%d, czmq %d.%d.%d", zmq_major, zmq_minor,
+             zmq_patch, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
+#ifdef KH_HAVE_MOSQUITTO
+    int m_major, m_minor, m_patch;
+    mosquitto_lib_version (&m_major, &m_minor, &m_patch);
+    fprintf (out, ", libmosquitto %d.%d.%d", m_major, m_minor, m_patch);
+#endif
+    fprintf (out, "\n");
+}
+
+/* -------------------------------------------------------------- message ids */
+
+void
+kh_bench_ids_init (kh_bench_ids_t *ids)
+{
+    kh_id_new (ids->base);              /* timestamp, version, variant, random */
+    ids->base [6] = 0x70;               /* version 7, publisher 0 */
+    ids->base [7] = 0;
+    memset (ids->base + 12, 0, 4);      /* message 0 */
+}
+
+void
+kh_bench_id_make (const kh_bench_ids_t *ids, int pub, uint32_t index,
+                  uint8_t id [KH_ID_SIZE])
+{
+    memcpy (id, ids->base, KH_ID_SIZE);
+    id [6] = (uint8_t) (0x70 | ((unsigned) pub >> 8 & 0x0F));
+    id [7] = (uint8_t) pub;
+    id [12] = (uint8_t) (index >> 24);
+    id [13] = (uint8_t) (index >> 16);
+    id [14] = (uint8_t) (index >> 8);
+    id [15] = (uint8_t) index;
+}
+
+int
+kh_bench_id_parse (const kh_bench_ids_t *ids, const uint8_t id [KH_ID_SIZE], int *pub,
+                   uint32_t *index)
+{
+    if (memcmp (id, ids->base, 6) != 0 || (id [6] & 0xF0) != 0x70
+    ||  memcmp (id + 8, ids->base + 8, 4) != 0)
+        return -1;
+    *pub = (id [6] & 0x0F) << 8 | id [7];
+    *index = (uint32_t) id [12] << 24 | (uint32_t) id [13] << 16
+           | (uint32_t) id [14] << 8 | id [15];
+    return 0;
+}
+
+/* ----------------------------------------------------------------- results */
+
+/* Latencies (us) of the messages where both from [p][i] and to [p][i] are set:
+   percentiles into p50, p99, max; the latest to [p][i] into *last. */
+static void
+s_latencies (int pubs, const uint32_t *per_pub, uint64_t *const *from,
+             uint64_t *const *to, uint64_t *scratch, double *p50, double *p99,
+             double *max, uint64_t *last)
+{
+    size_t count = 0;
+    *last = 0;
+    for (int p = 0; p < pubs; p++)
+        for (uint32_t i = 0; i < per_pub [p]; i++)
+            if (from [p][i] && to [p][i]) {
+                scratch [count++] = to [p][i] > from [p][i] ? to [p][i] - from [p][i] : 0;
+                if (to [p][i] > *last)
+                    *last = to [p][i];
+            }
+    *p50 = (double) kh_bench_percentile (scratch, count, 50) / 1000.0;
+    *p99 = (double) kh_bench_percentile (scratch, count, 99) / 1000.0;
+    *max = count ? (double) scratch [count - 1] / 1000.0 : 0;
+}
+
+void
+kh_bench_summarise (kh_bench_result_t *r, int pubs, const uint32_t *per_pub,
+                    uint64_t go_ns, uint64_t *const *sent, uint64_t *const *acked,
+                    uint64_t *const *recv)
+{
+    size_t total = 0;
+    for (int p = 0; p < pubs; p++)
+        total += per_pub [p];
+    uint64_t *scratch = (uint64_t *) calloc (total ? total : 1, sizeof *scratch);
+    if (!scratch) {
+        fprintf (stderr, "kreishub-bench: out of memory summarising %s\n", r->name);
+        r->ok = false;
+        return;
+    }
+    uint64_t last;
+    s_latencies (pubs, per_pub, sent, acked, scratch, &r->ack_p50_us, &r->ack_p99_us,
+                 &r->ack_max_us, &last);
+    r->ack_secs = last > go_ns ? (double) (last - go_ns) / 1e9 : 0;
+    r->ack_rate = r->ack_secs > 0 ? (double) r->acked / r->ack_secs : 0;
+    if (recv) {
+        s_latencies (pubs, per_pub, sent, recv, scratch, &r->del_p50_us, &r->del_p99_us,
+                     &r->del_max_us, &last);
+        r->delivery_secs = last > go_ns ? (double) (last - go_ns) / 1e9 : 0;
+        r->delivery_rate = r->delivery_secs > 0 ? (double) r->delivered / r->delivery_secs
+                                                : 0;
+    }
+    free (scratch);
+    r->ok = r->acked == r->expected && r->errors == 0 && r->dup_acks == 0
+         && r->dup_flags == 0 && r->seq_errors == 0
+         && (!recv || (r->delivered == r->expected && r->dup_deliveries == 0));
+}
+
+void
+kh_bench_print_result (FILE *out, const kh_bench_result_t *r)
+{
+    char a [32], b [32], c [32];
+    fprintf (out, "  acked      %8llu/%llu in %6.2f s = %9.0f msgs/s (%.1f MiB/s of %zu-byte "
+             "messages)\n", (unsigned long long) r->acked, (unsigned long long) r->expected,
+             r->ack_secs, r->ack_rate, r->ack_rate * (double) r->msg_size / 1048576.0,
+             r->msg_size);
+    fprintf (out, "  delivered  %8llu/%llu in %6.2f s = %9.0f msgs/s\n",
+             (unsigned long long) r->delivered, (unsigned long long) r->expected,
+             r->delivery_secs, r->delivery_rate);
+    fprintf (out, "  publish->ack       p50 %-9s p99 %-9s max %s\n",
+             kh_bench_fmt_us (a, sizeof a, r->ack_p50_us),
+             kh_bench_fmt_us (b, sizeof b, r->ack_p99_us),
+             kh_bench_fmt_us (c, sizeof c, r->ack_max_us));
+    fprintf (out, "  publish->delivery  p50 %-9s p99 %-9s max %s\n",
+             kh_bench_fmt_us (a, sizeof a, r->del_p50_us),
+             kh_bench_fmt_us (b, sizeof b, r->del_p99_us),
+             kh_bench_fmt_us (c, sizeof c, r->del_max_us));
+    fprintf (out, "  errors %llu, duplicate acks %llu (dup flag %llu), duplicate deliveries %llu",
+             (unsigned long long) r->errors, (unsigned long long) r->dup_acks,
+             (unsigned long long) r->dup_flags, (unsigned long long) r->dup_deliveries);
+    if (r->has_seq)
+        fprintf (out, ",\n  subscriber gaps %llu (%llu records dropped), foreign records %llu, "
+                 "acked seqs out of place %llu", (unsigned long long) r->gaps,
+                 (unsigned long long) r->dropped, (unsigned long long) r->foreign,
+                 (unsigned long long) r->seq_errors);
+    fprintf (out, "\n  %s: %s\n", r->name, r->ok ? "OK, every message acked and delivered once"
+                                                 : "FAILED, counts are not exact");
+    fprintf (out, "RESULT %s acked=%llu delivered=%llu expected=%llu ack_per_s=%.0f "
+             "delivered_per_s=%.0f ack_p50_us=%.0f ack_p99_us=%.0f del_p50_us=%.0f "
+             "del_p99_us=%.0f errors=%llu gaps=%llu ok=%d\n", r->name,
+             (unsigned long long) r->acked, (unsigned long long) r->delivered,
+             (unsigned long long) r->expected, r->ack_rate, r->delivery_rate, r->ack_p50_us,
+             r->ack_p99_us, r->del_p50_us, r->del_p99_us, (unsigned long long) r->errors,
+             (unsigned long long) r->gaps, r->ok);
+    fflush (out);
+}
+
+uint64_t **
+kh_bench_table_new (int pubs, const uint32_t *per_pub)
+{
+    uint64_t **table = (uint64_t **) calloc ((size_t) pubs, sizeof *table);
+    for (int p = 0; table && p < pubs; p++)
+        if (!(table [p] = (uint64_t *) calloc (per_pub [p] ? per_pub [p] : 1,
+                                               sizeof (uint64_t))))
+            kh_bench_table_destroy (&table, pubs);
+    return table;
+}
+
+void
+kh_bench_table_destroy (uint64_t ***table_p, int pubs)
+{
+    if (!table_p || !*table_p)
+        return;
+    for (int p = 0; p < pubs; p++)
+        free ((*table_p) [p]);
+    free (*table_p);
+    *table_p = NULL;
+}
