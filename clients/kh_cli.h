@@ -1,0 +1,145 @@
+/*  kh_cli.h - the kreishub command line: shared options, argument helpers, commands.
+
+    Each command lives in its own file (kh_cmd_*.c) with its own usage text and
+    getopt_long table; kreishub_cli.c dispatches to them from a table. The helpers
+    here (kh_cli_args.c, kh_cli_print.c) hold what commands share and what the unit
+    test proves: endpoint resolution, seq-or-time arguments, option splitting for
+    `publish`, and the output formats.
+*/
+#ifndef KH_CLI_H_INCLUDED
+#define KH_CLI_H_INCLUDED
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <czmq.h>
+#include "kh_json.h"
+#include "kreishub.h"
+
+/* Exit statuses of every command. */
+#define KH_EXIT_OK          0
+#define KH_EXIT_USAGE       1           /* bad usage, or a message invalid locally */
+#define KH_EXIT_REJECTED    2           /* the hub refused it (reason on stderr) */
+#define KH_EXIT_UNREACHABLE 3           /* no answer in time, or the hub cannot store */
+
+#define KH_CLI_TIMEOUT      5000        /* ms, default for answers from the hub */
+
+/* What every command shares: where the hub is and the loaded config file. */
+typedef struct {
+    const char *config;                 /* -c FILE, else env KREISHUB_CONFIG */
+    const char *endpoint;               /* -e EP (NULL: env, config, default) */
+    const char *live;                   /* -l EP */
+    zconfig_t  *root;                   /* loaded config, or NULL */
+} kh_cli_t;
+
+/* A command: runs with argv[0] its name; returns an exit status. */
+typedef int (kh_cli_run_fn) (kh_cli_t *cli, int argc, char *argv []);
+
+typedef struct {
+    const char    *name;
+    kh_cli_run_fn *run;
+    const char    *summary;             /* one line for `kreishub --help` */
+} kh_cli_command_t;
+
+int kh_cmd_up (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_publish (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_log (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_ping (kh_cli_t *cli, int argc, char *argv []);
+
+/* ------------------------------------------------------ shared options */
+/* The long options every command accepts, to splice into its table: -e, -l, -c. */
+#define KH_CLI_COMMON_OPTIONS \
+    { "endpoint", required_argument, NULL, 'e' }, \
+    { "live",     required_argument, NULL, 'l' }, \
+    { "config",   required_argument, NULL, 'c' }, \
+    { "help",     no_argument,       NULL, 'h' }
+#define KH_CLI_COMMON_SHORT "e:l:c:h"
+#define KH_CLI_COMMON_USAGE \
+    "  -e, --endpoint EP   broker's client endpoint (env KREISHUB_ENDPOINT)\n" \
+    "  -l, --live EP       broker's live endpoint (env KREISHUB_LIVE)\n" \
+    "  -c, --config FILE   ZPL file, section 'client' (env KREISHUB_CONFIG)\n" \
+    "  -h, --help          this text\n"
+
+/* Takes opt if it is a shared option (e, l, c). Returns true if it was. */
+bool kh_cli_common_option (kh_cli_t *cli, int opt, const char *arg);
+
+/* Loads the config file named by -c or KREISHUB_CONFIG, if any. Returns 0, or -1
+   (after saying why on stderr) if a file was named but cannot be read. */
+int kh_cli_load_config (kh_cli_t *cli);
+
+/* Frees what kh_cli_load_config loaded. */
+void kh_cli_release (kh_cli_t *cli);
+
+/* Returns the first of: flag, the environment variable env, the value at path in
+   root, fallback. Empty strings count as unset. */
+const char *kh_cli_resolve (const char *flag, const char *env, zconfig_t *root,
+                            const char *path, const char *fallback);
+
+/* The client and live endpoints, and the sender (NULL if none is configured). */
+const char *kh_cli_endpoint (const kh_cli_t *cli);
+const char *kh_cli_live (const kh_cli_t *cli);
+const char *kh_cli_from (const kh_cli_t *cli, const char *flag);
+
+/* ------------------------------------------------------------ arguments */
+/* Reads a decimal number from 0 to max into *value. Returns 0, or -1 if text is
+   not one (empty, a sign, other characters, too large). */
+int kh_cli_uint (const char *text, uint64_t max, uint64_t *value);
+
+/* Reads a timeout in ms: a number 0..INT_MAX. Returns 0 or -1. */
+int kh_cli_ms (const char *text, int *ms);
+
+/* Reads a position in the log: only digits is a seq, anything else a time for
+   kh_time_parse (compared with a record's `at`). A date alone given as an upper
+   bound (until true) means the end of that day. Returns 0 with one of *seq, *at
+   set and the other 0, or -1 if text is neither. */
+int kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at);
+
+/* True if type names a message type of the schema. */
+bool kh_cli_type_known (const char *type);
+
+/* The exit status for a kh_err code from the library. */
+int kh_cli_exit_status (int code);
+
+/* Prints why a request to the hub failed, on stderr, and returns the exit status:
+   "kreishub: rejected: NAME: reason" (2) for a refusal, a sentence naming the
+   endpoint for a timeout or a transient refusal (3). err may be NULL. */
+int kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err);
+
+/* One body value for `publish`: a field from `--name value`, or a JSON source. */
+typedef struct {
+    bool        json;                   /* value names a JSON file, or - for stdin */
+    char        name [64];              /* the field; '-' in the flag becomes '_' */
+    const char *value;
+} kh_cli_field_t;
+
+/* Splits argv for a command whose unknown `--name value` options are body fields:
+   options of the table known (except "json") and positional arguments go to kept
+   (argv[0] first, at most argc + 1 entries, NULL-terminated) for getopt_long;
+   --json and unknown long options go to fields, in order (at most field_max).
+   Returns the number of fields, or -1 with a message in err (a field without a
+   value, too many fields, a name too long). */
+int kh_cli_split (int argc, char *argv [], const struct option *known,
+                  const char *shortopts, char *kept [], int *kept_argc,
+                  kh_cli_field_t *fields, int field_max, char *err, size_t err_size);
+
+/* --------------------------------------------------------------- output */
+typedef enum {
+    KH_FORMAT_TABLE,                    /* aligned columns: seq, at, type, from, title */
+    KH_FORMAT_JSON,                     /* one object per line (kh_record_to_json) */
+    KH_FORMAT_CSV                       /* RFC 4180 with a header (kh_record_to_csv) */
+} kh_format_t;
+
+/* Reads a format name; returns 0 or -1. */
+int kh_cli_format (const char *text, kh_format_t *format);
+
+/* Prints the header line of format (none for json) to file. */
+void kh_cli_print_header (FILE *file, kh_format_t format);
+
+/* Prints one record as a line of format to file. Returns 0, or -1 if it cannot be
+   rendered (out of memory); a record whose envelope cannot be read is shown with
+   '?' in its table columns. */
+int kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec);
+
+#endif

@@ -1,0 +1,284 @@
+/*  kh_cli_args.c - what the kreishub commands share: endpoints, numbers, positions in
+    the log, exit statuses, and the option splitting that lets `publish` take body
+    fields as flags. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kh_cli.h"
+#include "kh_json.h"
+
+#define S_DAY_MS (24ULL * 3600 * 1000)
+
+/* ------------------------------------------------------------ endpoints */
+
+bool
+kh_cli_common_option (kh_cli_t *cli, int opt, const char *arg)
+{
+    switch (opt) {
+        case 'e': cli->endpoint = arg; return true;
+        case 'l': cli->live = arg;     return true;
+        case 'c': cli->config = arg;   return true;
+        default:  return false;
+    }
+}
+
+int
+kh_cli_load_config (kh_cli_t *cli)
+{
+    const char *path = kh_cli_resolve (cli->config, "KREISHUB_CONFIG", NULL, NULL, NULL);
+    if (!path || cli->root)
+        return 0;
+    if (!zsys_file_exists (path) || !(cli->root = zconfig_load (path))) {
+        fprintf (stderr, "kreishub: cannot read config file %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+void
+kh_cli_release (kh_cli_t *cli)
+{
+    zconfig_destroy (&cli->root);
+}
+
+const char *
+kh_cli_resolve (const char *flag, const char *env, zconfig_t *root, const char *path,
+                const char *fallback)
+{
+    if (flag && *flag)
+        return flag;
+    const char *value = env ? getenv (env) : NULL;
+    if (value && *value)
+        return value;
+    value = root && path ? zconfig_get (root, path, NULL) : NULL;
+    if (value && *value)
+        return value;
+    return fallback;
+}
+
+const char *
+kh_cli_endpoint (const kh_cli_t *cli)
+{
+    return kh_cli_resolve (cli->endpoint, "KREISHUB_ENDPOINT", cli->root, "client/endpoint",
+                           KH_CLIENT_ENDPOINT);
+}
+
+const char *
+kh_cli_live (const kh_cli_t *cli)
+{
+    return kh_cli_resolve (cli->live, "KREISHUB_LIVE", cli->root, "client/live",
+                           KH_LIVE_ENDPOINT);
+}
+
+const char *
+kh_cli_from (const kh_cli_t *cli, const char *flag)
+{
+    return kh_cli_resolve (flag, "KREISHUB_FROM", cli->root, "client/from", NULL);
+}
+
+/* ------------------------------------------------------------ arguments */
+
+int
+kh_cli_uint (const char *text, uint64_t max, uint64_t *value)
+{
+    if (!text || !isdigit ((unsigned char) text [0]))
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull (text, &end, 10);
+    if (*end || errno || n > max)
+        return -1;
+    *value = n;
+    return 0;
+}
+
+int
+kh_cli_ms (const char *text, int *ms)
+{
+    uint64_t value;
+    if (kh_cli_uint (text, INT_MAX, &value))
+        return -1;
+    *ms = (int) value;
+    return 0;
+}
+
+/* True if text is a plain date, YYYY-MM-DD (kh_time_parse checks the rest). */
+static bool
+s_date_only (const char *text)
+{
+    return strlen (text) == 10 && text [4] == '-' && text [7] == '-';
+}
+
+int
+kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at)
+{
+    if (!text || !*text)
+        return -1;
+    *seq = 0;
+    *at = 0;
+    if (strspn (text, "0123456789") == strlen (text))
+        return kh_cli_uint (text, UINT64_MAX, seq);
+    if (kh_time_parse (text, at))
+        return -1;
+    if (until && s_date_only (text))
+        *at += S_DAY_MS - 1;
+    return 0;
+}
+
+bool
+kh_cli_type_known (const char *type)
+{
+    for (size_t i = 0; type && i < kh_schema_type_count (); i++)
+        if (streq (type, kh_schema_type_name (i)))
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------- exit statuses */
+
+/* True for codes that mean "the hub did not answer or cannot store now". */
+static bool
+s_unreachable (int code)
+{
+    return code == KH_ETIMEOUT || code == KH_EUNREACHABLE || code == KH_EUNAVAILABLE
+        || code == KH_ESTORE || code == KH_EIO || code == KH_ENOMEM;
+}
+
+int
+kh_cli_exit_status (int code)
+{
+    if (code == KH_OK)
+        return KH_EXIT_OK;
+    if (code == KH_EINVAL)
+        return KH_EXIT_USAGE;
+    return s_unreachable (code) ? KH_EXIT_UNREACHABLE : KH_EXIT_REJECTED;
+}
+
+int
+kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err)
+{
+    int status = kh_cli_exit_status (code);
+    const char *name = err && err->code == code ? err->name : kh_errname (code);
+    const char *reason = err && err->code == code ? err->reason : kh_strerror (code);
+    if (code == KH_ETIMEOUT || code == KH_EUNREACHABLE)
+        fprintf (stderr, "kreishub: no answer from the hub at %s (%s)\n", endpoint,
+                 kh_strerror (code));
+    else
+    if (status == KH_EXIT_UNREACHABLE)
+        fprintf (stderr, "kreishub: the hub cannot store now: %s: %s\n", name, reason);
+    else
+        fprintf (stderr, "kreishub: rejected: %s: %s\n", name, reason);
+    return status;
+}
+
+/* ------------------------------------------------------------- splitting */
+
+/* Returns the long option of known named by len bytes at name, or NULL. */
+static const struct option *
+s_long_option (const struct option *known, const char *name, size_t len)
+{
+    for (; known->name; known++)
+        if (strlen (known->name) == len && memcmp (known->name, name, len) == 0)
+            return known;
+    return NULL;
+}
+
+/* True if the short option c takes an argument in shortopts. */
+static bool
+s_short_takes_arg (const char *shortopts, char c)
+{
+    const char *p = c != ':' ? strchr (shortopts, c) : NULL;
+    return p && p [1] == ':';
+}
+
+/* Keeps a cluster of short options ("-e", "-eEP", "-vh") and, if its last option
+   takes an argument that is not attached, the next argument too. Returns the
+   index of the last argument used. */
+static int
+s_keep_short (int argc, char *argv [], int i, const char *shortopts, char *kept [],
+              int *kept_argc)
+{
+    const char *a = argv [i];
+    kept [(*kept_argc)++] = argv [i];
+    for (size_t k = 1; a [k]; k++)
+        if (s_short_takes_arg (shortopts, a [k])) {
+            if (!a [k + 1] && i + 1 < argc)
+                kept [(*kept_argc)++] = argv [++i];
+            break;
+        }
+    return i;
+}
+
+/* Records --name[=value] (value else the next argument) as a field. Returns the
+   index of the last argument used, or -1 with err set. */
+static int
+s_take_field (int argc, char *argv [], int i, bool json, kh_cli_field_t *field,
+              char *err, size_t err_size)
+{
+    const char *name = argv [i] + 2;
+    const char *eq = strchr (name, '=');
+    size_t len = eq ? (size_t) (eq - name) : strlen (name);
+    if (len >= sizeof field->name) {
+        snprintf (err, err_size, "option --%.20s...: name too long", name);
+        return -1;
+    }
+    if (!eq && i + 1 >= argc) {
+        snprintf (err, err_size, "option --%s needs a value", name);
+        return -1;
+    }
+    field->json = json;
+    for (size_t k = 0; k < len; k++)
+        field->name [k] = name [k] == '-' ? '_' : name [k];
+    field->name [len] = 0;
+    field->value = eq ? eq + 1 : argv [++i];
+    return i;
+}
+
+int
+kh_cli_split (int argc, char *argv [], const struct option *known, const char *shortopts,
+              char *kept [], int *kept_argc, kh_cli_field_t *fields, int field_max,
+              char *err, size_t err_size)
+{
+    int count = 0;
+    *kept_argc = 0;
+    kept [(*kept_argc)++] = argv [0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv [i];
+        if (streq (a, "--")) {
+            while (i < argc)
+                kept [(*kept_argc)++] = argv [i++];
+            break;
+        }
+        if (a [0] != '-' || a [1] == 0) {
+            kept [(*kept_argc)++] = argv [i];
+            continue;
+        }
+        if (a [1] != '-') {
+            i = s_keep_short (argc, argv, i, shortopts, kept, kept_argc);
+            continue;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr (name, '=');
+        size_t len = eq ? (size_t) (eq - name) : strlen (name);
+        const struct option *opt = s_long_option (known, name, len);
+        bool json = opt && streq (opt->name, "json");
+        if (opt && !json) {
+            kept [(*kept_argc)++] = argv [i];
+            if (opt->has_arg == required_argument && !eq && i + 1 < argc)
+                kept [(*kept_argc)++] = argv [++i];
+            continue;
+        }
+        if (count == field_max) {
+            snprintf (err, err_size, "too many fields (at most %d)", field_max);
+            return -1;
+        }
+        i = s_take_field (argc, argv, i, json, &fields [count], err, err_size);
+        if (i < 0)
+            return -1;
+        count++;
+    }
+    kept [*kept_argc] = NULL;
+    return count;
+}

@@ -1,0 +1,205 @@
+/*  kh_cli_args_test.c - the CLI's argument helpers: positions in the log, numbers,
+    endpoint resolution, option splitting for publish, exit statuses, output lines. */
+#include "kh_check.h"
+#include "kh_cli.h"
+
+#define S_NOV3 1635897600000ULL         /* 2021-11-03T00:00:00Z in ms */
+
+static void
+s_test_positions (void)
+{
+    uint64_t seq = 1, at = 1;
+    int rc = kh_cli_seq_or_time ("42", false, &seq, &at);
+    KH_CHECK ("a value of only digits is a seq", rc == 0 && seq == 42 && at == 0,
+              "rc %d seq %llu at %llu", rc, (unsigned long long) seq, (unsigned long long) at);
+    rc = kh_cli_seq_or_time ("2021-11-03", false, &seq, &at);
+    KH_CHECK ("a date is a time at its midnight UTC", rc == 0 && seq == 0 && at == S_NOV3,
+              "rc %d seq %llu at %llu", rc, (unsigned long long) seq, (unsigned long long) at);
+    rc = kh_cli_seq_or_time ("2021-11-03", true, &seq, &at);
+    KH_CHECK ("a date as an upper bound includes the whole day",
+              rc == 0 && at == S_NOV3 + 86399999, "at %llu", (unsigned long long) at);
+    rc = kh_cli_seq_or_time ("2021-11-03T10:00Z", true, &seq, &at);
+    KH_CHECK ("a time with a clock as an upper bound is taken exactly",
+              rc == 0 && at == S_NOV3 + 36000000, "at %llu", (unsigned long long) at);
+    const char *bad [] = { "", "yesterday", "12a", "2021-13-01", "-5",
+                           "99999999999999999999999", NULL };
+    for (int i = 0; bad [i]; i++) {
+        rc = kh_cli_seq_or_time (bad [i], false, &seq, &at);
+        KH_CHECK ("text that is neither a seq nor a time is refused", rc == -1,
+                  "'%s' gave rc %d", bad [i], rc);
+    }
+}
+
+static void
+s_test_numbers (void)
+{
+    uint64_t value = 7;
+    KH_CHECK ("a decimal number within its bound is read",
+              kh_cli_uint ("1000", 1000, &value) == 0 && value == 1000, "value %llu",
+              (unsigned long long) value);
+    const char *bad [] = { "", "-1", "+1", " 1", "1x", "1001", "0x10", NULL };
+    for (int i = 0; bad [i]; i++)
+        KH_CHECK ("a number with a sign, blanks, letters or beyond its bound is refused",
+                  kh_cli_uint (bad [i], 1000, &value) == -1, "'%s' accepted", bad [i]);
+    int ms = -1;
+    KH_CHECK ("a timeout of 0 ms is allowed", kh_cli_ms ("0", &ms) == 0 && ms == 0, "ms %d", ms);
+    KH_CHECK ("a timeout beyond INT_MAX is refused", kh_cli_ms ("2147483648", &ms) == -1,
+              "accepted");
+}
+
+static void
+s_test_resolution (void)
+{
+    zconfig_t *root = zconfig_new ("root", NULL);
+    zconfig_put (root, "client/endpoint", "tcp://config:1");
+    unsetenv ("KH_TEST_EP");
+    const char *value = kh_cli_resolve (NULL, "KH_TEST_EP", root, "client/endpoint", "def");
+    KH_CHECK ("the config file is used when no flag or environment says otherwise",
+              value && streq (value, "tcp://config:1"), "got %s", value ? value : "NULL");
+    setenv ("KH_TEST_EP", "tcp://env:1", 1);
+    value = kh_cli_resolve (NULL, "KH_TEST_EP", root, "client/endpoint", "def");
+    KH_CHECK ("the environment overrides the config file",
+              value && streq (value, "tcp://env:1"), "got %s", value ? value : "NULL");
+    value = kh_cli_resolve ("tcp://flag:1", "KH_TEST_EP", root, "client/endpoint", "def");
+    KH_CHECK ("a flag overrides the environment and the config file",
+              value && streq (value, "tcp://flag:1"), "got %s", value ? value : "NULL");
+    setenv ("KH_TEST_EP", "", 1);
+    value = kh_cli_resolve ("", "KH_TEST_EP", NULL, "client/endpoint", "def");
+    KH_CHECK ("empty flags and variables count as unset, so the default applies",
+              value && streq (value, "def"), "got %s", value ? value : "NULL");
+    value = kh_cli_resolve (NULL, "KH_TEST_EP", root, "client/from", NULL);
+    KH_CHECK ("a value set nowhere and without default is NULL", value == NULL, "got %s",
+              value);
+    unsetenv ("KH_TEST_EP");
+    kh_cli_t cli = { .endpoint = NULL, .root = root };
+    unsetenv ("KREISHUB_ENDPOINT");
+    unsetenv ("KREISHUB_LIVE");
+    KH_CHECK ("the client endpoint comes from section client of the config",
+              streq (kh_cli_endpoint (&cli), "tcp://config:1"), "got %s",
+              kh_cli_endpoint (&cli));
+    KH_CHECK ("the live endpoint defaults to port 7702",
+              streq (kh_cli_live (&cli), KH_LIVE_ENDPOINT), "got %s", kh_cli_live (&cli));
+    zconfig_destroy (&root);
+}
+
+static void
+s_test_split (void)
+{
+    static const struct option known [] = {
+        KH_CLI_COMMON_OPTIONS,
+        { "from",    required_argument, NULL, 256 },
+        { "json",    required_argument, NULL, 257 },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    char *argv [] = { "publish", "idea", "--from", "05162", "--title", "--not an option",
+                      "--hf=2", "--json", "-", "-t", "100", "--valid-until", "2024-01-01",
+                      "-etcp://x:1", "--", "--tail", NULL };
+    int argc = (int) (sizeof argv / sizeof argv [0]) - 1;
+    char *kept [argc + 1], err [128] = "";
+    int kept_argc = 0;
+    kh_cli_field_t fields [8];
+    int n = kh_cli_split (argc, argv, known, KH_CLI_COMMON_SHORT "t:", kept, &kept_argc,
+                          fields, 8, err, sizeof err);
+    KH_CHECK ("unknown long options become body fields in order, --json among them",
+              n == 4 && streq (fields [0].name, "title")
+              && streq (fields [0].value, "--not an option")
+              && streq (fields [1].name, "hf") && streq (fields [1].value, "2")
+              && fields [2].json && streq (fields [2].value, "-")
+              && streq (fields [3].name, "valid_until") && !fields [3].json,
+              "n %d err '%s'", n, err);
+    const char *want [] = { "publish", "idea", "--from", "05162", "-t", "100", "-etcp://x:1",
+                            "--", "--tail" };
+    bool same = kept_argc == 9 && kept [kept_argc] == NULL;
+    for (int i = 0; same && i < 9; i++)
+        same = streq (kept [i], want [i]);
+    KH_CHECK ("known options with their values and everything after -- are kept for getopt",
+              same, "kept %d arguments", kept_argc);
+    char *dangling [] = { "publish", "idea", "--title", NULL };
+    n = kh_cli_split (3, dangling, known, "t:", kept, &kept_argc, fields, 8, err, sizeof err);
+    KH_CHECK ("a body field without a value is a usage error naming it",
+              n == -1 && strstr (err, "--title"), "n %d err '%s'", n, err);
+    char *many [] = { "publish", "--a", "1", "--b", "2", NULL };
+    n = kh_cli_split (5, many, known, "t:", kept, &kept_argc, fields, 1, err, sizeof err);
+    KH_CHECK ("more body fields than room is a usage error", n == -1, "n %d", n);
+}
+
+static void
+s_test_exit_statuses (void)
+{
+    KH_CHECK ("a timeout exits 3", kh_cli_exit_status (KH_ETIMEOUT) == KH_EXIT_UNREACHABLE,
+              "got %d", kh_cli_exit_status (KH_ETIMEOUT));
+    KH_CHECK ("a hub without a recorder exits 3",
+              kh_cli_exit_status (KH_EUNAVAILABLE) == KH_EXIT_UNREACHABLE, "got %d",
+              kh_cli_exit_status (KH_EUNAVAILABLE));
+    KH_CHECK ("a validation refusal by the hub exits 2",
+              kh_cli_exit_status (KH_EMISSING) == KH_EXIT_REJECTED
+              && kh_cli_exit_status (KH_EQUERY) == KH_EXIT_REJECTED, "got %d",
+              kh_cli_exit_status (KH_EMISSING));
+    KH_CHECK ("success exits 0", kh_cli_exit_status (KH_OK) == KH_EXIT_OK, "got %d",
+              kh_cli_exit_status (KH_OK));
+}
+
+/* Renders a record of title in format into a string (caller frees). */
+static char *
+s_render (kh_format_t format, const char *title, bool header)
+{
+    kh_builder_t *builder = kh_builder_new ("idea");
+    kh_problem_t why;
+    kh_builder_set (builder, "title", title, &why);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    kh_builder_encode (builder, id, "05162012", S_NOV3, &env, &why);
+    kh_record_t rec = { .info = { .seq = 42, .at = S_NOV3 }, .msg = (uint8_t *) env.data,
+                        .msg_size = env.size };
+    char *text = NULL;
+    size_t size = 0;
+    FILE *file = open_memstream (&text, &size);
+    if (header)
+        kh_cli_print_header (file, format);
+    kh_cli_print_record (file, format, &rec);
+    fclose (file);
+    msgpack_sbuffer_destroy (&env);
+    kh_builder_destroy (&builder);
+    return text;
+}
+
+static void
+s_test_output (void)
+{
+    kh_format_t format;
+    KH_CHECK ("csv is a format", kh_cli_format ("csv", &format) == 0 && format == KH_FORMAT_CSV,
+              "refused");
+    KH_CHECK ("xml is not a format", kh_cli_format ("xml", &format) == -1, "accepted");
+    char *text = s_render (KH_FORMAT_TABLE, "Gemeinsame\nBauhof-Software", true);
+    KH_CHECK ("a table row shows seq, time, type, sender and title on one line",
+              text && strstr (text, "SEQ") && strstr (text, "TITLE")
+              && strstr (text, "      42  2021-11-03T00:00:00.000Z  idea   05162012  "
+                               "Gemeinsame Bauhof-Software\n"),
+              "got '%s'", text ? text : "NULL");
+    free (text);
+    text = s_render (KH_FORMAT_JSON, "Open Data", false);
+    KH_CHECK ("a JSON line is one object with the seq", text && text [0] == '{'
+              && strstr (text, "\"seq\":42") && strchr (text, '\n') == text + strlen (text) - 1,
+              "got '%s'", text ? text : "NULL");
+    free (text);
+    text = s_render (KH_FORMAT_CSV, "a, \"quoted\" title", true);
+    KH_CHECK ("CSV has a header and quotes a title with commas and quotes",
+              text && strstr (text, "seq,") == text && strstr (text, "\"a, \"\"quoted\"\" title\""),
+              "got '%s'", text ? text : "NULL");
+    free (text);
+}
+
+int
+main (void)
+{
+    s_test_positions ();
+    s_test_numbers ();
+    s_test_resolution ();
+    s_test_split ();
+    s_test_exit_statuses ();
+    s_test_output ();
+    return kh_check_done ("cli_args_test");
+}

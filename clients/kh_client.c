@@ -1,0 +1,426 @@
+/*  kh_client.c - kh_client_t: one DEALER connection to the broker for publish, ping
+    and history queries (PROTOCOL.md section 2 and 5).
+
+    Replies are read with plain libzmq into two zmq_msg_t the client owns and reuses,
+    so the steady state of a pipelined publisher allocates nothing per reply here.
+    Decoded views (a ROWS page) point into the last body received and stay valid
+    until the client receives again.
+*/
+#include <errno.h>
+#include <string.h>
+#include <czmq.h>
+#include "kreishub.h"
+#include "kh_client_priv.h"
+
+#define S_SEND_TIMEOUT  5000    /* ms a send may wait for room in the socket queue */
+#define S_SEND_HWM      100000  /* requests queued towards the broker, at most */
+#define S_BACKOFF_MS    100     /* pause before resending after a transient refusal */
+
+struct _kh_client_t {
+    zsock_t         *dealer;            /* connected to the broker's client endpoint */
+    void            *handle;            /* dealer's libzmq socket */
+    zmq_msg_t        command;           /* first frame of the last reply */
+    zmq_msg_t        body;              /* its body (empty if it had none) */
+    msgpack_sbuffer  buf;               /* requests are encoded here */
+    uint64_t         next_req;          /* last query req used */
+    kh_error_reply_t last_error;        /* last ERROR answering our query/publish */
+};
+
+/* --------------------------------------------------------------- lifecycle */
+
+kh_client_t *
+kh_client_new (const char *endpoint)
+{
+    if (!endpoint || !*endpoint)
+        return NULL;
+    kh_client_t *self = (kh_client_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer) {
+        free (self);
+        return NULL;
+    }
+    self->handle = zsock_resolve (self->dealer);
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_maxmsgsize (self->dealer, KH_CLIENT_FRAME_MAX);
+    zsock_set_sndtimeo (self->dealer, S_SEND_TIMEOUT);
+    zsock_set_sndhwm (self->dealer, S_SEND_HWM);
+    zsock_set_rcvhwm (self->dealer, S_SEND_HWM);
+    zmq_msg_init (&self->command);
+    zmq_msg_init (&self->body);
+    msgpack_sbuffer_init (&self->buf);
+    if (zsock_connect (self->dealer, "%s", endpoint)) {
+        kh_client_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+kh_client_destroy (kh_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    kh_client_t *self = *self_p;
+    zsock_destroy (&self->dealer);
+    zmq_msg_close (&self->command);
+    zmq_msg_close (&self->body);
+    msgpack_sbuffer_destroy (&self->buf);
+    free (self);
+    *self_p = NULL;
+}
+
+const kh_error_reply_t *
+kh_client_last_error (kh_client_t *self)
+{
+    return self ? &self->last_error : NULL;
+}
+
+/* ------------------------------------------------------------------ timing */
+
+int64_t
+kh__deadline (int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
+}
+
+int
+kh__wait_readable (void *handle, int64_t deadline)
+{
+    for (;;) {
+        long timeout = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - zclock_mono ();
+            timeout = left > 0 ? (long) left : 0;
+        }
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll (&item, 1, timeout);
+        if (rc > 0)
+            return 0;
+        if (rc == 0 || errno != EINTR || zsys_interrupted)
+            return KH_ETIMEOUT;
+    }
+}
+
+/* --------------------------------------------------------------- transport */
+
+/* Sends [command][body] (body NULL: the command alone). Returns 0, or
+   KH_ETIMEOUT if the queue towards the broker stayed full. */
+static int
+s_send (kh_client_t *self, const char *command, const void *body, size_t size)
+{
+    int flags = body ? ZMQ_SNDMORE : 0;
+    if (zmq_send (self->handle, command, strlen (command), flags) < 0)
+        return errno == EAGAIN ? KH_ETIMEOUT : KH_EIO;
+    if (body && zmq_send (self->handle, body, size, 0) < 0)
+        return KH_EIO;              /* cannot block once the first part went */
+    return 0;
+}
+
+/* Receives the rest of a message after its first part into second, and drains any
+   part beyond that. Returns 0, or -1 if the message had more than two parts. */
+static int
+s_recv_second (void *handle, zmq_msg_t *first, zmq_msg_t *second)
+{
+    if (!zmq_msg_more (first)) {
+        zmq_msg_close (second);
+        zmq_msg_init (second);
+        return 0;
+    }
+    if (zmq_msg_recv (second, handle, 0) < 0)
+        return -1;
+    if (!zmq_msg_more (second))
+        return 0;
+    zmq_msg_t extra;
+    zmq_msg_init (&extra);
+    while (zmq_msg_recv (&extra, handle, 0) >= 0 && zmq_msg_more (&extra))
+        ;
+    zmq_msg_close (&extra);
+    return -1;
+}
+
+int
+kh__recv_pair (void *handle, zmq_msg_t *first, zmq_msg_t *second, int64_t deadline)
+{
+    for (;;) {
+        if (zmq_msg_recv (first, handle, ZMQ_DONTWAIT) >= 0) {
+            if (s_recv_second (handle, first, second) == 0)
+                return 0;
+            continue;                   /* not a kreishub message: skip it */
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return KH_EIO;
+        int rc = kh__wait_readable (handle, deadline);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Receives the next reply into command and body, waiting until the deadline.
+   Returns 0, KH_ETIMEOUT, or KH_EIO if the socket failed. */
+static int
+s_recv (kh_client_t *self, int64_t deadline)
+{
+    return kh__recv_pair (self->handle, &self->command, &self->body, deadline);
+}
+
+/* True if the last reply's command frame is name. */
+static bool
+s_is (kh_client_t *self, const char *name)
+{
+    size_t len = strlen (name);
+    return zmq_msg_size (&self->command) == len
+        && memcmp (zmq_msg_data (&self->command), name, len) == 0;
+}
+
+static const void *
+s_body (kh_client_t *self)
+{
+    return zmq_msg_data (&self->body);
+}
+
+static size_t
+s_body_size (kh_client_t *self)
+{
+    return zmq_msg_size (&self->body);
+}
+
+/* ----------------------------------------------------------------- publish */
+
+int
+kh_client_send (kh_client_t *self, const void *envelope, size_t size)
+{
+    if (!self || !envelope)
+        return KH_EINVAL;
+    if (size > KH_FRAME_MAX)
+        return KH_ETOOLARGE;           /* the broker would cut the connection */
+    return s_send (self, KH_CMD_PUBLISH, envelope, size);
+}
+
+/* Reads the last reply as an answer to a publish. Returns 0 if it is an ACK or
+   ERROR (reply filled), -1 for anything else. */
+static int
+s_read_reply (kh_client_t *self, kh_reply_t *reply)
+{
+    kh_problem_t why;
+    memset (reply, 0, sizeof *reply);
+    if (s_is (self, KH_REP_ACK)) {
+        reply->kind = KH_REPLY_ACK;
+        return kh_ack_decode (s_body (self), s_body_size (self), reply->id, &reply->seq,
+                              &reply->dup, &why);
+    }
+    if (s_is (self, KH_REP_ERROR)) {
+        reply->kind = KH_REPLY_ERROR;
+        if (kh_error_decode (s_body (self), s_body_size (self), &reply->error, &why))
+            return -1;
+        if (reply->error.code == KH_OK)         /* an error must not read as success */
+            reply->error.code = KH_EMALFORMED;
+        return 0;
+    }
+    return -1;
+}
+
+int
+kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_t *reply)
+{
+    if (!self || !reply)
+        return KH_EINVAL;
+    int64_t deadline = kh__deadline (timeout_ms);
+    for (;;) {
+        int rc = s_recv (self, deadline);
+        if (rc)
+            return rc;
+        if (s_read_reply (self, reply) == 0)
+            return 0;
+    }
+}
+
+/* True if reply answers the publish of id (has_id false: the id was unreadable). */
+static bool
+s_answers (const kh_reply_t *reply, const uint8_t *id, bool has_id)
+{
+    if (reply->kind == KH_REPLY_ACK)
+        return has_id && memcmp (reply->id, id, KH_ID_SIZE) == 0;
+    if (reply->error.has_id)
+        return has_id && memcmp (reply->error.id, id, KH_ID_SIZE) == 0;
+    return reply->error.req == 0;
+}
+
+/* Waits until the deadline for the answer to the publish of id. Returns 0 (ACK),
+   KH_ETIMEOUT, or the error code of the ERROR (err filled). */
+static int
+s_await_publish (kh_client_t *self, const uint8_t *id, bool has_id, int64_t deadline,
+                 uint64_t *seq, bool *dup, kh_error_reply_t *err)
+{
+    kh_reply_t reply;
+    for (;;) {
+        int rc = s_recv (self, deadline);
+        if (rc)
+            return rc;
+        if (s_read_reply (self, &reply) || !s_answers (&reply, id, has_id))
+            continue;
+        if (reply.kind == KH_REPLY_ERROR) {
+            self->last_error = reply.error;
+            if (err)
+                *err = reply.error;
+            return reply.error.code;
+        }
+        if (seq)
+            *seq = reply.seq;
+        if (dup)
+            *dup = reply.dup;
+        return 0;
+    }
+}
+
+/* True for refusals that say "try the same envelope again later". */
+static bool
+s_transient (int code)
+{
+    return code == KH_EUNAVAILABLE || code == KH_ESTORE;
+}
+
+int
+kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int timeout_ms,
+                   int retries, uint64_t *seq, bool *dup, kh_error_reply_t *err)
+{
+    if (!self || !envelope)
+        return KH_EINVAL;
+    /* The id is read with the codec; an envelope the codec refuses is sent all the
+       same, so that the hub's answer (with the same codes) is what the caller sees. */
+    kh_envelope_t env;
+    memset (&env, 0, sizeof env);
+    bool has_id = false;
+    kh_problem_t why;
+    kh_envelope_check (envelope, size, &env, &has_id, &why);
+    int rc = KH_ETIMEOUT;
+    for (int attempt = 0; attempt <= (retries > 0 ? retries : 0); attempt++) {
+        if (s_transient (rc)) {
+            int pause = S_BACKOFF_MS * attempt;
+            zclock_sleep (timeout_ms >= 0 && pause > timeout_ms ? timeout_ms : pause);
+        }
+        int sent = kh_client_send (self, envelope, size);
+        if (sent)
+            return sent;
+        rc = s_await_publish (self, env.id, has_id, kh__deadline (timeout_ms), seq, dup,
+                              err);
+        if (rc != KH_ETIMEOUT && !s_transient (rc))
+            return rc;
+        if (zsys_interrupted)
+            break;
+    }
+    return rc;
+}
+
+/* -------------------------------------------------------------------- ping */
+
+int
+kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head, bool *recorder_up)
+{
+    if (!self)
+        return KH_EINVAL;
+    int rc = s_send (self, KH_CMD_PING, NULL, 0);
+    int64_t deadline = kh__deadline (timeout_ms);
+    while (rc == 0 && (rc = s_recv (self, deadline)) == 0) {
+        uint64_t h;
+        bool up;
+        kh_problem_t why;
+        if (s_is (self, KH_REP_PONG)
+        &&  kh_pong_decode (s_body (self), s_body_size (self), &h, &up, &why) == 0) {
+            if (head)
+                *head = h;
+            if (recorder_up)
+                *recorder_up = up;
+            return 0;
+        }
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------- query */
+
+/* Reads the last reply as the answer to query req. Returns 0 with rows decoded,
+   the hub's error code for an ERROR naming req, or -1 if it answers something
+   else (or cannot be read). */
+static int
+s_read_page (kh_client_t *self, uint64_t req, kh_rows_t *rows)
+{
+    kh_problem_t why;
+    if (s_is (self, KH_REP_ROWS)) {
+        if (kh_rows_decode (s_body (self), s_body_size (self), rows, &why))
+            return -1;
+        if (rows->req == req)
+            return 0;
+        kh_rows_release (rows);
+        return -1;
+    }
+    kh_error_reply_t err;
+    if (s_is (self, KH_REP_ERROR)
+    &&  kh_error_decode (s_body (self), s_body_size (self), &err, &why) == 0
+    &&  err.req == req) {
+        self->last_error = err;
+        return err.code != KH_OK ? err.code : KH_EQUERY;
+    }
+    return -1;
+}
+
+int
+kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms, kh_rows_t *rows)
+{
+    memset (rows, 0, sizeof *rows);
+    query->req = ++self->next_req;
+    msgpack_sbuffer_clear (&self->buf);
+    if (kh_query_encode (&self->buf, query))
+        return KH_ENOMEM;
+    int rc = s_send (self, KH_CMD_QUERY, self->buf.data, self->buf.size);
+    int64_t deadline = kh__deadline (timeout_ms);
+    while (rc == 0 && (rc = s_recv (self, deadline)) == 0) {
+        rc = s_read_page (self, query->req, rows);
+        if (rc >= 0)
+            return rc;
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Hands the page's rows to callback, counting them in *delivered, until the
+   callback stops or max_rows is reached. Returns true if the query should stop. */
+static bool
+s_deliver_page (const kh_rows_t *rows, uint64_t max_rows, uint64_t *delivered,
+                kh_record_fn *callback, void *arg)
+{
+    for (uint32_t i = 0; i < rows->count; i++) {
+        (*delivered)++;
+        if (callback (&rows->rows [i], arg) || (max_rows && *delivered >= max_rows))
+            return true;
+    }
+    return false;
+}
+
+int
+kh_client_query (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
+                 int timeout_ms, kh_record_fn *callback, void *arg)
+{
+    if (!self || !query || !callback)
+        return KH_EINVAL;
+    kh_query_t q = *query;
+    uint64_t delivered = 0;
+    for (;;) {
+        uint64_t left = max_rows ? max_rows - delivered : 0;
+        q.limit = left && left < KH_QUERY_PAGE_MAX ? (uint32_t) left : KH_QUERY_PAGE_MAX;
+        kh_rows_t rows;
+        int rc = kh__client_page (self, &q, timeout_ms, &rows);
+        if (rc)
+            return rc;
+        bool stop = s_deliver_page (&rows, max_rows, &delivered, callback, arg);
+        bool more = rows.more;
+        uint64_t next = rows.next;
+        kh_rows_release (&rows);
+        if (stop || !more)
+            return 0;
+        if (next <= q.since_seq)        /* a page that does not advance: not a hub */
+            return KH_EMALFORMED;
+        q.since_seq = next;
+    }
+}

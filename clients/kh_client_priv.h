@@ -1,0 +1,28 @@
+/*  kh_client_priv.h - what kh_subscriber.c uses of kh_client.c (internal to libkreishub). */
+#ifndef KH_CLIENT_PRIV_H_INCLUDED
+#define KH_CLIENT_PRIV_H_INCLUDED
+
+#include <zmq.h>
+#include "kreishub.h"
+
+/* Asks for one page of query (its req is set here) and waits up to timeout_ms for
+   the ROWS that answer it. Returns 0 with *rows decoded (release with
+   kh_rows_release; its records point into the client and stay valid until the
+   client receives again), KH_ETIMEOUT, or the hub's error code. */
+int kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms,
+                     kh_rows_t *rows);
+
+/* Waits until the socket handle can be read or the zclock_mono deadline (-1: none)
+   passes. Returns 0 if readable, else KH_ETIMEOUT (also when czmq's signal handler
+   saw SIGINT/SIGTERM). */
+int kh__wait_readable (void *handle, int64_t deadline);
+
+/* Receives one message of one or two parts into first and second (an empty second
+   if there was one part; messages of more parts are skipped), waiting until the
+   zclock_mono deadline. Returns 0, KH_ETIMEOUT, or KH_EIO if the socket failed. */
+int kh__recv_pair (void *handle, zmq_msg_t *first, zmq_msg_t *second, int64_t deadline);
+
+/* The zclock_mono time timeout_ms from now, or -1 for a negative timeout. */
+int64_t kh__deadline (int timeout_ms);
+
+#endif

@@ -1,0 +1,198 @@
+/*  kh_client_test.c - kh_client_t against an in-process fake broker: ACK matching,
+    resends with the same bytes, refusals, pipelining, ping and paged queries. */
+#include "kh_check.h"
+#include "kh_fake_hub.h"
+#include "kreishub.h"
+
+/* Builds an idea envelope with a new id into out. */
+static void
+s_envelope (msgpack_sbuffer *out, const char *title)
+{
+    kh_builder_t *builder = kh_builder_new ("idea");
+    kh_problem_t why;
+    kh_builder_set (builder, "title", title, &why);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer_clear (out);
+    kh_builder_encode (builder, id, "05162012", kh_now_ms (), out, &why);
+    kh_builder_destroy (&builder);
+}
+
+static void
+s_test_publish (kh_fake_hub_t *hub, kh_client_t *client)
+{
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    uint64_t seq = 0, publishes, differing, queries;
+    bool dup = true;
+    kh_error_reply_t err;
+
+    s_envelope (&env, "first");
+    int rc = kh_client_publish (client, env.data, env.size, 2000, 0, &seq, &dup, &err);
+    KH_CHECK ("a publish returns the seq of its ACK", rc == 0 && seq == 1 && !dup,
+              "rc %d seq %llu dup %d", rc, (unsigned long long) seq, dup);
+    rc = kh_client_publish (client, env.data, env.size, 2000, 0, &seq, &dup, &err);
+    KH_CHECK ("publishing the same id again is acknowledged as a duplicate",
+              rc == 0 && seq == 1 && dup, "rc %d seq %llu dup %d", rc,
+              (unsigned long long) seq, dup);
+
+    kh_fake_hub_mode (hub, "noise", 1);
+    s_envelope (&env, "second");
+    rc = kh_client_publish (client, env.data, env.size, 2000, 0, &seq, &dup, &err);
+    KH_CHECK ("answers naming other ids are ignored until the ACK for this id",
+              rc == 0 && seq == 2, "rc %d seq %llu", rc, (unsigned long long) seq);
+
+    kh_fake_hub_mode (hub, "silent", 2);
+    s_envelope (&env, "third");
+    rc = kh_client_publish (client, env.data, env.size, 200, 2, &seq, &dup, &err);
+    kh_fake_hub_stats (hub, &publishes, &differing, &queries);
+    KH_CHECK ("a publish without answer is resent, with the same bytes, until acknowledged",
+              rc == 0 && seq == 3 && publishes == 6 && differing == 0,
+              "rc %d seq %llu publishes %llu differing %llu", rc, (unsigned long long) seq,
+              (unsigned long long) publishes, (unsigned long long) differing);
+
+    kh_fake_hub_mode (hub, "silent", 3);
+    s_envelope (&env, "fourth");
+    int64_t start = zclock_mono ();
+    rc = kh_client_publish (client, env.data, env.size, 100, 2, &seq, &dup, &err);
+    int64_t took = zclock_mono () - start;
+    KH_CHECK ("a publish never answered times out after 1 + retries waits",
+              rc == KH_ETIMEOUT && took >= 300 && took < 2000, "rc %d took %lld ms", rc,
+              (long long) took);
+
+    kh_fake_hub_mode (hub, "reject", 1);
+    s_envelope (&env, "fifth");
+    rc = kh_client_publish (client, env.data, env.size, 2000, 3, &seq, &dup, &err);
+    KH_CHECK ("a refusal returns the hub's code with its name and reason",
+              rc == KH_EMISSING && err.code == KH_EMISSING && streq (err.name, "MISSING")
+              && strstr (err.reason, "body.title"), "rc %d name %s reason %s", rc, err.name,
+              err.reason);
+
+    kh_fake_hub_mode (hub, "unavailable", 1);
+    rc = kh_client_publish (client, env.data, env.size, 2000, 1, &seq, &dup, &err);
+    KH_CHECK ("a transient refusal is retried with the same envelope", rc == 0 && seq == 4,
+              "rc %d seq %llu", rc, (unsigned long long) seq);
+
+    kh_fake_hub_mode (hub, "unavailable", 1);
+    s_envelope (&env, "sixth");
+    rc = kh_client_publish (client, env.data, env.size, 2000, 0, &seq, &dup, &err);
+    KH_CHECK ("a transient refusal without retries left is returned",
+              rc == KH_EUNAVAILABLE && err.code == KH_EUNAVAILABLE, "rc %d", rc);
+    msgpack_sbuffer_destroy (&env);
+}
+
+static void
+s_test_pipelined (kh_client_t *client)
+{
+    enum { N = 1000 };
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    int sent = 0, acked = 0, errors = 0;
+    for (int i = 0; i < N; i++) {
+        char title [32];
+        snprintf (title, sizeof title, "pipelined %d", i);
+        s_envelope (&env, title);
+        sent += kh_client_send (client, env.data, env.size) == 0;
+    }
+    uint64_t last = 0;
+    bool ascending = true;
+    kh_reply_t reply;
+    while (acked + errors < N && kh_client_recv_reply (client, 2000, &reply) == 0) {
+        if (reply.kind == KH_REPLY_ACK) {
+            ascending = ascending && reply.seq > last;
+            last = reply.seq;
+            acked++;
+        }
+        else
+            errors++;
+    }
+    KH_CHECK ("1000 publishes in flight are all acknowledged, in order",
+              sent == N && acked == N && errors == 0 && ascending,
+              "sent %d acked %d errors %d ascending %d", sent, acked, errors, ascending);
+    int rc = kh_client_recv_reply (client, 50, &reply);
+    KH_CHECK ("with nothing in flight, waiting for a reply times out", rc == KH_ETIMEOUT,
+              "rc %d", rc);
+    msgpack_sbuffer_destroy (&env);
+}
+
+/* Collects the seqs a query delivers. */
+typedef struct {
+    uint64_t seqs [2000];
+    size_t   count;
+    size_t   stop_after;                /* 0: never stop */
+} s_seen_t;
+
+static int
+s_collect (const kh_record_t *rec, void *arg)
+{
+    s_seen_t *seen = (s_seen_t *) arg;
+    kh_envelope_t env;
+    kh_problem_t why;
+    if (seen->count < 2000 && kh_envelope_check (rec->msg, rec->msg_size, &env, NULL, &why) == 0)
+        seen->seqs [seen->count++] = rec->info.seq;
+    return seen->stop_after && seen->count >= seen->stop_after;
+}
+
+static void
+s_test_query (kh_fake_hub_t *hub, kh_client_t *client)
+{
+    uint64_t head = 0;
+    bool up = false;
+    int rc = kh_client_ping (client, 2000, &head, &up);
+    KH_CHECK ("ping reports the head and that a recorder is there",
+              rc == 0 && head > 1000 && up, "rc %d head %llu up %d", rc,
+              (unsigned long long) head, up);
+
+    static s_seen_t seen;
+    kh_query_t query = { .since_seq = 5, .until_seq = 25 };
+    rc = kh_client_query (client, &query, 0, 2000, s_collect, &seen);
+    bool ok = rc == 0 && seen.count == 21;
+    for (size_t i = 0; ok && i < seen.count; i++)
+        ok = seen.seqs [i] == 5 + i;
+    KH_CHECK ("a query pages through the store and delivers every row once, in order",
+              ok, "rc %d rows %zu", rc, seen.count);
+
+    memset (&seen, 0, sizeof seen);
+    rc = kh_client_query (client, &query, 7, 2000, s_collect, &seen);
+    KH_CHECK ("a query stops after max_rows", rc == 0 && seen.count == 7, "rc %d rows %zu", rc,
+              seen.count);
+
+    memset (&seen, 0, sizeof seen);
+    seen.stop_after = 4;
+    rc = kh_client_query (client, &query, 0, 2000, s_collect, &seen);
+    KH_CHECK ("a callback returning non-zero stops the query", rc == 0 && seen.count == 4,
+              "rc %d rows %zu", rc, seen.count);
+
+    kh_query_t bad = { .since_seq = 1 };
+    snprintf (bad.type, sizeof bad.type, "nonsense");
+    rc = kh_client_query (client, &bad, 0, 2000, s_collect, &seen);
+    const kh_error_reply_t *err = kh_client_last_error (client);
+    KH_CHECK ("a query the hub refuses returns its code, and the reason is kept",
+              rc == KH_EQUERY && err->code == KH_EQUERY && *err->reason, "rc %d", rc);
+    (void) hub;
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    kh_fake_hub_t hub;
+    if (kh_fake_hub_start (&hub)) {
+        printf ("FAIL the fake hub starts\n");
+        return 1;
+    }
+    kh_client_t *client = kh_client_new (hub.client);
+    KH_CHECK ("a client is created for a tcp endpoint", client != NULL, "NULL");
+    kh_client_t *bad = kh_client_new ("nonsense://");
+    KH_CHECK ("a client is not created for an endpoint that is not one", bad == NULL,
+              "created");
+    if (client) {
+        s_test_publish (&hub, client);
+        s_test_pipelined (client);
+        s_test_query (&hub, client);
+    }
+    kh_client_destroy (&client);
+    kh_client_destroy (&client);
+    kh_fake_hub_stop (&hub);
+    return kh_check_done ("client_test");
+}

@@ -1,0 +1,226 @@
+/*  kh_cmd_publish.c - `kreishub publish TYPE`: build an envelope from flags and JSON,
+    publish it, wait until it is stored, print its seq. */
+#include <limits.h>
+#include "kh_cli.h"
+
+#define S_FIELDS_MAX  64                /* body values on one command line */
+#define S_JSON_MAX    (1024 * 1024)     /* a JSON body file, at most */
+#define S_RETRIES     3                 /* resends after a timeout, by default */
+
+/* What the command line says, besides the shared options. */
+typedef struct {
+    const char     *type;
+    const char     *from;               /* --from, else env/config */
+    const char     *ts;                 /* --ts TIME or ms */
+    const char     *id;                 /* --id UUID */
+    int             timeout;
+    int             retries;
+    kh_cli_field_t  fields [S_FIELDS_MAX];  /* --json and --<field>, in order */
+    int             field_count;
+} s_args_t;
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: kreishub publish TYPE [options] [--FIELD VALUE ...]\n"
+        "Publishes one message (TYPE: idea or offer), waits until the hub has stored it\n"
+        "durably, and prints its seq ('seq 42', or 'seq 42 (duplicate)' if its id was\n"
+        "stored before). Body fields are given as --FIELD VALUE (e.g. --title, --hf,\n"
+        "--keywords a,b, --participants 05162004,05162008); see PROTOCOL.md section 4.\n"
+        "      --from AGS       sender (default env KREISHUB_FROM or config client/from)\n"
+        "      --json FILE      body fields from a JSON object (- for stdin); fields\n"
+        "                       given after it override it\n"
+        "      --ts TIME        publisher's time, e.g. 2021-11-03 (for imports; default now)\n"
+        "      --id UUID        message id (default a new UUIDv7); reuse it to retry\n"
+        "  -t, --timeout MS     wait this long for each answer (default %d)\n"
+        "  -r, --retries N      resend (same id) this often without answer (default %d)\n"
+        KH_CLI_COMMON_USAGE
+        "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer.\n",
+        KH_CLI_TIMEOUT, S_RETRIES);
+}
+
+/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+static int
+s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
+{
+    enum { O_FROM = 256, O_JSON, O_TS, O_ID };
+    static const struct option options [] = {
+        KH_CLI_COMMON_OPTIONS,
+        { "from",    required_argument, NULL, O_FROM },
+        { "json",    required_argument, NULL, O_JSON },
+        { "ts",      required_argument, NULL, O_TS },
+        { "id",      required_argument, NULL, O_ID },
+        { "timeout", required_argument, NULL, 't' },
+        { "retries", required_argument, NULL, 'r' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *shortopts = KH_CLI_COMMON_SHORT "t:r:";
+    char *kept [argc + 1], err [128];
+    int kept_argc;
+    args->field_count = kh_cli_split (argc, argv, options, shortopts, kept, &kept_argc,
+                                      args->fields, S_FIELDS_MAX, err, sizeof err);
+    if (args->field_count < 0) {
+        fprintf (stderr, "kreishub publish: %s\n", err);
+        return -1;
+    }
+    int opt;
+    while ((opt = getopt_long (kept_argc, kept, shortopts, options, NULL)) != -1) {
+        switch (opt) {
+            case 'h':    return 1;
+            case O_FROM: args->from = optarg; break;
+            case O_TS:   args->ts = optarg; break;
+            case O_ID:   args->id = optarg; break;
+            case 't':    if (kh_cli_ms (optarg, &args->timeout)) return -1; break;
+            case 'r':    if (kh_cli_ms (optarg, &args->retries)) return -1; break;
+            default:     if (!kh_cli_common_option (cli, opt, optarg)) return -1;
+        }
+    }
+    if (optind != kept_argc - 1) {
+        fprintf (stderr, "kreishub publish: %s\n",
+                 optind < kept_argc ? "one message type, please" : "which type? idea or offer");
+        return -1;
+    }
+    args->type = kept [optind];
+    return 0;
+}
+
+/* Reads a whole file (path "-": stdin) of at most S_JSON_MAX bytes. Returns a
+   malloc'd buffer with *size set, or NULL after saying why. */
+static char *
+s_read_file (const char *path, size_t *size)
+{
+    FILE *file = streq (path, "-") ? stdin : fopen (path, "rb");
+    char *data = file ? (char *) malloc (S_JSON_MAX + 1) : NULL;
+    size_t n = data ? fread (data, 1, S_JSON_MAX + 1, file) : 0;
+    bool ok = data && !ferror (file) && n <= S_JSON_MAX;
+    if (file && file != stdin)
+        fclose (file);
+    if (!ok) {
+        fprintf (stderr, "kreishub publish: cannot read %s%s\n", path,
+                 n > S_JSON_MAX ? " (larger than 1 MiB)" : "");
+        free (data);
+        return NULL;
+    }
+    *size = n;
+    return data;
+}
+
+/* Sets the body values in order. Returns 0, or an exit status after saying why. */
+static int
+s_set_fields (kh_builder_t *builder, const s_args_t *args)
+{
+    for (int i = 0; i < args->field_count; i++) {
+        const kh_cli_field_t *field = &args->fields [i];
+        kh_problem_t why;
+        int rc;
+        if (field->json) {
+            size_t size;
+            char *json = s_read_file (field->value, &size);
+            if (!json)
+                return KH_EXIT_USAGE;
+            rc = kh_builder_set_json (builder, json, size, &why);
+            free (json);
+        }
+        else
+            rc = kh_builder_set (builder, field->name, field->value, &why);
+        if (rc) {
+            fprintf (stderr, "kreishub: invalid message: %s: %s\n", kh_errname (why.code),
+                     why.reason);
+            return KH_EXIT_USAGE;
+        }
+    }
+    return KH_EXIT_OK;
+}
+
+/* Reads --ts (a time, or ms since the epoch) and --id into ts and id (defaults: now
+   and a new UUIDv7). Returns 0, or -1 after saying why. */
+static int
+s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
+{
+    *ts = kh_now_ms ();
+    if (args->ts && kh_cli_uint (args->ts, UINT64_MAX, ts) && kh_time_parse (args->ts, ts)) {
+        fprintf (stderr, "kreishub publish: --ts '%s' is not a time (YYYY-MM-DD"
+                 "[THH:MM[:SS[.mmm]]Z] or ms since 1970)\n", args->ts);
+        return -1;
+    }
+    if (!args->id)
+        kh_id_new (id);
+    else
+    if (kh_id_parse (args->id, id)) {
+        fprintf (stderr, "kreishub publish: --id '%s' is not a UUID\n", args->id);
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the envelope into out. Returns 0, or an exit status after saying why. */
+static int
+s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out)
+{
+    kh_builder_t *builder = kh_builder_new (args->type);
+    if (!builder) {
+        fprintf (stderr, "kreishub publish: '%s' is not a message type\n", args->type);
+        return KH_EXIT_USAGE;
+    }
+    uint64_t ts;
+    uint8_t id [KH_ID_SIZE];
+    kh_problem_t why;
+    int rc = s_set_fields (builder, args);
+    if (rc == KH_EXIT_OK && s_ts_and_id (args, &ts, id))
+        rc = KH_EXIT_USAGE;
+    if (rc == KH_EXIT_OK && kh_builder_encode (builder, id, from, ts, out, &why)) {
+        fprintf (stderr, "kreishub: invalid message: %s: %s\n", kh_errname (why.code),
+                 why.reason);
+        rc = KH_EXIT_USAGE;
+    }
+    kh_builder_destroy (&builder);
+    return rc;
+}
+
+/* Publishes the envelope and prints the outcome. Returns the exit status. */
+static int
+s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *envelope)
+{
+    kh_client_t *client = kh_client_new (endpoint);
+    if (!client) {
+        fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
+        return KH_EXIT_USAGE;
+    }
+    uint64_t seq = 0;
+    bool dup = false;
+    kh_error_reply_t err;
+    int rc = kh_client_publish (client, envelope->data, envelope->size, args->timeout,
+                                args->retries, &seq, &dup, &err);
+    kh_client_destroy (&client);
+    if (rc)
+        return kh_cli_report (endpoint, rc, &err);
+    printf ("seq %llu%s\n", (unsigned long long) seq, dup ? " (duplicate)" : "");
+    return KH_EXIT_OK;
+}
+
+int
+kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
+{
+    s_args_t args = { .timeout = KH_CLI_TIMEOUT, .retries = S_RETRIES };
+    int rc = s_parse (cli, argc, argv, &args);
+    if (rc) {
+        s_usage (rc > 0 ? stdout : stderr);
+        return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
+    }
+    if (kh_cli_load_config (cli))
+        return KH_EXIT_USAGE;
+    const char *from = kh_cli_from (cli, args.from);
+    if (!from) {
+        fprintf (stderr, "kreishub publish: who sends it? give --from AGS "
+                 "(or set KREISHUB_FROM, or 'from' in the config's section client)\n");
+        return KH_EXIT_USAGE;
+    }
+    msgpack_sbuffer envelope;
+    msgpack_sbuffer_init (&envelope);
+    rc = s_build (&args, from, &envelope);
+    if (rc == KH_EXIT_OK)
+        rc = s_publish (kh_cli_endpoint (cli), &args, &envelope);
+    msgpack_sbuffer_destroy (&envelope);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/*  kh_cmd_subscribe.c - `kreishub subscribe`: follow records live, optionally from a
+    seq in the store on, and print each as it comes. */
+#include <limits.h>
+#include "kh_cli.h"
+
+/* What the command line says, besides the shared options. */
+typedef struct {
+    const char *type;                   /* --type, NULL: any */
+    const char *from;                   /* --from, NULL: any */
+    uint64_t    since;                  /* --since SEQ, 0: live only */
+    uint64_t    count;                  /* --count N, 0: no end */
+    bool        json;                   /* --json: one object per line */
+    int         timeout;                /* --timeout MS, -1: for ever */
+} s_args_t;
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: kreishub subscribe [options]\n"
+        "Prints records as they are stored, one line each (seq, time, type, sender,\n"
+        "title). With --since it first prints the stored records from that seq on, then\n"
+        "continues live; a record dropped on the way is fetched from the store, so none\n"
+        "is missed or shown twice.\n"
+        "      --type TYPE      only this message type (idea, offer)\n"
+        "      --from AGS       only this sender\n"
+        "      --since SEQ      catch up from this seq on first (default: live only)\n"
+        "  -n, --count N        stop after N records\n"
+        "      --json           one JSON object per line\n"
+        "  -t, --timeout MS     give up after MS without a record (default: wait for ever)\n"
+        KH_CLI_COMMON_USAGE
+        "Exit status: 0 done (count reached, Ctrl-C, or --timeout without --count), 3 the\n"
+        "hub did not answer a store query, or --timeout passed before --count records.\n");
+}
+
+/* Checks the filter values. Returns 0, or -1 after saying why. */
+static int
+s_check (const s_args_t *args)
+{
+    if (args->type && !kh_cli_type_known (args->type)) {
+        fprintf (stderr, "kreishub subscribe: '%s' is not a message type\n", args->type);
+        return -1;
+    }
+    if (args->from && !kh_ags_valid (args->from, strlen (args->from))) {
+        fprintf (stderr, "kreishub subscribe: '%s' is not an AGS (8 or 5 digits)\n",
+                 args->from);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+static int
+s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
+{
+    enum { O_TYPE = 256, O_FROM, O_SINCE, O_JSON };
+    static const struct option options [] = {
+        KH_CLI_COMMON_OPTIONS,
+        { "type",    required_argument, NULL, O_TYPE },
+        { "from",    required_argument, NULL, O_FROM },
+        { "since",   required_argument, NULL, O_SINCE },
+        { "count",   required_argument, NULL, 'n' },
+        { "json",    no_argument,       NULL, O_JSON },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    while ((opt = getopt_long (argc, argv, KH_CLI_COMMON_SHORT "n:t:", options, NULL))
+           != -1) {
+        switch (opt) {
+            case 'h':     return 1;
+            case O_TYPE:  args->type = optarg; break;
+            case O_FROM:  args->from = optarg; break;
+            case O_JSON:  args->json = true; break;
+            case O_SINCE: if (kh_cli_uint (optarg, UINT64_MAX, &args->since)) return -1;
+                          break;
+            case 'n':     if (kh_cli_uint (optarg, UINT64_MAX, &args->count)) return -1;
+                          break;
+            case 't':     if (kh_cli_ms (optarg, &args->timeout)) return -1; break;
+            default:      if (!kh_cli_common_option (cli, opt, optarg)) return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "kreishub subscribe: unexpected argument '%s'\n", argv [optind]);
+        return -1;
+    }
+    return s_check (args);
+}
+
+/* Prints records until count, timeout, interrupt or failure. Returns the exit status. */
+static int
+s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
+{
+    kh_format_t format = args->json ? KH_FORMAT_JSON : KH_FORMAT_TABLE;
+    uint64_t shown = 0;
+    while (!args->count || shown < args->count) {
+        kh_record_t rec;
+        int rc = kh_subscriber_next (sub, args->timeout, &rec);
+        if (rc == KH_ETIMEOUT) {
+            if (zsys_interrupted || !args->count)
+                return KH_EXIT_OK;
+            fprintf (stderr, "kreishub subscribe: no record for %d ms (%llu of %llu shown)\n",
+                     args->timeout, (unsigned long long) shown,
+                     (unsigned long long) args->count);
+            return KH_EXIT_UNREACHABLE;
+        }
+        if (rc)
+            return kh_cli_report (endpoint, rc, NULL);
+        if (kh_cli_print_record (stdout, format, &rec))
+            fprintf (stderr, "kreishub subscribe: record %llu cannot be shown\n",
+                     (unsigned long long) rec.info.seq);
+        fflush (stdout);
+        shown++;
+    }
+    return KH_EXIT_OK;
+}
+
+int
+kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
+{
+    s_args_t args = { .timeout = -1 };
+    int rc = s_parse (cli, argc, argv, &args);
+    if (rc) {
+        s_usage (rc > 0 ? stdout : stderr);
+        return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
+    }
+    if (kh_cli_load_config (cli))
+        return KH_EXIT_USAGE;
+    const char *endpoint = kh_cli_endpoint (cli), *live = kh_cli_live (cli);
+    kh_subscriber_t *sub = kh_subscriber_new (endpoint, live, args.type, args.from,
+                                              args.since);
+    if (!sub) {
+        fprintf (stderr, "kreishub: not valid endpoints: %s, %s\n", endpoint, live);
+        return KH_EXIT_USAGE;
+    }
+    rc = s_follow (sub, &args, endpoint);
+    uint64_t gaps, filled;
+    kh_subscriber_stats (sub, &gaps, &filled);
+    if (gaps)
+        fprintf (stderr, "kreishub subscribe: %llu gap%s detected, %llu record%s filled "
+                 "from the store\n", (unsigned long long) gaps, gaps == 1 ? "" : "s",
+                 (unsigned long long) filled, filled == 1 ? "" : "s");
+    kh_subscriber_destroy (&sub);
+    return rc;
+}

@@ -1,0 +1,251 @@
+/*  kh_subscriber_test.c - kh_subscriber_t against an in-process fake broker whose live
+    records the test publishes one by one, so that it can drop any of them: catch-up
+    then live, gaps seen in the previous-links, gaps seen in the heartbeat, filters. */
+#include "kh_check.h"
+#include "kh_fake_hub.h"
+#include "kreishub.h"
+
+#define S_A "05162012"                  /* Juechen */
+#define S_B "05162028"                  /* Rommerskirchen */
+#define S_WAIT 3000                     /* ms to wait for a record that must come */
+
+/* Takes the next record and checks it is seq, with the title the fake gave it
+   (which proves its bytes are intact). Returns true if it is. */
+static bool
+s_expect (kh_subscriber_t *sub, uint64_t seq, const char *check)
+{
+    kh_record_t rec;
+    int rc = kh_subscriber_next (sub, S_WAIT, &rec);
+    kh_envelope_t env;
+    kh_problem_t why;
+    char title [32];
+    snprintf (title, sizeof title, "record %llu", (unsigned long long) seq);
+    bool ok = rc == 0 && rec.info.seq == seq
+           && kh_envelope_check (rec.msg, rec.msg_size, &env, NULL, &why) == 0
+           && streq (env.title, title);
+    KH_CHECK (check, ok, "wanted seq %llu, got rc %d seq %llu", (unsigned long long) seq, rc,
+              rc == 0 ? (unsigned long long) rec.info.seq : 0ULL);
+    return ok;
+}
+
+/* Checks that nothing more arrives within ms. */
+static void
+s_expect_nothing (kh_subscriber_t *sub, int ms, const char *check)
+{
+    kh_record_t rec;
+    int rc = kh_subscriber_next (sub, ms, &rec);
+    KH_CHECK (check, rc == KH_ETIMEOUT, "got rc %d seq %llu", rc,
+              rc == 0 ? (unsigned long long) rec.info.seq : 0ULL);
+}
+
+static void
+s_expect_stats (kh_subscriber_t *sub, uint64_t gaps, uint64_t filled, const char *check)
+{
+    uint64_t g, f;
+    kh_subscriber_stats (sub, &g, &f);
+    KH_CHECK (check, g == gaps && f == filled, "gaps %llu filled %llu, wanted %llu %llu",
+              (unsigned long long) g, (unsigned long long) f, (unsigned long long) gaps,
+              (unsigned long long) filled);
+}
+
+/* Adds count records alternating types and senders; returns the last seq. */
+static uint64_t
+s_add_mixed (kh_fake_hub_t *hub, int count)
+{
+    uint64_t seq = 0;
+    for (int i = 0; i < count; i++)
+        seq = kh_fake_hub_add (hub, i % 2 ? "offer" : "idea", i % 3 ? S_A : S_B);
+    return seq;
+}
+
+/* Everything, from seq 1: catch-up across pages while the store grows and live
+   records repeat what the store gave; then live; then a dropped record. */
+static void
+s_test_everything (kh_fake_hub_t *hub)
+{
+    s_add_mixed (hub, 10);
+    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, NULL, NULL, 1);
+    KH_CHECK ("a subscriber without filter subscribes to each type and the heartbeat",
+              sub && kh_fake_hub_await_subs (hub, 3) == 0, "no subscriptions");
+    if (!sub)
+        return;
+    bool ok = true;
+    for (uint64_t seq = 1; ok && seq <= 5; seq++)
+        ok = s_expect (sub, seq, "catch-up delivers the stored records in order");
+    s_add_mixed (hub, 3);                   /* 11..13 stored while catching up */
+    for (uint64_t seq = 9; seq <= 13; seq++)
+        kh_fake_hub_live (hub, seq);        /* 9, 10 come live and from the store */
+    for (uint64_t seq = 6; ok && seq <= 13; seq++)
+        ok = s_expect (sub, seq, "catch-up continues, and live repeats are not delivered twice");
+    kh_fake_hub_live (hub, s_add_mixed (hub, 1));
+    s_expect (sub, 14, "after catch-up, live records follow");
+    s_expect_stats (sub, 0, 0, "catching up is not counted as a gap");
+
+    s_add_mixed (hub, 1);                   /* 15 is dropped on the way */
+    kh_fake_hub_live (hub, s_add_mixed (hub, 1));
+    s_expect (sub, 15, "a dropped live record is detected by seq and filled from the store");
+    s_expect (sub, 16, "the live record that showed the gap follows the filled one");
+    s_expect_stats (sub, 1, 1, "one gap with one record is counted");
+
+    s_add_mixed (hub, 2);                   /* 17, 18 dropped, nothing after them */
+    kh_fake_hub_beat (hub);
+    s_expect (sub, 17, "a heartbeat beyond the last seq fills the dropped tail");
+    s_expect (sub, 18, "the whole tail is filled, in order");
+    s_expect_stats (sub, 2, 3, "the tail counts as a gap of two records");
+    kh_fake_hub_beat (hub);
+    s_expect_nothing (sub, 300, "a heartbeat at the last seq delivers nothing");
+    kh_subscriber_destroy (&sub);
+    kh_subscriber_destroy (&sub);
+}
+
+/* The first live record after catch-up is checked against the last delivered. */
+static void
+s_test_after_catch_up (kh_fake_hub_t *hub)
+{
+    uint64_t first = s_add_mixed (hub, 2) - 1;
+    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, NULL, NULL, first);
+    if (!sub || kh_fake_hub_await_subs (hub, 6)) {
+        KH_CHECK ("a second subscriber subscribes", false, "no subscriptions");
+        kh_subscriber_destroy (&sub);
+        return;
+    }
+    s_expect (sub, first, "catch-up starts at since_seq");
+    s_expect (sub, first + 1, "catch-up delivers up to the store's end");
+    s_expect_nothing (sub, 100, "catch-up ends with the store");
+    s_add_mixed (hub, 1);                   /* dropped */
+    kh_fake_hub_live (hub, s_add_mixed (hub, 1));
+    s_expect (sub, first + 2, "the first live record after catch-up reveals a gap before it");
+    s_expect (sub, first + 3, "and is delivered after the gap was filled");
+    s_expect_stats (sub, 1, 1, "that gap is counted");
+    kh_subscriber_destroy (&sub);
+}
+
+/* One type: other types' seqs are no gap; a dropped record of the type is found by
+   pt; a heartbeat beyond records of other types finds no gap. */
+static void
+s_test_type (kh_fake_hub_t *hub, int subs)
+{
+    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, "idea", NULL, 0);
+    if (!sub || kh_fake_hub_await_subs (hub, subs + 2)) {
+        KH_CHECK ("a type subscriber subscribes to its type and the heartbeat", false,
+                  "no subscriptions");
+        kh_subscriber_destroy (&sub);
+        return;
+    }
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "offer", S_A));
+    uint64_t first = kh_fake_hub_add (hub, "idea", S_A);
+    kh_fake_hub_live (hub, first);
+    s_expect (sub, first, "without since, the first live record is delivered as it comes");
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "offer", S_B));
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "offer", S_A));
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "idea", S_B));
+    s_expect (sub, first + 3, "records of other types in between are not a gap");
+    s_expect_stats (sub, 0, 0, "a type subscriber counts no gap for other types' seqs");
+
+    uint64_t dropped = kh_fake_hub_add (hub, "idea", S_A);
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "offer", S_A));
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "idea", S_B));
+    s_expect (sub, dropped, "a dropped record of the type is detected by pt and filled");
+    s_expect (sub, dropped + 2, "then the record that revealed it");
+    s_expect_stats (sub, 1, 1, "the type subscriber counts that gap");
+
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "offer", S_B));
+    kh_fake_hub_beat (hub);
+    s_expect_nothing (sub, 300, "a heartbeat beyond records of other types delivers nothing");
+    s_expect_stats (sub, 1, 1, "and counts no gap");
+    uint64_t tail = kh_fake_hub_add (hub, "idea", S_B);
+    kh_fake_hub_add (hub, "offer", S_B);
+    kh_fake_hub_beat (hub);
+    s_expect (sub, tail, "a heartbeat reveals a dropped record of the type at the tail");
+    s_expect_stats (sub, 2, 2, "that tail is counted");
+    kh_subscriber_destroy (&sub);
+}
+
+/* One sender (both types), and one type from one sender. */
+static void
+s_test_sender (kh_fake_hub_t *hub, int subs)
+{
+    kh_subscriber_t *from = kh_subscriber_new (hub->client, hub->live, NULL, S_B, 0);
+    kh_subscriber_t *pair = kh_subscriber_new (hub->client, hub->live, "offer", S_B, 0);
+    if (!from || !pair || kh_fake_hub_await_subs (hub, subs + 5)) {
+        KH_CHECK ("sender subscribers subscribe to each type from the sender", false,
+                  "no subscriptions");
+        kh_subscriber_destroy (&from);
+        kh_subscriber_destroy (&pair);
+        return;
+    }
+    uint64_t a = kh_fake_hub_add (hub, "idea", S_B);
+    uint64_t b = kh_fake_hub_add (hub, "offer", S_B);
+    kh_fake_hub_live (hub, a);
+    kh_fake_hub_live (hub, b);
+    kh_fake_hub_live (hub, kh_fake_hub_add (hub, "offer", S_A));
+    s_expect (from, a, "a sender subscriber receives the sender's ideas");
+    s_expect (from, b, "and its offers");
+    s_expect (pair, b, "a type-and-sender subscriber receives only that pair");
+    uint64_t dropped = kh_fake_hub_add (hub, "offer", S_B);
+    uint64_t idea = kh_fake_hub_add (hub, "idea", S_B);
+    uint64_t last = kh_fake_hub_add (hub, "offer", S_B);
+    kh_fake_hub_live (hub, idea);
+    kh_fake_hub_live (hub, last);
+    s_expect (from, dropped, "a sender subscriber finds a dropped record by ps");
+    s_expect (from, idea, "and delivers the rest in order");
+    s_expect (from, last, "up to the last");
+    s_expect (pair, dropped, "a type-and-sender subscriber finds it by pts");
+    s_expect (pair, last, "without a record of the other type");
+    s_expect_stats (from, 1, 1, "the sender subscriber counts one gap");
+    s_expect_stats (pair, 1, 1, "the pair subscriber counts one gap");
+    kh_subscriber_destroy (&from);
+    kh_subscriber_destroy (&pair);
+}
+
+static void
+s_test_arguments (kh_fake_hub_t *hub)
+{
+    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, "gossip", NULL, 0);
+    KH_CHECK ("a subscriber for an unknown type is not created", sub == NULL, "created");
+    sub = kh_subscriber_new (hub->client, hub->live, NULL, "0516", 0);
+    KH_CHECK ("a subscriber for a sender that is not an AGS is not created", sub == NULL,
+              "created");
+    kh_subscriber_destroy (&sub);
+}
+
+/* A store that does not answer: the subscriber says so, and asks again later. */
+static void
+s_test_no_store (void)
+{
+    zsock_t *xpub = zsock_new_xpub ("tcp://127.0.0.1:*");
+    zsock_t *router = zsock_new_router ("tcp://127.0.0.1:*");
+    char *live = zsock_last_endpoint (xpub), *client = zsock_last_endpoint (router);
+    kh_subscriber_t *sub = kh_subscriber_new (client, live, NULL, NULL, 1);
+    kh_subscriber_set_query_timeout (sub, 100);
+    kh_record_t rec;
+    int rc = kh_subscriber_next (sub, 1000, &rec);
+    KH_CHECK ("a catch-up the store does not answer returns KH_EUNREACHABLE",
+              rc == KH_EUNREACHABLE, "rc %d", rc);
+    rc = kh_subscriber_next (sub, 1000, &rec);
+    KH_CHECK ("and asking again asks the store again", rc == KH_EUNREACHABLE, "rc %d", rc);
+    kh_subscriber_destroy (&sub);
+    zstr_free (&live);
+    zstr_free (&client);
+    zsock_destroy (&xpub);
+    zsock_destroy (&router);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    kh_fake_hub_t hub;
+    if (kh_fake_hub_start (&hub)) {
+        printf ("FAIL the fake hub starts\n");
+        return 1;
+    }
+    s_test_arguments (&hub);
+    s_test_everything (&hub);               /* 3 subscriptions seen so far */
+    s_test_after_catch_up (&hub);           /* 6 */
+    s_test_type (&hub, 6);                  /* 8 */
+    s_test_sender (&hub, 8);                /* 13 */
+    kh_fake_hub_stop (&hub);
+    s_test_no_store ();
+    return kh_check_done ("subscriber_test");
+}

@@ -1,0 +1,141 @@
+/*  kreishub.h - libkreishub: publish to, query and follow a kreishub hub from C.
+
+    Two classes. A kh_client_t is one DEALER connection to the broker's client
+    endpoint: it publishes envelopes (waiting for the ACK, or pipelined), pings, and
+    pages through history queries. A kh_subscriber_t follows the live endpoint with
+    a filter, optionally catching up from the store first, and fills any gap it
+    detects from the store, so that its caller sees every matching record once, in
+    ascending seq (PROTOCOL.md section 6).
+
+    Functions return 0 on success or a code from kh_err.h: KH_ETIMEOUT when the hub
+    did not answer in time, a protocol code (KH_EMISSING, KH_EUNAVAILABLE, ...) when
+    the hub answered with an ERROR, KH_EINVAL for a bad argument. Nothing here
+    asserts on what arrives from the network: a reply that cannot be read is ignored.
+
+    Timeouts are in milliseconds; -1 waits for ever, 0 does not wait.
+    Envelopes are built and records read with the codec (kh_codec.h, kh_json.h).
+*/
+#ifndef KREISHUB_H_INCLUDED
+#define KREISHUB_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "kh_codec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KH_CLIENT_ENDPOINT  "tcp://127.0.0.1:7701"  /* broker's client endpoint */
+#define KH_LIVE_ENDPOINT    "tcp://127.0.0.1:7702"  /* broker's live endpoint */
+/* The largest reply a client accepts: a ROWS page may exceed KH_QUERY_PAGE_BYTES by
+   one record; anything far larger is not from a kreishub broker. */
+#define KH_CLIENT_FRAME_MAX (2 * KH_QUERY_PAGE_BYTES)
+
+/* ------------------------------------------------------------------ client */
+typedef struct _kh_client_t kh_client_t;
+
+/* What kh_client_recv_reply returns: the answer to one publish. */
+typedef enum {
+    KH_REPLY_ACK = 1,                   /* stored: id, seq, dup are set */
+    KH_REPLY_ERROR = 2                  /* refused: error is set (error.id if has_id) */
+} kh_reply_kind_t;
+
+typedef struct {
+    kh_reply_kind_t  kind;
+    uint8_t          id [KH_ID_SIZE];   /* ACK: the message acknowledged */
+    uint64_t         seq;               /* ACK: its place in the log */
+    bool             dup;               /* ACK: stored before (seq is the original's) */
+    kh_error_reply_t error;             /* ERROR: code, name, reason, id/req */
+} kh_reply_t;
+
+/* Creates a client connected (DEALER) to the broker's client endpoint. The
+   connection is made in the background: a hub that is down shows as a timeout
+   later, not here. Returns NULL if the endpoint is not valid or sockets cannot
+   be created. */
+kh_client_t *kh_client_new (const char *endpoint);
+
+/* Closes the connection (dropping anything unsent) and frees the client; sets
+   *self_p to NULL. Safe on NULL. */
+void kh_client_destroy (kh_client_t **self_p);
+
+/* Publishes one envelope (size bytes, as built by kh_builder_encode) and waits up
+   to timeout_ms for the ACK that names its id; replies for other ids are ignored.
+   Without an answer it sends the same bytes again (same id, so never stored twice),
+   up to retries more times. A transient refusal (KH_EUNAVAILABLE, KH_ESTORE) is
+   retried the same way after a short pause. Returns 0 with *seq and *dup (either
+   may be NULL) set; KH_ETIMEOUT if no answer came; or the hub's error code with
+   *err (if not NULL) filled: the hub rejected the envelope. A reply ERROR that
+   names no id and no query is taken as the answer, since the hub could not read
+   the id of what it refuses. */
+int kh_client_publish (kh_client_t *self, const void *envelope, size_t size,
+                       int timeout_ms, int retries, uint64_t *seq, bool *dup,
+                       kh_error_reply_t *err);
+
+/* Sends one PUBLISH and returns at once, for a publisher that keeps many in flight
+   and matches the answers with kh_client_recv_reply. Returns 0, KH_EINVAL (too
+   large to send), or KH_ETIMEOUT if the socket's queue stayed full for 5 s. */
+int kh_client_send (kh_client_t *self, const void *envelope, size_t size);
+
+/* Waits up to timeout_ms for the next ACK or ERROR and fills *reply. Other replies
+   (PONG, ROWS, unreadable ones) are skipped. Returns 0, or KH_ETIMEOUT. */
+int kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_t *reply);
+
+/* Asks the broker for its head (last published seq) and whether a recorder is
+   connected. Returns 0, or KH_ETIMEOUT. Either output may be NULL. */
+int kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head,
+                    bool *recorder_up);
+
+/* Called once per record of a query, in ascending seq; rec is valid only during
+   the call. A non-zero return stops the query (kh_client_query then returns 0). */
+typedef int (kh_record_fn) (const kh_record_t *rec, void *arg);
+
+/* Runs a history query, paging (since_seq = next) until the store has no more
+   matching records or max_rows (0: no limit) were delivered. query->req and
+   query->limit are chosen here. Each page may take up to timeout_ms. Returns 0;
+   KH_ETIMEOUT; the hub's error code (see kh_client_last_error); or KH_EINVAL. */
+int kh_client_query (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
+                     int timeout_ms, kh_record_fn *callback, void *arg);
+
+/* The last ERROR the hub sent this client in answer to a query or a ping, or to
+   a publish made with kh_client_publish. Valid until the next call. */
+const kh_error_reply_t *kh_client_last_error (kh_client_t *self);
+
+/* -------------------------------------------------------------- subscriber */
+typedef struct _kh_subscriber_t kh_subscriber_t;
+
+/* Creates a subscriber on the broker's live endpoint (and a client on its client
+   endpoint, for the store). type (a message type) and from (an AGS) filter what is
+   followed; NULL or "" means any. since_seq 0 follows live records only, starting
+   with the first that arrives; since_seq S first delivers every matching record
+   from seq S on out of the store, then continues live. Returns NULL if type is
+   not a message type, from is not an AGS, or an endpoint is not valid. */
+kh_subscriber_t *kh_subscriber_new (const char *client_endpoint,
+                                    const char *live_endpoint, const char *type,
+                                    const char *from, uint64_t since_seq);
+
+/* Closes both connections and frees the subscriber; sets *self_p to NULL. */
+void kh_subscriber_destroy (kh_subscriber_t **self_p);
+
+/* Waits up to timeout_ms for the next matching record and fills *out; its msg
+   stays valid until the next call. Every record is delivered once, in ascending
+   seq, without gaps: a gap seen in the previous-links or the heartbeat is filled
+   from the store first. Returns 0; KH_ETIMEOUT if nothing arrived in time (also
+   when interrupted by SIGINT/SIGTERM through czmq's handler); KH_EUNREACHABLE if
+   a store query got no answer in its own timeout; or the hub's code for a store
+   query it refused (KH_EUNAVAILABLE, ...). After a failure, calling again asks
+   the store again. */
+int kh_subscriber_next (kh_subscriber_t *self, int timeout_ms, kh_record_t *out);
+
+/* How many gaps were detected and how many records were filled from the store
+   into them (catching up with since_seq is not counted). Either may be NULL. */
+void kh_subscriber_stats (kh_subscriber_t *self, uint64_t *gaps, uint64_t *filled);
+
+/* Sets how long each store query of the subscriber may take (default 5000 ms). */
+void kh_subscriber_set_query_timeout (kh_subscriber_t *self, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
