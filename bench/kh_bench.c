@@ -62,8 +62,8 @@ s_number (const char *what, const char *text, unsigned long min, unsigned long m
 static int
 s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
 {
-    enum { OPT_PUBS = 256, OPT_MSGS, OPT_SIZE, OPT_WINDOW, OPT_REPLAY, OPT_SYNC, OPT_MOSQ, OPT_BIN,
-           OPT_TIMEOUT, OPT_KEEP };
+    enum { OPT_PUBS = 256, OPT_MSGS, OPT_SIZE, OPT_WINDOW, OPT_REPLAY, OPT_SYNC,
+           OPT_MOSQ, OPT_BIN, OPT_TIMEOUT, OPT_KEEP };
     static const struct option options [] = {
         { "workload",   required_argument, NULL, 'w' },
         { "publishers", required_argument, NULL, OPT_PUBS },
@@ -224,7 +224,8 @@ main (int argc, char *argv [])
             rc = -1;
         if (mrc == 0 && opts.w1 && w1.ok && mqtt.ack_rate > 0 && mqtt.delivery_rate > 0)
             printf ("\nkreishub/mosquitto: acked msgs/s %.2f, delivered msgs/s %.2f, "
-                    "p50 publish->ack %.2f, p99 publish->ack %.2f (latency: below 1 is better)\n",
+                    "p50 publish->ack %.2f, p99 publish->ack %.2f "
+                    "(latency: below 1 is better)\n",
                     w1.ack_rate / mqtt.ack_rate, w1.delivery_rate / mqtt.delivery_rate,
                     mqtt.ack_p50_us > 0 ? w1.ack_p50_us / mqtt.ack_p50_us : 0,
                     mqtt.ack_p99_us > 0 ? w1.ack_p99_us / mqtt.ack_p99_us : 0);

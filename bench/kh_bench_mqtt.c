@@ -417,7 +417,8 @@ s_subscriber (void *arg)
                 last = now;
             }
             if (rc != MOSQ_ERR_SUCCESS)
-                s_fail (self->flags, self->failure, "loop failed: %s", mosquitto_strerror (rc));
+                s_fail (self->flags, self->failure, "loop failed: %s",
+                        mosquitto_strerror (rc));
             else
             if (atomic_load (&self->flags->publishers_done)
             &&  now - last > (uint64_t) S_QUIET_MS * 1000000u) {

@@ -213,12 +213,13 @@ kh_bench_print_result (FILE *out, const kh_bench_result_t *r)
              kh_bench_fmt_us (a, sizeof a, r->del_p50_us),
              kh_bench_fmt_us (b, sizeof b, r->del_p99_us),
              kh_bench_fmt_us (c, sizeof c, r->del_max_us));
-    fprintf (out, "  errors %llu, duplicate acks %llu (dup flag %llu), duplicate deliveries %llu",
+    fprintf (out, "  errors %llu, duplicate acks %llu (dup flag %llu), "
+             "duplicate deliveries %llu",
              (unsigned long long) r->errors, (unsigned long long) r->dup_acks,
              (unsigned long long) r->dup_flags, (unsigned long long) r->dup_deliveries);
     if (r->has_seq)
-        fprintf (out, ",\n  subscriber gaps %llu (%llu records dropped), foreign records %llu, "
-                 "acked seqs out of place %llu", (unsigned long long) r->gaps,
+        fprintf (out, ",\n  subscriber gaps %llu (%llu records dropped), "
+                 "foreign records %llu, acked seqs out of place %llu", (unsigned long long) r->gaps,
                  (unsigned long long) r->dropped, (unsigned long long) r->foreign,
                  (unsigned long long) r->seq_errors);
     fprintf (out, "\n  %s: %s\n", r->name, r->ok ? "OK, every message acked and delivered once"

@@ -37,13 +37,15 @@ static int
 s_replay_report (const char *how, const s_replay_t *replay, uint64_t count)
 {
     bool ok = replay->rows == count && replay->out_of_order == 0;
-    printf ("  %-22s %8llu/%llu rows in %6.2f s = %9.0f msgs/s (%.1f MiB/s), %llu pages, "
+    char pages [32] = "";
+    if (replay->pages)
+        snprintf (pages, sizeof pages, "%llu pages, ", (unsigned long long) replay->pages);
+    printf ("  %-14s %8llu/%llu rows in %6.2f s = %9.0f msgs/s (%.1f MiB/s), %s"
             "out of order %llu: %s\n", how, (unsigned long long) replay->rows,
             (unsigned long long) count, replay->secs,
             replay->secs > 0 ? (double) replay->rows / replay->secs : 0,
             replay->secs > 0 ? (double) replay->bytes / replay->secs / 1048576.0 : 0,
-            (unsigned long long) replay->pages, (unsigned long long) replay->out_of_order,
-            ok ? "OK" : "FAILED");
+            pages, (unsigned long long) replay->out_of_order, ok ? "OK" : "FAILED");
     printf ("RESULT W2-%s rows=%llu expected=%llu msgs_per_s=%.0f ok=%d\n", how,
             (unsigned long long) replay->rows, (unsigned long long) count,
             replay->secs > 0 ? (double) replay->rows / replay->secs : 0, ok);
@@ -59,8 +61,9 @@ s_fill (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, uint64_t head,
 {
     int pubs = opts->publishers;
     uint32_t *per_pub = (uint32_t *) calloc ((size_t) pubs, sizeof *per_pub);
+    uint64_t share = count / (uint64_t) pubs, rest = count % (uint64_t) pubs;
     for (int p = 0; per_pub && p < pubs; p++)
-        per_pub [p] = (uint32_t) (count / (uint64_t) pubs + ((uint64_t) p < count % (uint64_t) pubs));
+        per_pub [p] = (uint32_t) (share + ((uint64_t) p < rest));
     uint64_t **sent = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
     uint64_t **acked = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
     int rc = -1;
