@@ -163,8 +163,7 @@ kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err)
     const char *name = err && err->code == code ? err->name : kh_errname (code);
     const char *reason = err && err->code == code ? err->reason : kh_strerror (code);
     if (code == KH_ETIMEOUT || code == KH_EUNREACHABLE)
-        fprintf (stderr, "kreishub: no answer from the hub at %s (%s)\n", endpoint,
-                 kh_strerror (code));
+        fprintf (stderr, "kreishub: no answer from the hub at %s in time\n", endpoint);
     else
     if (status == KH_EXIT_UNREACHABLE)
         fprintf (stderr, "kreishub: the hub cannot store now: %s: %s\n", name, reason);

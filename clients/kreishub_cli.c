@@ -25,7 +25,8 @@ s_usage (FILE *out)
         KH_CLI_COMMON_USAGE
         "\n"
         "Endpoints come from the flags, else KREISHUB_ENDPOINT / KREISHUB_LIVE, else the\n"
-        "config file's section 'client' (keys endpoint, live, from), else %s and %s.\n"
+        "config file's section 'client' (keys endpoint, live, from), else\n"
+        "%s and %s.\n"
         "'kreishub COMMAND --help' describes a command.\n"
         "Exit status: 0 ok, 1 usage error or invalid message, 2 rejected by the hub,\n"
         "3 hub unreachable, timed out or unable to store.\n",

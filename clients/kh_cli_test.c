@@ -1,0 +1,220 @@
+/*  kh_cli_test.c - the kreishub program (env KH_KREISHUB) against an in-process fake
+    broker: what each command prints and its exit status, endpoint and sender
+    resolution from the environment and a config file. */
+#include <sys/wait.h>
+#include "kh_check.h"
+#include "kh_fake_hub.h"
+#include "kreishub.h"
+
+static const char *s_program;
+static char s_dir [64];                 /* temporary files */
+static kh_fake_hub_t s_hub;
+
+/* Runs the program with args (a shell fragment) after the environment assignments
+   env, stdout into out and stderr into err. Returns the exit status. */
+static int
+s_run_env (const char *env, char *out, size_t out_cap, char *err, size_t err_cap,
+           const char *args)
+{
+    char cmd [4096];
+    snprintf (cmd, sizeof cmd, "%s KREISHUB_FROM= KREISHUB_CONFIG= '%s' %s 2>'%s/stderr'",
+              env, s_program, args, s_dir);
+    FILE *pipe = popen (cmd, "r");
+    size_t n = pipe ? fread (out, 1, out_cap - 1, pipe) : 0;
+    out [n] = 0;
+    int status = pipe ? pclose (pipe) : -1;
+    char path [128];
+    snprintf (path, sizeof path, "%s/stderr", s_dir);
+    FILE *file = fopen (path, "r");
+    n = file ? fread (err, 1, err_cap - 1, file) : 0;
+    err [n] = 0;
+    if (file)
+        fclose (file);
+    return status >= 0 && WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Runs the program with the fake hub's endpoints in the environment. */
+static int
+s_run (char *out, size_t out_cap, char *err, size_t err_cap, const char *args)
+{
+    char env [256];
+    snprintf (env, sizeof env, "KREISHUB_ENDPOINT='%s' KREISHUB_LIVE='%s'", s_hub.client,
+              s_hub.live);
+    return s_run_env (env, out, out_cap, err, err_cap, args);
+}
+
+/* Counts the lines of text. */
+static int
+s_lines (const char *text)
+{
+    int lines = 0;
+    for (; *text; text++)
+        lines += *text == '\n';
+    return lines;
+}
+
+static void
+s_test_publish (void)
+{
+    char out [8192], err [1024];
+    int rc = s_run (out, sizeof out, err, sizeof err,
+                    "publish idea --from 05162012 --title 'Gemeinsame Bauhof-Software' "
+                    "--hf 2 --keywords 'Bauhof, Software' --participants 05162028");
+    KH_CHECK ("publish prints the seq and exits 0", rc == 0 && streq (out, "seq 1\n"),
+              "rc %d out '%s' err '%s'", rc, out, err);
+    const char *again = "publish offer --id 017ce42a-3800-7000-8000-000000000002 "
+                        "--from 05162 --ts 2021-09-29 --title Fortbildung --cost kostenfrei";
+    rc = s_run (out, sizeof out, err, sizeof err, again);
+    KH_CHECK ("publish with a given id and time stores it", rc == 0 && streq (out, "seq 2\n"),
+              "rc %d out '%s' err '%s'", rc, out, err);
+    rc = s_run (out, sizeof out, err, sizeof err, again);
+    KH_CHECK ("publishing the same id again says duplicate and exits 0",
+              rc == 0 && streq (out, "seq 2 (duplicate)\n"), "rc %d out '%s'", rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "publish idea --from 05162012 --title ''");
+    KH_CHECK ("a message invalid locally exits 1 with the codec's reason",
+              rc == 1 && strstr (err, "RANGE: body.title"), "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "publish idea --from 05162012 --title x --colour red");
+    KH_CHECK ("an unknown field exits 1 naming it", rc == 1 && strstr (err, "colour"),
+              "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "publish idea --title x");
+    KH_CHECK ("publish without a sender exits 1", rc == 1 && strstr (err, "--from"),
+              "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "publish idea --from 05162012 --title x --ts yesterday");
+    KH_CHECK ("a --ts that is not a time exits 1", rc == 1, "rc %d err '%s'", rc, err);
+
+    kh_fake_hub_mode (&s_hub, "reject", 1);
+    rc = s_run (out, sizeof out, err, sizeof err, "publish idea --from 05162012 --title x");
+    KH_CHECK ("a refusal by the hub exits 2 and prints its name and reason",
+              rc == 2 && streq (err, "kreishub: rejected: MISSING: body.title: required field missing\n"),
+              "rc %d err '%s'", rc, err);
+    kh_fake_hub_mode (&s_hub, "silent", 2);
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "publish idea --from 05162012 --title x --timeout 100 --retries 1");
+    KH_CHECK ("a hub that does not answer exits 3", rc == 3 && strstr (err, "no answer"),
+              "rc %d err '%s'", rc, err);
+}
+
+static void
+s_test_sources (void)
+{
+    char out [8192], err [1024], args [1024];
+    snprintf (args, sizeof args, "%s/body.json", s_dir);
+    FILE *file = fopen (args, "w");
+    fputs ("{\"title\": \"Aus JSON\", \"hf\": 3, \"keywords\": [\"a\", \"b\"]}", file);
+    fclose (file);
+    snprintf (args, sizeof args, "publish idea --json '%s/body.json' --title Überschrieben "
+              "--from 05162012", s_dir);
+    int rc = s_run (out, sizeof out, err, sizeof err, args);
+    KH_CHECK ("fields from a JSON file are published", rc == 0 && streq (out, "seq 3\n"),
+              "rc %d out '%s' err '%s'", rc, out, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --since 3 --format json");
+    KH_CHECK ("a flag after --json overrides the file's field, the others stay",
+              rc == 0 && strstr (out, "Überschrieben") && strstr (out, "\"hf\":3")
+              && !strstr (out, "Aus JSON"), "rc %d out '%s'", rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "publish offer --title 'Per stdin' --json - < /dev/null --from 05162");
+    KH_CHECK ("JSON that is not an object exits 1", rc == 1, "rc %d err '%s'", rc, err);
+
+    snprintf (args, sizeof args, "%s/kreishub.cfg", s_dir);
+    file = fopen (args, "w");
+    fprintf (file, "client\n    endpoint = %s\n    from = 05162016\n", s_hub.client);
+    fclose (file);
+    snprintf (args, sizeof args, "-c '%s/kreishub.cfg' publish idea --title Konfiguriert",
+              s_dir);
+    rc = s_run_env ("KREISHUB_ENDPOINT=", out, sizeof out, err, sizeof err, args);
+    KH_CHECK ("endpoint and sender come from the config file's section client",
+              rc == 0 && streq (out, "seq 4\n"), "rc %d out '%s' err '%s'", rc, out, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "-c /nonexistent/kreishub.cfg ping");
+    KH_CHECK ("a config file that cannot be read exits 1", rc == 1, "rc %d", rc);
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "ping -e tcp://127.0.0.1:1 --timeout 200");
+    KH_CHECK ("a flag overrides the environment's endpoint", rc == 3, "rc %d out '%s'", rc, out);
+}
+
+static void
+s_test_log (void)
+{
+    char out [16384], err [1024];
+    int rc = s_run (out, sizeof out, err, sizeof err, "log");
+    KH_CHECK ("log prints a header and one aligned row per record",
+              rc == 0 && s_lines (out) == 5 && strstr (out, "     SEQ  AT")
+              && strstr (out, "       2  ") && strstr (out, "  offer  05162     Fortbildung"),
+              "rc %d out '%s' err '%s'", rc, out, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --type offer --format csv");
+    KH_CHECK ("log --type offer --format csv prints the header and the one offer",
+              rc == 0 && s_lines (out) == 2 && strncmp (out, "seq,", 4) == 0, "rc %d out '%s'",
+              rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --since 2 --until 3 --format json");
+    KH_CHECK ("log --since and --until bound by seq", rc == 0 && s_lines (out) == 2
+              && strstr (out, "\"seq\":2") && strstr (out, "\"seq\":3"), "rc %d out '%s'",
+              rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --from 05162012 --limit 2 --format json");
+    KH_CHECK ("log --from and --limit filter and stop", rc == 0 && s_lines (out) == 2,
+              "rc %d out '%s'", rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --until 2000-01-01");
+    KH_CHECK ("log with nothing to show prints the header only",
+              rc == 0 && s_lines (out) == 1, "rc %d out '%s'", rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --format xml");
+    KH_CHECK ("an unknown format is a usage error", rc == 1 && strstr (err, "usage"),
+              "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --since soon");
+    KH_CHECK ("a position that is neither seq nor time is a usage error", rc == 1,
+              "rc %d", rc);
+    rc = s_run (out, sizeof out, err, sizeof err, "log -e tcp://127.0.0.1:1 --timeout 200");
+    KH_CHECK ("log against no hub exits 3", rc == 3 && s_lines (out) == 0, "rc %d out '%s'",
+              rc, out);
+}
+
+static void
+s_test_subscribe_and_ping (void)
+{
+    char out [16384], err [1024];
+    int rc = s_run (out, sizeof out, err, sizeof err, "subscribe --since 2 --count 3 --json");
+    KH_CHECK ("subscribe --since --count prints that many records from the store and exits 0",
+              rc == 0 && s_lines (out) == 3 && strncmp (out, "{\"seq\":2,", 9) == 0,
+              "rc %d out '%s' err '%s'", rc, out, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "subscribe --since 1 --count 9 --timeout 300");
+    KH_CHECK ("subscribe exits 3 when --timeout passes before --count records",
+              rc == 3 && s_lines (out) == 4, "rc %d out '%s' err '%s'", rc, out, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "subscribe --type offer --timeout 200");
+    KH_CHECK ("subscribe without --count ends at --timeout with 0", rc == 0, "rc %d", rc);
+    rc = s_run (out, sizeof out, err, sizeof err, "subscribe --from 0516");
+    KH_CHECK ("subscribe --from with a bad AGS is a usage error", rc == 1, "rc %d", rc);
+    rc = s_run (out, sizeof out, err, sizeof err, "ping");
+    KH_CHECK ("ping prints the head and the recorder", rc == 0 && streq (out, "head 4 recorder up\n"),
+              "rc %d out '%s'", rc, out);
+    rc = s_run (out, sizeof out, err, sizeof err, "subscribe --help");
+    KH_CHECK ("a command's --help prints its usage on stdout and exits 0",
+              rc == 0 && strstr (out, "usage: kreishub subscribe"), "rc %d", rc);
+    rc = s_run (out, sizeof out, err, sizeof err, "publish");
+    KH_CHECK ("publish without a type is a usage error", rc == 1 && strstr (err, "usage"),
+              "rc %d", rc);
+}
+
+int
+main (void)
+{
+    s_program = getenv ("KH_KREISHUB");
+    if (!s_program) {
+        printf ("cli_test: set KH_KREISHUB to the kreishub program\n");
+        return 1;
+    }
+    zsys_init ();
+    snprintf (s_dir, sizeof s_dir, "/tmp/kh-cli-XXXXXX");
+    if (!mkdtemp (s_dir) || kh_fake_hub_start (&s_hub)) {
+        printf ("FAIL the fake hub starts\n");
+        return 1;
+    }
+    s_test_publish ();
+    s_test_sources ();
+    s_test_log ();
+    s_test_subscribe_and_ping ();
+    kh_fake_hub_stop (&s_hub);
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    if (system (cmd) != 0)
+        printf ("cli_test: could not remove %s\n", s_dir);
+    return kh_check_done ("cli_test");
+}
