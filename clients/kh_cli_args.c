@@ -166,7 +166,7 @@ kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err)
         fprintf (stderr, "kreishub: no answer from the hub at %s in time\n", endpoint);
     else
     if (status == KH_EXIT_UNREACHABLE)
-        fprintf (stderr, "kreishub: the hub cannot store now: %s: %s\n", name, reason);
+        fprintf (stderr, "kreishub: hub unavailable: %s: %s\n", name, reason);
     else
         fprintf (stderr, "kreishub: rejected: %s: %s\n", name, reason);
     return status;

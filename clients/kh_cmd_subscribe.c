@@ -29,6 +29,7 @@ s_usage (FILE *out)
         "      --json           one JSON object per line\n"
         "  -t, --timeout MS     give up after MS without a record (default: wait for ever)\n"
         KH_CLI_COMMON_USAGE
+        "While the store is unavailable (recorder restarting) it waits and tries again.\n"
         "Exit status: 0 done (count reached, Ctrl-C, or --timeout without --count), 3 the\n"
         "hub did not answer a store query, or --timeout passed before --count records.\n");
 }
@@ -87,12 +88,36 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     return s_check (args);
 }
 
+/* True for a refusal that passes: the store is restarting or busy. */
+static bool
+s_transient (int code)
+{
+    return code == KH_EUNAVAILABLE || code == KH_ESTORE;
+}
+
+/* Waits out a transient refusal of the store, saying so once per streak. Returns
+   true to try again, false if --timeout passed since the last record. */
+static bool
+s_wait_store (const s_args_t *args, int64_t since, bool *warned, int code)
+{
+    if (!*warned)
+        fprintf (stderr, "kreishub subscribe: %s: %s; trying again\n", kh_errname (code),
+                 kh_strerror (code));
+    *warned = true;
+    if (args->timeout >= 0 && zclock_mono () - since > args->timeout)
+        return false;
+    zclock_sleep (200);
+    return !zsys_interrupted;
+}
+
 /* Prints records until count, timeout, interrupt or failure. Returns the exit status. */
 static int
 s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
 {
     kh_format_t format = args->json ? KH_FORMAT_JSON : KH_FORMAT_TABLE;
     uint64_t shown = 0;
+    int64_t progress = zclock_mono ();
+    bool warned = false;
     while (!args->count || shown < args->count) {
         kh_record_t rec;
         int rc = kh_subscriber_next (sub, args->timeout, &rec);
@@ -104,13 +129,17 @@ s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
                      (unsigned long long) args->count);
             return KH_EXIT_UNREACHABLE;
         }
+        if (s_transient (rc) && s_wait_store (args, progress, &warned, rc))
+            continue;
         if (rc)
-            return kh_cli_report (endpoint, rc, NULL);
+            return zsys_interrupted ? KH_EXIT_OK : kh_cli_report (endpoint, rc, NULL);
         if (kh_cli_print_record (stdout, format, &rec))
             fprintf (stderr, "kreishub subscribe: record %llu cannot be shown\n",
                      (unsigned long long) rec.info.seq);
         fflush (stdout);
         shown++;
+        progress = zclock_mono ();
+        warned = false;
     }
     return KH_EXIT_OK;
 }

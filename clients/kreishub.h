@@ -108,8 +108,9 @@ typedef struct _kh_subscriber_t kh_subscriber_t;
 /* Creates a subscriber on the broker's live endpoint (and a client on its client
    endpoint, for the store). type (a message type) and from (an AGS) filter what is
    followed; NULL or "" means any. since_seq 0 follows live records only, starting
-   with the first that arrives; since_seq S first delivers every matching record
-   from seq S on out of the store, then continues live. Returns NULL if type is
+   with the first record that arrives (or after the head of the first heartbeat,
+   whichever comes first); since_seq S first delivers every matching record from
+   seq S on out of the store, then continues live. Returns NULL if type is
    not a message type, from is not an AGS, or an endpoint is not valid. */
 kh_subscriber_t *kh_subscriber_new (const char *client_endpoint,
                                     const char *live_endpoint, const char *type,
