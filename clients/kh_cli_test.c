@@ -1,6 +1,7 @@
 /*  kh_cli_test.c - the kreishub program (env KH_KREISHUB) against an in-process fake
     broker: what each command prints and its exit status, endpoint and sender
-    resolution from the environment and a config file. */
+    resolution from the environment and a config file. KH_CLI_WRAP (e.g. a valgrind
+    command) runs the program under a wrapper. */
 #include <sys/wait.h>
 #include "kh_check.h"
 #include "kh_fake_hub.h"
@@ -17,8 +18,9 @@ s_run_env (const char *env, char *out, size_t out_cap, char *err, size_t err_cap
            const char *args)
 {
     char cmd [4096];
-    snprintf (cmd, sizeof cmd, "%s KREISHUB_FROM= KREISHUB_CONFIG= '%s' %s 2>'%s/stderr'",
-              env, s_program, args, s_dir);
+    const char *wrap = getenv ("KH_CLI_WRAP");
+    snprintf (cmd, sizeof cmd, "%s KREISHUB_FROM= KREISHUB_CONFIG= %s '%s' %s 2>'%s/stderr'",
+              env, wrap ? wrap : "", s_program, args, s_dir);
     FILE *pipe = popen (cmd, "r");
     size_t n = pipe ? fread (out, 1, out_cap - 1, pipe) : 0;
     out [n] = 0;

@@ -285,6 +285,8 @@ int
 kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int timeout_ms,
                    int retries, uint64_t *seq, bool *dup, kh_error_reply_t *err)
 {
+    if (err)
+        memset (err, 0, sizeof *err);
     if (!self || !envelope)
         return KH_EINVAL;
     /* The id is read with the codec; an envelope the codec refuses is sent all the

@@ -66,7 +66,8 @@ void kh_client_destroy (kh_client_t **self_p);
    up to retries more times. A transient refusal (KH_EUNAVAILABLE, KH_ESTORE) is
    retried the same way after a short pause. Returns 0 with *seq and *dup (either
    may be NULL) set; KH_ETIMEOUT if no answer came; or the hub's error code with
-   *err (if not NULL) filled: the hub rejected the envelope. A reply ERROR that
+   *err (if not NULL) filled: the hub rejected the envelope (*err is cleared first,
+   so its code is 0 unless the hub answered ERROR). A reply ERROR that
    names no id and no query is taken as the answer, since the hub could not read
    the id of what it refuses. */
 int kh_client_publish (kh_client_t *self, const void *envelope, size_t size,
