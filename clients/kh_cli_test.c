@@ -76,7 +76,8 @@ s_test_publish (void)
                 "publish idea --from 05162012 --title ''");
     KH_CHECK ("a message invalid locally exits 1 with the codec's reason",
               rc == 1 && strstr (err, "RANGE: body.title"), "rc %d err '%s'", rc, err);
-    rc = s_run (out, sizeof out, err, sizeof err, "publish idea --from 05162012 --title x --colour red");
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "publish idea --from 05162012 --title x --colour red");
     KH_CHECK ("an unknown field exits 1 naming it", rc == 1 && strstr (err, "colour"),
               "rc %d err '%s'", rc, err);
     rc = s_run (out, sizeof out, err, sizeof err, "publish idea --title x");
@@ -89,7 +90,8 @@ s_test_publish (void)
     kh_fake_hub_mode (&s_hub, "reject", 1);
     rc = s_run (out, sizeof out, err, sizeof err, "publish idea --from 05162012 --title x");
     KH_CHECK ("a refusal by the hub exits 2 and prints its name and reason",
-              rc == 2 && streq (err, "kreishub: rejected: MISSING: body.title: required field missing\n"),
+              rc == 2 && streq (err, "kreishub: rejected: MISSING: "
+                                     "body.title: required field missing\n"),
               "rc %d err '%s'", rc, err);
     kh_fake_hub_mode (&s_hub, "silent", 2);
     rc = s_run (out, sizeof out, err, sizeof err,
@@ -185,7 +187,8 @@ s_test_subscribe_and_ping (void)
     rc = s_run (out, sizeof out, err, sizeof err, "subscribe --from 0516");
     KH_CHECK ("subscribe --from with a bad AGS is a usage error", rc == 1, "rc %d", rc);
     rc = s_run (out, sizeof out, err, sizeof err, "ping");
-    KH_CHECK ("ping prints the head and the recorder", rc == 0 && streq (out, "head 4 recorder up\n"),
+    KH_CHECK ("ping prints the head and the recorder",
+              rc == 0 && streq (out, "head 4 recorder up\n"),
               "rc %d out '%s'", rc, out);
     rc = s_run (out, sizeof out, err, sizeof err, "subscribe --help");
     KH_CHECK ("a command's --help prints its usage on stdout and exits 0",
