@@ -1,0 +1,901 @@
+/*  kh_store.c - the recorder's SQLite store: group-committed appends and paged queries. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sqlite3.h>
+#include <czmq.h>
+#include "kh_sql.h"
+#include "kh_store.h"
+
+#define S_BUSY_MS       5000        /* how long a statement waits for a lock */
+#define S_CACHE_KIB     32768       /* page cache of a connection */
+#define S_KEY_MAX       (2 + KH_TYPE_MAX + 1 + KH_AGS_MAX + 1)  /* "p:" type "/" from NUL */
+#define S_ROW_OVERHEAD  96          /* bytes a record's map adds to its envelope, at most */
+#define S_SEQ_MAX       ((uint64_t) INT64_MAX)  /* SQLite integers are signed */
+
+/* The optional filters of a query; each combination is its own prepared statement,
+   so that SQLite plans each shape once (a bound NULL would defeat the indexes). */
+enum {
+    S_Q_TYPE     = 1,
+    S_Q_FROM     = 2,
+    S_Q_SINCE_AT = 4,
+    S_Q_UNTIL_AT = 8,
+    S_Q_SHAPES   = 16
+};
+
+/* One change to a previous-seq slot in the open transaction, undone on rollback. */
+typedef struct {
+    uint64_t *slot;                     /* lives in self->links until destroy */
+    uint64_t  old;                      /* its value before the change; 0 is "none" */
+} s_undo_t;
+
+/*  A store. For a writer, head, last_at and links always describe the committed
+    table, except while kh_store_append runs: then they include the open transaction's
+    rows, and the undo log holds what to put back if it rolls back. A slot in links is
+    never removed before destroy (a slot of 0 means "none"), so undo entries may point
+    at slots. A reader uses only db, path and the statements. */
+struct _kh_store_t {
+    sqlite3       *db;
+    char          *path;                /* as opened */
+    bool           writer;              /* false: opened read-only */
+    uint64_t       head;                /* writer: highest committed seq, 0 if empty */
+    uint64_t       last_at;             /* writer: `at` of the head row; the floor for the next */
+    zhashx_t      *links;               /* writer: "t:type", "s:from", "p:type/from" -> uint64_t * */
+    sqlite3_stmt  *begin;               /* writer: BEGIN IMMEDIATE, for a batch */
+    sqlite3_stmt  *begin_read;          /* BEGIN, for a query's snapshot */
+    sqlite3_stmt  *commit;
+    sqlite3_stmt  *rollback;
+    sqlite3_stmt  *insert;              /* writer: one row, nothing if the id exists */
+    sqlite3_stmt  *by_id;               /* writer: seq info of a stored id */
+    sqlite3_stmt  *last;                /* seq and at of the head row */
+    sqlite3_stmt  *at_first;            /* first seq committed at or after a time */
+    sqlite3_stmt  *at_last;             /* last seq committed at or before a time */
+    sqlite3_stmt  *query [S_Q_SHAPES];  /* by filter shape, prepared on first use */
+    s_undo_t      *undo;                /* writer: the open batch's link changes */
+    size_t         undo_count;
+    size_t         undo_cap;
+    kh_envelope_t *envs;                /* writer: the batch's envelopes, as validated */
+    size_t         envs_cap;
+};
+
+typedef int (s_step_fn) (kh_store_t *self, kh_problem_t *why);
+
+/* A migration: the step that takes a database from version `from` to from + 1. */
+typedef struct {
+    int         from;
+    const char *what;                   /* for the error message if it fails */
+    s_step_fn  *run;
+} s_migration_t;
+
+static int s_create (kh_store_t *self, kh_problem_t *why);
+
+static const s_migration_t s_migrations [] = {
+    { .from = 0, .what = "create the schema", .run = s_create },
+};
+
+/* ----------------------------------------------------------------- errors */
+
+/* Every SQLite failure is raised through S_FAIL, so that a reason says where it began. */
+#define S_FAIL(self, why, what) s_fail ((self), (why), (what), __LINE__)
+
+/* Sets why to KH_ESTORE naming what failed, SQLite's message and the line. Returns -1. */
+static int
+s_fail (kh_store_t *self, kh_problem_t *why, const char *what, int line)
+{
+    return kh_problem (why, KH_ESTORE, "store: %s: %s (kh_store.c:%d)", what,
+                       self->db ? sqlite3_errmsg (self->db) : "no database", line);
+}
+
+/* ------------------------------------------------------------ statements */
+
+/* Prepares sql into *stmt for repeated use. Returns 0, or -1 with why set. */
+static int
+s_prepare (kh_store_t *self, const char *sql, sqlite3_stmt **stmt, kh_problem_t *why)
+{
+    if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL)
+        != SQLITE_OK)
+        return S_FAIL (self, why, "prepare");
+    return 0;
+}
+
+/* Runs a statement that returns no rows (BEGIN, COMMIT, ROLLBACK) and resets it.
+   Returns 0, or -1 with why set. */
+static int
+s_run (kh_store_t *self, sqlite3_stmt *stmt, const char *what, kh_problem_t *why)
+{
+    int rc = sqlite3_step (stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        S_FAIL (self, why, what);
+    sqlite3_reset (stmt);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Runs one or more statements of literal SQL. Returns 0, or -1 with why set. */
+static int
+s_exec (kh_store_t *self, const char *sql, const char *what, kh_problem_t *why)
+{
+    char *message = NULL;
+    if (sqlite3_exec (self->db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    kh_problem (why, KH_ESTORE, "store: %s: %s", what,
+                message ? message : sqlite3_errmsg (self->db));
+    sqlite3_free (message);
+    return -1;
+}
+
+/* Runs sql (a PRAGMA or a SELECT) and copies the first column of its first row as
+   text into out. Returns 0, or -1 with why set (also if there is no row). */
+static int
+s_value (kh_store_t *self, const char *sql, char *out, size_t cap, kh_problem_t *why)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return S_FAIL (self, why, sql);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *text = sqlite3_column_text (stmt, 0);
+        snprintf (out, cap, "%s", text ? (const char *) text : "");
+    }
+    else
+    if (rc == SQLITE_DONE)
+        kh_problem (why, KH_ESTORE, "store: %s: no answer", sql);
+    else
+        S_FAIL (self, why, sql);
+    sqlite3_finalize (stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Reads PRAGMA user_version into *version. Returns 0, or -1 with why set. */
+static int
+s_version (kh_store_t *self, int *version, kh_problem_t *why)
+{
+    char text [32];
+    if (s_value (self, "PRAGMA user_version", text, sizeof text, why))
+        return -1;
+    *version = atoi (text);
+    return 0;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+/* Allocates a store and opens its connection with flags. Returns NULL with why set;
+   on failure nothing stays open. */
+static kh_store_t *
+s_open (const char *path, int flags, kh_problem_t *why)
+{
+    kh_store_t *self = (kh_store_t *) calloc (1, sizeof *self);
+    if (!self || !(self->path = strdup (path))) {
+        free (self);
+        kh_problem (why, KH_ENOMEM, "store: out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        kh_problem (why, KH_ESTORE, "store: cannot open %s: %s", path,
+                    self->db ? sqlite3_errmsg (self->db) : "out of memory");
+        kh_store_destroy (&self);
+        return NULL;
+    }
+    sqlite3_extended_result_codes (self->db, 1);
+    sqlite3_busy_timeout (self->db, S_BUSY_MS);
+    return self;
+}
+
+/* Sets the writer's pragmas: WAL (verified), synchronous per sync, a larger cache.
+   Returns 0, or -1 with why set. */
+static int
+s_pragmas (kh_store_t *self, kh_store_sync_t sync, kh_problem_t *why)
+{
+    static const char *const sync_sql [] = {
+        [KH_STORE_SYNC_FULL]   = "PRAGMA synchronous = FULL",
+        [KH_STORE_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+        [KH_STORE_SYNC_OFF]    = "PRAGMA synchronous = OFF"
+    };
+    char mode [32];
+    if (s_value (self, "PRAGMA journal_mode = WAL", mode, sizeof mode, why))
+        return -1;
+    if (strcasecmp (mode, "wal") != 0)
+        return kh_problem (why, KH_ESTORE, "store: %s cannot use WAL (journal mode is %s)",
+                           self->path, mode);
+    char cache [64];
+    snprintf (cache, sizeof cache, "PRAGMA cache_size = -%d", S_CACHE_KIB);
+    if ((unsigned) sync > KH_STORE_SYNC_OFF)
+        sync = KH_STORE_SYNC_FULL;
+    return s_exec (self, sync_sql [sync], "synchronous", why)
+        || s_exec (self, cache, "cache_size", why) ? -1 : 0;
+}
+
+/* Migration 0 -> 1: an empty database gets the schema (which sets user_version). */
+static int
+s_create (kh_store_t *self, kh_problem_t *why)
+{
+    return s_exec (self, kh_sql_schema, "create the schema", why);
+}
+
+/* Returns the step that migrates from version, or NULL if there is none. */
+static const s_migration_t *
+s_migration (int version)
+{
+    for (size_t i = 0; i < sizeof s_migrations / sizeof s_migrations [0]; i++)
+        if (s_migrations [i].from == version)
+            return &s_migrations [i];
+    return NULL;
+}
+
+/* Takes the database from version to version + 1 in one transaction. Another
+   process may have done it first: the version is read again under the write lock.
+   Returns 0, or -1 with why set and the step rolled back. */
+static int
+s_migrate_step (kh_store_t *self, int version, kh_problem_t *why)
+{
+    const s_migration_t *step = s_migration (version);
+    if (!step)
+        return kh_problem (why, KH_ESTORE, "store: %s has version %d and no migration "
+                           "from it is known", self->path, version);
+    if (s_exec (self, "BEGIN IMMEDIATE", "begin migration", why))
+        return -1;
+    int now;
+    int rc = s_version (self, &now, why);
+    if (rc == 0 && now == version) {    /* else another process did it meanwhile */
+        rc = step->run (self, why);
+        if (rc == 0)
+            rc = s_version (self, &now, why);
+        if (rc == 0 && now != version + 1)
+            rc = kh_problem (why, KH_ESTORE, "store: migration from version %d (%s) left "
+                             "version %d", version, step->what, now);
+    }
+    if (rc == 0)
+        rc = s_exec (self, "COMMIT", "commit migration", why);
+    if (rc)
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Brings the database to KH_SQL_VERSION, one step at a time; refuses a newer one.
+   Returns 0, or -1 with why set. */
+static int
+s_migrate (kh_store_t *self, kh_problem_t *why)
+{
+    int version;
+    if (s_version (self, &version, why))
+        return -1;
+    if (version > KH_SQL_VERSION)
+        return kh_problem (why, KH_ESTORE, "store: %s has version %d, newer than the %d "
+                           "this program knows; use a newer kreishub-recorder",
+                           self->path, version, KH_SQL_VERSION);
+    while (version < KH_SQL_VERSION) {
+        if (s_migrate_step (self, version, why) || s_version (self, &version, why))
+            return -1;
+    }
+    return 0;
+}
+
+/* Checks that a reader opened a store of this program's version. Returns 0 or -1. */
+static int
+s_check_version (kh_store_t *self, kh_problem_t *why)
+{
+    int version;
+    if (s_version (self, &version, why))
+        return -1;
+    if (version == 0)
+        return kh_problem (why, KH_ESTORE, "store: %s is not a kreishub store", self->path);
+    if (version != KH_SQL_VERSION)
+        return kh_problem (why, KH_ESTORE, "store: %s has version %d, this program reads "
+                           "version %d", self->path, version, KH_SQL_VERSION);
+    return 0;
+}
+
+/* Prepares the statements every store uses. Returns 0, or -1 with why set. */
+static int
+s_prepare_common (kh_store_t *self, kh_problem_t *why)
+{
+    return s_prepare (self, "BEGIN", &self->begin_read, why)
+        || s_prepare (self, "COMMIT", &self->commit, why)
+        || s_prepare (self, "ROLLBACK", &self->rollback, why)
+        || s_prepare (self, "SELECT seq, at FROM message ORDER BY seq DESC LIMIT 1",
+                      &self->last, why)
+        || s_prepare (self, "SELECT seq FROM message WHERE at >= ?1 "
+                            "ORDER BY at, seq LIMIT 1", &self->at_first, why)
+        || s_prepare (self, "SELECT seq FROM message WHERE at <= ?1 "
+                            "ORDER BY at DESC, seq DESC LIMIT 1", &self->at_last, why)
+        ? -1 : 0;
+}
+
+/* Prepares the writer's statements. Returns 0, or -1 with why set. */
+static int
+s_prepare_writer (kh_store_t *self, kh_problem_t *why)
+{
+    return s_prepare (self, "BEGIN IMMEDIATE", &self->begin, why)
+        || s_prepare (self,
+               "INSERT INTO message (seq, id, type, sender, ts, at, prev_type, "
+               "prev_sender, prev_pair, title, envelope) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+               "ON CONFLICT (id) DO NOTHING", &self->insert, why)
+        || s_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair "
+                            "FROM message WHERE id = ?1", &self->by_id, why)
+        ? -1 : 0;
+}
+
+/* Reads the head row's seq and at (both 0 for an empty store). Returns 0 or -1. */
+static int
+s_last (kh_store_t *self, uint64_t *seq, uint64_t *at, kh_problem_t *why)
+{
+    *seq = *at = 0;
+    int rc = sqlite3_step (self->last);
+    if (rc == SQLITE_ROW) {
+        *seq = (uint64_t) sqlite3_column_int64 (self->last, 0);
+        *at = (uint64_t) sqlite3_column_int64 (self->last, 1);
+    }
+    else
+    if (rc != SQLITE_DONE)
+        S_FAIL (self, why, "read the head");
+    sqlite3_reset (self->last);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- links */
+
+static void
+s_slot_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+/* Writes the links key of kind ('t', 's' or 'p') for type and from into key. The
+   same keys are built in SQL by s_load_links. */
+static void
+s_key (char key [S_KEY_MAX], char kind, const char *type, const char *from)
+{
+    if (kind == 't')
+        snprintf (key, S_KEY_MAX, "t:%s", type);
+    else
+    if (kind == 's')
+        snprintf (key, S_KEY_MAX, "s:%s", from);
+    else
+        snprintf (key, S_KEY_MAX, "p:%s/%s", type, from);
+}
+
+/* Returns the slot for key, creating it (as 0: none yet) if missing; NULL if memory
+   runs out. */
+static uint64_t *
+s_slot (kh_store_t *self, const char *key)
+{
+    uint64_t *slot = (uint64_t *) zhashx_lookup (self->links, key);
+    if (slot)
+        return slot;
+    slot = (uint64_t *) calloc (1, sizeof *slot);
+    if (slot && zhashx_insert (self->links, key, slot) != 0) {
+        free (slot);
+        slot = NULL;
+    }
+    return slot;
+}
+
+/* Loads the last seq per type, per sender and per type and sender from the table.
+   Returns 0, or -1 with why set. */
+static int
+s_load_links (kh_store_t *self, kh_problem_t *why)
+{
+    static const char *const sql [] = {
+        "SELECT 't:' || type, max(seq) FROM message GROUP BY type",
+        "SELECT 's:' || sender, max(seq) FROM message GROUP BY sender",
+        "SELECT 'p:' || type || '/' || sender, max(seq) FROM message GROUP BY type, sender"
+    };
+    zhashx_purge (self->links);
+    for (size_t i = 0; i < sizeof sql / sizeof sql [0]; i++) {
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2 (self->db, sql [i], -1, &stmt, NULL) != SQLITE_OK)
+            return S_FAIL (self, why, "prepare the links");
+        int rc;
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+            const char *key = (const char *) sqlite3_column_text (stmt, 0);
+            uint64_t *slot = key ? s_slot (self, key) : NULL;
+            if (!slot) {
+                sqlite3_finalize (stmt);
+                return kh_problem (why, KH_ENOMEM, "store: out of memory loading links");
+            }
+            *slot = (uint64_t) sqlite3_column_int64 (stmt, 1);
+        }
+        if (rc != SQLITE_DONE)
+            S_FAIL (self, why, "load the links");
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+/* Loads head, last_at and the links from the table. Returns 0, or -1 with why set. */
+static int
+s_load_state (kh_store_t *self, kh_problem_t *why)
+{
+    return s_last (self, &self->head, &self->last_at, why) || s_load_links (self, why)
+           ? -1 : 0;
+}
+
+kh_store_t *
+kh_store_new (const char *path, kh_store_sync_t sync, kh_problem_t *why)
+{
+    assert (path);
+    kh_store_t *self = s_open (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, why);
+    if (!self)
+        return NULL;
+    self->writer = true;
+    self->links = zhashx_new ();
+    if (!self->links) {
+        kh_problem (why, KH_ENOMEM, "store: out of memory");
+        kh_store_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->links, s_slot_destroy);
+    if (s_pragmas (self, sync, why)
+    ||  s_migrate (self, why)
+    ||  s_prepare_common (self, why)
+    ||  s_prepare_writer (self, why)
+    ||  s_load_state (self, why))
+        kh_store_destroy (&self);
+    return self;
+}
+
+kh_store_t *
+kh_store_new_reader (const char *path, kh_problem_t *why)
+{
+    assert (path);
+    kh_store_t *self = s_open (path, SQLITE_OPEN_READONLY, why);
+    if (self && (s_check_version (self, why) || s_prepare_common (self, why)))
+        kh_store_destroy (&self);
+    return self;
+}
+
+void
+kh_store_destroy (kh_store_t **self_p)
+{
+    assert (self_p);
+    kh_store_t *self = *self_p;
+    if (!self)
+        return;
+    sqlite3_stmt **stmts [] = { &self->begin, &self->begin_read, &self->commit,
+                                &self->rollback, &self->insert, &self->by_id, &self->last,
+                                &self->at_first, &self->at_last };
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
+        sqlite3_finalize (*stmts [i]);
+    for (int i = 0; i < S_Q_SHAPES; i++)
+        sqlite3_finalize (self->query [i]);
+    sqlite3_close (self->db);           /* every statement is finalized: cannot be busy */
+    zhashx_destroy (&self->links);
+    free (self->undo);
+    free (self->envs);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+kh_store_sync_parse (const char *text, kh_store_sync_t *sync)
+{
+    static const char *const names [] = {
+        [KH_STORE_SYNC_FULL] = "full", [KH_STORE_SYNC_NORMAL] = "normal",
+        [KH_STORE_SYNC_OFF] = "off"
+    };
+    for (int i = 0; text && i <= KH_STORE_SYNC_OFF; i++)
+        if (strcasecmp (text, names [i]) == 0) {
+            *sync = (kh_store_sync_t) i;
+            return 0;
+        }
+    return -1;
+}
+
+uint64_t
+kh_store_head (kh_store_t *self)
+{
+    assert (self);
+    if (self->writer)
+        return self->head;
+    uint64_t seq, at;
+    kh_problem_t why;
+    return s_last (self, &seq, &at, &why) == 0 ? seq : 0;
+}
+
+const char *
+kh_store_path (kh_store_t *self)
+{
+    assert (self);
+    return self->path;
+}
+
+/* ---------------------------------------------------------------- append */
+
+/* Makes room for a batch of count: its envelopes and three link changes per message.
+   Returns 0, or -1 if memory runs out (nothing is lost: the old arrays stay). */
+static int
+s_reserve (kh_store_t *self, size_t count)
+{
+    if (count > self->envs_cap) {
+        kh_envelope_t *envs = (kh_envelope_t *) realloc (self->envs, count * sizeof *envs);
+        if (!envs)
+            return -1;
+        self->envs = envs;
+        self->envs_cap = count;
+    }
+    if (3 * count > self->undo_cap) {
+        s_undo_t *undo = (s_undo_t *) realloc (self->undo, 3 * count * sizeof *undo);
+        if (!undo)
+            return -1;
+        self->undo = undo;
+        self->undo_cap = 3 * count;
+    }
+    return 0;
+}
+
+/* Validates every item into self->envs and results. Returns how many are valid. */
+static size_t
+s_validate (kh_store_t *self, const kh_store_item_t *items, size_t count,
+            kh_store_result_t *results)
+{
+    size_t valid = 0;
+    for (size_t i = 0; i < count; i++) {
+        kh_store_result_t *result = &results [i];
+        memset (result, 0, sizeof *result);
+        kh_envelope_t *env = &self->envs [i];
+        if (kh_envelope_check (items [i].data, items [i].size, env, &result->has_id,
+                               &result->why) == 0) {
+            result->has_id = true;
+            valid++;
+        }
+        else
+            result->code = result->why.code ? result->why.code : KH_EMALFORMED;
+        if (result->has_id)
+            memcpy (result->id, env->id, KH_ID_SIZE);
+    }
+    return valid;
+}
+
+/* Reads back the seq info of an id already stored into result (dup). Returns 0, or
+   -1 with why set. */
+static int
+s_original (kh_store_t *self, const uint8_t id [KH_ID_SIZE], kh_store_result_t *result,
+            kh_problem_t *why)
+{
+    sqlite3_bind_blob (self->by_id, 1, id, KH_ID_SIZE, SQLITE_STATIC);
+    int rc = sqlite3_step (self->by_id);
+    if (rc == SQLITE_ROW) {
+        kh_seqinfo_t *info = &result->info;
+        info->seq = (uint64_t) sqlite3_column_int64 (self->by_id, 0);
+        info->at = (uint64_t) sqlite3_column_int64 (self->by_id, 1);
+        info->prev_type = (uint64_t) sqlite3_column_int64 (self->by_id, 2);
+        info->prev_sender = (uint64_t) sqlite3_column_int64 (self->by_id, 3);
+        info->prev_pair = (uint64_t) sqlite3_column_int64 (self->by_id, 4);
+        result->dup = true;
+    }
+    else
+    if (rc == SQLITE_DONE)
+        kh_problem (why, KH_ESTORE, "store: an id conflicted but cannot be found");
+    else
+        S_FAIL (self, why, "read a duplicate");
+    sqlite3_reset (self->by_id);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Points slot [0..2] at the type, sender and pair links of env. Returns 0, or -1
+   with why set if memory runs out. */
+static int
+s_slots (kh_store_t *self, const kh_envelope_t *env, uint64_t *slot [3], kh_problem_t *why)
+{
+    static const char kinds [3] = { 't', 's', 'p' };
+    for (int i = 0; i < 3; i++) {
+        char key [S_KEY_MAX];
+        s_key (key, kinds [i], env->type, env->from);
+        if (!(slot [i] = s_slot (self, key)))
+            return kh_problem (why, KH_ENOMEM, "store: out of memory for links");
+    }
+    return 0;
+}
+
+/* Binds one row for env at seq with its links and the envelope's bytes. */
+static void
+s_bind_row (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
+            const kh_seqinfo_t *info)
+{
+    sqlite3_stmt *stmt = self->insert;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) info->seq);
+    sqlite3_bind_blob (stmt, 2, env->id, KH_ID_SIZE, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, env->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, env->from, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) env->ts);
+    sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) info->at);
+    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) info->prev_type);
+    sqlite3_bind_int64 (stmt, 8, (sqlite3_int64) info->prev_sender);
+    sqlite3_bind_int64 (stmt, 9, (sqlite3_int64) info->prev_pair);
+    sqlite3_bind_text (stmt, 10, env->title, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (stmt, 11, item->data, (int) item->size, SQLITE_STATIC);
+}
+
+/* Stores one valid envelope in the open transaction, or finds it stored before.
+   On a new row, head and the links advance (the old links go to the undo log).
+   Returns 0 with result filled, or -1 with why set (the batch must roll back). */
+static int
+s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
+       uint64_t at, kh_store_result_t *result, kh_problem_t *why)
+{
+    uint64_t *slot [3];
+    if (s_slots (self, env, slot, why))
+        return -1;
+    kh_seqinfo_t info = { .seq = self->head + 1, .at = at, .prev_type = *slot [0],
+                          .prev_sender = *slot [1], .prev_pair = *slot [2] };
+    s_bind_row (self, item, env, &info);
+    int rc = sqlite3_step (self->insert);
+    if (rc != SQLITE_DONE)
+        S_FAIL (self, why, "insert");
+    sqlite3_reset (self->insert);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes (self->db) == 0)
+        return s_original (self, env->id, result, why);
+    for (int i = 0; i < 3; i++) {
+        assert (self->undo_count < self->undo_cap);
+        self->undo [self->undo_count++] = (s_undo_t) { slot [i], *slot [i] };
+        *slot [i] = info.seq;
+    }
+    self->head = info.seq;
+    self->last_at = at;
+    result->info = info;
+    return 0;
+}
+
+/* Undoes the open batch: rolls the transaction back (if SQLite has not already), puts
+   head, last_at and the links back, and turns every result not already failed into
+   KH_ESTORE with why. Returns -1. */
+static int
+s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *results,
+         size_t count, const kh_problem_t *why)
+{
+    if (!sqlite3_get_autocommit (self->db)) {
+        kh_problem_t ignored;
+        s_run (self, self->rollback, "rollback", &ignored);
+    }
+    while (self->undo_count > 0) {
+        s_undo_t *undo = &self->undo [--self->undo_count];
+        *undo->slot = undo->old;
+    }
+    self->head = head;
+    self->last_at = last_at;
+    for (size_t i = 0; i < count; i++)
+        if (results [i].code == KH_OK) {
+            results [i].code = KH_ESTORE;
+            results [i].dup = false;
+            memset (&results [i].info, 0, sizeof results [i].info);
+            results [i].why = *why;
+            results [i].why.code = KH_ESTORE;
+        }
+    return -1;
+}
+
+/* Opens the batch's transaction. If another process wrote to the store since we
+   last looked (a second recorder on the same file), reloads head and links under
+   the write lock so that seq stays gap-free. Returns 0, or -1 with why set. */
+static int
+s_begin (kh_store_t *self, kh_problem_t *why)
+{
+    if (s_run (self, self->begin, "begin", why))
+        return -1;
+    uint64_t seq, at;
+    if (s_last (self, &seq, &at, why))
+        return -1;
+    if (seq != self->head) {
+        self->head = seq;
+        self->last_at = at;
+        if (s_load_links (self, why))
+            return -1;
+    }
+    return 0;
+}
+
+int
+kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
+                 kh_store_result_t *results)
+{
+    assert (self && self->writer);
+    assert (count == 0 || (items && results));
+    kh_problem_t why = { 0 };
+    if (count == 0)
+        return 0;
+    uint64_t head = self->head, last_at = self->last_at;
+    self->undo_count = 0;
+    if (s_reserve (self, count)) {
+        for (size_t i = 0; i < count; i++)
+            memset (&results [i], 0, sizeof results [i]);
+        kh_problem (&why, KH_ENOMEM, "store: out of memory for a batch of %zu", count);
+        return s_abort (self, head, last_at, results, count, &why);
+    }
+    if (s_validate (self, items, count, results) == 0)
+        return 0;                       /* nothing to store: no transaction needed */
+    if (s_begin (self, &why))
+        return s_abort (self, head, last_at, results, count, &why);
+    head = self->head;                  /* s_begin may have reloaded it */
+    last_at = self->last_at;
+    uint64_t now = kh_now_ms ();
+    uint64_t at = now > self->last_at ? now : self->last_at;
+    for (size_t i = 0; i < count; i++)
+        if (results [i].code == KH_OK
+        &&  s_put (self, &items [i], &self->envs [i], at, &results [i], &why))
+            return s_abort (self, head, last_at, results, count, &why);
+    if (s_run (self, self->commit, "commit", &why))
+        return s_abort (self, head, last_at, results, count, &why);
+    self->undo_count = 0;
+    return 0;
+}
+
+/* ----------------------------------------------------------------- query */
+
+/* Returns the statement for a query of shape (S_Q_* bits), preparing it on first
+   use; NULL with why set if that fails. Parameters: ?1..?2 the seq range, ?3 type,
+   ?4 sender, ?5..?6 the at range, ?7 the row limit. The at terms are written +at so
+   that SQLite walks seq order (rowid or the type/sender index) and uses `at` only
+   to filter: the at index has already narrowed the seq range (s_bounds). */
+static sqlite3_stmt *
+s_query_stmt (kh_store_t *self, int shape, kh_problem_t *why)
+{
+    if (self->query [shape])
+        return self->query [shape];
+    char sql [512];
+    snprintf (sql, sizeof sql,
+              "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope FROM message "
+              "WHERE seq >= ?1 AND seq <= ?2%s%s%s%s ORDER BY seq LIMIT ?7",
+              shape & S_Q_TYPE ? " AND type = ?3" : "",
+              shape & S_Q_FROM ? " AND sender = ?4" : "",
+              shape & S_Q_SINCE_AT ? " AND +at >= ?5" : "",
+              shape & S_Q_UNTIL_AT ? " AND +at <= ?6" : "");
+    if (s_prepare (self, sql, &self->query [shape], why))
+        return NULL;
+    return self->query [shape];
+}
+
+/* Runs an at-to-seq lookup (at_first or at_last) for time into *seq; *found false
+   if no row qualifies. Returns 0, or -1 with why set. */
+static int
+s_at_seq (kh_store_t *self, sqlite3_stmt *stmt, uint64_t time, uint64_t *seq, bool *found,
+          kh_problem_t *why)
+{
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) (time > S_SEQ_MAX ? S_SEQ_MAX : time));
+    int rc = sqlite3_step (stmt);
+    *found = rc == SQLITE_ROW;
+    if (*found)
+        *seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+    else
+    if (rc != SQLITE_DONE)
+        S_FAIL (self, why, "look up a time");
+    sqlite3_reset (stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Works out the seq range [*lo, *hi] that can hold q's rows: its own seq bounds,
+   narrowed by its at bounds through the at index (at never decreases with seq).
+   *lo > *hi means no row can match. Returns 0, or -1 with why set. */
+static int
+s_bounds (kh_store_t *self, const kh_query_t *q, uint64_t *lo, uint64_t *hi,
+          kh_problem_t *why)
+{
+    *lo = q->since_seq ? q->since_seq : 1;
+    *hi = q->until_seq && q->until_seq < S_SEQ_MAX ? q->until_seq : S_SEQ_MAX;
+    if (q->since_at > S_SEQ_MAX)
+        *hi = 0;                        /* later than SQLite can count: nothing */
+    uint64_t seq;
+    bool found;
+    if (q->since_at && *lo <= *hi) {
+        if (s_at_seq (self, self->at_first, q->since_at, &seq, &found, why))
+            return -1;
+        if (!found)
+            *hi = 0;
+        else
+        if (seq > *lo)
+            *lo = seq;
+    }
+    if (q->until_at && *lo <= *hi) {
+        if (s_at_seq (self, self->at_last, q->until_at, &seq, &found, why))
+            return -1;
+        if (!found)
+            *hi = 0;
+        else
+        if (seq < *hi)
+            *hi = seq;
+    }
+    return 0;
+}
+
+/* Binds q's parameters to stmt of shape, for rows in [lo, hi], fetching up to limit. */
+static void
+s_bind_query (sqlite3_stmt *stmt, int shape, const kh_query_t *q, uint64_t lo,
+              uint64_t hi, uint32_t limit)
+{
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) lo);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) hi);
+    if (shape & S_Q_TYPE)
+        sqlite3_bind_text (stmt, 3, q->type, -1, SQLITE_STATIC);
+    if (shape & S_Q_FROM)
+        sqlite3_bind_text (stmt, 4, q->from, -1, SQLITE_STATIC);
+    if (shape & S_Q_SINCE_AT)
+        sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) q->since_at);
+    if (shape & S_Q_UNTIL_AT)
+        sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) (q->until_at > S_SEQ_MAX
+                                                      ? S_SEQ_MAX : q->until_at));
+    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) limit);
+}
+
+/* Steps stmt, adding rows to w until the page is full by rows (limit) or bytes.
+   Sets *more if a row was left over, *next past the last row added. Returns 0, or
+   -1 with why set. */
+static int
+s_fill (kh_store_t *self, sqlite3_stmt *stmt, uint32_t limit, kh_rows_writer_t *w,
+        bool *more, uint64_t *next, kh_problem_t *why)
+{
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        const void *msg = sqlite3_column_blob (stmt, 5);
+        size_t size = (size_t) sqlite3_column_bytes (stmt, 5);
+        uint32_t count = kh_rows_writer_count (w);
+        if (count >= limit
+        ||  (count > 0 && kh_rows_writer_bytes (w) + size + S_ROW_OVERHEAD
+                          > KH_QUERY_PAGE_BYTES)) {
+            *more = true;
+            return 0;
+        }
+        kh_record_t rec = {
+            .info = { .seq = (uint64_t) sqlite3_column_int64 (stmt, 0),
+                      .at = (uint64_t) sqlite3_column_int64 (stmt, 1),
+                      .prev_type = (uint64_t) sqlite3_column_int64 (stmt, 2),
+                      .prev_sender = (uint64_t) sqlite3_column_int64 (stmt, 3),
+                      .prev_pair = (uint64_t) sqlite3_column_int64 (stmt, 4) },
+            .msg = (const uint8_t *) msg, .msg_size = size };
+        if (kh_rows_writer_add (w, &rec))
+            return kh_problem (why, KH_ENOMEM, "store: out of memory for a page");
+        *next = rec.info.seq + 1;
+    }
+    return rc == SQLITE_DONE ? 0 : S_FAIL (self, why, "query");
+}
+
+/* Answers q inside the open read transaction (see kh_store_query). */
+static int
+s_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool *more,
+         uint64_t *next, kh_problem_t *why)
+{
+    uint64_t lo, hi;
+    if (s_bounds (self, q, &lo, &hi, why))
+        return -1;
+    *next = q->since_seq ? q->since_seq : 1;
+    if (lo > hi)
+        return 0;
+    int shape = (q->type [0] ? S_Q_TYPE : 0) | (q->from [0] ? S_Q_FROM : 0)
+              | (q->since_at ? S_Q_SINCE_AT : 0) | (q->until_at ? S_Q_UNTIL_AT : 0);
+    sqlite3_stmt *stmt = s_query_stmt (self, shape, why);
+    if (!stmt)
+        return -1;
+    uint32_t limit = q->limit == 0 || q->limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX
+                                                                   : q->limit;
+    s_bind_query (stmt, shape, q, lo, hi, limit + 1);
+    int rc = s_fill (self, stmt, limit, w, more, next, why);
+    sqlite3_reset (stmt);
+    sqlite3_clear_bindings (stmt);      /* no pointer into q outlives the call */
+    return rc;
+}
+
+int
+kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool *more,
+                uint64_t *next, kh_problem_t *why)
+{
+    assert (self && q && w && more && next);
+    *more = false;
+    *next = q->since_seq ? q->since_seq : 1;
+    if (!sqlite3_get_autocommit (self->db))
+        return kh_problem (why, KH_EINVAL, "store: query inside an open batch");
+    /* One read transaction, so that the at lookups and the rows see one snapshot. */
+    if (s_run (self, self->begin_read, "begin a read", why))
+        return -1;
+    int rc = s_query (self, q, w, more, next, why);
+    kh_problem_t ignored;
+    if (s_run (self, self->commit, "end a read", rc ? &ignored : why))
+        rc = -1;
+    if (!sqlite3_get_autocommit (self->db))
+        s_run (self, self->rollback, "rollback a read", &ignored);
+    return rc;
+}

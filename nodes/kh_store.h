@@ -1,0 +1,112 @@
+/*  kh_store.h - the recorder's SQLite store: append envelopes in gap-free order, query them.
+
+    A store is one SQLite database in WAL mode holding the table of schema/kreishub.sql.
+    A writer (kh_store_new) is the only process that appends: it keeps the head (the
+    highest seq) and the previous-seq links per type, per sender and per type and
+    sender in memory, and assigns seq, at and the links itself. kh_store_append
+    commits a whole batch of envelopes in one transaction (group commit): with
+    KH_STORE_SYNC_FULL the WAL is fsync'd once per batch, never per message.
+
+    Readers (kh_store_new_reader) open the same file read-only and answer queries
+    while the writer commits (WAL lets one writer and many readers run concurrently).
+    A store object belongs to one thread at a time; it may be handed to another
+    thread (the recorder gives its reader to the query actor) but never shared.
+
+    Invariants of the table that this class keeps: seq is gap-free from 1; every id
+    is stored once; `at` never decreases as seq grows (a clock stepping back is
+    clamped), so queries can map an `at` range to a seq range through its index.
+*/
+#ifndef KH_STORE_H_INCLUDED
+#define KH_STORE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "kh_codec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How durable a commit is before kh_store_append returns (SQLite's synchronous). */
+typedef enum {
+    KH_STORE_SYNC_FULL = 0,             /* WAL fsync'd at every commit: survives power loss */
+    KH_STORE_SYNC_NORMAL,               /* survives a process crash, not a power cut */
+    KH_STORE_SYNC_OFF                   /* no fsync at all: benchmarks only */
+} kh_store_sync_t;
+
+/* One envelope to append: bytes as they came off the wire, not yet validated. */
+typedef struct {
+    const void *data;
+    size_t      size;
+} kh_store_item_t;
+
+/* What became of one envelope of a batch. code is KH_OK when the envelope is stored
+   (dup false: now, under info.seq; dup true: before, info is the original's), else
+   a kh_err_t with why saying what went wrong. */
+typedef struct {
+    int          code;                  /* KH_OK, a validation error, or KH_ESTORE */
+    bool         dup;                   /* the id was already stored (info: original) */
+    kh_seqinfo_t info;                  /* where the message stands in the log */
+    bool         has_id;                /* id could be read from the envelope */
+    uint8_t      id [KH_ID_SIZE];       /* the message id, if has_id */
+    kh_problem_t why;                   /* code and reason when code != KH_OK */
+} kh_store_result_t;
+
+typedef struct _kh_store_t kh_store_t;
+
+/* Opens (creating if missing) the store at path for appending. Sets WAL mode (and
+   fails if SQLite cannot give it), synchronous per sync, a busy timeout; creates the
+   schema in an empty database and migrates an older one step by step; refuses a
+   database whose version is newer than KH_SQL_VERSION. Loads the head and the
+   previous-seq links. Returns the store, or NULL with why set (KH_ESTORE, or
+   KH_ENOMEM) and nothing left open. */
+kh_store_t *kh_store_new (const char *path, kh_store_sync_t sync, kh_problem_t *why);
+
+/* Opens an existing store read-only, for kh_store_query and kh_store_head only.
+   Returns the store, or NULL with why set: the file is missing, not a kreishub
+   store, or of a newer version. */
+kh_store_t *kh_store_new_reader (const char *path, kh_problem_t *why);
+
+/* Closes the store and frees it; sets *self_p to NULL. Safe on NULL. A batch is never
+   left half-committed: kh_store_append has committed or rolled back before it returns. */
+void kh_store_destroy (kh_store_t **self_p);
+
+/* Parses "full", "normal" or "off" (any case) into *sync. Returns 0, or -1 if text
+   is none of them. */
+int kh_store_sync_parse (const char *text, kh_store_sync_t *sync);
+
+/* Appends a batch of count envelopes in one transaction and fills results [i] for
+   items [i]. Each envelope is validated first: an invalid one fails alone (its result
+   carries the problem) and the rest proceed. An id already stored, before or earlier
+   in the same batch, is not stored again: its result is dup with the original's seq
+   info. Every other envelope gets seq = head + 1, in batch order, at = the commit
+   clock and its previous-seq links. Returns 0 once the transaction is committed
+   (with the durability of the store's sync mode). If any SQLite step or the commit
+   fails, the transaction is rolled back, the head and links are as before the call,
+   every result that was not already a validation failure becomes KH_ESTORE, and -1
+   is returned. Only a writer may append. */
+int kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
+                     kh_store_result_t *results);
+
+/* Answers one page of query q into w (created by the caller with the query's req):
+   matching records in ascending seq, at most q->limit (0 or above KH_QUERY_PAGE_MAX:
+   KH_QUERY_PAGE_MAX) and ending early once the page nears KH_QUERY_PAGE_BYTES (but
+   never empty for that reason). *more says whether more rows match beyond the page;
+   *next is the seq to ask for next (since_seq): the last row's seq + 1, or, for an
+   empty page, the query's own first seq. Returns 0, or -1 with why set (KH_ESTORE
+   for a database failure, KH_ENOMEM). Works on writers and readers. */
+int kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w,
+                    bool *more, uint64_t *next, kh_problem_t *why);
+
+/* Returns the highest committed seq (0 for an empty store). A writer knows it; a
+   reader asks the database each time (0 if that fails). */
+uint64_t kh_store_head (kh_store_t *self);
+
+/* Returns the path the store was opened with. */
+const char *kh_store_path (kh_store_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

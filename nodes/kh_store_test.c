@@ -1,0 +1,727 @@
+/*  kh_store_test.c - the SQLite store on its own: seq assignment, de-duplication, links,
+    rollback, reopen, versions, readers and every query filter, in a temporary directory. */
+#include <czmq.h>
+#include <sqlite3.h>
+#include "kh_codec.h"
+#include "kh_store.h"
+
+static int s_checks, s_failed;
+
+#define CHECK(name, cond, ...) do { \
+    s_checks++; \
+    if (!(cond)) { \
+        s_failed++; \
+        printf ("FAIL %s: ", name); \
+        printf (__VA_ARGS__); \
+        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
+        fflush (stdout); \
+    } \
+} while (0)
+
+#define S_BATCH_MAX 700
+
+static char s_dir [64];
+
+/* An envelope built for a test; data is malloc'd. */
+typedef struct {
+    uint8_t id [KH_ID_SIZE];
+    char   *data;
+    size_t  size;
+} s_env_t;
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Returns a fresh database path in the test directory (static buffer per call site
+   is not enough: callers copy it). */
+static void
+s_path (char *out, size_t cap, const char *name)
+{
+    snprintf (out, cap, "%s/%s.db", s_dir, name);
+}
+
+/* Builds an envelope of type from sender with title (and description if not NULL)
+   under a new id; ts 0 builds an invalid one (the bytes stay, the id is readable).
+   A fixture that cannot be built ends the test at once. */
+static s_env_t
+s_env_ts (const char *type, const char *from, const char *title, const char *description,
+          uint64_t ts)
+{
+    s_env_t env;
+    memset (&env, 0, sizeof env);
+    kh_id_new (env.id);
+    kh_builder_t *builder = kh_builder_new (type);
+    kh_problem_t why = { 0 };
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    int rc = builder ? kh_builder_set (builder, "title", title, &why) : -1;
+    if (rc == 0 && description)
+        rc = kh_builder_set (builder, "description", description, &why);
+    if (rc == 0)
+        rc = kh_builder_encode (builder, env.id, from, ts, &buf, &why);
+    kh_builder_destroy (&builder);
+    if (rc && ts != 0) {
+        printf ("FAIL fixture: cannot build %s from %s: %s\n", type, from, why.reason);
+        exit (1);
+    }
+    env.size = buf.size;
+    env.data = msgpack_sbuffer_release (&buf);
+    return env;
+}
+
+static s_env_t
+s_env (const char *type, const char *from, const char *title)
+{
+    return s_env_ts (type, from, title, NULL, kh_now_ms ());
+}
+
+static void
+s_env_free (s_env_t *env)
+{
+    free (env->data);
+    env->data = NULL;
+}
+
+/* Appends envs [0..count) as one batch into results. Returns kh_store_append's rc. */
+static int
+s_append (kh_store_t *store, const s_env_t *envs, size_t count, kh_store_result_t *results)
+{
+    kh_store_item_t items [S_BATCH_MAX];
+    assert (count <= S_BATCH_MAX);
+    for (size_t i = 0; i < count; i++)
+        items [i] = (kh_store_item_t) { envs [i].data, envs [i].size };
+    return kh_store_append (store, items, count, results);
+}
+
+/* Appends one envelope; returns its result. */
+static kh_store_result_t
+s_append1 (kh_store_t *store, const s_env_t *env)
+{
+    kh_store_result_t result;
+    s_append (store, env, 1, &result);
+    return result;
+}
+
+/* Opens a writer that must open; ends the test if it does not. */
+static kh_store_t *
+s_open (const char *path)
+{
+    kh_problem_t why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_FULL, &why);
+    if (!store) {
+        printf ("FAIL fixture: cannot open %s: %s\n", path, why.reason);
+        exit (1);
+    }
+    return store;
+}
+
+/* Runs sql on path through a connection of the test's own. Returns SQLite's rc. */
+static int
+s_sql (const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open (path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+    sqlite3_close (db);
+    return rc;
+}
+
+/* Counts the rows of the message table at path (-1 on error). */
+static int
+s_rows (const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int count = -1;
+    if (sqlite3_open (path, &db) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, "SELECT count(*) FROM message", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        count = sqlite3_column_int (stmt, 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return count;
+}
+
+/* One answered page, decoded. */
+typedef struct {
+    int      rc;
+    uint32_t count;
+    uint64_t seq [KH_QUERY_PAGE_MAX];
+    kh_seqinfo_t last;                  /* info of the last row */
+    bool     more;
+    uint64_t next;
+    size_t   bytes;                     /* size of the encoded ROWS body */
+    bool     envelopes_ok;              /* every row's msg is a valid envelope */
+} s_page_t;
+
+/* Runs q on store and decodes the page it writes. */
+static void
+s_query (kh_store_t *store, const kh_query_t *q, s_page_t *page)
+{
+    memset (page, 0, sizeof *page);
+    kh_rows_writer_t *w = kh_rows_writer_new (q->req ? q->req : 1);
+    kh_problem_t why = { 0 };
+    page->rc = kh_store_query (store, q, w, &page->more, &page->next, &why);
+    if (page->rc)
+        printf ("  query failed: %s\n", why.reason);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_rows_writer_finish (w, page->more, page->next, &buf);
+    kh_rows_writer_destroy (&w);
+    page->bytes = buf.size;
+    kh_rows_t rows;
+    page->envelopes_ok = true;
+    if (kh_rows_decode (buf.data, buf.size, &rows, &why) == 0) {
+        page->count = rows.count;
+        for (uint32_t i = 0; i < rows.count; i++) {
+            page->seq [i] = rows.rows [i].info.seq;
+            page->last = rows.rows [i].info;
+            if (kh_envelope_check (rows.rows [i].msg, rows.rows [i].msg_size, NULL, NULL,
+                                   &why))
+                page->envelopes_ok = false;
+        }
+        kh_rows_release (&rows);
+    }
+    else
+        page->rc = -1;
+    msgpack_sbuffer_destroy (&buf);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void
+test_gap_free (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "gapfree");
+    kh_store_t *store = s_open (path);
+    CHECK ("a new store is empty", kh_store_head (store) == 0, "head %llu",
+           (unsigned long long) kh_store_head (store));
+    s_env_t envs [5];
+    for (int i = 0; i < 5; i++)
+        envs [i] = s_env ("idea", "05162004", "gap-free");
+    kh_store_result_t results [5];
+    int rc = s_append (store, envs, 3, results);
+    rc |= s_append (store, envs + 3, 2, results + 3);
+    bool ok = rc == 0;
+    for (int i = 0; i < 5; i++)
+        ok = ok && results [i].code == KH_OK && !results [i].dup
+                && results [i].info.seq == (uint64_t) i + 1 && results [i].info.at > 0
+                && results [i].has_id && memcmp (results [i].id, envs [i].id, KH_ID_SIZE) == 0;
+    CHECK ("append assigns gap-free seq from 1", ok && kh_store_head (store) == 5,
+           "rc %d head %llu seq [4] %llu", rc, (unsigned long long) kh_store_head (store),
+           (unsigned long long) results [4].info.seq);
+    CHECK ("at never decreases within the log", results [4].info.at >= results [0].info.at,
+           "at %llu then %llu", (unsigned long long) results [0].info.at,
+           (unsigned long long) results [4].info.at);
+    CHECK ("an empty batch commits nothing",
+           kh_store_append (store, NULL, 0, NULL) == 0 && kh_store_head (store) == 5,
+           "head %llu", (unsigned long long) kh_store_head (store));
+    kh_store_destroy (&store);
+    kh_store_destroy (&store);
+    CHECK ("destroy is idempotent", store == NULL, "store not NULL");
+    CHECK ("append stores one row per message", s_rows (path) == 5, "%d rows", s_rows (path));
+    for (int i = 0; i < 5; i++)
+        s_env_free (&envs [i]);
+}
+
+static void
+test_duplicates (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "dups");
+    kh_store_t *store = s_open (path);
+    s_env_t a = s_env ("idea", "05162004", "first");
+    s_env_t b = s_env ("offer", "05162008", "second");
+    kh_store_result_t first = s_append1 (store, &a);
+    s_append1 (store, &b);
+    kh_store_result_t again = s_append1 (store, &a);
+    CHECK ("duplicate id returns original seq and stores once",
+           again.code == KH_OK && again.dup && again.info.seq == first.info.seq
+           && again.info.at == first.info.at && again.info.prev_type == first.info.prev_type
+           && kh_store_head (store) == 2 && s_rows (path) == 2,
+           "code %d dup %d seq %llu (first %llu) head %llu rows %d", again.code, again.dup,
+           (unsigned long long) again.info.seq, (unsigned long long) first.info.seq,
+           (unsigned long long) kh_store_head (store), s_rows (path));
+
+    /* c, then c again and b again in the same batch, then d */
+    s_env_t c = s_env ("idea", "05162004", "third");
+    s_env_t d = s_env ("idea", "05162004", "fourth");
+    s_env_t batch [4] = { c, c, b, d };
+    kh_store_result_t results [4];
+    int rc = s_append (store, batch, 4, results);
+    CHECK ("duplicate within one batch",
+           rc == 0 && !results [0].dup && results [0].info.seq == 3
+           && results [1].dup && results [1].info.seq == 3
+           && results [1].info.prev_type == results [0].info.prev_type
+           && results [2].dup && results [2].info.seq == 2
+           && !results [3].dup && results [3].info.seq == 4 && results [3].info.prev_type == 3
+           && kh_store_head (store) == 4 && s_rows (path) == 4,
+           "rc %d seqs %llu %llu %llu %llu dups %d %d %d %d rows %d", rc,
+           (unsigned long long) results [0].info.seq, (unsigned long long) results [1].info.seq,
+           (unsigned long long) results [2].info.seq, (unsigned long long) results [3].info.seq,
+           results [0].dup, results [1].dup, results [2].dup, results [3].dup, s_rows (path));
+    kh_store_destroy (&store);
+    store = s_open (path);
+    kh_store_result_t reopened = s_append1 (store, &a);
+    CHECK ("a duplicate is recognised after reopening",
+           reopened.dup && reopened.info.seq == 1 && kh_store_head (store) == 4,
+           "dup %d seq %llu", reopened.dup, (unsigned long long) reopened.info.seq);
+    kh_store_destroy (&store);
+    s_env_free (&a);
+    s_env_free (&b);
+    s_env_free (&c);
+    s_env_free (&d);
+}
+
+static void
+test_invalid (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "invalid");
+    kh_store_t *store = s_open (path);
+    s_env_t good1 = s_env ("idea", "05162004", "good");
+    s_env_t bad_ts = s_env_ts ("idea", "05162004", "no time", NULL, 0);
+    s_env_t good2 = s_env ("offer", "05162", "good too");
+    s_env_t garbage = { .data = strdup ("\xc1 not msgpack"), .size = 14 };
+    s_env_t batch [4] = { good1, bad_ts, garbage, good2 };
+    kh_store_result_t results [4];
+    int rc = s_append (store, batch, 4, results);
+    CHECK ("invalid envelope fails alone, rest of batch commits",
+           rc == 0 && results [0].code == KH_OK && results [0].info.seq == 1
+           && results [1].code != KH_OK && results [1].code != KH_ESTORE
+           && results [2].code == KH_EMALFORMED
+           && results [3].code == KH_OK && results [3].info.seq == 2
+           && kh_store_head (store) == 2 && s_rows (path) == 2,
+           "rc %d codes %d %d %d %d head %llu", rc, results [0].code, results [1].code,
+           results [2].code, results [3].code, (unsigned long long) kh_store_head (store));
+    CHECK ("a failed envelope keeps its id when it was readable",
+           results [1].has_id && memcmp (results [1].id, bad_ts.id, KH_ID_SIZE) == 0
+           && results [1].why.reason [0] && !results [2].has_id,
+           "has_id %d %d reason '%s'", results [1].has_id, results [2].has_id,
+           results [1].why.reason);
+    rc = s_append (store, batch + 1, 2, results);
+    CHECK ("a batch of only invalid envelopes changes nothing",
+           rc == 0 && results [0].code != KH_OK && results [1].code != KH_OK
+           && kh_store_head (store) == 2, "rc %d head %llu", rc,
+           (unsigned long long) kh_store_head (store));
+    kh_store_destroy (&store);
+    s_env_free (&good1);
+    s_env_free (&bad_ts);
+    s_env_free (&good2);
+    s_env_free (&garbage);
+}
+
+/* Appends one message of type from sender to store; returns its seq info. */
+static kh_seqinfo_t
+s_put (kh_store_t *store, const char *type, const char *from)
+{
+    s_env_t env = s_env (type, from, "links");
+    kh_store_result_t result = s_append1 (store, &env);
+    s_env_free (&env);
+    return result.info;
+}
+
+static bool
+s_links (kh_seqinfo_t info, uint64_t seq, uint64_t pt, uint64_t ps, uint64_t pts)
+{
+    bool ok = info.seq == seq && info.prev_type == pt && info.prev_sender == ps
+           && info.prev_pair == pts;
+    if (!ok)
+        printf ("  seq %llu: pt %llu ps %llu pts %llu, expected seq %llu: %llu %llu %llu\n",
+                (unsigned long long) info.seq, (unsigned long long) info.prev_type,
+                (unsigned long long) info.prev_sender, (unsigned long long) info.prev_pair,
+                (unsigned long long) seq, (unsigned long long) pt, (unsigned long long) ps,
+                (unsigned long long) pts);
+    return ok;
+}
+
+static void
+test_links (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "links");
+    kh_store_t *store = s_open (path);
+    bool ok = s_links (s_put (store, "idea", "05162004"), 1, 0, 0, 0);
+    ok &= s_links (s_put (store, "offer", "05162004"), 2, 0, 1, 0);
+    ok &= s_links (s_put (store, "idea", "05162008"), 3, 1, 0, 0);
+    ok &= s_links (s_put (store, "idea", "05162004"), 4, 3, 2, 1);
+    ok &= s_links (s_put (store, "offer", "05162008"), 5, 2, 3, 0);
+    CHECK ("prev links per type/sender/pair", ok, "see above");
+    kh_store_destroy (&store);
+
+    store = s_open (path);
+    CHECK ("head survives reopen", kh_store_head (store) == 5, "head %llu",
+           (unsigned long long) kh_store_head (store));
+    ok = s_links (s_put (store, "offer", "05162004"), 6, 5, 4, 2);
+    ok &= s_links (s_put (store, "idea", "05162008"), 7, 4, 5, 3);
+    ok &= s_links (s_put (store, "idea", "05162"), 8, 7, 0, 0);
+    CHECK ("head and prev maps survive reopen", ok, "see above");
+    kh_store_destroy (&store);
+}
+
+static void
+test_rollback (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "rollback");
+    kh_store_t *store = s_open (path);
+    s_put (store, "idea", "05162004");             /* seq 1 */
+    s_put (store, "offer", "05162008");            /* seq 2 */
+    int rc = s_sql (path, "CREATE TRIGGER boom BEFORE INSERT ON message "
+                          "WHEN NEW.title = 'boom' BEGIN SELECT RAISE (ABORT, 'boom'); END");
+    CHECK ("the test can add a failing trigger", rc == SQLITE_OK, "rc %d", rc);
+    s_env_t a = s_env ("idea", "05162004", "before the boom");
+    s_env_t b = s_env ("offer", "05162", "new sender, before the boom");
+    s_env_t bad = s_env_ts ("idea", "05162004", "invalid anyway", NULL, 0);
+    s_env_t boom = s_env ("idea", "05162008", "boom");
+    s_env_t batch [4] = { a, b, bad, boom };
+    kh_store_result_t results [4];
+    rc = s_append (store, batch, 4, results);
+    CHECK ("rolled-back batch leaves head unchanged",
+           rc == -1 && kh_store_head (store) == 2 && s_rows (path) == 2,
+           "rc %d head %llu rows %d", rc, (unsigned long long) kh_store_head (store),
+           s_rows (path));
+    CHECK ("every valid item of a rolled-back batch gets STORE",
+           results [0].code == KH_ESTORE && results [1].code == KH_ESTORE
+           && results [3].code == KH_ESTORE && results [0].info.seq == 0
+           && results [1].has_id && strstr (results [3].why.reason, "boom"),
+           "codes %d %d %d reason '%s'", results [0].code, results [1].code, results [3].code,
+           results [3].why.reason);
+    CHECK ("an invalid item of a rolled-back batch keeps its own problem",
+           results [2].code != KH_ESTORE && results [2].code != KH_OK, "code %d",
+           results [2].code);
+    rc = s_sql (path, "DROP TRIGGER boom");
+    s_env_t retry [2] = { a, b };
+    rc |= s_append (store, retry, 2, results);
+    bool ok = rc == 0 && s_links (results [0].info, 3, 1, 1, 1)
+                      && s_links (results [1].info, 4, 2, 0, 0);
+    ok &= s_links (s_put (store, "idea", "05162008"), 5, 3, 2, 0);
+    CHECK ("a rolled-back batch leaks no links into the next", ok && !results [0].dup,
+           "rc %d dup %d", rc, results [0].dup);
+    kh_store_destroy (&store);
+    s_env_free (&a);
+    s_env_free (&b);
+    s_env_free (&bad);
+    s_env_free (&boom);
+}
+
+static void
+test_versions (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "newer");
+    int rc = s_sql (path, "PRAGMA user_version = 2");
+    kh_problem_t why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_FULL, &why);
+    CHECK ("newer user_version is refused",
+           rc == SQLITE_OK && !store && why.code == KH_ESTORE && strstr (why.reason, "newer"),
+           "store %p code %d reason '%s'", (void *) store, why.code, why.reason);
+    kh_store_destroy (&store);
+    memset (&why, 0, sizeof why);
+    store = kh_store_new_reader (path, &why);
+    CHECK ("a reader refuses a newer store too", !store && why.code == KH_ESTORE,
+           "code %d", why.code);
+    kh_store_destroy (&store);
+
+    s_path (path, sizeof path, "fresh");
+    store = s_open (path);
+    kh_store_destroy (&store);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    char mode [16] = "";
+    if (sqlite3_open (path, &db) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        version = sqlite3_column_int (stmt, 0);
+    sqlite3_finalize (stmt);
+    if (sqlite3_prepare_v2 (db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        snprintf (mode, sizeof mode, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    CHECK ("a new store is created at the current version in WAL mode",
+           version == 1 && streq (mode, "wal"), "version %d mode %s", version, mode);
+
+    memset (&why, 0, sizeof why);
+    store = kh_store_new_reader ("/nonexistent/kreishub.db", &why);
+    CHECK ("a reader refuses a missing file", !store && why.code == KH_ESTORE, "code %d",
+           why.code);
+    s_path (path, sizeof path, "blank");
+    s_sql (path, "CREATE TABLE other (x)");
+    memset (&why, 0, sizeof why);
+    store = kh_store_new_reader (path, &why);
+    CHECK ("a reader refuses a database that is not a store", !store && why.reason [0],
+           "code %d", why.code);
+    memset (&why, 0, sizeof why);
+    store = kh_store_new ("/nonexistent/dir/kreishub.db", KH_STORE_SYNC_FULL, &why);
+    CHECK ("a writer reports a path it cannot create", !store && why.code == KH_ESTORE
+           && strstr (why.reason, "/nonexistent/dir"), "reason '%s'", why.reason);
+}
+
+static void
+test_sync_parse (void)
+{
+    kh_store_sync_t sync = KH_STORE_SYNC_OFF;
+    bool ok = kh_store_sync_parse ("full", &sync) == 0 && sync == KH_STORE_SYNC_FULL;
+    ok &= kh_store_sync_parse ("NORMAL", &sync) == 0 && sync == KH_STORE_SYNC_NORMAL;
+    ok &= kh_store_sync_parse ("off", &sync) == 0 && sync == KH_STORE_SYNC_OFF;
+    ok &= kh_store_sync_parse ("fast", &sync) == -1 && kh_store_sync_parse (NULL, &sync) == -1;
+    CHECK ("sync modes parse by name and nothing else", ok, "parse mismatch");
+    char path [128];
+    s_path (path, sizeof path, "normal");
+    kh_problem_t why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_NORMAL, &why);
+    s_env_t env = s_env ("idea", "05162004", "normal");
+    kh_store_result_t result = store ? s_append1 (store, &env) : (kh_store_result_t) { 0 };
+    CHECK ("a store opens and appends with sync normal", store && result.info.seq == 1,
+           "reason '%s'", why.reason);
+    kh_store_destroy (&store);
+    s_env_free (&env);
+}
+
+/* What the query test stored: per seq its type, sender and at. */
+typedef struct {
+    const char *type;
+    const char *from;
+    uint64_t    at;
+} s_fact_t;
+
+#define S_FACTS 24
+
+/* The seqs store should return for q, computed from the facts by brute force. */
+static uint32_t
+s_expect (const s_fact_t *facts, const kh_query_t *q, uint64_t *seqs)
+{
+    uint32_t count = 0;
+    for (uint64_t seq = 1; seq <= S_FACTS; seq++) {
+        const s_fact_t *fact = &facts [seq - 1];
+        if ((!q->since_seq || seq >= q->since_seq) && (!q->until_seq || seq <= q->until_seq)
+        &&  (!q->since_at || fact->at >= q->since_at)
+        &&  (!q->until_at || fact->at <= q->until_at)
+        &&  (!q->type [0] || streq (q->type, fact->type))
+        &&  (!q->from [0] || streq (q->from, fact->from)))
+            seqs [count++] = seq;
+    }
+    return count;
+}
+
+/* Pages through q with since_seq = next and compares all rows with the facts. */
+static bool
+s_paged_matches (kh_store_t *store, const s_fact_t *facts, kh_query_t q)
+{
+    uint64_t want [S_FACTS], got [S_FACTS];
+    uint32_t expected = s_expect (facts, &q, want), count = 0;
+    s_page_t page;
+    for (int pages = 0; pages < S_FACTS + 2; pages++) {
+        s_query (store, &q, &page);
+        uint32_t limit = q.limit ? q.limit : KH_QUERY_PAGE_MAX;
+        if (page.rc || page.count > limit || count + page.count > S_FACTS
+        ||  (page.more && page.count == 0) || !page.envelopes_ok)
+            return false;
+        memcpy (got + count, page.seq, page.count * sizeof page.seq [0]);
+        count += page.count;
+        if (page.count && page.next != page.seq [page.count - 1] + 1)
+            return false;
+        if (!page.more)
+            break;
+        q.since_seq = page.next;
+    }
+    bool ok = count == expected && memcmp (got, want, count * sizeof got [0]) == 0
+           && !page.more;
+    if (!ok)
+        printf ("  type '%s' from '%s' seq %llu..%llu at %llu..%llu limit %u: "
+                "%u rows, expected %u\n", q.type, q.from, (unsigned long long) q.since_seq,
+                (unsigned long long) q.until_seq, (unsigned long long) q.since_at,
+                (unsigned long long) q.until_at, q.limit, count, expected);
+    return ok;
+}
+
+/* Stores S_FACTS messages in three batches at distinct times, recording facts. */
+static void
+s_fill_facts (kh_store_t *store, s_fact_t *facts)
+{
+    static const char *const types [] = { "idea", "offer" };
+    static const char *const senders [] = { "05162004", "05162008", "05162", "05162016" };
+    uint64_t seq = 0;
+    for (int batch = 0; batch < 3; batch++) {
+        s_env_t envs [S_FACTS / 3];
+        kh_store_result_t results [S_FACTS / 3];
+        for (int i = 0; i < S_FACTS / 3; i++, seq++) {
+            facts [seq].type = types [(seq * 7 / 3) % 2];
+            facts [seq].from = senders [(seq * 5) % 4];
+            envs [i] = s_env (facts [seq].type, facts [seq].from, "fact");
+        }
+        s_append (store, envs, S_FACTS / 3, results);
+        for (int i = 0; i < S_FACTS / 3; i++) {
+            facts [seq - S_FACTS / 3 + (uint64_t) i].at = results [i].info.at;
+            s_env_free (&envs [i]);
+        }
+        zclock_sleep (5);               /* the next batch commits at a later ms */
+    }
+}
+
+static void
+test_query (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "query");
+    kh_store_t *store = s_open (path);
+    s_fact_t facts [S_FACTS];
+    s_fill_facts (store, facts);
+    uint64_t at1 = facts [0].at, at2 = facts [8].at, at3 = facts [16].at;
+    CHECK ("a batch shares one at, later batches later ones",
+           at1 < at2 && at2 < at3 && facts [7].at == at1, "at %llu %llu %llu",
+           (unsigned long long) at1, (unsigned long long) at2, (unsigned long long) at3);
+
+    s_page_t page;
+    kh_query_t q = { .req = 7 };
+    s_query (store, &q, &page);
+    CHECK ("an open query returns everything in seq order",
+           page.rc == 0 && page.count == S_FACTS && page.seq [0] == 1
+           && page.seq [S_FACTS - 1] == S_FACTS && !page.more && page.next == S_FACTS + 1
+           && page.envelopes_ok,
+           "rc %d count %u more %d next %llu", page.rc, page.count, page.more,
+           (unsigned long long) page.next);
+
+    q = (kh_query_t) { .req = 1, .limit = 5 };
+    s_query (store, &q, &page);
+    CHECK ("limit ends a page with more and next",
+           page.count == 5 && page.more && page.next == 6 && page.seq [4] == 5,
+           "count %u more %d next %llu", page.count, page.more, (unsigned long long) page.next);
+    q = (kh_query_t) { .req = 1, .since_seq = 20, .limit = 5 };
+    s_query (store, &q, &page);
+    CHECK ("a page that holds exactly the rest says no more",
+           page.count == 5 && !page.more && page.next == 25, "count %u more %d next %llu",
+           page.count, page.more, (unsigned long long) page.next);
+    q = (kh_query_t) { .req = 1, .since_seq = 100 };
+    s_query (store, &q, &page);
+    CHECK ("an empty page says no more and next is where it began",
+           page.rc == 0 && page.count == 0 && !page.more && page.next == 100,
+           "count %u more %d next %llu", page.count, page.more, (unsigned long long) page.next);
+
+    bool ok = true;
+    const char *types [] = { "", "idea", "offer" };
+    const char *froms [] = { "", "05162004", "05162", "05162016" };
+    uint64_t seqs [][2] = { { 0, 0 }, { 3, 0 }, { 0, 17 }, { 5, 20 }, { 9, 9 }, { 12, 4 } };
+    uint64_t ats [][2] = { { 0, 0 }, { at2, 0 }, { 0, at2 }, { at2, at2 }, { at3 + 1, 0 },
+                           { 0, at1 - 1 }, { at1, at3 } };
+    uint32_t limits [] = { 0, 1, 3, 1000, 5000 };
+    for (size_t t = 0; t < 3; t++)
+    for (size_t f = 0; f < 4; f++)
+    for (size_t s = 0; s < sizeof seqs / sizeof seqs [0]; s++)
+    for (size_t a = 0; a < sizeof ats / sizeof ats [0]; a++)
+    for (size_t l = 0; l < sizeof limits / sizeof limits [0]; l++) {
+        kh_query_t p = { .req = 1, .since_seq = seqs [s][0], .until_seq = seqs [s][1],
+                         .since_at = ats [a][0], .until_at = ats [a][1],
+                         .limit = limits [l] };
+        snprintf (p.type, sizeof p.type, "%s", types [t]);
+        snprintf (p.from, sizeof p.from, "%s", froms [f]);
+        ok &= s_paged_matches (store, facts, p);
+    }
+    CHECK ("query filters by type, from, seq range, at range, limit, more/next paging", ok,
+           "see above");
+
+    q = (kh_query_t) { .req = 1, .type = "idea", .from = "05162004" };
+    s_query (store, &q, &page);
+    kh_seqinfo_t last = page.last;
+    CHECK ("rows carry their links", page.count > 1 && last.prev_pair == page.seq [page.count - 2]
+           && last.at > 0, "count %u pts %llu", page.count,
+           (unsigned long long) last.prev_pair);
+
+    kh_problem_t why = { 0 };
+    kh_store_t *reader = kh_store_new_reader (path, &why);
+    CHECK ("a reader opens a store the writer holds", reader != NULL, "%s", why.reason);
+    if (reader) {
+        s_put (store, "idea", "05162004");
+        q = (kh_query_t) { .req = 1, .since_seq = S_FACTS };
+        s_query (reader, &q, &page);
+        CHECK ("a reader sees what the writer committed",
+               kh_store_head (reader) == S_FACTS + 1 && page.count == 2
+               && page.seq [1] == S_FACTS + 1, "head %llu count %u",
+               (unsigned long long) kh_store_head (reader), page.count);
+        kh_store_destroy (&reader);
+    }
+    kh_store_destroy (&store);
+}
+
+static void
+test_page_bytes (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "bytes");
+    kh_store_t *store = s_open (path);
+    char *text = malloc (8001);
+    memset (text, 'x', 8000);
+    text [8000] = 0;
+    enum { N = 600 };                   /* 600 envelopes of about 8 KB: over 4 MiB */
+    s_env_t *envs = calloc (N, sizeof *envs);
+    for (int i = 0; i < N; i++)
+        envs [i] = s_env_ts ("idea", "05162004", "big", text, kh_now_ms ());
+    kh_store_result_t *results = calloc (N, sizeof *results);
+    int rc = s_append (store, envs, N, results);
+    CHECK ("a big batch commits", rc == 0 && kh_store_head (store) == N, "rc %d", rc);
+    s_page_t *page = malloc (sizeof *page);
+    kh_query_t q = { .req = 1 };
+    s_query (store, &q, page);
+    uint32_t first = page->count;
+    CHECK ("a page ends early near the byte cap",
+           page->rc == 0 && first > 400 && first < N && page->more && page->next == first + 1
+           && page->bytes <= KH_QUERY_PAGE_BYTES, "count %u bytes %zu more %d", first,
+           page->bytes, page->more);
+    q.since_seq = page->next;
+    s_query (store, &q, page);
+    CHECK ("the next page holds the rest", page->count == N - first && !page->more,
+           "count %u more %d", page->count, page->more);
+    free (page);
+    for (int i = 0; i < N; i++)
+        s_env_free (&envs [i]);
+    free (envs);
+    free (results);
+    free (text);
+    kh_store_destroy (&store);
+}
+
+static void
+test_two_writers (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "two");
+    kh_store_t *one = s_open (path);
+    kh_store_t *two = s_open (path);
+    s_put (one, "idea", "05162004");
+    s_put (one, "offer", "05162004");
+    bool ok = s_links (s_put (two, "idea", "05162004"), 3, 1, 2, 1);
+    ok &= s_links (s_put (one, "offer", "05162008"), 4, 2, 0, 0);
+    CHECK ("a second writer on the same file keeps seq gap-free and links right", ok,
+           "see above");
+    kh_store_destroy (&one);
+    kh_store_destroy (&two);
+}
+
+int
+main (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/kh-store-test-XXXXXX");
+    if (!mkdtemp (s_dir)) {
+        printf ("FAIL fixture: cannot create a temporary directory\n");
+        return 1;
+    }
+    test_gap_free ();
+    test_duplicates ();
+    test_invalid ();
+    test_links ();
+    test_rollback ();
+    test_versions ();
+    test_sync_parse ();
+    test_query ();
+    test_page_bytes ();
+    test_two_writers ();
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    if (s_failed == 0 && system (cmd) != 0)
+        printf ("note: could not remove %s\n", s_dir);
+    printf ("store_test: %d checks, %d failed\n", s_checks, s_failed);
+    return s_failed ? 1 : 0;
+}
