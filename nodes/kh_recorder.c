@@ -1,0 +1,573 @@
+/*  kh_recorder.c - the recorder: group-commits the broker's STOREs, answers its QUERYs. */
+#include <errno.h>
+#include "kh_recorder.h"
+
+#define S_PARTS_MAX     3           /* frames kept of one message; the rest are counted */
+#define S_HWM           100000      /* socket queues, in messages */
+#define S_LINGER_MS     500         /* how long unsent replies may hold up a shutdown */
+#define S_QUERY_CMD     "Q"         /* recorder -> query actor: [Q][client][query] */
+
+/* A STORE in the batch: its token (echoed in the answer) and its envelope. */
+typedef struct {
+    zmq_msg_t token;
+    zmq_msg_t envelope;
+} s_slot_t;
+
+/* One message received: its first S_PARTS_MAX frames, and how many it had. */
+typedef struct {
+    zmq_msg_t part [S_PARTS_MAX];
+    int       count;
+} s_msg_t;
+
+/*  The recorder's whole state, touched only by the thread that runs it. Between
+    turns of the loop the batch is empty (count 0): every STORE taken from the socket
+    is committed and answered before the loop waits again. */
+struct _kh_recorder_t {
+    kh_store_t        *store;           /* the writer */
+    zactor_t          *queries;         /* owns a reader; answers [Q][client][query] */
+    void              *queries_h;       /* libzmq handle of our end of its pipe */
+    zsock_t           *broker;          /* DEALER to the broker's recorder ROUTER */
+    void              *broker_h;
+    char              *endpoint;        /* the broker's, as configured */
+    size_t             batch_max;       /* STOREs per transaction, at most */
+    size_t             count;           /* STOREs in the batch now */
+    s_slot_t          *slots;           /* batch_max; the first count are in use */
+    kh_store_item_t   *items;           /* batch_max: the envelopes, for the store */
+    kh_store_result_t *results;         /* batch_max: what became of them */
+    msgpack_sbuffer    buf;             /* reused by every encode */
+    int64_t            next_hello;      /* zclock_mono when HELLO is due */
+    kh_recorder_stats_t stats;
+    bool               verbose;
+};
+
+typedef void (s_handler_fn) (kh_recorder_t *self, s_msg_t *msg);
+
+/* A command the broker may send: its name and exact number of frames. */
+typedef struct {
+    const char   *name;
+    int           frames;
+    s_handler_fn *handler;
+} s_command_t;
+
+/* ------------------------------------------------------------- messages */
+
+/* Receives one whole message from handle into msg (flags apply to its first frame:
+   ZMQ_DONTWAIT or 0). Returns its frame count, 0 if none was waiting, or -1 if the
+   receive failed (interrupted, or the socket is closing). */
+static int
+s_recv (void *handle, s_msg_t *msg, int flags)
+{
+    msg->count = 0;
+    for (bool more = true; more; msg->count++) {
+        zmq_msg_t extra, *part = msg->count < S_PARTS_MAX ? &msg->part [msg->count] : &extra;
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, handle, msg->count ? 0 : flags) == -1) {
+            int error = zmq_errno ();
+            zmq_msg_close (part);
+            for (int i = 0; i < msg->count && i < S_PARTS_MAX; i++)
+                zmq_msg_close (&msg->part [i]);
+            return msg->count == 0 && error == EAGAIN ? 0 : -1;
+        }
+        more = zmq_msg_more (part);
+        if (part == &extra)
+            zmq_msg_close (&extra);
+    }
+    return msg->count;
+}
+
+static void
+s_msg_close (s_msg_t *msg)
+{
+    for (int i = 0; i < msg->count && i < S_PARTS_MAX; i++)
+        zmq_msg_close (&msg->part [i]);
+    msg->count = 0;
+}
+
+/* True if the frame holds exactly text. */
+static bool
+s_part_is (zmq_msg_t *part, const char *text)
+{
+    size_t size = strlen (text);
+    return zmq_msg_size (part) == size && memcmp (zmq_msg_data (part), text, size) == 0;
+}
+
+/* Sends [command][*part][data] to handle without blocking; *part goes without a copy.
+   Returns 0, or -1 if the peer's queue is full (nothing is sent then). */
+static int
+s_send3 (void *handle, const char *command, zmq_msg_t *part, const void *data, size_t size)
+{
+    if (zmq_send (handle, command, strlen (command), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+        return -1;
+    /* The first frame was taken, so the rest of the message is too (atomic). */
+    zmq_msg_send (part, handle, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (handle, data, size, ZMQ_DONTWAIT);
+    return 0;
+}
+
+/* Sends [command][*part][buf] to the broker; counts it dropped if its queue is full
+   (the broker sends every unanswered STORE again when we say HELLO after a gap). */
+static void
+s_reply (kh_recorder_t *self, const char *command, zmq_msg_t *part)
+{
+    if (s_send3 (self->broker_h, command, part, self->buf.data, self->buf.size)) {
+        if (self->stats.dropped++ == 0)
+            zsys_warning ("recorder: the broker's queue is full; replies are dropped");
+    }
+}
+
+/* Logs and counts a message from the broker that we cannot use. */
+static void
+s_ignore (kh_recorder_t *self, const char *what, s_msg_t *msg)
+{
+    self->stats.ignored++;
+    size_t size = msg->count ? zmq_msg_size (&msg->part [0]) : 0;
+    zsys_warning ("recorder: ignored from broker: %s (command '%.*s', %d frames)", what,
+                  (int) (size > 16 ? 16 : size),
+                  msg->count ? (const char *) zmq_msg_data (&msg->part [0]) : "", msg->count);
+}
+
+/* ------------------------------------------------------------- the batch */
+
+/* Answers STORE number i of the batch in the order it came, with where it stands
+   or why it failed. */
+static void
+s_answer (kh_recorder_t *self, size_t i)
+{
+    const kh_store_result_t *result = &self->results [i];
+    msgpack_sbuffer_clear (&self->buf);
+    if (result->code == KH_OK) {
+        kh_stored_encode (&self->buf, &result->info, result->dup);
+        s_reply (self, KH_REC_STORED, &self->slots [i].token);
+        result->dup ? self->stats.dups++ : self->stats.stored++;
+    }
+    else {
+        kh_error_encode (&self->buf, result->has_id ? result->id : NULL, 0, result->code,
+                         result->why.reason);
+        s_reply (self, KH_REC_FAILED, &self->slots [i].token);
+        self->stats.failed++;
+    }
+}
+
+/* Commits the batch in one transaction and answers every STORE of it, in order. */
+static void
+s_commit (kh_recorder_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        self->items [i] = (kh_store_item_t) { zmq_msg_data (&self->slots [i].envelope),
+                                              zmq_msg_size (&self->slots [i].envelope) };
+    if (kh_store_append (self->store, self->items, self->count, self->results) == 0)
+        self->stats.batches++;
+    else
+    for (size_t i = 0; i < self->count; i++)
+        if (self->results [i].code == KH_ESTORE) {
+            zsys_error ("recorder: a batch of %zu was not committed: %s", self->count,
+                        self->results [i].why.reason);
+            break;
+        }
+    for (size_t i = 0; i < self->count; i++) {
+        s_answer (self, i);
+        zmq_msg_close (&self->slots [i].token);
+        zmq_msg_close (&self->slots [i].envelope);
+    }
+    if (self->verbose)
+        zsys_debug ("recorder: batch of %zu, head %llu", self->count,
+                    (unsigned long long) kh_store_head (self->store));
+    self->count = 0;
+}
+
+/* --------------------------------------------------------------- handlers */
+
+/* [STORE][token][envelope]: joins the batch; the frames move, nothing is copied. */
+static void
+s_on_store (kh_recorder_t *self, s_msg_t *msg)
+{
+    s_slot_t *slot = &self->slots [self->count++];
+    zmq_msg_init (&slot->token);
+    zmq_msg_init (&slot->envelope);
+    zmq_msg_move (&slot->token, &msg->part [1]);
+    zmq_msg_move (&slot->envelope, &msg->part [2]);
+}
+
+/* Answers a query the query actor cannot take now with UNAVAILABLE (or QUERY, if
+   it is not even a query), naming its req. */
+static void
+s_query_refuse (kh_recorder_t *self, s_msg_t *msg)
+{
+    kh_query_t query;
+    kh_problem_t why = { 0 };
+    int code = KH_EUNAVAILABLE;
+    const char *reason = "the recorder has too many queries waiting; try again";
+    if (kh_query_decode (zmq_msg_data (&msg->part [2]), zmq_msg_size (&msg->part [2]),
+                         &query, &why)) {
+        code = KH_EQUERY;
+        reason = why.reason;
+    }
+    msgpack_sbuffer_clear (&self->buf);
+    kh_error_encode (&self->buf, NULL, query.req, code, reason);
+    s_reply (self, KH_REP_ERROR, &msg->part [1]);
+}
+
+/* [QUERY][client][query]: handed to the query actor, which answers in its own time. */
+static void
+s_on_query (kh_recorder_t *self, s_msg_t *msg)
+{
+    if (zmq_send (self->queries_h, S_QUERY_CMD, strlen (S_QUERY_CMD),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        s_query_refuse (self, msg);
+        return;
+    }
+    zmq_msg_send (&msg->part [1], self->queries_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_msg_send (&msg->part [2], self->queries_h, ZMQ_DONTWAIT);
+    self->stats.queries++;
+}
+
+static const s_command_t s_commands [] = {
+    { KH_REC_STORE, 3, s_on_store },
+    { KH_CMD_QUERY, 3, s_on_query },
+};
+
+/* Hands a message from the broker to its handler; anything else is logged. */
+static void
+s_dispatch (kh_recorder_t *self, s_msg_t *msg)
+{
+    const s_command_t *command = NULL;
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0] && !command; i++)
+        if (s_part_is (&msg->part [0], s_commands [i].name))
+            command = &s_commands [i];
+    if (!command)
+        s_ignore (self, "unknown command", msg);
+    else
+    if (msg->count != command->frames)
+        s_ignore (self, "wrong number of frames", msg);
+    else
+        command->handler (self, msg);
+    s_msg_close (msg);
+}
+
+/* Takes what waits on the broker socket - at most batch_max messages - and commits
+   the STOREs among them as one batch. While one batch commits, the next one
+   gathers in the socket's queue: that is the group commit. */
+static void
+s_drain (kh_recorder_t *self)
+{
+    for (size_t taken = 0; taken < self->batch_max && self->count < self->batch_max;
+         taken++) {
+        s_msg_t msg;
+        if (s_recv (self->broker_h, &msg, ZMQ_DONTWAIT) <= 0)
+            break;
+        s_dispatch (self, &msg);
+    }
+    if (self->count)
+        s_commit (self);
+}
+
+/* Passes every answer the query actor has ready on to the broker, unchanged. */
+static void
+s_forward (kh_recorder_t *self)
+{
+    s_msg_t msg;
+    while (s_recv (self->queries_h, &msg, ZMQ_DONTWAIT) > 0) {
+        if (msg.count == 3) {
+            int rc = zmq_msg_send (&msg.part [0], self->broker_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            if (rc >= 0) {
+                zmq_msg_send (&msg.part [1], self->broker_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+                zmq_msg_send (&msg.part [2], self->broker_h, ZMQ_DONTWAIT);
+            }
+            else
+                self->stats.dropped++;
+        }
+        s_msg_close (&msg);
+    }
+}
+
+/* Says [HELLO][{v, head}] and schedules the next one. */
+static void
+s_hello (kh_recorder_t *self)
+{
+    msgpack_sbuffer_clear (&self->buf);
+    kh_hello_encode (&self->buf, kh_store_head (self->store));
+    if (zmq_send (self->broker_h, KH_REC_HELLO, strlen (KH_REC_HELLO),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
+        zmq_send (self->broker_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
+    self->next_hello = zclock_mono () + KH_RECORDER_HELLO_MS;
+}
+
+/* ------------------------------------------------------------ query actor */
+
+static void
+s_free (void *data, void *hint)
+{
+    free (data);
+}
+
+/* Answers [Q][client][query] from reader: [ROWS][client][rows] or
+   [ERROR][client][error] back up the pipe. The body goes without a copy. */
+static void
+s_query_answer (kh_store_t *reader, void *pipe, s_msg_t *msg, msgpack_sbuffer *buf)
+{
+    kh_query_t query;
+    kh_problem_t why = { 0 };
+    const char *command = KH_REP_ROWS;
+    int code = KH_EQUERY;
+    msgpack_sbuffer_clear (buf);
+    if (kh_query_decode (zmq_msg_data (&msg->part [2]), zmq_msg_size (&msg->part [2]),
+                         &query, &why) == 0) {
+        kh_rows_writer_t *writer = kh_rows_writer_new (query.req);
+        bool more = false;
+        uint64_t next = 0;
+        code = !writer ? KH_ENOMEM
+             : kh_store_query (reader, &query, writer, &more, &next, &why) ? why.code
+             : kh_rows_writer_finish (writer, more, next, buf) ? KH_ENOMEM : KH_OK;
+        if (code == KH_ENOMEM)
+            snprintf (why.reason, sizeof why.reason, "recorder: out of memory for a page");
+        kh_rows_writer_destroy (&writer);
+    }
+    if (code != KH_OK) {
+        msgpack_sbuffer_clear (buf);
+        kh_error_encode (buf, NULL, query.req, code, why.reason);
+        command = KH_REP_ERROR;
+    }
+    size_t size = buf->size;
+    char *data = msgpack_sbuffer_release (buf);
+    zmq_msg_t body;
+    if (zmq_msg_init_data (&body, data, size, s_free, NULL)) {
+        free (data);
+        return;
+    }
+    zmq_send (pipe, command, strlen (command), ZMQ_SNDMORE);
+    zmq_msg_send (&msg->part [1], pipe, ZMQ_SNDMORE);
+    zmq_msg_send (&body, pipe, 0);
+    zmq_msg_close (&body);
+}
+
+/* The query actor: owns a read-only store (args) and answers queries from the pipe
+   one at a time, beside the writer, until "$TERM". */
+static void
+s_query_actor (zsock_t *pipe, void *args)
+{
+    kh_store_t *reader = (kh_store_t *) args;
+    void *handle = zsock_resolve (pipe);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    zsock_signal (pipe, 0);
+    for (bool running = true; running; ) {
+        s_msg_t msg;
+        int frames = s_recv (handle, &msg, 0);
+        if (frames < 0 && zmq_errno () == EINTR)
+            continue;                   /* a signal: the recorder will say $TERM */
+        if (frames < 0)
+            break;
+        running = !s_part_is (&msg.part [0], "$TERM");
+        if (frames == 3 && s_part_is (&msg.part [0], S_QUERY_CMD))
+            s_query_answer (reader, handle, &msg, &buf);
+        s_msg_close (&msg);
+    }
+    msgpack_sbuffer_destroy (&buf);
+    kh_store_destroy (&reader);
+}
+
+/* ---------------------------------------------------------- construction */
+
+/* Creates the directory that will hold path, if it is missing. Returns 0 or -1. */
+static int
+s_make_parent (const char *path, kh_problem_t *why)
+{
+    char *dir = strdup (path);
+    if (!dir)
+        return kh_problem (why, KH_ENOMEM, "recorder: out of memory");
+    char *slash = strrchr (dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = 0;
+        if (!zsys_file_exists (dir) && zsys_dir_create ("%s", dir))
+            rc = kh_problem (why, KH_EIO, "recorder: cannot create directory %s: %s", dir,
+                             strerror (errno));
+    }
+    free (dir);
+    return rc;
+}
+
+/* Starts the query actor on a reader of the store. Returns 0, or -1 with why set. */
+static int
+s_start_queries (kh_recorder_t *self, kh_problem_t *why)
+{
+    kh_store_t *reader = kh_store_new_reader (kh_store_path (self->store), why);
+    if (!reader)
+        return -1;
+    self->queries = zactor_new (s_query_actor, reader);
+    if (!self->queries) {
+        kh_store_destroy (&reader);
+        return kh_problem (why, KH_ENOMEM, "recorder: cannot start the query actor");
+    }
+    self->queries_h = zsock_resolve (zactor_sock (self->queries));
+    return 0;
+}
+
+/* Creates the DEALER and connects it to the broker. Returns 0, or -1 with why set. */
+static int
+s_connect (kh_recorder_t *self, kh_problem_t *why)
+{
+    self->broker = zsock_new (ZMQ_DEALER);
+    if (!self->broker)
+        return kh_problem (why, KH_EIO, "recorder: cannot create a socket");
+    zsock_set_maxmsgsize (self->broker, KH_FRAME_MAX);
+    zsock_set_sndhwm (self->broker, S_HWM);
+    zsock_set_rcvhwm (self->broker, S_HWM);
+    zsock_set_linger (self->broker, S_LINGER_MS);
+    if (zsock_connect (self->broker, "%s", self->endpoint) == -1)
+        return kh_problem (why, KH_EIO, "recorder: cannot connect to %s: %s", self->endpoint,
+                           zmq_strerror (zmq_errno ()));
+    self->broker_h = zsock_resolve (self->broker);
+    return 0;
+}
+
+kh_recorder_t *
+kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
+{
+    assert (config);
+    kh_recorder_t *self = (kh_recorder_t *) calloc (1, sizeof *self);
+    if (!self) {
+        kh_problem (why, KH_ENOMEM, "recorder: out of memory");
+        return NULL;
+    }
+    msgpack_sbuffer_init (&self->buf);
+    const char *db = config->db ? config->db : KH_RECORDER_DB;
+    self->verbose = config->verbose;
+    self->batch_max = config->batch_max ? config->batch_max : KH_RECORDER_BATCH_MAX;
+    if (self->batch_max > KH_RECORDER_BATCH_LIMIT)
+        self->batch_max = KH_RECORDER_BATCH_LIMIT;
+    self->endpoint = strdup (config->broker ? config->broker : KH_RECORDER_BROKER);
+    self->slots = (s_slot_t *) calloc (self->batch_max, sizeof *self->slots);
+    self->items = (kh_store_item_t *) calloc (self->batch_max, sizeof *self->items);
+    self->results = (kh_store_result_t *) calloc (self->batch_max, sizeof *self->results);
+    if (!self->endpoint || !self->slots || !self->items || !self->results)
+        kh_problem (why, KH_ENOMEM, "recorder: out of memory");
+    if (!self->endpoint || !self->slots || !self->items || !self->results
+    ||  s_make_parent (db, why)
+    ||  !(self->store = kh_store_new (db, config->sync, why))
+    ||  s_start_queries (self, why)
+    ||  s_connect (self, why))
+        kh_recorder_destroy (&self);
+    return self;
+}
+
+void
+kh_recorder_destroy (kh_recorder_t **self_p)
+{
+    assert (self_p);
+    kh_recorder_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->count; i++) {
+        zmq_msg_close (&self->slots [i].token);
+        zmq_msg_close (&self->slots [i].envelope);
+    }
+    zactor_destroy (&self->queries);
+    zsock_destroy (&self->broker);
+    kh_store_destroy (&self->store);
+    msgpack_sbuffer_destroy (&self->buf);
+    free (self->slots);
+    free (self->items);
+    free (self->results);
+    free (self->endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+uint64_t
+kh_recorder_head (kh_recorder_t *self)
+{
+    assert (self);
+    return kh_store_head (self->store);
+}
+
+const char *
+kh_recorder_db (kh_recorder_t *self)
+{
+    assert (self);
+    return kh_store_path (self->store);
+}
+
+const char *
+kh_recorder_endpoint (kh_recorder_t *self)
+{
+    assert (self);
+    return self->endpoint;
+}
+
+void
+kh_recorder_stats (kh_recorder_t *self, kh_recorder_stats_t *stats)
+{
+    assert (self && stats);
+    *stats = self->stats;
+}
+
+/* ------------------------------------------------------------------ loop */
+
+/* Answers a command on the actor pipe; self is NULL if the recorder could not start
+   (reason says why). Returns true if the actor must stop. */
+static bool
+s_on_pipe (kh_recorder_t *self, zsock_t *pipe, const char *reason)
+{
+    char *command = zstr_recv (pipe);
+    bool stop = !command || streq (command, "$TERM");
+    if (command && streq (command, "STATUS"))
+        zsock_send (pipe, "s8", self ? "" : reason, self ? kh_recorder_head (self) : 0);
+    else
+    if (command && streq (command, "STATS")) {
+        kh_recorder_stats_t s = { 0 };
+        if (self)
+            s = self->stats;
+        zsock_send (pipe, "8888888", s.batches, s.stored, s.dups, s.failed, s.queries,
+                    s.ignored, s.dropped);
+    }
+    zstr_free (&command);
+    return stop;
+}
+
+int
+kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
+{
+    assert (self);
+    zpoller_t *poller = zpoller_new (self->broker, self->queries, NULL);
+    if (!poller || (pipe && zpoller_add (poller, pipe))) {
+        zpoller_destroy (&poller);
+        return -1;
+    }
+    s_hello (self);
+    int rc = 0;
+    while (true) {
+        int64_t wait = self->next_hello - zclock_mono ();
+        void *which = zpoller_wait (poller, wait > 0 ? (int) wait : 0);
+        if (zpoller_terminated (poller))
+            break;                      /* interrupted: no batch is in hand here */
+        if (which == self->broker)
+            s_drain (self);
+        else
+        if (which == self->queries)
+            s_forward (self);
+        else
+        if (pipe && which == pipe && s_on_pipe (self, pipe, NULL))
+            break;
+        if (zclock_mono () >= self->next_hello)
+            s_hello (self);
+    }
+    zpoller_destroy (&poller);
+    return rc;
+}
+
+void
+kh_recorder_actor (zsock_t *pipe, void *args)
+{
+    kh_problem_t why = { 0 };
+    kh_recorder_t *self = kh_recorder_new ((const kh_recorder_config_t *) args, &why);
+    if (!self)
+        zsys_error ("recorder: %s", why.reason);
+    zsock_signal (pipe, 0);
+    if (self)
+        kh_recorder_run (self, pipe);
+    else
+        while (!s_on_pipe (NULL, pipe, why.reason))
+            ;
+    kh_recorder_destroy (&self);
+}
