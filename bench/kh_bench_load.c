@@ -62,6 +62,7 @@ typedef struct {
     uint64_t   expected;                /* records to wait for */
     uint64_t   deadline;
     /* Results, read by the main thread after join. */
+    bool       ready;                   /* subscribed and past the first heartbeat */
     uint64_t   delivered, dups, gaps, dropped, foreign, errors, last_seq;
     char       failure [S_FAILURE_MAX];
 } s_subscriber_t;
@@ -395,6 +396,24 @@ s_on_record (s_subscriber_t *self, const void *data, size_t size, uint64_t now)
     }
 }
 
+/* Handles a heartbeat: a head beyond the last seq seen means the records in between
+   were dropped (PROTOCOL.md section 6); this also catches drops at the very end. */
+static void
+s_on_beat (s_subscriber_t *self, const void *data, size_t size)
+{
+    uint64_t head, at;
+    kh_problem_t why;
+    if (kh_beat_decode (data, size, &head, &at, &why)) {
+        self->errors++;
+        return;
+    }
+    if (self->ready && head > self->last_seq) {
+        self->gaps++;
+        self->dropped += head - self->last_seq;
+        self->last_seq = head;
+    }
+}
+
 /* Reads the records (and heartbeats) waiting on the SUB. Returns how many messages
    it read, or -1 if receiving failed. *beat is set if a heartbeat came. */
 static int
@@ -417,8 +436,10 @@ s_read_live (s_subscriber_t *self, void *handle, bool *beat)
             self->errors++;
         else
         if (len == strlen (KH_TOPIC_BEAT)
-        &&  memcmp (zmq_msg_data (&topic), KH_TOPIC_BEAT, len) == 0)
+        &&  memcmp (zmq_msg_data (&topic), KH_TOPIC_BEAT, len) == 0) {
             *beat = true;
+            s_on_beat (self, zmq_msg_data (&body), zmq_msg_size (&body));
+        }
         else
             s_on_record (self, zmq_msg_data (&body), zmq_msg_size (&body), now);
         while (zmq_msg_more (&body) && zmq_msg_recv (&body, handle, 0) != -1)
@@ -504,10 +525,13 @@ s_subscriber (void *arg)
     if (zsock_connect (sub, "%s", self->load->hub->live) == -1)
         s_fail (self->flags, self->failure, "cannot connect to %s", self->load->hub->live);
     else
-    if (s_wait_subscribed (self, zsock_resolve (sub)) == 0 && s_wait_go (self->flags)) {
-        self->deadline = kh_bench_now_ns ()
-                       + (uint64_t) self->load->opts->timeout_s * 1000000000u;
-        s_subscribe_all (self, zsock_resolve (sub));
+    if (s_wait_subscribed (self, zsock_resolve (sub)) == 0) {
+        self->ready = true;
+        if (s_wait_go (self->flags)) {
+            self->deadline = kh_bench_now_ns ()
+                           + (uint64_t) self->load->opts->timeout_s * 1000000000u;
+            s_subscribe_all (self, zsock_resolve (sub));
+        }
     }
     zsock_destroy (&sub);
     return NULL;
