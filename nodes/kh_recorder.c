@@ -6,6 +6,7 @@
 #define S_HWM           100000      /* socket queues, in messages */
 #define S_LINGER_MS     500         /* how long unsent replies may hold up a shutdown */
 #define S_QUERY_CMD     "Q"         /* recorder -> query actor: [Q][client][query] */
+#define S_RETRY_MS      50          /* HELLO period while no connection takes it */
 
 /* A STORE in the batch: its token (echoed in the answer) and its envelope. */
 typedef struct {
@@ -280,16 +281,19 @@ s_forward (kh_recorder_t *self)
     }
 }
 
-/* Says [HELLO][{v, head}] and schedules the next one. */
+/* Says [HELLO][{v, head}] and schedules the next one. Until a connection to the
+   broker exists the send fails (ZMQ_IMMEDIATE): then it is tried again soon, so that
+   the broker hears from us as soon as it can. */
 static void
 s_hello (kh_recorder_t *self)
 {
     msgpack_sbuffer_clear (&self->buf);
     kh_hello_encode (&self->buf, kh_store_head (self->store));
-    if (zmq_send (self->broker_h, KH_REC_HELLO, strlen (KH_REC_HELLO),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
+    bool sent = zmq_send (self->broker_h, KH_REC_HELLO, strlen (KH_REC_HELLO),
+                          ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1;
+    if (sent)
         zmq_send (self->broker_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
-    self->next_hello = zclock_mono () + KH_RECORDER_HELLO_MS;
+    self->next_hello = zclock_mono () + (sent ? KH_RECORDER_HELLO_MS : S_RETRY_MS);
 }
 
 /* ------------------------------------------------------------ query actor */
@@ -414,6 +418,10 @@ s_connect (kh_recorder_t *self, kh_problem_t *why)
     zsock_set_sndhwm (self->broker, S_HWM);
     zsock_set_rcvhwm (self->broker, S_HWM);
     zsock_set_linger (self->broker, S_LINGER_MS);
+    /* Queue only to a live connection: what a broker that went away did not get, it
+       sends again as STOREs when we say HELLO to it (or to its successor), and a
+       long outage does not pile up stale HELLOs and answers. */
+    zsock_set_immediate (self->broker, 1);
     if (zsock_connect (self->broker, "%s", self->endpoint) == -1)
         return kh_problem (why, KH_EIO, "recorder: cannot connect to %s: %s", self->endpoint,
                            zmq_strerror (zmq_errno ()));
