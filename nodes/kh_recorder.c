@@ -60,7 +60,8 @@ s_recv (void *handle, s_msg_t *msg, int flags)
 {
     msg->count = 0;
     for (bool more = true; more; msg->count++) {
-        zmq_msg_t extra, *part = msg->count < S_PARTS_MAX ? &msg->part [msg->count] : &extra;
+        zmq_msg_t extra;
+        zmq_msg_t *part = msg->count < S_PARTS_MAX ? &msg->part [msg->count] : &extra;
         zmq_msg_init (part);
         if (zmq_msg_recv (part, handle, msg->count ? 0 : flags) == -1) {
             int error = zmq_errno ();
@@ -122,9 +123,9 @@ s_ignore (kh_recorder_t *self, const char *what, s_msg_t *msg)
 {
     self->stats.ignored++;
     size_t size = msg->count ? zmq_msg_size (&msg->part [0]) : 0;
+    const char *name = msg->count ? (const char *) zmq_msg_data (&msg->part [0]) : "";
     zsys_warning ("recorder: ignored from broker: %s (command '%.*s', %d frames)", what,
-                  (int) (size > 16 ? 16 : size),
-                  msg->count ? (const char *) zmq_msg_data (&msg->part [0]) : "", msg->count);
+                  (int) (size > 16 ? 16 : size), name, msg->count);
 }
 
 /* ------------------------------------------------------------- the batch */
@@ -269,8 +270,8 @@ s_forward (kh_recorder_t *self)
     s_msg_t msg;
     while (s_recv (self->queries_h, &msg, ZMQ_DONTWAIT) > 0) {
         if (msg.count == 3) {
-            int rc = zmq_msg_send (&msg.part [0], self->broker_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            if (rc >= 0) {
+            int flags = ZMQ_SNDMORE | ZMQ_DONTWAIT;
+            if (zmq_msg_send (&msg.part [0], self->broker_h, flags) >= 0) {
                 zmq_msg_send (&msg.part [1], self->broker_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
                 zmq_msg_send (&msg.part [2], self->broker_h, ZMQ_DONTWAIT);
             }
@@ -423,8 +424,8 @@ s_connect (kh_recorder_t *self, kh_problem_t *why)
        long outage does not pile up stale HELLOs and answers. */
     zsock_set_immediate (self->broker, 1);
     if (zsock_connect (self->broker, "%s", self->endpoint) == -1)
-        return kh_problem (why, KH_EIO, "recorder: cannot connect to %s: %s", self->endpoint,
-                           zmq_strerror (zmq_errno ()));
+        return kh_problem (why, KH_EIO, "recorder: cannot connect to %s: %s",
+                           self->endpoint, zmq_strerror (zmq_errno ()));
     self->broker_h = zsock_resolve (self->broker);
     return 0;
 }

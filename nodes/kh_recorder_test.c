@@ -237,18 +237,20 @@ test_store (s_rig_t *rig)
     }
     CHECK ("STOREs are answered in order with gap-free seq", ok,
            "last seq %llu", (unsigned long long) info.seq);
+    /* seq 3 idea/05162004, 4 offer/05162, 5 idea/05162004 (seq 1 was idea/05162) */
     CHECK ("STORED carries the previous-seq links",
-           infos [2].prev_type == 1 && infos [3].prev_type == 2 && infos [4].prev_sender == 3
-           && infos [4].prev_pair == 3 && infos [3].prev_sender == 1 && infos [3].prev_pair == 0, "pt %llu %llu ps %llu pts %llu",
-           (unsigned long long) infos [2].prev_type, (unsigned long long) infos [3].prev_type,
-           (unsigned long long) infos [4].prev_sender, (unsigned long long) infos [4].prev_pair);
+           infos [2].prev_type == 1 && infos [3].prev_type == 2 && infos [3].prev_sender == 1
+           && infos [3].prev_pair == 0 && infos [4].prev_sender == 3
+           && infos [4].prev_pair == 3, "pt %llu ps %llu pts %llu",
+           (unsigned long long) infos [4].prev_type, (unsigned long long) infos [4].prev_sender,
+           (unsigned long long) infos [4].prev_pair);
 
     uint64_t token = s_store (rig, envs [3].data, envs [3].size);
     uint64_t answered = s_answer (rig, &stored, &info, &dup, &err);
     CHECK ("a duplicate STORE is answered with the original seq and dup",
            answered == token && stored && dup && info.seq == 4 && info.at == infos [3].at,
-           "token %llu stored %d dup %d seq %llu", (unsigned long long) answered, stored, dup,
-           (unsigned long long) info.seq);
+           "token %llu stored %d dup %d seq %llu", (unsigned long long) answered, stored,
+           dup, (unsigned long long) info.seq);
 
     msgpack_sbuffer bad;
     msgpack_sbuffer_init (&bad);

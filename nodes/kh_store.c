@@ -40,8 +40,8 @@ struct _kh_store_t {
     char          *path;                /* as opened */
     bool           writer;              /* false: opened read-only */
     uint64_t       head;                /* writer: highest committed seq, 0 if empty */
-    uint64_t       last_at;             /* writer: `at` of the head row; the floor for the next */
-    zhashx_t      *links;               /* writer: "t:type", "s:from", "p:type/from" -> uint64_t * */
+    uint64_t       last_at;             /* writer: `at` of the head row, the next one's floor */
+    zhashx_t      *links;               /* writer: "t:type", "s:from", "p:type/from" -> seq */
     sqlite3_stmt  *begin;               /* writer: BEGIN IMMEDIATE, for a batch */
     sqlite3_stmt  *begin_read;          /* BEGIN, for a query's snapshot */
     sqlite3_stmt  *commit;

@@ -1,4 +1,4 @@
-/*  kh_store.h - the recorder's SQLite store: append envelopes in gap-free order, query them.
+/*  kh_store.h - the recorder's SQLite store: appends envelopes gap-free, answers queries.
 
     A store is one SQLite database in WAL mode holding the table of schema/kreishub.sql.
     A writer (kh_store_new) is the only process that appends: it keeps the head (the
@@ -30,7 +30,7 @@ extern "C" {
 
 /* How durable a commit is before kh_store_append returns (SQLite's synchronous). */
 typedef enum {
-    KH_STORE_SYNC_FULL = 0,             /* WAL fsync'd at every commit: survives power loss */
+    KH_STORE_SYNC_FULL = 0,             /* WAL fsync'd at every commit: survives power cuts */
     KH_STORE_SYNC_NORMAL,               /* survives a process crash, not a power cut */
     KH_STORE_SYNC_OFF                   /* no fsync at all: benchmarks only */
 } kh_store_sync_t;

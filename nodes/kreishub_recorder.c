@@ -1,4 +1,4 @@
-/*  kreishub_recorder.c - the kreishub-recorder program: options, READY line, serve, stop. */
+/*  kreishub_recorder.c - the kreishub-recorder program: options, READY, serve, stop. */
 #include <errno.h>
 #include <getopt.h>
 #include "kh_recorder.h"
@@ -19,13 +19,14 @@ s_usage (FILE *out)
     fprintf (out,
         "usage: kreishub-recorder [options]\n"
         "Stores what the broker hands it in SQLite and answers history queries.\n"
-        "  -c, --config FILE     read section 'recorder' of a ZPL file (flags override it)\n"
+        "  -c, --config FILE     read section 'recorder' of a ZPL file (flags win)\n"
         "      --broker EP       the broker's recorder endpoint (default %s)\n"
         "      --db PATH         the store; its directory is created if missing\n"
         "                        (default %s)\n"
         "      --sync MODE       full: fsync the WAL before every answer (default);\n"
-        "                        normal: survives a crash, not a power cut; off: benchmarks\n"
-        "      --batch-max N     STOREs committed in one transaction, at most (default %d)\n"
+        "                        normal: survives a crash, not a power cut;\n"
+        "                        off: for benchmarks only\n"
+        "      --batch-max N     STOREs per transaction, at most (default %d)\n"
         "  -v, --verbose         log every batch\n"
         "  -h, --help            this text\n"
         "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
@@ -166,7 +167,8 @@ main (int argc, char *argv [])
         return 1;
     }
     printf ("READY db=%s head=%llu broker=%s\n", kh_recorder_db (recorder),
-            (unsigned long long) kh_recorder_head (recorder), kh_recorder_endpoint (recorder));
+            (unsigned long long) kh_recorder_head (recorder),
+            kh_recorder_endpoint (recorder));
     fflush (stdout);
     zsys_info ("recorder: store %s at head %llu, broker %s", kh_recorder_db (recorder),
                (unsigned long long) kh_recorder_head (recorder),
