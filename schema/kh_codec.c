@@ -834,6 +834,9 @@ s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
                                          "until_at", "limit", "type", "from", NULL };
     if (map->type != MSGPACK_OBJECT_MAP)
         return kh_problem (why, KH_EQUERY, "query: expected a map");
+    /* req first, so that even a refused query's error can echo it */
+    if (s_get_uint (map, "req", &q->req, KH_EQUERY, why))
+        return -1;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const char *const *k = keys;
         while (*k && !s_key_is (&map->via.map.ptr [i].key, *k))
@@ -842,8 +845,7 @@ s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
             return kh_problem (why, KH_EQUERY, "query: unknown key");
     }
     uint64_t limit;
-    if (s_get_uint (map, "req", &q->req, KH_EQUERY, why)
-    ||  s_get_uint (map, "since_seq", &q->since_seq, KH_EQUERY, why)
+    if (s_get_uint (map, "since_seq", &q->since_seq, KH_EQUERY, why)
     ||  s_get_uint (map, "until_seq", &q->until_seq, KH_EQUERY, why)
     ||  s_get_uint (map, "since_at", &q->since_at, KH_EQUERY, why)
     ||  s_get_uint (map, "until_at", &q->until_at, KH_EQUERY, why)
