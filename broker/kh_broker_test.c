@@ -6,18 +6,7 @@
 #include "kh_codec.h"
 #include "kh_pending.h"
 
-static int s_checks, s_failed;
-
-#define CHECK(name, cond, ...) do { \
-    s_checks++; \
-    if (!(cond)) { \
-        s_failed++; \
-        printf ("FAIL %s: ", name); \
-        printf (__VA_ARGS__); \
-        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
-        fflush (stdout); \
-    } \
-} while (0)
+#include "kh_check.h"
 
 #define S_WAIT_MS   3000            /* how long an expected message may take */
 #define S_QUIET_MS  250             /* how long we listen to prove nothing comes */
@@ -96,7 +85,7 @@ s_envelope (msgpack_sbuffer *out, const char *type, const char *from, const char
     if (rc == 0)
         rc = kh_builder_encode (builder, id, from, kh_now_ms (), out, &why);
     kh_builder_destroy (&builder);
-    CHECK ("the builder makes a valid envelope", rc == 0, "%s", why.reason);
+    KH_CHECK ("the builder makes a valid envelope", rc == 0, "%s", why.reason);
     return rc;
 }
 
@@ -134,7 +123,7 @@ s_expect_store (zsock_t *recorder, const msgpack_sbuffer *envelope)
 {
     zmsg_t *store = s_recv (recorder, S_WAIT_MS);
     zframe_t *body = s_frame (store, 2);
-    CHECK ("a valid publish reaches the recorder as [STORE][token][envelope]",
+    KH_CHECK ("a valid publish reaches the recorder as [STORE][token][envelope]",
            store && zmsg_size (store) == 3 && s_frame_is (store, 0, KH_REC_STORE)
            && zframe_size (s_frame (store, 1)) == 8 && body
            && zframe_size (body) == envelope->size
@@ -150,7 +139,7 @@ static zmsg_t *
 s_expect_reply (zsock_t *client, const char *command, const char *check)
 {
     zmsg_t *reply = s_recv (client, S_WAIT_MS);
-    CHECK (check, reply && s_frame_is (reply, 0, command) && zmsg_size (reply) == 2,
+    KH_CHECK (check, reply && s_frame_is (reply, 0, command) && zmsg_size (reply) == 2,
            "expected %s, got %s", command,
            reply ? (s_frame_is (reply, 0, KH_REP_ERROR) ? "ERROR" : "another reply")
                  : "nothing");
@@ -173,7 +162,7 @@ s_expect_error (s_rig_t *rig, int count, const void *const *data, const size_t *
     kh_problem_t why = { 0 };
     int rc = body && s_frame_is (reply, 0, KH_REP_ERROR)
            ? kh_error_decode (zframe_data (body), zframe_size (body), err, &why) : -1;
-    CHECK (check, rc == 0 && err->code == code, "expected ERROR %s, got %s (%s)",
+    KH_CHECK (check, rc == 0 && err->code == code, "expected ERROR %s, got %s (%s)",
            kh_errname (code), reply ? (rc == 0 ? kh_errname (err->code) : "not an ERROR")
                                     : "no reply", rc == 0 ? err->reason : why.reason);
     zmsg_destroy (&reply);
@@ -233,7 +222,7 @@ s_rig_start (s_rig_t *rig)
 {
     memset (rig, 0, sizeof *rig);
     rig->broker = s_broker_start (0, 0, &rig->client_ep, &rig->live_ep, &rig->recorder_ep);
-    CHECK ("the broker binds wildcard ports and reports the real endpoints",
+    KH_CHECK ("the broker binds wildcard ports and reports the real endpoints",
            rig->client_ep && strncmp (rig->client_ep, "tcp://127.0.0.1:", 16) == 0
            && strchr (rig->client_ep, '*') == NULL && rig->live_ep && *rig->live_ep
            && rig->recorder_ep && *rig->recorder_ep, "client '%s'",
@@ -250,7 +239,7 @@ s_rig_start (s_rig_t *rig)
         zclock_sleep (20);
         stats = s_stats (rig);
     }
-    CHECK ("the broker reads and counts subscriptions", stats.subscribers == 3,
+    KH_CHECK ("the broker reads and counts subscriptions", stats.subscribers == 3,
            "%llu subscriptions", (unsigned long long) stats.subscribers);
     return 0;
 }
@@ -277,14 +266,14 @@ test_no_recorder (s_rig_t *rig)
     uint64_t head = 99;
     bool recorder = true;
     int rc = s_ping (rig, &head, &recorder);
-    CHECK ("PING is answered PONG with head 0 and no recorder before one connects",
+    KH_CHECK ("PING is answered PONG with head 0 and no recorder before one connects",
            rc == 0 && head == 0 && !recorder, "rc %d head %llu recorder %d", rc,
            (unsigned long long) head, recorder);
     const void *data [2] = { KH_CMD_PING, "anything" };
     size_t sizes [2] = { 4, 8 };
     s_send (rig->client, 2, data, sizes);
     zmsg_t *pong = s_recv (rig->client, S_WAIT_MS);
-    CHECK ("PING with any one body frame is answered too", s_frame_is (pong, 0, KH_REP_PONG),
+    KH_CHECK ("PING with any one body frame is answered too", s_frame_is (pong, 0, KH_REP_PONG),
            "no PONG");
     zmsg_destroy (&pong);
 
@@ -297,7 +286,7 @@ test_no_recorder (s_rig_t *rig)
     size_t qsizes [2] = { 5, buf.size };
     s_expect_error (rig, 2, qdata, qsizes, KH_EUNAVAILABLE,
                     "a query without a recorder gets UNAVAILABLE", &err);
-    CHECK ("UNAVAILABLE for a query names its req", err.req == 41, "req %llu",
+    KH_CHECK ("UNAVAILABLE for a query names its req", err.req == 41, "req %llu",
            (unsigned long long) err.req);
     msgpack_sbuffer_destroy (&buf);
 }
@@ -313,14 +302,14 @@ test_commit_before_ack (s_rig_t *rig)
     msgpack_sbuffer_init (&env);
     s_envelope (&env, "idea", "05162004", "Gemeinsamer Bauhof", id);
     s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
-    CHECK ("a publish without a recorder is neither answered nor published yet",
+    KH_CHECK ("a publish without a recorder is neither answered nor published yet",
            s_quiet (rig->client) && s_quiet (rig->sub), "something arrived");
 
     rig->recorder = zsock_new_dealer (rig->recorder_ep);
     s_hello (rig->recorder, 0);
     zmsg_t *store = s_expect_store (rig->recorder, &env);
-    CHECK ("nothing is acknowledged before STORED", s_quiet (rig->client), "a reply came");
-    CHECK ("nothing is published before STORED", s_quiet (rig->sub), "a record came");
+    KH_CHECK ("nothing is acknowledged before STORED", s_quiet (rig->client), "a reply came");
+    KH_CHECK ("nothing is published before STORED", s_quiet (rig->sub), "a record came");
 
     s_stored (rig->recorder, store, 1, false);
     zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK, "after STORED the client gets ACK");
@@ -331,7 +320,7 @@ test_commit_before_ack (s_rig_t *rig)
     zframe_t *body = s_frame (ack, 1);
     int rc = body ? kh_ack_decode (zframe_data (body), zframe_size (body), ack_id, &seq, &dup,
                                    &why) : -1;
-    CHECK ("the ACK names the message id, its seq and dup false",
+    KH_CHECK ("the ACK names the message id, its seq and dup false",
            rc == 0 && memcmp (ack_id, id, KH_ID_SIZE) == 0 && seq == 1 && !dup,
            "rc %d seq %llu dup %d %s", rc, (unsigned long long) seq, dup, why.reason);
 
@@ -340,10 +329,10 @@ test_commit_before_ack (s_rig_t *rig)
     memset (&record, 0, sizeof record);
     body = s_frame (live, 1);
     rc = body ? kh_record_decode (zframe_data (body), zframe_size (body), &record, &why) : -1;
-    CHECK ("after STORED the record goes live under topic type/from/",
+    KH_CHECK ("after STORED the record goes live under topic type/from/",
            live && zmsg_size (live) == 2 && s_frame_is (live, 0, "idea/05162004/"), "%s",
            live ? "wrong topic or frames" : "nothing arrived");
-    CHECK ("the live record carries the seq and the envelope byte for byte",
+    KH_CHECK ("the live record carries the seq and the envelope byte for byte",
            rc == 0 && record.info.seq == 1 && record.msg_size == env.size
            && memcmp (record.msg, env.data, env.size) == 0, "rc %d seq %llu %s", rc,
            (unsigned long long) record.info.seq, why.reason);
@@ -351,7 +340,7 @@ test_commit_before_ack (s_rig_t *rig)
     uint64_t head = 0;
     bool recorder = false;
     rc = s_ping (rig, &head, &recorder);
-    CHECK ("PONG says head 1 and recorder true after a commit", rc == 0 && head == 1 && recorder,
+    KH_CHECK ("PONG says head 1 and recorder true after a commit", rc == 0 && head == 1 && recorder,
            "head %llu recorder %d", (unsigned long long) head, recorder);
 
     /* The same envelope again: the recorder says dup; ACK dup, nothing goes live. */
@@ -362,12 +351,12 @@ test_commit_before_ack (s_rig_t *rig)
     body = s_frame (ack2, 1);
     rc = body ? kh_ack_decode (zframe_data (body), zframe_size (body), ack_id, &seq, &dup,
                                &why) : -1;
-    CHECK ("a duplicate's ACK has the original seq and dup true", rc == 0 && seq == 1 && dup,
+    KH_CHECK ("a duplicate's ACK has the original seq and dup true", rc == 0 && seq == 1 && dup,
            "seq %llu dup %d", (unsigned long long) seq, dup);
-    CHECK ("a duplicate is not published again", s_quiet (rig->sub), "a record came");
+    KH_CHECK ("a duplicate is not published again", s_quiet (rig->sub), "a record came");
     /* A late second answer for a token already answered is ignored. */
     s_stored (rig->recorder, again, 1, false);
-    CHECK ("an answer for an unknown token is ignored", s_quiet (rig->client), "a reply came");
+    KH_CHECK ("an answer for an unknown token is ignored", s_quiet (rig->client), "a reply came");
 
     zmsg_destroy (&store);
     zmsg_destroy (&ack);
@@ -392,7 +381,7 @@ test_bad_input (s_rig_t *rig)
     size_t s2 [2] = { 7, 1 };
     s_expect_error (rig, 2, d2, s2, KH_EMALFORMED,
                     "a body that is not msgpack gets MALFORMED", &err);
-    CHECK ("an unreadable body's error has no id", !err.has_id, "has id");
+    KH_CHECK ("an unreadable body's error has no id", !err.has_id, "has id");
 
     uint8_t *longer = (uint8_t *) malloc (env.size + 1);
     memcpy (longer, env.data, env.size);
@@ -443,7 +432,7 @@ test_bad_input (s_rig_t *rig)
     d2 [1] = patched;
     s2 [1] = env.size;
     s_expect_error (rig, 2, d2, s2, KH_ETYPE, "an unknown message type gets TYPE", &err);
-    CHECK ("a readable envelope's error names its id",
+    KH_CHECK ("a readable envelope's error names its id",
            at && err.has_id && memcmp (err.id, id, KH_ID_SIZE) == 0, "no id");
     free (patched);
 
@@ -455,7 +444,7 @@ test_bad_input (s_rig_t *rig)
     const void *dq2 [2] = { KH_CMD_QUERY, q.data };
     size_t sq2 [2] = { 5, q.size };
     s_expect_error (rig, 2, dq2, sq2, KH_EQUERY, "a query for an unknown type gets QUERY", &err);
-    CHECK ("a bad query's error names its req", err.req == 5, "req %llu",
+    KH_CHECK ("a bad query's error names its req", err.req == 5, "req %llu",
            (unsigned long long) err.req);
     dq2 [1] = "\xc1";
     sq2 [1] = 1;
@@ -469,7 +458,7 @@ test_bad_input (s_rig_t *rig)
     zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK,
                                   "after every bad input the broker still acknowledges");
     zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
-    CHECK ("after every bad input the broker still publishes", live != NULL, "no record");
+    KH_CHECK ("after every bad input the broker still publishes", live != NULL, "no record");
     zmsg_destroy (&store);
     zmsg_destroy (&ack);
     zmsg_destroy (&live);
@@ -489,7 +478,7 @@ test_query (s_rig_t *rig)
     s_send2 (rig->client, KH_CMD_QUERY, q.data, q.size);
     zmsg_t *fwd = s_recv (rig->recorder, S_WAIT_MS);
     zframe_t *body = s_frame (fwd, 2);
-    CHECK ("a query reaches the recorder as [QUERY][client id][query]",
+    KH_CHECK ("a query reaches the recorder as [QUERY][client id][query]",
            fwd && zmsg_size (fwd) == 3 && s_frame_is (fwd, 0, KH_CMD_QUERY) && body
            && zframe_size (body) == q.size && memcmp (zframe_data (body), q.data, q.size) == 0,
            "%s", fwd ? "wrong frames" : "nothing arrived");
@@ -510,7 +499,7 @@ test_query (s_rig_t *rig)
     zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ROWS,
                                     "the recorder's ROWS reach the client");
     body = s_frame (reply, 1);
-    CHECK ("ROWS reach the client byte for byte",
+    KH_CHECK ("ROWS reach the client byte for byte",
            body && zframe_size (body) == rows.size
            && memcmp (zframe_data (body), rows.data, rows.size) == 0, "differs");
     zmsg_destroy (&reply);
@@ -526,7 +515,7 @@ test_query (s_rig_t *rig)
     reply = s_expect_reply (rig->client, KH_REP_ERROR,
                             "the recorder's ERROR for a query reaches the client");
     body = s_frame (reply, 1);
-    CHECK ("a query's ERROR reaches the client byte for byte",
+    KH_CHECK ("a query's ERROR reaches the client byte for byte",
            body && zframe_size (body) == e.size && memcmp (zframe_data (body), e.data, e.size) == 0,
            "differs");
     zmsg_destroy (&reply);
@@ -562,10 +551,10 @@ test_failed_and_garbage (s_rig_t *rig)
     kh_problem_t why;
     if (body)
         kh_error_decode (zframe_data (body), zframe_size (body), &err, &why);
-    CHECK ("the publisher gets the recorder's code and id",
+    KH_CHECK ("the publisher gets the recorder's code and id",
            err.code == KH_ESTORE && err.has_id && memcmp (err.id, id, KH_ID_SIZE) == 0,
            "code %d", err.code);
-    CHECK ("a failed message is not published", s_quiet (rig->sub), "a record came");
+    KH_CHECK ("a failed message is not published", s_quiet (rig->sub), "a record came");
     zmsg_destroy (&reply);
     zmsg_destroy (&store);
 
@@ -589,10 +578,10 @@ test_failed_and_garbage (s_rig_t *rig)
     bool recorder = false;
     int rc = s_ping (rig, &head, &recorder);
     kh_broker_stats_t after = s_stats (rig);
-    CHECK ("malformed frames from the recorder are counted and ignored",
+    KH_CHECK ("malformed frames from the recorder are counted and ignored",
            after.ignored - before.ignored == 4, "%llu ignored",
            (unsigned long long) (after.ignored - before.ignored));
-    CHECK ("after malformed recorder frames the broker still serves with its recorder",
+    KH_CHECK ("after malformed recorder frames the broker still serves with its recorder",
            rc == 0 && recorder && head == 2, "rc %d recorder %d head %llu", rc, recorder,
            (unsigned long long) head);
     msgpack_sbuffer_destroy (&e);
@@ -621,26 +610,26 @@ test_resend (s_rig_t *rig)
     s_hello (second, 7);
     zmsg_t *new1 = s_expect_store (second, &env1);
     zmsg_t *new2 = s_expect_store (second, &env2);
-    CHECK ("a new recorder gets the unanswered STOREs again, in order, same tokens",
+    KH_CHECK ("a new recorder gets the unanswered STOREs again, in order, same tokens",
            new1 && new2 && old1 && old2 && zframe_eq (s_frame (new1, 1), s_frame (old1, 1))
            && zframe_eq (s_frame (new2, 1), s_frame (old2, 1)), "tokens differ");
     s_stored (second, new1, 8, true);
     s_stored (second, new2, 9, false);
     zmsg_t *live1 = s_recv (rig->sub, S_WAIT_MS);
     zmsg_t *live2 = s_recv (rig->sub, S_WAIT_MS);
-    CHECK ("a resent message the new recorder calls dup still goes live (it may never have)",
+    KH_CHECK ("a resent message the new recorder calls dup still goes live (it may never have)",
            live1 != NULL && live2 != NULL, "%s", live1 ? "one record" : "no record");
     zmsg_t *ack1 = s_recv (rig->client, S_WAIT_MS);
     zmsg_t *ack2 = s_recv (rig->client, S_WAIT_MS);
-    CHECK ("both resent messages are acknowledged", s_frame_is (ack1, 0, KH_REP_ACK)
+    KH_CHECK ("both resent messages are acknowledged", s_frame_is (ack1, 0, KH_REP_ACK)
            && s_frame_is (ack2, 0, KH_REP_ACK), "missing ACK");
     s_stored (rig->recorder, old1, 8, false);      /* the old one answers late */
-    CHECK ("a late answer from the old recorder is ignored", s_quiet (rig->client)
+    KH_CHECK ("a late answer from the old recorder is ignored", s_quiet (rig->client)
            && s_quiet (rig->sub), "something came");
     uint64_t head = 0;
     bool recorder = false;
     s_ping (rig, &head, &recorder);
-    CHECK ("the head follows the highest seq (HELLO and STORED)", head == 9 && recorder,
+    KH_CHECK ("the head follows the highest seq (HELLO and STORED)", head == 9 && recorder,
            "head %llu", (unsigned long long) head);
 
     /* The new recorder is the recorder now: queries go to it. */
@@ -670,7 +659,7 @@ test_heartbeat (s_rig_t *rig)
     uint64_t head = 0, at = 0;
     kh_problem_t why = { 0 };
     int rc = body ? kh_beat_decode (zframe_data (body), zframe_size (body), &head, &at, &why) : -1;
-    CHECK ("a heartbeat [!hb][{head, at}] comes within a second or so",
+    KH_CHECK ("a heartbeat [!hb][{head, at}] comes within a second or so",
            s_frame_is (beat, 0, KH_TOPIC_BEAT) && rc == 0 && head == 9 && at > 0,
            "rc %d head %llu %s", rc, (unsigned long long) head, why.reason);
     zmsg_destroy (&beat);
@@ -695,14 +684,14 @@ test_recorder_silent (s_rig_t *rig)
     uint64_t head = 0;
     bool recorder = true;
     s_ping (rig, &head, &recorder);
-    CHECK ("a recorder silent for 3 s is reported gone", !recorder, "still there");
+    KH_CHECK ("a recorder silent for 3 s is reported gone", !recorder, "still there");
     s_send2 (rig->client, KH_CMD_PUBLISH, env2.data, env2.size);
-    CHECK ("a publish while the recorder is gone is not sent to it", s_quiet (rig->recorder),
+    KH_CHECK ("a publish while the recorder is gone is not sent to it", s_quiet (rig->recorder),
            "a STORE came");
     s_hello (rig->recorder, 9);
     zmsg_t *again = s_expect_store (rig->recorder, &env1);
     zmsg_t *second = s_expect_store (rig->recorder, &env2);
-    CHECK ("a recorder that comes back gets again what it had not answered, same token",
+    KH_CHECK ("a recorder that comes back gets again what it had not answered, same token",
            first && again && zframe_eq (s_frame (first, 1), s_frame (again, 1)), "differs");
     s_stored (rig->recorder, again, 10, false);
     s_stored (rig->recorder, second, 11, false);
@@ -712,7 +701,7 @@ test_recorder_silent (s_rig_t *rig)
                                    "the recorder that comes back commits what waited");
     zmsg_t *live1 = s_recv (rig->sub, S_WAIT_MS);
     zmsg_t *live2 = s_recv (rig->sub, S_WAIT_MS);
-    CHECK ("what waited goes live once committed", live1 && live2, "a record is missing");
+    KH_CHECK ("what waited goes live once committed", live1 && live2, "a record is missing");
     zmsg_destroy (&live1);
     zmsg_destroy (&live2);
     zmsg_destroy (&ack1);
@@ -737,12 +726,12 @@ test_recorder_disconnects (s_rig_t *rig)
     msgpack_sbuffer_init (&env);
     s_envelope (&env, "offer", "05162020", "Nach dem Abbruch", id);
     s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
-    CHECK ("a publish to a recorder that went away is kept, not refused",
+    KH_CHECK ("a publish to a recorder that went away is kept, not refused",
            s_quiet (rig->client), "a reply came");
     uint64_t head = 0;
     bool recorder = true;
     s_ping (rig, &head, &recorder);
-    CHECK ("a recorder that went away is reported gone at once", !recorder, "still there");
+    KH_CHECK ("a recorder that went away is reported gone at once", !recorder, "still there");
     rig->recorder = zsock_new_dealer (rig->recorder_ep);
     s_hello (rig->recorder, 11);
     zmsg_t *store = s_expect_store (rig->recorder, &env);
@@ -750,7 +739,7 @@ test_recorder_disconnects (s_rig_t *rig)
     zmsg_t *ack = s_expect_reply (rig->client, KH_REP_ACK,
                                   "what waited for a lost recorder is committed by the next");
     zmsg_t *live = s_recv (rig->sub, S_WAIT_MS);
-    CHECK ("what waited for a lost recorder goes live", s_frame_is (live, 0, "offer/05162020/"),
+    KH_CHECK ("what waited for a lost recorder goes live", s_frame_is (live, 0, "offer/05162020/"),
            "no record");
     zmsg_destroy (&live);
     zmsg_destroy (&ack);
@@ -779,7 +768,7 @@ test_pending_full (void)
     size_t sizes [2] = { 7, env.size };
     s_expect_error (&rig, 2, data, sizes, KH_EUNAVAILABLE,
                     "a publish beyond --pending-max gets UNAVAILABLE", &err);
-    CHECK ("UNAVAILABLE for a publish names its id", err.has_id, "no id");
+    KH_CHECK ("UNAVAILABLE for a publish names its id", err.has_id, "no id");
     msgpack_sbuffer_destroy (&env);
     zsock_destroy (&rig.client);
     zactor_destroy (&broker);
@@ -832,7 +821,7 @@ test_slow_subscriber (void)
             acked++;
         zmsg_destroy (&msg);
     }
-    CHECK ("a subscriber that never reads does not stop acknowledgements", acked == COUNT,
+    KH_CHECK ("a subscriber that never reads does not stop acknowledgements", acked == COUNT,
            "%d of %d acknowledged", acked, COUNT);
     zpoller_destroy (&poller);
     msgpack_sbuffer_destroy (&env);
@@ -856,7 +845,7 @@ test_bind_failure (s_rig_t *rig)
     char *a = NULL, *b = NULL, *c = NULL;
     zsock_send (broker, "s", "ENDPOINTS");
     zsock_recv (broker, "sss", &a, &b, &c);
-    CHECK ("a broker whose port is taken reports no endpoints", a && !*a && b && !*b,
+    KH_CHECK ("a broker whose port is taken reports no endpoints", a && !*a && b && !*b,
            "client '%s'", a ? a : "(null)");
     zactor_destroy (&broker);
     zsys_set_logstream (stderr);
@@ -885,12 +874,11 @@ main (void)
         test_recorder_disconnects (&rig);
     }
     kh_broker_stats_t stats = rig.broker ? s_stats (&rig) : (kh_broker_stats_t) { 0 };
-    CHECK ("the counters add up", stats.acked == 8 && stats.published == 7 && stats.queries == 1,
+    KH_CHECK ("the counters add up", stats.acked == 8 && stats.published == 7 && stats.queries == 1,
            "acked %llu published %llu queries %llu", (unsigned long long) stats.acked,
            (unsigned long long) stats.published, (unsigned long long) stats.queries);
     s_rig_stop (&rig);
     test_pending_full ();
     test_slow_subscriber ();
-    printf ("broker_test: %d checks, %d failed\n", s_checks, s_failed);
-    return s_failed ? 1 : 0;
+    return kh_check_done ("broker_test");
 }

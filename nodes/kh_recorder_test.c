@@ -6,18 +6,7 @@
 #include "kh_codec.h"
 #include "kh_recorder.h"
 
-static int s_checks, s_failed;
-
-#define CHECK(name, cond, ...) do { \
-    s_checks++; \
-    if (!(cond)) { \
-        s_failed++; \
-        printf ("FAIL %s: ", name); \
-        printf (__VA_ARGS__); \
-        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
-        fflush (stdout); \
-    } \
-} while (0)
+#include "kh_check.h"
 
 #define S_WAIT_MS   5000            /* how long an expected message may take */
 #define S_MANY      2000            /* STOREs sent at once to see them grouped */
@@ -235,10 +224,10 @@ test_store (s_rig_t *rig)
         ok &= token == i + 1 && stored && !dup && info.seq == i + 1 && info.at > 0;
         infos [i] = info;
     }
-    CHECK ("STOREs are answered in order with gap-free seq", ok,
+    KH_CHECK ("STOREs are answered in order with gap-free seq", ok,
            "last seq %llu", (unsigned long long) info.seq);
     /* seq 3 idea/05162004, 4 offer/05162, 5 idea/05162004 (seq 1 was idea/05162) */
-    CHECK ("STORED carries the previous-seq links",
+    KH_CHECK ("STORED carries the previous-seq links",
            infos [2].prev_type == 1 && infos [3].prev_type == 2 && infos [3].prev_sender == 1
            && infos [3].prev_pair == 0 && infos [4].prev_sender == 3
            && infos [4].prev_pair == 3, "pt %llu ps %llu pts %llu",
@@ -247,7 +236,7 @@ test_store (s_rig_t *rig)
 
     uint64_t token = s_store (rig, envs [3].data, envs [3].size);
     uint64_t answered = s_answer (rig, &stored, &info, &dup, &err);
-    CHECK ("a duplicate STORE is answered with the original seq and dup",
+    KH_CHECK ("a duplicate STORE is answered with the original seq and dup",
            answered == token && stored && dup && info.seq == 4 && info.at == infos [3].at,
            "token %llu stored %d dup %d seq %llu", (unsigned long long) answered, stored,
            dup, (unsigned long long) info.seq);
@@ -264,14 +253,14 @@ test_store (s_rig_t *rig)
     kh_builder_destroy (&builder);
     token = s_store (rig, bad.data, bad.size);
     answered = s_answer (rig, &stored, &info, &dup, &err);
-    CHECK ("an invalid envelope is answered FAILED with its code and id",
+    KH_CHECK ("an invalid envelope is answered FAILED with its code and id",
            answered == token && !stored && err.code == KH_ERANGE && err.has_id
            && memcmp (err.id, bad_id, KH_ID_SIZE) == 0 && err.reason [0],
            "stored %d code %d has_id %d reason '%s'", stored, err.code, err.has_id,
            err.reason);
     token = s_store (rig, "\x92\x01\x02", 3);
     answered = s_answer (rig, &stored, &info, &dup, &err);
-    CHECK ("bytes that are no envelope are answered FAILED without an id",
+    KH_CHECK ("bytes that are no envelope are answered FAILED without an id",
            answered == token && !stored && err.code == KH_EWRONGTYPE && !err.has_id,
            "stored %d code %d has_id %d", stored, err.code, err.has_id);
     msgpack_sbuffer_destroy (&bad);
@@ -302,9 +291,9 @@ test_many (s_rig_t *rig)
     }
     kh_recorder_stats_t after = s_stats (rig);
     uint64_t batches = after.batches - before.batches;
-    CHECK ("many STOREs at once are all answered in order", ok, "token %llu seq %llu",
+    KH_CHECK ("many STOREs at once are all answered in order", ok, "token %llu seq %llu",
            (unsigned long long) token, (unsigned long long) seq);
-    CHECK ("STOREs that wait together are committed together", batches < S_MANY / 4,
+    KH_CHECK ("STOREs that wait together are committed together", batches < S_MANY / 4,
            "%llu transactions for %d STOREs", (unsigned long long) batches, S_MANY);
 }
 
@@ -324,7 +313,7 @@ test_query (s_rig_t *rig)
     bool decoded = rc == 0 && reply.body && streq (reply.command, KH_REP_ROWS)
                 && kh_rows_decode (zframe_data (reply.body), zframe_size (reply.body),
                                    &rows, &why) == 0;
-    CHECK ("a QUERY is answered ROWS with the client id, through the query actor",
+    KH_CHECK ("a QUERY is answered ROWS with the client id, through the query actor",
            decoded && reply.frames == 3 && zframe_size (reply.arg) == sizeof client
            && memcmp (zframe_data (reply.arg), client, sizeof client) == 0 && rows.req == 42
            && rows.count == 4 && rows.rows [0].info.seq == 3 && rows.rows [1].info.seq == 5
@@ -340,7 +329,7 @@ test_query (s_rig_t *rig)
     decoded = rc == 0 && reply.body && streq (reply.command, KH_REP_ERROR)
            && kh_error_decode (zframe_data (reply.body), zframe_size (reply.body), &err,
                                &why) == 0;
-    CHECK ("a bad query is answered ERROR with code QUERY", decoded && err.code == KH_EQUERY
+    KH_CHECK ("a bad query is answered ERROR with code QUERY", decoded && err.code == KH_EQUERY
            && zframe_size (reply.arg) == sizeof client, "command '%s' code %d",
            reply.command, err.code);
     s_reply_clear (&reply);
@@ -368,7 +357,7 @@ test_garbage (s_rig_t *rig)
     kh_error_reply_t err;
     uint64_t answered = s_answer (rig, &stored, &info, &dup, &err);
     kh_recorder_stats_t after = s_stats (rig);
-    CHECK ("unknown commands and wrong frame counts are ignored, serving goes on",
+    KH_CHECK ("unknown commands and wrong frame counts are ignored, serving goes on",
            answered == token && stored && after.ignored - before.ignored == 4,
            "answered %llu ignored %llu", (unsigned long long) answered,
            (unsigned long long) (after.ignored - before.ignored));
@@ -387,7 +376,7 @@ test_hello (s_rig_t *rig)
            && kh_hello_decode (zframe_data (reply.body), zframe_size (reply.body), &head,
                                &why) == 0;
     s_reply_clear (&reply);
-    CHECK ("HELLO comes again within a second or so, with the head",
+    KH_CHECK ("HELLO comes again within a second or so, with the head",
            ok && head == S_HEAD_GARBAGE && zclock_mono () - start < 1500,
            "rc %d head %llu after %lld ms", rc, (unsigned long long) head,
            (long long) (zclock_mono () - start));
@@ -416,7 +405,7 @@ test_commit_fails (s_rig_t *rig)
                        && memcmp (err.id, ids [1], KH_ID_SIZE) == 0
                        && strstr (err.reason, "boom");
     }
-    CHECK ("a batch that cannot commit is answered FAILED with code STORE",
+    KH_CHECK ("a batch that cannot commit is answered FAILED with code STORE",
            rc == SQLITE_OK && boom_failed, "rc %d code %d reason '%s'", rc, err.code,
            err.reason);
     s_sql (rig, "DROP TRIGGER boom");
@@ -427,7 +416,7 @@ test_commit_fails (s_rig_t *rig)
         ok &= s_answer (rig, &stored, &info, &dup, &err) == rig->token && stored;
         head = info.seq > head ? info.seq : head;
     }
-    CHECK ("after a failed batch, the broker's resend is stored gap-free",
+    KH_CHECK ("after a failed batch, the broker's resend is stored gap-free",
            ok && head == S_HEAD_FAILS, "head %llu", (unsigned long long) head);
     for (int i = 0; i < 3; i++)
         msgpack_sbuffer_destroy (&envs [i]);
@@ -439,7 +428,7 @@ test_restart (s_rig_t *rig)
     zactor_destroy (&rig->recorder);
     zframe_destroy (&rig->peer);
     int64_t head = s_start (rig, 0);
-    CHECK ("a restarted recorder says HELLO with the head it left",
+    KH_CHECK ("a restarted recorder says HELLO with the head it left",
            head == S_HEAD_FAILS, "head %lld", (long long) head);
     kh_recorder_config_t config = { .broker = zsock_endpoint (rig->router),
                                     .db = "/proc/kh-no/such.db" };
@@ -448,7 +437,7 @@ test_restart (s_rig_t *rig)
     uint64_t zero = 1;
     zsock_send (broken, "s", "STATUS");
     zsock_recv (broken, "s8", &reason, &zero);
-    CHECK ("a recorder that cannot open its store says why",
+    KH_CHECK ("a recorder that cannot open its store says why",
            reason && strstr (reason, "/proc/kh-no") && zero == 0, "reason '%s'",
            reason ? reason : "(none)");
     zstr_free (&reason);
@@ -472,7 +461,7 @@ main (void)
     if (zsock_bind (rig.router, "tcp://127.0.0.1:*") == -1)
         zsock_destroy (&rig.router);
     int64_t head = rig.router ? s_start (&rig, 0) : -1;
-    CHECK ("recorder says HELLO at once with head 0, creating the store's directory",
+    KH_CHECK ("recorder says HELLO at once with head 0, creating the store's directory",
            head == 0 && zsys_file_exists (rig.db), "head %lld", (long long) head);
     if (head == 0) {
         test_store (&rig);
@@ -490,6 +479,5 @@ main (void)
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", rig.dir);
     if (s_failed == 0 && system (cmd) != 0)
         printf ("note: could not remove %s\n", rig.dir);
-    printf ("recorder_test: %d checks, %d failed\n", s_checks, s_failed);
-    return s_failed ? 1 : 0;
+    return kh_check_done ("recorder_test");
 }

@@ -5,18 +5,7 @@
 #include "kh_codec.h"
 #include "kh_store.h"
 
-static int s_checks, s_failed;
-
-#define CHECK(name, cond, ...) do { \
-    s_checks++; \
-    if (!(cond)) { \
-        s_failed++; \
-        printf ("FAIL %s: ", name); \
-        printf (__VA_ARGS__); \
-        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
-        fflush (stdout); \
-    } \
-} while (0)
+#include "kh_check.h"
 
 #define S_BATCH_MAX 700
 
@@ -195,7 +184,7 @@ test_gap_free (void)
     char path [128];
     s_path (path, sizeof path, "gapfree");
     kh_store_t *store = s_open (path);
-    CHECK ("a new store is empty", kh_store_head (store) == 0, "head %llu",
+    KH_CHECK ("a new store is empty", kh_store_head (store) == 0, "head %llu",
            (unsigned long long) kh_store_head (store));
     s_env_t envs [5];
     for (int i = 0; i < 5; i++)
@@ -208,19 +197,19 @@ test_gap_free (void)
         ok = ok && results [i].code == KH_OK && !results [i].dup
                 && results [i].info.seq == (uint64_t) i + 1 && results [i].info.at > 0
                 && results [i].has_id && memcmp (results [i].id, envs [i].id, KH_ID_SIZE) == 0;
-    CHECK ("append assigns gap-free seq from 1", ok && kh_store_head (store) == 5,
+    KH_CHECK ("append assigns gap-free seq from 1", ok && kh_store_head (store) == 5,
            "rc %d head %llu seq [4] %llu", rc, (unsigned long long) kh_store_head (store),
            (unsigned long long) results [4].info.seq);
-    CHECK ("at never decreases within the log", results [4].info.at >= results [0].info.at,
+    KH_CHECK ("at never decreases within the log", results [4].info.at >= results [0].info.at,
            "at %llu then %llu", (unsigned long long) results [0].info.at,
            (unsigned long long) results [4].info.at);
-    CHECK ("an empty batch commits nothing",
+    KH_CHECK ("an empty batch commits nothing",
            kh_store_append (store, NULL, 0, NULL) == 0 && kh_store_head (store) == 5,
            "head %llu", (unsigned long long) kh_store_head (store));
     kh_store_destroy (&store);
     kh_store_destroy (&store);
-    CHECK ("destroy is idempotent", store == NULL, "store not NULL");
-    CHECK ("append stores one row per message", s_rows (path) == 5, "%d rows", s_rows (path));
+    KH_CHECK ("destroy is idempotent", store == NULL, "store not NULL");
+    KH_CHECK ("append stores one row per message", s_rows (path) == 5, "%d rows", s_rows (path));
     for (int i = 0; i < 5; i++)
         s_env_free (&envs [i]);
 }
@@ -236,7 +225,7 @@ test_duplicates (void)
     kh_store_result_t first = s_append1 (store, &a);
     s_append1 (store, &b);
     kh_store_result_t again = s_append1 (store, &a);
-    CHECK ("duplicate id returns original seq and stores once",
+    KH_CHECK ("duplicate id returns original seq and stores once",
            again.code == KH_OK && again.dup && again.info.seq == first.info.seq
            && again.info.at == first.info.at && again.info.prev_type == first.info.prev_type
            && kh_store_head (store) == 2 && s_rows (path) == 2,
@@ -250,7 +239,7 @@ test_duplicates (void)
     s_env_t batch [4] = { c, c, b, d };
     kh_store_result_t results [4];
     int rc = s_append (store, batch, 4, results);
-    CHECK ("duplicate within one batch",
+    KH_CHECK ("duplicate within one batch",
            rc == 0 && !results [0].dup && results [0].info.seq == 3
            && results [1].dup && results [1].info.seq == 3
            && results [1].info.prev_type == results [0].info.prev_type
@@ -264,7 +253,7 @@ test_duplicates (void)
     kh_store_destroy (&store);
     store = s_open (path);
     kh_store_result_t reopened = s_append1 (store, &a);
-    CHECK ("a duplicate is recognised after reopening",
+    KH_CHECK ("a duplicate is recognised after reopening",
            reopened.dup && reopened.info.seq == 1 && kh_store_head (store) == 4,
            "dup %d seq %llu", reopened.dup, (unsigned long long) reopened.info.seq);
     kh_store_destroy (&store);
@@ -287,7 +276,7 @@ test_invalid (void)
     s_env_t batch [4] = { good1, bad_ts, garbage, good2 };
     kh_store_result_t results [4];
     int rc = s_append (store, batch, 4, results);
-    CHECK ("invalid envelope fails alone, rest of batch commits",
+    KH_CHECK ("invalid envelope fails alone, rest of batch commits",
            rc == 0 && results [0].code == KH_OK && results [0].info.seq == 1
            && results [1].code != KH_OK && results [1].code != KH_ESTORE
            && results [2].code == KH_EMALFORMED
@@ -295,13 +284,13 @@ test_invalid (void)
            && kh_store_head (store) == 2 && s_rows (path) == 2,
            "rc %d codes %d %d %d %d head %llu", rc, results [0].code, results [1].code,
            results [2].code, results [3].code, (unsigned long long) kh_store_head (store));
-    CHECK ("a failed envelope keeps its id when it was readable",
+    KH_CHECK ("a failed envelope keeps its id when it was readable",
            results [1].has_id && memcmp (results [1].id, bad_ts.id, KH_ID_SIZE) == 0
            && results [1].why.reason [0] && !results [2].has_id,
            "has_id %d %d reason '%s'", results [1].has_id, results [2].has_id,
            results [1].why.reason);
     rc = s_append (store, batch + 1, 2, results);
-    CHECK ("a batch of only invalid envelopes changes nothing",
+    KH_CHECK ("a batch of only invalid envelopes changes nothing",
            rc == 0 && results [0].code != KH_OK && results [1].code != KH_OK
            && kh_store_head (store) == 2, "rc %d head %llu", rc,
            (unsigned long long) kh_store_head (store));
@@ -347,16 +336,16 @@ test_links (void)
     ok &= s_links (s_put (store, "idea", "05162008"), 3, 1, 0, 0);
     ok &= s_links (s_put (store, "idea", "05162004"), 4, 3, 2, 1);
     ok &= s_links (s_put (store, "offer", "05162008"), 5, 2, 3, 0);
-    CHECK ("prev links per type/sender/pair", ok, "see above");
+    KH_CHECK ("prev links per type/sender/pair", ok, "see above");
     kh_store_destroy (&store);
 
     store = s_open (path);
-    CHECK ("head survives reopen", kh_store_head (store) == 5, "head %llu",
+    KH_CHECK ("head survives reopen", kh_store_head (store) == 5, "head %llu",
            (unsigned long long) kh_store_head (store));
     ok = s_links (s_put (store, "offer", "05162004"), 6, 5, 4, 2);
     ok &= s_links (s_put (store, "idea", "05162008"), 7, 4, 5, 3);
     ok &= s_links (s_put (store, "idea", "05162"), 8, 7, 0, 0);
-    CHECK ("head and prev maps survive reopen", ok, "see above");
+    KH_CHECK ("head and prev maps survive reopen", ok, "see above");
     kh_store_destroy (&store);
 }
 
@@ -370,7 +359,7 @@ test_rollback (void)
     s_put (store, "offer", "05162008");            /* seq 2 */
     int rc = s_sql (path, "CREATE TRIGGER boom BEFORE INSERT ON message "
                           "WHEN NEW.title = 'boom' BEGIN SELECT RAISE (ABORT, 'boom'); END");
-    CHECK ("the test can add a failing trigger", rc == SQLITE_OK, "rc %d", rc);
+    KH_CHECK ("the test can add a failing trigger", rc == SQLITE_OK, "rc %d", rc);
     s_env_t a = s_env ("idea", "05162004", "before the boom");
     s_env_t b = s_env ("offer", "05162", "new sender, before the boom");
     s_env_t bad = s_env_ts ("idea", "05162004", "invalid anyway", NULL, 0);
@@ -378,17 +367,17 @@ test_rollback (void)
     s_env_t batch [4] = { a, b, bad, boom };
     kh_store_result_t results [4];
     rc = s_append (store, batch, 4, results);
-    CHECK ("rolled-back batch leaves head unchanged",
+    KH_CHECK ("rolled-back batch leaves head unchanged",
            rc == -1 && kh_store_head (store) == 2 && s_rows (path) == 2,
            "rc %d head %llu rows %d", rc, (unsigned long long) kh_store_head (store),
            s_rows (path));
-    CHECK ("every valid item of a rolled-back batch gets STORE",
+    KH_CHECK ("every valid item of a rolled-back batch gets STORE",
            results [0].code == KH_ESTORE && results [1].code == KH_ESTORE
            && results [3].code == KH_ESTORE && results [0].info.seq == 0
            && results [1].has_id && strstr (results [3].why.reason, "boom"),
            "codes %d %d %d reason '%s'", results [0].code, results [1].code, results [3].code,
            results [3].why.reason);
-    CHECK ("an invalid item of a rolled-back batch keeps its own problem",
+    KH_CHECK ("an invalid item of a rolled-back batch keeps its own problem",
            results [2].code != KH_ESTORE && results [2].code != KH_OK, "code %d",
            results [2].code);
     rc = s_sql (path, "DROP TRIGGER boom");
@@ -397,7 +386,7 @@ test_rollback (void)
     bool ok = rc == 0 && s_links (results [0].info, 3, 1, 1, 1)
                       && s_links (results [1].info, 4, 2, 0, 0);
     ok &= s_links (s_put (store, "idea", "05162008"), 5, 3, 2, 0);
-    CHECK ("a rolled-back batch leaks no links into the next", ok && !results [0].dup,
+    KH_CHECK ("a rolled-back batch leaks no links into the next", ok && !results [0].dup,
            "rc %d dup %d", rc, results [0].dup);
     kh_store_destroy (&store);
     s_env_free (&a);
@@ -414,13 +403,13 @@ test_versions (void)
     int rc = s_sql (path, "PRAGMA user_version = 2");
     kh_problem_t why = { 0 };
     kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_FULL, &why);
-    CHECK ("newer user_version is refused",
+    KH_CHECK ("newer user_version is refused",
            rc == SQLITE_OK && !store && why.code == KH_ESTORE && strstr (why.reason, "newer"),
            "store %p code %d reason '%s'", (void *) store, why.code, why.reason);
     kh_store_destroy (&store);
     memset (&why, 0, sizeof why);
     store = kh_store_new_reader (path, &why);
-    CHECK ("a reader refuses a newer store too", !store && why.code == KH_ESTORE,
+    KH_CHECK ("a reader refuses a newer store too", !store && why.code == KH_ESTORE,
            "code %d", why.code);
     kh_store_destroy (&store);
 
@@ -441,22 +430,22 @@ test_versions (void)
         snprintf (mode, sizeof mode, "%s", (const char *) sqlite3_column_text (stmt, 0));
     sqlite3_finalize (stmt);
     sqlite3_close (db);
-    CHECK ("a new store is created at the current version in WAL mode",
+    KH_CHECK ("a new store is created at the current version in WAL mode",
            version == 1 && streq (mode, "wal"), "version %d mode %s", version, mode);
 
     memset (&why, 0, sizeof why);
     store = kh_store_new_reader ("/nonexistent/kreishub.db", &why);
-    CHECK ("a reader refuses a missing file", !store && why.code == KH_ESTORE, "code %d",
+    KH_CHECK ("a reader refuses a missing file", !store && why.code == KH_ESTORE, "code %d",
            why.code);
     s_path (path, sizeof path, "blank");
     s_sql (path, "CREATE TABLE other (x)");
     memset (&why, 0, sizeof why);
     store = kh_store_new_reader (path, &why);
-    CHECK ("a reader refuses a database that is not a store", !store && why.reason [0],
+    KH_CHECK ("a reader refuses a database that is not a store", !store && why.reason [0],
            "code %d", why.code);
     memset (&why, 0, sizeof why);
     store = kh_store_new ("/nonexistent/dir/kreishub.db", KH_STORE_SYNC_FULL, &why);
-    CHECK ("a writer reports a path it cannot create", !store && why.code == KH_ESTORE
+    KH_CHECK ("a writer reports a path it cannot create", !store && why.code == KH_ESTORE
            && strstr (why.reason, "/nonexistent/dir"), "reason '%s'", why.reason);
 }
 
@@ -468,14 +457,14 @@ test_sync_parse (void)
     ok &= kh_store_sync_parse ("NORMAL", &sync) == 0 && sync == KH_STORE_SYNC_NORMAL;
     ok &= kh_store_sync_parse ("off", &sync) == 0 && sync == KH_STORE_SYNC_OFF;
     ok &= kh_store_sync_parse ("fast", &sync) == -1 && kh_store_sync_parse (NULL, &sync) == -1;
-    CHECK ("sync modes parse by name and nothing else", ok, "parse mismatch");
+    KH_CHECK ("sync modes parse by name and nothing else", ok, "parse mismatch");
     char path [128];
     s_path (path, sizeof path, "normal");
     kh_problem_t why = { 0 };
     kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_NORMAL, &why);
     s_env_t env = s_env ("idea", "05162004", "normal");
     kh_store_result_t result = store ? s_append1 (store, &env) : (kh_store_result_t) { 0 };
-    CHECK ("a store opens and appends with sync normal", store && result.info.seq == 1,
+    KH_CHECK ("a store opens and appends with sync normal", store && result.info.seq == 1,
            "reason '%s'", why.reason);
     kh_store_destroy (&store);
     s_env_free (&env);
@@ -571,14 +560,14 @@ test_query (void)
     s_fact_t facts [S_FACTS];
     s_fill_facts (store, facts);
     uint64_t at1 = facts [0].at, at2 = facts [8].at, at3 = facts [16].at;
-    CHECK ("a batch shares one at, later batches later ones",
+    KH_CHECK ("a batch shares one at, later batches later ones",
            at1 < at2 && at2 < at3 && facts [7].at == at1, "at %llu %llu %llu",
            (unsigned long long) at1, (unsigned long long) at2, (unsigned long long) at3);
 
     s_page_t page;
     kh_query_t q = { .req = 7 };
     s_query (store, &q, &page);
-    CHECK ("an open query returns everything in seq order",
+    KH_CHECK ("an open query returns everything in seq order",
            page.rc == 0 && page.count == S_FACTS && page.seq [0] == 1
            && page.seq [S_FACTS - 1] == S_FACTS && !page.more && page.next == S_FACTS + 1
            && page.envelopes_ok,
@@ -587,17 +576,17 @@ test_query (void)
 
     q = (kh_query_t) { .req = 1, .limit = 5 };
     s_query (store, &q, &page);
-    CHECK ("limit ends a page with more and next",
+    KH_CHECK ("limit ends a page with more and next",
            page.count == 5 && page.more && page.next == 6 && page.seq [4] == 5,
            "count %u more %d next %llu", page.count, page.more, (unsigned long long) page.next);
     q = (kh_query_t) { .req = 1, .since_seq = 20, .limit = 5 };
     s_query (store, &q, &page);
-    CHECK ("a page that holds exactly the rest says no more",
+    KH_CHECK ("a page that holds exactly the rest says no more",
            page.count == 5 && !page.more && page.next == 25, "count %u more %d next %llu",
            page.count, page.more, (unsigned long long) page.next);
     q = (kh_query_t) { .req = 1, .since_seq = 100 };
     s_query (store, &q, &page);
-    CHECK ("an empty page says no more and next is where it began",
+    KH_CHECK ("an empty page says no more and next is where it began",
            page.rc == 0 && page.count == 0 && !page.more && page.next == 100,
            "count %u more %d next %llu", page.count, page.more, (unsigned long long) page.next);
 
@@ -620,24 +609,24 @@ test_query (void)
         snprintf (p.from, sizeof p.from, "%s", froms [f]);
         ok &= s_paged_matches (store, facts, p);
     }
-    CHECK ("query filters by type, from, seq range, at range, limit, more/next paging", ok,
+    KH_CHECK ("query filters by type, from, seq range, at range, limit, more/next paging", ok,
            "see above");
 
     q = (kh_query_t) { .req = 1, .type = "idea", .from = "05162004" };
     s_query (store, &q, &page);
     kh_seqinfo_t last = page.last;
-    CHECK ("rows carry their links", page.count > 1 && last.prev_pair == page.seq [page.count - 2]
+    KH_CHECK ("rows carry their links", page.count > 1 && last.prev_pair == page.seq [page.count - 2]
            && last.at > 0, "count %u pts %llu", page.count,
            (unsigned long long) last.prev_pair);
 
     kh_problem_t why = { 0 };
     kh_store_t *reader = kh_store_new_reader (path, &why);
-    CHECK ("a reader opens a store the writer holds", reader != NULL, "%s", why.reason);
+    KH_CHECK ("a reader opens a store the writer holds", reader != NULL, "%s", why.reason);
     if (reader) {
         s_put (store, "idea", "05162004");
         q = (kh_query_t) { .req = 1, .since_seq = S_FACTS };
         s_query (reader, &q, &page);
-        CHECK ("a reader sees what the writer committed",
+        KH_CHECK ("a reader sees what the writer committed",
                kh_store_head (reader) == S_FACTS + 1 && page.count == 2
                && page.seq [1] == S_FACTS + 1, "head %llu count %u",
                (unsigned long long) kh_store_head (reader), page.count);
@@ -661,18 +650,18 @@ test_page_bytes (void)
         envs [i] = s_env_ts ("idea", "05162004", "big", text, kh_now_ms ());
     kh_store_result_t *results = calloc (N, sizeof *results);
     int rc = s_append (store, envs, N, results);
-    CHECK ("a big batch commits", rc == 0 && kh_store_head (store) == N, "rc %d", rc);
+    KH_CHECK ("a big batch commits", rc == 0 && kh_store_head (store) == N, "rc %d", rc);
     s_page_t *page = malloc (sizeof *page);
     kh_query_t q = { .req = 1 };
     s_query (store, &q, page);
     uint32_t first = page->count;
-    CHECK ("a page ends early near the byte cap",
+    KH_CHECK ("a page ends early near the byte cap",
            page->rc == 0 && first > 400 && first < N && page->more && page->next == first + 1
            && page->bytes <= KH_QUERY_PAGE_BYTES, "count %u bytes %zu more %d", first,
            page->bytes, page->more);
     q.since_seq = page->next;
     s_query (store, &q, page);
-    CHECK ("the next page holds the rest", page->count == N - first && !page->more,
+    KH_CHECK ("the next page holds the rest", page->count == N - first && !page->more,
            "count %u more %d", page->count, page->more);
     free (page);
     for (int i = 0; i < N; i++)
@@ -694,7 +683,7 @@ test_two_writers (void)
     s_put (one, "offer", "05162004");
     bool ok = s_links (s_put (two, "idea", "05162004"), 3, 1, 2, 1);
     ok &= s_links (s_put (one, "offer", "05162008"), 4, 2, 0, 0);
-    CHECK ("a second writer on the same file keeps seq gap-free and links right", ok,
+    KH_CHECK ("a second writer on the same file keeps seq gap-free and links right", ok,
            "see above");
     kh_store_destroy (&one);
     kh_store_destroy (&two);
@@ -722,6 +711,5 @@ main (void)
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (s_failed == 0 && system (cmd) != 0)
         printf ("note: could not remove %s\n", s_dir);
-    printf ("store_test: %d checks, %d failed\n", s_checks, s_failed);
-    return s_failed ? 1 : 0;
+    return kh_check_done ("store_test");
 }

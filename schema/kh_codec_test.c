@@ -5,17 +5,7 @@
 #include "kh_codec.h"
 #include "kh_json.h"
 
-static int s_checks, s_failed;
-
-#define CHECK(name, cond, ...) do { \
-    s_checks++; \
-    if (!(cond)) { \
-        s_failed++; \
-        printf ("FAIL %s: ", name); \
-        printf (__VA_ARGS__); \
-        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
-    } \
-} while (0)
+#include "kh_check.h"
 
 /* Reads a whole file into a malloc'd buffer; NULL if it cannot. */
 static uint8_t *
@@ -41,7 +31,7 @@ test_vectors (void)
     char path [1024], name [256], expect [64];
     snprintf (path, sizeof path, "%s/MANIFEST", dir ? dir : "schema/vectors");
     FILE *manifest = fopen (path, "r");
-    CHECK ("vectors manifest is readable", manifest, "%s", path);
+    KH_CHECK ("vectors manifest is readable", manifest, "%s", path);
     if (!manifest)
         return;
     int count = 0, bad = 0;
@@ -49,20 +39,20 @@ test_vectors (void)
         snprintf (path, sizeof path, "%s/%s", dir ? dir : "schema/vectors", name);
         size_t size = 0;
         uint8_t *data = s_slurp (path, &size);
-        CHECK ("vector file is readable", data, "%s", path);
+        KH_CHECK ("vector file is readable", data, "%s", path);
         kh_problem_t why = { 0 };
         kh_envelope_t env;
         int rc = kh_envelope_check (data, size, &env, NULL, &why);
         const char *got = rc == 0 ? "OK" : kh_errname (why.code);
-        CHECK ("vector gives its expected result", strcmp (got, expect) == 0,
+        KH_CHECK ("vector gives its expected result", strcmp (got, expect) == 0,
                "%s: expected %s, got %s (%s)", name, expect, got, rc ? why.reason : "");
-        CHECK ("a rejection says why", rc == 0 || strlen (why.reason) > 5, "%s", name);
+        KH_CHECK ("a rejection says why", rc == 0 || strlen (why.reason) > 5, "%s", name);
         bad += strcmp (expect, "OK") != 0;
         count++;
         free (data);
     }
     fclose (manifest);
-    CHECK ("there are valid and invalid vectors", count > 40 && bad > 30 && count - bad >= 5,
+    KH_CHECK ("there are valid and invalid vectors", count > 40 && bad > 30 && count - bad >= 5,
            "%d vectors, %d invalid", count, bad);
 }
 
@@ -71,23 +61,23 @@ static void
 test_scan (void)
 {
     kh_problem_t why;
-    CHECK ("scan accepts one fixint", kh_mp_scan ("\x01", 1, &why) == 0, "%s", why.reason);
-    CHECK ("scan rejects a byte after the object", kh_mp_scan ("\x01\x02", 2, &why) != 0
+    KH_CHECK ("scan accepts one fixint", kh_mp_scan ("\x01", 1, &why) == 0, "%s", why.reason);
+    KH_CHECK ("scan rejects a byte after the object", kh_mp_scan ("\x01\x02", 2, &why) != 0
            && why.code == KH_EMALFORMED, "rc");
-    CHECK ("scan rejects an array declaring 2^32-1 elements",
+    KH_CHECK ("scan rejects an array declaring 2^32-1 elements",
            kh_mp_scan ("\xdd\xff\xff\xff\xff\x01", 6, &why) != 0, "rc");
-    CHECK ("scan rejects a str longer than the bytes",
+    KH_CHECK ("scan rejects a str longer than the bytes",
            kh_mp_scan ("\xa5" "abc", 4, &why) != 0, "rc");
-    CHECK ("scan rejects a truncated uint64", kh_mp_scan ("\xcf\x00\x01", 3, &why) != 0, "rc");
-    CHECK ("scan accepts an empty map", kh_mp_scan ("\x80", 1, &why) == 0, "%s", why.reason);
-    CHECK ("scan accepts fixext and ext8",
+    KH_CHECK ("scan rejects a truncated uint64", kh_mp_scan ("\xcf\x00\x01", 3, &why) != 0, "rc");
+    KH_CHECK ("scan accepts an empty map", kh_mp_scan ("\x80", 1, &why) == 0, "%s", why.reason);
+    KH_CHECK ("scan accepts fixext and ext8",
            kh_mp_scan ("\x92\xd4\x01\x02\xc7\x02\x05\xaa\xbb", 9, &why) == 0, "%s", why.reason);
     uint8_t deep [KH_DEPTH_MAX + 2];
     memset (deep, 0x91, sizeof deep);
     deep [sizeof deep - 1] = 0x01;
-    CHECK ("scan accepts KH_DEPTH_MAX levels", kh_mp_scan (deep + 2, sizeof deep - 2, &why) == 0,
+    KH_CHECK ("scan accepts KH_DEPTH_MAX levels", kh_mp_scan (deep + 2, sizeof deep - 2, &why) == 0,
            "%s", why.reason);
-    CHECK ("scan rejects KH_DEPTH_MAX + 1 levels", kh_mp_scan (deep, sizeof deep, &why) != 0, "rc");
+    KH_CHECK ("scan rejects KH_DEPTH_MAX + 1 levels", kh_mp_scan (deep, sizeof deep, &why) != 0, "rc");
 }
 
 /* Mutated vectors never crash the validator (the sanitizer builds watch memory). */
@@ -99,7 +89,7 @@ test_mutations (void)
     snprintf (path, sizeof path, "%s/ok_idea_full.mp", dir ? dir : "schema/vectors");
     size_t size = 0;
     uint8_t *orig = s_slurp (path, &size);
-    CHECK ("full idea vector is readable", orig && size > 0, "%s", path);
+    KH_CHECK ("full idea vector is readable", orig && size > 0, "%s", path);
     if (!orig)
         return;
     uint8_t *copy = (uint8_t *) malloc (size);
@@ -116,7 +106,7 @@ test_mutations (void)
         kh_problem_t why;
         accepted += kh_envelope_check (copy, cut, NULL, NULL, &why) == 0;
     }
-    CHECK ("most mutations are rejected", accepted < 20000, "%d accepted", accepted);
+    KH_CHECK ("most mutations are rejected", accepted < 20000, "%d accepted", accepted);
     free (copy);
     free (orig);
 }
@@ -126,55 +116,55 @@ static void
 test_builder (void)
 {
     kh_problem_t why;
-    CHECK ("builder refuses an unknown type", kh_builder_new ("poll") == NULL, "not NULL");
+    KH_CHECK ("builder refuses an unknown type", kh_builder_new ("poll") == NULL, "not NULL");
     kh_builder_t *b = kh_builder_new ("idea");
-    CHECK ("builder sets a title", kh_builder_set (b, "title", "Open-Data-Portal", &why) == 0,
+    KH_CHECK ("builder sets a title", kh_builder_set (b, "title", "Open-Data-Portal", &why) == 0,
            "%s", why.reason);
-    CHECK ("builder parses hf as a number", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
-    CHECK ("builder rejects hf that is not a number",
+    KH_CHECK ("builder parses hf as a number", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
+    KH_CHECK ("builder rejects hf that is not a number",
            kh_builder_set (b, "hf", "zwei", &why) != 0 && why.code == KH_EWRONGTYPE, "rc");
-    CHECK ("builder hf set again", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
-    CHECK ("builder rejects an unknown field",
+    KH_CHECK ("builder hf set again", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
+    KH_CHECK ("builder rejects an unknown field",
            kh_builder_set (b, "titel", "x", &why) != 0 && why.code == KH_EUNKNOWNFIELD, "rc");
-    CHECK ("builder splits a list", kh_builder_set (b, "participants", " 05162004 ,05162028,", &why) == 0,
+    KH_CHECK ("builder splits a list", kh_builder_set (b, "participants", " 05162004 ,05162028,", &why) == 0,
            "%s", why.reason);
     uint8_t id [KH_ID_SIZE];
     kh_id_new (id);
     msgpack_sbuffer out;
     msgpack_sbuffer_init (&out);
     int rc = kh_builder_encode (b, id, "05162004", 1700000000000ULL, &out, &why);
-    CHECK ("builder encodes a valid envelope", rc == 0, "%s", why.reason);
+    KH_CHECK ("builder encodes a valid envelope", rc == 0, "%s", why.reason);
     kh_envelope_t env;
     rc = kh_envelope_check (out.data, out.size, &env, NULL, &why);
-    CHECK ("built envelope reads back", rc == 0 && strcmp (env.title, "Open-Data-Portal") == 0
+    KH_CHECK ("built envelope reads back", rc == 0 && strcmp (env.title, "Open-Data-Portal") == 0
            && strcmp (env.type, "idea") == 0 && strcmp (env.from, "05162004") == 0
            && env.ts == 1700000000000ULL && memcmp (env.id, id, KH_ID_SIZE) == 0,
            "rc %d title '%s'", rc, env.title);
     msgpack_sbuffer_clear (&out);
-    CHECK ("builder validates on encode: bad sender",
+    KH_CHECK ("builder validates on encode: bad sender",
            kh_builder_encode (b, id, "5162", 1, &out, &why) != 0 && why.code == KH_EVALUE, "code %d", why.code);
     kh_builder_set (b, "participants", "05162004,05162004", &why);
     msgpack_sbuffer_clear (&out);
-    CHECK ("builder validates on encode: repeated participant",
+    KH_CHECK ("builder validates on encode: repeated participant",
            kh_builder_encode (b, id, "05162004", 1, &out, &why) != 0 && why.code == KH_EVALUE,
            "code %d", why.code);
     const char *json = "{\"title\": \"Behindertenparkausweis digital\", \"hf\": 2, "
                        "\"keywords\": [\"OZG\", \"Antrag\"]}";
-    CHECK ("builder takes body fields from JSON",
+    KH_CHECK ("builder takes body fields from JSON",
            kh_builder_set_json (b, json, strlen (json), &why) == 0, "%s", why.reason);
     kh_builder_set (b, "participants", "05162004", &why);
     msgpack_sbuffer_clear (&out);
     rc = kh_builder_encode (b, id, "05162004", 1, &out, &why);
-    CHECK ("JSON-built envelope is valid", rc == 0, "%s", why.reason);
+    KH_CHECK ("JSON-built envelope is valid", rc == 0, "%s", why.reason);
     kh_envelope_check (out.data, out.size, &env, NULL, &why);
-    CHECK ("JSON title wins", strcmp (env.title, "Behindertenparkausweis digital") == 0, "%s", env.title);
-    CHECK ("JSON with an unknown field is refused",
+    KH_CHECK ("JSON title wins", strcmp (env.title, "Behindertenparkausweis digital") == 0, "%s", env.title);
+    KH_CHECK ("JSON with an unknown field is refused",
            kh_builder_set_json (b, "{\"prio\":1}", 10, &why) != 0 && why.code == KH_EUNKNOWNFIELD, "rc");
-    CHECK ("JSON that is not an object is refused",
+    KH_CHECK ("JSON that is not an object is refused",
            kh_builder_set_json (b, "[1]", 3, &why) != 0 && why.code == KH_EWRONGTYPE, "rc");
     msgpack_sbuffer_destroy (&out);
     kh_builder_destroy (&b);
-    CHECK ("destroy nulls the pointer", b == NULL, "not NULL");
+    KH_CHECK ("destroy nulls the pointer", b == NULL, "not NULL");
     kh_builder_destroy (&b);
 }
 
@@ -189,10 +179,10 @@ test_records (void)
     msgpack_sbuffer_init (&out);
     kh_record_encode (&out, &rec);
     int rc = kh_record_decode (out.data, out.size, &back, &why);
-    CHECK ("record round trip", rc == 0 && back.info.seq == 7 && back.info.at == 1700000000123ULL
+    KH_CHECK ("record round trip", rc == 0 && back.info.seq == 7 && back.info.at == 1700000000123ULL
            && back.info.prev_type == 5 && back.info.prev_sender == 3 && back.info.prev_pair == 0
            && back.msg_size == sizeof msg && memcmp (back.msg, msg, sizeof msg) == 0, "rc %d", rc);
-    CHECK ("record msg points into the input bytes",
+    KH_CHECK ("record msg points into the input bytes",
            (const char *) back.msg >= out.data && (const char *) back.msg < out.data + out.size, "copied");
     msgpack_sbuffer_clear (&out);
 
@@ -201,13 +191,13 @@ test_records (void)
         rec.info.seq = s;
         kh_rows_writer_add (w, &rec);
     }
-    CHECK ("rows writer counts", kh_rows_writer_count (w) == 3 && kh_rows_writer_bytes (w) > 3 * sizeof msg,
+    KH_CHECK ("rows writer counts", kh_rows_writer_count (w) == 3 && kh_rows_writer_bytes (w) > 3 * sizeof msg,
            "%u", kh_rows_writer_count (w));
     kh_rows_writer_finish (w, true, 4, &out);
     kh_rows_writer_destroy (&w);
     kh_rows_t rows;
     rc = kh_rows_decode (out.data, out.size, &rows, &why);
-    CHECK ("rows round trip", rc == 0 && rows.req == 42 && rows.more && rows.next == 4
+    KH_CHECK ("rows round trip", rc == 0 && rows.req == 42 && rows.more && rows.next == 4
            && rows.count == 3 && rows.rows [2].info.seq == 3 && rows.rows [0].msg_size == sizeof msg,
            "rc %d count %u", rc, rows.count);
     kh_rows_release (&rows);
@@ -216,9 +206,9 @@ test_records (void)
     kh_rows_writer_finish (w, false, 0, &out);
     kh_rows_writer_destroy (&w);
     rc = kh_rows_decode (out.data, out.size, &rows, &why);
-    CHECK ("empty rows page", rc == 0 && rows.count == 0 && !rows.more && rows.req == 9, "rc %d", rc);
+    KH_CHECK ("empty rows page", rc == 0 && rows.count == 0 && !rows.more && rows.req == 9, "rc %d", rc);
     kh_rows_release (&rows);
-    CHECK ("rows decode rejects a record without seq",
+    KH_CHECK ("rows decode rejects a record without seq",
            kh_rows_decode ("\x81\xa4rows\x91\x81\xa3msg\xc4\x00", 13, &rows, &why) != 0, "accepted");
     msgpack_sbuffer_destroy (&out);
 }
@@ -235,37 +225,37 @@ test_replies (void)
     uint64_t seq = 0, head = 0, at = 0;
     bool dup = false, recorder = false;
     kh_ack_encode (&out, id, 99, true);
-    CHECK ("ack round trip", kh_ack_decode (out.data, out.size, back, &seq, &dup, &why) == 0
+    KH_CHECK ("ack round trip", kh_ack_decode (out.data, out.size, back, &seq, &dup, &why) == 0
            && seq == 99 && dup && memcmp (id, back, KH_ID_SIZE) == 0, "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     kh_error_encode (&out, id, 0, KH_EMISSING, "body.title: required field missing");
     kh_error_reply_t err;
-    CHECK ("error round trip", kh_error_decode (out.data, out.size, &err, &why) == 0
+    KH_CHECK ("error round trip", kh_error_decode (out.data, out.size, &err, &why) == 0
            && err.has_id && err.code == KH_EMISSING && strcmp (err.name, "MISSING") == 0
            && strstr (err.reason, "body.title"), "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     kh_error_encode (&out, NULL, 5, KH_EQUERY, "bad \xff reason");
-    CHECK ("error without id, invalid UTF-8 reason replaced",
+    KH_CHECK ("error without id, invalid UTF-8 reason replaced",
            kh_error_decode (out.data, out.size, &err, &why) == 0 && !err.has_id && err.req == 5
            && strcmp (err.reason, kh_strerror (KH_EQUERY)) == 0, "%s", err.reason);
     msgpack_sbuffer_clear (&out);
     kh_pong_encode (&out, 12, true);
-    CHECK ("pong round trip", kh_pong_decode (out.data, out.size, &head, &recorder, &why) == 0
+    KH_CHECK ("pong round trip", kh_pong_decode (out.data, out.size, &head, &recorder, &why) == 0
            && head == 12 && recorder, "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     kh_beat_encode (&out, 13, 14);
-    CHECK ("beat round trip", kh_beat_decode (out.data, out.size, &head, &at, &why) == 0
+    KH_CHECK ("beat round trip", kh_beat_decode (out.data, out.size, &head, &at, &why) == 0
            && head == 13 && at == 14, "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     kh_hello_encode (&out, 15);
-    CHECK ("hello round trip", kh_hello_decode (out.data, out.size, &head, &why) == 0 && head == 15,
+    KH_CHECK ("hello round trip", kh_hello_decode (out.data, out.size, &head, &why) == 0 && head == 15,
            "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     kh_seqinfo_t info = { 3, 4, 1, 2, 0 }, info2;
     kh_stored_encode (&out, &info, false);
-    CHECK ("stored round trip", kh_stored_decode (out.data, out.size, &info2, &dup, &why) == 0
+    KH_CHECK ("stored round trip", kh_stored_decode (out.data, out.size, &info2, &dup, &why) == 0
            && memcmp (&info, &info2, sizeof info) == 0 && !dup, "%s", why.reason);
-    CHECK ("ack decode refuses garbage", kh_ack_decode ("\xc1", 1, back, &seq, &dup, &why) != 0, "ok");
+    KH_CHECK ("ack decode refuses garbage", kh_ack_decode ("\xc1", 1, back, &seq, &dup, &why) != 0, "ok");
     msgpack_sbuffer_destroy (&out);
 }
 
@@ -287,22 +277,22 @@ test_queries (void)
     strcpy (q.from, "05162");
     q.limit = 50;
     kh_query_encode (&out, &q);
-    CHECK ("query round trip", kh_query_decode (out.data, out.size, &back, &why) == 0
+    KH_CHECK ("query round trip", kh_query_decode (out.data, out.size, &back, &why) == 0
            && memcmp (&q, &back, sizeof q) == 0, "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     q.limit = 0;
     q.type [0] = 0;
     kh_query_encode (&out, &q);
-    CHECK ("query limit 0 means a full page", kh_query_decode (out.data, out.size, &back, &why) == 0
+    KH_CHECK ("query limit 0 means a full page", kh_query_decode (out.data, out.size, &back, &why) == 0
            && back.limit == KH_QUERY_PAGE_MAX && back.type [0] == 0, "%u", back.limit);
-    CHECK ("query with unknown key refused",
+    KH_CHECK ("query with unknown key refused",
            kh_query_decode ("\x82\xa3req\x01\xa1x\x01", 9, &back, &why) != 0 && why.code == KH_EQUERY
            && back.req == 1, "req %llu", (unsigned long long) back.req);
-    CHECK ("query with unknown type refused",
+    KH_CHECK ("query with unknown type refused",
            kh_query_decode ("\x82\xa3req\x01\xa4type\xa4poll", 15, &back, &why) != 0
            && why.code == KH_EQUERY, "ok");
-    CHECK ("query without req refused", kh_query_decode ("\x80", 1, &back, &why) != 0, "ok");
-    CHECK ("query that is not msgpack is a QUERY error",
+    KH_CHECK ("query without req refused", kh_query_decode ("\x80", 1, &back, &why) != 0, "ok");
+    KH_CHECK ("query that is not msgpack is a QUERY error",
            kh_query_decode ("\xc1", 1, &back, &why) != 0 && why.code == KH_EQUERY, "code %d", why.code);
     msgpack_sbuffer_destroy (&out);
 }
@@ -314,21 +304,21 @@ test_ids_topics (void)
     uint8_t a [KH_ID_SIZE], b [KH_ID_SIZE], c [KH_ID_SIZE];
     kh_id_new (a);
     kh_id_new (b);
-    CHECK ("id has version 7 and variant 10", (a [6] >> 4) == 7 && (a [8] >> 6) == 2, "%02x %02x", a [6], a [8]);
-    CHECK ("ids differ", memcmp (a, b, KH_ID_SIZE) != 0, "same");
-    CHECK ("ids carry the time first", memcmp (a, b, 6) <= 0, "not ordered");
+    KH_CHECK ("id has version 7 and variant 10", (a [6] >> 4) == 7 && (a [8] >> 6) == 2, "%02x %02x", a [6], a [8]);
+    KH_CHECK ("ids differ", memcmp (a, b, KH_ID_SIZE) != 0, "same");
+    KH_CHECK ("ids carry the time first", memcmp (a, b, 6) <= 0, "not ordered");
     char text [KH_ID_STR_SIZE];
     kh_id_format (a, text);
-    CHECK ("id text round trip", strlen (text) == 36 && kh_id_parse (text, c) == 0
+    KH_CHECK ("id text round trip", strlen (text) == 36 && kh_id_parse (text, c) == 0
            && memcmp (a, c, KH_ID_SIZE) == 0, "%s", text);
-    CHECK ("id parse refuses junk", kh_id_parse ("not-an-id", c) != 0, "ok");
+    KH_CHECK ("id parse refuses junk", kh_id_parse ("not-an-id", c) != 0, "ok");
     char topic [KH_TOPIC_MAX];
-    CHECK ("topic grammar", kh_topic_format (topic, sizeof topic, "idea", "05162004") == 14
+    KH_CHECK ("topic grammar", kh_topic_format (topic, sizeof topic, "idea", "05162004") == 14
            && strcmp (topic, "idea/05162004/") == 0, "%s", topic);
-    CHECK ("topic too small a buffer", kh_topic_format (topic, 5, "idea", "05162004") == -1, "fit");
-    CHECK ("AGS rules", kh_ags_valid ("05162", 5) && kh_ags_valid ("05162004", 8)
+    KH_CHECK ("topic too small a buffer", kh_topic_format (topic, 5, "idea", "05162004") == -1, "fit");
+    KH_CHECK ("AGS rules", kh_ags_valid ("05162", 5) && kh_ags_valid ("05162004", 8)
            && !kh_ags_valid ("0516200", 7) && !kh_ags_valid ("0516200a", 8), "wrong");
-    CHECK ("error names", strcmp (kh_errname (KH_ETOOLARGE), "TOO_LARGE") == 0
+    KH_CHECK ("error names", strcmp (kh_errname (KH_ETOOLARGE), "TOO_LARGE") == 0
            && strcmp (kh_errname (999), "UNKNOWN") == 0, "wrong");
 }
 
@@ -343,6 +333,5 @@ main (void)
     test_replies ();
     test_queries ();
     test_ids_topics ();
-    printf ("codec_test: %d checks, %d failed\n", s_checks, s_failed);
-    return s_failed ? 1 : 0;
+    return kh_check_done ("codec_test");
 }

@@ -6,17 +6,7 @@
 #include "kh_codec.h"
 #include "kh_json.h"
 
-static int s_checks, s_failed;
-
-#define CHECK(name, cond, ...) do { \
-    s_checks++; \
-    if (!(cond)) { \
-        s_failed++; \
-        printf ("FAIL %s: ", name); \
-        printf (__VA_ARGS__); \
-        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
-    } \
-} while (0)
+#include "kh_check.h"
 
 /* ================================================================ helpers */
 
@@ -47,7 +37,7 @@ s_expect_json (const char *name, const char *json, const char *expect)
 {
     kh_problem_t why = { 0 };
     char *got = s_reparse (json, strlen (json), &why);
-    CHECK (name, got && strcmp (got, expect) == 0, "%s -> %s, expected %s (%s)",
+    KH_CHECK (name, got && strcmp (got, expect) == 0, "%s -> %s, expected %s (%s)",
            json, got ? got : "NULL", expect, why.reason);
     free (got);
 }
@@ -72,7 +62,7 @@ s_expect_bytes (const char *name, const char *json, size_t len, const char *expe
     kh_problem_t why = { 0 };
     int rc = kh_json_to_msgpack (json, len, &out, &why);
     char hex [80];
-    CHECK (name, rc == 0 && out.size == expect_size && memcmp (out.data, expect, expect_size) == 0,
+    KH_CHECK (name, rc == 0 && out.size == expect_size && memcmp (out.data, expect, expect_size) == 0,
            "rc %d (%s), got %zu bytes: %s", rc, why.reason, out.size, s_hex (out.data, out.size, hex));
     msgpack_sbuffer_destroy (&out);
 }
@@ -87,7 +77,7 @@ s_expect_reject (const char *name, const char *json, size_t len, const char *rea
     msgpack_sbuffer_write (&out, "\x07", 1);
     kh_problem_t why = { 0 };
     int rc = kh_json_to_msgpack (json, len, &out, &why);
-    CHECK (name, rc == -1 && why.code == KH_EMALFORMED && strcmp (why.reason, reason) == 0
+    KH_CHECK (name, rc == -1 && why.code == KH_EMALFORMED && strcmp (why.reason, reason) == 0
            && out.size == 1 && out.data [0] == 7,
            "'%.*s': rc %d code %d reason '%s', expected '%s', buffer %zu bytes",
            (int) len, json, rc, why.code, why.reason, reason, out.size);
@@ -104,7 +94,7 @@ s_expect_render (const char *name, const char *data, size_t size, const char *ex
     char *got = NULL;
     if (msgpack_unpack_next (&u, data, size, &off) == MSGPACK_UNPACK_SUCCESS)
         got = kh_json_from_object (&u.data);
-    CHECK (name, got && strcmp (got, expect) == 0, "got %s, expected %s", got ? got : "NULL", expect);
+    KH_CHECK (name, got && strcmp (got, expect) == 0, "got %s, expected %s", got ? got : "NULL", expect);
     free (got);
     msgpack_unpacked_destroy (&u);
 }
@@ -157,11 +147,11 @@ test_parse_values (void)
     msgpack_sbuffer_write (&out, "\x01", 1);
     kh_problem_t why = { 0 };
     int rc = kh_json_to_msgpack ("[2]", 3, &out, &why);
-    CHECK ("json appends after what the buffer holds",
+    KH_CHECK ("json appends after what the buffer holds",
            rc == 0 && out.size == 3 && memcmp (out.data, "\x01\x91\x02", 3) == 0,
            "rc %d, %zu bytes", rc, out.size);
     rc = kh_json_to_msgpack (NULL, 1, &out, &why);
-    CHECK ("json refuses a NULL text", rc == -1 && why.code == KH_EINVAL, "rc %d", rc);
+    KH_CHECK ("json refuses a NULL text", rc == -1 && why.code == KH_EINVAL, "rc %d", rc);
     msgpack_sbuffer_destroy (&out);
 }
 
@@ -336,7 +326,7 @@ test_parse_depth (void)
                     sizeof expect);
     kh_problem_t why = { 0 };
     char *back = s_reparse (json, strlen (json), &why);
-    CHECK ("json depth limit: what passes also passes kh_mp_scan", back != NULL, "%s", why.reason);
+    KH_CHECK ("json depth limit: what passes also passes kh_mp_scan", back != NULL, "%s", why.reason);
     free (back);
 
     char reason [80];
@@ -398,11 +388,11 @@ test_parse_mutations (void)
         free (once);
         free (twice);
     }
-    CHECK ("json mutations are refused as malformed", odd_refusals == 0, "%d, last: %s",
+    KH_CHECK ("json mutations are refused as malformed", odd_refusals == 0, "%d, last: %s",
            odd_refusals, detail);
-    CHECK ("json rendering of a mutation parses back to itself", unstable == 0, "%d, last: %s",
+    KH_CHECK ("json rendering of a mutation parses back to itself", unstable == 0, "%d, last: %s",
            unstable, detail);
-    CHECK ("json mutations: some parse, most do not", parsed > 100 && parsed < 15000,
+    KH_CHECK ("json mutations: some parse, most do not", parsed > 100 && parsed < 15000,
            "%d parsed", parsed);
     free (copy);
 }
@@ -466,7 +456,7 @@ test_write_kinds (void)
                      "{\"1\":\"x\",\"null\":1,\"true\":2,\"-5\":3,\"ab\":4,\"[1,\\\"a\\\"]\":5,"
                      "\"1.5\":6,\"k\\\"\":7}");
     msgpack_sbuffer_destroy (&buf);
-    CHECK ("json from a NULL object is NULL", kh_json_from_object (NULL) == NULL, "not NULL");
+    KH_CHECK ("json from a NULL object is NULL", kh_json_from_object (NULL) == NULL, "not NULL");
 }
 
 /* ================================================================ records */
@@ -547,10 +537,10 @@ test_record_json (void)
         "\"prev_sender\":41,\"prev_pair\":0,\"body\":{\"title\":\"Parken, \\\"digital\\\"\",\"hf\":2,"
         "\"keywords\":[\"OZG\",\"Antrag\"]}}";
     char *line = s_render ('j', S_BODY_JSON, NULL, S_PLAIN, KH_ID_SIZE);
-    CHECK ("record renders as JSON", line && strcmp (line, expect) == 0, "%s", line ? line : "NULL");
+    KH_CHECK ("record renders as JSON", line && strcmp (line, expect) == 0, "%s", line ? line : "NULL");
     kh_problem_t why = { 0 };
     char *back = line ? s_reparse (line, strlen (line), &why) : NULL;
-    CHECK ("json round trip of record", back && strcmp (back, expect) == 0, "%s (%s)",
+    KH_CHECK ("json round trip of record", back && strcmp (back, expect) == 0, "%s (%s)",
            back ? back : "NULL", why.reason);
     free (back);
     free (line);
@@ -558,18 +548,18 @@ test_record_json (void)
     static const char *keys [] = { "v", "id", "type", "from", "ts", "body" };
     for (int k = 0; k < 6; k++) {
         line = s_render ('j', S_BODY_JSON, keys [k], S_OMIT, KH_ID_SIZE);
-        CHECK ("record without a piece cannot be rendered", line == NULL, "%s: %s", keys [k], line);
+        KH_CHECK ("record without a piece cannot be rendered", line == NULL, "%s: %s", keys [k], line);
         free (line);
         line = s_render ('c', S_BODY_JSON, keys [k], S_NIL, KH_ID_SIZE);
-        CHECK ("record with a wrong-typed piece cannot be rendered", line == NULL, "%s: %s",
+        KH_CHECK ("record with a wrong-typed piece cannot be rendered", line == NULL, "%s: %s",
                keys [k], line);
         free (line);
     }
     line = s_render ('j', S_BODY_JSON, NULL, S_PLAIN, KH_ID_SIZE - 1);
-    CHECK ("record with a 15-byte id cannot be rendered", line == NULL, "%s", line);
+    KH_CHECK ("record with a 15-byte id cannot be rendered", line == NULL, "%s", line);
     free (line);
     line = s_render ('j', "[1]", NULL, S_PLAIN, KH_ID_SIZE);
-    CHECK ("record whose body is a list cannot be rendered", line == NULL, "%s", line);
+    KH_CHECK ("record whose body is a list cannot be rendered", line == NULL, "%s", line);
     free (line);
 }
 
@@ -584,23 +574,23 @@ test_record_bad_bytes (void)
     s_pack_envelope (&env, NULL, S_PLAIN, KH_ID_SIZE, &body);
     kh_record_t rec = { { 1, 0, 0, 0, 0 }, (const uint8_t *) env.data, env.size };
     char *line = kh_record_to_csv (&rec);
-    CHECK ("record with an empty body renders", line != NULL, "NULL");
+    KH_CHECK ("record with an empty body renders", line != NULL, "NULL");
     free (line);
     rec.msg_size = env.size - 1;
-    CHECK ("truncated record cannot be rendered", kh_record_to_json (&rec) == NULL, "not NULL");
+    KH_CHECK ("truncated record cannot be rendered", kh_record_to_json (&rec) == NULL, "not NULL");
     msgpack_sbuffer_write (&env, "\xc0", 1);
     rec.msg = (const uint8_t *) env.data;
     rec.msg_size = env.size;
-    CHECK ("record with a byte after the envelope cannot be rendered",
+    KH_CHECK ("record with a byte after the envelope cannot be rendered",
            kh_record_to_json (&rec) == NULL && kh_record_to_csv (&rec) == NULL, "not NULL");
     rec.msg = (const uint8_t *) "\x01";
     rec.msg_size = 1;
-    CHECK ("record whose envelope is not a map cannot be rendered",
+    KH_CHECK ("record whose envelope is not a map cannot be rendered",
            kh_record_to_json (&rec) == NULL, "not NULL");
     rec.msg = NULL;
-    CHECK ("record without bytes cannot be rendered", kh_record_to_json (&rec) == NULL
+    KH_CHECK ("record without bytes cannot be rendered", kh_record_to_json (&rec) == NULL
            && kh_record_to_csv (&rec) == NULL, "not NULL");
-    CHECK ("NULL record cannot be rendered", kh_record_to_json (NULL) == NULL
+    KH_CHECK ("NULL record cannot be rendered", kh_record_to_json (NULL) == NULL
            && kh_record_to_csv (NULL) == NULL, "not NULL");
     msgpack_sbuffer_destroy (&body);
     msgpack_sbuffer_destroy (&env);
@@ -610,49 +600,49 @@ test_record_bad_bytes (void)
 static void
 test_record_csv (void)
 {
-    CHECK ("csv header names the columns",
+    KH_CHECK ("csv header names the columns",
            strcmp (kh_record_csv_header (), "seq,at,id,type,from,ts,title,body") == 0,
            "%s", kh_record_csv_header ());
     char *line = s_render ('c', S_BODY_JSON, NULL, S_PLAIN, KH_ID_SIZE);
     const char *expect = S_LINE_HEAD "\"Parken, \"\"digital\"\"\","
         "\"{\"\"title\"\":\"\"Parken, \\\"\"digital\\\"\"\"\",\"\"hf\"\":2,"
         "\"\"keywords\"\":[\"\"OZG\"\",\"\"Antrag\"\"]}\"";
-    CHECK ("csv quotes commas and quotes", line && strcmp (line, expect) == 0, "%s\nexpected %s",
+    KH_CHECK ("csv quotes commas and quotes", line && strcmp (line, expect) == 0, "%s\nexpected %s",
            line ? line : "NULL", expect);
     free (line);
 
     line = s_render ('c', "{\"title\": \"Parken, digital\"}", NULL, S_PLAIN, KH_ID_SIZE);
     expect = S_LINE_HEAD "\"Parken, digital\",\"{\"\"title\"\":\"\"Parken, digital\"\"}\"";
-    CHECK ("csv quotes a field with a comma alone", line && strcmp (line, expect) == 0, "%s",
+    KH_CHECK ("csv quotes a field with a comma alone", line && strcmp (line, expect) == 0, "%s",
            line ? line : "NULL");
     free (line);
 
     line = s_render ('c', "{\"title\": \"a\\rb\"}", NULL, S_PLAIN, KH_ID_SIZE);
     expect = S_LINE_HEAD "\"a\rb\",\"{\"\"title\"\":\"\"a\\u000db\"\"}\"";
-    CHECK ("csv quotes a field with a CR alone", line && strcmp (line, expect) == 0, "%s",
+    KH_CHECK ("csv quotes a field with a CR alone", line && strcmp (line, expect) == 0, "%s",
            line ? line : "NULL");
     free (line);
 
     line = s_render ('c', "{\"hf\": 1}", NULL, S_PLAIN, KH_ID_SIZE);
     expect = S_LINE_HEAD ",\"{\"\"hf\"\":1}\"";
-    CHECK ("csv title is empty when missing", line && strcmp (line, expect) == 0, "%s",
+    KH_CHECK ("csv title is empty when missing", line && strcmp (line, expect) == 0, "%s",
            line ? line : "NULL");
     free (line);
 
     line = s_render ('c', "{\"title\": 7}", NULL, S_PLAIN, KH_ID_SIZE);
     expect = S_LINE_HEAD ",\"{\"\"title\"\":7}\"";
-    CHECK ("csv title is empty when not a string", line && strcmp (line, expect) == 0, "%s",
+    KH_CHECK ("csv title is empty when not a string", line && strcmp (line, expect) == 0, "%s",
            line ? line : "NULL");
     free (line);
 
     line = s_render ('c', "{\"title\": \"a\\nb\\rc\"}", NULL, S_PLAIN, KH_ID_SIZE);
     expect = S_LINE_HEAD "\"a\nb\rc\",\"{\"\"title\"\":\"\"a\\u000ab\\u000dc\"\"}\"";
-    CHECK ("csv quotes line breaks", line && strcmp (line, expect) == 0, "%s", line ? line : "NULL");
+    KH_CHECK ("csv quotes line breaks", line && strcmp (line, expect) == 0, "%s", line ? line : "NULL");
     free (line);
 
     line = s_render ('c', "{\"title\": \"plain\", \"x\": []}", NULL, S_PLAIN, KH_ID_SIZE);
     expect = S_LINE_HEAD "plain,\"{\"\"title\"\":\"\"plain\"\",\"\"x\"\":[]}\"";
-    CHECK ("csv leaves plain fields unquoted", line && strcmp (line, expect) == 0, "%s",
+    KH_CHECK ("csv leaves plain fields unquoted", line && strcmp (line, expect) == 0, "%s",
            line ? line : "NULL");
     free (line);
 }
@@ -671,7 +661,7 @@ test_record_csv_bytes (void)
     char *line = kh_record_to_csv (&rec);
     const char *expect = S_LINE_HEAD "a\xef\xbf\xbd\xef\xbf\xbd,"
                          "\"{\"\"title\"\":\"\"a\\u0000\\ufffd\"\"}\"";
-    CHECK ("csv replaces NUL and invalid utf8", line && strcmp (line, expect) == 0, "%s",
+    KH_CHECK ("csv replaces NUL and invalid utf8", line && strcmp (line, expect) == 0, "%s",
            line ? line : "NULL");
     free (line);
     msgpack_sbuffer_destroy (&env);
@@ -696,7 +686,7 @@ test_time_format (void)
         char out [25];
         memset (out, 'x', sizeof out);
         kh_time_format (cases [i].ms, out);
-        CHECK ("time format", strcmp (out, cases [i].text) == 0, "%llu -> %.25s, expected %s",
+        KH_CHECK ("time format", strcmp (out, cases [i].text) == 0, "%llu -> %.25s, expected %s",
                (unsigned long long) cases [i].ms, out, cases [i].text);
     }
 }
@@ -748,17 +738,17 @@ test_time_parse (void)
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         uint64_t ms = 12345;
         int rc = kh_time_parse (cases [i].text, &ms);
-        CHECK (cases [i].rc ? "time parse rejects what is not a time" : "time parse",
+        KH_CHECK (cases [i].rc ? "time parse rejects what is not a time" : "time parse",
                rc == cases [i].rc && (rc != 0 || ms == cases [i].ms),
                "'%s': rc %d, %llu", cases [i].text, rc, (unsigned long long) ms);
     }
     uint64_t ms = 0;
-    CHECK ("time parse rejects 2021-02-30", kh_time_parse ("2021-02-30", &ms) == -1, "accepted");
-    CHECK ("time parse refuses NULL", kh_time_parse (NULL, &ms) == -1
+    KH_CHECK ("time parse rejects 2021-02-30", kh_time_parse ("2021-02-30", &ms) == -1, "accepted");
+    KH_CHECK ("time parse refuses NULL", kh_time_parse (NULL, &ms) == -1
            && kh_time_parse ("2021-01-01", NULL) == -1, "accepted");
     char out [25];
     kh_time_format (1626300001234ULL, out);
-    CHECK ("time parse reads what time format writes",
+    KH_CHECK ("time parse reads what time format writes",
            kh_time_parse (out, &ms) == 0 && ms == 1626300001234ULL, "%s -> %llu", out,
            (unsigned long long) ms);
 }
@@ -782,10 +772,5 @@ main (void)
     test_record_csv_bytes ();
     test_time_format ();
     test_time_parse ();
-    if (s_failed) {
-        printf ("json_test: %d of %d checks failed\n", s_failed, s_checks);
-        return 1;
-    }
-    printf ("json_test: %d checks passed\n", s_checks);
-    return 0;
+    return kh_check_done ("json_test");
 }

@@ -1,5 +1,6 @@
-/*  kh_check.h - the checks of the clients/ unit tests: named as sentences, a FAIL line
-    with the detail for each one that does not hold (test code only). */
+/*  kh_check.h - the checks of the unit tests: named as sentences, a FAIL line with the
+    detail for each one that does not hold, and a closing count (test code only; each
+    test program includes it once, in its main file). */
 #ifndef KH_CHECK_H_INCLUDED
 #define KH_CHECK_H_INCLUDED
 
