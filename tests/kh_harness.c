@@ -30,6 +30,11 @@ s_spawn (const char *dir, const char *const *argv, char *line, size_t cap)
     char out [512], err [512];
     snprintf (out, sizeof out, "%s/%s.out", dir, argv [0]);
     snprintf (err, sizeof err, "%s/%s.err", dir, argv [0]);
+    /* Empty before the fork: on a restart the READY of the previous run must not be
+       taken for the new one's before the child truncates the file itself. */
+    int clear = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (clear >= 0)
+        close (clear);
     pid_t pid = fork ();
     if (pid == 0) {
         int fd = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -104,23 +109,30 @@ kh_hub_start_recorder (kh_hub_t *hub)
 }
 
 int
-kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *recorder_args)
+kh_hub_start_broker (kh_hub_t *hub)
 {
-    memset (hub, 0, sizeof *hub);
-    hub->recorder_args = recorder_args;
-    snprintf (hub->dir, sizeof hub->dir, "/tmp/kh-test-XXXXXX");
-    if (!mkdtemp (hub->dir))
-        return -1;
-    const char *argv [32] = { "kreishub-broker", "--client", "tcp://127.0.0.1:*",
-                              "--live", "tcp://127.0.0.1:*", "--recorder", "tcp://127.0.0.1:*" };
+    bool again = hub->client [0] && hub->live [0] && hub->recorder [0];
+    const char *argv [32] = { "kreishub-broker",
+                              "--client", again ? hub->client : "tcp://127.0.0.1:*",
+                              "--live", again ? hub->live : "tcp://127.0.0.1:*",
+                              "--recorder", again ? hub->recorder : "tcp://127.0.0.1:*" };
     int argc = 7;
-    for (int i = 0; extra && extra [i] && argc < 30; i++)
-        argv [argc++] = extra [i];
+    for (int i = 0; hub->broker_args && hub->broker_args [i] && argc < 30; i++)
+        argv [argc++] = hub->broker_args [i];
     argv [argc] = NULL;
     char line [1024];
+    /* A port the killed broker held may take a moment to be free again. */
     hub->broker_pid = s_spawn (hub->dir, argv, line, sizeof line);
-    if (hub->broker_pid < 0)
+    for (int tries = 1; hub->broker_pid < 0 && again && tries < 50; tries++) {
+        usleep (100000);
+        hub->broker_pid = s_spawn (hub->dir, argv, line, sizeof line);
+    }
+    if (hub->broker_pid < 0) {
+        hub->broker_pid = 0;
         return -1;
+    }
+    if (again)
+        return 0;
     s_field (line, "client", hub->client, sizeof hub->client);
     s_field (line, "live", hub->live, sizeof hub->live);
     s_field (line, "recorder", hub->recorder, sizeof hub->recorder);
@@ -128,6 +140,20 @@ kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *record
         fprintf (stderr, "harness: cannot read endpoints from '%s'\n", line);
         return -1;
     }
+    return 0;
+}
+
+int
+kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *recorder_args)
+{
+    memset (hub, 0, sizeof *hub);
+    hub->recorder_args = recorder_args;
+    hub->broker_args = extra;
+    snprintf (hub->dir, sizeof hub->dir, "/tmp/kh-test-XXXXXX");
+    if (!mkdtemp (hub->dir))
+        return -1;
+    if (kh_hub_start_broker (hub))
+        return -1;
     return kh_hub_start_recorder (hub);
 }
 
@@ -154,6 +180,17 @@ kh_hub_stop_recorder (kh_hub_t *hub, int sig)
     kill (hub->recorder_pid, sig);
     int status = s_reap (hub->recorder_pid, 30000);
     hub->recorder_pid = 0;
+    return status;
+}
+
+int
+kh_hub_stop_broker (kh_hub_t *hub, int sig)
+{
+    if (hub->broker_pid <= 0)
+        return -1;
+    kill (hub->broker_pid, sig);
+    int status = s_reap (hub->broker_pid, 30000);
+    hub->broker_pid = 0;
     return status;
 }
 

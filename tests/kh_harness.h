@@ -3,8 +3,8 @@
     A hub is a broker and a recorder started from the build's bin directory (env
     KH_BIN_DIR) on wildcard loopback ports, with a fresh data directory. The harness
     reads each process's READY line to learn its endpoints, and can kill -9 or
-    restart the recorder to prove what survives. KH_WRAP (e.g. "valgrind -q") runs
-    both processes under a wrapper.
+    restart the recorder, or the broker on the same endpoints, to prove what
+    survives. KH_WRAP (e.g. "valgrind -q") runs both processes under a wrapper.
 */
 #ifndef KH_HARNESS_H_INCLUDED
 #define KH_HARNESS_H_INCLUDED
@@ -21,6 +21,7 @@ typedef struct {
     pid_t broker_pid;
     pid_t recorder_pid;
     const char *const *recorder_args;   /* more recorder flags, NULL-terminated, or NULL */
+    const char *const *broker_args;     /* more broker flags, NULL-terminated, or NULL */
 } kh_hub_t;
 
 /* Starts broker and recorder; broker_args and recorder_args are NULL or NULL-terminated
@@ -32,6 +33,12 @@ int kh_hub_start (kh_hub_t *hub, const char *const *broker_args,
 int kh_hub_start_recorder (kh_hub_t *hub);
 /* Sends sig to the recorder and waits for it; returns its wait status. */
 int kh_hub_stop_recorder (kh_hub_t *hub, int sig);
+/* Starts the broker (again) with hub->broker_args: on the endpoints it bound before
+   if hub->client is set, so that clients and the recorder find it where it was, else
+   on wildcard ports. Returns 0 when it said READY. */
+int kh_hub_start_broker (kh_hub_t *hub);
+/* Sends sig to the broker and waits for it; returns its wait status. */
+int kh_hub_stop_broker (kh_hub_t *hub, int sig);
 /* Stops both with SIGTERM; returns 0 if both exited with status 0. Removes the dir
    unless keep is true. */
 int kh_hub_stop (kh_hub_t *hub, bool keep);

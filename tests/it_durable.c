@@ -1,0 +1,651 @@
+/*  it_durable.c - proves with the real broker and recorder that an acknowledged
+    message is never lost and never stored twice: kill -9 of the recorder and of the
+    broker under load, a subscriber from seq 1 that lives through it all, SIGTERM of
+    both under load, and a store that is whole and consistent when read afterwards.
+
+    One publisher keeps S_WINDOW publishes in flight and remembers what the first
+    ACK of each id said. After every crash it sends each unacknowledged envelope
+    again, byte for byte, as PROTOCOL.md section 2 tells publishers to; the hub must
+    answer every one, the repeats with the seq of the original.
+*/
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <czmq.h>
+#include "kreishub.h"
+#include "kh_harness.h"
+
+#define S_WINDOW        300     /* publishes in flight */
+#define S_RESEND_MS     1000    /* a publish without answer is sent again after this */
+#define S_RETRY_MS      100     /* ... and one refused as UNAVAILABLE after this */
+#define S_PHASE_MS      60000   /* a phase must reach its ack count within this */
+#define S_RECORDER_MS   20000   /* a restarted broker must see the recorder within this */
+#define S_FOLLOW_MS     30000   /* the follower must catch up within this */
+#define S_REPORT_MAX    5       /* row problems reported one by one, at most */
+
+/* One message of the run: its envelope, kept to resend the same bytes, and what the
+   hub said about it. */
+typedef struct {
+    uint8_t  id [KH_ID_SIZE];
+    char     type [KH_TYPE_MAX + 1];
+    char     from [KH_AGS_MAX + 1];
+    uint8_t *data;                      /* the envelope */
+    size_t   size;
+    uint64_t seq;                       /* from its first ACK; 0 until then */
+    int      fresh;                     /* ACKs that said dup: false */
+    int64_t  sent_at;                   /* zclock_mono of its last send */
+} s_msg_t;
+
+/*  The publisher. Messages are sent in index order, so those in [0, next) were sent
+    at least once; every message below low is acknowledged. */
+typedef struct {
+    kh_client_t *client;
+    zhashx_t    *by_id;                 /* id text -> index + 1 */
+    s_msg_t     *msgs;
+    size_t       count;                 /* messages made */
+    size_t       next;                  /* first never sent */
+    size_t       low;                   /* first not acknowledged */
+    size_t       acked;                 /* distinct ids acknowledged */
+    uint64_t     max_seq;               /* highest seq acknowledged */
+    uint64_t     resends;
+    uint64_t     dup_acks;              /* ACKs after the first for an id */
+    uint64_t     refusals;              /* transient ERRORs (UNAVAILABLE, STORE) */
+} s_pub_t;
+
+/* ---------------------------------------------------------------- publisher */
+
+/* Creates a publisher connected to the broker's client endpoint, or NULL. */
+static s_pub_t *
+s_pub_new (const char *endpoint)
+{
+    s_pub_t *self = (s_pub_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->client = kh_client_new (endpoint);
+    self->by_id = zhashx_new ();
+    if (!self->client || !self->by_id) {
+        kh_client_destroy (&self->client);
+        zhashx_destroy (&self->by_id);
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+static void
+s_pub_destroy (s_pub_t **self_p)
+{
+    s_pub_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->count; i++)
+        free (self->msgs [i].data);
+    free (self->msgs);
+    zhashx_destroy (&self->by_id);
+    kh_client_destroy (&self->client);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Makes count more messages: both types from three senders, so that every previous-
+   link has something to point at. Returns 0, or -1 if one could not be built. */
+static int
+s_pub_add (s_pub_t *self, size_t count)
+{
+    static const char *const senders [] = { "05162004", "05162", "05158020" };
+    s_msg_t *msgs = (s_msg_t *) realloc (self->msgs, (self->count + count) * sizeof *msgs);
+    if (!msgs)
+        return -1;
+    self->msgs = msgs;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    int rc = 0;
+    for (size_t k = 0; k < count && rc == 0; k++) {
+        size_t index = self->count;
+        s_msg_t *msg = &self->msgs [index];
+        memset (msg, 0, sizeof *msg);
+        snprintf (msg->type, sizeof msg->type, "%s", index % 2 ? "offer" : "idea");
+        snprintf (msg->from, sizeof msg->from, "%s", senders [index / 2 % 3]);
+        kh_id_new (msg->id);
+        char title [64], text [KH_ID_STR_SIZE];
+        snprintf (title, sizeof title, "durable %zu", index);
+        kh_problem_t why;
+        kh_builder_t *builder = kh_builder_new (msg->type);
+        msgpack_sbuffer_clear (&buf);
+        rc = builder && kh_builder_set (builder, "title", title, &why) == 0
+             && kh_builder_encode (builder, msg->id, msg->from, kh_now_ms (), &buf,
+                                   &why) == 0 ? 0 : -1;
+        kh_builder_destroy (&builder);
+        if (rc == 0 && (msg->data = (uint8_t *) malloc (buf.size))) {
+            memcpy (msg->data, buf.data, buf.size);
+            msg->size = buf.size;
+            kh_id_format (msg->id, text);
+            zhashx_insert (self->by_id, text, (void *) (uintptr_t) (index + 1));
+            self->count++;
+        }
+        else
+            rc = -1;
+    }
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
+/* Returns the message with id, or NULL if we never made it. */
+static s_msg_t *
+s_pub_lookup (s_pub_t *self, const uint8_t id [KH_ID_SIZE])
+{
+    char text [KH_ID_STR_SIZE];
+    kh_id_format (id, text);
+    uintptr_t index = (uintptr_t) zhashx_lookup (self->by_id, text);
+    return index ? &self->msgs [index - 1] : NULL;
+}
+
+/* Sends message index (again), its bytes unchanged. */
+static void
+s_pub_send (s_pub_t *self, size_t index)
+{
+    s_msg_t *msg = &self->msgs [index];
+    int rc = kh_client_send (self->client, msg->data, msg->size);
+    KH_CHECK ("a publish can be sent", rc == 0, "message %zu: %s", index, kh_strerror (rc));
+    msg->sent_at = zclock_mono ();
+}
+
+/* Sends again every message sent and not acknowledged that is due: all of them if
+   all is true, else those whose last send is S_RESEND_MS old. */
+static void
+s_pub_resend (s_pub_t *self, bool all)
+{
+    int64_t now = zclock_mono ();
+    while (self->low < self->next && self->msgs [self->low].seq)
+        self->low++;
+    for (size_t i = self->low; i < self->next; i++) {
+        s_msg_t *msg = &self->msgs [i];
+        if (msg->seq == 0 && (all || now - msg->sent_at >= S_RESEND_MS)) {
+            s_pub_send (self, i);
+            self->resends++;
+        }
+    }
+}
+
+/* Takes in one ACK or ERROR. */
+static void
+s_pub_reply (s_pub_t *self, const kh_reply_t *reply)
+{
+    bool ack = reply->kind == KH_REPLY_ACK;
+    const uint8_t *id = ack ? reply->id : reply->error.has_id ? reply->error.id : NULL;
+    s_msg_t *msg = id ? s_pub_lookup (self, id) : NULL;
+    KH_CHECK ("every answer names a message we published", msg, "%s",
+              ack ? "ACK" : reply->error.reason);
+    if (!msg)
+        return;
+    if (!ack) {
+        bool transient = reply->error.code == KH_EUNAVAILABLE
+                      || reply->error.code == KH_ESTORE;
+        KH_CHECK ("a valid publish is only refused as transient", transient,
+                  "ERROR %s: %s", reply->error.name, reply->error.reason);
+        self->refusals++;
+        msg->sent_at = zclock_mono () - S_RESEND_MS + S_RETRY_MS;
+        return;
+    }
+    msg->fresh += !reply->dup;
+    KH_CHECK ("an id is acknowledged as new at most once", msg->fresh <= 1,
+              "seq %llu acknowledged with dup false %d times", (unsigned long long) reply->seq,
+              msg->fresh);
+    if (msg->seq == 0) {
+        msg->seq = reply->seq;
+        self->acked++;
+        if (reply->seq > self->max_seq)
+            self->max_seq = reply->seq;
+    }
+    else {
+        self->dup_acks++;
+        KH_CHECK ("a repeated ACK carries the seq of the first", reply->seq == msg->seq,
+                  "first seq %llu, now %llu", (unsigned long long) msg->seq,
+                  (unsigned long long) reply->seq);
+    }
+}
+
+/* Fills the window, resends what is overdue, and takes the answers that arrive
+   within wait_ms. */
+static void
+s_pub_pump (s_pub_t *self, int wait_ms)
+{
+    while (self->next < self->count && self->next - self->acked < S_WINDOW)
+        s_pub_send (self, self->next++);
+    s_pub_resend (self, false);
+    kh_reply_t reply;
+    int rc = kh_client_recv_reply (self->client, wait_ms, &reply);
+    for (int taken = 0; rc == 0 && taken < 4 * S_WINDOW; taken++) {
+        s_pub_reply (self, &reply);
+        rc = kh_client_recv_reply (self->client, 0, &reply);
+    }
+    if (rc == 0)
+        s_pub_reply (self, &reply);
+}
+
+/* Publishes until target distinct ids are acknowledged (or S_PHASE_MS passed).
+   Returns true if they were. */
+static bool
+s_pub_run (s_pub_t *self, size_t target, const char *phase)
+{
+    int64_t deadline = zclock_mono () + S_PHASE_MS;
+    while (self->acked < target && zclock_mono () < deadline)
+        s_pub_pump (self, 20);
+    KH_CHECK ("every publish is acknowledged in time", self->acked >= target,
+              "%s: %zu of %zu acknowledged after %d s", phase, self->acked, target,
+              S_PHASE_MS / 1000);
+    return self->acked >= target;
+}
+
+/* ----------------------------------------------------------------- follower */
+
+/*  The follower: a kh_subscriber from seq 1 in its own thread, so that it keeps
+    reading (and querying the store) while processes die. It checks that each record
+    comes once and in order and keeps each one's id. [WAIT][count][ms] is answered,
+    once count records arrived or ms passed, with [delivered][last][out of order]
+    [errors][ids: 16 bytes per record, in seq order]. */
+typedef struct {
+    uint64_t delivered;
+    uint64_t last;                      /* seq of the last record */
+    uint64_t disorder;                  /* records whose seq was not last + 1 */
+    uint64_t errors;                    /* next() failures other than timeouts */
+    uint8_t *ids;                       /* delivered ids, in seq order */
+    size_t   ids_cap;                   /* in ids */
+    bool     waiting;
+    uint64_t want;
+    int64_t  deadline;
+} s_follow_t;
+
+/* Takes in one record. */
+static void
+s_follow_record (s_follow_t *self, const kh_record_t *rec)
+{
+    if (rec->info.seq != self->last + 1 && self->disorder++ == 0)
+        zsys_error ("follower: seq %llu after %llu", (unsigned long long) rec->info.seq,
+                    (unsigned long long) self->last);
+    self->last = rec->info.seq;
+    if (self->delivered == self->ids_cap) {
+        size_t cap = self->ids_cap ? 2 * self->ids_cap : 4096;
+        uint8_t *ids = (uint8_t *) realloc (self->ids, cap * KH_ID_SIZE);
+        if (!ids)
+            return;                     /* then the count tells that something is off */
+        self->ids = ids;
+        self->ids_cap = cap;
+    }
+    kh_envelope_t env;
+    kh_problem_t why;
+    memset (env.id, 0, KH_ID_SIZE);
+    if (kh_envelope_check (rec->msg, rec->msg_size, &env, NULL, &why))
+        zsys_error ("follower: record %llu: %s", (unsigned long long) rec->info.seq,
+                    why.reason);
+    memcpy (self->ids + self->delivered * KH_ID_SIZE, env.id, KH_ID_SIZE);
+    self->delivered++;
+}
+
+/* Reads a command from the pipe; returns true on $TERM. */
+static bool
+s_follow_command (s_follow_t *self, zsock_t *pipe)
+{
+    char *command = NULL;
+    uint64_t want = 0, ms = 0;
+    if (zsock_recv (pipe, "s88", &command, &want, &ms) == -1)
+        return true;
+    bool term = !command || streq (command, "$TERM");
+    if (command && streq (command, "WAIT")) {
+        self->waiting = true;
+        self->want = want;
+        self->deadline = zclock_mono () + (int64_t) ms;
+    }
+    zstr_free (&command);
+    return term;
+}
+
+static void
+s_follower (zsock_t *pipe, void *args)
+{
+    kh_hub_t *hub = (kh_hub_t *) args;
+    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, NULL, NULL, 1);
+    if (sub)
+        kh_subscriber_set_query_timeout (sub, 2000);
+    zsock_signal (pipe, sub ? 0 : 1);
+    s_follow_t self = { 0 };
+    while (sub) {
+        if ((zsock_events (pipe) & ZMQ_POLLIN) && s_follow_command (&self, pipe))
+            break;
+        kh_record_t rec;
+        int rc = kh_subscriber_next (sub, 50, &rec);
+        if (rc == 0)
+            s_follow_record (&self, &rec);
+        else
+        if (rc != KH_ETIMEOUT)
+            self.errors++;              /* the store is away for a moment: ask again */
+        if (self.waiting && (self.delivered >= self.want || zclock_mono () >= self.deadline)) {
+            zsock_send (pipe, "8888b", self.delivered, self.last, self.disorder,
+                        self.errors, self.ids, (size_t) self.delivered * KH_ID_SIZE);
+            self.waiting = false;
+        }
+    }
+    while (!sub && !s_follow_command (&self, pipe))
+        ;
+    free (self.ids);
+    kh_subscriber_destroy (&sub);
+}
+
+/* Asks the follower to catch up with the publisher's count and checks that it
+   delivered every record once, in order, each the message whose ACK gave its seq. */
+static void
+s_follow_check (zactor_t *follower, s_pub_t *pub, const char *phase)
+{
+    uint64_t delivered = 0, last = 0, disorder = 0, errors = 0;
+    uint8_t *ids = NULL;
+    size_t size = 0;
+    zsock_send (follower, "s88", "WAIT", (uint64_t) pub->count, (uint64_t) S_FOLLOW_MS);
+    int rc = zsock_recv (follower, "8888b", &delivered, &last, &disorder, &errors, &ids,
+                         &size);
+    KH_CHECK ("the follower answers", rc == 0, "%s", phase);
+    KH_CHECK ("a subscriber from seq 1 delivers every record once, in order",
+              delivered == pub->count && last == pub->count && disorder == 0,
+              "%s: delivered %llu, last seq %llu, %llu out of order, expected %zu", phase,
+              (unsigned long long) delivered, (unsigned long long) last,
+              (unsigned long long) disorder, pub->count);
+    size_t wrong = 0;
+    for (size_t i = 0; ids && i < size / KH_ID_SIZE; i++) {
+        s_msg_t *msg = s_pub_lookup (pub, ids + i * KH_ID_SIZE);
+        if ((!msg || msg->seq != i + 1) && wrong++ < S_REPORT_MAX)
+            printf ("FAIL follower: record %zu is %s\n", i + 1,
+                    msg ? "another message than its ACK named" : "an id never published");
+    }
+    KH_CHECK ("every delivered record is the message acknowledged with its seq",
+              wrong == 0, "%zu wrong", wrong);
+    printf ("  %s: follower delivered %llu (%llu store errors retried)\n", phase,
+            (unsigned long long) delivered, (unsigned long long) errors);
+    free (ids);
+}
+
+/* ------------------------------------------------------------------ crashes */
+
+/* True if status says the process exited with 0 (sig SIGTERM) or died of sig. */
+static bool
+s_ended_as (int status, int sig)
+{
+    if (sig == SIGTERM)
+        return status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    return status != -1 && WIFSIGNALED (status) && WTERMSIG (status) == sig;
+}
+
+/* Stops the recorder with sig while publishes are in flight, restarts it, and has
+   the publisher send every unacknowledged message again. */
+static void
+s_recorder_crash (kh_hub_t *hub, s_pub_t *pub, int sig)
+{
+    size_t in_flight = pub->next - pub->acked;
+    int status = kh_hub_stop_recorder (hub, sig);
+    KH_CHECK (sig == SIGTERM ? "a recorder stopped by SIGTERM exits with status 0"
+                             : "the recorder dies of kill -9",
+              s_ended_as (status, sig), "status 0x%x", status);
+    KH_CHECK ("the recorder starts again on the same store", kh_hub_start_recorder (hub) == 0,
+              "see %s", hub->dir);
+    printf ("  recorder %s at %zu acknowledged, %zu in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "kill -9", pub->acked, in_flight);
+    s_pub_resend (pub, true);
+}
+
+/* Waits until the broker says a recorder is connected; checks that it learnt the
+   store's head from the recorder's HELLO. */
+static void
+s_broker_sees_recorder (kh_hub_t *hub, s_pub_t *pub)
+{
+    kh_client_t *probe = kh_client_new (hub->client);
+    uint64_t head = 0;
+    bool up = false;
+    int64_t deadline = zclock_mono () + S_RECORDER_MS;
+    while (probe && !up && zclock_mono () < deadline)
+        if (kh_client_ping (probe, 200, &head, &up) == 0 && !up)
+            zclock_sleep (20);          /* the next PONG only tells after a HELLO */
+    KH_CHECK ("the recorder reconnects to a restarted broker", up,
+              "no recorder after %d s", S_RECORDER_MS / 1000);
+    KH_CHECK ("a restarted broker learns the store's head from the recorder",
+              !up || head >= pub->max_seq, "head %llu, highest acknowledged %llu",
+              (unsigned long long) head, (unsigned long long) pub->max_seq);
+    kh_client_destroy (&probe);
+}
+
+/* Stops the broker with sig while publishes are in flight, starts it again on the
+   same endpoints, and has the publisher send every unacknowledged message again. */
+static void
+s_broker_crash (kh_hub_t *hub, s_pub_t *pub, int sig)
+{
+    size_t in_flight = pub->next - pub->acked;
+    int status = kh_hub_stop_broker (hub, sig);
+    KH_CHECK (sig == SIGTERM ? "a broker stopped by SIGTERM exits with status 0"
+                             : "the broker dies of kill -9",
+              s_ended_as (status, sig), "status 0x%x", status);
+    KH_CHECK ("the broker starts again on the same endpoints", kh_hub_start_broker (hub) == 0,
+              "see %s", hub->dir);
+    printf ("  broker %s at %zu acknowledged, %zu in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "kill -9", pub->acked, in_flight);
+    s_pub_resend (pub, true);
+    s_broker_sees_recorder (hub, pub);
+}
+
+/* --------------------------------------------------------------- the store */
+
+/* Runs PRAGMA integrity_check; true if its only answer is "ok". */
+static bool
+s_integrity_ok (sqlite3 *db, char *answer, size_t cap)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rows = 0;
+    snprintf (answer, cap, "(no answer)");
+    if (sqlite3_prepare_v2 (db, "PRAGMA integrity_check", -1, &stmt, NULL) == SQLITE_OK)
+        while (sqlite3_step (stmt) == SQLITE_ROW)
+            if (rows++ == 0)
+                snprintf (answer, cap, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    return rows == 1 && streq (answer, "ok");
+}
+
+/* The last seq seen under key in links (0: none), then key's new last is seq. */
+static uint64_t
+s_link_swap (zhashx_t *links, const char *key, uint64_t seq)
+{
+    uint64_t before = (uint64_t) (uintptr_t) zhashx_lookup (links, key);
+    zhashx_update (links, key, (void *) (uintptr_t) seq);
+    return before;
+}
+
+/* Checks one row (seq, id, type, sender, at, prev_type, prev_sender, prev_pair,
+   envelope) against what was acknowledged and against the rows before it. Returns
+   the number of problems found. */
+static int
+s_check_row (sqlite3_stmt *stmt, uint64_t expect, s_pub_t *pub, zhashx_t *links,
+             uint64_t *last_at)
+{
+    uint64_t seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+    const uint8_t *id = (const uint8_t *) sqlite3_column_blob (stmt, 1);
+    const char *type = (const char *) sqlite3_column_text (stmt, 2);
+    const char *from = (const char *) sqlite3_column_text (stmt, 3);
+    uint64_t at = (uint64_t) sqlite3_column_int64 (stmt, 4);
+    s_msg_t *msg = id && sqlite3_column_bytes (stmt, 1) == KH_ID_SIZE
+                 ? s_pub_lookup (pub, id) : NULL;
+    if (seq != expect || !msg || !type || !from) {
+        printf ("FAIL row %llu (expected seq %llu): %s\n", (unsigned long long) seq,
+                (unsigned long long) expect, msg ? "no type or sender" : "an id never published");
+        return 1;
+    }
+    char key [64];
+    snprintf (key, sizeof key, "t:%s", type);
+    uint64_t pt = s_link_swap (links, key, seq);
+    snprintf (key, sizeof key, "s:%s", from);
+    uint64_t ps = s_link_swap (links, key, seq);
+    snprintf (key, sizeof key, "p:%s/%s", type, from);
+    uint64_t pts = s_link_swap (links, key, seq);
+    const char *problem =
+        msg->seq != seq ? "its ACK gave another seq"
+      : !streq (type, msg->type) || !streq (from, msg->from) ? "type or sender differ"
+      : sqlite3_column_bytes (stmt, 8) != (int) msg->size
+        || memcmp (sqlite3_column_blob (stmt, 8), msg->data, msg->size)
+        ? "the envelope differs from the bytes published"
+      : (uint64_t) sqlite3_column_int64 (stmt, 5) != pt ? "prev_type is wrong"
+      : (uint64_t) sqlite3_column_int64 (stmt, 6) != ps ? "prev_sender is wrong"
+      : (uint64_t) sqlite3_column_int64 (stmt, 7) != pts ? "prev_pair is wrong"
+      : at < *last_at ? "at went back"
+      : NULL;
+    *last_at = at;
+    if (problem)
+        printf ("FAIL row %llu: %s (acknowledged seq %llu)\n", (unsigned long long) seq,
+                problem, (unsigned long long) msg->seq);
+    return problem ? 1 : 0;
+}
+
+/* Walks the table in seq order through s_check_row; returns the rows that failed. */
+static size_t
+s_check_rows (sqlite3 *db, s_pub_t *pub)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (db, "SELECT seq, id, type, sender, at, prev_type, prev_sender, "
+                            "prev_pair, envelope FROM message ORDER BY seq", -1, &stmt,
+                            NULL) != SQLITE_OK) {
+        printf ("FAIL cannot read the rows: %s\n", sqlite3_errmsg (db));
+        return 1;
+    }
+    zhashx_t *links = zhashx_new ();
+    uint64_t expect = 1, last_at = 0;
+    size_t bad = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW && bad < S_REPORT_MAX)
+        bad += (size_t) s_check_row (stmt, expect++, pub, links, &last_at);
+    zhashx_destroy (&links);
+    sqlite3_finalize (stmt);
+    return bad;
+}
+
+/* Opens the store of a stopped hub read-only and checks it against the ACKs. */
+static void
+s_check_store (kh_hub_t *hub, s_pub_t *pub)
+{
+    char path [400], wal [420], answer [256];
+    snprintf (path, sizeof path, "%s/kreishub.db", hub->dir);
+    snprintf (wal, sizeof wal, "%s-wal", path);
+    struct stat st;
+    bool wal_empty = stat (wal, &st) != 0 || st.st_size == 0;
+    KH_CHECK ("a recorder stopped by SIGTERM leaves nothing in the WAL", wal_empty,
+              "%s holds %lld bytes", wal, wal_empty ? 0LL : (long long) st.st_size);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL);
+    KH_CHECK ("the store opens read-only", rc == SQLITE_OK, "%s: %s", path,
+              db ? sqlite3_errmsg (db) : "no memory");
+    if (rc != SQLITE_OK) {
+        sqlite3_close (db);
+        return;
+    }
+    KH_CHECK ("PRAGMA integrity_check says ok", s_integrity_ok (db, answer, sizeof answer),
+              "%s", answer);
+    sqlite3_stmt *stmt = NULL;
+    uint64_t rows = 0, ids = 0, low = 0, high = 0;
+    if (sqlite3_prepare_v2 (db, "SELECT count(*), count(DISTINCT id), coalesce(min(seq), 0), "
+                            "coalesce(max(seq), 0) FROM message", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW) {
+        rows = (uint64_t) sqlite3_column_int64 (stmt, 0);
+        ids = (uint64_t) sqlite3_column_int64 (stmt, 1);
+        low = (uint64_t) sqlite3_column_int64 (stmt, 2);
+        high = (uint64_t) sqlite3_column_int64 (stmt, 3);
+    }
+    sqlite3_finalize (stmt);
+    KH_CHECK ("the store holds one row per distinct id published",
+              rows == pub->count && ids == pub->count, "%llu rows, %llu ids, %zu published",
+              (unsigned long long) rows, (unsigned long long) ids, pub->count);
+    KH_CHECK ("seq runs from 1 to the count without gaps", low == 1 && high == rows,
+              "seq %llu..%llu over %llu rows", (unsigned long long) low,
+              (unsigned long long) high, (unsigned long long) rows);
+    size_t bad = s_check_rows (db, pub);
+    KH_CHECK ("every row is the message its ACK named, with consistent previous-links",
+              bad == 0, "%zu rows failed (listed above, at most %d)", bad, S_REPORT_MAX);
+    sqlite3_close (db);
+}
+
+/* ------------------------------------------------------------------- phases */
+
+/* Publishes count more messages and kill -9s the recorder after each of the given
+   numbers of new ACKs (0-terminated), under load. */
+static void
+s_phase_recorder_kills (kh_hub_t *hub, s_pub_t *pub, size_t count, const size_t *at)
+{
+    size_t base = pub->acked;
+    KH_CHECK ("the messages can be built", s_pub_add (pub, count) == 0, "%zu", count);
+    for (int i = 0; at [i] && s_pub_run (pub, base + at [i], "recorder kill -9"); i++)
+        s_recorder_crash (hub, pub, SIGKILL);
+    s_pub_run (pub, pub->count, "after the recorder kills");
+}
+
+/* The same with the broker. */
+static void
+s_phase_broker_kills (kh_hub_t *hub, s_pub_t *pub, size_t count, const size_t *at)
+{
+    size_t base = pub->acked;
+    KH_CHECK ("the messages can be built", s_pub_add (pub, count) == 0, "%zu", count);
+    for (int i = 0; at [i] && s_pub_run (pub, base + at [i], "broker kill -9"); i++)
+        s_broker_crash (hub, pub, SIGKILL);
+    s_pub_run (pub, pub->count, "after the broker kills");
+}
+
+/* SIGTERM to the recorder, then to the broker, each under load and restarted. */
+static void
+s_phase_terms (kh_hub_t *hub, s_pub_t *pub, size_t count)
+{
+    size_t base = pub->acked;
+    KH_CHECK ("the messages can be built", s_pub_add (pub, count) == 0, "%zu", count);
+    if (s_pub_run (pub, base + count / 4, "recorder SIGTERM"))
+        s_recorder_crash (hub, pub, SIGTERM);
+    if (s_pub_run (pub, base + count / 2, "broker SIGTERM"))
+        s_broker_crash (hub, pub, SIGTERM);
+    s_pub_run (pub, pub->count, "after the SIGTERMs");
+}
+
+int
+main (void)
+{
+    int64_t start = zclock_mono ();
+    kh_hub_t hub;
+    if (kh_hub_start (&hub, NULL, NULL)) {
+        printf ("FAIL hub starts\n");
+        return 1;
+    }
+    zactor_t *follower = zactor_new (s_follower, &hub);
+    s_pub_t *pub = s_pub_new (hub.client);
+    KH_CHECK ("the publisher and the follower start", follower && pub, "out of memory?");
+    if (follower)
+        zsock_set_rcvtimeo (follower, S_FOLLOW_MS + 10000);
+    if (follower && pub) {
+        /* 1. The recorder dies three times, at different depths of the run. */
+        static const size_t recorder_kills [] = { 2000, 5500, 9500, 0 };
+        s_phase_recorder_kills (&hub, pub, 12000, recorder_kills);
+        s_follow_check (follower, pub, "recorder kill -9");
+        /* 2. The broker dies twice; it keeps only what is in flight. */
+        static const size_t broker_kills [] = { 1500, 4500, 0 };
+        s_phase_broker_kills (&hub, pub, 6000, broker_kills);
+        s_follow_check (follower, pub, "broker kill -9");
+        /* 4a. Both stop cleanly under load and come back. */
+        s_phase_terms (&hub, pub, 4000);
+        s_follow_check (follower, pub, "SIGTERM");
+        printf ("  %zu messages, %llu resent, %llu repeated ACKs, %llu transient refusals\n",
+                pub->count, (unsigned long long) pub->resends,
+                (unsigned long long) pub->dup_acks, (unsigned long long) pub->refusals);
+    }
+    zactor_destroy (&follower);
+    /* 4b. SIGTERM to both ends them with status 0, and the store is whole. */
+    KH_CHECK ("broker and recorder stop cleanly on SIGTERM", kh_hub_stop (&hub, true) == 0,
+              "see logs in %s", hub.dir);
+    if (pub)
+        s_check_store (&hub, pub);
+    s_pub_destroy (&pub);
+    if (kh_failed == 0) {
+        char cmd [400];
+        snprintf (cmd, sizeof cmd, "rm -rf '%s'", hub.dir);
+        KH_CHECK ("the data directory is removed", system (cmd) == 0, "%s", hub.dir);
+    }
+    else
+        printf ("  logs and store kept in %s\n", hub.dir);
+    printf ("  %.1f s\n", (double) (zclock_mono () - start) / 1000.0);
+    return kh_done ("it_durable");
+}
