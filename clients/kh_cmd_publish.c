@@ -36,7 +36,8 @@ s_usage (FILE *out)
         "  -t, --timeout MS     wait this long for each answer (default %d)\n"
         "  -r, --retries N      resend (same id) this often without answer (default %d)\n"
         KH_CLI_COMMON_USAGE
-        "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer.\n",
+        "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer (then it\n"
+        "names the message's id: retry with that --id, and it is stored only once).\n",
         KH_CLI_TIMEOUT, S_RETRIES);
 }
 
@@ -154,9 +155,11 @@ s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
     return 0;
 }
 
-/* Builds the envelope into out. Returns 0, or an exit status after saying why. */
+/* Builds the envelope into out, its id into id. Returns 0, or an exit status after
+   saying why. */
 static int
-s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out)
+s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out,
+         uint8_t id [KH_ID_SIZE])
 {
     kh_builder_t *builder = kh_builder_new (args->type);
     if (!builder) {
@@ -164,7 +167,6 @@ s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out)
         return KH_EXIT_USAGE;
     }
     uint64_t ts;
-    uint8_t id [KH_ID_SIZE];
     kh_problem_t why;
     int rc = s_set_fields (builder, args);
     if (rc == KH_EXIT_OK && s_ts_and_id (args, &ts, id))
@@ -178,9 +180,12 @@ s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out)
     return rc;
 }
 
-/* Publishes the envelope and prints the outcome. Returns the exit status. */
+/* Publishes the envelope (whose id is id) and prints the outcome. Without an answer
+   it names the id: the hub may still store the message, and only a retry with the
+   same id is sure not to store it twice. Returns the exit status. */
 static int
-s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *envelope)
+s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *envelope,
+           const uint8_t id [KH_ID_SIZE])
 {
     kh_client_t *client = kh_client_new (endpoint);
     if (!client) {
@@ -193,8 +198,16 @@ s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *en
     int rc = kh_client_publish (client, envelope->data, envelope->size, args->timeout,
                                 args->retries, &seq, &dup, &err);
     kh_client_destroy (&client);
-    if (rc)
-        return kh_cli_report (endpoint, rc, &err);
+    if (rc) {
+        int status = kh_cli_report (endpoint, rc, &err);
+        if (status == KH_EXIT_UNREACHABLE) {
+            char text [KH_ID_STR_SIZE];
+            kh_id_format (id, text);
+            fprintf (stderr, "kreishub publish: it may still be stored; retry with --id %s "
+                     "to store it once\n", text);
+        }
+        return status;
+    }
     printf ("seq %llu%s\n", (unsigned long long) seq, dup ? " (duplicate)" : "");
     return KH_EXIT_OK;
 }
@@ -218,9 +231,10 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
     }
     msgpack_sbuffer envelope;
     msgpack_sbuffer_init (&envelope);
-    rc = s_build (&args, from, &envelope);
+    uint8_t id [KH_ID_SIZE];
+    rc = s_build (&args, from, &envelope, id);
     if (rc == KH_EXIT_OK)
-        rc = s_publish (kh_cli_endpoint (cli), &args, &envelope);
+        rc = s_publish (kh_cli_endpoint (cli), &args, &envelope, id);
     msgpack_sbuffer_destroy (&envelope);
     return rc;
 }

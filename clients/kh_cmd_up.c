@@ -407,6 +407,35 @@ s_start_recorder (s_child_t *recorder, const s_args_t *args, const char *config,
     return s_await_ready (recorder);
 }
 
+/* Waits until the broker says the recorder is linked to it (its HELLO came), so that
+   "kreishub is up" means the hub answers queries and pings at once: the recorder says
+   READY before its first HELLO is taken. Returns 0, or -1 (a child died, no link in
+   time, or a stop was asked for) after saying why. */
+static int
+s_await_link (s_child_t *children, size_t count)
+{
+    char endpoint [256];
+    s_field (children [0].ready, "client", endpoint, sizeof endpoint);
+    kh_client_t *client = kh_client_new (endpoint);
+    int64_t deadline = zclock_mono () + S_READY_MS;
+    bool linked = false;
+    while (client && !linked && !s_stop_asked && zclock_mono () < deadline) {
+        if (kh_client_ping (client, 100, NULL, &linked) == 0 && !linked)
+            s_poll (children, count, 20);
+        for (size_t i = 0; i < count; i++)
+            if (s_gone (&children [i])) {
+                s_report_exit (&children [i]);
+                kh_client_destroy (&client);
+                return -1;
+            }
+    }
+    kh_client_destroy (&client);
+    if (!linked && !s_stop_asked)
+        fprintf (stderr, "kreishub up: the recorder did not reach the broker within %d s\n",
+                 S_READY_MS / 1000);
+    return linked ? 0 : -1;
+}
+
 /* Shows the user where the hub is. */
 static void
 s_announce (const s_child_t *broker, const s_child_t *recorder)
@@ -449,6 +478,7 @@ kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
         s_usage (rc > 0 ? stdout : stderr);
         return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
     }
+    zsys_handler_set (NULL);            /* our handlers, also once czmq is in use */
     const char *config = kh_cli_resolve (cli->config, "KREISHUB_CONFIG", NULL, NULL, NULL);
     char db [PATH_MAX];
     if (snprintf (db, sizeof db, "%s/kreishub.db", args.dir) >= (int) sizeof db
@@ -463,6 +493,7 @@ kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
     if (ok)
         s_field (children [0].ready, "recorder", endpoint, sizeof endpoint);
     ok = ok && s_start_recorder (&children [1], &args, config, endpoint, db) == 0;
+    ok = ok && s_await_link (children, 2) == 0;
     if (ok) {
         s_announce (&children [0], &children [1]);
         ok = s_serve (children, 2);
