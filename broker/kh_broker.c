@@ -31,11 +31,16 @@ struct _kh_broker_t {
     char     *recorder_ep;
     kh_pending_t *pending;              /* publishes waiting for the recorder */
     zframe_t *rec_id;                   /* routing id of the latest recorder, or NULL */
-    bool      rec_alive;                /* it said HELLO within KH_BROKER_RECORDER_TTL */
-    int64_t   rec_seen;                 /* zclock_mono of its last HELLO */
+    bool      rec_alive;                /* it said something within rec_ttl */
+    int64_t   rec_seen;                 /* zclock_mono of its last message */
+    int64_t   rec_ttl;                  /* ms of silence after which it is gone */
+    int64_t   resend_ms;                /* ms after which an unanswered STORE goes again */
+    zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
+    size_t    pending_bytes;            /* envelope bytes allowed to wait, at most */
     uint64_t  send_from;                /* first token not yet handed to the recorder */
     bool      send_blocked;             /* the recorder's queue was full at last try */
     uint64_t  head;                     /* highest seq known to be committed */
+    bool      head_known;               /* a recorder has told us the store's head */
     int64_t   next_beat;                /* zclock_mono when the heartbeat is due */
     msgpack_sbuffer buf;                /* reused by every encode on the hot path */
     kh_broker_stats_t stats;
@@ -120,16 +125,29 @@ s_command_find (const s_command_t *table, size_t size, zframe_t *frame)
     return NULL;
 }
 
-/* Sends [routing id][command][data] to a client without blocking; a client that is
-   gone or too slow to read loses the reply (ROUTER drops, never waits). */
+/* Starts [routing id][command] to a client without blocking. Returns 0, or -1 if the
+   client is gone or too slow to read (ROUTER_MANDATORY: the reply is dropped, never
+   waited for, and counted). */
+static int
+s_reply_start (kh_broker_t *self, zframe_t *client, const char *command)
+{
+    if (zmq_send (self->client_h, zframe_data (client), zframe_size (client),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        self->stats.dropped++;
+        return -1;
+    }
+    /* The first part was taken, so the rest of the message is too. */
+    zmq_send (self->client_h, command, strlen (command), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    return 0;
+}
+
+/* Sends [routing id][command][data] to a client without blocking. */
 static void
 s_reply (kh_broker_t *self, zframe_t *client, const char *command, const void *data,
          size_t size)
 {
-    zmq_send (self->client_h, zframe_data (client), zframe_size (client),
-              ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (self->client_h, command, strlen (command), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (self->client_h, data, size, ZMQ_DONTWAIT);
+    if (s_reply_start (self, client, command) == 0)
+        zmq_send (self->client_h, data, size, ZMQ_DONTWAIT);
 }
 
 /* Sends [routing id][command][*body_p] to a client, passing the body frame on
@@ -137,11 +155,42 @@ s_reply (kh_broker_t *self, zframe_t *client, const char *command, const void *d
 static void
 s_reply_frame (kh_broker_t *self, zframe_t *client, const char *command, zframe_t **body_p)
 {
-    zmq_send (self->client_h, zframe_data (client), zframe_size (client),
-              ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (self->client_h, command, strlen (command), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zframe_send (body_p, self->client, ZFRAME_DONTWAIT);
+    if (s_reply_start (self, client, command) == 0)
+        zframe_send (body_p, self->client, ZFRAME_DONTWAIT);
     zframe_destroy (body_p);
+}
+
+/* Writes the routing id as hex into key (2 * 255 + 1 bytes). */
+static void
+s_client_key (zframe_t *client, char key [2 * 255 + 1])
+{
+    static const char hex [] = "0123456789abcdef";
+    size_t size = zframe_size (client) < 255 ? zframe_size (client) : 255;
+    const uint8_t *data = zframe_data (client);
+    for (size_t i = 0; i < size; i++) {
+        key [2 * i] = hex [data [i] >> 4];
+        key [2 * i + 1] = hex [data [i] & 15];
+    }
+    key [2 * size] = 0;
+}
+
+/* Returns how many queries the client has in flight; adds delta first (the count
+   never goes below 0; at 0 the client is forgotten). */
+static size_t
+s_queries_add (kh_broker_t *self, zframe_t *client, int delta)
+{
+    char key [2 * 255 + 1];
+    s_client_key (client, key);
+    size_t count = (size_t) (uintptr_t) zhashx_lookup (self->queries, key);
+    if (delta < 0 && count < (size_t) -delta)
+        count = 0;
+    else
+        count += delta;
+    if (count)
+        zhashx_update (self->queries, key, (void *) (uintptr_t) count);
+    else
+        zhashx_delete (self->queries, key);
+    return count;
 }
 
 /* Answers a client with [ERROR][error]; id may be NULL, req 0. */
@@ -164,6 +213,7 @@ s_recorder_lost (kh_broker_t *self, const char *why)
     if (!self->rec_alive)
         return;
     self->rec_alive = false;
+    zhashx_purge (self->queries);        /* their answers will not come */
     zsys_warning ("broker: recorder %s; %zu publishes wait for one", why,
                   kh_pending_size (self->pending));
 }
@@ -199,6 +249,7 @@ s_send_store (kh_broker_t *self, kh_pending_entry_t *entry)
         return -1;
     zframe_send (&entry->envelope, self->recorder, ZFRAME_REUSE | ZFRAME_DONTWAIT);
     entry->sent = true;
+    entry->sent_at = zclock_mono ();
     self->stats.stored++;
     return 0;
 }
@@ -223,8 +274,8 @@ s_flush (kh_broker_t *self)
     }
 }
 
-/* A recorder takes over: a new one, or one we had given up on (after 3 s of silence
-   we cannot know what it kept). Everything pending goes to it again, oldest first;
+/* A recorder takes over: a new one, or one we had given up on (after its silence we
+   cannot know what it kept). Everything pending goes to it again, oldest first;
    the recorder's de-duplication by id makes that safe. */
 static void
 s_recorder_take (kh_broker_t *self, zframe_t **id_p)
@@ -244,6 +295,7 @@ s_recorder_take (kh_broker_t *self, zframe_t **id_p)
     }
     self->send_from = oldest;
     self->rec_alive = true;
+    zhashx_purge (self->queries);
     zsys_info ("broker: recorder connected; %zu publishes to hand over",
                kh_pending_size (self->pending));
 }
@@ -272,6 +324,7 @@ s_recorder_hello (kh_broker_t *self, s_parts_t *msg)
     self->rec_seen = zclock_mono ();
     if (head > self->head)
         self->head = head;
+    self->head_known = true;
     s_flush (self);
 }
 
@@ -365,6 +418,7 @@ static void
 s_recorder_reply (kh_broker_t *self, s_parts_t *msg)
 {
     bool rows = zframe_streq (msg->part [1], KH_REP_ROWS);
+    s_queries_add (self, msg->part [2], -1);
     s_reply_frame (self, msg->part [2], rows ? KH_REP_ROWS : KH_REP_ERROR, &msg->part [3]);
     if (!rows)
         self->stats.errors++;
@@ -416,10 +470,20 @@ s_client_publish (kh_broker_t *self, s_parts_t *msg)
         s_reply_error (self, msg->part [0], has_id ? env.id : NULL, 0, why.code, why.reason);
         return;
     }
-    kh_pending_entry_t *entry = kh_pending_add (self->pending, &msg->part [0], &msg->part [2]);
+    /* Refused now rather than kept: UNAVAILABLE means certainly not stored, so the
+       publisher knows to retry (what was pending when a recorder went away stays
+       pending and goes to the next one). */
+    if (!self->rec_alive) {
+        s_reply_error (self, msg->part [0], env.id, 0, KH_EUNAVAILABLE,
+                       "no recorder is connected; nothing was stored, try again");
+        return;
+    }
+    kh_pending_entry_t *entry = NULL;
+    if (kh_pending_bytes (self->pending) + zframe_size (body) <= self->pending_bytes)
+        entry = kh_pending_add (self->pending, &msg->part [0], &msg->part [2]);
     if (!entry) {
         s_reply_error (self, msg->part [0], env.id, 0, KH_EUNAVAILABLE,
-                       "too many messages wait for the recorder");
+                       "too many messages wait for the recorder; try again");
         return;
     }
     memcpy (entry->id, env.id, KH_ID_SIZE);
@@ -433,10 +497,22 @@ static void
 s_client_query (kh_broker_t *self, s_parts_t *msg)
 {
     zframe_t *body = msg->part [2];
+    if (zframe_size (body) > KH_ENVELOPE_MAX) {
+        s_reply_error (self, msg->part [0], NULL, 0, KH_ETOOLARGE,
+                       "query larger than 65536 bytes");
+        return;
+    }
     kh_query_t query;
     kh_problem_t why;
     if (kh_query_decode (zframe_data (body), zframe_size (body), &query, &why)) {
         s_reply_error (self, msg->part [0], NULL, query.req, KH_EQUERY, why.reason);
+        return;
+    }
+    /* Each answer may be megabytes: a client that does not read them must not make
+       the broker hold more than a few for it. */
+    if (s_queries_add (self, msg->part [0], 0) >= KH_BROKER_QUERIES_MAX) {
+        s_reply_error (self, msg->part [0], NULL, query.req, KH_EUNAVAILABLE,
+                       "too many queries in flight; read the answers first");
         return;
     }
     if (!self->rec_alive
@@ -447,6 +523,7 @@ s_client_query (kh_broker_t *self, s_parts_t *msg)
         return;
     }
     zframe_send (&msg->part [2], self->recorder, ZFRAME_DONTWAIT);
+    s_queries_add (self, msg->part [0], 1);
     self->stats.queries++;
 }
 
@@ -535,17 +612,43 @@ s_beat (kh_broker_t *self)
     zmq_send (self->live_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
 }
 
-/* Timed work: heartbeat, recorder liveness, and handing over what waits. */
+/* The recorder answers STOREs in order, so one it has not answered for resend_ms
+   while it is alive lost its answer (the recorder drops answers the broker's queue
+   has no room for). Marks such entries, oldest first, to be sent again. */
+static void
+s_resend_stale (kh_broker_t *self, int64_t now)
+{
+    uint64_t next = kh_pending_next (self->pending);
+    for (uint64_t token = kh_pending_oldest (self->pending); token < next; token++) {
+        kh_pending_entry_t *entry = kh_pending_lookup (self->pending, token);
+        if (!entry)
+            continue;
+        if (!entry->sent || now - entry->sent_at < self->resend_ms)
+            break;
+        entry->sent = false;
+        entry->resent = true;           /* its first answer may never have gone live */
+        if (token < self->send_from)
+            self->send_from = token;
+        self->stats.resent++;
+    }
+}
+
+/* Timed work: heartbeat, recorder liveness, lost answers, handing over what waits. */
 static void
 s_tick (kh_broker_t *self)
 {
     int64_t now = zclock_mono ();
     if (now >= self->next_beat) {
-        s_beat (self);
+        /* Until a recorder has said HELLO our head may be below the store's: a beat
+           would tell subscribers a head that is not. */
+        if (self->head_known)
+            s_beat (self);
+        if (self->rec_alive)
+            s_resend_stale (self, now);
         self->next_beat = now + S_BEAT_MS;
     }
-    if (self->rec_alive && now - self->rec_seen > KH_BROKER_RECORDER_TTL)
-        s_recorder_lost (self, "sent no HELLO for 3 s");
+    if (self->rec_alive && now - self->rec_seen > self->rec_ttl)
+        s_recorder_lost (self, "has been silent too long");
     if (self->rec_alive && self->send_from < kh_pending_next (self->pending))
         s_flush (self);
 }
@@ -559,8 +662,8 @@ s_timeout (kh_broker_t *self)
         return self->send_blocked ? S_BLOCKED_MS : 0;
     int64_t now = zclock_mono ();
     int64_t wait = self->next_beat - now;
-    if (self->rec_alive && self->rec_seen + KH_BROKER_RECORDER_TTL + 1 - now < wait)
-        wait = self->rec_seen + KH_BROKER_RECORDER_TTL + 1 - now;
+    if (self->rec_alive && self->rec_seen + self->rec_ttl + 1 - now < wait)
+        wait = self->rec_seen + self->rec_ttl + 1 - now;
     return wait < 0 ? 0 : (long) wait;
 }
 
@@ -579,8 +682,8 @@ s_pipe_command (kh_broker_t *self, zsock_t *pipe)
         kh_broker_stats_t s = { 0 };
         if (self)
             kh_broker_stats (self, &s);
-        zsock_send (pipe, "8888888", s.published, s.acked, s.errors, s.subscribers,
-                    s.stored, s.queries, s.ignored);
+        zsock_send (pipe, "888888888", s.published, s.acked, s.errors, s.subscribers,
+                    s.stored, s.queries, s.ignored, s.dropped, s.resent);
     }
     zstr_free (&command);
     return term;
@@ -658,6 +761,10 @@ kh_broker_new (const kh_broker_config_t *config)
     self->verbose = config->verbose;
     size_t pending_max = config->pending_max ? config->pending_max : KH_BROKER_PENDING_MAX;
     int live_hwm = config->live_hwm > 0 ? config->live_hwm : KH_BROKER_LIVE_HWM;
+    self->rec_ttl = config->recorder_ttl > 0 ? config->recorder_ttl : KH_BROKER_RECORDER_TTL;
+    self->resend_ms = config->resend_ms > 0 ? config->resend_ms : KH_BROKER_RESEND_MS;
+    self->pending_bytes = KH_BROKER_PENDING_BYTES;
+    self->queries = zhashx_new ();
     /* Every pending publish may be answered at once: room for that many replies. */
     int reply_hwm = pending_max < INT_MAX - 1000 ? (int) pending_max + 1000 : INT_MAX;
     /* Tokens of an earlier broker on this machine sort below ours, so a late answer
@@ -672,7 +779,9 @@ kh_broker_new (const kh_broker_config_t *config)
         zsock_set_xpub_verboser (self->live, 1);       /* every (un)subscribe */
     if (self->recorder)
         zsock_set_router_mandatory (self->recorder, 1); /* full queue: EAGAIN, no drop */
-    if (!self->pending
+    if (self->client)
+        zsock_set_router_mandatory (self->client, 1);   /* a reply that cannot go is counted */
+    if (!self->pending || !self->queries
     ||  s_bind (self->client, config->client ? config->client : KH_BROKER_CLIENT,
                 &self->client_ep)
     ||  s_bind (self->live, config->live ? config->live : KH_BROKER_LIVE, &self->live_ep)
@@ -701,6 +810,7 @@ kh_broker_destroy (kh_broker_t **self_p)
     zstr_free (&self->recorder_ep);
     zframe_destroy (&self->rec_id);
     kh_pending_destroy (&self->pending);
+    zhashx_destroy (&self->queries);
     msgpack_sbuffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;

@@ -27,10 +27,15 @@ extern "C" {
 #define KH_BROKER_LIVE          "tcp://127.0.0.1:7702"
 #define KH_BROKER_RECORDER      "tcp://127.0.0.1:7703"
 #define KH_BROKER_PENDING_MAX   200000  /* publishes waiting for the recorder */
+#define KH_BROKER_PENDING_BYTES (256 * 1024 * 1024)    /* and their bytes, at most */
 #define KH_BROKER_LIVE_HWM      100000  /* per-subscriber queue before drops */
-/* The recorder says HELLO every second; after this many ms without a word from it,
-   it is considered gone. */
-#define KH_BROKER_RECORDER_TTL  3000
+#define KH_BROKER_QUERIES_MAX   8       /* queries one client may have in flight */
+/* The recorder says HELLO every second and answers in order; after this many ms
+   without a word from it, it is considered gone (longer than a slow fsync). */
+#define KH_BROKER_RECORDER_TTL  10000
+/* A STORE the recorder has not answered for this long, while it is alive, is taken
+   as an answer lost on the way and sent again (de-duplication makes it safe). */
+#define KH_BROKER_RESEND_MS     10000
 
 /* How to build a broker. Endpoints may use a wildcard port ("tcp://127.0.0.1:*"). */
 typedef struct {
@@ -39,6 +44,8 @@ typedef struct {
     const char *recorder;               /* ROUTER endpoint for the recorder */
     size_t      pending_max;            /* 0: KH_BROKER_PENDING_MAX */
     int         live_hwm;               /* 0: KH_BROKER_LIVE_HWM */
+    int         recorder_ttl;           /* ms; 0: KH_BROKER_RECORDER_TTL */
+    int         resend_ms;              /* ms; 0: KH_BROKER_RESEND_MS */
     bool        verbose;                /* log every request with zsys_debug */
 } kh_broker_config_t;
 
@@ -51,6 +58,8 @@ typedef struct {
     uint64_t stored;                    /* STOREs handed to a recorder (with resends) */
     uint64_t queries;                   /* queries passed to the recorder */
     uint64_t ignored;                   /* malformed or unknown frames from the recorder */
+    uint64_t dropped;                   /* replies a client was gone or too slow for */
+    uint64_t resent;                    /* STOREs sent again after a lost answer */
 } kh_broker_stats_t;
 
 typedef struct _kh_broker_t kh_broker_t;
@@ -80,7 +89,7 @@ void kh_broker_stats (kh_broker_t *self, kh_broker_stats_t *stats);
 /* The broker as a czmq actor; args is a const kh_broker_config_t * read before the
    actor signals. Commands on the actor's pipe:
      "ENDPOINTS" -> "sss" client, live, recorder (all "" if the broker could not start)
-     "STATS"     -> "8888888" the fields of kh_broker_stats_t in order
+     "STATS"     -> "888888888" the fields of kh_broker_stats_t in order
      "$TERM"     -> stops the actor. */
 void kh_broker_actor (zsock_t *pipe, void *args);
 

@@ -12,6 +12,7 @@ struct _kh_pending_t {
     size_t   cap;                       /* power of two, grows up to cover max */
     size_t   max;                       /* span [oldest, next) allowed at most */
     size_t   count;                     /* entries waiting */
+    size_t   bytes;                     /* bytes of their envelopes */
     uint64_t oldest;                    /* lowest waiting token, or next if none */
     uint64_t next;                      /* token the next add issues */
 };
@@ -91,6 +92,7 @@ kh_pending_add (kh_pending_t *self, zframe_t **client_p, zframe_t **envelope_p)
     *client_p = NULL;
     *envelope_p = NULL;
     self->count++;
+    self->bytes += zframe_size (entry->envelope);
     return entry;
 }
 
@@ -109,6 +111,7 @@ kh_pending_remove (kh_pending_t *self, uint64_t token)
     kh_pending_entry_t *entry = kh_pending_lookup (self, token);
     if (!entry)
         return;
+    self->bytes -= zframe_size (entry->envelope);
     zframe_destroy (&entry->client);
     zframe_destroy (&entry->envelope);
     entry->token = 0;
@@ -134,6 +137,12 @@ size_t
 kh_pending_size (kh_pending_t *self)
 {
     return self->count;
+}
+
+size_t
+kh_pending_bytes (kh_pending_t *self)
+{
+    return self->bytes;
 }
 
 /* ------------------------------------------------------------------ self-test */
@@ -168,6 +177,8 @@ kh_pending_test (bool verbose)
         s_test_add (self, i);
     S_CHECK ("the table grows past its first ring and holds max entries",
              kh_pending_size (self) == 3000 && kh_pending_full (self));
+    S_CHECK ("the table counts the bytes of the envelopes it holds",
+             kh_pending_bytes (self) == 3000 * 3);
     S_CHECK ("a full table refuses an add and leaves the frames with the caller",
              s_test_add (self, -1) == 0);
     kh_pending_entry_t *entry = kh_pending_lookup (self, 77 + 1500);
@@ -187,6 +198,7 @@ kh_pending_test (bool verbose)
         kh_pending_remove (self, token);
     S_CHECK ("an emptied table starts at the next token",
              kh_pending_size (self) == 0 && kh_pending_oldest (self) == kh_pending_next (self));
+    S_CHECK ("an emptied table holds no bytes", kh_pending_bytes (self) == 0);
     s_test_add (self, 1);
     kh_pending_destroy (&self);
     kh_pending_destroy (&self);

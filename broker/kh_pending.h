@@ -30,6 +30,7 @@ typedef struct {
     uint8_t   id [KH_ID_SIZE];          /* the envelope's message id, for the ACK */
     char      topic [KH_TOPIC_MAX + 1]; /* live topic "<type>/<from>/" */
     bool      sent;                     /* handed to the current recorder */
+    int64_t   sent_at;                  /* zclock_mono when it was, last */
     bool      resent;                   /* was handed to an earlier recorder too */
 } kh_pending_entry_t;
 
@@ -62,6 +63,9 @@ uint64_t kh_pending_next (kh_pending_t *self);
 
 /* Returns the number of entries waiting. */
 size_t kh_pending_size (kh_pending_t *self);
+
+/* Returns the bytes of the envelopes waiting. */
+size_t kh_pending_bytes (kh_pending_t *self);
 
 /* True if an add would fail because the table is full. */
 bool kh_pending_full (kh_pending_t *self);

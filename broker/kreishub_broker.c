@@ -164,11 +164,12 @@ main (int argc, char *argv [])
     kh_broker_stats_t stats;
     kh_broker_stats (broker, &stats);
     zsys_info ("broker: stopped; published=%llu acked=%llu errors=%llu subscribers=%llu "
-               "stored=%llu queries=%llu ignored=%llu",
+               "stored=%llu queries=%llu ignored=%llu dropped=%llu resent=%llu",
                (unsigned long long) stats.published, (unsigned long long) stats.acked,
                (unsigned long long) stats.errors, (unsigned long long) stats.subscribers,
                (unsigned long long) stats.stored, (unsigned long long) stats.queries,
-               (unsigned long long) stats.ignored);
+               (unsigned long long) stats.ignored, (unsigned long long) stats.dropped,
+               (unsigned long long) stats.resent);
     kh_broker_destroy (&broker);
     zconfig_destroy (&root);
     return rc == 0 ? 0 : 1;
