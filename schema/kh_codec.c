@@ -485,8 +485,8 @@ s_check_meta (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
         return kh_problem (why, KH_EMISSING, "ts: required field missing");
     if (ts->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return kh_problem (why, KH_EWRONGTYPE, "ts: expected milliseconds since 1970 as an integer");
-    if (ts->via.u64 == 0)
-        return kh_problem (why, KH_ERANGE, "ts: must be > 0");
+    if (ts->via.u64 == 0 || ts->via.u64 > KH_TS_MAX)
+        return kh_problem (why, KH_ERANGE, "ts: must be > 0 and before the year 10000");
     env->ts = ts->via.u64;
     return 0;
 }

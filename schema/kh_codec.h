@@ -36,6 +36,7 @@ extern "C" {
 #define KH_AGS_MAX          8               /* AGS: 8 digits; Kreisschluessel: 5 */
 #define KH_TITLE_MAX        200             /* bytes of UTF-8 */
 #define KH_ENVELOPE_MAX     (64 * 1024)     /* largest valid envelope, bytes */
+#define KH_TS_MAX           253402300799999ULL  /* 9999-12-31T23:59:59.999Z, in ms */
 #define KH_FRAME_MAX        (1024 * 1024)   /* socket hard cap; larger peers are cut off */
 #define KH_DEPTH_MAX        8               /* msgpack nesting accepted from the network */
 #define KH_QUERY_PAGE_MAX   1000            /* rows in one ROWS reply at most */

@@ -137,6 +137,7 @@ static void v_two (msgpack_packer *pk) { msgpack_pack_uint8 (pk, 2); }
 static void v_zero (msgpack_packer *pk) { msgpack_pack_uint8 (pk, 0); }
 static void v_int (msgpack_packer *pk) { msgpack_pack_uint8 (pk, 7); }
 static void v_neg (msgpack_packer *pk) { msgpack_pack_int64 (pk, -1635897600000LL); }
+static void v_year_10000 (msgpack_packer *pk) { msgpack_pack_uint64 (pk, 253402300800000ULL); }
 static void v_id15 (msgpack_packer *pk) { msgpack_pack_bin (pk, 15); msgpack_pack_bin_body (pk, "0123456789abcde", 15); }
 static void v_idzero (msgpack_packer *pk)
 {
@@ -314,6 +315,7 @@ main (int argc, char *argv [])
     rc |= s_vector (dir, m, "bad_from_int.mp", "WRONG_TYPE", (s_shape_t) { .swap = "from", .swap_value = v_int }, 0, NULL);
     rc |= s_vector (dir, m, "bad_ts_zero.mp", "RANGE", (s_shape_t) { .swap = "ts", .swap_value = v_zero }, 0, NULL);
     rc |= s_vector (dir, m, "bad_ts_negative.mp", "WRONG_TYPE", (s_shape_t) { .swap = "ts", .swap_value = v_neg }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_ts_year_10000.mp", "RANGE", (s_shape_t) { .swap = "ts", .swap_value = v_year_10000 }, 0, NULL);
     rc |= s_vector (dir, m, "bad_body_array.mp", "WRONG_TYPE", (s_shape_t) { .swap = "body", .swap_value = v_array }, 0, NULL);
     rc |= s_vector (dir, m, "bad_oversized.mp", "TOO_LARGE", (s_shape_t) { .extra_body = b_big }, 0, NULL);
     fclose (m);
