@@ -31,13 +31,15 @@ s_usage (FILE *out)
         "      --from AGS       sender (default env KREISHUB_FROM or config client/from)\n"
         "      --json FILE      body fields from a JSON object (- for stdin); fields\n"
         "                       given after it override it\n"
-        "      --ts TIME        publisher's time, e.g. 2021-11-03 (for imports; default now)\n"
+        "      --ts TIME        publisher's time, e.g. 2021-11-03 (for imports; default the\n"
+        "                       time in the id, i.e. now for a new one)\n"
         "      --id UUID        message id (default a new UUIDv7); reuse it to retry\n"
         "  -t, --timeout MS     wait this long for each answer (default %d)\n"
         "  -r, --retries N      resend (same id) this often without answer (default %d)\n"
         KH_CLI_COMMON_USAGE
-        "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer (then it\n"
-        "names the message's id: retry with that --id, and it is stored only once).\n",
+        "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer or unable\n"
+        "to store now. Without an answer it names the message's id: retry with that --id,\n"
+        "and the message is stored only once.\n",
         KH_CLI_TIMEOUT, S_RETRIES);
 }
 
@@ -134,22 +136,36 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args)
     return KH_EXIT_OK;
 }
 
-/* Reads --ts (a time, or ms since the epoch) and --id into ts and id (defaults: now
-   and a new UUIDv7). Returns 0, or -1 after saying why. */
+/* The time a UUIDv7 carries (its first 48 bits, ms since 1970), or 0 if id is not
+   a UUIDv7. */
+static uint64_t
+s_id_time (const uint8_t id [KH_ID_SIZE])
+{
+    uint64_t ms = 0;
+    for (int i = 0; i < 6; i++)
+        ms = ms << 8 | id [i];
+    return (id [6] >> 4) == 7 ? ms : 0;
+}
+
+/* Reads --id and --ts (a time, or ms since the epoch) into id and ts. The id
+   defaults to a new UUIDv7; ts to the time in the id, so that the same command
+   with the same --id builds the same bytes (a retry the hub takes as one, not as
+   an id used for another message), or to now for an id that is not a UUIDv7.
+   Returns 0, or -1 after saying why. */
 static int
 s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
 {
-    *ts = kh_now_ms ();
-    if (args->ts && kh_cli_uint (args->ts, UINT64_MAX, ts) && kh_time_parse (args->ts, ts)) {
-        fprintf (stderr, "kreishub publish: --ts '%s' is not a time (YYYY-MM-DD"
-                 "[THH:MM[:SS[.mmm]]Z] or ms since 1970)\n", args->ts);
-        return -1;
-    }
     if (!args->id)
         kh_id_new (id);
     else
     if (kh_id_parse (args->id, id)) {
         fprintf (stderr, "kreishub publish: --id '%s' is not a UUID\n", args->id);
+        return -1;
+    }
+    *ts = s_id_time (id) ? s_id_time (id) : kh_now_ms ();
+    if (args->ts && kh_cli_uint (args->ts, UINT64_MAX, ts) && kh_time_parse (args->ts, ts)) {
+        fprintf (stderr, "kreishub publish: --ts '%s' is not a time (YYYY-MM-DD"
+                 "[THH:MM[:SS[.mmm]]Z] or ms since 1970)\n", args->ts);
         return -1;
     }
     return 0;
@@ -181,8 +197,9 @@ s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out,
 }
 
 /* Publishes the envelope (whose id is id) and prints the outcome. Without an answer
-   it names the id: the hub may still store the message, and only a retry with the
-   same id is sure not to store it twice. Returns the exit status. */
+   it names the id: the hub may have stored the message or may still store it, and
+   only a retry with the same id is sure not to store it twice. Returns the exit
+   status. */
 static int
 s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *envelope,
            const uint8_t id [KH_ID_SIZE])
@@ -200,7 +217,7 @@ s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *en
     kh_client_destroy (&client);
     if (rc) {
         int status = kh_cli_report (endpoint, rc, &err);
-        if (status == KH_EXIT_UNREACHABLE) {
+        if (rc == KH_ETIMEOUT || rc == KH_EUNREACHABLE) {
             char text [KH_ID_STR_SIZE];
             kh_id_format (id, text);
             fprintf (stderr, "kreishub publish: it may still be stored; retry with --id %s "
