@@ -311,7 +311,7 @@ s_prepare_writer (kh_store_t *self, kh_problem_t *why)
                "prev_sender, prev_pair, title, envelope) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
                "ON CONFLICT (id) DO NOTHING", &self->insert, why)
-        || s_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair "
+        || s_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope "
                             "FROM message WHERE id = ?1", &self->by_id, why)
         ? -1 : 0;
 }
@@ -551,14 +551,23 @@ s_validate (kh_store_t *self, const kh_store_item_t *items, size_t count,
     return valid;
 }
 
-/* Reads back the seq info of an id already stored into result (dup). Returns 0, or
-   -1 with why set. */
+/* Reads back the seq info of an id already stored into result (dup). The same id
+   with other bytes is not a retry but a publisher reusing an id: result says VALUE
+   then, and nothing is stored. Returns 0, or -1 with why set. */
 static int
-s_original (kh_store_t *self, const uint8_t id [KH_ID_SIZE], kh_store_result_t *result,
-            kh_problem_t *why)
+s_original (kh_store_t *self, const kh_store_item_t *item, const uint8_t id [KH_ID_SIZE],
+            kh_store_result_t *result, kh_problem_t *why)
 {
     sqlite3_bind_blob (self->by_id, 1, id, KH_ID_SIZE, SQLITE_STATIC);
     int rc = sqlite3_step (self->by_id);
+    if (rc == SQLITE_ROW
+    &&  ((size_t) sqlite3_column_bytes (self->by_id, 5) != item->size
+    ||   memcmp (sqlite3_column_blob (self->by_id, 5), item->data, item->size) != 0)) {
+        result->code = KH_EVALUE;
+        kh_problem (&result->why, KH_EVALUE, "id: already used by seq %lld for another message",
+                    (long long) sqlite3_column_int64 (self->by_id, 0));
+    }
+    else
     if (rc == SQLITE_ROW) {
         kh_seqinfo_t *info = &result->info;
         info->seq = (uint64_t) sqlite3_column_int64 (self->by_id, 0);
@@ -631,7 +640,7 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
     if (rc != SQLITE_DONE)
         return -1;
     if (sqlite3_changes (self->db) == 0)
-        return s_original (self, env->id, result, why);
+        return s_original (self, item, env->id, result, why);
     for (int i = 0; i < 3; i++) {
         assert (self->undo_count < self->undo_cap);
         self->undo [self->undo_count++] = (s_undo_t) { slot [i], *slot [i] };

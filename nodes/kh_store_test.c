@@ -250,6 +250,18 @@ test_duplicates (void)
            (unsigned long long) results [0].info.seq, (unsigned long long) results [1].info.seq,
            (unsigned long long) results [2].info.seq, (unsigned long long) results [3].info.seq,
            results [0].dup, results [1].dup, results [2].dup, results [3].dup, s_rows (path));
+    /* a's id on other bytes: not a retry, refused, nothing stored */
+    s_env_t other = s_env ("idea", "05162004", "not the first");
+    uint8_t *at = (uint8_t *) memmem (other.data, other.size, other.id, KH_ID_SIZE);
+    if (at)
+        memcpy (at, a.id, KH_ID_SIZE);
+    kh_store_result_t reused = s_append1 (store, &other);
+    KH_CHECK ("an id reused for other bytes is refused with VALUE, nothing stored",
+           at && reused.code == KH_EVALUE && !reused.dup && reused.why.code == KH_EVALUE
+           && strstr (reused.why.reason, "seq 1") && kh_store_head (store) == 4
+           && s_rows (path) == 4, "code %d dup %d (%s) head %llu", reused.code, reused.dup,
+           reused.why.reason, (unsigned long long) kh_store_head (store));
+    s_env_free (&other);
     kh_store_destroy (&store);
     store = s_open (path);
     kh_store_result_t reopened = s_append1 (store, &a);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <czmq.h>
 #include "kh_codec.h"
 #include "kh_json.h"
@@ -40,12 +41,11 @@ kh_now_ms (void)
 void
 kh_id_new (uint8_t id [KH_ID_SIZE])
 {
-    static FILE *urandom = NULL;        /* opened once; ids need no more than this */
     uint64_t ms = kh_now_ms ();
-    if (!urandom)
-        urandom = fopen ("/dev/urandom", "rb");
-    if (!urandom || fread (id, 1, KH_ID_SIZE, urandom) != KH_ID_SIZE) {
-        /* Without /dev/urandom, fall back to a clock-seeded generator. */
+    /* getrandom: thread-safe, no file to open; 16 bytes never block once the kernel's
+       pool is initialised, and never come back short. */
+    if (getrandom (id, KH_ID_SIZE, 0) != KH_ID_SIZE) {
+        /* Without it, fall back to a clock-seeded generator. */
         uint64_t x = ms ^ ((uint64_t) getpid () << 32) ^ (uint64_t) zclock_usecs ();
         for (int i = 0; i < KH_ID_SIZE; i++) {
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;

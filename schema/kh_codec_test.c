@@ -28,14 +28,19 @@ static void
 test_vectors (void)
 {
     const char *dir = getenv ("KH_VECTORS");
-    char path [1024], name [256], expect [64];
+    char path [1024], line [512], name [256], expect [64], by [64];
     snprintf (path, sizeof path, "%s/MANIFEST", dir ? dir : "schema/vectors");
     FILE *manifest = fopen (path, "r");
     KH_CHECK ("vectors manifest is readable", manifest, "%s", path);
     if (!manifest)
         return;
     int count = 0, bad = 0;
-    while (fscanf (manifest, "%255s %63s", name, expect) == 2) {
+    while (fgets (line, sizeof line, manifest)) {
+        int fields = sscanf (line, "%255s %63s %63s", name, expect, by);
+        if (fields < 2)
+            continue;
+        /* "by store": the envelope is valid; the hub refuses it for what it holds */
+        bool by_store = fields == 3 && strcmp (by, "store") == 0;
         snprintf (path, sizeof path, "%s/%s", dir ? dir : "schema/vectors", name);
         size_t size = 0;
         uint8_t *data = s_slurp (path, &size);
@@ -44,8 +49,10 @@ test_vectors (void)
         kh_envelope_t env;
         int rc = kh_envelope_check (data, size, &env, NULL, &why);
         const char *got = rc == 0 ? "OK" : kh_errname (why.code);
-        KH_CHECK ("vector gives its expected result", strcmp (got, expect) == 0,
-               "%s: expected %s, got %s (%s)", name, expect, got, rc ? why.reason : "");
+        KH_CHECK ("vector gives its expected result",
+               strcmp (got, by_store ? "OK" : expect) == 0,
+               "%s: expected %s, got %s (%s)", name, by_store ? "OK" : expect, got,
+               rc ? why.reason : "");
         KH_CHECK ("a rejection says why", rc == 0 || strlen (why.reason) > 5, "%s", name);
         bad += strcmp (expect, "OK") != 0;
         count++;

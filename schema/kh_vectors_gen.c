@@ -25,6 +25,7 @@ typedef struct {
     size_t title_len;                       /* if set, title bytes (may hold NUL) */
     const char *swap;                       /* envelope key whose value swap_value packs */
     void (*swap_value) (msgpack_packer *pk);
+    uint8_t id_tail;                        /* last byte of the id (default 0x2a) */
 } s_shape_t;
 
 static void
@@ -44,8 +45,10 @@ s_key (msgpack_packer *pk, const char *key)
 static void
 s_envelope (msgpack_packer *pk, const s_shape_t *sh)
 {
-    static const uint8_t id [16] = { 0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x01,
-                                     0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a };
+    uint8_t id [16] = { 0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x01,
+                        0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a };
+    if (sh->id_tail)
+        id [15] = sh->id_tail;
     const char *keys [] = { "v", "id", "type", "from", "ts", "body" };
     int n = 6 - (sh->skip != NULL) + (sh->extra_env != NULL);
     msgpack_pack_map (pk, n);
@@ -249,12 +252,17 @@ main (int argc, char *argv [])
     rc |= s_built (dir, m, "ok_idea_full.mp", "idea", "05162004", idea);
     rc |= s_built (dir, m, "ok_offer_full.mp", "offer", "05162", offer);
     rc |= s_vector (dir, m, "ok_idea_minimal.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_kreis_sender.mp", "OK", (s_shape_t) { .from = "05162" }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_idea_minimal_again.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_id_reused.mp", "VALUE store", (s_shape_t) { .from = "05162" }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_kreis_sender.mp", "OK",
+                    (s_shape_t) { .from = "05162", .id_tail = 0x2b }, 0, NULL);
     rc |= s_vector (dir, m, "ok_umlaut_title.mp", "OK",
-                    (s_shape_t) { .title = "J\xc3\xbc" "chen: Ummeldung im B\xc3\xbcrgerb\xc3\xbcro" }, 0, NULL);
+                    (s_shape_t) { .title = "J\xc3\xbc" "chen: Ummeldung im B\xc3\xbcrgerb\xc3\xbcro",
+                                  .id_tail = 0x2c }, 0, NULL);
     rc |= s_vector (dir, m, "ok_title_200_bytes.mp", "OK",
-                    (s_shape_t) { .title = t200, .title_len = 200 }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_hf.mp", "OK", (s_shape_t) { .extra_body = b_hf2 }, 0, NULL);
+                    (s_shape_t) { .title = t200, .title_len = 200, .id_tail = 0x2d }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_hf.mp", "OK", (s_shape_t) { .extra_body = b_hf2, .id_tail = 0x2e },
+                    0, NULL);
     rc |= s_write (dir, m, "bad_empty.mp", "MALFORMED", "", 0);
     rc |= s_write (dir, m, "bad_not_msgpack.mp", "MALFORMED", "hello, hub", 10);
     rc |= s_write (dir, m, "bad_json_text.mp", "MALFORMED", "{\"v\":1}", 7);

@@ -74,12 +74,14 @@ static int
 s_all_vectors (zsock_t *dealer)
 {
     const char *dir = getenv ("KH_VECTORS");
-    char path [1024], file [256], expect [64];
+    char path [1024], line [512], file [256], expect [64];
     snprintf (path, sizeof path, "%s/MANIFEST", dir ? dir : "schema/vectors");
     FILE *manifest = fopen (path, "r");
     KH_CHECK ("manifest readable", manifest, "%s", path);
     int ok = 0;
-    while (manifest && fscanf (manifest, "%255s %63s", file, expect) == 2) {
+    while (manifest && fgets (line, sizeof line, manifest)) {
+        if (sscanf (line, "%255s %63s", file, expect) != 2)
+            continue;
         zchunk_t *chunk = s_vector (file);
         char name [32];
         int code;
@@ -236,11 +238,10 @@ main (void)
     s_all_vectors (dealer);
     s_bad_frames (dealer);
     s_giant_frame (&hub);
-    /* ok_idea_full, ok_offer_full, and the minimal idea (the other OK vectors share
-       its id, so they are acknowledged as duplicates of it). */
-    s_store_intact (dealer, 3);
+    /* The seven OK vectors but ok_idea_minimal_again, a retry of ok_idea_minimal. */
+    s_store_intact (dealer, 7);
     int live = s_count_live (sub, 1500);
-    KH_CHECK ("each stored message went live once, duplicates not again", live == 3, "%d records", live);
+    KH_CHECK ("each stored message went live once, duplicates not again", live == 7, "%d records", live);
     zsock_destroy (&dealer);
     zsock_destroy (&sub);
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, kh_failed > 0) == 0, "see logs in %s", hub.dir);
