@@ -52,6 +52,8 @@ typedef struct {
     uint64_t     dup_acks;              /* ACKs after the first for an id */
     uint64_t     refusals;              /* transient ERRORs (UNAVAILABLE, STORE) */
     uint64_t     lost;                  /* first ACKs saying dup: stored, answer lost */
+    uint64_t     twice;                 /* ids acknowledged as new more than once */
+    uint64_t     moved;                 /* ACKs whose seq differs from the first's */
 } s_pub_t;
 
 /* ---------------------------------------------------------------- publisher */
@@ -190,9 +192,9 @@ s_pub_reply (s_pub_t *self, const kh_reply_t *reply)
         return;
     }
     msg->fresh += !reply->dup;
-    KH_CHECK ("an id is acknowledged as new at most once", msg->fresh <= 1,
-              "seq %llu acknowledged with dup false %d times", (unsigned long long) reply->seq,
-              msg->fresh);
+    if (msg->fresh > 1 && self->twice++ < S_REPORT_MAX)
+        printf ("FAIL an id is acknowledged as new twice: seq %llu, then %llu\n",
+                (unsigned long long) msg->seq, (unsigned long long) reply->seq);
     if (msg->seq == 0) {
         msg->seq = reply->seq;
         self->acked++;
@@ -202,9 +204,9 @@ s_pub_reply (s_pub_t *self, const kh_reply_t *reply)
     }
     else {
         self->dup_acks++;
-        KH_CHECK ("a repeated ACK carries the seq of the first", reply->seq == msg->seq,
-                  "first seq %llu, now %llu", (unsigned long long) msg->seq,
-                  (unsigned long long) reply->seq);
+        if (reply->seq != msg->seq && self->moved++ < S_REPORT_MAX)
+            printf ("FAIL a repeated ACK carries another seq: first %llu, now %llu\n",
+                    (unsigned long long) msg->seq, (unsigned long long) reply->seq);
     }
 }
 
@@ -730,6 +732,12 @@ main (void)
             s_phase_terms (&hub, pub, 4000);
         for (int i = 0; i < FOLLOWERS; i++)
             s_follow_check (followers [i], &filters [i], pub, names [phase]);
+    }
+    if (pub) {
+        KH_CHECK ("an id is acknowledged as new (dup false) at most once", pub->twice == 0,
+                  "%llu times more (first ones listed above)", (unsigned long long) pub->twice);
+        KH_CHECK ("every repeated ACK carries the seq of the first", pub->moved == 0,
+                  "%llu did not (first ones listed above)", (unsigned long long) pub->moved);
     }
     if (pub)
         printf ("  %zu messages, %llu resent, %llu repeated ACKs, %llu first ACKs were "
