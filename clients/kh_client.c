@@ -236,7 +236,10 @@ kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_t *reply)
     }
 }
 
-/* True if reply answers the publish of id (has_id false: the id was unreadable). */
+/* True if reply answers the publish of id (has_id false: the id was unreadable). An
+   ERROR that names no id answers only a publish whose id the hub could not read
+   either (the hub reads ids with the same codec); for any other it is a late answer
+   to something else this connection sent. */
 static bool
 s_answers (const kh_reply_t *reply, const uint8_t *id, bool has_id)
 {
@@ -244,7 +247,7 @@ s_answers (const kh_reply_t *reply, const uint8_t *id, bool has_id)
         return has_id && memcmp (reply->id, id, KH_ID_SIZE) == 0;
     if (reply->error.has_id)
         return has_id && memcmp (reply->error.id, id, KH_ID_SIZE) == 0;
-    return reply->error.req == 0;
+    return !has_id && reply->error.req == 0;
 }
 
 /* Waits until the deadline for the answer to the publish of id. Returns 0 (ACK),

@@ -194,10 +194,13 @@ s_spawn (s_child_t *child, char *const argv [])
     int fds [2];
     if (pipe2 (fds, O_CLOEXEC))
         return -1;
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid == 0) {
         setpgid (0, 0);
         prctl (PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid () != parent)       /* died before the line above: no signal will come */
+            _exit (1);
         signal (SIGINT, SIG_DFL);
         signal (SIGTERM, SIG_DFL);
         signal (SIGCHLD, SIG_DFL);

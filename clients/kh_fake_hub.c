@@ -160,6 +160,7 @@ s_misbehave (s_fake_t *self, zframe_t *client, const kh_envelope_t *env)
         kh_id_new (other);
         s_reply_ack (self, client, other, 999, false);
         s_reply_error (self, client, other, 0, KH_ERANGE, "not yours");
+        s_reply_error (self, client, NULL, 0, KH_EFRAMES, "a late answer to something else");
         msgpack_sbuffer_clear (&self->buf);
         kh_pong_encode (&self->buf, 1, true);
         s_reply (self, client, "PONG");

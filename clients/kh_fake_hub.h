@@ -14,7 +14,8 @@
       "SUBS"               -> "i" count         subscriptions seen on the XPUB
       "MODE" "s" name "i" n -> "i" 0            misbehave for the next n publishes:
                               silent (no answer), noise (answers for other ids
-                              first), reject (ERROR MISSING), unavailable
+                              and an ERROR naming no id first), reject (ERROR
+                              MISSING), unavailable
       "PAGE" "i" rows      -> "i" 0             rows per ROWS page (default 3)
       "STATS"              -> "888" publishes received, resends that differed
                               from the first send of their id, queries received

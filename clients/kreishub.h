@@ -69,14 +69,16 @@ void kh_client_destroy (kh_client_t **self_p);
    *err (if not NULL) filled: the hub rejected the envelope (*err is cleared first,
    so its code is 0 unless the hub answered ERROR). A reply ERROR that
    names no id and no query is taken as the answer, since the hub could not read
-   the id of what it refuses. */
+   the id of what it refuses - but only if this envelope's id is not readable
+   either, so that a late error for something else is not taken as the answer. */
 int kh_client_publish (kh_client_t *self, const void *envelope, size_t size,
                        int timeout_ms, int retries, uint64_t *seq, bool *dup,
                        kh_error_reply_t *err);
 
 /* Sends one PUBLISH and returns at once, for a publisher that keeps many in flight
-   and matches the answers with kh_client_recv_reply. Returns 0, KH_EINVAL (too
-   large to send), or KH_ETIMEOUT if the socket's queue stayed full for 5 s. */
+   and matches the answers with kh_client_recv_reply. Returns 0, KH_EINVAL (no
+   client or envelope), KH_ETOOLARGE (over KH_FRAME_MAX: the broker would cut the
+   connection), or KH_ETIMEOUT if the socket's queue stayed full for 5 s. */
 int kh_client_send (kh_client_t *self, const void *envelope, size_t size);
 
 /* Waits up to timeout_ms for the next ACK or ERROR and fills *reply. Other replies
