@@ -1,10 +1,14 @@
 /*  it_cli.c - drives the real broker and recorder through the real kreishub program,
     as an admin would: publish (flags, JSON file, stdin, retry by id), subscribe (catch
-    up, filters, live), log (filters and the three formats), exit statuses, --help,
-    endpoints from flags, environment and config file, and `kreishub up`.
+    up, filters, live), log (filters and the three formats), exit statuses 0-3 (2: an
+    id already used for another message, which only the store can tell; 3: no hub, a
+    hung recorder, a stopped one), --help, endpoints from flags, environment and config
+    file, and `kreishub up` (stop on SIGINT, restart on the same directory).
 
-    The test keeps its own model of what it published (type, sender, title) and checks
-    every output of the program against it, row by row. */
+    The test keeps its own model of what it published (type, sender, title, and the
+    commit time the log reports) and checks every output of the program against it,
+    row by row. Live subscribers run in the background; the broker runs with
+    --verbose so that the test can wait until their subscriptions have reached it. */
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -634,7 +638,8 @@ s_check_quoting (s_test_t *t)
     rc = s_sh (t, "kreishub log --from 05162016 --format json");
     KH_CHECK ("a body from a JSON file is stored as given", rc == 0
               && strstr (t->out, "\"body\":{\"title\":\"Offene Daten: Ratsinformationssystem\","
-                                 "\"hf\":3,\"keywords\":[\"OpenData\"]}"), "rc %d '%s'", rc, t->out);
+                                 "\"hf\":3,\"keywords\":[\"OpenData\"]}"),
+              "rc %d '%s'", rc, t->out);
     rc = s_sh (t, "kreishub log --type idea --from 05162012 --since 2 --format json");
     KH_CHECK ("a flag after --json - overrides the JSON's field, the rest is kept", rc == 0
               && strstr (t->out, "\"body\":{\"title\":\"\xc3\x9c" "berschrieben\","
