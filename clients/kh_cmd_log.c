@@ -58,8 +58,8 @@ s_filter (const char *what, const char *text, char *buf, size_t cap)
     bool ok = streq (what, "type") ? kh_cli_type_known (text)
                                    : kh_ags_valid (text, strlen (text));
     if (!ok || strlen (text) >= cap) {
-        fprintf (stderr, "kreishub log: '%s' is not a %s\n", text,
-                 streq (what, "type") ? "message type" : "AGS (8 or 5 digits)");
+        fprintf (stderr, "kreishub log: '%s' is not %s\n", text,
+                 streq (what, "type") ? "a message type" : "an AGS (8 or 5 digits)");
         return -1;
     }
     memcpy (buf, text, strlen (text) + 1);

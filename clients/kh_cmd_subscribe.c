@@ -162,6 +162,8 @@ kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
         fprintf (stderr, "kreishub: not valid endpoints: %s, %s\n", endpoint, live);
         return KH_EXIT_USAGE;
     }
+    if (args.timeout >= 0)              /* a store query may not take longer either */
+        kh_subscriber_set_query_timeout (sub, args.timeout > 0 ? args.timeout : 1);
     rc = s_follow (sub, &args, endpoint);
     uint64_t gaps, filled;
     kh_subscriber_stats (sub, &gaps, &filled);

@@ -86,8 +86,10 @@ s_subscribe (kh_subscriber_t *self, const char *type, const char *from)
     return 0;
 }
 
-/* Subscribes to what the filter needs, then to the heartbeat. The heartbeat comes
-   last: once one arrives, the subscriptions before it are in effect too. */
+/* Subscribes to what the filter needs and to the heartbeat. libzmq sends them on
+   connect in its own (sorted) order, usually in one batch; if a record slips past
+   before its subscription is in effect, the next record's link or the next heartbeat
+   shows the gap and the store fills it. */
 static int
 s_subscribe_all (kh_subscriber_t *self)
 {
