@@ -424,8 +424,17 @@ s_recorder_reply (kh_broker_t *self, s_parts_t *msg)
         self->stats.errors++;
 }
 
+/* [BYE]: the current recorder stops; what it has not answered waits for the next. */
+static void
+s_recorder_bye (kh_broker_t *self, s_parts_t *msg)
+{
+    if (self->rec_alive && zframe_eq (msg->part [0], self->rec_id))
+        s_recorder_lost (self, "stopped");
+}
+
 static const s_command_t s_recorder_commands [] = {
     { KH_REC_HELLO,  2, 2, s_recorder_hello },
+    { KH_REC_BYE,    1, 1, s_recorder_bye },
     { KH_REC_STORED, 3, 3, s_recorder_stored },
     { KH_REC_FAILED, 3, 3, s_recorder_failed },
     { KH_REP_ROWS,   3, 3, s_recorder_reply },

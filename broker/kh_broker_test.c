@@ -785,6 +785,30 @@ test_recorder_disconnects (s_rig_t *rig)
     msgpack_sbuffer_destroy (&env2);
 }
 
+/* A recorder that says BYE is gone at once: PONG says so, a publish is refused. */
+static void
+test_recorder_bye (s_rig_t *rig)
+{
+    s_send2 (rig->recorder, KH_REC_BYE, NULL, 0);
+    uint64_t head = 0;
+    bool recorder = true;
+    for (int i = 0; i < 100 && recorder; i++)
+        if (s_ping (rig, &head, &recorder) || recorder)
+            zclock_sleep (10);
+    KH_CHECK ("a recorder that says BYE is reported gone", !recorder, "still there");
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    s_envelope (&env, "idea", "05162020", "Nach dem Abschied", id);
+    const void *pdata [2] = { KH_CMD_PUBLISH, env.data };
+    size_t psizes [2] = { 7, env.size };
+    s_expect_error (rig, 2, pdata, psizes, KH_EUNAVAILABLE,
+                    "a publish after the recorder's BYE is refused", NULL);
+    KH_CHECK ("nothing goes to a recorder that said BYE", s_quiet (rig->recorder), "it came");
+    msgpack_sbuffer_destroy (&env);
+}
+
 /* A full pending table refuses with UNAVAILABLE. */
 static void
 test_pending_full (void)
@@ -1046,6 +1070,7 @@ main (void)
         test_bind_failure (&rig);
         test_recorder_silent (&rig);
         test_recorder_disconnects (&rig);
+        test_recorder_bye (&rig);
     }
     kh_broker_stats_t stats = rig.broker ? s_stats (&rig) : (kh_broker_stats_t) { 0 };
     KH_CHECK ("the counters add up", stats.acked == 9 && stats.published == 8

@@ -297,6 +297,14 @@ s_hello (kh_recorder_t *self)
     self->next_hello = zclock_mono () + (sent ? KH_RECORDER_HELLO_MS : S_RETRY_MS);
 }
 
+/* Says [BYE] on a clean stop, so that the broker refuses publishes at once rather
+   than handing them to a recorder that is gone. */
+static void
+s_bye (kh_recorder_t *self)
+{
+    zmq_send (self->broker_h, KH_REC_BYE, strlen (KH_REC_BYE), ZMQ_DONTWAIT);
+}
+
 /* ------------------------------------------------------------ query actor */
 
 static void
@@ -561,6 +569,7 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
         if (zclock_mono () >= self->next_hello)
             s_hello (self);
     }
+    s_bye (self);
     zpoller_destroy (&poller);
     return rc;
 }

@@ -426,6 +426,12 @@ static void
 test_restart (s_rig_t *rig)
 {
     zactor_destroy (&rig->recorder);
+    s_reply_t bye;
+    int rc = s_next (rig, S_WAIT_MS, false, &bye);
+    KH_CHECK ("a recorder that stops cleanly says BYE",
+           rc == 0 && streq (bye.command, KH_REC_BYE) && bye.frames == 1,
+           "rc %d command '%s' frames %d", rc, bye.command, bye.frames);
+    s_reply_clear (&bye);
     zframe_destroy (&rig->peer);
     int64_t head = s_start (rig, 0);
     KH_CHECK ("a restarted recorder says HELLO with the head it left",

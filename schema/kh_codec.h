@@ -58,6 +58,7 @@ extern "C" {
 #define KH_REC_STORE    "STORE"     /* broker -> recorder: [STORE][token][envelope] */
 #define KH_REC_STORED   "STORED"    /* recorder -> broker: [STORED][token][stored] */
 #define KH_REC_FAILED   "FAILED"    /* recorder -> broker: [FAILED][token][error] */
+#define KH_REC_BYE      "BYE"       /* recorder -> broker: [BYE], stopping cleanly */
 /* queries: [QUERY][client][query] -> [ROWS][client][rows] or [ERROR][client][error] */
 
 /* live updates (XPUB): [topic][record]; the heartbeat: [KH_TOPIC_BEAT][beat] */
