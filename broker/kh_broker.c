@@ -37,6 +37,7 @@ struct _kh_broker_t {
     int64_t   resend_ms;                /* ms after which an unanswered STORE goes again */
     zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
     size_t    pending_bytes;            /* envelope bytes allowed to wait, at most */
+    zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
     uint64_t  send_from;                /* first token not yet handed to the recorder */
     bool      send_blocked;             /* the recorder's queue was full at last try */
     uint64_t  head;                     /* highest seq known to be committed */
@@ -479,6 +480,12 @@ s_client_publish (kh_broker_t *self, s_parts_t *msg)
         s_reply_error (self, msg->part [0], has_id ? env.id : NULL, 0, why.code, why.reason);
         return;
     }
+    if (self->senders && !zhashx_lookup (self->senders, env.from)) {
+        char reason [KH_REASON_MAX];
+        snprintf (reason, sizeof reason, "from: %s is not a sender of this hub", env.from);
+        s_reply_error (self, msg->part [0], env.id, 0, KH_EFORBIDDEN, reason);
+        return;
+    }
     /* Refused now rather than kept: UNAVAILABLE means certainly not stored, so the
        publisher knows to retry (what was pending when a recorder went away stays
        pending and goes to the next one). */
@@ -732,6 +739,40 @@ kh_broker_run (kh_broker_t *self, zsock_t *pipe)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Reads the allowed senders from list (AGS keys separated by commas or spaces) into
+   *set; NULL or an empty list leaves *set NULL (any sender). Returns 0, or -1 after
+   logging an entry that is not an AGS. */
+static int
+s_senders (const char *list, zhashx_t **set)
+{
+    *set = NULL;
+    if (!list || !*list)
+        return 0;
+    *set = zhashx_new ();
+    if (!*set)
+        return -1;
+    const char *p = list;
+    while (*p) {
+        size_t skip = strspn (p, ", \t"), len = strcspn (p + skip, ", \t");
+        p += skip;
+        if (len == 0)
+            break;
+        if (!kh_ags_valid (p, len)) {
+            zsys_error ("broker: senders: '%.*s' is not an AGS (8 or 5 digits)",
+                        (int) (len > 32 ? 32 : len), p);
+            return -1;
+        }
+        char ags [KH_AGS_MAX + 1];
+        memcpy (ags, p, len);
+        ags [len] = 0;
+        zhashx_update (*set, ags, (void *) 1);
+        p += len;
+    }
+    if (zhashx_size (*set) == 0)
+        zhashx_destroy (set);
+    return 0;
+}
+
 /* Makes a socket of type with its send queue and part size limits; NULL on failure. */
 static zsock_t *
 s_socket (int type, int sndhwm, int maxmsgsize)
@@ -790,7 +831,7 @@ kh_broker_new (const kh_broker_config_t *config)
         zsock_set_router_mandatory (self->recorder, 1); /* full queue: EAGAIN, no drop */
     if (self->client)
         zsock_set_router_mandatory (self->client, 1);   /* a reply that cannot go is counted */
-    if (!self->pending || !self->queries
+    if (!self->pending || !self->queries || s_senders (config->senders, &self->senders)
     ||  s_bind (self->client, config->client ? config->client : KH_BROKER_CLIENT,
                 &self->client_ep)
     ||  s_bind (self->live, config->live ? config->live : KH_BROKER_LIVE, &self->live_ep)
@@ -820,6 +861,7 @@ kh_broker_destroy (kh_broker_t **self_p)
     zframe_destroy (&self->rec_id);
     kh_pending_destroy (&self->pending);
     zhashx_destroy (&self->queries);
+    zhashx_destroy (&self->senders);
     msgpack_sbuffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;

@@ -46,6 +46,8 @@ typedef struct {
     int         live_hwm;               /* 0: KH_BROKER_LIVE_HWM */
     int         recorder_ttl;           /* ms; 0: KH_BROKER_RECORDER_TTL */
     int         resend_ms;              /* ms; 0: KH_BROKER_RESEND_MS */
+    const char *senders;                /* AGS keys allowed to publish, separated by
+                                           commas or spaces; NULL or "": any AGS */
     bool        verbose;                /* log every request with zsys_debug */
 } kh_broker_config_t;
 
@@ -65,7 +67,8 @@ typedef struct {
 typedef struct _kh_broker_t kh_broker_t;
 
 /* Creates a broker and binds its three sockets. Returns NULL (after logging why) if
-   an endpoint cannot be bound or memory runs out. */
+   an endpoint cannot be bound, config->senders holds something that is not an AGS,
+   or memory runs out. */
 kh_broker_t *kh_broker_new (const kh_broker_config_t *config);
 
 /* Destroys the broker, closing its sockets and dropping what still waits; sets

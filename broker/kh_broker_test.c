@@ -809,6 +809,73 @@ test_recorder_bye (s_rig_t *rig)
     msgpack_sbuffer_destroy (&env);
 }
 
+/* A broker with a list of senders refuses a publish from any other AGS with
+   FORBIDDEN (before asking whether a recorder is there) and passes the listed ones
+   on; a list with something that is not an AGS keeps the broker from starting. */
+static void
+test_senders (void)
+{
+    kh_broker_config_t config = { .client = "tcp://127.0.0.1:*", .live = "tcp://127.0.0.1:*",
+                                  .recorder = "tcp://127.0.0.1:*",
+                                  .senders = " 05162, 05162004 " };
+    zactor_t *broker = zactor_new (kh_broker_actor, &config);
+    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
+    zsock_send (broker, "s", "ENDPOINTS");
+    zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
+    s_rig_t rig = { .broker = broker, .client = zsock_new_dealer (client_ep),
+                    .recorder = zsock_new_dealer (recorder_ep) };
+    s_hello (rig.recorder, 0);
+    uint64_t head = 0;
+    bool up = false;
+    for (int i = 0; i < 100 && !up; i++)
+        if (s_ping (&rig, &head, &up) || !up)
+            zclock_sleep (10);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    s_envelope (&env, "idea", "05162008", "Nicht auf der Liste", id);
+    kh_error_reply_t err;
+    const void *data [2] = { KH_CMD_PUBLISH, env.data };
+    size_t sizes [2] = { 7, env.size };
+    s_expect_error (&rig, 2, data, sizes, KH_EFORBIDDEN,
+                    "a publish from an AGS not in the senders is FORBIDDEN", &err);
+    KH_CHECK ("FORBIDDEN names the id and the sender",
+           err.has_id && memcmp (err.id, id, KH_ID_SIZE) == 0 && strstr (err.reason, "05162008"),
+           "'%s'", err.reason);
+    KH_CHECK ("a forbidden publish does not reach the recorder", s_quiet (rig.recorder),
+           "it came");
+    const char *allowed [2] = { "05162", "05162004" };
+    for (int i = 0; i < 2; i++) {
+        kh_id_new (id);
+        msgpack_sbuffer_clear (&env);
+        s_envelope (&env, "offer", allowed [i], "Auf der Liste", id);
+        s_send2 (rig.client, KH_CMD_PUBLISH, env.data, env.size);
+        zmsg_t *store = s_expect_store (rig.recorder, &env);
+        zmsg_destroy (&store);
+    }
+    msgpack_sbuffer_destroy (&env);
+    zsock_destroy (&rig.client);
+    zsock_destroy (&rig.recorder);
+    zactor_destroy (&broker);
+    zstr_free (&client_ep);
+    zstr_free (&live_ep);
+    zstr_free (&recorder_ep);
+
+    config.senders = "05162,Neuss";
+    zsys_set_logstream (NULL);          /* the expected error need not be shown */
+    broker = zactor_new (kh_broker_actor, &config);
+    zsock_send (broker, "s", "ENDPOINTS");
+    zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
+    KH_CHECK ("a senders list with something that is not an AGS stops the broker",
+           client_ep && !*client_ep, "client '%s'", client_ep ? client_ep : "(null)");
+    zactor_destroy (&broker);
+    zsys_set_logstream (stderr);
+    zstr_free (&client_ep);
+    zstr_free (&live_ep);
+    zstr_free (&recorder_ep);
+}
+
 /* A full pending table refuses with UNAVAILABLE. */
 static void
 test_pending_full (void)
@@ -1079,6 +1146,7 @@ main (void)
            (unsigned long long) stats.published, (unsigned long long) stats.queries);
     s_rig_stop (&rig);
     test_pending_full ();
+    test_senders ();
     test_slow_subscriber ();
     return kh_check_done ("broker_test");
 }

@@ -12,6 +12,7 @@ typedef struct {
     const char *recorder;
     const char *pending_max;
     const char *live_hwm;
+    const char *senders;
     bool        verbose;
 } s_args_t;
 
@@ -26,6 +27,8 @@ s_usage (FILE *out)
         "      --recorder EP     ROUTER for the recorder (default %s)\n"
         "      --pending-max N   publishes waiting for the recorder, at most (default %d)\n"
         "      --live-hwm N      per-subscriber queue before drops (default %d)\n"
+        "      --senders LIST    AGS keys allowed to publish, e.g. \"05162,05162004\"\n"
+        "                        (default: any AGS); others are refused FORBIDDEN\n"
         "  -v, --verbose         log every error reply and subscription\n"
         "  -h, --help            this text\n"
         "Endpoints may use a wildcard port (tcp://127.0.0.1:*); the READY line on stdout\n"
@@ -38,7 +41,7 @@ s_usage (FILE *out)
 static int
 s_parse (int argc, char *argv [], s_args_t *args)
 {
-    enum { O_CLIENT = 256, O_LIVE, O_RECORDER, O_PENDING, O_HWM };
+    enum { O_CLIENT = 256, O_LIVE, O_RECORDER, O_PENDING, O_HWM, O_SENDERS };
     static const struct option options [] = {
         { "config",      required_argument, NULL, 'c' },
         { "client",      required_argument, NULL, O_CLIENT },
@@ -46,6 +49,7 @@ s_parse (int argc, char *argv [], s_args_t *args)
         { "recorder",    required_argument, NULL, O_RECORDER },
         { "pending-max", required_argument, NULL, O_PENDING },
         { "live-hwm",    required_argument, NULL, O_HWM },
+        { "senders",     required_argument, NULL, O_SENDERS },
         { "verbose",     no_argument,       NULL, 'v' },
         { "help",        no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -59,6 +63,7 @@ s_parse (int argc, char *argv [], s_args_t *args)
             case O_RECORDER: args->recorder = optarg; break;
             case O_PENDING:  args->pending_max = optarg; break;
             case O_HWM:      args->live_hwm = optarg; break;
+            case O_SENDERS:  args->senders = optarg; break;
             case 'v':        args->verbose = true; break;
             case 'h':        return 1;
             default:         return -1;
@@ -117,6 +122,7 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
         pending = s_conf (root, "broker/pending_max");
     if (!hwm)
         hwm = s_conf (root, "broker/live_hwm");
+    config->senders = args->senders ? args->senders : s_conf (root, "broker/senders");
     config->verbose = args->verbose || s_truthy (s_conf (root, "broker/verbose"));
     unsigned long long n;
     if (pending) {

@@ -28,7 +28,7 @@ typedef enum {
     KH_ESTORE = 14,         /* the store failed to commit */
     KH_ETIMEOUT = 15,       /* client side: no answer in time */
     KH_EUNREACHABLE = 16,   /* client side: cannot reach the hub */
-    KH_EFORBIDDEN = 17,     /* sender not allowed (reserved for CURVE identities) */
+    KH_EFORBIDDEN = 17,     /* sender not allowed (not in the broker's senders) */
     KH_EQUERY = 18,         /* a query that cannot be answered as asked */
     KH_ENOMEM = 19,         /* out of memory */
     KH_EINVAL = 20,         /* local misuse: bad argument to a function */

@@ -204,6 +204,38 @@ s_store_intact (zsock_t *dealer, uint64_t expect_head)
     zmsg_destroy (&reply);
 }
 
+/* A hub whose broker lists its senders refuses any other AGS with FORBIDDEN, over
+   the wire, and keeps serving the listed ones. */
+static void
+s_unknown_sender (void)
+{
+    const char *const broker_args [] = { "--senders", "05162004,05162008", NULL };
+    kh_hub_t hub;
+    if (kh_hub_start (&hub, broker_args, NULL)) {
+        KH_CHECK ("a hub with --senders starts", false, "it did not");
+        return;
+    }
+    zsock_t *dealer = zsock_new_dealer (hub.client);
+    const char *files [3] = { "ok_kreis_sender.mp", "ok_idea_minimal.mp", "ok_offer_full.mp" };
+    const char *expect [3] = { "FORBIDDEN", "ACK", "FORBIDDEN" };
+    for (int i = 0; i < 3; i++) {
+        zchunk_t *chunk = s_vector (files [i]);
+        char name [32] = "";
+        int code = -1;
+        uint64_t seq = 0;
+        int rc = s_send_body (dealer, KH_CMD_PUBLISH, chunk ? zchunk_data (chunk) : NULL,
+                              chunk ? zchunk_size (chunk) : 0, name, sizeof name, &code, &seq);
+        const char *got = rc ? "nothing" : code == 0 ? "ACK" : kh_errname (code);
+        KH_CHECK ("only the listed senders may publish", streq (got, expect [i]),
+                  "%s: expected %s, got %s (%s)", files [i], expect [i], got, name);
+        zchunk_destroy (&chunk);
+    }
+    s_store_intact (dealer, 1);
+    zsock_destroy (&dealer);
+    KH_CHECK ("the hub with --senders stops cleanly", kh_hub_stop (&hub, kh_failed > 0) == 0,
+              "see logs in %s", hub.dir);
+}
+
 /* Counts records (not heartbeats) arriving on sub within ms. */
 static int
 s_count_live (zsock_t *sub, int ms)
@@ -245,5 +277,6 @@ main (void)
     zsock_destroy (&dealer);
     zsock_destroy (&sub);
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, kh_failed > 0) == 0, "see logs in %s", hub.dir);
+    s_unknown_sender ();
     return kh_done ("it_wire");
 }

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <czmq.h>
+#include "kh_codec.h"
 #include "kh_harness.h"
 
 int kh_checks, kh_failed;
@@ -152,9 +154,37 @@ kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *record
     snprintf (hub->dir, sizeof hub->dir, "/tmp/kh-test-XXXXXX");
     if (!mkdtemp (hub->dir))
         return -1;
-    if (kh_hub_start_broker (hub))
+    if (kh_hub_start_broker (hub) || kh_hub_start_recorder (hub))
         return -1;
-    return kh_hub_start_recorder (hub);
+    return kh_hub_await_link (hub, 20000);
+}
+
+int
+kh_hub_await_link (kh_hub_t *hub, int timeout_ms)
+{
+    zsock_t *dealer = zsock_new_dealer (hub->client);
+    if (!dealer)
+        return -1;
+    zsock_set_rcvtimeo (dealer, 200);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool up = false;
+    while (!up && zclock_mono () < deadline) {
+        zstr_send (dealer, KH_CMD_PING);
+        zmsg_t *reply = zmsg_recv (dealer);
+        zframe_t *body = reply && zmsg_size (reply) == 2 ? zmsg_last (reply) : NULL;
+        uint64_t head;
+        kh_problem_t why;
+        if (!body || kh_pong_decode (zframe_data (body), zframe_size (body), &head, &up, &why))
+            up = false;
+        zmsg_destroy (&reply);
+        if (!up)
+            zclock_sleep (20);
+    }
+    zsock_destroy (&dealer);
+    if (!up)
+        fprintf (stderr, "harness: the recorder did not link to the broker in %d ms\n",
+                 timeout_ms);
+    return up ? 0 : -1;
 }
 
 /* Waits for pid up to ms milliseconds; returns its status, or -1 (killed then). */

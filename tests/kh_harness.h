@@ -25,10 +25,15 @@ typedef struct {
 } kh_hub_t;
 
 /* Starts broker and recorder; broker_args and recorder_args are NULL or NULL-terminated
-   lists of more flags for each. Returns 0 when both said READY, -1 (with a message)
+   lists of more flags for each. Returns 0 when both said READY and the recorder is
+   linked to the broker (publishes are not refused UNAVAILABLE), -1 (with a message)
    otherwise. */
 int kh_hub_start (kh_hub_t *hub, const char *const *broker_args,
                   const char *const *recorder_args);
+/* Waits until the broker says a recorder is linked (PING until PONG has recorder
+   true). Returns 0, or -1 after timeout_ms. kh_hub_start does this before it
+   returns; after a restart a test calls it itself. */
+int kh_hub_await_link (kh_hub_t *hub, int timeout_ms);
 /* Starts the recorder (again) on hub->dir; returns 0 when it said READY. */
 int kh_hub_start_recorder (kh_hub_t *hub);
 /* Sends sig to the recorder and waits for it; returns its wait status. */
