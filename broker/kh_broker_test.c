@@ -185,6 +185,19 @@ s_ping (s_rig_t *rig, uint64_t *head, bool *recorder)
     return rc;
 }
 
+/* The rig's recorder says HELLO (head 0); returns once PONG says it is linked. */
+static void
+s_link (s_rig_t *rig)
+{
+    s_hello (rig->recorder, 0);
+    uint64_t head = 0;
+    bool up = false;
+    for (int i = 0; i < 100 && !up; i++)
+        if (s_ping (rig, &head, &up) || !up)
+            zclock_sleep (10);
+    KH_CHECK ("a recorder that says HELLO is linked", up, "PONG says no recorder");
+}
+
 /* True if nothing arrives on sock within S_QUIET_MS. */
 static bool
 s_quiet (zsock_t *sock)
@@ -320,12 +333,7 @@ test_commit_before_ack (s_rig_t *rig)
     zmsg_destroy (&beat);
 
     rig->recorder = zsock_new_dealer (rig->recorder_ep);
-    s_hello (rig->recorder, 0);
-    uint64_t head0 = 1;
-    bool up = false;
-    for (int i = 0; i < 100 && !up; i++)    /* until the HELLO has arrived */
-        if (s_ping (rig, &head0, &up) || !up)
-            zclock_sleep (10);
+    s_link (rig);
     s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
     zmsg_t *store = s_expect_store (rig->recorder, &env);
     KH_CHECK ("nothing is acknowledged before STORED", s_quiet (rig->client), "a reply came");
@@ -824,12 +832,7 @@ test_senders (void)
     zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
     s_rig_t rig = { .broker = broker, .client = zsock_new_dealer (client_ep),
                     .recorder = zsock_new_dealer (recorder_ep) };
-    s_hello (rig.recorder, 0);
-    uint64_t head = 0;
-    bool up = false;
-    for (int i = 0; i < 100 && !up; i++)
-        if (s_ping (&rig, &head, &up) || !up)
-            zclock_sleep (10);
+    s_link (&rig);
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
     uint8_t id [KH_ID_SIZE];
@@ -884,12 +887,7 @@ test_pending_full (void)
     zactor_t *broker = s_broker_start (2, 0, &client_ep, &live_ep, &recorder_ep);
     s_rig_t rig = { .broker = broker, .client = zsock_new_dealer (client_ep),
                     .recorder = zsock_new_dealer (recorder_ep) };
-    s_hello (rig.recorder, 0);          /* alive, and never answers */
-    uint64_t head = 0;
-    bool up = false;
-    for (int i = 0; i < 100 && !up; i++)
-        if (s_ping (&rig, &head, &up) || !up)
-            zclock_sleep (10);
+    s_link (&rig);                      /* alive, and never answers */
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
     for (int i = 0; i < 2; i++) {

@@ -1074,8 +1074,8 @@ main (void)
             break;
     }
     printf ("it_cli: %.1f s\n", (double) (zclock_mono () - start) / 1000.0);
-    KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&t->hub, kh_failed > 0) == 0,
+    KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&t->hub, s_failed > 0) == 0,
               "see logs in %s", t->hub.dir);
     free (t);
-    return kh_done ("it_cli");
+    return kh_check_done ("it_cli");
 }

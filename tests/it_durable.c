@@ -752,7 +752,7 @@ main (void)
     if (pub)
         s_check_store (&hub, pub);
     s_pub_destroy (&pub);
-    if (kh_failed == 0) {
+    if (s_failed == 0) {
         char cmd [400];
         snprintf (cmd, sizeof cmd, "rm -rf '%s'", hub.dir);
         KH_CHECK ("the data directory is removed", system (cmd) == 0, "%s", hub.dir);
@@ -760,5 +760,5 @@ main (void)
     else
         printf ("  logs and store kept in %s\n", hub.dir);
     printf ("  %.1f s\n", (double) (zclock_mono () - start) / 1000.0);
-    return kh_done ("it_durable");
+    return kh_check_done ("it_durable");
 }

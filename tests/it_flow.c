@@ -774,7 +774,7 @@ s_phase_flood (void)
     s_log_free (&some);
     s_log_free (&expect);
     kh_client_destroy (&client);
-    KH_CHECK ("the hub with a tiny live queue stops cleanly", kh_hub_stop (&hub, kh_failed > 0)
+    KH_CHECK ("the hub with a tiny live queue stops cleanly", kh_hub_stop (&hub, s_failed > 0)
               == 0, "see logs in %s", hub.dir);
 }
 
@@ -808,10 +808,10 @@ main (void)
     for (int i = 0; i < 3; i++)
         kh_subscriber_destroy (&subs [i]);
     kh_client_destroy (&client);
-    KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, kh_failed > 0) == 0,
+    KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, s_failed > 0) == 0,
               "see logs in %s", hub.dir);
     printf ("it_flow: hub stopped at %lld ms\n", (long long) (zclock_mono () - start));
     s_phase_flood ();
     printf ("it_flow: %lld ms in all\n", (long long) (zclock_mono () - start));
-    return kh_done ("it_flow");
+    return kh_check_done ("it_flow");
 }

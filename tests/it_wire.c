@@ -232,7 +232,7 @@ s_unknown_sender (void)
     }
     s_store_intact (dealer, 1);
     zsock_destroy (&dealer);
-    KH_CHECK ("the hub with --senders stops cleanly", kh_hub_stop (&hub, kh_failed > 0) == 0,
+    KH_CHECK ("the hub with --senders stops cleanly", kh_hub_stop (&hub, s_failed > 0) == 0,
               "see logs in %s", hub.dir);
 }
 
@@ -276,7 +276,7 @@ main (void)
     KH_CHECK ("each stored message went live once, duplicates not again", live == 7, "%d records", live);
     zsock_destroy (&dealer);
     zsock_destroy (&sub);
-    KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, kh_failed > 0) == 0, "see logs in %s", hub.dir);
+    KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, s_failed > 0) == 0, "see logs in %s", hub.dir);
     s_unknown_sender ();
-    return kh_done ("it_wire");
+    return kh_check_done ("it_wire");
 }

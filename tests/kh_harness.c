@@ -12,7 +12,6 @@
 #include "kh_codec.h"
 #include "kh_harness.h"
 
-int kh_checks, kh_failed;
 
 /* Returns the directory holding the kreishub programs. */
 static const char *
@@ -278,11 +277,4 @@ kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
         ;
     int status = pclose (pipe);
     return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-}
-
-int
-kh_done (const char *test)
-{
-    printf ("%s: %d checks, %d failed\n", test, kh_checks, kh_failed);
-    return kh_failed ? 1 : 0;
 }

@@ -53,19 +53,7 @@ int kh_hub_stop (kh_hub_t *hub, bool keep);
 int kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
-/* Test bookkeeping shared by the integration tests. */
-extern int kh_checks, kh_failed;
-#define KH_CHECK(name, cond, ...) do { \
-    kh_checks++; \
-    if (!(cond)) { \
-        kh_failed++; \
-        printf ("FAIL %s: ", name); \
-        printf (__VA_ARGS__); \
-        printf ("  (%s:%d)\n", __FILE__, __LINE__); \
-        fflush (stdout); \
-    } \
-} while (0)
-/* Prints the closing line and returns the exit status for main. */
-int kh_done (const char *test);
+/* The checks: KH_CHECK and kh_check_done, as in the unit tests. */
+#include "kh_check.h"
 
 #endif
