@@ -35,7 +35,10 @@ struct _kh_broker_t {
     int64_t   rec_seen;                 /* zclock_mono of its last message */
     int64_t   rec_ttl;                  /* ms of silence after which it is gone */
     int64_t   resend_ms;                /* ms after which an unanswered STORE goes again */
-    zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
+    zhashx_t *queries;                  /* client routing id (hex) -> s_queries_t */
+    uint64_t  send_no;                  /* STOREs sent so far (numbers each send) */
+    uint64_t  answered_no;              /* highest send_no the current recorder answered */
+    int64_t   answered_at;              /* zclock_mono of its last STORED or FAILED */
     size_t    pending_bytes;            /* envelope bytes allowed to wait, at most */
     zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
     uint64_t  send_from;                /* first token not yet handed to the recorder */
@@ -175,6 +178,19 @@ s_client_key (zframe_t *client, char key [2 * 255 + 1])
     key [2 * size] = 0;
 }
 
+/* A client's queries in flight, and when that count last changed. */
+typedef struct {
+    size_t  count;
+    int64_t touched;
+} s_queries_t;
+
+static void
+s_queries_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
 /* Returns how many queries the client has in flight; adds delta first (the count
    never goes below 0; at 0 the client is forgotten). */
 static size_t
@@ -182,16 +198,42 @@ s_queries_add (kh_broker_t *self, zframe_t *client, int delta)
 {
     char key [2 * 255 + 1];
     s_client_key (client, key);
-    size_t count = (size_t) (uintptr_t) zhashx_lookup (self->queries, key);
-    if (delta < 0 && count < (size_t) -delta)
-        count = 0;
+    s_queries_t *q = (s_queries_t *) zhashx_lookup (self->queries, key);
+    if (!q && delta > 0) {
+        q = (s_queries_t *) calloc (1, sizeof *q);
+        if (!q || zhashx_insert (self->queries, key, q)) {
+            free (q);
+            return 0;                   /* out of memory: not counted, not refused */
+        }
+    }
+    if (!q)
+        return 0;
+    if (delta < 0 && q->count < (size_t) -delta)
+        q->count = 0;
     else
-        count += delta;
-    if (count)
-        zhashx_update (self->queries, key, (void *) (uintptr_t) count);
-    else
+        q->count += delta;
+    if (delta)
+        q->touched = zclock_mono ();
+    size_t count = q->count;
+    if (count == 0)
         zhashx_delete (self->queries, key);
     return count;
+}
+
+/* Forgets the queries of clients that have had no answer for resend_ms: the
+   recorder drops answers the broker's queue has no room for, and those must not
+   hold a client at the cap for ever. */
+static void
+s_queries_expire (kh_broker_t *self, int64_t now)
+{
+    zlistx_t *keys = zhashx_keys (self->queries);
+    for (const char *key = keys ? (const char *) zlistx_first (keys) : NULL; key;
+         key = (const char *) zlistx_next (keys)) {
+        s_queries_t *q = (s_queries_t *) zhashx_lookup (self->queries, key);
+        if (q && now - q->touched >= self->resend_ms)
+            zhashx_delete (self->queries, key);
+    }
+    zlistx_destroy (&keys);
 }
 
 /* Answers a client with [ERROR][error]; id may be NULL, req 0. */
@@ -251,6 +293,7 @@ s_send_store (kh_broker_t *self, kh_pending_entry_t *entry)
     zframe_send (&entry->envelope, self->recorder, ZFRAME_REUSE | ZFRAME_DONTWAIT);
     entry->sent = true;
     entry->sent_at = zclock_mono ();
+    entry->send_no = ++self->send_no;
     self->stats.stored++;
     return 0;
 }
@@ -296,6 +339,8 @@ s_recorder_take (kh_broker_t *self, zframe_t **id_p)
     }
     self->send_from = oldest;
     self->rec_alive = true;
+    self->answered_no = 0;
+    self->answered_at = zclock_mono ();
     zhashx_purge (self->queries);
     zsys_info ("broker: recorder connected; %zu publishes to hand over",
                kh_pending_size (self->pending));
@@ -346,7 +391,9 @@ s_publish (kh_broker_t *self, kh_pending_entry_t *entry, const kh_seqinfo_t *inf
     self->stats.published++;
 }
 
-/* Returns the pending entry a [STORED|FAILED][token][...] answers, or NULL. */
+/* Returns the pending entry a [STORED|FAILED][token][...] answers, or NULL. An
+   answer from the current recorder also tells which sends before it lost theirs
+   (it answers in order). */
 static kh_pending_entry_t *
 s_answered_entry (kh_broker_t *self, s_parts_t *msg)
 {
@@ -358,6 +405,11 @@ s_answered_entry (kh_broker_t *self, s_parts_t *msg)
     kh_pending_entry_t *entry = kh_pending_lookup (self->pending, token);
     if (!entry && self->verbose)    /* answered already, or before a restart */
         zsys_debug ("broker: answer for unknown token %llu", (unsigned long long) token);
+    if (entry && entry->sent && self->rec_alive && zframe_eq (msg->part [0], self->rec_id)) {
+        if (entry->send_no > self->answered_no)
+            self->answered_no = entry->send_no;
+        self->answered_at = zclock_mono ();
+    }
     return entry;
 }
 
@@ -392,7 +444,7 @@ s_recorder_stored (kh_broker_t *self, s_parts_t *msg)
     kh_pending_remove (self->pending, entry->token);
 }
 
-/* [FAILED][token][error]: the client gets the recorder's error. */
+/* [FAILED][token][error]: the client gets the recorder's error, naming its id. */
 static void
 s_recorder_failed (kh_broker_t *self, s_parts_t *msg)
 {
@@ -401,11 +453,17 @@ s_recorder_failed (kh_broker_t *self, s_parts_t *msg)
         return;
     kh_error_reply_t err;
     kh_problem_t why;
-    if (kh_error_decode (zframe_data (msg->part [3]), zframe_size (msg->part [3]), &err,
-                         &why) == 0) {
+    memset (&err, 0, sizeof err);
+    int rc = kh_error_decode (zframe_data (msg->part [3]), zframe_size (msg->part [3]), &err,
+                              &why);
+    if (rc == 0 && err.has_id) {
         s_reply_frame (self, entry->client, KH_REP_ERROR, &msg->part [3]);
         self->stats.errors++;
     }
+    else
+    if (rc == 0)                        /* readable, but without the id the client needs */
+        s_reply_error (self, entry->client, entry->id, 0, err.code ? err.code : KH_ESTORE,
+                       err.reason);
     else {
         s_recorder_ignore (self, why.reason);
         s_reply_error (self, entry->client, entry->id, 0, KH_ESTORE,
@@ -491,7 +549,7 @@ s_client_publish (kh_broker_t *self, s_parts_t *msg)
        pending and goes to the next one). */
     if (!self->rec_alive) {
         s_reply_error (self, msg->part [0], env.id, 0, KH_EUNAVAILABLE,
-                       "no recorder is connected; nothing was stored, try again");
+                       "no recorder is connected; this publish was not stored, try again");
         return;
     }
     kh_pending_entry_t *entry = NULL;
@@ -628,24 +686,31 @@ s_beat (kh_broker_t *self)
     zmq_send (self->live_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
 }
 
-/* The recorder answers STOREs in order, so one it has not answered for resend_ms
-   while it is alive lost its answer (the recorder drops answers the broker's queue
-   has no room for). Marks such entries, oldest first, to be sent again. */
+/* Finds STOREs whose answer was lost (the recorder drops answers the broker's
+   queue has no room for) and marks them to be sent again, oldest first. The
+   recorder answers in order, so a STORE sent before one it has answered has lost
+   its answer. The last answers of a burst have no later one to show it: if the
+   recorder has answered nothing for resend_ms, the oldest STORE older than that
+   goes again (one only: a recorder that is just slow is not flooded with copies). */
 static void
 s_resend_stale (kh_broker_t *self, int64_t now)
 {
+    bool silent = now - self->answered_at >= self->resend_ms;
     uint64_t next = kh_pending_next (self->pending);
     for (uint64_t token = kh_pending_oldest (self->pending); token < next; token++) {
         kh_pending_entry_t *entry = kh_pending_lookup (self->pending, token);
-        if (!entry)
+        if (!entry || !entry->sent)
             continue;
-        if (!entry->sent || now - entry->sent_at < self->resend_ms)
+        bool lost = entry->send_no < self->answered_no;
+        if (!lost && !(silent && now - entry->sent_at >= self->resend_ms))
             break;
         entry->sent = false;
         entry->resent = true;           /* its first answer may never have gone live */
         if (token < self->send_from)
             self->send_from = token;
         self->stats.resent++;
+        if (!lost)
+            break;
     }
 }
 
@@ -661,6 +726,7 @@ s_tick (kh_broker_t *self)
             s_beat (self);
         if (self->rec_alive)
             s_resend_stale (self, now);
+        s_queries_expire (self, now);
         self->next_beat = now + S_BEAT_MS;
     }
     if (self->rec_alive && now - self->rec_seen > self->rec_ttl)
@@ -768,8 +834,10 @@ s_senders (const char *list, zhashx_t **set)
         zhashx_update (*set, ags, (void *) 1);
         p += len;
     }
-    if (zhashx_size (*set) == 0)
-        zhashx_destroy (set);
+    if (zhashx_size (*set) == 0) {
+        zsys_error ("broker: senders: '%s' names no AGS (leave it out to allow any)", list);
+        return -1;
+    }
     return 0;
 }
 
@@ -815,6 +883,8 @@ kh_broker_new (const kh_broker_config_t *config)
     self->resend_ms = config->resend_ms > 0 ? config->resend_ms : KH_BROKER_RESEND_MS;
     self->pending_bytes = KH_BROKER_PENDING_BYTES;
     self->queries = zhashx_new ();
+    if (self->queries)
+        zhashx_set_destructor (self->queries, s_queries_free);
     /* Every pending publish may be answered at once: room for that many replies. */
     int reply_hwm = pending_max < INT_MAX - 1000 ? (int) pending_max + 1000 : INT_MAX;
     /* Tokens of an earlier broker on this machine sort below ours, so a late answer

@@ -586,6 +586,32 @@ test_failed_and_garbage (s_rig_t *rig)
     zmsg_destroy (&reply);
     zmsg_destroy (&store);
 
+    /* A FAILED whose error names no id still reaches the publisher with its id. */
+    kh_id_new (id);
+    msgpack_sbuffer_clear (&env);
+    s_envelope (&env, "offer", "05162", "Rechenzentrum ohne Id", id);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    store = s_expect_store (rig->recorder, &env);
+    msgpack_sbuffer_clear (&e);
+    kh_error_encode (&e, NULL, 0, KH_ESTORE, "out of memory");
+    token = s_frame (store, 1);
+    data [1] = token ? zframe_data (token) : (const void *) "";
+    data [2] = e.data;
+    sizes [1] = token ? zframe_size (token) : 0;
+    sizes [2] = e.size;
+    s_send (rig->recorder, 3, data, sizes);
+    reply = s_expect_reply (rig->client, KH_REP_ERROR, "an id-less FAILED reaches the publisher");
+    body = s_frame (reply, 1);
+    memset (&err, 0, sizeof err);
+    if (body)
+        kh_error_decode (zframe_data (body), zframe_size (body), &err, &why);
+    KH_CHECK ("an id-less FAILED is passed on with the publish's id and the recorder's reason",
+           err.code == KH_ESTORE && err.has_id && memcmp (err.id, id, KH_ID_SIZE) == 0
+           && streq (err.reason, "out of memory"), "code %d has_id %d '%s'", err.code,
+           err.has_id, err.reason);
+    zmsg_destroy (&reply);
+    zmsg_destroy (&store);
+
     kh_broker_stats_t before = s_stats (rig);
     const void *junk [3] = { "BOGUS", "12345678", "x" };
     size_t junk_sizes [3] = { 5, 8, 1 };
@@ -832,7 +858,6 @@ test_senders (void)
     zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
     s_rig_t rig = { .broker = broker, .client = zsock_new_dealer (client_ep),
                     .recorder = zsock_new_dealer (recorder_ep) };
-    s_link (&rig);
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
     uint8_t id [KH_ID_SIZE];
@@ -841,6 +866,9 @@ test_senders (void)
     kh_error_reply_t err;
     const void *data [2] = { KH_CMD_PUBLISH, env.data };
     size_t sizes [2] = { 7, env.size };
+    s_expect_error (&rig, 2, data, sizes, KH_EFORBIDDEN,
+                    "an unknown sender is FORBIDDEN even before a recorder is linked", &err);
+    s_link (&rig);
     s_expect_error (&rig, 2, data, sizes, KH_EFORBIDDEN,
                     "a publish from an AGS not in the senders is FORBIDDEN", &err);
     KH_CHECK ("FORBIDDEN names the id and the sender",
@@ -865,18 +893,22 @@ test_senders (void)
     zstr_free (&live_ep);
     zstr_free (&recorder_ep);
 
-    config.senders = "05162,Neuss";
-    zsys_set_logstream (NULL);          /* the expected error need not be shown */
-    broker = zactor_new (kh_broker_actor, &config);
-    zsock_send (broker, "s", "ENDPOINTS");
-    zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
-    KH_CHECK ("a senders list with something that is not an AGS stops the broker",
-           client_ep && !*client_ep, "client '%s'", client_ep ? client_ep : "(null)");
-    zactor_destroy (&broker);
+    const char *bad [2] = { "05162,Neuss", " , " };
+    zsys_set_logstream (NULL);          /* the expected errors need not be shown */
+    for (int i = 0; i < 2; i++) {
+        config.senders = bad [i];
+        broker = zactor_new (kh_broker_actor, &config);
+        zsock_send (broker, "s", "ENDPOINTS");
+        zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
+        KH_CHECK ("a senders list with something that is not an AGS, or no AGS at all, "
+                  "stops the broker", client_ep && !*client_ep, "'%s': client '%s'", bad [i],
+                  client_ep ? client_ep : "(null)");
+        zactor_destroy (&broker);
+        zstr_free (&client_ep);
+        zstr_free (&live_ep);
+        zstr_free (&recorder_ep);
+    }
     zsys_set_logstream (stderr);
-    zstr_free (&client_ep);
-    zstr_free (&live_ep);
-    zstr_free (&recorder_ep);
 }
 
 /* A full pending table refuses with UNAVAILABLE. */
@@ -1039,6 +1071,32 @@ test_query_cap (s_rig_t *rig)
     for (int i = 0; i <= KH_BROKER_QUERIES_MAX; i++)
         zmsg_destroy (&fwd [i]);
 
+    /* Answers the recorder dropped: after resend_ms without one, the count is
+       forgotten and the client may query again. */
+    for (int i = 0; i < KH_BROKER_QUERIES_MAX; i++) {
+        kh_query_t query = { .req = 300 + i };
+        msgpack_sbuffer_clear (&q);
+        kh_query_encode (&q, &query);
+        s_send2 (rig->client, KH_CMD_QUERY, q.data, q.size);
+        fwd [i] = s_recv (rig->recorder, S_WAIT_MS);
+    }
+    for (int64_t end = zclock_mono () + S_RESEND_MS + 1200; zclock_mono () < end; ) {
+        s_hello (rig->recorder, 0);     /* alive all the while */
+        zclock_sleep (300);
+    }
+    msgpack_sbuffer_clear (&q);
+    kh_query_encode (&q, &over);
+    s_send2 (rig->client, KH_CMD_QUERY, q.data, q.size);
+    fwd [KH_BROKER_QUERIES_MAX] = s_recv (rig->recorder, S_WAIT_MS);
+    KH_CHECK ("queries whose answers never came stop counting after resend_ms",
+           fwd [KH_BROKER_QUERIES_MAX] != NULL, "not forwarded");
+    for (int i = 0; i <= KH_BROKER_QUERIES_MAX; i++) {
+        s_rows_reply (rig->recorder, fwd [i]);  /* late answers still reach the client */
+        rows = s_expect_reply (rig->client, KH_REP_ROWS, "a late answer comes back");
+        zmsg_destroy (&rows);
+        zmsg_destroy (&fwd [i]);
+    }
+
     size_t big_size = KH_ENVELOPE_MAX + 100;
     char *big = (char *) malloc (big_size);
     if (big) {
@@ -1092,6 +1150,43 @@ test_lost_answer (s_rig_t *rig)
     zmsg_destroy (&again);
     zmsg_destroy (&ack);
     zmsg_destroy (&live);
+
+    /* Two STOREs; the recorder answers the second: the first's answer was lost (it
+       answers in order), so the first goes again at the next tick, long before
+       resend_ms. */
+    uint8_t id2 [KH_ID_SIZE];
+    kh_id_new (id);
+    kh_id_new (id2);
+    msgpack_sbuffer env2;
+    msgpack_sbuffer_init (&env2);
+    msgpack_sbuffer_clear (&env);
+    s_envelope (&env, "offer", "05162024", "Verloren", id);
+    s_envelope (&env2, "offer", "05162024", "Beantwortet", id2);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env.data, env.size);
+    s_send2 (rig->client, KH_CMD_PUBLISH, env2.data, env2.size);
+    first = s_expect_store (rig->recorder, &env);
+    zmsg_t *second = s_expect_store (rig->recorder, &env2);
+    sent = zclock_mono ();
+    s_stored (rig->recorder, second, 23, false);
+    ack = s_expect_reply (rig->client, KH_REP_ACK, "the second STORE is acknowledged");
+    again = s_recv (rig->recorder, 1500);   /* the next tick: within a second */
+    waited = zclock_mono () - sent;
+    KH_CHECK ("a STORE sent before an answered one lost its answer and goes again at once",
+           first && again && zframe_eq (s_frame (first, 1), s_frame (again, 1))
+           && waited < S_RESEND_MS, "%s after %lld ms", again ? "came" : "nothing came",
+           (long long) waited);
+    s_stored (rig->recorder, again, 22, true);
+    zmsg_t *ack2 = s_expect_reply (rig->client, KH_REP_ACK, "its resend is acknowledged");
+    zmsg_destroy (&first);
+    zmsg_destroy (&second);
+    zmsg_destroy (&again);
+    zmsg_destroy (&ack);
+    zmsg_destroy (&ack2);
+    live = s_recv (rig->sub, S_WAIT_MS);    /* the second, then the resent first */
+    zmsg_destroy (&live);
+    live = s_recv (rig->sub, S_WAIT_MS);
+    zmsg_destroy (&live);
+    msgpack_sbuffer_destroy (&env2);
     msgpack_sbuffer_destroy (&env);
 }
 
@@ -1138,8 +1233,8 @@ main (void)
         test_recorder_bye (&rig);
     }
     kh_broker_stats_t stats = rig.broker ? s_stats (&rig) : (kh_broker_stats_t) { 0 };
-    KH_CHECK ("the counters add up", stats.acked == 9 && stats.published == 8
-           && stats.queries == 1 + KH_BROKER_QUERIES_MAX + 1,
+    KH_CHECK ("the counters add up", stats.acked == 11 && stats.published == 10
+           && stats.queries == 1 + 2 * (KH_BROKER_QUERIES_MAX + 1),
            "acked %llu published %llu queries %llu", (unsigned long long) stats.acked,
            (unsigned long long) stats.published, (unsigned long long) stats.queries);
     s_rig_stop (&rig);

@@ -31,6 +31,7 @@ typedef struct {
     char      topic [KH_TOPIC_MAX + 1]; /* live topic "<type>/<from>/" */
     bool      sent;                     /* handed to the current recorder */
     int64_t   sent_at;                  /* zclock_mono when it was, last */
+    uint64_t  send_no;                  /* the broker's count of STOREs sent, at that send */
     bool      resent;                   /* was handed to an earlier recorder too */
 } kh_pending_entry_t;
 

@@ -300,6 +300,7 @@ kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int tim
     kh_problem_t why;
     kh_envelope_check (envelope, size, &env, &has_id, &why);
     int rc = KH_ETIMEOUT;
+    bool unanswered = false;            /* an attempt may still be stored */
     for (int attempt = 0; attempt <= (retries > 0 ? retries : 0); attempt++) {
         if (s_transient (rc)) {
             int pause = S_BACKOFF_MS * attempt;
@@ -312,10 +313,14 @@ kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int tim
                               err);
         if (rc != KH_ETIMEOUT && !s_transient (rc))
             return rc;
+        unanswered |= rc == KH_ETIMEOUT;
         if (zsys_interrupted)
             break;
     }
-    return rc;
+    /* A refusal after an attempt nobody answered does not settle that attempt: the
+       broker may have handed it to a recorder that died, and the next one stores it.
+       The caller must hear "unknown", not "not stored". */
+    return unanswered ? KH_ETIMEOUT : rc;
 }
 
 /* -------------------------------------------------------------------- ping */

@@ -78,6 +78,12 @@ s_test_publish (kh_fake_hub_t *hub, kh_client_t *client)
     rc = kh_client_publish (client, env.data, env.size, 2000, 0, &seq, &dup, &err);
     KH_CHECK ("a transient refusal without retries left is returned",
               rc == KH_EUNAVAILABLE && err.code == KH_EUNAVAILABLE, "rc %d", rc);
+
+    kh_fake_hub_mode (hub, "lost", 3);
+    s_envelope (&env, "seventh");
+    rc = kh_client_publish (client, env.data, env.size, 200, 2, &seq, &dup, &err);
+    KH_CHECK ("refusals after an unanswered attempt leave the outcome open: TIMEOUT",
+              rc == KH_ETIMEOUT, "rc %d", rc);
     msgpack_sbuffer_destroy (&env);
 }
 

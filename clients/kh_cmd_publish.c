@@ -150,7 +150,8 @@ s_id_time (const uint8_t id [KH_ID_SIZE])
 /* Reads --id and --ts (a time, or ms since the epoch) into id and ts. The id
    defaults to a new UUIDv7; ts to the time in the id, so that the same command
    with the same --id builds the same bytes (a retry the hub takes as one, not as
-   an id used for another message), or to now for an id that is not a UUIDv7.
+   an id used for another message). An id that is not a UUIDv7 carries no time, so
+   it needs --ts: with "now" a retry would build other bytes, which the hub refuses.
    Returns 0, or -1 after saying why. */
 static int
 s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
@@ -162,7 +163,12 @@ s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
         fprintf (stderr, "kreishub publish: --id '%s' is not a UUID\n", args->id);
         return -1;
     }
-    *ts = s_id_time (id) ? s_id_time (id) : kh_now_ms ();
+    if (!s_id_time (id) && !args->ts) {
+        fprintf (stderr, "kreishub publish: --id '%s' is not a UUIDv7 (no time in it); "
+                 "give --ts too, the same on every retry\n", args->id);
+        return -1;
+    }
+    *ts = s_id_time (id);
     if (args->ts && kh_cli_uint (args->ts, UINT64_MAX, ts) && kh_time_parse (args->ts, ts)) {
         fprintf (stderr, "kreishub publish: --ts '%s' is not a time (YYYY-MM-DD"
                  "[THH:MM[:SS[.mmm]]Z] or ms since 1970)\n", args->ts);

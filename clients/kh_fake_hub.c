@@ -26,6 +26,7 @@ typedef struct {
     int             page_rows;
     char            mode [16];          /* misbehaviour for the next publishes */
     int             mode_left;
+    bool            lost_one;           /* mode "lost": the first has vanished */
     int             subs;
     uint64_t        publishes, differing, queries;
     zchunk_t       *last_body;          /* last publish received, to compare resends */
@@ -147,6 +148,12 @@ s_misbehave (s_fake_t *self, zframe_t *client, const kh_envelope_t *env)
     self->mode_left--;
     if (streq (self->mode, "silent"))
         return true;
+    if (streq (self->mode, "lost")) {   /* the first publish vanishes, then UNAVAILABLE */
+        if (self->lost_one)
+            s_reply_error (self, client, env->id, 0, KH_EUNAVAILABLE, "no recorder connected");
+        self->lost_one = true;
+        return true;
+    }
     if (streq (self->mode, "reject")) {
         s_reply_error (self, client, env->id, 0, KH_EMISSING, "body.title: required field missing");
         return true;
@@ -314,6 +321,7 @@ s_on_pipe (s_fake_t *self)
     else if (streq (cmd, "MODE")) {
         snprintf (self->mode, sizeof self->mode, "%s", a);
         self->mode_left = atoi (b);
+        self->lost_one = false;
         zstr_send (self->pipe, "0");
     }
     else if (streq (cmd, "PAGE")) {

@@ -15,7 +15,8 @@
       "MODE" "s" name "i" n -> "i" 0            misbehave for the next n publishes:
                               silent (no answer), noise (answers for other ids
                               and an ERROR naming no id first), reject (ERROR
-                              MISSING), unavailable
+                              MISSING), unavailable, lost (the first goes
+                              unanswered, the rest get UNAVAILABLE)
       "PAGE" "i" rows      -> "i" 0             rows per ROWS page (default 3)
       "STATS"              -> "888" publishes received, resends that differed
                               from the first send of their id, queries received

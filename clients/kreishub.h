@@ -65,7 +65,9 @@ void kh_client_destroy (kh_client_t **self_p);
    Without an answer it sends the same bytes again (same id, so never stored twice),
    up to retries more times. A transient refusal (KH_EUNAVAILABLE, KH_ESTORE) is
    retried the same way after a short pause. Returns 0 with *seq and *dup (either
-   may be NULL) set; KH_ETIMEOUT if no answer came; or the hub's error code with
+   may be NULL) set; KH_ETIMEOUT if no ACK came and some attempt went unanswered
+   (the outcome is unknown: the message may yet be stored; retry with the same
+   envelope); or the hub's error code with
    *err (if not NULL) filled: the hub rejected the envelope (*err is cleared first,
    so its code is 0 unless the hub answered ERROR). A reply ERROR that
    names no id and no query is taken as the answer, since the hub could not read

@@ -564,6 +564,7 @@ s_original (kh_store_t *self, const kh_store_item_t *item, const uint8_t id [KH_
     &&  ((size_t) sqlite3_column_bytes (self->by_id, 5) != item->size
     ||   memcmp (sqlite3_column_blob (self->by_id, 5), item->data, item->size) != 0)) {
         result->code = KH_EVALUE;
+        result->conflict = true;        /* depends on this batch: undone if it is */
         kh_problem (&result->why, KH_EVALUE, "id: already used by seq %lld for another message",
                     (long long) sqlite3_column_int64 (self->by_id, 0));
     }
@@ -653,8 +654,9 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
 }
 
 /* Undoes the open batch: rolls the transaction back (if SQLite has not already), puts
-   head, last_at and the links back, and turns every result not already failed into
-   KH_ESTORE with why. Returns -1. */
+   head, last_at and the links back, and turns every result not already failed (and
+   every id conflict: it may be with a row of this batch) into KH_ESTORE with why.
+   Returns -1. */
 static int
 s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *results,
          size_t count, const kh_problem_t *why)
@@ -670,8 +672,9 @@ s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *r
     self->head = head;
     self->last_at = last_at;
     for (size_t i = 0; i < count; i++)
-        if (results [i].code == KH_OK) {
+        if (results [i].code == KH_OK || results [i].conflict) {
             results [i].code = KH_ESTORE;
+            results [i].conflict = false;
             results [i].dup = false;
             memset (&results [i].info, 0, sizeof results [i].info);
             results [i].why = *why;

@@ -51,6 +51,7 @@ typedef struct {
     bool         has_id;                /* id could be read from the envelope */
     uint8_t      id [KH_ID_SIZE];       /* the message id, if has_id */
     kh_problem_t why;                   /* code and reason when code != KH_OK */
+    bool         conflict;              /* VALUE: the id is stored with other bytes */
 } kh_store_result_t;
 
 typedef struct _kh_store_t kh_store_t;

@@ -376,19 +376,26 @@ test_rollback (void)
     s_env_t b = s_env ("offer", "05162", "new sender, before the boom");
     s_env_t bad = s_env_ts ("idea", "05162004", "invalid anyway", NULL, 0);
     s_env_t boom = s_env ("idea", "05162008", "boom");
-    s_env_t batch [4] = { a, b, bad, boom };
-    kh_store_result_t results [4];
-    rc = s_append (store, batch, 4, results);
+    s_env_t reused = s_env ("idea", "05162004", "a's id on other bytes");
+    uint8_t *at = (uint8_t *) memmem (reused.data, reused.size, reused.id, KH_ID_SIZE);
+    if (at)
+        memcpy (at, a.id, KH_ID_SIZE);
+    s_env_t batch [5] = { a, b, bad, reused, boom };
+    kh_store_result_t results [5];
+    rc = s_append (store, batch, 5, results);
     KH_CHECK ("rolled-back batch leaves head unchanged",
            rc == -1 && kh_store_head (store) == 2 && s_rows (path) == 2,
            "rc %d head %llu rows %d", rc, (unsigned long long) kh_store_head (store),
            s_rows (path));
     KH_CHECK ("every valid item of a rolled-back batch gets STORE",
            results [0].code == KH_ESTORE && results [1].code == KH_ESTORE
-           && results [3].code == KH_ESTORE && results [0].info.seq == 0
-           && results [1].has_id && strstr (results [3].why.reason, "boom"),
-           "codes %d %d %d reason '%s'", results [0].code, results [1].code, results [3].code,
-           results [3].why.reason);
+           && results [4].code == KH_ESTORE && results [0].info.seq == 0
+           && results [1].has_id && strstr (results [4].why.reason, "boom"),
+           "codes %d %d %d reason '%s'", results [0].code, results [1].code, results [4].code,
+           results [4].why.reason);
+    KH_CHECK ("an id conflict with a row of a rolled-back batch gets STORE, not VALUE",
+           at && results [3].code == KH_ESTORE && !results [3].conflict, "code %d",
+           results [3].code);
     KH_CHECK ("an invalid item of a rolled-back batch keeps its own problem",
            results [2].code != KH_ESTORE && results [2].code != KH_OK, "code %d",
            results [2].code);
@@ -405,6 +412,7 @@ test_rollback (void)
     s_env_free (&b);
     s_env_free (&bad);
     s_env_free (&boom);
+    s_env_free (&reused);
 }
 
 static void

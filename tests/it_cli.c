@@ -762,6 +762,8 @@ test_usage_errors (s_test_t *t)
                    "cannot read /nonexistent/x.json");
     s_check_fails (t, "kreishub publish idea --title x --from 05162012 --id nonsense", 1,
                    "not a UUID");
+    s_check_fails (t, "kreishub publish idea --title x --from 05162012 "
+                   "--id 3f2a9c4e-8b1d-4e6f-9a2b-1c3d4e5f6a7b", 1, "give --ts too");
     s_check_fails (t, "kreishub log --type memo", 1, "'memo' is not a message type");
     s_check_fails (t, "kreishub log --from 0516", 1, "AGS (8 or 5 digits)");
     s_check_fails (t, "kreishub log --since yesterday", 1, "neither a seq nor a time");
