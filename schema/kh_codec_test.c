@@ -85,6 +85,11 @@ test_scan (void)
     KH_CHECK ("scan accepts KH_DEPTH_MAX levels", kh_mp_scan (deep + 2, sizeof deep - 2, &why) == 0,
            "%s", why.reason);
     KH_CHECK ("scan rejects KH_DEPTH_MAX + 1 levels", kh_mp_scan (deep, sizeof deep, &why) != 0, "rc");
+    deep [sizeof deep - 1] = 0x90;      /* found by kreishub-fuzz: an empty innermost array */
+    KH_CHECK ("scan counts an empty container as a level",
+           kh_mp_scan (deep + 1, sizeof deep - 1, &why) != 0 && why.code == KH_EMALFORMED, "accepted");
+    KH_CHECK ("scan accepts an empty container at KH_DEPTH_MAX levels",
+           kh_mp_scan (deep + 2, sizeof deep - 2, &why) == 0, "%s", why.reason);
 }
 
 /* Mutated vectors never crash the validator (the sanitizer builds watch memory). */

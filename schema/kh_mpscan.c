@@ -114,11 +114,12 @@ kh_mp_scan (const void *data, size_t size, kh_problem_t *why)
                     return kh_problem (why, KH_EMALFORMED,
                                        "container at byte %zu declares %llu elements in %zu bytes",
                                        at, (unsigned long long) count, left);
-                if (count == 0)
-                    break;
+                /* an empty container is a level too, as the JSON reader counts it */
                 if (top + 1 > KH_DEPTH_MAX)
                     return kh_problem (why, KH_EMALFORMED,
                                        "msgpack nested deeper than %d levels", KH_DEPTH_MAX);
+                if (count == 0)
+                    break;
                 stack [++top] = count;
                 break;
             }
