@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <czmq.h>
-#include "kh_codec.h"
+#include "kreishub.h"
 #include "kh_harness.h"
 
 
@@ -161,25 +161,15 @@ kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *record
 int
 kh_hub_await_link (kh_hub_t *hub, int timeout_ms)
 {
-    zsock_t *dealer = zsock_new_dealer (hub->client);
-    if (!dealer)
+    kh_client_t *client = kh_client_new (hub->client);
+    if (!client)
         return -1;
-    zsock_set_rcvtimeo (dealer, 200);
     int64_t deadline = zclock_mono () + timeout_ms;
     bool up = false;
-    while (!up && zclock_mono () < deadline) {
-        zstr_send (dealer, KH_CMD_PING);
-        zmsg_t *reply = zmsg_recv (dealer);
-        zframe_t *body = reply && zmsg_size (reply) == 2 ? zmsg_last (reply) : NULL;
-        uint64_t head;
-        kh_problem_t why;
-        if (!body || kh_pong_decode (zframe_data (body), zframe_size (body), &head, &up, &why))
-            up = false;
-        zmsg_destroy (&reply);
-        if (!up)
+    while (!up && zclock_mono () < deadline)
+        if (kh_client_ping (client, 200, NULL, &up) || !up)
             zclock_sleep (20);
-    }
-    zsock_destroy (&dealer);
+    kh_client_destroy (&client);
     if (!up)
         fprintf (stderr, "harness: the recorder did not link to the broker in %d ms\n",
                  timeout_ms);
@@ -201,47 +191,45 @@ s_reap (pid_t pid, int ms)
     return -1;
 }
 
+/* Sends sig to *pid, waits for it and clears *pid; returns its wait status, or -1
+   if there is no such process. */
+static int
+s_stop (pid_t *pid, int sig)
+{
+    if (*pid <= 0)
+        return -1;
+    kill (*pid, sig);
+    int status = s_reap (*pid, 30000);
+    *pid = 0;
+    return status;
+}
+
 int
 kh_hub_stop_recorder (kh_hub_t *hub, int sig)
 {
-    if (hub->recorder_pid <= 0)
-        return -1;
-    kill (hub->recorder_pid, sig);
-    int status = s_reap (hub->recorder_pid, 30000);
-    hub->recorder_pid = 0;
-    return status;
+    return s_stop (&hub->recorder_pid, sig);
 }
 
 int
 kh_hub_stop_broker (kh_hub_t *hub, int sig)
 {
-    if (hub->broker_pid <= 0)
-        return -1;
-    kill (hub->broker_pid, sig);
-    int status = s_reap (hub->broker_pid, 30000);
-    hub->broker_pid = 0;
-    return status;
+    return s_stop (&hub->broker_pid, sig);
 }
 
 int
 kh_hub_stop (kh_hub_t *hub, bool keep)
 {
     int rc = 0;
-    if (hub->recorder_pid > 0) {
-        int status = kh_hub_stop_recorder (hub, SIGTERM);
+    pid_t *pids [2] = { &hub->recorder_pid, &hub->broker_pid };
+    const char *names [2] = { "recorder", "broker" };
+    for (int i = 0; i < 2; i++) {
+        if (*pids [i] <= 0)
+            continue;
+        int status = s_stop (pids [i], SIGTERM);
         if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-            fprintf (stderr, "harness: recorder ended with status 0x%x\n", status);
+            fprintf (stderr, "harness: %s ended with status 0x%x\n", names [i], status);
             rc = -1;
         }
-    }
-    if (hub->broker_pid > 0) {
-        kill (hub->broker_pid, SIGTERM);
-        int status = s_reap (hub->broker_pid, 30000);
-        if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-            fprintf (stderr, "harness: broker ended with status 0x%x\n", status);
-            rc = -1;
-        }
-        hub->broker_pid = 0;
     }
     if (!keep && hub->dir [0]) {
         char cmd [400];
