@@ -113,10 +113,13 @@ int
 kh_hub_start_broker (kh_hub_t *hub)
 {
     bool again = hub->client [0] && hub->live [0] && hub->recorder [0];
+    /* "!": czmq picks a random free port. With "*" it takes the lowest free one from
+       49152, so a port a killed broker frees would go at once to the next hub that a
+       parallel test starts, and the restart on the same endpoints would fail. */
     const char *argv [32] = { "kreishub-broker",
-                              "--client", again ? hub->client : "tcp://127.0.0.1:*",
-                              "--live", again ? hub->live : "tcp://127.0.0.1:*",
-                              "--recorder", again ? hub->recorder : "tcp://127.0.0.1:*" };
+                              "--client", again ? hub->client : "tcp://127.0.0.1:!",
+                              "--live", again ? hub->live : "tcp://127.0.0.1:!",
+                              "--recorder", again ? hub->recorder : "tcp://127.0.0.1:!" };
     int argc = 7;
     for (int i = 0; hub->broker_args && hub->broker_args [i] && argc < 30; i++)
         argv [argc++] = hub->broker_args [i];
