@@ -6,7 +6,7 @@
 #include <czmq.h>
 #include "kh_bench.h"
 #ifdef KH_HAVE_LIBKREISHUB
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 #endif
 
 #define S_PAGE_MS   10000   /* one page may take this long */

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include "kh_broker.h"
 #include "kh_codec.h"
+#include "kh_link.h"
 #include "kh_pending.h"
 
 #define S_BATCH         256     /* messages read from one socket per wake-up, at most */
@@ -902,10 +903,10 @@ kh_broker_new (const kh_broker_config_t *config)
     if (self->client)
         zsock_set_router_mandatory (self->client, 1);   /* a reply that cannot go is counted */
     if (!self->pending || !self->queries || s_senders (config->senders, &self->senders)
-    ||  s_bind (self->client, config->client ? config->client : KH_BROKER_CLIENT,
+    ||  s_bind (self->client, config->client ? config->client : KH_DEFAULT_CLIENT,
                 &self->client_ep)
-    ||  s_bind (self->live, config->live ? config->live : KH_BROKER_LIVE, &self->live_ep)
-    ||  s_bind (self->recorder, config->recorder ? config->recorder : KH_BROKER_RECORDER,
+    ||  s_bind (self->live, config->live ? config->live : KH_DEFAULT_LIVE, &self->live_ep)
+    ||  s_bind (self->recorder, config->recorder ? config->recorder : KH_DEFAULT_RECORDER,
                 &self->recorder_ep)) {
         kh_broker_destroy (&self);
         return NULL;

@@ -18,14 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <czmq.h>
+#include "kreishub/kh_wire.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define KH_BROKER_CLIENT        "tcp://127.0.0.1:7701"
-#define KH_BROKER_LIVE          "tcp://127.0.0.1:7702"
-#define KH_BROKER_RECORDER      "tcp://127.0.0.1:7703"
 #define KH_BROKER_PENDING_MAX   200000  /* publishes waiting for the recorder */
 #define KH_BROKER_PENDING_BYTES (256 * 1024 * 1024)    /* and their bytes, at most */
 #define KH_BROKER_LIVE_HWM      100000  /* per-subscriber queue before drops */

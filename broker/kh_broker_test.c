@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include "kh_broker.h"
 #include "kh_codec.h"
+#include "kh_link.h"
 #include "kh_pending.h"
 
 #include "kh_check.h"
@@ -86,7 +87,7 @@ s_envelope (msgpack_sbuffer *out, const char *type, const char *from, const char
     kh_builder_t *builder = kh_builder_new (type);
     int rc = builder ? kh_builder_set (builder, "title", title, &why) : -1;
     if (rc == 0)
-        rc = kh_builder_encode (builder, id, from, kh_now_ms (), out, &why);
+        rc = kh_builder_pack (builder, id, from, kh_now_ms (), out, &why);
     kh_builder_destroy (&builder);
     KH_CHECK ("the builder makes a valid envelope", rc == 0, "%s", why.reason);
     return rc;
@@ -969,7 +970,7 @@ test_slow_subscriber (void)
     msgpack_sbuffer_init (&env);
     kh_builder_set (builder, "title", "Viel", &why);
     kh_builder_set (builder, "description", text, &why);
-    kh_builder_encode (builder, id, "05162004", kh_now_ms (), &env, &why);
+    kh_builder_pack (builder, id, "05162004", kh_now_ms (), &env, &why);
     kh_builder_destroy (&builder);
     zpoller_t *poller = zpoller_new (client, recorder, NULL);
     int sent = 0, acked = 0;

@@ -33,7 +33,7 @@ s_usage (FILE *out)
         "  -h, --help            this text\n"
         "Endpoints may use a wildcard port (tcp://127.0.0.1:*); the READY line on stdout\n"
         "names the ports bound.\n",
-        KH_BROKER_CLIENT, KH_BROKER_LIVE, KH_BROKER_RECORDER, KH_BROKER_PENDING_MAX,
+        KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE, KH_DEFAULT_RECORDER, KH_BROKER_PENDING_MAX,
         KH_BROKER_LIVE_HWM);
 }
 

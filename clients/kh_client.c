@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <czmq.h>
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 #include "kh_client_priv.h"
 
 #define S_SEND_TIMEOUT  5000    /* ms a send may wait for room in the socket queue */
@@ -277,13 +277,6 @@ s_await_publish (kh_client_t *self, const uint8_t *id, bool has_id, int64_t dead
     }
 }
 
-/* True for refusals that say "try the same envelope again later". */
-static bool
-s_transient (int code)
-{
-    return code == KH_EUNAVAILABLE || code == KH_ESTORE;
-}
-
 int
 kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int timeout_ms,
                    int retries, uint64_t *seq, bool *dup, kh_error_reply_t *err)
@@ -302,7 +295,7 @@ kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int tim
     int rc = KH_ETIMEOUT;
     bool unanswered = false;            /* an attempt may still be stored */
     for (int attempt = 0; attempt <= (retries > 0 ? retries : 0); attempt++) {
-        if (s_transient (rc)) {
+        if (kh_err_transient (rc)) {
             int pause = S_BACKOFF_MS * attempt;
             zclock_sleep (timeout_ms >= 0 && pause > timeout_ms ? timeout_ms : pause);
         }
@@ -311,7 +304,7 @@ kh_client_publish (kh_client_t *self, const void *envelope, size_t size, int tim
             return sent;
         rc = s_await_publish (self, env.id, has_id, kh__deadline (timeout_ms), seq, dup,
                               err);
-        if (rc != KH_ETIMEOUT && !s_transient (rc))
+        if (rc != KH_ETIMEOUT && !kh_err_transient (rc))
             return rc;
         unanswered |= rc == KH_ETIMEOUT;
         if (zsys_interrupted)

@@ -3,7 +3,12 @@
 #define KH_CLIENT_PRIV_H_INCLUDED
 
 #include <zmq.h>
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
+#include "kh_codec.h"
+
+/* The largest reply a client accepts: a ROWS page may exceed KH_QUERY_PAGE_BYTES by
+   one record; anything far larger is not from a kreishub broker. */
+#define KH_CLIENT_FRAME_MAX (2 * KH_QUERY_PAGE_BYTES)
 
 /* Asks for one page of query (its req is set here) and waits up to timeout_ms for
    the ROWS that answer it. Returns 0 with *rows decoded (release with

@@ -2,7 +2,8 @@
     resends with the same bytes, refusals, pipelining, ping and paged queries. */
 #include "kh_check.h"
 #include "kh_fake_hub.h"
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
+#include "kh_codec.h"
 
 /* Builds an idea envelope with a new id into out. */
 static void
@@ -14,7 +15,7 @@ s_envelope (msgpack_sbuffer *out, const char *title)
     uint8_t id [KH_ID_SIZE];
     kh_id_new (id);
     msgpack_sbuffer_clear (out);
-    kh_builder_encode (builder, id, "05162012", kh_now_ms (), out, &why);
+    kh_builder_pack (builder, id, "05162012", kh_now_ms (), out, &why);
     kh_builder_destroy (&builder);
 }
 

@@ -284,7 +284,7 @@ s_cmd_add (s_fake_t *self, const char *type, const char *from)
     kh_problem_t why;
     kh_envelope_t e;
     bool ok = builder && kh_builder_set (builder, "title", title, &why) == 0
-           && kh_builder_encode (builder, id, from, kh_now_ms (), &env, &why) == 0
+           && kh_builder_pack (builder, id, from, kh_now_ms (), &env, &why) == 0
            && kh_envelope_check (env.data, env.size, &e, NULL, &why) == 0;
     if (ok)
         s_store (self, &e, env.data, env.size);

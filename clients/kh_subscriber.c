@@ -18,7 +18,7 @@
 */
 #include <string.h>
 #include <czmq.h>
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 #include "kh_client_priv.h"
 
 #define S_QUERY_TIMEOUT 5000    /* ms a store query may take, by default */
@@ -62,16 +62,6 @@ struct _kh_subscriber_t {
 };
 
 /* --------------------------------------------------------------- lifecycle */
-
-/* True if type is a message type of the schema. */
-static bool
-s_type_known (const char *type)
-{
-    for (size_t i = 0; i < kh_schema_type_count (); i++)
-        if (streq (type, kh_schema_type_name (i)))
-            return true;
-    return false;
-}
 
 /* Subscribes to topic; returns 0 or -1 if it did not fit. */
 static int
@@ -130,7 +120,7 @@ kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
 {
     type = type ? type : "";
     from = from ? from : "";
-    if ((*type && !s_type_known (type)) || (*from && !kh_ags_valid (from, strlen (from)))
+    if ((*type && !kh_schema_type_known (type)) || (*from && !kh_ags_valid (from, strlen (from)))
     ||  !live_endpoint || !*live_endpoint)
         return NULL;
     kh_subscriber_t *self = (kh_subscriber_t *) calloc (1, sizeof *self);

@@ -3,7 +3,7 @@
     then live, gaps seen in the previous-links, gaps seen in the heartbeat, filters. */
 #include "kh_check.h"
 #include "kh_fake_hub.h"
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 
 #define S_A "05162012"                  /* Juechen */
 #define S_B "05162028"                  /* Rommerskirchen */

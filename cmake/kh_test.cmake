@@ -11,7 +11,7 @@ function (kh_add_test name)
         set (T_TIMEOUT 60)
     endif ()
     add_executable (${name} ${T_SOURCES})
-    target_link_libraries (${name} PRIVATE ${T_LIBS})
+    target_link_libraries (${name} PRIVATE khcheck ${T_LIBS})
     add_test (NAME ${name} COMMAND ${name})
     set_tests_properties (${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "unit;${T_LABELS}")
     if (KH_VALGRIND AND KH_VALGRIND_EXE)
@@ -19,7 +19,7 @@ function (kh_add_test name)
         add_test (NAME ${name}_valgrind
             COMMAND ${KH_VALGRIND_EXE} --error-exitcode=99 --leak-check=full
                     --errors-for-leak-kinds=definite --show-leak-kinds=definite
-                    --suppressions=${CMAKE_SOURCE_DIR}/cmake/valgrind.supp
+                    --suppressions=${PROJECT_SOURCE_DIR}/cmake/valgrind.supp
                     $<TARGET_FILE:${name}>)
         set_tests_properties (${name}_valgrind PROPERTIES TIMEOUT ${vg_timeout}
                               LABELS "valgrind;${T_LABELS}")

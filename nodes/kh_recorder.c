@@ -1,5 +1,6 @@
 /*  kh_recorder.c - the recorder: group-commits the broker's STOREs, answers its QUERYs. */
 #include <errno.h>
+#include "kh_link.h"
 #include "kh_recorder.h"
 
 #define S_PARTS_MAX     3           /* frames kept of one message; the rest are counted */
@@ -453,7 +454,7 @@ kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
     self->batch_max = config->batch_max ? config->batch_max : KH_RECORDER_BATCH_MAX;
     if (self->batch_max > KH_RECORDER_BATCH_LIMIT)
         self->batch_max = KH_RECORDER_BATCH_LIMIT;
-    self->endpoint = strdup (config->broker ? config->broker : KH_RECORDER_BROKER);
+    self->endpoint = strdup (config->broker ? config->broker : KH_DEFAULT_RECORDER);
     self->slots = (s_slot_t *) calloc (self->batch_max, sizeof *self->slots);
     self->items = (kh_store_item_t *) calloc (self->batch_max, sizeof *self->items);
     self->results = (kh_store_result_t *) calloc (self->batch_max, sizeof *self->results);

@@ -28,7 +28,6 @@
 extern "C" {
 #endif
 
-#define KH_RECORDER_BROKER      "tcp://127.0.0.1:7703"
 #define KH_RECORDER_DB          "./kreishub-data/kreishub.db"
 #define KH_RECORDER_BATCH_MAX   4096        /* STOREs per transaction, at most */
 #define KH_RECORDER_BATCH_LIMIT 1000000     /* the largest batch_max accepted */

@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <sqlite3.h>
 #include "kh_codec.h"
+#include "kh_link.h"
 #include "kh_recorder.h"
 
 #include "kh_check.h"
@@ -126,7 +127,7 @@ s_envelope (const char *type, const char *from, const char *title, uint8_t id [K
     kh_builder_t *builder = kh_builder_new (type);
     kh_problem_t why = { 0 };
     if (!builder || kh_builder_set (builder, "title", title, &why)
-    ||  kh_builder_encode (builder, id, from, kh_now_ms (), &buf, &why)) {
+    ||  kh_builder_pack (builder, id, from, kh_now_ms (), &buf, &why)) {
         printf ("FAIL fixture: cannot build an envelope: %s\n", why.reason);
         exit (1);
     }
@@ -249,7 +250,7 @@ test_store (s_rig_t *rig)
     kh_problem_t why;
     kh_builder_set (builder, "hf", "9", &why);
     kh_builder_set (builder, "title", "hf out of range", &why);
-    kh_builder_encode (builder, bad_id, "05162004", kh_now_ms (), &bad, &why);
+    kh_builder_pack (builder, bad_id, "05162004", kh_now_ms (), &bad, &why);
     kh_builder_destroy (&builder);
     token = s_store (rig, bad.data, bad.size);
     answered = s_answer (rig, &stored, &info, &dup, &err);

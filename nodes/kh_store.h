@@ -1,6 +1,6 @@
 /*  kh_store.h - the recorder's SQLite store: appends envelopes gap-free, answers queries.
 
-    A store is one SQLite database in WAL mode holding the table of schema/kreishub.sql.
+    A store is one SQLite database in WAL mode holding the table of nodes/kreishub.sql.
     A writer (kh_store_new) is the only process that appends: it keeps the head (the
     highest seq) and the previous-seq links per type, per sender and per type and
     sender in memory, and assigns seq, at and the links itself. kh_store_append

@@ -46,7 +46,7 @@ s_env_ts (const char *type, const char *from, const char *title, const char *des
     if (rc == 0 && description)
         rc = kh_builder_set (builder, "description", description, &why);
     if (rc == 0)
-        rc = kh_builder_encode (builder, env.id, from, ts, &buf, &why);
+        rc = kh_builder_pack (builder, env.id, from, ts, &buf, &why);
     kh_builder_destroy (&builder);
     if (rc && ts != 0) {
         printf ("FAIL fixture: cannot build %s from %s: %s\n", type, from, why.reason);

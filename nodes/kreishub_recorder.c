@@ -32,7 +32,7 @@ s_usage (FILE *out)
         "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
         "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the store\n"
         "or the socket cannot be opened, 2 for an unknown option.\n",
-        KH_RECORDER_BROKER, KH_RECORDER_DB, KH_RECORDER_BATCH_MAX);
+        KH_DEFAULT_RECORDER, KH_RECORDER_DB, KH_RECORDER_BATCH_MAX);
 }
 
 /* Parses argv into args. Returns 0, 1 if help was asked for, -1 on a bad option. */

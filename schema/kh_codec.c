@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <czmq.h>
+#include <time.h>
+#include <unistd.h>
 #include "kh_codec.h"
-#include "kh_json.h"
+#include "kh_link.h"
 #include "kh_schema.h"
 
 int
@@ -35,7 +36,9 @@ kh_problem (kh_problem_t *why, int code, const char *fmt, ...)
 uint64_t
 kh_now_ms (void)
 {
-    return (uint64_t) zclock_time ();
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 void
@@ -46,7 +49,9 @@ kh_id_new (uint8_t id [KH_ID_SIZE])
        pool is initialised, and never come back short. */
     if (getrandom (id, KH_ID_SIZE, 0) != KH_ID_SIZE) {
         /* Without it, fall back to a clock-seeded generator. */
-        uint64_t x = ms ^ ((uint64_t) getpid () << 32) ^ (uint64_t) zclock_usecs ();
+        struct timespec ts;
+        clock_gettime (CLOCK_MONOTONIC, &ts);
+        uint64_t x = ms ^ ((uint64_t) getpid () << 32) ^ (uint64_t) ts.tv_nsec;
         for (int i = 0; i < KH_ID_SIZE; i++) {
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
             id [i] = (uint8_t) x;
@@ -201,33 +206,47 @@ s_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
 
 /* ------------------------------------------------------------ value checks */
 
-/* Returns true if the len bytes at s are valid UTF-8 (no overlongs, no surrogates,
-   nothing above U+10FFFF). */
-static bool
-s_utf8_valid (const uint8_t *s, size_t len)
+/* The one UTF-8 check of the tree: a table of the well-formed sequences (Unicode
+   section 3.9, table 3-7), read one lead byte at a time. */
+size_t
+kh_utf8_seq (const uint8_t *p, size_t n)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s [i];
-        if (c < 0x80) { i++; continue; }
-        size_t n;
-        uint32_t cp;
-        if      ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-        else return false;
-        if (len - i <= n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s [i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s [i + k] & 0x3f);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
-        ||  cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
+    uint8_t c = p [0], lo = 0x80, hi = 0xbf;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    else
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else
+    if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;   /* below U+0800 is overlong */
+        hi = c == 0xed ? 0x9f : 0xbf;   /* U+D800..DFFF are surrogates */
     }
+    else
+    if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;   /* below U+10000 is overlong */
+        hi = c == 0xf4 ? 0x8f : 0xbf;   /* above U+10FFFF */
+    }
+    else
+        return 0;
+    if (n < len || p [1] < lo || p [1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p [i] < 0x80 || p [i] > 0xbf)
+            return 0;
+    return len;
+}
+
+bool
+kh_utf8_valid (const void *data, size_t len)
+{
+    const uint8_t *s = (const uint8_t *) data;
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = kh_utf8_seq (s + i, len - i)) == 0)
+            return false;
     return true;
 }
 
@@ -267,7 +286,7 @@ s_check_str (const msgpack_object *o, const char *path, uint64_t min, uint64_t m
 {
     if (o->type != MSGPACK_OBJECT_STR)
         return kh_problem (why, KH_EWRONGTYPE, "%s: expected a string", path);
-    if (!s_utf8_valid ((const uint8_t *) o->via.str.ptr, o->via.str.size))
+    if (!kh_utf8_valid (o->via.str.ptr, o->via.str.size))
         return kh_problem (why, KH_EUTF8, "%s: not valid UTF-8", path);
     if (memchr (o->via.str.ptr, 0, o->via.str.size))
         return kh_problem (why, KH_EVALUE, "%s: contains a NUL character", path);
@@ -546,6 +565,7 @@ kh_envelope_check (const void *data, size_t size, kh_envelope_t *env, bool *has_
 struct kh_builder {
     const kh_msgtype_t *type;                   /* what is being built */
     msgpack_sbuffer     value [KH_FIELDS_MAX];  /* packed value per field; size 0: unset */
+    msgpack_sbuffer     encoded;                /* the last envelope kh_builder_encode made */
 };
 
 kh_builder_t *
@@ -560,6 +580,7 @@ kh_builder_new (const char *type)
     self->type = t;
     for (size_t i = 0; i < KH_FIELDS_MAX; i++)
         msgpack_sbuffer_init (&self->value [i]);
+    msgpack_sbuffer_init (&self->encoded);
     return self;
 }
 
@@ -571,6 +592,7 @@ kh_builder_destroy (kh_builder_t **self_p)
     kh_builder_t *self = *self_p;
     for (size_t i = 0; i < KH_FIELDS_MAX; i++)
         msgpack_sbuffer_destroy (&self->value [i]);
+    msgpack_sbuffer_destroy (&self->encoded);
     free (self);
     *self_p = NULL;
 }
@@ -651,37 +673,50 @@ kh_builder_set (kh_builder_t *self, const char *field, const char *text, kh_prob
 }
 
 int
-kh_builder_set_json (kh_builder_t *self, const char *json, size_t len, kh_problem_t *why)
+kh_builder_set_msgpack (kh_builder_t *self, const char *field, size_t field_len,
+                        const void *value, size_t size, kh_problem_t *why)
 {
-    if (!self || !json)
+    if (!self || !field || !value)
         return kh_problem (why, KH_EINVAL, "builder: missing argument");
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init (&buf);
-    msgpack_unpacked u;
-    msgpack_unpacked_init (&u);
-    int rc = kh_json_to_msgpack (json, len, &buf, why);
-    if (rc == 0)
-        rc = s_unpack (buf.data, buf.size, &u, why);
-    if (rc == 0 && u.data.type != MSGPACK_OBJECT_MAP)
-        rc = kh_problem (why, KH_EWRONGTYPE, "json: expected an object of body fields");
-    for (uint32_t i = 0; rc == 0 && i < u.data.via.map.size; i++) {
-        const msgpack_object_kv *kv = &u.data.via.map.ptr [i];
-        msgpack_packer pk;
-        if (kv->key.type != MSGPACK_OBJECT_STR
-        ||  s_builder_slot (self, kv->key.via.str.ptr, kv->key.via.str.size, &pk, why) < 0)
-            rc = kv->key.type == MSGPACK_OBJECT_STR ? -1
-               : kh_problem (why, KH_EWRONGTYPE, "json: keys must be strings");
-        else
-            msgpack_pack_object (&pk, kv->val);
+    if (kh_mp_scan (value, size, why))
+        return -1;
+    msgpack_packer pk;
+    int index = s_builder_slot (self, field, field_len, &pk, why);
+    if (index < 0)
+        return -1;
+    if (msgpack_sbuffer_write (&self->value [index], (const char *) value, size)) {
+        msgpack_sbuffer_clear (&self->value [index]);
+        return kh_problem (why, KH_ENOMEM, "builder: out of memory");
     }
-    msgpack_unpacked_destroy (&u);
-    msgpack_sbuffer_destroy (&buf);
-    return rc;
+    return 0;
 }
 
 int
 kh_builder_encode (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
-                   uint64_t ts, msgpack_sbuffer *out, kh_problem_t *why)
+                   uint64_t ts, kh_problem_t *why)
+{
+    if (!self)
+        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    msgpack_sbuffer_clear (&self->encoded);
+    if (kh_builder_pack (self, id, from, ts, &self->encoded, why)) {
+        msgpack_sbuffer_clear (&self->encoded);
+        return -1;
+    }
+    return 0;
+}
+
+const void *
+kh_builder_data (const kh_builder_t *self, size_t *size)
+{
+    bool has = self && self->encoded.size > 0;
+    if (size)
+        *size = has ? self->encoded.size : 0;
+    return has ? self->encoded.data : NULL;
+}
+
+int
+kh_builder_pack (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
+                 uint64_t ts, msgpack_sbuffer *out, kh_problem_t *why)
 {
     if (!self || !id || !from || !out)
         return kh_problem (why, KH_EINVAL, "builder: missing argument");
@@ -1057,7 +1092,7 @@ kh_error_encode (msgpack_sbuffer *out, const uint8_t *id, uint64_t req, int code
     s_pack_cstr (&pk, "reason");
     /* A reason built from hostile bytes may hold invalid UTF-8: send only valid text. */
     size_t len = reason ? strlen (reason) : 0;
-    if (!s_utf8_valid ((const uint8_t *) reason, len))
+    if (!kh_utf8_valid (reason, len))
         reason = kh_strerror (code), len = strlen (reason);
     msgpack_pack_str (&pk, len);
     return msgpack_pack_str_body (&pk, reason ? reason : "", len);

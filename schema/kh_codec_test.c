@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kh_codec.h"
-#include "kh_json.h"
+#include "kh_link.h"
 
 #include "kh_check.h"
 
@@ -144,7 +144,7 @@ test_builder (void)
     kh_id_new (id);
     msgpack_sbuffer out;
     msgpack_sbuffer_init (&out);
-    int rc = kh_builder_encode (b, id, "05162004", 1700000000000ULL, &out, &why);
+    int rc = kh_builder_pack (b, id, "05162004", 1700000000000ULL, &out, &why);
     KH_CHECK ("builder encodes a valid envelope", rc == 0, "%s", why.reason);
     kh_envelope_t env;
     rc = kh_envelope_check (out.data, out.size, &env, NULL, &why);
@@ -154,26 +154,34 @@ test_builder (void)
            "rc %d title '%s'", rc, env.title);
     msgpack_sbuffer_clear (&out);
     KH_CHECK ("builder validates on encode: bad sender",
-           kh_builder_encode (b, id, "5162", 1, &out, &why) != 0 && why.code == KH_EVALUE, "code %d", why.code);
+           kh_builder_pack (b, id, "5162", 1, &out, &why) != 0 && why.code == KH_EVALUE, "code %d", why.code);
     kh_builder_set (b, "participants", "05162004,05162004", &why);
     msgpack_sbuffer_clear (&out);
     KH_CHECK ("builder validates on encode: repeated participant",
-           kh_builder_encode (b, id, "05162004", 1, &out, &why) != 0 && why.code == KH_EVALUE,
+           kh_builder_pack (b, id, "05162004", 1, &out, &why) != 0 && why.code == KH_EVALUE,
            "code %d", why.code);
-    const char *json = "{\"title\": \"Behindertenparkausweis digital\", \"hf\": 2, "
-                       "\"keywords\": [\"OZG\", \"Antrag\"]}";
-    KH_CHECK ("builder takes body fields from JSON",
-           kh_builder_set_json (b, json, strlen (json), &why) == 0, "%s", why.reason);
+    /* A field given as one msgpack object, as the CLI's JSON input arrives. */
+    static const char title_mp [] = "\xbe" "Behindertenparkausweis digital";
+    KH_CHECK ("builder takes a field as msgpack",
+           kh_builder_set_msgpack (b, "title", 5, title_mp, sizeof title_mp - 1, &why) == 0,
+           "%s", why.reason);
     kh_builder_set (b, "participants", "05162004", &why);
-    msgpack_sbuffer_clear (&out);
-    rc = kh_builder_encode (b, id, "05162004", 1, &out, &why);
-    KH_CHECK ("JSON-built envelope is valid", rc == 0, "%s", why.reason);
-    kh_envelope_check (out.data, out.size, &env, NULL, &why);
-    KH_CHECK ("JSON title wins", strcmp (env.title, "Behindertenparkausweis digital") == 0, "%s", env.title);
-    KH_CHECK ("JSON with an unknown field is refused",
-           kh_builder_set_json (b, "{\"prio\":1}", 10, &why) != 0 && why.code == KH_EUNKNOWNFIELD, "rc");
-    KH_CHECK ("JSON that is not an object is refused",
-           kh_builder_set_json (b, "[1]", 3, &why) != 0 && why.code == KH_EWRONGTYPE, "rc");
+    KH_CHECK ("builder encodes into itself", kh_builder_encode (b, id, "05162004", 1, &why) == 0,
+           "%s", why.reason);
+    size_t size = 0;
+    const void *data = kh_builder_data (b, &size);
+    rc = data ? kh_envelope_check (data, size, &env, NULL, &why) : -1;
+    KH_CHECK ("the msgpack title is in the envelope",
+           rc == 0 && strcmp (env.title, "Behindertenparkausweis digital") == 0, "%s", env.title);
+    KH_CHECK ("a msgpack field the type lacks is refused",
+           kh_builder_set_msgpack (b, "prio", 4, "\x01", 1, &why) != 0
+           && why.code == KH_EUNKNOWNFIELD, "code %d", why.code);
+    KH_CHECK ("a msgpack field of two objects is refused",
+           kh_builder_set_msgpack (b, "title", 5, "\xa1x\xa1y", 4, &why) != 0
+           && why.code == KH_EMALFORMED, "code %d", why.code);
+    KH_CHECK ("a failed encode leaves no bytes",
+           kh_builder_encode (b, id, "5162", 1, &why) != 0
+           && kh_builder_data (b, &size) == NULL && size == 0, "size %zu", size);
     msgpack_sbuffer_destroy (&out);
     kh_builder_destroy (&b);
     KH_CHECK ("destroy nulls the pointer", b == NULL, "not NULL");

@@ -1,5 +1,5 @@
 /*  kh_err.c - names and sentences for the kreishub error codes. */
-#include "kh_err.h"
+#include "kreishub/kh_err.h"
 
 static const struct {
     const char *name;
@@ -43,4 +43,11 @@ kh_errname (int code)
     if (code < 0 || code >= KH_ERR_COUNT_ || !s_errors [code].name)
         return "UNKNOWN";
     return s_errors [code].name;
+}
+
+bool
+kh_err_transient (int code)
+{
+    return code == KH_EUNAVAILABLE || code == KH_ESTORE || code == KH_ETIMEOUT
+        || code == KH_EUNREACHABLE;
 }

@@ -90,6 +90,12 @@ kh_schema_type_name (size_t index)
     return index < S_COUNT (s_types) ? s_types [index].name : NULL;
 }
 
+bool
+kh_schema_type_known (const char *type)
+{
+    return type && kh__schema_type (type, strlen (type)) != NULL;
+}
+
 /* Writes the kind column of one field: "str 1..200 bytes", "list of ags, <= 64". */
 static void
 s_print_kind (FILE *file, const kh_field_t *f)

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <czmq.h>
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
+#include "kh_codec.h"
 #include "kh_harness.h"
 
 #define S_WINDOW        300     /* publishes in flight */
@@ -117,7 +118,7 @@ s_pub_add (s_pub_t *self, size_t count)
         kh_builder_t *builder = kh_builder_new (msg->type);
         msgpack_sbuffer_clear (&buf);
         rc = builder && kh_builder_set (builder, "title", title, &why) == 0
-             && kh_builder_encode (builder, msg->id, msg->from, kh_now_ms (), &buf,
+             && kh_builder_pack (builder, msg->id, msg->from, kh_now_ms (), &buf,
                                    &why) == 0 ? 0 : -1;
         kh_builder_destroy (&builder);
         if (rc == 0 && (msg->data = (uint8_t *) malloc (buf.size))) {

@@ -9,7 +9,8 @@
     of every envelope's bytes. */
 #include <signal.h>
 #include <czmq.h>
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
+#include "kh_codec.h"
 #include "kh_harness.h"
 
 #define S_AGS_A     "05162004"          /* a municipality */
@@ -182,7 +183,7 @@ s_envelope (msgpack_sbuffer *out, const char *type, const char *from, uint32_t n
     int rc = builder && kh_builder_set (builder, "title", title, &why) == 0
           && kh_builder_set (builder, "hf", hf, &why) == 0
           && kh_builder_set (builder, "keywords", "flow, it", &why) == 0
-          && kh_builder_encode (builder, id, from, kh_now_ms (), out, &why) == 0 ? 0 : -1;
+          && kh_builder_pack (builder, id, from, kh_now_ms (), out, &why) == 0 ? 0 : -1;
     kh_builder_destroy (&builder);
     return rc;
 }

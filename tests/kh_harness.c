@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <czmq.h>
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 #include "kh_harness.h"
 
 

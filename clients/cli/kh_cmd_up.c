@@ -61,7 +61,7 @@ s_usage (FILE *out)
         "  -c, --config FILE    handed to both programs (sections broker, recorder)\n"
         "  -h, --help           this text\n"
         "Exit status 0 after a clean stop, 1 if a program could not start or died.\n",
-        S_DIR, KH_CLIENT_ENDPOINT, KH_LIVE_ENDPOINT);
+        S_DIR, KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE);
 }
 
 /* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */

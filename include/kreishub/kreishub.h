@@ -13,7 +13,8 @@
     asserts on what arrives from the network: a reply that cannot be read is ignored.
 
     Timeouts are in milliseconds; -1 waits for ever, 0 does not wait.
-    Envelopes are built and records read with the codec (kh_codec.h, kh_json.h).
+    Envelopes are built (kh_builder_t) and records read (kh_record_t,
+    kh_envelope_check) with what kh_wire.h declares; error codes are in kh_err.h.
 */
 #ifndef KREISHUB_H_INCLUDED
 #define KREISHUB_H_INCLUDED
@@ -21,17 +22,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kh_codec.h"
+#include "kh_err.h"
+#include "kh_wire.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define KH_CLIENT_ENDPOINT  "tcp://127.0.0.1:7701"  /* broker's client endpoint */
-#define KH_LIVE_ENDPOINT    "tcp://127.0.0.1:7702"  /* broker's live endpoint */
-/* The largest reply a client accepts: a ROWS page may exceed KH_QUERY_PAGE_BYTES by
-   one record; anything far larger is not from a kreishub broker. */
-#define KH_CLIENT_FRAME_MAX (2 * KH_QUERY_PAGE_BYTES)
 
 /* ------------------------------------------------------------------ client */
 typedef struct _kh_client_t kh_client_t;
@@ -54,11 +50,11 @@ typedef struct {
    connection is made in the background: a hub that is down shows as a timeout
    later, not here. Returns NULL if the endpoint is not valid or sockets cannot
    be created. */
-kh_client_t *kh_client_new (const char *endpoint);
+KH_EXPORT kh_client_t *kh_client_new (const char *endpoint);
 
 /* Closes the connection (dropping anything unsent) and frees the client; sets
    *self_p to NULL. Safe on NULL. */
-void kh_client_destroy (kh_client_t **self_p);
+KH_EXPORT void kh_client_destroy (kh_client_t **self_p);
 
 /* Publishes one envelope (size bytes, as built by kh_builder_encode) and waits up
    to timeout_ms for the ACK that names its id; replies for other ids are ignored.
@@ -73,24 +69,24 @@ void kh_client_destroy (kh_client_t **self_p);
    names no id and no query is taken as the answer, since the hub could not read
    the id of what it refuses - but only if this envelope's id is not readable
    either, so that a late error for something else is not taken as the answer. */
-int kh_client_publish (kh_client_t *self, const void *envelope, size_t size,
-                       int timeout_ms, int retries, uint64_t *seq, bool *dup,
-                       kh_error_reply_t *err);
+KH_EXPORT int kh_client_publish (kh_client_t *self, const void *envelope, size_t size,
+                                 int timeout_ms, int retries, uint64_t *seq, bool *dup,
+                                 kh_error_reply_t *err);
 
 /* Sends one PUBLISH and returns at once, for a publisher that keeps many in flight
    and matches the answers with kh_client_recv_reply. Returns 0, KH_EINVAL (no
    client or envelope), KH_ETOOLARGE (over KH_FRAME_MAX: the broker would cut the
    connection), or KH_ETIMEOUT if the socket's queue stayed full for 5 s. */
-int kh_client_send (kh_client_t *self, const void *envelope, size_t size);
+KH_EXPORT int kh_client_send (kh_client_t *self, const void *envelope, size_t size);
 
 /* Waits up to timeout_ms for the next ACK or ERROR and fills *reply. Other replies
    (PONG, ROWS, unreadable ones) are skipped. Returns 0, or KH_ETIMEOUT. */
-int kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_t *reply);
+KH_EXPORT int kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_t *reply);
 
 /* Asks the broker for its head (last published seq) and whether a recorder is
    connected. Returns 0, or KH_ETIMEOUT. Either output may be NULL. */
-int kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head,
-                    bool *recorder_up);
+KH_EXPORT int kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head,
+                              bool *recorder_up);
 
 /* Called once per record of a query, in ascending seq; rec is valid only during
    the call. A non-zero return stops the query (kh_client_query then returns 0). */
@@ -100,12 +96,13 @@ typedef int (kh_record_fn) (const kh_record_t *rec, void *arg);
    matching records or max_rows (0: no limit) were delivered. query->req and
    query->limit are chosen here. Each page may take up to timeout_ms. Returns 0;
    KH_ETIMEOUT; the hub's error code (see kh_client_last_error); or KH_EINVAL. */
-int kh_client_query (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
-                     int timeout_ms, kh_record_fn *callback, void *arg);
+KH_EXPORT int kh_client_query (kh_client_t *self, const kh_query_t *query,
+                               uint64_t max_rows, int timeout_ms, kh_record_fn *callback,
+                               void *arg);
 
 /* The last ERROR the hub sent this client in answer to a query or a ping, or to
    a publish made with kh_client_publish. Valid until the next call. */
-const kh_error_reply_t *kh_client_last_error (kh_client_t *self);
+KH_EXPORT const kh_error_reply_t *kh_client_last_error (kh_client_t *self);
 
 /* -------------------------------------------------------------- subscriber */
 typedef struct _kh_subscriber_t kh_subscriber_t;
@@ -117,12 +114,12 @@ typedef struct _kh_subscriber_t kh_subscriber_t;
    whichever comes first); since_seq S first delivers every matching record from
    seq S on out of the store, then continues live. Returns NULL if type is
    not a message type, from is not an AGS, or an endpoint is not valid. */
-kh_subscriber_t *kh_subscriber_new (const char *client_endpoint,
-                                    const char *live_endpoint, const char *type,
-                                    const char *from, uint64_t since_seq);
+KH_EXPORT kh_subscriber_t *kh_subscriber_new (const char *client_endpoint,
+                                              const char *live_endpoint, const char *type,
+                                              const char *from, uint64_t since_seq);
 
 /* Closes both connections and frees the subscriber; sets *self_p to NULL. */
-void kh_subscriber_destroy (kh_subscriber_t **self_p);
+KH_EXPORT void kh_subscriber_destroy (kh_subscriber_t **self_p);
 
 /* Waits up to timeout_ms for the next matching record and fills *out; its msg
    stays valid until the next call. Every record is delivered once, in ascending
@@ -132,14 +129,16 @@ void kh_subscriber_destroy (kh_subscriber_t **self_p);
    a store query got no answer in its own timeout; or the hub's code for a store
    query it refused (KH_EUNAVAILABLE, ...). After a failure, calling again asks
    the store again. */
-int kh_subscriber_next (kh_subscriber_t *self, int timeout_ms, kh_record_t *out);
+KH_EXPORT int kh_subscriber_next (kh_subscriber_t *self, int timeout_ms,
+                                  kh_record_t *out);
 
 /* How many gaps were detected and how many records were filled from the store
    into them (catching up with since_seq is not counted). Either may be NULL. */
-void kh_subscriber_stats (kh_subscriber_t *self, uint64_t *gaps, uint64_t *filled);
+KH_EXPORT void kh_subscriber_stats (kh_subscriber_t *self, uint64_t *gaps,
+                                   uint64_t *filled);
 
 /* Sets how long each store query of the subscriber may take (default 5000 ms). */
-void kh_subscriber_set_query_timeout (kh_subscriber_t *self, int timeout_ms);
+KH_EXPORT void kh_subscriber_set_query_timeout (kh_subscriber_t *self, int timeout_ms);
 
 #ifdef __cplusplus
 }

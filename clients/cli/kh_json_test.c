@@ -753,6 +753,38 @@ test_time_parse (void)
            (unsigned long long) ms);
 }
 
+/* kh_json_set_body: a JSON object's members become body fields of a builder. */
+static void
+test_set_body (void)
+{
+    kh_builder_t *b = kh_builder_new ("idea");
+    kh_problem_t why = { 0 };
+    const char *json = "{\"title\": \"Behindertenparkausweis digital\", \"hf\": 2, "
+                       "\"keywords\": [\"OZG\", \"Antrag\"]}";
+    KH_CHECK ("json sets body fields of a builder",
+              kh_json_set_body (b, json, strlen (json), &why) == 0, "%s", why.reason);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    int rc = kh_builder_encode (b, id, "05162004", 1, &why);
+    KH_CHECK ("the JSON-built envelope is valid", rc == 0, "%s", why.reason);
+    size_t size;
+    const void *data = kh_builder_data (b, &size);
+    kh_envelope_t env = { 0 };
+    rc = data ? kh_envelope_check (data, size, &env, NULL, &why) : -1;
+    KH_CHECK ("the JSON title is the envelope's", rc == 0
+              && strcmp (env.title, "Behindertenparkausweis digital") == 0, "%s", env.title);
+    KH_CHECK ("json with a field the type lacks is refused",
+              kh_json_set_body (b, "{\"prio\":1}", 10, &why) != 0
+              && why.code == KH_EUNKNOWNFIELD, "code %d", why.code);
+    KH_CHECK ("json that is not an object is refused",
+              kh_json_set_body (b, "[1]", 3, &why) != 0 && why.code == KH_EWRONGTYPE,
+              "code %d", why.code);
+    KH_CHECK ("json that does not parse is refused as malformed",
+              kh_json_set_body (b, "{\"title\":", 9, &why) != 0 && why.code == KH_EMALFORMED,
+              "code %d", why.code);
+    kh_builder_destroy (&b);
+}
+
 int
 main (void)
 {
@@ -772,5 +804,6 @@ main (void)
     test_record_csv_bytes ();
     test_time_format ();
     test_time_parse ();
+    test_set_body ();
     return kh_check_done ("json_test");
 }

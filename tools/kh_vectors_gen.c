@@ -204,7 +204,7 @@ s_built (const char *dir, FILE *manifest, const char *name, const char *type,
     id [15] = (uint8_t) strlen (name);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
-    int rc = b ? kh_builder_encode (b, id, from, S_TS, &buf, &why) : -1;
+    int rc = b ? kh_builder_pack (b, id, from, S_TS, &buf, &why) : -1;
     if (rc == 0)
         rc = s_write (dir, manifest, name, "OK", buf.data, buf.size);
     else

@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include "kh_check.h"
 #include "kh_fake_hub.h"
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 
 static const char *s_program;
 static char s_dir [64];                 /* temporary files */

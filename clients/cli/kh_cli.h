@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <czmq.h>
 #include "kh_json.h"
-#include "kreishub.h"
+#include "kreishub/kreishub.h"
 
 /* Exit statuses of every command. */
 #define KH_EXIT_OK          0
@@ -95,9 +95,6 @@ int kh_cli_ms (const char *text, int *ms);
    bound (until true) means the end of that day. Returns 0 with one of *seq, *at
    set and the other 0, or -1 if text is neither. */
 int kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at);
-
-/* True if type names a message type of the schema. */
-bool kh_cli_type_known (const char *type);
 
 /* The exit status for a kh_err code from the library. */
 int kh_cli_exit_status (int code);

@@ -122,7 +122,7 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args)
             char *json = s_read_file (field->value, &size);
             if (!json)
                 return KH_EXIT_USAGE;
-            rc = kh_builder_set_json (builder, json, size, &why);
+            rc = kh_json_set_body (builder, json, size, &why);
             free (json);
         }
         else
@@ -177,28 +177,22 @@ s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
     return 0;
 }
 
-/* Builds the envelope into out, its id into id. Returns 0, or an exit status after
-   saying why. */
+/* Encodes the envelope in builder (kh_builder_data has it after), its id into id.
+   Returns 0, or an exit status after saying why. */
 static int
-s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out,
+s_build (const s_args_t *args, const char *from, kh_builder_t *builder,
          uint8_t id [KH_ID_SIZE])
 {
-    kh_builder_t *builder = kh_builder_new (args->type);
-    if (!builder) {
-        fprintf (stderr, "kreishub publish: '%s' is not a message type\n", args->type);
-        return KH_EXIT_USAGE;
-    }
     uint64_t ts;
     kh_problem_t why;
     int rc = s_set_fields (builder, args);
     if (rc == KH_EXIT_OK && s_ts_and_id (args, &ts, id))
         rc = KH_EXIT_USAGE;
-    if (rc == KH_EXIT_OK && kh_builder_encode (builder, id, from, ts, out, &why)) {
+    if (rc == KH_EXIT_OK && kh_builder_encode (builder, id, from, ts, &why)) {
         fprintf (stderr, "kreishub: invalid message: %s: %s\n", kh_errname (why.code),
                  why.reason);
         rc = KH_EXIT_USAGE;
     }
-    kh_builder_destroy (&builder);
     return rc;
 }
 
@@ -207,9 +201,11 @@ s_build (const s_args_t *args, const char *from, msgpack_sbuffer *out,
    only a retry with the same id is sure not to store it twice. Returns the exit
    status. */
 static int
-s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *envelope,
+s_publish (const char *endpoint, const s_args_t *args, const kh_builder_t *builder,
            const uint8_t id [KH_ID_SIZE])
 {
+    size_t size;
+    const void *envelope = kh_builder_data (builder, &size);
     kh_client_t *client = kh_client_new (endpoint);
     if (!client) {
         fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
@@ -218,7 +214,7 @@ s_publish (const char *endpoint, const s_args_t *args, const msgpack_sbuffer *en
     uint64_t seq = 0;
     bool dup = false;
     kh_error_reply_t err;
-    int rc = kh_client_publish (client, envelope->data, envelope->size, args->timeout,
+    int rc = kh_client_publish (client, envelope, size, args->timeout,
                                 args->retries, &seq, &dup, &err);
     kh_client_destroy (&client);
     if (rc) {
@@ -252,12 +248,15 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
                  "(or set KREISHUB_FROM, or 'from' in the config's section client)\n");
         return KH_EXIT_USAGE;
     }
-    msgpack_sbuffer envelope;
-    msgpack_sbuffer_init (&envelope);
+    kh_builder_t *builder = kh_builder_new (args.type);
+    if (!builder) {
+        fprintf (stderr, "kreishub publish: '%s' is not a message type\n", args.type);
+        return KH_EXIT_USAGE;
+    }
     uint8_t id [KH_ID_SIZE];
-    rc = s_build (&args, from, &envelope, id);
+    rc = s_build (&args, from, builder, id);
     if (rc == KH_EXIT_OK)
-        rc = s_publish (kh_cli_endpoint (cli), &args, &envelope, id);
-    msgpack_sbuffer_destroy (&envelope);
+        rc = s_publish (kh_cli_endpoint (cli), &args, builder, id);
+    kh_builder_destroy (&builder);
     return rc;
 }

@@ -30,7 +30,7 @@ s_usage (FILE *out)
         "'kreishub COMMAND --help' describes a command.\n"
         "Exit status: 0 ok, 1 usage error or invalid message, 2 rejected by the hub,\n"
         "3 hub unreachable, timed out or unable to store.\n",
-        KH_CLIENT_ENDPOINT, KH_LIVE_ENDPOINT);
+        KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE);
 }
 
 /* Returns the command named name, or NULL. */

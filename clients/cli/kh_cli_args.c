@@ -62,14 +62,14 @@ const char *
 kh_cli_endpoint (const kh_cli_t *cli)
 {
     return kh_cli_resolve (cli->endpoint, "KREISHUB_ENDPOINT", cli->root, "client/endpoint",
-                           KH_CLIENT_ENDPOINT);
+                           KH_DEFAULT_CLIENT);
 }
 
 const char *
 kh_cli_live (const kh_cli_t *cli)
 {
     return kh_cli_resolve (cli->live, "KREISHUB_LIVE", cli->root, "client/live",
-                           KH_LIVE_ENDPOINT);
+                           KH_DEFAULT_LIVE);
 }
 
 const char *
@@ -127,23 +127,15 @@ kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at)
     return 0;
 }
 
-bool
-kh_cli_type_known (const char *type)
-{
-    for (size_t i = 0; type && i < kh_schema_type_count (); i++)
-        if (streq (type, kh_schema_type_name (i)))
-            return true;
-    return false;
-}
 
 /* ------------------------------------------------------- exit statuses */
 
-/* True for codes that mean "the hub did not answer or cannot store now". */
+/* True for codes that mean "the hub did not answer or cannot store now", or that
+   the request could not be made here at all. */
 static bool
 s_unreachable (int code)
 {
-    return code == KH_ETIMEOUT || code == KH_EUNREACHABLE || code == KH_EUNAVAILABLE
-        || code == KH_ESTORE || code == KH_EIO || code == KH_ENOMEM;
+    return kh_err_transient (code) || code == KH_EIO || code == KH_ENOMEM;
 }
 
 int

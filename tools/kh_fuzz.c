@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "kh_codec.h"
+#include "kh_link.h"
 #include "kh_json.h"
 
 #define S_INPUT_MAX     (128 * 1024)    /* mutated inputs never grow beyond this */
@@ -712,7 +713,7 @@ s_seed_envelopes (s_corpus_t *corpus, const uint8_t id [KH_ID_SIZE], msgpack_sbu
         kh_builder_set (b, "start", "2024-02-29", &why);
         msgpack_sbuffer out;
         msgpack_sbuffer_init (&out);
-        if (kh_builder_encode (b, id, "05162004", 1700000000000ULL, &out, &why) != 0) {
+        if (kh_builder_pack (b, id, "05162004", 1700000000000ULL, &out, &why) != 0) {
             fprintf (stderr, "kreishub-fuzz: cannot build a %s seed: %s\n",
                      kh_schema_type_name (t), why.reason);
             msgpack_sbuffer_clear (&out);

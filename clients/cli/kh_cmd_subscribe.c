@@ -38,7 +38,7 @@ s_usage (FILE *out)
 static int
 s_check (const s_args_t *args)
 {
-    if (args->type && !kh_cli_type_known (args->type)) {
+    if (args->type && !kh_schema_type_known (args->type)) {
         fprintf (stderr, "kreishub subscribe: '%s' is not a message type\n", args->type);
         return -1;
     }

@@ -118,41 +118,6 @@ s_text_release (s_text_t *self)
 
 /* ==================================================================== UTF-8 */
 
-/* Returns the length (1..4) of the well-formed UTF-8 sequence at p, which has n > 0
-   bytes left, or 0 if none starts there: overlong forms, encoded surrogates, code
-   points above U+10FFFF and truncated sequences are not well-formed. */
-static size_t
-s_utf8_seq (const uint8_t *p, size_t n)
-{
-    uint8_t c = p [0], lo = 0x80, hi = 0xbf;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    else
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else
-    if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;   /* below U+0800 is overlong */
-        hi = c == 0xed ? 0x9f : 0xbf;   /* U+D800..DFFF are surrogates */
-    }
-    else
-    if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;   /* below U+10000 is overlong */
-        hi = c == 0xf4 ? 0x8f : 0xbf;   /* above U+10FFFF */
-    }
-    else
-        return 0;
-    if (n < len || p [1] < lo || p [1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (p [i] < 0x80 || p [i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* Appends code point cp (not a surrogate, at most U+10FFFF) as UTF-8. */
 static void
 s_utf8_put (s_text_t *text, uint32_t cp)
@@ -361,7 +326,7 @@ s_parse_string (s_parser_t *self)
         }
         if (c < 0x20)
             return s_malformed (self, "control character in string");
-        size_t n = s_utf8_seq (self->text + self->pos, self->len - self->pos);
+        size_t n = kh_utf8_seq (self->text + self->pos, self->len - self->pos);
         if (n == 0)
             return s_malformed (self, "invalid UTF-8 in string");
         s_text_put (&self->scratch, self->text + self->pos, n);
@@ -646,6 +611,45 @@ kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out, kh_probl
     return rc;
 }
 
+/* ============================================================ body fields */
+
+int
+kh_json_set_body (kh_builder_t *builder, const char *json, size_t len, kh_problem_t *why)
+{
+    if (!builder || !json)
+        return kh_problem (why, KH_EINVAL, "json: missing argument");
+    msgpack_sbuffer buf, value;
+    msgpack_sbuffer_init (&buf);
+    msgpack_sbuffer_init (&value);
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    size_t off = 0;
+    int rc = kh_json_to_msgpack (json, len, &buf, why);
+    if (rc == 0 && msgpack_unpack_next (&u, buf.data, buf.size, &off)
+                   != MSGPACK_UNPACK_SUCCESS)
+        rc = kh_problem (why, KH_ENOMEM, "json: out of memory");
+    if (rc == 0 && u.data.type != MSGPACK_OBJECT_MAP)
+        rc = kh_problem (why, KH_EWRONGTYPE, "json: expected an object of body fields");
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &value, msgpack_sbuffer_write);
+    for (uint32_t i = 0; rc == 0 && i < u.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &u.data.via.map.ptr [i];
+        msgpack_sbuffer_clear (&value);
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            rc = kh_problem (why, KH_EWRONGTYPE, "json: keys must be strings");
+        else
+        if (msgpack_pack_object (&pk, kv->val))
+            rc = kh_problem (why, KH_ENOMEM, "json: out of memory");
+        else
+            rc = kh_builder_set_msgpack (builder, kv->key.via.str.ptr, kv->key.via.str.size,
+                                         value.data, value.size, why);
+    }
+    msgpack_unpacked_destroy (&u);
+    msgpack_sbuffer_destroy (&value);
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
 /* ============================================================= JSON writer */
 
 static void s_write_object (s_text_t *text, const msgpack_object *obj);
@@ -659,7 +663,7 @@ s_write_string (s_text_t *text, const char *ptr, size_t size)
     const uint8_t *p = (const uint8_t *) ptr;
     s_text_putc (text, '"');
     for (size_t i = 0; i < size; ) {
-        size_t n = s_utf8_seq (p + i, size - i);
+        size_t n = kh_utf8_seq (p + i, size - i);
         if (n == 0) {
             s_text_puts (text, "\\ufffd");
             n = 1;
@@ -910,7 +914,7 @@ s_write_csv_field (s_text_t *text, const char *ptr, size_t size)
     if (quote)
         s_text_putc (text, '"');
     for (size_t i = 0; i < size; ) {
-        size_t n = s_utf8_seq (p + i, size - i);
+        size_t n = kh_utf8_seq (p + i, size - i);
         if (n == 0 || p [i] == 0) {
             s_text_puts (text, "\xef\xbf\xbd");
             n = 1;

@@ -6,8 +6,15 @@
 #ifndef KH_ERR_H_INCLUDED
 #define KH_ERR_H_INCLUDED
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* Marks what libkreishub exports; everything else in the shared library is hidden. */
+#ifndef KH_EXPORT
+#   define KH_EXPORT __attribute__ ((visibility ("default")))
 #endif
 
 typedef enum {
@@ -37,10 +44,16 @@ typedef enum {
 } kh_err_t;
 
 /* Returns a readable sentence for code; an unknown code gives "unknown error". */
-const char *kh_strerror (int code);
+KH_EXPORT const char *kh_strerror (int code);
 
 /* Returns the wire name of code ("MALFORMED"); an unknown code gives "UNKNOWN". */
-const char *kh_errname (int code);
+KH_EXPORT const char *kh_errname (int code);
+
+/* True for the codes that say "nothing was decided about this request; the same
+   request may succeed later": the hub cannot store now (UNAVAILABLE, STORE), gave no
+   answer in time (TIMEOUT) or cannot be reached (UNREACHABLE). A publish refused so
+   is retried with the same id; it is never stored twice. */
+KH_EXPORT bool kh_err_transient (int code);
 
 #ifdef __cplusplus
 }

@@ -78,7 +78,7 @@ s_test_resolution (void)
               streq (kh_cli_endpoint (&cli), "tcp://config:1"), "got %s",
               kh_cli_endpoint (&cli));
     KH_CHECK ("the live endpoint defaults to port 7702",
-              streq (kh_cli_live (&cli), KH_LIVE_ENDPOINT), "got %s", kh_cli_live (&cli));
+              streq (kh_cli_live (&cli), KH_DEFAULT_LIVE), "got %s", kh_cli_live (&cli));
     zconfig_destroy (&root);
 }
 
@@ -151,7 +151,7 @@ s_render (kh_format_t format, const char *title, bool header)
     kh_id_new (id);
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
-    kh_builder_encode (builder, id, "05162012", S_NOV3, &env, &why);
+    kh_builder_pack (builder, id, "05162012", S_NOV3, &env, &why);
     kh_record_t rec = { .info = { .seq = 42, .at = S_NOV3 }, .msg = (uint8_t *) env.data,
                         .msg_size = env.size };
     char *text = NULL;

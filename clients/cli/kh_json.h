@@ -1,6 +1,6 @@
-/*  kh_json.h - JSON text to and from the kreishub msgpack format (CLI input/output).
+/*  kh_json.h - JSON text to and from the kreishub msgpack format, and the times and
+    CSV lines of the CLI's output (the CLI's own; no hub process reads JSON).
 
-    Part of the codec: it reads and writes msgpack, so it lives in schema/.
     JSON input is untrusted (a file or stdin): nesting, sizes and UTF-8 are checked.
 */
 #ifndef KH_JSON_H_INCLUDED
@@ -21,6 +21,14 @@ extern "C" {
    Returns 0, or -1 with why set (KH_EMALFORMED, naming the byte offset). */
 int kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out,
                         kh_problem_t *why);
+
+/* Sets body fields of builder from a JSON object (UTF-8 text of len bytes): each
+   member becomes the field it names, converted to msgpack as it stands (string,
+   integer, list, ...). Returns 0, or -1 with why set (not JSON, not an object, a
+   field the type does not have). What the values hold is checked when the builder
+   encodes. */
+int kh_json_set_body (kh_builder_t *builder, const char *json, size_t len,
+                      kh_problem_t *why);
 
 /* Returns a malloc'd NUL-terminated JSON text for one msgpack object already
    decoded (bin as lowercase hex string, ext as null), or NULL on allocation failure. */

@@ -55,7 +55,7 @@ s_position (const char *text, bool until, kh_query_t *query)
 static int
 s_filter (const char *what, const char *text, char *buf, size_t cap)
 {
-    bool ok = streq (what, "type") ? kh_cli_type_known (text)
+    bool ok = streq (what, "type") ? kh_schema_type_known (text)
                                    : kh_ags_valid (text, strlen (text));
     if (!ok || strlen (text) >= cap) {
         fprintf (stderr, "kreishub log: '%s' is not %s\n", text,

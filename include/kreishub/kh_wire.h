@@ -1,0 +1,167 @@
+/*  kh_wire.h - what a client of kreishub needs to know of the wire format: limits,
+    default endpoints, message ids, envelopes (built and checked), records and
+    queries, and the hub's error replies. Nothing here names a msgpack type: the
+    encoding itself is the codec's business (schema/PROTOCOL.md describes it for
+    other languages).
+
+    Envelopes are built with a kh_builder_t and validated against the schema table
+    that the hub itself enforces, so a message refused here would be refused by the
+    hub with the same code and reason. Decoded views (kh_record_t.msg) point into
+    the caller's bytes and live as long as those bytes.
+*/
+#ifndef KH_WIRE_H_INCLUDED
+#define KH_WIRE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "kh_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ limits */
+#define KH_FORMAT_VERSION   1               /* envelope "v" this build writes and reads */
+#define KH_ID_SIZE          16              /* message id: 16 bytes, UUIDv7 layout */
+#define KH_ID_STR_SIZE      37              /* "xxxxxxxx-xxxx-...": 36 chars + NUL */
+#define KH_TYPE_MAX         16              /* longest type name */
+#define KH_AGS_MAX          8               /* AGS: 8 digits; Kreisschluessel: 5 */
+#define KH_TITLE_MAX        200             /* bytes of UTF-8 */
+#define KH_ENVELOPE_MAX     (64 * 1024)     /* largest valid envelope, bytes */
+#define KH_TS_MAX           253402300799999ULL  /* 9999-12-31T23:59:59.999Z, in ms */
+#define KH_FRAME_MAX        (1024 * 1024)   /* socket hard cap; larger peers are cut off */
+#define KH_QUERY_PAGE_MAX   1000            /* rows in one ROWS reply at most */
+#define KH_QUERY_PAGE_BYTES (4 * 1024 * 1024)  /* soft cap on one ROWS reply */
+#define KH_REASON_MAX       256
+
+/* ------------------------------------------------------- default endpoints */
+/* Where a hub listens unless told otherwise (PROTOCOL.md section 1). */
+#define KH_DEFAULT_CLIENT   "tcp://127.0.0.1:7701"  /* broker: publish, query, ping */
+#define KH_DEFAULT_LIVE     "tcp://127.0.0.1:7702"  /* broker: live updates */
+#define KH_DEFAULT_RECORDER "tcp://127.0.0.1:7703"  /* broker: the recorder's link */
+
+/* ------------------------------------------------------------------ problems */
+/* Why something was refused: a code from kh_err.h and a readable reason that
+   names the field where there is one. */
+typedef struct {
+    int  code;                          /* kh_err_t */
+    char reason [KH_REASON_MAX];
+} kh_problem_t;
+
+/* ------------------------------------------------------------------ ids, time */
+/* Fills id with a new UUIDv7: 48-bit ms timestamp, version 7, variant, random bits. */
+KH_EXPORT void kh_id_new (uint8_t id [KH_ID_SIZE]);
+/* Writes the canonical 8-4-4-4-12 lowercase hex form of id into out. */
+KH_EXPORT void kh_id_format (const uint8_t id [KH_ID_SIZE], char out [KH_ID_STR_SIZE]);
+/* Parses the 36-char form (or 32 hex digits); returns 0, or -1 if text is not an id. */
+KH_EXPORT int kh_id_parse (const char *text, uint8_t id [KH_ID_SIZE]);
+/* Milliseconds since the Unix epoch, wall clock. */
+KH_EXPORT uint64_t kh_now_ms (void);
+
+/* ------------------------------------------------------------------ schema */
+/* The message types, in the order of the schema table. */
+KH_EXPORT size_t kh_schema_type_count (void);
+KH_EXPORT const char *kh_schema_type_name (size_t index);
+/* True if type (NUL-terminated) names a message type of the schema. */
+KH_EXPORT bool kh_schema_type_known (const char *type);
+/* True if the len bytes at text are an AGS (8 digits) or a Kreisschluessel (5). */
+KH_EXPORT bool kh_ags_valid (const char *text, size_t len);
+
+/* --------------------------------------------------------------- envelopes */
+/* What the hub reads from a valid envelope (the body stays in the bytes). */
+typedef struct {
+    uint32_t version;
+    uint8_t  id [KH_ID_SIZE];
+    char     type [KH_TYPE_MAX + 1];
+    char     from [KH_AGS_MAX + 1];
+    uint64_t ts;                        /* publisher's clock, ms since epoch */
+    char     title [KH_TITLE_MAX + 1];
+} kh_envelope_t;
+
+/* Validates the size bytes at data as an envelope against the schema: version, id,
+   type, sender AGS, timestamp, and every body field's type, limits, UTF-8 and
+   vocabulary. Returns 0 and fills env (if not NULL); on any problem returns -1 with
+   why (if not NULL) set. If the id could be read before the problem was found,
+   env->id holds it and *has_id (if not NULL) is true. */
+KH_EXPORT int kh_envelope_check (const void *data, size_t size, kh_envelope_t *env,
+                                 bool *has_id, kh_problem_t *why);
+
+/* Builds an envelope for publishing, one body field at a time. */
+typedef struct kh_builder kh_builder_t;
+
+/* Creates a builder for the message type (e.g. "offer"); NULL if the type is unknown
+   or memory runs out. */
+KH_EXPORT kh_builder_t *kh_builder_new (const char *type);
+/* Frees the builder and sets *self_p to NULL; safe on NULL. */
+KH_EXPORT void kh_builder_destroy (kh_builder_t **self_p);
+/* Sets a body field from text, converted by the field's kind: integers in decimal,
+   lists split at commas (blanks around items trimmed), everything else as given.
+   Setting a field again replaces it. Returns 0, or -1 with why set (unknown field,
+   not a number, out of memory). Limits are checked by kh_builder_encode. */
+KH_EXPORT int kh_builder_set (kh_builder_t *self, const char *field, const char *text,
+                              kh_problem_t *why);
+/* Encodes the envelope (version KH_FORMAT_VERSION, id, the builder's type, from, ts
+   and the body fields set so far) and validates it as the hub will. Returns 0, or
+   -1 with why set. The bytes stay in the builder (kh_builder_data) until the next
+   encode or the builder's destruction. */
+KH_EXPORT int kh_builder_encode (kh_builder_t *self, const uint8_t id [KH_ID_SIZE],
+                                 const char *from, uint64_t ts, kh_problem_t *why);
+/* Returns the bytes of the last successful kh_builder_encode and their size in
+   *size, or NULL (and 0) if there are none. */
+KH_EXPORT const void *kh_builder_data (const kh_builder_t *self, size_t *size);
+
+/* ---------------------------------------------------------------- records */
+/* Where a stored message stands in the log. prev_* is the seq of the message before
+   it with the same type, the same sender, and the same type and sender (0: none);
+   a subscriber filtering on one of those detects a dropped message as a mismatch. */
+typedef struct {
+    uint64_t seq;                       /* gap-free, from 1 */
+    uint64_t at;                        /* recorder's clock at commit, ms since epoch */
+    uint64_t prev_type;
+    uint64_t prev_sender;
+    uint64_t prev_pair;
+} kh_seqinfo_t;
+
+/* A stored message as subscribers and queries see it. */
+typedef struct {
+    kh_seqinfo_t   info;
+    const uint8_t *msg;                 /* the envelope, byte for byte as published */
+    size_t         msg_size;
+} kh_record_t;
+
+/* Decodes a record as the live endpoint sends it; rec->msg points into data.
+   Returns 0, or -1 with why set. The envelope inside is not validated here: call
+   kh_envelope_check on rec->msg to read it. */
+KH_EXPORT int kh_record_decode (const void *data, size_t size, kh_record_t *rec,
+                                kh_problem_t *why);
+
+/* ----------------------------------------------------------------- queries */
+/* A history query. Zero / empty means "no bound" / "any". Bounds are inclusive;
+   since_at/until_at compare with the record's `at`. */
+typedef struct {
+    uint64_t req;                       /* chosen by the client, echoed in the reply */
+    uint64_t since_seq;
+    uint64_t until_seq;
+    uint64_t since_at;
+    uint64_t until_at;
+    char     type [KH_TYPE_MAX + 1];
+    char     from [KH_AGS_MAX + 1];
+    uint32_t limit;                     /* rows in this page; 0 or > max: KH_QUERY_PAGE_MAX */
+} kh_query_t;
+
+/* ----------------------------------------------------------------- errors */
+/* An ERROR reply of the hub. */
+typedef struct {
+    bool     has_id;
+    uint8_t  id [KH_ID_SIZE];           /* the publish this answers, if has_id */
+    uint64_t req;                       /* the query this answers, 0 if none */
+    int      code;                      /* kh_err_t */
+    char     name [32];                 /* the code's wire name, as sent */
+    char     reason [KH_REASON_MAX];
+} kh_error_reply_t;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
