@@ -95,8 +95,9 @@ s_test_split (void)
     char *argv [] = { "publish", "idea", "--from", "05162", "--title", "--not an option",
                       "--hf=2", "--json", "-", "-t", "100", "--valid-until", "2024-01-01",
                       "-etcp://x:1", "--", "--tail", NULL };
-    int argc = (int) (sizeof argv / sizeof argv [0]) - 1;
-    char *kept [argc + 1], err [128] = "";
+    enum { S_ARGC = (int) (sizeof argv / sizeof argv [0]) - 1 };
+    int argc = S_ARGC;
+    char *kept [S_ARGC + 1], err [128] = "";
     int kept_argc = 0;
     kh_cli_field_t fields [8];
     int n = kh_cli_split (argc, argv, known, KH_CLI_COMMON_SHORT "t:", kept, &kept_argc,

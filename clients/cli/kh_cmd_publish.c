@@ -43,9 +43,10 @@ s_usage (FILE *out)
         KH_CLI_TIMEOUT, S_RETRIES);
 }
 
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+/* Parses argv into args, with kept (argc + 1 entries) to hold what getopt reads.
+   Returns 0, 1 if help was asked for, -1 on bad usage. */
 static int
-s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
+s_parse_into (kh_cli_t *cli, int argc, char *argv [], s_args_t *args, char *kept [])
 {
     enum { O_FROM = 256, O_JSON, O_TS, O_ID };
     static const struct option options [] = {
@@ -59,7 +60,7 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
         { NULL, 0, NULL, 0 }
     };
     const char *shortopts = KH_CLI_COMMON_SHORT "t:r:";
-    char *kept [argc + 1], err [128];
+    char err [128];
     int kept_argc;
     args->field_count = kh_cli_split (argc, argv, options, shortopts, kept, &kept_argc,
                                       args->fields, S_FIELDS_MAX, err, sizeof err);
@@ -86,6 +87,20 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     }
     args->type = kept [optind];
     return 0;
+}
+
+/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+static int
+s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
+{
+    char **kept = (char **) calloc ((size_t) argc + 1, sizeof *kept);
+    if (!kept) {
+        fprintf (stderr, "kreishub publish: out of memory\n");
+        return -1;
+    }
+    int rc = s_parse_into (cli, argc, argv, args, kept);
+    free (kept);
+    return rc;
 }
 
 /* Reads a whole file (path "-": stdin) of at most S_JSON_MAX bytes. Returns a
