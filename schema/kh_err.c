@@ -1,5 +1,8 @@
-/*  kh_err.c - names and sentences for the kreishub error codes. */
-#include "kreishub/kh_err.h"
+/*  kh_err.c - names and sentences for the kreishub error codes, and kh_problem, the
+    one way the codec says why it refused something. */
+#include <stdarg.h>
+#include <stdio.h>
+#include "kh_codec.h"
 
 static const struct {
     const char *name;
@@ -50,4 +53,17 @@ kh_err_transient (int code)
 {
     return code == KH_EUNAVAILABLE || code == KH_ESTORE || code == KH_ETIMEOUT
         || code == KH_EUNREACHABLE;
+}
+
+int
+kh_problem (kh_problem_t *why, int code, const char *fmt, ...)
+{
+    if (why) {
+        why->code = code;
+        va_list args;
+        va_start (args, fmt);
+        vsnprintf (why->reason, sizeof why->reason, fmt, args);
+        va_end (args);
+    }
+    return -1;
 }

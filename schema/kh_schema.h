@@ -1,6 +1,6 @@
 /*  kh_schema.h - the message types and their body fields, declared once (internal).
 
-    kh_schema.c holds the table; kh_codec.c validates against it, kreishub-schema
+    kh_schema.c holds the table; kh_envelope.c validates against it, kreishub-schema
     prints it as the field tables of PROTOCOL.md. Adding a field or a type is an
     edit to the table and nothing else.
 */

@@ -1,0 +1,192 @@
+/*  kh_builder.c - builds an envelope one body field at a time, and validates it as
+    the hub will before handing out its bytes.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kh_mpio.h"
+#include "kh_schema.h"
+
+struct kh_builder {
+    const kh_msgtype_t *type;                   /* what is being built */
+    msgpack_sbuffer     value [KH_FIELDS_MAX];  /* packed value per field; size 0: unset */
+    msgpack_sbuffer     encoded;                /* the last envelope kh_builder_encode made */
+};
+
+kh_builder_t *
+kh_builder_new (const char *type)
+{
+    const kh_msgtype_t *t = type ? kh__schema_type (type, strlen (type)) : NULL;
+    if (!t)
+        return NULL;
+    kh_builder_t *self = (kh_builder_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->type = t;
+    for (size_t i = 0; i < KH_FIELDS_MAX; i++)
+        msgpack_sbuffer_init (&self->value [i]);
+    msgpack_sbuffer_init (&self->encoded);
+    return self;
+}
+
+void
+kh_builder_destroy (kh_builder_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    kh_builder_t *self = *self_p;
+    for (size_t i = 0; i < KH_FIELDS_MAX; i++)
+        msgpack_sbuffer_destroy (&self->value [i]);
+    msgpack_sbuffer_destroy (&self->encoded);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Finds the field by name, clears its value and returns a packer onto it; -1 if the
+   type has no such field. */
+static int
+s_builder_slot (kh_builder_t *self, const char *field, size_t len, msgpack_packer *pk,
+                kh_problem_t *why)
+{
+    int index = kh__schema_field (self->type, field, len);
+    if (index < 0)
+        return kh_problem (why, KH_EUNKNOWNFIELD, "%.*s: not a field of %s",
+                           len > 64 ? 64 : (int) len, field, self->type->name);
+    msgpack_sbuffer_clear (&self->value [index]);
+    msgpack_packer_init (pk, &self->value [index], msgpack_sbuffer_write);
+    return index;
+}
+
+/* Packs text as a list, split at commas, blanks around items trimmed, empties dropped. */
+static void
+s_pack_list (msgpack_packer *pk, const char *text)
+{
+    uint32_t count = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *p = text;
+        if (pass == 1)
+            msgpack_pack_array (pk, count);
+        while (*p) {
+            const char *end = strchr (p, ',');
+            if (!end)
+                end = p + strlen (p);
+            const char *a = p, *b = end;
+            while (a < b && (*a == ' ' || *a == '\t')) a++;
+            while (b > a && (b [-1] == ' ' || b [-1] == '\t')) b--;
+            if (b > a) {
+                if (pass == 0)
+                    count++;
+                else {
+                    msgpack_pack_str (pk, (size_t) (b - a));
+                    msgpack_pack_str_body (pk, a, (size_t) (b - a));
+                }
+            }
+            p = *end ? end + 1 : end;
+        }
+    }
+}
+
+int
+kh_builder_set (kh_builder_t *self, const char *field, const char *text, kh_problem_t *why)
+{
+    if (!self || !field || !text)
+        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    msgpack_packer pk;
+    int index = s_builder_slot (self, field, strlen (field), &pk, why);
+    if (index < 0)
+        return -1;
+    switch (self->type->fields [index].kind) {
+        case KH_KIND_UINT: {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long value = strtoull (text, &end, 10);
+            if (!*text || *end || errno || text [0] == '-')
+                return kh_problem (why, KH_EWRONGTYPE, "%s: '%s' is not a whole number",
+                                   field, text);
+            msgpack_pack_uint64 (&pk, value);
+            break;
+        }
+        case KH_KIND_STRLIST:
+        case KH_KIND_AGSLIST:
+            s_pack_list (&pk, text);
+            break;
+        default:
+            kh__pack_cstr (&pk, text);
+            break;
+    }
+    return 0;
+}
+
+int
+kh_builder_set_msgpack (kh_builder_t *self, const char *field, size_t field_len,
+                        const void *value, size_t size, kh_problem_t *why)
+{
+    if (!self || !field || !value)
+        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    if (kh_mp_scan (value, size, why))
+        return -1;
+    msgpack_packer pk;
+    int index = s_builder_slot (self, field, field_len, &pk, why);
+    if (index < 0)
+        return -1;
+    if (msgpack_sbuffer_write (&self->value [index], (const char *) value, size)) {
+        msgpack_sbuffer_clear (&self->value [index]);
+        return kh_problem (why, KH_ENOMEM, "builder: out of memory");
+    }
+    return 0;
+}
+
+int
+kh_builder_encode (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
+                   uint64_t ts, kh_problem_t *why)
+{
+    if (!self)
+        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    msgpack_sbuffer_clear (&self->encoded);
+    if (kh_builder_pack (self, id, from, ts, &self->encoded, why)) {
+        msgpack_sbuffer_clear (&self->encoded);
+        return -1;
+    }
+    return 0;
+}
+
+const void *
+kh_builder_data (const kh_builder_t *self, size_t *size)
+{
+    bool has = self && self->encoded.size > 0;
+    if (size)
+        *size = has ? self->encoded.size : 0;
+    return has ? self->encoded.data : NULL;
+}
+
+int
+kh_builder_pack (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
+                 uint64_t ts, msgpack_sbuffer *out, kh_problem_t *why)
+{
+    if (!self || !id || !from || !out)
+        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    size_t start = out->size;
+    uint32_t fields = 0;
+    for (size_t i = 0; i < self->type->count; i++)
+        fields += self->value [i].size > 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 6);
+    kh__pack_kv_uint (&pk, "v", KH_FORMAT_VERSION);
+    kh__pack_cstr (&pk, "id");
+    msgpack_pack_bin (&pk, KH_ID_SIZE);
+    msgpack_pack_bin_body (&pk, id, KH_ID_SIZE);
+    kh__pack_cstr (&pk, "type");
+    kh__pack_cstr (&pk, self->type->name);
+    kh__pack_cstr (&pk, "from");
+    kh__pack_cstr (&pk, from);
+    kh__pack_kv_uint (&pk, "ts", ts);
+    kh__pack_cstr (&pk, "body");
+    msgpack_pack_map (&pk, fields);
+    for (size_t i = 0; i < self->type->count; i++)
+        if (self->value [i].size > 0) {
+            kh__pack_cstr (&pk, self->type->fields [i].name);
+            msgpack_sbuffer_write (out, self->value [i].data, self->value [i].size);
+        }
+    return kh_envelope_check (out->data + start, out->size - start, NULL, NULL, why);
+}

@@ -1,0 +1,368 @@
+/*  kh_envelope.c - validates an envelope against the schema table: the value checks
+    (UTF-8, AGS, dates, strings, lists, enums), the body, the envelope's own keys.
+
+    What the hub accepts is decoded strictly: unknown keys, keys given twice and
+    values outside their limits are refused with a code and a reason that names the
+    field; the first problem in the order PROTOCOL.md section 3 gives is reported.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kh_mpio.h"
+#include "kh_schema.h"
+
+/* ------------------------------------------------------------ value checks */
+
+/* The one UTF-8 check of the tree: a table of the well-formed sequences (Unicode
+   section 3.9, table 3-7), read one lead byte at a time. */
+size_t
+kh_utf8_seq (const uint8_t *p, size_t n)
+{
+    uint8_t c = p [0], lo = 0x80, hi = 0xbf;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    else
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else
+    if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;   /* below U+0800 is overlong */
+        hi = c == 0xed ? 0x9f : 0xbf;   /* U+D800..DFFF are surrogates */
+    }
+    else
+    if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;   /* below U+10000 is overlong */
+        hi = c == 0xf4 ? 0x8f : 0xbf;   /* above U+10FFFF */
+    }
+    else
+        return 0;
+    if (n < len || p [1] < lo || p [1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p [i] < 0x80 || p [i] > 0xbf)
+            return 0;
+    return len;
+}
+
+bool
+kh_utf8_valid (const void *data, size_t len)
+{
+    const uint8_t *s = (const uint8_t *) data;
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = kh_utf8_seq (s + i, len - i)) == 0)
+            return false;
+    return true;
+}
+
+bool
+kh_ags_valid (const char *text, size_t len)
+{
+    if (len != 5 && len != 8)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (text [i] < '0' || text [i] > '9')
+            return false;
+    return true;
+}
+
+/* True if the 10 bytes at s are a real calendar date YYYY-MM-DD (1900..9999). */
+static bool
+s_date_valid (const char *s, size_t len)
+{
+    static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (len != 10 || s [4] != '-' || s [7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s [i] < '0' || s [i] > '9'))
+            return false;
+    int year = atoi (s), month = (s [5] - '0') * 10 + (s [6] - '0');
+    int day = (s [8] - '0') * 10 + (s [9] - '0');
+    if (year < 1900 || month < 1 || month > 12 || day < 1)
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return day <= days [month - 1] + (month == 2 && leap);
+}
+
+/* Checks a str object: type, UTF-8, no NUL, length within min..max bytes. */
+static int
+s_check_str (const msgpack_object *o, const char *path, uint64_t min, uint64_t max,
+             kh_problem_t *why)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return kh_problem (why, KH_EWRONGTYPE, "%s: expected a string", path);
+    if (!kh_utf8_valid (o->via.str.ptr, o->via.str.size))
+        return kh_problem (why, KH_EUTF8, "%s: not valid UTF-8", path);
+    if (memchr (o->via.str.ptr, 0, o->via.str.size))
+        return kh_problem (why, KH_EVALUE, "%s: contains a NUL character", path);
+    if (o->via.str.size < min || o->via.str.size > max)
+        return kh_problem (why, KH_ERANGE, "%s: %u bytes, allowed %llu..%llu", path,
+                           o->via.str.size, (unsigned long long) min,
+                           (unsigned long long) max);
+    return 0;
+}
+
+/* Checks a str object holding an AGS. */
+static int
+s_check_ags (const msgpack_object *o, const char *path, kh_problem_t *why)
+{
+    if (s_check_str (o, path, 1, KH_AGS_MAX, why) && (!why || why->code != KH_ERANGE))
+        return -1;
+    if (o->type != MSGPACK_OBJECT_STR || !kh_ags_valid (o->via.str.ptr, o->via.str.size))
+        return kh_problem (why, KH_EVALUE, "%s: not an AGS (8 digits) or Kreisschluessel "
+                           "(5 digits)", path);
+    return 0;
+}
+
+/* Checks the elements of a list field (STRLIST or AGSLIST). */
+static int
+s_check_list (const kh_field_t *f, const msgpack_object *o, const char *path,
+              kh_problem_t *why)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return kh_problem (why, KH_EWRONGTYPE, "%s: expected a list", path);
+    uint32_t n = o->via.array.size;
+    if (n < f->min || n > f->max)
+        return kh_problem (why, KH_ERANGE, "%s: %u items, allowed %llu..%llu", path, n,
+                           (unsigned long long) f->min, (unsigned long long) f->max);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *item = &o->via.array.ptr [i];
+        char ipath [96];
+        snprintf (ipath, sizeof ipath, "%s[%u]", path, i);
+        if (f->kind == KH_KIND_AGSLIST) {
+            if (s_check_ags (item, ipath, why))
+                return -1;
+            for (uint32_t k = 0; k < i; k++)
+                if (o->via.array.ptr [k].via.str.size == item->via.str.size
+                &&  memcmp (o->via.array.ptr [k].via.str.ptr, item->via.str.ptr,
+                            item->via.str.size) == 0)
+                    return kh_problem (why, KH_EVALUE, "%s: repeats %.*s", ipath,
+                                       (int) item->via.str.size, item->via.str.ptr);
+        }
+        else
+        if (s_check_str (item, ipath, 1, f->item_max, why))
+            return -1;
+    }
+    return 0;
+}
+
+/* Checks one body field value against its schema entry. */
+static int
+s_check_field (const kh_field_t *f, const msgpack_object *o, kh_problem_t *why)
+{
+    char path [64];
+    snprintf (path, sizeof path, "body.%s", f->name);
+    switch (f->kind) {
+        case KH_KIND_STR:
+            return s_check_str (o, path, f->min, f->max, why);
+        case KH_KIND_UINT:
+            if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                return kh_problem (why, KH_ERANGE, "%s: allowed %llu..%llu", path,
+                                   (unsigned long long) f->min, (unsigned long long) f->max);
+            if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return kh_problem (why, KH_EWRONGTYPE, "%s: expected an integer", path);
+            if (o->via.u64 < f->min || o->via.u64 > f->max)
+                return kh_problem (why, KH_ERANGE, "%s: %llu, allowed %llu..%llu", path,
+                                   (unsigned long long) o->via.u64,
+                                   (unsigned long long) f->min, (unsigned long long) f->max);
+            return 0;
+        case KH_KIND_AGS:
+            return s_check_ags (o, path, why);
+        case KH_KIND_STRLIST:
+        case KH_KIND_AGSLIST:
+            return s_check_list (f, o, path, why);
+        case KH_KIND_DATE:
+            if (s_check_str (o, path, 10, 10, why)
+            &&  (!why || why->code != KH_ERANGE))
+                return -1;
+            if (o->type != MSGPACK_OBJECT_STR || !s_date_valid (o->via.str.ptr, o->via.str.size))
+                return kh_problem (why, KH_EVALUE, "%s: not a date YYYY-MM-DD", path);
+            return 0;
+        case KH_KIND_ENUM:
+            if (s_check_str (o, path, 1, 64, why))
+                return -1;
+            for (const char *const *v = f->values; *v; v++)
+                if (strlen (*v) == o->via.str.size && memcmp (*v, o->via.str.ptr, o->via.str.size) == 0)
+                    return 0;
+            return kh_problem (why, KH_EVALUE, "%s: '%.*s' is not one of the allowed values",
+                               path, (int) o->via.str.size, o->via.str.ptr);
+    }
+    return kh_problem (why, KH_EINVAL, "%s: unknown kind", path);
+}
+
+/* Checks a body map against the type: unknown and repeated keys, then each field in
+   table order (missing required fields, values). */
+static int
+s_check_body (const kh_msgtype_t *type, const msgpack_object *body, kh_problem_t *why)
+{
+    const msgpack_object *values [KH_FIELDS_MAX] = { NULL };
+    if (body->type != MSGPACK_OBJECT_MAP)
+        return kh_problem (why, KH_EWRONGTYPE, "body: expected a map");
+    for (uint32_t i = 0; i < body->via.map.size; i++) {
+        const msgpack_object *key = &body->via.map.ptr [i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return kh_problem (why, KH_EWRONGTYPE, "body: keys must be strings");
+        int index = kh__schema_field (type, key->via.str.ptr, key->via.str.size);
+        if (index < 0)
+            return kh_problem (why, KH_EUNKNOWNFIELD, "body.%.*s: not a field of %s",
+                               (int) (key->via.str.size > 64 ? 64 : key->via.str.size),
+                               key->via.str.ptr, type->name);
+        if (values [index])
+            return kh_problem (why, KH_EMALFORMED, "body.%s: given twice",
+                               type->fields [index].name);
+        values [index] = &body->via.map.ptr [i].val;
+    }
+    for (size_t i = 0; i < type->count; i++) {
+        const kh_field_t *f = &type->fields [i];
+        if (!values [i]) {
+            if (f->required)
+                return kh_problem (why, KH_EMISSING, "body.%s: required field missing",
+                                   f->name);
+            continue;
+        }
+        if (s_check_field (f, values [i], why))
+            return -1;
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------- envelopes */
+
+/* The envelope's keys, in checking order. */
+enum { S_V, S_ID, S_TYPE, S_FROM, S_TS, S_BODY, S_ENV_KEYS };
+static const char *const s_env_keys [S_ENV_KEYS] = { "v", "id", "type", "from", "ts", "body" };
+
+/* Sorts the envelope map's values into slots; remembers the first unknown key. */
+static int
+s_env_slots (const msgpack_object *map, const msgpack_object *slot [S_ENV_KEYS],
+             const msgpack_object **unknown, kh_problem_t *why)
+{
+    *unknown = NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr [i].key;
+        int k = 0;
+        while (k < S_ENV_KEYS && !kh__key_is (key, s_env_keys [k]))
+            k++;
+        if (k == S_ENV_KEYS) {
+            if (!*unknown)
+                *unknown = key;
+            continue;
+        }
+        if (slot [k])
+            return kh_problem (why, KH_EMALFORMED, "%s: given twice", s_env_keys [k]);
+        slot [k] = &map->via.map.ptr [i].val;
+    }
+    return 0;
+}
+
+/* Checks "v" and "id"; fills env->version and env->id. */
+static int
+s_check_head (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env, bool *has_id,
+              kh_problem_t *why)
+{
+    const msgpack_object *v = slot [S_V], *id = slot [S_ID];
+    if (!v)
+        return kh_problem (why, KH_EMISSING, "v: required field missing");
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return kh_problem (why, KH_EWRONGTYPE, "v: expected an integer");
+    if (v->via.u64 != KH_FORMAT_VERSION)
+        return kh_problem (why, KH_EVERSION, "v: format version %llu is not supported "
+                           "(this hub speaks %d)", (unsigned long long) v->via.u64,
+                           KH_FORMAT_VERSION);
+    env->version = (uint32_t) v->via.u64;
+    if (!id)
+        return kh_problem (why, KH_EMISSING, "id: required field missing");
+    if (id->type != MSGPACK_OBJECT_BIN)
+        return kh_problem (why, KH_EWRONGTYPE, "id: expected bin of 16 bytes");
+    if (id->via.bin.size != KH_ID_SIZE)
+        return kh_problem (why, KH_ERANGE, "id: %u bytes, must be 16", id->via.bin.size);
+    memcpy (env->id, id->via.bin.ptr, KH_ID_SIZE);
+    if (has_id)
+        *has_id = true;
+    static const uint8_t zero [KH_ID_SIZE] = { 0 };
+    if (memcmp (env->id, zero, KH_ID_SIZE) == 0)
+        return kh_problem (why, KH_EVALUE, "id: must not be all zero");
+    return 0;
+}
+
+/* Checks "type", "from" and "ts"; fills env and returns the type's schema in *type. */
+static int
+s_check_meta (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
+              const kh_msgtype_t **type, kh_problem_t *why)
+{
+    const msgpack_object *t = slot [S_TYPE], *from = slot [S_FROM], *ts = slot [S_TS];
+    if (!t)
+        return kh_problem (why, KH_EMISSING, "type: required field missing");
+    if (s_check_str (t, "type", 1, KH_TYPE_MAX, why) && why && why->code != KH_ERANGE)
+        return -1;
+    *type = t->type == MSGPACK_OBJECT_STR ? kh__schema_type (t->via.str.ptr, t->via.str.size) : NULL;
+    if (!*type)
+        return kh_problem (why, KH_ETYPE, "type: '%.*s' is not a message type",
+                           t->via.str.size > 32 ? 32 : (int) t->via.str.size, t->via.str.ptr);
+    snprintf (env->type, sizeof env->type, "%s", (*type)->name);
+    if (!from)
+        return kh_problem (why, KH_EMISSING, "from: required field missing");
+    if (s_check_ags (from, "from", why))
+        return -1;
+    kh__copy_str (from, env->from, sizeof env->from);
+    if (!ts)
+        return kh_problem (why, KH_EMISSING, "ts: required field missing");
+    if (ts->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return kh_problem (why, KH_EWRONGTYPE, "ts: expected milliseconds since 1970 as an integer");
+    if (ts->via.u64 == 0 || ts->via.u64 > KH_TS_MAX)
+        return kh_problem (why, KH_ERANGE, "ts: must be > 0 and before the year 10000");
+    env->ts = ts->via.u64;
+    return 0;
+}
+
+/* Runs all envelope checks on the unpacked root object. */
+static int
+s_check_envelope (const msgpack_object *root, kh_envelope_t *env, bool *has_id,
+                  kh_problem_t *why)
+{
+    const msgpack_object *slot [S_ENV_KEYS] = { NULL }, *unknown;
+    const kh_msgtype_t *type = NULL;
+    if (root->type != MSGPACK_OBJECT_MAP)
+        return kh_problem (why, KH_EWRONGTYPE, "envelope: expected a map");
+    if (s_env_slots (root, slot, &unknown, why) || s_check_head (slot, env, has_id, why))
+        return -1;
+    if (unknown) {
+        if (unknown->type != MSGPACK_OBJECT_STR)
+            return kh_problem (why, KH_EWRONGTYPE, "envelope: keys must be strings");
+        return kh_problem (why, KH_EUNKNOWNFIELD, "%.*s: not an envelope field",
+                           unknown->via.str.size > 64 ? 64 : (int) unknown->via.str.size,
+                           unknown->via.str.ptr);
+    }
+    if (s_check_meta (slot, env, &type, why))
+        return -1;
+    if (!slot [S_BODY])
+        return kh_problem (why, KH_EMISSING, "body: required field missing");
+    if (s_check_body (type, slot [S_BODY], why))
+        return -1;
+    const msgpack_object *title = kh__get (slot [S_BODY], "title");
+    kh__copy_str (title, env->title, sizeof env->title);
+    return 0;
+}
+
+int
+kh_envelope_check (const void *data, size_t size, kh_envelope_t *env, bool *has_id,
+                   kh_problem_t *why)
+{
+    kh_envelope_t scratch;
+    if (!env)
+        env = &scratch;
+    memset (env, 0, sizeof *env);
+    if (has_id)
+        *has_id = false;
+    if (size > KH_ENVELOPE_MAX)
+        return kh_problem (why, KH_ETOOLARGE, "envelope of %zu bytes, at most %d allowed",
+                           size, KH_ENVELOPE_MAX);
+    msgpack_unpacked u;
+    int rc = kh__unpack (data, size, &u, why);
+    if (rc == 0)
+        rc = s_check_envelope (&u.data, env, has_id, why);
+    msgpack_unpacked_destroy (&u);
+    return rc;
+}

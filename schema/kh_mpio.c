@@ -1,0 +1,137 @@
+/*  kh_mpio.c - the msgpack plumbing shared by the codec's files: bounded unpacking,
+    reading maps by key, packing strings and keyed values, and the position keys
+    that records and STORED share.
+*/
+#include <string.h>
+#include "kh_mpio.h"
+
+/* Bounds and unpacks data into u, which the caller destroys. Returns 0 or -1. */
+int
+kh__unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why)
+{
+    msgpack_unpacked_init (u);
+    if (kh_mp_scan (data, size, why))
+        return -1;
+    size_t off = 0;
+    msgpack_unpack_return rc = msgpack_unpack_next (u, (const char *) data, size, &off);
+    if (rc != MSGPACK_UNPACK_SUCCESS || off != size)
+        return kh_problem (why, rc == MSGPACK_UNPACK_NOMEM_ERROR ? KH_ENOMEM : KH_EMALFORMED,
+                           "msgpack could not be decoded");
+    return 0;
+}
+
+/* True if the object is a str equal to the C string key. */
+bool
+kh__key_is (const msgpack_object *o, const char *key)
+{
+    size_t len = strlen (key);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == len
+        && memcmp (o->via.str.ptr, key, len) == 0;
+}
+
+/* Returns the value stored under key in map, or NULL. */
+const msgpack_object *
+kh__get (const msgpack_object *map, const char *key)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (kh__key_is (&map->via.map.ptr [i].key, key))
+            return &map->via.map.ptr [i].val;
+    return NULL;
+}
+
+/* Reads an optional uint under key (absent: *value = 0). Returns 0 or -1. */
+int
+kh__get_uint (const msgpack_object *map, const char *key, uint64_t *value,
+              int code, kh_problem_t *why)
+{
+    const msgpack_object *o = kh__get (map, key);
+    *value = 0;
+    if (!o)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return kh_problem (why, code, "%s: expected a non-negative integer", key);
+    *value = o->via.u64;
+    return 0;
+}
+
+/* Reads an optional bool under key (absent: false). Returns 0 or -1. */
+int
+kh__get_bool (const msgpack_object *map, const char *key, bool *value, kh_problem_t *why)
+{
+    const msgpack_object *o = kh__get (map, key);
+    *value = false;
+    if (!o)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_BOOLEAN)
+        return kh_problem (why, KH_EWRONGTYPE, "%s: expected a bool", key);
+    *value = o->via.boolean;
+    return 0;
+}
+
+/* Copies a str object into buf (cap bytes incl. NUL), truncating. */
+void
+kh__copy_str (const msgpack_object *o, char *buf, size_t cap)
+{
+    size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
+    memcpy (buf, o->via.str.ptr, n);
+    buf [n] = 0;
+}
+
+/* Packs a C string as a msgpack str. */
+void
+kh__pack_cstr (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+/* Packs a key and an unsigned value. */
+void
+kh__pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    kh__pack_cstr (pk, key);
+    msgpack_pack_uint64 (pk, value);
+}
+
+/* Packs the five position keys of info (the map header is the caller's). */
+void
+kh__pack_seqinfo (msgpack_packer *pk, const kh_seqinfo_t *info)
+{
+    kh__pack_kv_uint (pk, "seq", info->seq);
+    kh__pack_kv_uint (pk, "at", info->at);
+    kh__pack_kv_uint (pk, "pt", info->prev_type);
+    kh__pack_kv_uint (pk, "ps", info->prev_sender);
+    kh__pack_kv_uint (pk, "pts", info->prev_pair);
+}
+
+/* Reads the position keys from a map; seq is required and > 0. */
+int
+kh__read_seqinfo (const msgpack_object *map, kh_seqinfo_t *info, kh_problem_t *why)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return kh_problem (why, KH_EWRONGTYPE, "record: expected a map");
+    if (kh__get_uint (map, "seq", &info->seq, KH_EWRONGTYPE, why)
+    ||  kh__get_uint (map, "at", &info->at, KH_EWRONGTYPE, why)
+    ||  kh__get_uint (map, "pt", &info->prev_type, KH_EWRONGTYPE, why)
+    ||  kh__get_uint (map, "ps", &info->prev_sender, KH_EWRONGTYPE, why)
+    ||  kh__get_uint (map, "pts", &info->prev_pair, KH_EWRONGTYPE, why))
+        return -1;
+    if (info->seq == 0)
+        return kh_problem (why, KH_EMISSING, "seq: required and > 0");
+    return 0;
+}
+
+/* Encodes a map of two uints (a, b) - the shape of PONG, beat and HELLO. */
+int
+kh__encode_pair (msgpack_sbuffer *out, const char *ka, uint64_t a, const char *kb, uint64_t b)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    kh__pack_kv_uint (&pk, ka, a);
+    kh__pack_kv_uint (&pk, kb, b);
+    return 0;
+}
