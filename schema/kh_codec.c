@@ -18,13 +18,14 @@
 int
 kh_record_encode (msgpack_sbuffer *out, const kh_record_t *rec)
 {
+    size_t start = out->size;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 6);
-    kh__pack_seqinfo (&pk, &rec->info);
-    kh__pack_cstr (&pk, "msg");
-    msgpack_pack_bin (&pk, rec->msg_size);
-    return msgpack_pack_bin_body (&pk, rec->msg, rec->msg_size);
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 6)
+    ||  kh__pack_seqinfo (&pk, &rec->info)
+    ||  kh__pack_cstr (&pk, "msg") || kh__pack_bin (&pk, rec->msg, rec->msg_size))
+        return kh__undo (out, start);
+    return 0;
 }
 
 /* Reads a record from an unpacked map; msg points into the original bytes. */
@@ -55,22 +56,42 @@ kh_record_decode (const void *data, size_t size, kh_record_t *rec, kh_problem_t 
 
 /* ----------------------------------------------------------------- queries */
 
+/* Packs key and value, unless value is 0 (no bound: the key is left out). Returns 0,
+   or -1 at the first write that fails. */
+static int
+s_pack_bound (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    return value ? kh__pack_kv_uint (pk, key, value) : 0;
+}
+
+/* Packs key and text, unless text is empty (any: the key is left out). Returns 0,
+   or -1 at the first write that fails. */
+static int
+s_pack_filter (msgpack_packer *pk, const char *key, const char *text)
+{
+    if (!text [0])
+        return 0;
+    return kh__pack_cstr (pk, key) || kh__pack_cstr (pk, text) ? -1 : 0;
+}
+
 int
 kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
 {
+    size_t start = out->size;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    kh__packer_init (&pk, out);
     uint32_t n = 1 + (q->since_seq > 0) + (q->until_seq > 0) + (q->since_at > 0)
                + (q->until_at > 0) + (q->type [0] != 0) + (q->from [0] != 0) + (q->limit > 0);
-    msgpack_pack_map (&pk, n);
-    kh__pack_kv_uint (&pk, "req", q->req);
-    if (q->since_seq) kh__pack_kv_uint (&pk, "since_seq", q->since_seq);
-    if (q->until_seq) kh__pack_kv_uint (&pk, "until_seq", q->until_seq);
-    if (q->since_at)  kh__pack_kv_uint (&pk, "since_at", q->since_at);
-    if (q->until_at)  kh__pack_kv_uint (&pk, "until_at", q->until_at);
-    if (q->limit)     kh__pack_kv_uint (&pk, "limit", q->limit);
-    if (q->type [0]) { kh__pack_cstr (&pk, "type"); kh__pack_cstr (&pk, q->type); }
-    if (q->from [0]) { kh__pack_cstr (&pk, "from"); kh__pack_cstr (&pk, q->from); }
+    if (msgpack_pack_map (&pk, n)
+    ||  kh__pack_kv_uint (&pk, "req", q->req)
+    ||  s_pack_bound (&pk, "since_seq", q->since_seq)
+    ||  s_pack_bound (&pk, "until_seq", q->until_seq)
+    ||  s_pack_bound (&pk, "since_at", q->since_at)
+    ||  s_pack_bound (&pk, "until_at", q->until_at)
+    ||  s_pack_bound (&pk, "limit", q->limit)
+    ||  s_pack_filter (&pk, "type", q->type)
+    ||  s_pack_filter (&pk, "from", q->from))
+        return kh__undo (out, start);
     return 0;
 }
 
@@ -186,16 +207,17 @@ int
 kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
                        msgpack_sbuffer *out)
 {
+    size_t start = out->size;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
-    kh__pack_kv_uint (&pk, "req", self->req);
-    kh__pack_cstr (&pk, "more");
-    more ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk);
-    kh__pack_kv_uint (&pk, "next", next);
-    kh__pack_cstr (&pk, "rows");
-    msgpack_pack_array (&pk, self->count);
-    return msgpack_sbuffer_write (out, self->rows.data, self->rows.size);
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 4)
+    ||  kh__pack_kv_uint (&pk, "req", self->req)
+    ||  kh__pack_cstr (&pk, "more") || kh__pack_bool (&pk, more)
+    ||  kh__pack_kv_uint (&pk, "next", next)
+    ||  kh__pack_cstr (&pk, "rows") || msgpack_pack_array (&pk, self->count)
+    ||  kh__write (out, self->rows.data, self->rows.size))
+        return kh__undo (out, start);
+    return 0;
 }
 
 int
@@ -241,15 +263,15 @@ kh_rows_release (kh_rows_t *rows)
 int
 kh_ack_encode (msgpack_sbuffer *out, const uint8_t id [KH_ID_SIZE], uint64_t seq, bool dup)
 {
+    size_t start = out->size;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3);
-    kh__pack_cstr (&pk, "id");
-    msgpack_pack_bin (&pk, KH_ID_SIZE);
-    msgpack_pack_bin_body (&pk, id, KH_ID_SIZE);
-    kh__pack_kv_uint (&pk, "seq", seq);
-    kh__pack_cstr (&pk, "dup");
-    return dup ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk);
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 3)
+    ||  kh__pack_cstr (&pk, "id") || kh__pack_bin (&pk, id, KH_ID_SIZE)
+    ||  kh__pack_kv_uint (&pk, "seq", seq)
+    ||  kh__pack_cstr (&pk, "dup") || kh__pack_bool (&pk, dup))
+        return kh__undo (out, start);
+    return 0;
 }
 
 /* Reads an id under "id": bin 16 -> 1, nil or absent -> 0, else -1. */
@@ -288,27 +310,23 @@ int
 kh_error_encode (msgpack_sbuffer *out, const uint8_t *id, uint64_t req, int code,
                  const char *reason)
 {
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 5);
-    kh__pack_cstr (&pk, "id");
-    if (id) {
-        msgpack_pack_bin (&pk, KH_ID_SIZE);
-        msgpack_pack_bin_body (&pk, id, KH_ID_SIZE);
-    }
-    else
-        msgpack_pack_nil (&pk);
-    kh__pack_kv_uint (&pk, "req", req);
-    kh__pack_kv_uint (&pk, "code", (uint64_t) code);
-    kh__pack_cstr (&pk, "name");
-    kh__pack_cstr (&pk, kh_errname (code));
-    kh__pack_cstr (&pk, "reason");
     /* A reason built from hostile bytes may hold invalid UTF-8: send only valid text. */
-    size_t len = reason ? strlen (reason) : 0;
-    if (!kh_utf8_valid (reason, len))
-        reason = kh_strerror (code), len = strlen (reason);
-    msgpack_pack_str (&pk, len);
-    return msgpack_pack_str_body (&pk, reason ? reason : "", len);
+    if (!reason)
+        reason = "";
+    if (!kh_utf8_valid (reason, strlen (reason)))
+        reason = kh_strerror (code);
+    size_t start = out->size;
+    msgpack_packer pk;
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 5)
+    ||  kh__pack_cstr (&pk, "id")
+    ||  (id ? kh__pack_bin (&pk, id, KH_ID_SIZE) : msgpack_pack_nil (&pk))
+    ||  kh__pack_kv_uint (&pk, "req", req)
+    ||  kh__pack_kv_uint (&pk, "code", (uint64_t) code)
+    ||  kh__pack_cstr (&pk, "name") || kh__pack_cstr (&pk, kh_errname (code))
+    ||  kh__pack_cstr (&pk, "reason") || kh__pack_cstr (&pk, reason))
+        return kh__undo (out, start);
+    return 0;
 }
 
 int
@@ -344,12 +362,14 @@ kh_error_decode (const void *data, size_t size, kh_error_reply_t *err, kh_proble
 int
 kh_pong_encode (msgpack_sbuffer *out, uint64_t head, bool recorder)
 {
+    size_t start = out->size;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 2);
-    kh__pack_kv_uint (&pk, "head", head);
-    kh__pack_cstr (&pk, "recorder");
-    return recorder ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk);
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 2)
+    ||  kh__pack_kv_uint (&pk, "head", head)
+    ||  kh__pack_cstr (&pk, "recorder") || kh__pack_bool (&pk, recorder))
+        return kh__undo (out, start);
+    return 0;
 }
 
 int
@@ -368,7 +388,14 @@ kh_pong_decode (const void *data, size_t size, uint64_t *head, bool *recorder,
 int
 kh_beat_encode (msgpack_sbuffer *out, uint64_t head, uint64_t at)
 {
-    return kh__encode_pair (out, "head", head, "at", at);
+    size_t start = out->size;
+    msgpack_packer pk;
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 2)
+    ||  kh__pack_kv_uint (&pk, "head", head)
+    ||  kh__pack_kv_uint (&pk, "at", at))
+        return kh__undo (out, start);
+    return 0;
 }
 
 int

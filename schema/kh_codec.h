@@ -14,7 +14,9 @@
     kh_problem_t with a code from kh_err.h and a readable reason.
 
     Encoders append to a msgpack_sbuffer that the caller owns (msgpack_sbuffer_init /
-    msgpack_sbuffer_destroy). Decoded views (kh_record_t.msg, kh_rows_t.rows) point
+    msgpack_sbuffer_destroy). Each returns 0, or -1 if memory runs out, and then
+    leaves out as it was: a frame is appended whole or not at all, never in part
+    (kh_codec_fault_test fails every write of every encoder in turn). Decoded views (kh_record_t.msg, kh_rows_t.rows) point
     into the caller's input bytes and live as long as those bytes.
 */
 #ifndef KH_CODEC_H_INCLUDED
@@ -71,18 +73,20 @@ bool kh_utf8_valid (const void *s, size_t len);
 
 /* Sets a body field of the builder to one msgpack object, the size bytes at value,
    as given (the JSON input of the CLI arrives so). Setting a field again replaces
-   it. Returns 0, or -1 with why set (unknown field, not one object, out of memory).
-   What the object holds is checked by kh_builder_encode. */
+   it. Returns 0, or -1 with why set (unknown field, not one object, out of memory);
+   the field then keeps what it held. What the object holds is checked by
+   kh_builder_encode. */
 int kh_builder_set_msgpack (kh_builder_t *self, const char *field, size_t field_len,
                             const void *value, size_t size, kh_problem_t *why);
 
 /* Encodes the builder's envelope as kh_builder_encode does, appending it to out.
-   Returns 0, or -1 with why set and out left with whatever was written. */
+   Returns 0, or -1 with why set: if memory ran out (KH_ENOMEM), out is as it was;
+   if the envelope is not valid, it stays in out, whole (tests send it so). */
 int kh_builder_pack (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
                      uint64_t ts, msgpack_sbuffer *out, kh_problem_t *why);
 
 /* ---------------------------------------------------------------- records */
-/* Appends a record to out. Returns 0, or -1 on allocation failure. */
+/* Appends a record to out. Returns 0, or -1 if memory runs out (out as it was). */
 int kh_record_encode (msgpack_sbuffer *out, const kh_record_t *rec);
 /* ----------------------------------------------------------------- queries */
 int kh_query_encode (msgpack_sbuffer *out, const kh_query_t *query);
@@ -93,11 +97,17 @@ int kh_query_decode (const void *data, size_t size, kh_query_t *query,
 /* A ROWS reply is built row by row: begin, add, finish. `next` is the seq to ask
    for in the next page; `more` says whether the store holds more matching rows. */
 typedef struct kh_rows_writer kh_rows_writer_t;
+/* Begins a reply to the query req; NULL if memory runs out. */
 kh_rows_writer_t *kh_rows_writer_new (uint64_t req);
+/* Frees the writer and sets *self_p to NULL; safe on NULL. */
 void kh_rows_writer_destroy (kh_rows_writer_t **self_p);
+/* Adds a record. Returns 0, or -1 if memory runs out (the writer as it was). */
 int kh_rows_writer_add (kh_rows_writer_t *self, const kh_record_t *rec);
+/* The records added so far, and the bytes they take. */
 uint32_t kh_rows_writer_count (kh_rows_writer_t *self);
 size_t kh_rows_writer_bytes (kh_rows_writer_t *self);
+/* Appends the ROWS reply with every record added to out. Returns 0, or -1 if memory
+   runs out (out as it was). The writer stays as it is. */
 int kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
                            msgpack_sbuffer *out);
 

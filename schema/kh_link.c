@@ -6,12 +6,14 @@
 int
 kh_stored_encode (msgpack_sbuffer *out, const kh_seqinfo_t *info, bool dup)
 {
+    size_t start = out->size;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 6);
-    kh__pack_seqinfo (&pk, info);
-    kh__pack_cstr (&pk, "dup");
-    return dup ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk);
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 6)
+    ||  kh__pack_seqinfo (&pk, info)
+    ||  kh__pack_cstr (&pk, "dup") || kh__pack_bool (&pk, dup))
+        return kh__undo (out, start);
+    return 0;
 }
 
 int
@@ -32,7 +34,14 @@ kh_stored_decode (const void *data, size_t size, kh_seqinfo_t *info, bool *dup,
 int
 kh_hello_encode (msgpack_sbuffer *out, uint64_t head)
 {
-    return kh__encode_pair (out, "v", KH_FORMAT_VERSION, "head", head);
+    size_t start = out->size;
+    msgpack_packer pk;
+    kh__packer_init (&pk, out);
+    if (msgpack_pack_map (&pk, 2)
+    ||  kh__pack_kv_uint (&pk, "v", KH_FORMAT_VERSION)
+    ||  kh__pack_kv_uint (&pk, "head", head))
+        return kh__undo (out, start);
+    return 0;
 }
 
 int

@@ -5,6 +5,8 @@
 #include <string.h>
 #include "kh_mpio.h"
 
+/* ------------------------------------------------------------------ reading */
+
 /* Bounds and unpacks data into u, which the caller destroys. Returns 0 or -1. */
 int
 kh__unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why)
@@ -79,34 +81,6 @@ kh__copy_str (const msgpack_object *o, char *buf, size_t cap)
     buf [n] = 0;
 }
 
-/* Packs a C string as a msgpack str. */
-void
-kh__pack_cstr (msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen (s);
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, s, len);
-}
-
-/* Packs a key and an unsigned value. */
-void
-kh__pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
-{
-    kh__pack_cstr (pk, key);
-    msgpack_pack_uint64 (pk, value);
-}
-
-/* Packs the five position keys of info (the map header is the caller's). */
-void
-kh__pack_seqinfo (msgpack_packer *pk, const kh_seqinfo_t *info)
-{
-    kh__pack_kv_uint (pk, "seq", info->seq);
-    kh__pack_kv_uint (pk, "at", info->at);
-    kh__pack_kv_uint (pk, "pt", info->prev_type);
-    kh__pack_kv_uint (pk, "ps", info->prev_sender);
-    kh__pack_kv_uint (pk, "pts", info->prev_pair);
-}
-
 /* Reads the position keys from a map; seq is required and > 0. */
 int
 kh__read_seqinfo (const msgpack_object *map, kh_seqinfo_t *info, kh_problem_t *why)
@@ -124,14 +98,80 @@ kh__read_seqinfo (const msgpack_object *map, kh_seqinfo_t *info, kh_problem_t *w
     return 0;
 }
 
-/* Encodes a map of two uints (a, b) - the shape of PONG, beat and HELLO. */
-int
-kh__encode_pair (msgpack_sbuffer *out, const char *ka, uint64_t a, const char *kb, uint64_t b)
+/* ------------------------------------------------------------------ writing */
+
+#ifdef KH_CODEC_FAULTS
+static _Thread_local size_t s_fault_at;     /* the call of kh__write that fails; 0: none */
+static _Thread_local size_t s_fault_calls;  /* calls of kh__write since kh__fault_arm */
+
+void
+kh__fault_arm (size_t n)
 {
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 2);
-    kh__pack_kv_uint (&pk, ka, a);
-    kh__pack_kv_uint (&pk, kb, b);
-    return 0;
+    s_fault_at = n;
+    s_fault_calls = 0;
+}
+
+size_t
+kh__fault_writes (void)
+{
+    return s_fault_calls;
+}
+#endif
+
+int
+kh__write (void *sbuffer, const char *data, size_t len)
+{
+#ifdef KH_CODEC_FAULTS
+    if (++s_fault_calls == s_fault_at)
+        return -1;
+#endif
+    return msgpack_sbuffer_write (sbuffer, data, len);
+}
+
+void
+kh__packer_init (msgpack_packer *pk, msgpack_sbuffer *out)
+{
+    msgpack_packer_init (pk, out, kh__write);
+}
+
+int
+kh__undo (msgpack_sbuffer *out, size_t size)
+{
+    out->size = size;
+    return -1;
+}
+
+int
+kh__pack_cstr (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    return msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, s, len) ? -1 : 0;
+}
+
+int
+kh__pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    return kh__pack_cstr (pk, key) || msgpack_pack_uint64 (pk, value) ? -1 : 0;
+}
+
+int
+kh__pack_bin (msgpack_packer *pk, const void *data, size_t size)
+{
+    return msgpack_pack_bin (pk, size) || msgpack_pack_bin_body (pk, data, size) ? -1 : 0;
+}
+
+int
+kh__pack_bool (msgpack_packer *pk, bool value)
+{
+    return (value ? msgpack_pack_true (pk) : msgpack_pack_false (pk)) ? -1 : 0;
+}
+
+int
+kh__pack_seqinfo (msgpack_packer *pk, const kh_seqinfo_t *info)
+{
+    return kh__pack_kv_uint (pk, "seq", info->seq)
+        || kh__pack_kv_uint (pk, "at", info->at)
+        || kh__pack_kv_uint (pk, "pt", info->prev_type)
+        || kh__pack_kv_uint (pk, "ps", info->prev_sender)
+        || kh__pack_kv_uint (pk, "pts", info->prev_pair) ? -1 : 0;
 }

@@ -37,14 +37,39 @@ void kh__copy_str (const msgpack_object *o, char *buf, size_t cap);
 int kh__read_seqinfo (const msgpack_object *map, kh_seqinfo_t *info, kh_problem_t *why);
 
 /* ------------------------------------------------------------------ writing */
+/* The one write callback of the codec: every packer points at it (kh__packer_init)
+   and every append of ready bytes calls it, so that one place sees every write. It
+   appends len bytes at data to the msgpack_sbuffer sbuffer. Returns 0, or -1 if the
+   buffer cannot grow (then nothing is appended). In the fault test's copy of the
+   codec (built with KH_CODEC_FAULTS) it also fails the write kh__fault_arm chose. */
+int kh__write (void *sbuffer, const char *data, size_t len);
+/* Points pk at out, writing through kh__write. */
+void kh__packer_init (msgpack_packer *pk, msgpack_sbuffer *out);
+/* Cuts out back to size bytes, dropping what a failed encoder appended; returns -1,
+   so that an encoder can say `return kh__undo (out, start)`. */
+int kh__undo (msgpack_sbuffer *out, size_t size);
+
+/* The packers below return 0, or -1 at the first write that fails (they write no
+   more after it; what they wrote before stays for the caller to undo). */
 /* Packs a C string as a msgpack str. */
-void kh__pack_cstr (msgpack_packer *pk, const char *s);
+int kh__pack_cstr (msgpack_packer *pk, const char *s);
 /* Packs a str key and an unsigned value. */
-void kh__pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
+int kh__pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
+/* Packs size bytes at data as a msgpack bin. */
+int kh__pack_bin (msgpack_packer *pk, const void *data, size_t size);
+/* Packs a msgpack bool. */
+int kh__pack_bool (msgpack_packer *pk, bool value);
 /* Packs the five position keys of info (the map header is the caller's). */
-void kh__pack_seqinfo (msgpack_packer *pk, const kh_seqinfo_t *info);
-/* Appends a map of two uints {ka: a, kb: b}: the shape of beat and HELLO. */
-int kh__encode_pair (msgpack_sbuffer *out, const char *ka, uint64_t a, const char *kb,
-                     uint64_t b);
+int kh__pack_seqinfo (msgpack_packer *pk, const kh_seqinfo_t *info);
+
+#ifdef KH_CODEC_FAULTS
+/* Fault injection, compiled only into the fault test's copy of the codec. Counts
+   run per thread. */
+/* From now on, the n-th call of kh__write fails (once; later calls succeed again);
+   n = 0: none fails. Restarts the count of calls. */
+void kh__fault_arm (size_t n);
+/* Returns how often kh__write was called since the last kh__fault_arm. */
+size_t kh__fault_writes (void);
+#endif
 
 #endif

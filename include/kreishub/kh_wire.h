@@ -98,13 +98,14 @@ KH_EXPORT void kh_builder_destroy (kh_builder_t **self_p);
 /* Sets a body field from text, converted by the field's kind: integers in decimal,
    lists split at commas (blanks around items trimmed), everything else as given.
    Setting a field again replaces it. Returns 0, or -1 with why set (unknown field,
-   not a number, out of memory). Limits are checked by kh_builder_encode. */
+   not a number, out of memory); the field then keeps what it held. Limits are
+   checked by kh_builder_encode. */
 KH_EXPORT int kh_builder_set (kh_builder_t *self, const char *field, const char *text,
                               kh_problem_t *why);
 /* Encodes the envelope (version KH_FORMAT_VERSION, id, the builder's type, from, ts
    and the body fields set so far) and validates it as the hub will. Returns 0, or
-   -1 with why set. The bytes stay in the builder (kh_builder_data) until the next
-   encode or the builder's destruction. */
+   -1 with why set and no bytes in the builder. The bytes stay in the builder
+   (kh_builder_data) until the next encode or the builder's destruction. */
 KH_EXPORT int kh_builder_encode (kh_builder_t *self, const uint8_t id [KH_ID_SIZE],
                                  const char *from, uint64_t ts, kh_problem_t *why);
 /* Returns the bytes of the last successful kh_builder_encode and their size in
