@@ -1,10 +1,10 @@
 /*  kh_client.c - kh_client_t: one DEALER connection to the broker for publish, ping
     and history queries (PROTOCOL.md section 2 and 5).
 
-    Replies are read with plain libzmq into two zmq_msg_t the client owns and reuses,
-    so the steady state of a pipelined publisher allocates nothing per reply here.
-    Decoded views (a ROWS page) point into the last body received and stay valid
-    until the client receives again.
+    Replies are read with kh_parts into frames the client owns and reuses, so the
+    steady state of a pipelined publisher allocates nothing per reply here. Decoded
+    views (a ROWS page) point into the last body received and stay valid until the
+    client receives again.
 */
 #include <errno.h>
 #include <string.h>
@@ -19,8 +19,7 @@
 struct _kh_client_t {
     zsock_t         *dealer;            /* connected to the broker's client endpoint */
     void            *handle;            /* dealer's libzmq socket */
-    zmq_msg_t        command;           /* first frame of the last reply */
-    zmq_msg_t        body;              /* its body (empty if it had none) */
+    kh_parts_t       reply;             /* the last reply: [command][body] */
     msgpack_sbuffer  buf;               /* requests are encoded here */
     uint64_t         next_req;          /* last query req used */
     kh_error_reply_t last_error;        /* last ERROR answering our query/publish */
@@ -47,8 +46,6 @@ kh_client_new (const char *endpoint)
     zsock_set_sndtimeo (self->dealer, S_SEND_TIMEOUT);
     zsock_set_sndhwm (self->dealer, S_SEND_HWM);
     zsock_set_rcvhwm (self->dealer, S_SEND_HWM);
-    zmq_msg_init (&self->command);
-    zmq_msg_init (&self->body);
     msgpack_sbuffer_init (&self->buf);
     if (zsock_connect (self->dealer, "%s", endpoint)) {
         kh_client_destroy (&self);
@@ -64,8 +61,7 @@ kh_client_destroy (kh_client_t **self_p)
         return;
     kh_client_t *self = *self_p;
     zsock_destroy (&self->dealer);
-    zmq_msg_close (&self->command);
-    zmq_msg_close (&self->body);
+    kh_parts_close (&self->reply);
     msgpack_sbuffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;
@@ -88,6 +84,7 @@ kh__deadline (int timeout_ms)
 int
 kh__wait_readable (void *handle, int64_t deadline)
 {
+    assert (handle);
     for (;;) {
         long timeout = -1;
         if (deadline >= 0) {
@@ -118,38 +115,18 @@ s_send (kh_client_t *self, const char *command, const void *body, size_t size)
     return 0;
 }
 
-/* Receives the rest of a message after its first part into second, and drains any
-   part beyond that. Returns 0, or -1 if the message had more than two parts. */
-static int
-s_recv_second (void *handle, zmq_msg_t *first, zmq_msg_t *second)
-{
-    if (!zmq_msg_more (first)) {
-        zmq_msg_close (second);
-        zmq_msg_init (second);
-        return 0;
-    }
-    if (zmq_msg_recv (second, handle, 0) < 0)
-        return -1;
-    if (!zmq_msg_more (second))
-        return 0;
-    zmq_msg_t extra;
-    zmq_msg_init (&extra);
-    while (zmq_msg_recv (&extra, handle, 0) >= 0 && zmq_msg_more (&extra))
-        ;
-    zmq_msg_close (&extra);
-    return -1;
-}
-
 int
-kh__recv_pair (void *handle, zmq_msg_t *first, zmq_msg_t *second, int64_t deadline)
+kh__recv (void *handle, kh_parts_t *parts, int64_t deadline)
 {
+    assert (handle && parts);
     for (;;) {
-        if (zmq_msg_recv (first, handle, ZMQ_DONTWAIT) >= 0) {
-            if (s_recv_second (handle, first, second) == 0)
-                return 0;
+        kh_parts_close (parts);
+        int frames = kh_parts_recv (parts, handle, ZMQ_DONTWAIT);
+        if (frames == 1 || frames == 2)
+            return 0;
+        if (frames > 2)
             continue;                   /* not a kreishub message: skip it */
-        }
-        if (errno != EAGAIN && errno != EINTR)
+        if (frames < 0 && zmq_errno () != EINTR)
             return KH_EIO;
         int rc = kh__wait_readable (handle, deadline);
         if (rc)
@@ -157,33 +134,28 @@ kh__recv_pair (void *handle, zmq_msg_t *first, zmq_msg_t *second, int64_t deadli
     }
 }
 
-/* Receives the next reply into command and body, waiting until the deadline.
-   Returns 0, KH_ETIMEOUT, or KH_EIO if the socket failed. */
+const void *
+kh__body (kh_parts_t *parts, size_t *size)
+{
+    assert (parts && size);
+    zmq_msg_t *body = kh_parts_at (parts, 1);
+    *size = body ? zmq_msg_size (body) : 0;
+    return body ? zmq_msg_data (body) : NULL;
+}
+
+/* Receives the next reply, waiting until the deadline. Returns 0, KH_ETIMEOUT, or
+   KH_EIO if the socket failed. */
 static int
 s_recv (kh_client_t *self, int64_t deadline)
 {
-    return kh__recv_pair (self->handle, &self->command, &self->body, deadline);
+    return kh__recv (self->handle, &self->reply, deadline);
 }
 
 /* True if the last reply's command frame is name. */
 static bool
 s_is (kh_client_t *self, const char *name)
 {
-    size_t len = strlen (name);
-    return zmq_msg_size (&self->command) == len
-        && memcmp (zmq_msg_data (&self->command), name, len) == 0;
-}
-
-static const void *
-s_body (kh_client_t *self)
-{
-    return zmq_msg_data (&self->body);
-}
-
-static size_t
-s_body_size (kh_client_t *self)
-{
-    return zmq_msg_size (&self->body);
+    return kh_parts_is (&self->reply, 0, name);
 }
 
 /* ----------------------------------------------------------------- publish */
@@ -204,15 +176,16 @@ static int
 s_read_reply (kh_client_t *self, kh_reply_t *reply)
 {
     kh_problem_t why;
+    size_t size;
+    const void *body = kh__body (&self->reply, &size);
     memset (reply, 0, sizeof *reply);
     if (s_is (self, KH_REP_ACK)) {
         reply->kind = KH_REPLY_ACK;
-        return kh_ack_decode (s_body (self), s_body_size (self), reply->id, &reply->seq,
-                              &reply->dup, &why);
+        return kh_ack_decode (body, size, reply->id, &reply->seq, &reply->dup, &why);
     }
     if (s_is (self, KH_REP_ERROR)) {
         reply->kind = KH_REPLY_ERROR;
-        if (kh_error_decode (s_body (self), s_body_size (self), &reply->error, &why))
+        if (kh_error_decode (body, size, &reply->error, &why))
             return -1;
         if (reply->error.code == KH_OK)         /* an error must not read as success */
             reply->error.code = KH_EMALFORMED;
@@ -329,8 +302,9 @@ kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head, bool *recorde
         uint64_t h;
         bool up;
         kh_problem_t why;
-        if (s_is (self, KH_REP_PONG)
-        &&  kh_pong_decode (s_body (self), s_body_size (self), &h, &up, &why) == 0) {
+        size_t size;
+        const void *body = kh__body (&self->reply, &size);
+        if (s_is (self, KH_REP_PONG) && kh_pong_decode (body, size, &h, &up, &why) == 0) {
             if (head)
                 *head = h;
             if (recorder_up)
@@ -350,8 +324,10 @@ static int
 s_read_page (kh_client_t *self, uint64_t req, kh_rows_t *rows)
 {
     kh_problem_t why;
+    size_t size;
+    const void *body = kh__body (&self->reply, &size);
     if (s_is (self, KH_REP_ROWS)) {
-        if (kh_rows_decode (s_body (self), s_body_size (self), rows, &why))
+        if (kh_rows_decode (body, size, rows, &why))
             return -1;
         if (rows->req == req)
             return 0;
@@ -360,7 +336,7 @@ s_read_page (kh_client_t *self, uint64_t req, kh_rows_t *rows)
     }
     kh_error_reply_t err;
     if (s_is (self, KH_REP_ERROR)
-    &&  kh_error_decode (s_body (self), s_body_size (self), &err, &why) == 0
+    &&  kh_error_decode (body, size, &err, &why) == 0
     &&  err.req == req) {
         self->last_error = err;
         return err.code != KH_OK ? err.code : KH_EQUERY;
@@ -371,6 +347,7 @@ s_read_page (kh_client_t *self, uint64_t req, kh_rows_t *rows)
 int
 kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms, kh_rows_t *rows)
 {
+    assert (self && query && rows);
     memset (rows, 0, sizeof *rows);
     query->req = ++self->next_req;
     msgpack_sbuffer_clear (&self->buf);

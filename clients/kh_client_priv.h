@@ -5,6 +5,7 @@
 #include <zmq.h>
 #include "kreishub/kreishub.h"
 #include "kh_codec.h"
+#include "kh_parts.h"
 
 /* The largest reply a client accepts: a ROWS page may exceed KH_QUERY_PAGE_BYTES by
    one record; anything far larger is not from a kreishub broker. */
@@ -22,10 +23,15 @@ int kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms,
    saw SIGINT/SIGTERM). */
 int kh__wait_readable (void *handle, int64_t deadline);
 
-/* Receives one message of one or two parts into first and second (an empty second
-   if there was one part; messages of more parts are skipped), waiting until the
-   zclock_mono deadline. Returns 0, KH_ETIMEOUT, or KH_EIO if the socket failed. */
-int kh__recv_pair (void *handle, zmq_msg_t *first, zmq_msg_t *second, int64_t deadline);
+/* Closes what parts held and receives into it the next message of one or two frames
+   from the socket handle ([command or topic][body]; messages of more frames are
+   skipped), waiting until the zclock_mono deadline. Returns 0, KH_ETIMEOUT, or
+   KH_EIO if the socket failed. */
+int kh__recv (void *handle, kh_parts_t *parts, int64_t deadline);
+
+/* Returns the body (second frame) of a message kh__recv received and its size in
+   *size; NULL and 0 if it had none. */
+const void *kh__body (kh_parts_t *parts, size_t *size);
 
 /* The zclock_mono time timeout_ms from now, or -1 for a negative timeout. */
 int64_t kh__deadline (int timeout_ms);

@@ -54,8 +54,7 @@ struct _kh_subscriber_t {
     /* the live record that revealed a gap, to deliver after the fill */
     bool         stashed;
     kh_record_t  stash;
-    zmq_msg_t    topic;                 /* last live message, reused */
-    zmq_msg_t    body;
+    kh_parts_t   live;                  /* the last live message: [topic][body] */
     int          query_timeout;
     uint64_t     gaps;
     uint64_t     filled;
@@ -131,8 +130,6 @@ kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
     self->link = *type ? (*from ? S_LINK_PAIR : S_LINK_TYPE)
                        : (*from ? S_LINK_SENDER : S_LINK_SEQ);
     self->query_timeout = S_QUERY_TIMEOUT;
-    zmq_msg_init (&self->topic);
-    zmq_msg_init (&self->body);
     self->client = kh_client_new (client_endpoint);
     self->sub = zsock_new (ZMQ_SUB);
     if (!self->client || !self->sub) {
@@ -164,8 +161,7 @@ kh_subscriber_destroy (kh_subscriber_t **self_p)
     kh_rows_release (&self->page);
     kh_client_destroy (&self->client);
     zsock_destroy (&self->sub);
-    zmq_msg_close (&self->topic);
-    zmq_msg_close (&self->body);
+    kh_parts_close (&self->live);
     free (self);
     *self_p = NULL;
 }
@@ -254,8 +250,9 @@ s_on_beat (kh_subscriber_t *self)
 {
     uint64_t head, at;
     kh_problem_t why;
-    if (kh_beat_decode (zmq_msg_data (&self->body), zmq_msg_size (&self->body), &head,
-                        &at, &why))
+    size_t size;
+    const void *body = kh__body (&self->live, &size);
+    if (kh_beat_decode (body, size, &head, &at, &why))
         return;
     if (!self->started) {
         self->started = true;
@@ -273,8 +270,9 @@ s_on_record (kh_subscriber_t *self, kh_record_t *out)
 {
     kh_record_t rec;
     kh_problem_t why;
-    if (kh_record_decode (zmq_msg_data (&self->body), zmq_msg_size (&self->body), &rec,
-                          &why))
+    size_t size;
+    const void *body = kh__body (&self->live, &size);
+    if (kh_record_decode (body, size, &rec, &why))
         return false;
     if (self->started && rec.info.seq <= self->last)
         return false;
@@ -296,9 +294,7 @@ s_on_record (kh_subscriber_t *self, kh_record_t *out)
 static bool
 s_on_live (kh_subscriber_t *self, kh_record_t *out)
 {
-    size_t len = strlen (KH_TOPIC_BEAT);
-    if (zmq_msg_size (&self->topic) == len
-    &&  memcmp (zmq_msg_data (&self->topic), KH_TOPIC_BEAT, len) == 0) {
+    if (kh_parts_is (&self->live, 0, KH_TOPIC_BEAT)) {
         s_on_beat (self);
         return false;
     }
@@ -329,7 +325,7 @@ kh_subscriber_next (kh_subscriber_t *self, int timeout_ms, kh_record_t *out)
             }
             continue;
         }
-        int rc = kh__recv_pair (self->handle, &self->topic, &self->body, deadline);
+        int rc = kh__recv (self->handle, &self->live, deadline);
         if (rc)
             return rc;
         if (s_on_live (self, out))

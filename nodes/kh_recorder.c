@@ -1,9 +1,9 @@
 /*  kh_recorder.c - the recorder: group-commits the broker's STOREs, answers its QUERYs. */
 #include <errno.h>
 #include "kh_link.h"
+#include "kh_parts.h"
 #include "kh_recorder.h"
 
-#define S_PARTS_MAX     3           /* frames kept of one message; the rest are counted */
 #define S_HWM           100000      /* socket queues, in messages */
 #define S_LINGER_MS     500         /* how long unsent replies may hold up a shutdown */
 #define S_QUERY_CMD     "Q"         /* recorder -> query actor: [Q][client][query] */
@@ -14,12 +14,6 @@ typedef struct {
     zmq_msg_t token;
     zmq_msg_t envelope;
 } s_slot_t;
-
-/* One message received: its first S_PARTS_MAX frames, and how many it had. */
-typedef struct {
-    zmq_msg_t part [S_PARTS_MAX];
-    int       count;
-} s_msg_t;
 
 /*  The recorder's whole state, touched only by the thread that runs it. Between
     turns of the loop the batch is empty (count 0): every STORE taken from the socket
@@ -37,12 +31,13 @@ struct _kh_recorder_t {
     kh_store_item_t   *items;           /* batch_max: the envelopes, for the store */
     kh_store_result_t *results;         /* batch_max: what became of them */
     msgpack_sbuffer    buf;             /* reused by every encode */
+    int                hello_ms;        /* HELLO period */
     int64_t            next_hello;      /* zclock_mono when HELLO is due */
     kh_recorder_stats_t stats;
     bool               verbose;
 };
 
-typedef void (s_handler_fn) (kh_recorder_t *self, s_msg_t *msg);
+typedef void (s_handler_fn) (kh_recorder_t *self, kh_parts_t *msg);
 
 /* A command the broker may send: its name and exact number of frames. */
 typedef struct {
@@ -52,47 +47,6 @@ typedef struct {
 } s_command_t;
 
 /* ------------------------------------------------------------- messages */
-
-/* Receives one whole message from handle into msg (flags apply to its first frame:
-   ZMQ_DONTWAIT or 0). Returns its frame count, 0 if none was waiting, or -1 if the
-   receive failed (interrupted, or the socket is closing). */
-static int
-s_recv (void *handle, s_msg_t *msg, int flags)
-{
-    msg->count = 0;
-    for (bool more = true; more; msg->count++) {
-        zmq_msg_t extra;
-        zmq_msg_t *part = msg->count < S_PARTS_MAX ? &msg->part [msg->count] : &extra;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, handle, msg->count ? 0 : flags) == -1) {
-            int error = zmq_errno ();
-            zmq_msg_close (part);
-            for (int i = 0; i < msg->count && i < S_PARTS_MAX; i++)
-                zmq_msg_close (&msg->part [i]);
-            return msg->count == 0 && error == EAGAIN ? 0 : -1;
-        }
-        more = zmq_msg_more (part);
-        if (part == &extra)
-            zmq_msg_close (&extra);
-    }
-    return msg->count;
-}
-
-static void
-s_msg_close (s_msg_t *msg)
-{
-    for (int i = 0; i < msg->count && i < S_PARTS_MAX; i++)
-        zmq_msg_close (&msg->part [i]);
-    msg->count = 0;
-}
-
-/* True if the frame holds exactly text. */
-static bool
-s_part_is (zmq_msg_t *part, const char *text)
-{
-    size_t size = strlen (text);
-    return zmq_msg_size (part) == size && memcmp (zmq_msg_data (part), text, size) == 0;
-}
 
 /* Sends [command][*part][data] to handle without blocking; *part goes without a copy.
    Returns 0, or -1 if the peer's queue is full (nothing is sent then). */
@@ -120,11 +74,12 @@ s_reply (kh_recorder_t *self, const char *command, zmq_msg_t *part)
 
 /* Logs and counts a message from the broker that we cannot use. */
 static void
-s_ignore (kh_recorder_t *self, const char *what, s_msg_t *msg)
+s_ignore (kh_recorder_t *self, const char *what, kh_parts_t *msg)
 {
     self->stats.ignored++;
-    size_t size = msg->count ? zmq_msg_size (&msg->part [0]) : 0;
-    const char *name = msg->count ? (const char *) zmq_msg_data (&msg->part [0]) : "";
+    zmq_msg_t *command = kh_parts_at (msg, 0);
+    size_t size = command ? zmq_msg_size (command) : 0;
+    const char *name = command ? (const char *) zmq_msg_data (command) : "";
     zsys_warning ("recorder: ignored from broker: %s (command '%.*s', %d frames)", what,
                   (int) (size > 16 ? 16 : size), name, msg->count);
 }
@@ -182,45 +137,46 @@ s_commit (kh_recorder_t *self)
 
 /* [STORE][token][envelope]: joins the batch; the frames move, nothing is copied. */
 static void
-s_on_store (kh_recorder_t *self, s_msg_t *msg)
+s_on_store (kh_recorder_t *self, kh_parts_t *msg)
 {
+    assert (self->count < self->batch_max);        /* s_drain stops at a full batch */
     s_slot_t *slot = &self->slots [self->count++];
     zmq_msg_init (&slot->token);
     zmq_msg_init (&slot->envelope);
-    zmq_msg_move (&slot->token, &msg->part [1]);
-    zmq_msg_move (&slot->envelope, &msg->part [2]);
+    zmq_msg_move (&slot->token, kh_parts_at (msg, 1));
+    zmq_msg_move (&slot->envelope, kh_parts_at (msg, 2));
 }
 
 /* Answers a query the query actor cannot take now with UNAVAILABLE (or QUERY, if
    it is not even a query), naming its req. */
 static void
-s_query_refuse (kh_recorder_t *self, s_msg_t *msg)
+s_query_refuse (kh_recorder_t *self, kh_parts_t *msg)
 {
     kh_query_t query;
     kh_problem_t why = { 0 };
     int code = KH_EUNAVAILABLE;
     const char *reason = "the recorder has too many queries waiting; try again";
-    if (kh_query_decode (zmq_msg_data (&msg->part [2]), zmq_msg_size (&msg->part [2]),
-                         &query, &why)) {
+    zmq_msg_t *body = kh_parts_at (msg, 2);
+    if (kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, &why)) {
         code = KH_EQUERY;
         reason = why.reason;
     }
     msgpack_sbuffer_clear (&self->buf);
     kh_error_encode (&self->buf, NULL, query.req, code, reason);
-    s_reply (self, KH_REP_ERROR, &msg->part [1]);
+    s_reply (self, KH_REP_ERROR, kh_parts_at (msg, 1));
 }
 
 /* [QUERY][client][query]: handed to the query actor, which answers in its own time. */
 static void
-s_on_query (kh_recorder_t *self, s_msg_t *msg)
+s_on_query (kh_recorder_t *self, kh_parts_t *msg)
 {
     if (zmq_send (self->queries_h, S_QUERY_CMD, strlen (S_QUERY_CMD),
                   ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
         s_query_refuse (self, msg);
         return;
     }
-    zmq_msg_send (&msg->part [1], self->queries_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_msg_send (&msg->part [2], self->queries_h, ZMQ_DONTWAIT);
+    zmq_msg_send (kh_parts_at (msg, 1), self->queries_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_msg_send (kh_parts_at (msg, 2), self->queries_h, ZMQ_DONTWAIT);
     self->stats.queries++;
 }
 
@@ -229,13 +185,14 @@ static const s_command_t s_commands [] = {
     { KH_CMD_QUERY, 3, s_on_query },
 };
 
-/* Hands a message from the broker to its handler; anything else is logged. */
+/* Hands a message from the broker to its handler, which may take its frames; anything
+   else is logged. Closes the message. */
 static void
-s_dispatch (kh_recorder_t *self, s_msg_t *msg)
+s_dispatch (kh_recorder_t *self, kh_parts_t *msg)
 {
     const s_command_t *command = NULL;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0] && !command; i++)
-        if (s_part_is (&msg->part [0], s_commands [i].name))
+        if (kh_parts_is (msg, 0, s_commands [i].name))
             command = &s_commands [i];
     if (!command)
         s_ignore (self, "unknown command", msg);
@@ -244,7 +201,7 @@ s_dispatch (kh_recorder_t *self, s_msg_t *msg)
         s_ignore (self, "wrong number of frames", msg);
     else
         command->handler (self, msg);
-    s_msg_close (msg);
+    kh_parts_close (msg);
 }
 
 /* Takes what waits on the broker socket - at most batch_max messages - and commits
@@ -255,8 +212,8 @@ s_drain (kh_recorder_t *self)
 {
     for (size_t taken = 0; taken < self->batch_max && self->count < self->batch_max;
          taken++) {
-        s_msg_t msg;
-        if (s_recv (self->broker_h, &msg, ZMQ_DONTWAIT) <= 0)
+        kh_parts_t msg;
+        if (kh_parts_recv (&msg, self->broker_h, ZMQ_DONTWAIT) <= 0)
             break;
         s_dispatch (self, &msg);
     }
@@ -268,18 +225,18 @@ s_drain (kh_recorder_t *self)
 static void
 s_forward (kh_recorder_t *self)
 {
-    s_msg_t msg;
-    while (s_recv (self->queries_h, &msg, ZMQ_DONTWAIT) > 0) {
+    kh_parts_t msg;
+    while (kh_parts_recv (&msg, self->queries_h, ZMQ_DONTWAIT) > 0) {
         if (msg.count == 3) {
             int flags = ZMQ_SNDMORE | ZMQ_DONTWAIT;
-            if (zmq_msg_send (&msg.part [0], self->broker_h, flags) >= 0) {
-                zmq_msg_send (&msg.part [1], self->broker_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-                zmq_msg_send (&msg.part [2], self->broker_h, ZMQ_DONTWAIT);
+            if (zmq_msg_send (kh_parts_at (&msg, 0), self->broker_h, flags) >= 0) {
+                zmq_msg_send (kh_parts_at (&msg, 1), self->broker_h, flags);
+                zmq_msg_send (kh_parts_at (&msg, 2), self->broker_h, ZMQ_DONTWAIT);
             }
             else
                 self->stats.dropped++;
         }
-        s_msg_close (&msg);
+        kh_parts_close (&msg);
     }
 }
 
@@ -295,7 +252,7 @@ s_hello (kh_recorder_t *self)
                           ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1;
     if (sent)
         zmq_send (self->broker_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
-    self->next_hello = zclock_mono () + (sent ? KH_RECORDER_HELLO_MS : S_RETRY_MS);
+    self->next_hello = zclock_mono () + (sent ? self->hello_ms : S_RETRY_MS);
 }
 
 /* Says [BYE] on a clean stop, so that the broker refuses publishes at once rather
@@ -317,15 +274,15 @@ s_free (void *data, void *hint)
 /* Answers [Q][client][query] from reader: [ROWS][client][rows] or
    [ERROR][client][error] back up the pipe. The body goes without a copy. */
 static void
-s_query_answer (kh_store_t *reader, void *pipe, s_msg_t *msg, msgpack_sbuffer *buf)
+s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, msgpack_sbuffer *buf)
 {
     kh_query_t query;
     kh_problem_t why = { 0 };
     const char *command = KH_REP_ROWS;
     int code = KH_EQUERY;
+    zmq_msg_t *text = kh_parts_at (msg, 2);
     msgpack_sbuffer_clear (buf);
-    if (kh_query_decode (zmq_msg_data (&msg->part [2]), zmq_msg_size (&msg->part [2]),
-                         &query, &why) == 0) {
+    if (kh_query_decode (zmq_msg_data (text), zmq_msg_size (text), &query, &why) == 0) {
         kh_rows_writer_t *writer = kh_rows_writer_new (query.req);
         bool more = false;
         uint64_t next = 0;
@@ -349,7 +306,7 @@ s_query_answer (kh_store_t *reader, void *pipe, s_msg_t *msg, msgpack_sbuffer *b
         return;
     }
     zmq_send (pipe, command, strlen (command), ZMQ_SNDMORE);
-    zmq_msg_send (&msg->part [1], pipe, ZMQ_SNDMORE);
+    zmq_msg_send (kh_parts_at (msg, 1), pipe, ZMQ_SNDMORE);
     zmq_msg_send (&body, pipe, 0);
     zmq_msg_close (&body);
 }
@@ -365,16 +322,16 @@ s_query_actor (zsock_t *pipe, void *args)
     msgpack_sbuffer_init (&buf);
     zsock_signal (pipe, 0);
     for (bool running = true; running; ) {
-        s_msg_t msg;
-        int frames = s_recv (handle, &msg, 0);
+        kh_parts_t msg;
+        int frames = kh_parts_recv (&msg, handle, 0);
         if (frames < 0 && zmq_errno () == EINTR)
             continue;                   /* a signal: the recorder will say $TERM */
         if (frames < 0)
             break;
-        running = !s_part_is (&msg.part [0], "$TERM");
-        if (frames == 3 && s_part_is (&msg.part [0], S_QUERY_CMD))
+        running = !kh_parts_is (&msg, 0, "$TERM");
+        if (frames == 3 && kh_parts_is (&msg, 0, S_QUERY_CMD))
             s_query_answer (reader, handle, &msg, &buf);
-        s_msg_close (&msg);
+        kh_parts_close (&msg);
     }
     msgpack_sbuffer_destroy (&buf);
     kh_store_destroy (&reader);
@@ -451,6 +408,7 @@ kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
     msgpack_sbuffer_init (&self->buf);
     const char *db = config->db ? config->db : KH_RECORDER_DB;
     self->verbose = config->verbose;
+    self->hello_ms = config->hello_ms > 0 ? config->hello_ms : KH_RECORDER_HELLO_MS;
     self->batch_max = config->batch_max ? config->batch_max : KH_RECORDER_BATCH_MAX;
     if (self->batch_max > KH_RECORDER_BATCH_LIMIT)
         self->batch_max = KH_RECORDER_BATCH_LIMIT;
@@ -555,6 +513,7 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
     s_hello (self);
     int rc = 0;
     while (true) {
+        assert (self->count == 0);      /* no batch is in hand between turns */
         int64_t wait = self->next_hello - zclock_mono ();
         void *which = zpoller_wait (poller, wait > 0 ? (int) wait : 0);
         if (zpoller_terminated (poller))

@@ -1,10 +1,11 @@
 /*  kh_recorder.h - the recorder: the broker's link to the store (PROTOCOL.md section 8).
 
     A recorder connects a DEALER to the broker's recorder endpoint and says HELLO at
-    once and every second. Each [STORE][token][envelope] it receives is taken together
-    with every other STORE already waiting on the socket (up to batch_max) into one
-    transaction of the store (group commit); once that is committed, each STORE is
-    answered in order with [STORED][token][stored] or [FAILED][token][error].
+    once and then every hello_ms (a second by default). Each [STORE][token][envelope]
+    it receives is taken together with every other STORE already waiting on the
+    socket (up to batch_max) into one transaction of the store (group commit); once
+    that is committed, each STORE is answered in order with [STORED][token][stored]
+    or [FAILED][token][error].
 
     Queries ([QUERY][client][query]) do not wait for the store's writer: a query actor
     with its own read-only connection answers them, and the recorder forwards its
@@ -39,6 +40,7 @@ typedef struct {
     const char     *db;                 /* the store's path; NULL: KH_RECORDER_DB */
     kh_store_sync_t sync;               /* durability of each commit */
     size_t          batch_max;          /* 0: KH_RECORDER_BATCH_MAX */
+    int             hello_ms;           /* HELLO period; 0: KH_RECORDER_HELLO_MS */
     bool            verbose;            /* log every batch and query */
 } kh_recorder_config_t;
 
