@@ -356,62 +356,148 @@ s_key (char key [S_KEY_MAX], char kind, const char *type, const char *from)
         snprintf (key, S_KEY_MAX, "p:%s/%s", type, from);
 }
 
-/* Returns the slot for key, creating it (as 0: none yet) if missing; NULL if memory
-   runs out. */
+/* Returns the slot for key in links, creating it (as 0: none yet) if missing; NULL if
+   memory runs out. */
 static uint64_t *
-s_slot (kh_store_t *self, const char *key)
+s_slot (zhashx_t *links, const char *key)
 {
-    uint64_t *slot = (uint64_t *) zhashx_lookup (self->links, key);
+    uint64_t *slot = (uint64_t *) zhashx_lookup (links, key);
     if (slot)
         return slot;
     slot = (uint64_t *) calloc (1, sizeof *slot);
-    if (slot && zhashx_insert (self->links, key, slot) != 0) {
+    if (slot && zhashx_insert (links, key, slot) != 0) {
         free (slot);
         slot = NULL;
     }
     return slot;
 }
 
-/* Loads the last seq per type, per sender and per type and sender from the table.
-   Returns 0, or -1 with why set. */
+/* Creates an empty links table. Returns it, or NULL if memory runs out. */
+static zhashx_t *
+s_links_new (void)
+{
+    zhashx_t *links = zhashx_new ();
+    if (links)
+        zhashx_set_destructor (links, s_slot_destroy);
+    return links;
+}
+
+/* Adds the rows of a query of (key, max(seq)) to links. Returns 0, or -1 with why set. */
 static int
-s_load_links (kh_store_t *self, kh_problem_t *why)
+s_load_link_rows (kh_store_t *self, const char *sql, zhashx_t *links, kh_problem_t *why)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return S_FAIL (self, why, "prepare the links");
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        const char *key = (const char *) sqlite3_column_text (stmt, 0);
+        uint64_t *slot = key ? s_slot (links, key) : NULL;
+        if (!slot) {
+            sqlite3_finalize (stmt);
+            return kh_problem (why, KH_ENOMEM, "store: out of memory loading links");
+        }
+        *slot = (uint64_t) sqlite3_column_int64 (stmt, 1);
+    }
+    if (rc != SQLITE_DONE)
+        S_FAIL (self, why, "load the links");
+    sqlite3_finalize (stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Loads the last seq per type, per sender and per type and sender from the table
+   into a new table *links_p. Returns 0, or -1 with why set (and *links_p NULL). */
+static int
+s_load_links (kh_store_t *self, zhashx_t **links_p, kh_problem_t *why)
 {
     static const char *const sql [] = {
         "SELECT 't:' || type, max(seq) FROM message GROUP BY type",
         "SELECT 's:' || sender, max(seq) FROM message GROUP BY sender",
         "SELECT 'p:' || type || '/' || sender, max(seq) FROM message GROUP BY type, sender"
     };
-    zhashx_purge (self->links);
-    for (size_t i = 0; i < sizeof sql / sizeof sql [0]; i++) {
-        sqlite3_stmt *stmt = NULL;
-        if (sqlite3_prepare_v2 (self->db, sql [i], -1, &stmt, NULL) != SQLITE_OK)
-            return S_FAIL (self, why, "prepare the links");
-        int rc;
-        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-            const char *key = (const char *) sqlite3_column_text (stmt, 0);
-            uint64_t *slot = key ? s_slot (self, key) : NULL;
-            if (!slot) {
-                sqlite3_finalize (stmt);
-                return kh_problem (why, KH_ENOMEM, "store: out of memory loading links");
-            }
-            *slot = (uint64_t) sqlite3_column_int64 (stmt, 1);
-        }
-        if (rc != SQLITE_DONE)
-            S_FAIL (self, why, "load the links");
-        sqlite3_finalize (stmt);
-        if (rc != SQLITE_DONE)
+    *links_p = s_links_new ();
+    if (!*links_p)
+        return kh_problem (why, KH_ENOMEM, "store: out of memory loading links");
+    for (size_t i = 0; i < sizeof sql / sizeof sql [0]; i++)
+        if (s_load_link_rows (self, sql [i], *links_p, why)) {
+            zhashx_destroy (links_p);
             return -1;
-    }
+        }
     return 0;
 }
 
-/* Loads head, last_at and the links from the table. Returns 0, or -1 with why set. */
+/* True if head and links fit together as the writer needs them: head can grow (it
+   is below the largest seq SQLite holds, so no stored seq was negative) and no
+   previous-link lies above it. Then a link of a type from a sender is also at most
+   that type's and that sender's, since each is the largest seq of a set that holds
+   the pair's. For a table read in one snapshot this fails only if the table was
+   edited by hand; for the writer's own state it must always hold (see
+   kh_store_t). Walks every link: O(links). */
+static bool
+s_links_ok (zhashx_t *links, uint64_t head)
+{
+    if (head >= S_SEQ_MAX)
+        return false;
+    for (uint64_t *slot = (uint64_t *) zhashx_first (links); slot;
+         slot = (uint64_t *) zhashx_next (links))
+        if (*slot > head)
+            return false;
+    return true;
+}
+
+#ifndef NDEBUG
+/* The writer's invariant between batches (see kh_store_t), for use inside assert ():
+   s_links_ok on its head and links, and an empty store has no commit time. */
+static bool
+s_head_ok (kh_store_t *self)
+{
+    return self->writer && (self->head > 0 || self->last_at == 0)
+        && s_links_ok (self->links, self->head);
+}
+#endif
+
+/* Ends a read transaction begun with begin_read: commits it, or rolls it back if
+   that fails. rc is the outcome of the reads; returns it, or -1 if the commit
+   failed (why set then, unless rc had already failed). */
+static int
+s_end_read (kh_store_t *self, int rc, kh_problem_t *why)
+{
+    kh_problem_t ignored;
+    if (s_run (self, self->commit, "end a read", rc ? &ignored : why))
+        rc = -1;
+    if (!sqlite3_get_autocommit (self->db))
+        s_run (self, self->rollback, "rollback a read", &ignored);
+    return rc;
+}
+
+/* Loads head, last_at and the links from one snapshot of the table: the open
+   transaction's (s_begin), else a read transaction of its own. The state changes
+   only if all of it loads and it passes s_links_ok. Returns 0, or -1 with why set. */
 static int
 s_load_state (kh_store_t *self, kh_problem_t *why)
 {
-    return s_last (self, &self->head, &self->last_at, why) || s_load_links (self, why)
-           ? -1 : 0;
+    bool own = sqlite3_get_autocommit (self->db);
+    if (own && s_run (self, self->begin_read, "begin a read", why))
+        return -1;
+    uint64_t head, last_at;
+    zhashx_t *links = NULL;
+    int rc = s_last (self, &head, &last_at, why) || s_load_links (self, &links, why)
+             ? -1 : 0;
+    if (rc == 0 && !s_links_ok (links, head))
+        rc = kh_problem (why, KH_ESTORE, "store: %s is inconsistent: a seq is negative, "
+                         "or a type's or sender's last seq lies above the last one",
+                         self->path);
+    if (own)
+        rc = s_end_read (self, rc, why);
+    if (rc == 0) {
+        zhashx_destroy (&self->links);
+        self->links = links;
+        self->head = head;
+        self->last_at = last_at;
+    }
+    else
+        zhashx_destroy (&links);
+    return rc;
 }
 
 kh_store_t *
@@ -422,13 +508,6 @@ kh_store_new (const char *path, kh_store_sync_t sync, kh_problem_t *why)
     if (!self)
         return NULL;
     self->writer = true;
-    self->links = zhashx_new ();
-    if (!self->links) {
-        kh_problem (why, KH_ENOMEM, "store: out of memory");
-        kh_store_destroy (&self);
-        return NULL;
-    }
-    zhashx_set_destructor (self->links, s_slot_destroy);
     if (s_pragmas (self, sync, why)
     ||  s_migrate (self, why)
     ||  s_prepare_common (self, why)
@@ -478,7 +557,8 @@ kh_store_sync_parse (const char *text, kh_store_sync_t *sync)
         [KH_STORE_SYNC_FULL] = "full", [KH_STORE_SYNC_NORMAL] = "normal",
         [KH_STORE_SYNC_OFF] = "off"
     };
-    for (int i = 0; text && i <= KH_STORE_SYNC_OFF; i++)
+    assert (text && sync);
+    for (int i = 0; i <= KH_STORE_SYNC_OFF; i++)
         if (strcasecmp (text, names [i]) == 0) {
             *sync = (kh_store_sync_t) i;
             return 0;
@@ -596,7 +676,7 @@ s_slots (kh_store_t *self, const kh_envelope_t *env, uint64_t *slot [3], kh_prob
     for (int i = 0; i < 3; i++) {
         char key [S_KEY_MAX];
         s_key (key, kinds [i], env->type, env->from);
-        if (!(slot [i] = s_slot (self, key)))
+        if (!(slot [i] = s_slot (self->links, key)))
             return kh_problem (why, KH_ENOMEM, "store: out of memory for links");
     }
     return 0;
@@ -621,6 +701,20 @@ s_bind_row (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *
     sqlite3_bind_blob (stmt, 11, item->data, (int) item->size, SQLITE_STATIC);
 }
 
+#ifndef NDEBUG
+/* True if info, the row s_put is about to add, continues the head as kh_store.h
+   promises: its seq is the next one (gap-free from 1), its at does not go back, and
+   its previous-links point below it, the pair's at most the type's and the
+   sender's. For use inside assert (). */
+static bool
+s_extends_head (const kh_store_t *self, const kh_seqinfo_t *info)
+{
+    return info->seq == self->head + 1 && info->at >= self->last_at
+        && info->prev_type < info->seq && info->prev_sender < info->seq
+        && info->prev_pair <= info->prev_type && info->prev_pair <= info->prev_sender;
+}
+#endif
+
 /* Stores one valid envelope in the open transaction, or finds it stored before.
    On a new row, head and the links advance (the old links go to the undo log).
    Returns 0 with result filled, or -1 with why set (the batch must roll back). */
@@ -633,6 +727,7 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
         return -1;
     kh_seqinfo_t info = { .seq = self->head + 1, .at = at, .prev_type = *slot [0],
                           .prev_sender = *slot [1], .prev_pair = *slot [2] };
+    assert (s_extends_head (self, &info));
     s_bind_row (self, item, env, &info);
     int rc = sqlite3_step (self->insert);
     if (rc != SQLITE_DONE)
@@ -671,6 +766,7 @@ s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *r
     }
     self->head = head;
     self->last_at = last_at;
+    assert (s_head_ok (self));
     for (size_t i = 0; i < count; i++)
         if (results [i].code == KH_OK || results [i].conflict) {
             results [i].code = KH_ESTORE;
@@ -694,13 +790,7 @@ s_begin (kh_store_t *self, kh_problem_t *why)
     uint64_t seq, at;
     if (s_last (self, &seq, &at, why))
         return -1;
-    if (seq != self->head) {
-        self->head = seq;
-        self->last_at = at;
-        if (s_load_links (self, why))
-            return -1;
-    }
-    return 0;
+    return seq != self->head ? s_load_state (self, why) : 0;
 }
 
 int
@@ -735,6 +825,7 @@ kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
     if (s_run (self, self->commit, "commit", &why))
         return s_abort (self, head, last_at, results, count, &why);
     self->undo_count = 0;
+    assert (s_head_ok (self));
     return 0;
 }
 
@@ -898,16 +989,11 @@ kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool
     assert (self && q && w && more && next);
     *more = false;
     *next = q->since_seq ? q->since_seq : 1;
+    /* A transaction left open (a batch whose rollback failed) is not ours to end. */
     if (!sqlite3_get_autocommit (self->db))
-        return kh_problem (why, KH_EINVAL, "store: query inside an open batch");
+        return kh_problem (why, KH_ESTORE, "store: a transaction is still open");
     /* One read transaction, so that the at lookups and the rows see one snapshot. */
     if (s_run (self, self->begin_read, "begin a read", why))
         return -1;
-    int rc = s_query (self, q, w, more, next, why);
-    kh_problem_t ignored;
-    if (s_run (self, self->commit, "end a read", rc ? &ignored : why))
-        rc = -1;
-    if (!sqlite3_get_autocommit (self->db))
-        s_run (self, self->rollback, "rollback a read", &ignored);
-    return rc;
+    return s_end_read (self, s_query (self, q, w, more, next, why), why);
 }

@@ -14,7 +14,10 @@
 
     Invariants of the table that this class keeps: seq is gap-free from 1; every id
     is stored once; `at` never decreases as seq grows (a clock stepping back is
-    clamped), so queries can map an `at` range to a seq range through its index.
+    clamped), so queries can map an `at` range to a seq range through its index;
+    every previous-link names an earlier row. The writer asserts them of each row it
+    adds (builds without NDEBUG); what it loads from the file is checked instead,
+    since a file may have been edited by hand.
 */
 #ifndef KH_STORE_H_INCLUDED
 #define KH_STORE_H_INCLUDED
@@ -60,8 +63,9 @@ typedef struct _kh_store_t kh_store_t;
    fails if SQLite cannot give it), synchronous per sync, a busy timeout; creates the
    schema in an empty database and migrates an older one step by step; refuses a
    database whose version is newer than KH_SQL_VERSION. Loads the head and the
-   previous-seq links. Returns the store, or NULL with why set (KH_ESTORE, or
-   KH_ENOMEM) and nothing left open. */
+   previous-seq links from one snapshot and refuses a table where they do not fit
+   (a negative seq, a link above the head). Returns the store, or NULL with why set
+   (KH_ESTORE, or KH_ENOMEM) and nothing left open. */
 kh_store_t *kh_store_new (const char *path, kh_store_sync_t sync, kh_problem_t *why);
 
 /* Opens an existing store read-only, for kh_store_query and kh_store_head only.
@@ -73,8 +77,8 @@ kh_store_t *kh_store_new_reader (const char *path, kh_problem_t *why);
    left half-committed: kh_store_append has committed or rolled back before it returns. */
 void kh_store_destroy (kh_store_t **self_p);
 
-/* Parses "full", "normal" or "off" (any case) into *sync. Returns 0, or -1 if text
-   is none of them. */
+/* Parses text, "full", "normal" or "off" (any case), into *sync. Returns 0, or -1
+   if text is none of them. */
 int kh_store_sync_parse (const char *text, kh_store_sync_t *sync);
 
 /* Appends a batch of count envelopes in one transaction and fills results [i] for
