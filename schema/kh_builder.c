@@ -1,6 +1,7 @@
 /*  kh_builder.c - builds an envelope one body field at a time, and validates it as
     the hub will before handing out its bytes.
 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +146,9 @@ int
 kh_builder_set_msgpack (kh_builder_t *self, const char *field, size_t field_len,
                         const void *value, size_t size, kh_problem_t *why)
 {
-    if (!self || !field || !value)
-        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    assert (self);
+    assert (field || field_len == 0);
+    assert (value || size == 0);
     if (kh_mp_scan (value, size, why))
         return -1;
     int index = s_builder_field (self, field, field_len, why);
@@ -165,7 +167,7 @@ int
 kh_builder_encode (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
                    uint64_t ts, kh_problem_t *why)
 {
-    if (!self)
+    if (!self || !id || !from)
         return kh_problem (why, KH_EINVAL, "builder: missing argument");
     msgpack_sbuffer_clear (&self->encoded);
     if (kh_builder_pack (self, id, from, ts, &self->encoded, why)) {
@@ -215,8 +217,10 @@ int
 kh_builder_pack (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const char *from,
                  uint64_t ts, msgpack_sbuffer *out, kh_problem_t *why)
 {
-    if (!self || !id || !from || !out)
-        return kh_problem (why, KH_EINVAL, "builder: missing argument");
+    assert (self);
+    assert (id);
+    assert (from);
+    assert (out);
     size_t start = out->size;
     if (s_pack_envelope (self, id, from, ts, out)) {
         kh__undo (out, start);

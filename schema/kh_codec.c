@@ -7,6 +7,7 @@
     decoded leniently (unknown keys ignored, so that a newer hub can add keys); what
     the hub itself accepts (queries; envelopes in kh_envelope.c) is decoded strictly.
 */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@
 int
 kh_record_encode (msgpack_sbuffer *out, const kh_record_t *rec)
 {
+    assert (out);
+    assert (rec);
+    assert (rec->msg || rec->msg_size == 0);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -46,6 +50,8 @@ s_read_record (const msgpack_object *map, kh_record_t *rec, kh_problem_t *why)
 int
 kh_record_decode (const void *data, size_t size, kh_record_t *rec, kh_problem_t *why)
 {
+    if (!rec || (!data && size > 0))
+        return kh_problem (why, KH_EINVAL, "record: missing argument");
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
@@ -77,6 +83,8 @@ s_pack_filter (msgpack_packer *pk, const char *key, const char *text)
 int
 kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
 {
+    assert (out);
+    assert (q);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -141,6 +149,7 @@ s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
 int
 kh_query_decode (const void *data, size_t size, kh_query_t *q, kh_problem_t *why)
 {
+    assert (q);
     memset (q, 0, sizeof *q);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
@@ -185,6 +194,7 @@ kh_rows_writer_destroy (kh_rows_writer_t **self_p)
 int
 kh_rows_writer_add (kh_rows_writer_t *self, const kh_record_t *rec)
 {
+    assert (self);
     if (kh_record_encode (&self->rows, rec))
         return -1;
     self->count++;
@@ -194,12 +204,14 @@ kh_rows_writer_add (kh_rows_writer_t *self, const kh_record_t *rec)
 uint32_t
 kh_rows_writer_count (kh_rows_writer_t *self)
 {
+    assert (self);
     return self->count;
 }
 
 size_t
 kh_rows_writer_bytes (kh_rows_writer_t *self)
 {
+    assert (self);
     return self->rows.size;
 }
 
@@ -207,6 +219,8 @@ int
 kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
                        msgpack_sbuffer *out)
 {
+    assert (self);
+    assert (out);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -223,6 +237,7 @@ kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
 int
 kh_rows_decode (const void *data, size_t size, kh_rows_t *rows, kh_problem_t *why)
 {
+    assert (rows);
     memset (rows, 0, sizeof *rows);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
@@ -263,6 +278,8 @@ kh_rows_release (kh_rows_t *rows)
 int
 kh_ack_encode (msgpack_sbuffer *out, const uint8_t id [KH_ID_SIZE], uint64_t seq, bool dup)
 {
+    assert (out);
+    assert (id);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -291,6 +308,9 @@ int
 kh_ack_decode (const void *data, size_t size, uint8_t id [KH_ID_SIZE], uint64_t *seq,
                bool *dup, kh_problem_t *why)
 {
+    assert (id);
+    assert (seq);
+    assert (dup);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0) {
@@ -310,6 +330,7 @@ int
 kh_error_encode (msgpack_sbuffer *out, const uint8_t *id, uint64_t req, int code,
                  const char *reason)
 {
+    assert (out);
     /* A reason built from hostile bytes may hold invalid UTF-8: send only valid text. */
     if (!reason)
         reason = "";
@@ -332,6 +353,7 @@ kh_error_encode (msgpack_sbuffer *out, const uint8_t *id, uint64_t req, int code
 int
 kh_error_decode (const void *data, size_t size, kh_error_reply_t *err, kh_problem_t *why)
 {
+    assert (err);
     memset (err, 0, sizeof *err);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
@@ -362,6 +384,7 @@ kh_error_decode (const void *data, size_t size, kh_error_reply_t *err, kh_proble
 int
 kh_pong_encode (msgpack_sbuffer *out, uint64_t head, bool recorder)
 {
+    assert (out);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -376,6 +399,8 @@ int
 kh_pong_decode (const void *data, size_t size, uint64_t *head, bool *recorder,
                 kh_problem_t *why)
 {
+    assert (head);
+    assert (recorder);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
@@ -388,6 +413,7 @@ kh_pong_decode (const void *data, size_t size, uint64_t *head, bool *recorder,
 int
 kh_beat_encode (msgpack_sbuffer *out, uint64_t head, uint64_t at)
 {
+    assert (out);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -402,6 +428,8 @@ int
 kh_beat_decode (const void *data, size_t size, uint64_t *head, uint64_t *at,
                 kh_problem_t *why)
 {
+    assert (head);
+    assert (at);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
@@ -416,6 +444,9 @@ kh_beat_decode (const void *data, size_t size, uint64_t *head, uint64_t *at,
 int
 kh_topic_format (char *buf, size_t cap, const char *type, const char *from)
 {
+    assert (buf);
+    assert (type);
+    assert (from);
     int n = snprintf (buf, cap, "%s/%s/", type, from);
     return n < 0 || (size_t) n >= cap ? -1 : n;
 }

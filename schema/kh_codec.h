@@ -13,6 +13,12 @@
     may follow the object. Decoders never abort on input: they return -1 and fill a
     kh_problem_t with a code from kh_err.h and a readable reason.
 
+    Arguments are the caller's promise, as in czmq: inside the tree a NULL where a
+    function needs a pointer (out, self, the decoder's results) is a programmer
+    error, caught by assert. Only the KH_EXPORT functions of kreishub/kh_wire.h,
+    which programs of others call, answer NULL with KH_EINVAL. A why may always be
+    NULL; bytes may be anything (data may be NULL when size is 0).
+
     Encoders append to a msgpack_sbuffer that the caller owns (msgpack_sbuffer_init /
     msgpack_sbuffer_destroy). Each returns 0, or -1 if memory runs out, and then
     leaves out as it was: a frame is appended whole or not at all, never in part

@@ -342,6 +342,52 @@ test_ids_topics (void)
            && strcmp (kh_errname (999), "UNKNOWN") == 0, "wrong");
 }
 
+/* The library's boundary (kreishub/kh_wire.h) answers NULL arguments, never aborts. */
+static void
+test_boundary (void)
+{
+    kh_problem_t why = { 0 };
+    kh_record_t rec;
+    uint8_t id [KH_ID_SIZE] = { 1 };
+    char text [KH_ID_STR_SIZE] = "x";
+    KH_CHECK ("envelope check refuses NULL bytes",
+              kh_envelope_check (NULL, 5, NULL, NULL, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    KH_CHECK ("envelope check calls no bytes malformed",
+              kh_envelope_check (NULL, 0, NULL, NULL, &why) == -1 && why.code == KH_EMALFORMED,
+              "code %d", why.code);
+    KH_CHECK ("record decode refuses a NULL record",
+              kh_record_decode ("\x80", 1, NULL, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    KH_CHECK ("record decode refuses NULL bytes",
+              kh_record_decode (NULL, 3, &rec, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    kh_builder_t *b = kh_builder_new ("idea");
+    kh_builder_set (b, "title", "t", &why);
+    KH_CHECK ("builder encode refuses a NULL id",
+              kh_builder_encode (b, NULL, "05162004", 1, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    KH_CHECK ("builder encode refuses a NULL sender",
+              kh_builder_encode (b, id, NULL, 1, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    KH_CHECK ("builder encode refuses a NULL builder",
+              kh_builder_encode (NULL, id, "05162004", 1, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    KH_CHECK ("builder set refuses NULL text",
+              kh_builder_set (b, "title", NULL, &why) == -1 && why.code == KH_EINVAL,
+              "code %d", why.code);
+    kh_builder_destroy (&b);
+    KH_CHECK ("builder data of no builder is none", kh_builder_data (NULL, NULL) == NULL, "data");
+    KH_CHECK ("id parse refuses a NULL id",
+              kh_id_parse ("017ce42a-3800-7001-8000-00000000002a", NULL) == -1, "parsed");
+    kh_id_format (NULL, text);
+    KH_CHECK ("no id formats as an empty string", text [0] == 0, "%s", text);
+    kh_id_format (id, NULL);
+    kh_id_new (NULL);
+    KH_CHECK ("no text is no AGS", !kh_ags_valid (NULL, 5), "valid");
+    KH_CHECK ("no type name is no type", !kh_schema_type_known (NULL), "known");
+}
+
 int
 main (void)
 {
@@ -353,5 +399,6 @@ main (void)
     test_replies ();
     test_queries ();
     test_ids_topics ();
+    test_boundary ();
     return kh_check_done ("codec_test");
 }

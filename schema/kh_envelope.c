@@ -5,6 +5,7 @@
     values outside their limits are refused with a code and a reason that names the
     field; the first problem in the order PROTOCOL.md section 3 gives is reported.
 */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 size_t
 kh_utf8_seq (const uint8_t *p, size_t n)
 {
+    assert (p);
+    assert (n > 0);
     uint8_t c = p [0], lo = 0x80, hi = 0xbf;
     size_t len;
     if (c < 0x80)
@@ -50,6 +53,7 @@ kh_utf8_seq (const uint8_t *p, size_t n)
 bool
 kh_utf8_valid (const void *data, size_t len)
 {
+    assert (data || len == 0);
     const uint8_t *s = (const uint8_t *) data;
     for (size_t i = 0, n; i < len; i += n)
         if ((n = kh_utf8_seq (s + i, len - i)) == 0)
@@ -60,7 +64,7 @@ kh_utf8_valid (const void *data, size_t len)
 bool
 kh_ags_valid (const char *text, size_t len)
 {
-    if (len != 5 && len != 8)
+    if (!text || (len != 5 && len != 8))
         return false;
     for (size_t i = 0; i < len; i++)
         if (text [i] < '0' || text [i] > '9')
@@ -356,6 +360,8 @@ kh_envelope_check (const void *data, size_t size, kh_envelope_t *env, bool *has_
     memset (env, 0, sizeof *env);
     if (has_id)
         *has_id = false;
+    if (!data && size > 0)
+        return kh_problem (why, KH_EINVAL, "envelope: no bytes");
     if (size > KH_ENVELOPE_MAX)
         return kh_problem (why, KH_ETOOLARGE, "envelope of %zu bytes, at most %d allowed",
                            size, KH_ENVELOPE_MAX);

@@ -17,6 +17,8 @@ kh_now_ms (void)
 void
 kh_id_new (uint8_t id [KH_ID_SIZE])
 {
+    if (!id)
+        return;
     uint64_t ms = kh_now_ms ();
     /* getrandom: thread-safe, no file to open; 16 bytes never block once the kernel's
        pool is initialised, and never come back short. */
@@ -40,8 +42,10 @@ void
 kh_id_format (const uint8_t id [KH_ID_SIZE], char out [KH_ID_STR_SIZE])
 {
     static const char hex [] = "0123456789abcdef";
+    if (!out)
+        return;
     char *p = out;
-    for (int i = 0; i < KH_ID_SIZE; i++) {
+    for (int i = 0; id && i < KH_ID_SIZE; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             *p++ = '-';
         *p++ = hex [id [i] >> 4];
@@ -65,7 +69,7 @@ kh_id_parse (const char *text, uint8_t id [KH_ID_SIZE])
 {
     size_t len = text ? strlen (text) : 0;
     bool dashed = len == 36;
-    if (!dashed && len != 32)
+    if (!id || (!dashed && len != 32))
         return -1;
     int n = 0;
     for (size_t i = 0; i < len; ) {

@@ -1,4 +1,5 @@
 /*  kh_link.c - the broker<->recorder frames of kh_link.h: STORED and HELLO. */
+#include <assert.h>
 #include <string.h>
 #include "kh_link.h"
 #include "kh_mpio.h"
@@ -6,6 +7,8 @@
 int
 kh_stored_encode (msgpack_sbuffer *out, const kh_seqinfo_t *info, bool dup)
 {
+    assert (out);
+    assert (info);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -20,6 +23,8 @@ int
 kh_stored_decode (const void *data, size_t size, kh_seqinfo_t *info, bool *dup,
                   kh_problem_t *why)
 {
+    assert (info);
+    assert (dup);
     msgpack_unpacked u;
     memset (info, 0, sizeof *info);
     int rc = kh__unpack (data, size, &u, why);
@@ -34,6 +39,7 @@ kh_stored_decode (const void *data, size_t size, kh_seqinfo_t *info, bool *dup,
 int
 kh_hello_encode (msgpack_sbuffer *out, uint64_t head)
 {
+    assert (out);
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
@@ -47,6 +53,7 @@ kh_hello_encode (msgpack_sbuffer *out, uint64_t head)
 int
 kh_hello_decode (const void *data, size_t size, uint64_t *head, kh_problem_t *why)
 {
+    assert (head);
     msgpack_unpacked u;
     uint64_t version = 0;
     int rc = kh__unpack (data, size, &u, why);

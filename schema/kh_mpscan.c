@@ -8,6 +8,7 @@
     takes at least one byte). After it, msgpack-c allocates at most a small multiple
     of the input size.
 */
+#include <assert.h>
 #include <string.h>
 #include "kh_codec.h"
 
@@ -67,14 +68,14 @@ s_head (uint8_t b)
 int
 kh_mp_scan (const void *data, size_t size, kh_problem_t *why)
 {
+    assert (data || size == 0);
+    if (size == 0)
+        return kh_problem (why, KH_EMALFORMED, "empty frame");
     const uint8_t *p = (const uint8_t *) data;
     const uint8_t *end = p + size;
     uint64_t stack [KH_DEPTH_MAX + 1];  /* objects still to read at each level */
     int top = 0;
     stack [0] = 1;
-
-    if (!data || size == 0)
-        return kh_problem (why, KH_EMALFORMED, "empty frame");
     while (true) {
         while (top >= 0 && stack [top] == 0)
             top--;

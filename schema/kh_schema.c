@@ -1,4 +1,5 @@
 /*  kh_schema.c - the table of message types and body fields, and its Markdown form. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include "kh_codec.h"
@@ -133,6 +134,7 @@ s_print_kind (FILE *file, const kh_field_t *f)
 void
 kh_schema_print_markdown (FILE *file)
 {
+    assert (file);
     for (size_t t = 0; t < S_COUNT (s_types); t++) {
         const kh_msgtype_t *type = &s_types [t];
         fprintf (file, "### `%s`: %s\n\n", type->name, type->doc);

@@ -8,6 +8,10 @@
     that the hub itself enforces, so a message refused here would be refused by the
     hub with the same code and reason. Decoded views (kh_record_t.msg) point into
     the caller's bytes and live as long as those bytes.
+
+    These functions are the library's boundary: given NULL where they need an
+    argument (why may always be NULL), they return -1 with why set to KH_EINVAL,
+    or NULL, false or nothing done as their result allows; they never abort.
 */
 #ifndef KH_WIRE_H_INCLUDED
 #define KH_WIRE_H_INCLUDED
