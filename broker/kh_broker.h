@@ -7,9 +7,13 @@
     and acknowledged (commit before ack). Queries pass through to the recorder. Every
     second a heartbeat goes out on the live socket.
 
-    A broker runs its loop in the calling thread (kh_broker_run, as the program does)
-    or as a czmq actor (kh_broker_actor, as the tests do). It is single-threaded and
-    shares nothing: everything it knows lives in its own object.
+    A broker runs its loop (a czmq zloop) in the calling thread (kh_broker_run, as the
+    program does) or as a czmq actor (kh_broker_actor, as the tests do). It is
+    single-threaded and shares nothing: everything it knows lives in its own object.
+
+    Its files, by job: kh_broker.c builds it and runs the loop, kh_broker_client.c
+    answers clients, kh_broker_link.c speaks with the recorder, kh_broker_live.c
+    serves subscribers; kh_pending holds the publishes the recorder has not answered.
 */
 #ifndef KH_BROKER_H_INCLUDED
 #define KH_BROKER_H_INCLUDED
@@ -35,7 +39,11 @@ extern "C" {
    as an answer lost on the way and sent again (de-duplication makes it safe). */
 #define KH_BROKER_RESEND_MS     10000
 
-/* How to build a broker. Endpoints may use a wildcard port ("tcp://127.0.0.1:*"). */
+/* A monotonic clock in milliseconds; arg is the config's clock_arg. */
+typedef int64_t (kh_broker_clock_fn) (void *arg);
+
+/* How to build a broker. Endpoints may use a wildcard port ("tcp://127.0.0.1:*").
+   Zero in any field means its default. */
 typedef struct {
     const char *client;                 /* ROUTER endpoint for clients */
     const char *live;                   /* XPUB endpoint for subscribers */
@@ -47,6 +55,12 @@ typedef struct {
     const char *senders;                /* AGS keys allowed to publish, separated by
                                            commas or spaces; NULL or "": any AGS */
     bool        verbose;                /* log every request with zsys_debug */
+    /* The clock the broker judges ages by (a recorder's silence, unanswered STOREs
+       and queries); NULL: zclock_mono. A broker given a clock is in the caller's
+       time: its once-a-second work (heartbeat, recorder liveness, lost answers,
+       query expiry) runs only when the actor is told "TICK". For tests. */
+    kh_broker_clock_fn *clock;
+    void       *clock_arg;
 } kh_broker_config_t;
 
 /* What the broker has done since it started. */
@@ -80,8 +94,8 @@ const char *kh_broker_live_endpoint (kh_broker_t *self);
 const char *kh_broker_recorder_endpoint (kh_broker_t *self);
 
 /* Serves until interrupted (SIGINT/SIGTERM through czmq's zsys handler) or, if pipe is
-   not NULL, until "$TERM" arrives on it. Returns 0 on a clean stop, -1 if polling
-   failed. */
+   not NULL, until "$TERM" arrives on it (other commands as for kh_broker_actor).
+   Returns 0 on a clean stop, -1 if the loop could not be set up. */
 int kh_broker_run (kh_broker_t *self, zsock_t *pipe);
 
 /* Copies the broker's counters into stats. */
@@ -91,6 +105,7 @@ void kh_broker_stats (kh_broker_t *self, kh_broker_stats_t *stats);
    actor signals. Commands on the actor's pipe:
      "ENDPOINTS" -> "sss" client, live, recorder (all "" if the broker could not start)
      "STATS"     -> "888888888" the fields of kh_broker_stats_t in order
+     "TICK"      -> runs the once-a-second work now, then signals (zsock_wait)
      "$TERM"     -> stops the actor. */
 void kh_broker_actor (zsock_t *pipe, void *args);
 

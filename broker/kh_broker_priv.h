@@ -1,0 +1,159 @@
+/*  kh_broker_priv.h - the broker's state and what its files share (internal).
+
+    One struct, touched only by the thread that runs the broker. Each part is written
+    by the file named above it; the others only read it (the stats are tallies that
+    each file adds its own counters to).
+*/
+#ifndef KH_BROKER_PRIV_H_INCLUDED
+#define KH_BROKER_PRIV_H_INCLUDED
+
+#include "kh_broker.h"
+#include "kh_codec.h"
+#include "kh_link.h"
+#include "kh_parts.h"
+#include "kh_pending.h"
+
+#define KH__ROUTING_MAX 255     /* bytes of a ZeroMQ routing id, at most */
+
+/* Where the link to the recorder stands. */
+typedef enum {
+    KH__REC_NEVER,              /* no recorder has said HELLO: the store's head is unknown */
+    KH__REC_UP,                 /* linked; its queue took the last STORE */
+    KH__REC_BLOCKED,            /* linked; its queue was full at the last STORE: retry soon */
+    KH__REC_GONE                /* the last one said BYE, went silent or was unreachable */
+} kh__rec_state_t;
+
+struct _kh_broker_t {
+    /* kh_broker.c: sockets, loop, clock */
+    zsock_t  *client;                   /* ROUTER: [id][command][body] from clients */
+    zsock_t  *live;                     /* XPUB: [topic][record] out, subscriptions in */
+    zsock_t  *recorder;                 /* ROUTER: the recorder's DEALER connects here */
+    void     *client_h;                 /* libzmq handles of the three, for zmq_send */
+    void     *live_h;
+    void     *recorder_h;
+    char     *client_ep;                /* bound endpoints, real ports */
+    char     *live_ep;
+    char     *recorder_ep;
+    zloop_t  *loop;                     /* while kh_broker_run runs, else NULL */
+    kh_broker_clock_fn *clock;          /* the caller's clock, or NULL: zclock_mono */
+    void     *clock_arg;
+    msgpack_sbuffer buf;                /* reused by every encode on the hot path */
+    kh_broker_stats_t stats;
+    bool      verbose;
+
+    /* kh_broker_link.c: the recorder and what waits for it */
+    kh__rec_state_t rec_state;
+    uint8_t   rec_id [KH__ROUTING_MAX]; /* routing id of the latest recorder */
+    size_t    rec_id_size;
+    int64_t   rec_seen;                 /* clock when it last said anything */
+    int64_t   rec_ttl;                  /* ms of silence after which it is gone */
+    int64_t   resend_ms;                /* ms after which an unanswered STORE goes again */
+    kh_pending_t *pending;              /* publishes waiting for the recorder */
+    uint64_t  head;                     /* highest seq known to be committed */
+    int       flush_timer;              /* one-shot timer to hand over more, or -1 */
+    int       ttl_timer;                /* one-shot timer at the recorder's deadline, or -1 */
+
+    /* kh_broker_client.c: clients */
+    zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
+    zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
+};
+
+/* ------------------------------------------------------------ kh_broker.c */
+
+/* A message handler: msg holds [routing id][command][...], frames counted. */
+typedef void (kh__handler_fn) (kh_broker_t *self, kh_parts_t *msg);
+
+/* A command a peer may send, with how many frames it takes after the routing id (the
+   command frame included). */
+typedef struct {
+    const char     *name;
+    int             min_frames;
+    int             max_frames;
+    kh__handler_fn *handler;
+} kh__command_t;
+
+/* Returns the command in table (size entries) named by frame 1 of msg, or NULL. */
+const kh__command_t *kh__command_find (const kh__command_t *table, size_t size,
+                                       kh_parts_t *msg);
+
+/* True if msg has as many frames as command takes. */
+bool kh__command_fits (const kh__command_t *command, kh_parts_t *msg);
+
+/* Returns the broker's clock, in ms. */
+int64_t kh__now (kh_broker_t *self);
+
+/* True if the broker's clock is the caller's (then the periodic timers are left to
+   the actor's TICK). */
+bool kh__virtual_time (kh_broker_t *self);
+
+/* Arms a one-shot timer of delay ms on the running loop unless *timer_id already
+   names one; the handler must set *timer_id to -1 when it runs. */
+void kh__timer_once (kh_broker_t *self, int *timer_id, size_t delay,
+                     zloop_timer_fn *handler);
+
+/* ------------------------------------------------------------ kh_broker_link.c */
+
+/* Handles a message from the recorder socket. */
+void kh__link_message (kh_broker_t *self, kh_parts_t *msg);
+
+/* True if a recorder is linked (it may take STOREs and queries). */
+bool kh__link_up (kh_broker_t *self);
+
+/* True once a recorder has told the store's head. */
+bool kh__link_head_known (kh_broker_t *self);
+
+/* Hands the recorder, oldest first, what waits for it: some now, the rest soon. */
+void kh__link_flush (kh_broker_t *self);
+
+/* Passes a query on as [QUERY][client id][*body]; takes *body on success. Returns 0,
+   or -1 if no recorder is linked or its queue is full. */
+int kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body);
+
+/* The link's once-a-second work: liveness, lost answers, what waits. */
+void kh__link_tick (kh_broker_t *self);
+
+/* ------------------------------------------------------------ kh_broker_client.c */
+
+/* Handles a request from the client socket; every bad one is answered. */
+void kh__client_message (kh_broker_t *self, kh_parts_t *msg);
+
+/* Sends [routing id][command][data] to a client without blocking; a reply the client
+   is gone or too slow for is dropped and counted. */
+void kh__reply (kh_broker_t *self, const void *client, size_t client_size,
+                const char *command, const void *data, size_t size);
+
+/* As kh__reply with the body *body, passed on without copying (*body is then empty). */
+void kh__reply_msg (kh_broker_t *self, const void *client, size_t client_size,
+                    const char *command, zmq_msg_t *body);
+
+/* Answers a client with [ERROR][error]; id may be NULL, req 0. */
+void kh__reply_error (kh_broker_t *self, const void *client, size_t client_size,
+                      const uint8_t *id, uint64_t req, int code, const char *reason);
+
+/* A query answer went back to client: one fewer in flight for it. */
+void kh__queries_done (kh_broker_t *self, zmq_msg_t *client);
+
+/* Forgets every query in flight (their answers will not come). */
+void kh__queries_purge (kh_broker_t *self);
+
+/* The clients' once-a-second work: queries whose answers never came expire. */
+void kh__client_tick (kh_broker_t *self);
+
+/* Reads the allowed senders from list (AGS keys separated by commas or spaces) into
+   *set; NULL or an empty list leaves *set NULL (any sender). Returns 0, or -1 after
+   logging an entry that is not an AGS. */
+int kh__senders_parse (const char *list, zhashx_t **set);
+
+/* ------------------------------------------------------------ kh_broker_live.c */
+
+/* Handles [0x01|0x00][prefix] from the XPUB: a subscription opened or closed. */
+void kh__live_message (kh_broker_t *self, kh_parts_t *msg);
+
+/* Publishes a committed publish live as [topic][record]. */
+void kh__live_publish (kh_broker_t *self, const kh_pending_view_t *entry,
+                       const kh_seqinfo_t *info);
+
+/* The live socket's once-a-second work: the heartbeat, once the head is known. */
+void kh__live_tick (kh_broker_t *self);
+
+#endif
