@@ -5,6 +5,10 @@
     with a token the answer echoes; the recorder answers STORED or FAILED in the
     order the STOREs came, and says BYE when it stops cleanly. Queries pass through
     as [QUERY][client][query] and come back as [ROWS|ERROR][client][body].
+
+    The encoders and decoders (in kh_link.c) keep kh_codec.h's rules: an encoder
+    appends a whole frame or, if memory runs out, returns -1 and leaves out as it
+    was; a decoder returns -1 with why set on any bytes it cannot take.
 */
 #ifndef KH_LINK_H_INCLUDED
 #define KH_LINK_H_INCLUDED
