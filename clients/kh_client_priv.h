@@ -1,4 +1,5 @@
-/*  kh_client_priv.h - what kh_subscriber.c uses of kh_client.c (internal to libkreishub). */
+/*  kh_client_priv.h - what kh_subscriber.c uses of kh_client.c, and a hook for tests
+    (internal to libkreishub). */
 #ifndef KH_CLIENT_PRIV_H_INCLUDED
 #define KH_CLIENT_PRIV_H_INCLUDED
 
@@ -32,6 +33,11 @@ int kh__recv (void *handle, kh_parts_t *parts, int64_t deadline);
 /* Returns the body (second frame) of a message kh__recv received and its size in
    *size; NULL and 0 if it had none. */
 const void *kh__body (kh_parts_t *parts, size_t *size);
+
+/* True once kh_subscriber_next has received anything from the live endpoint (a
+   heartbeat or a record): the broker has the subscriber's subscriptions. For tests,
+   which must not publish before that (tests/it_flow.c declares it itself). */
+bool kh__subscriber_heard (kh_subscriber_t *self);
 
 /* The zclock_mono time timeout_ms from now, or -1 for a negative timeout. */
 int64_t kh__deadline (int timeout_ms);

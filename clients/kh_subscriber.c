@@ -36,6 +36,7 @@ struct _kh_subscriber_t {
     kh_client_t *client;                /* for the store queries */
     zsock_t     *sub;                   /* live records and heartbeats */
     void        *handle;                /* sub's libzmq socket */
+    bool         heard;                 /* something came live: subscriptions work */
     char         type [KH_TYPE_MAX + 1];    /* "" for any */
     char         from [KH_AGS_MAX + 1];     /* "" for any */
     s_link_t     link;
@@ -180,6 +181,13 @@ kh_subscriber_set_query_timeout (kh_subscriber_t *self, int timeout_ms)
 {
     if (self)
         self->query_timeout = timeout_ms;
+}
+
+bool
+kh__subscriber_heard (kh_subscriber_t *self)
+{
+    assert (self);
+    return self->heard;
 }
 
 /* ------------------------------------------------------------- store ranges */
@@ -328,6 +336,7 @@ kh_subscriber_next (kh_subscriber_t *self, int timeout_ms, kh_record_t *out)
         int rc = kh__recv (self->handle, &self->live, deadline);
         if (rc)
             return rc;
+        self->heard = true;
         if (s_on_live (self, out))
             return 0;
     }

@@ -6,7 +6,14 @@
 
     Everything is checked against what this test published (phase 1) or against the
     log read back afterwards (phases 3 and 4): which seqs, in which order, and a hash
-    of every envelope's bytes. */
+    of every envelope's bytes.
+
+    The test does not sleep for what it can observe. A subscriber is used only once
+    it has heard from the live endpoint (its first heartbeat): then the broker has
+    its subscriptions. And each phase ends with a closing record that every
+    subscriber's filter matches, published last: a subscriber that delivers exactly
+    what it should up to that one has delivered nothing extra and nothing twice, with
+    no quiet period to wait out. */
 #include <signal.h>
 #include <czmq.h>
 #include "kreishub/kreishub.h"
@@ -21,6 +28,11 @@
 #define S_RESUME    800                 /* phase 3: messages published while resuming */
 #define S_FLOOD     5000                /* phase 4: messages published pipelined */
 #define S_WINDOW    500                 /* phase 4: publishes in flight */
+#define S_RESUME_WINDOW 8               /* phase 3: publishes in flight */
+
+/* libkreishub's hook for tests (clients/kh_client_priv.h): true once the subscriber
+   received anything from the live endpoint, i.e. the broker has its subscriptions. */
+bool kh__subscriber_heard (kh_subscriber_t *self);
 
 static const char *const s_senders [] = { S_AGS_A, S_AGS_B, S_AGS_K };
 
@@ -283,30 +295,74 @@ s_read (const char *name, kh_subscriber_t *sub, size_t count, s_log_t *got)
     }
 }
 
-/* Checks that nothing more comes from sub within ms (no duplicate, no extra). */
+/* Waits until each of the count subscribers has heard from the live endpoint (its
+   first heartbeat), so that its subscriptions are in effect and it has its starting
+   point before anything is published; on an idle hub nothing may be delivered
+   meanwhile. */
 static void
-s_quiet (const char *name, kh_subscriber_t *sub, int ms)
+s_await_heard (kh_subscriber_t *const *subs, size_t count)
 {
-    kh_record_t rec;
-    int rc = kh_subscriber_next (sub, ms, &rec);
-    KH_CHECK (name, rc == KH_ETIMEOUT, "got %s (seq %llu)", kh_strerror (rc),
-              (unsigned long long) (rc == 0 ? rec.info.seq : 0));
+    int64_t deadline = zclock_mono () + S_WAIT;
+    size_t heard = 0;
+    for (size_t i = 0; i < count; i++) {
+        int rc = KH_ETIMEOUT;
+        kh_record_t rec;
+        while (rc == KH_ETIMEOUT && !kh__subscriber_heard (subs [i])
+           &&  zclock_mono () < deadline)
+            rc = kh_subscriber_next (subs [i], 2, &rec);
+        KH_CHECK ("a subscriber on an idle hub delivers nothing", rc == KH_ETIMEOUT,
+                  "subscriber %zu: %s (seq %llu)", i, kh_strerror (rc),
+                  (unsigned long long) (rc == 0 ? rec.info.seq : 0));
+        heard += kh__subscriber_heard (subs [i]);
+    }
+    KH_CHECK ("a new subscriber hears a heartbeat", heard == count, "%zu of %zu in %d ms",
+              heard, count, S_WAIT);
 }
 
-/* Gives the subscriber ms to connect and see a heartbeat (one comes every second),
-   so that its subscriptions are in effect and it has its starting point before
-   anything is published; on a hub without messages nothing may come meanwhile.
-   (There is no signal for "subscribed" to wait on: the time is generous instead.) */
+/* Checks that what a subscriber is to get (expect) ends with the phase's closing
+   record, seq closer: then getting exactly expect, in order, leaves no room for
+   anything extra or repeated. */
 static void
-s_settle (kh_subscriber_t *sub, int ms)
+s_check_closed (const char *name, const s_log_t *expect, uint64_t closer)
 {
-    s_quiet ("a subscriber on an idle hub delivers nothing", sub, ms);
+    uint64_t last = expect->count ? expect->rows [expect->count - 1].seq : 0;
+    KH_CHECK ("the closing record is the last a subscriber is to get", last == closer,
+              "%s: last seq %llu, the closing one %llu", name, (unsigned long long) last,
+              (unsigned long long) closer);
+}
+
+/* Publishes a closing record of type from sender with client; returns its seq (0 if
+   it was not acknowledged). */
+static uint64_t
+s_publish_closer (kh_client_t *client, const char *type, const char *from)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    uint64_t seq = 0;
+    int rc = s_envelope (&buf, type, from, 99999, NULL);
+    if (rc == 0)
+        rc = kh_client_publish (client, buf.data, buf.size, S_WAIT, 2, &seq, NULL, NULL);
+    KH_CHECK ("a closing record is acknowledged", rc == 0 && seq > 0, "%s",
+              kh_strerror (rc));
+    msgpack_sbuffer_destroy (&buf);
+    return rc == 0 ? seq : 0;
 }
 
 /* ------------------------------------------------------- phase 1: the flow */
 
+/* Waits until the clock has passed the ms it shows now: whatever commits after
+   that has a later commit time (at) than what was acknowledged before. */
+static void
+s_next_ms (void)
+{
+    uint64_t now = kh_now_ms ();
+    while (kh_now_ms () <= now)
+        zclock_sleep (1);
+}
+
 /* Publishes S_FIRST messages one by one; each ACK must name a new seq, the next one.
-   Fills sent with what was published, at from the subscriber later. */
+   The last is the closing record: an idea from S_AGS_A, which every subscriber of
+   phase 1 follows. Fills sent with what was published, at from the subscriber later. */
 static void
 s_publish_first (kh_client_t *client, s_log_t *sent)
 {
@@ -314,8 +370,10 @@ s_publish_first (kh_client_t *client, s_log_t *sent)
     msgpack_sbuffer_init (&buf);
     for (uint32_t n = 0; n < S_FIRST; n++) {
         if (n == S_FIRST / 3 || n == 2 * S_FIRST / 3)
-            zclock_sleep (20);          /* so that commit times (at) differ */
-        int built = s_envelope (&buf, s_type_of (n), s_from_of (n), n, NULL);
+            s_next_ms ();               /* so that commit times (at) differ here */
+        bool last = n == S_FIRST - 1;
+        int built = s_envelope (&buf, last ? "idea" : s_type_of (n),
+                                last ? S_AGS_A : s_from_of (n), n, NULL);
         KH_CHECK ("the codec builds a valid envelope", built == 0, "message %u", n);
         uint64_t seq = 0;
         bool dup = true;
@@ -371,9 +429,9 @@ s_follow_check (const char *name, kh_subscriber_t *sub, const s_log_t *sent,
     snprintf (filter.from, sizeof filter.from, "%s", from ? from : "");
     s_log_t expect = { 0 };
     s_log_filter (sent, &filter, 0, &expect);
+    s_check_closed (name, &expect, S_FIRST);
     s_read (name, sub, expect.count, got);
     s_same_rows (name, got, &expect);
-    s_quiet ("a subscriber delivers nothing beyond what matches, nothing twice", sub, 300);
     uint64_t gaps = 1, filled = 1;
     kh_subscriber_stats (sub, &gaps, &filled);
     KH_CHECK ("with room in the live queue, everything comes live (no gap to fill)",
@@ -429,9 +487,7 @@ s_queries (kh_client_t *client, const s_log_t *sent)
 static void
 s_phase_flow (kh_client_t *client, kh_subscriber_t *subs [3], s_log_t *sent)
 {
-    s_settle (subs [0], 2500);          /* a heartbeat comes every second */
-    s_settle (subs [1], 200);
-    s_settle (subs [2], 200);
+    s_await_heard (subs, 3);
     uint64_t t0 = kh_now_ms ();
     s_publish_first (client, sent);
     uint64_t t1 = kh_now_ms ();
@@ -490,7 +546,8 @@ s_publish_dup (kh_client_t *client, const msgpack_sbuffer *env, uint64_t expect_
 }
 
 /* Phase 2: a resend is stored once, also when the first tries got no answer because
-   the recorder was stopped. The subscriber sees each of them once. */
+   the recorder was stopped. The subscriber sees each of them once, then the closing
+   record. */
 static void
 s_phase_retry (kh_hub_t *hub, kh_client_t *client, kh_subscriber_t *all)
 {
@@ -509,13 +566,13 @@ s_phase_retry (kh_hub_t *hub, kh_client_t *client, kh_subscriber_t *all)
     /* No answer while the recorder is stopped: the client resends and gives up. */
     KH_CHECK ("the recorder can be stopped", kill (hub->recorder_pid, SIGSTOP) == 0, "kill");
     int64_t start = zclock_mono ();
-    rc = kh_client_publish (client, second.data, second.size, 250, 2, &seq, &dup, NULL);
+    rc = kh_client_publish (client, second.data, second.size, 100, 2, &seq, &dup, NULL);
     int64_t took = zclock_mono () - start;
     uint64_t head = 0;
     int pinged = kh_client_ping (client, S_WAIT, &head, NULL);
     kill (hub->recorder_pid, SIGCONT);
     KH_CHECK ("without the recorder a publish times out after its resends",
-              rc == KH_ETIMEOUT && took >= 3 * 250, "%s after %lld ms", kh_strerror (rc),
+              rc == KH_ETIMEOUT && took >= 3 * 100, "%s after %lld ms", kh_strerror (rc),
               (long long) took);
     KH_CHECK ("nothing is acknowledged while the recorder is stopped",
               pinged == 0 && head == S_FIRST + 1, "%s head %llu", kh_strerror (pinged),
@@ -536,15 +593,24 @@ s_phase_retry (kh_hub_t *hub, kh_client_t *client, kh_subscriber_t *all)
     KH_CHECK ("the broker's head agrees", rc == 0 && head == S_FIRST + 2, "%s head %llu",
               kh_strerror (rc), (unsigned long long) head);
 
-    /* Live, each went out once: S_FIRST + 1 and + 2, then nothing. */
+    /* Live, each went out once: S_FIRST + 1 and + 2, then the closing record. */
     s_log_t got = { 0 }, expect = { 0 };
     kh_seqinfo_t info = { .seq = S_FIRST + 1 };
     s_log_add (&expect, first.data, first.size, &info);
     info.seq = S_FIRST + 2;
     s_log_add (&expect, second.data, second.size, &info);
-    s_read ("a subscriber gets each retried message once", all, 2, &got);
-    s_same_rows ("a subscriber gets each retried message once", &got, &expect);
-    s_quiet ("a subscriber does not deliver a duplicate again", all, 1200);
+    msgpack_sbuffer closer;
+    msgpack_sbuffer_init (&closer);
+    s_envelope (&closer, "idea", S_AGS_A, 9003, NULL);
+    rc = kh_client_publish (client, closer.data, closer.size, S_WAIT, 2, &seq, &dup, NULL);
+    KH_CHECK ("the closing record is stored next", rc == 0 && seq == S_FIRST + 3 && !dup,
+              "%s seq %llu dup %d", kh_strerror (rc), (unsigned long long) seq, dup);
+    info.seq = S_FIRST + 3;
+    s_log_add (&expect, closer.data, closer.size, &info);
+    s_read ("a subscriber gets each retried message once", all, 3, &got);
+    s_same_rows ("a subscriber gets each retried message once, nothing again", &got,
+                 &expect);
+    msgpack_sbuffer_destroy (&closer);
     s_log_free (&got);
     s_log_free (&expect);
     msgpack_sbuffer_destroy (&first);
@@ -643,9 +709,9 @@ s_follow_load (s_follower_t *fs, size_t count, zactor_t *publisher, uint64_t fin
 }
 
 /* Checks that f got exactly the records of log matching its filter from its since
-   on (reading what is still to come), then nothing more. */
+   on (reading what is still to come), the last being the closing record (seq closer). */
 static void
-s_follower_check (s_follower_t *f, const s_log_t *log)
+s_follower_check (s_follower_t *f, const s_log_t *log, uint64_t closer)
 {
     KH_CHECK ("a subscriber following a load never fails", f->error == 0, "%s: %s",
               f->name, kh_strerror (f->error));
@@ -654,10 +720,10 @@ s_follower_check (s_follower_t *f, const s_log_t *log)
     snprintf (filter.from, sizeof filter.from, "%s", f->from ? f->from : "");
     s_log_t expect = { 0 };
     s_log_filter (log, &filter, 0, &expect);
+    s_check_closed (f->name, &expect, closer);
     if (f->error == 0 && f->got.count < expect.count)
         s_read (f->name, f->sub, expect.count, &f->got);
     s_same_rows (f->name, &f->got, &expect);
-    s_quiet ("a subscriber delivers nothing beyond the log, nothing twice", f->sub, 300);
     s_log_free (&expect);
 }
 
@@ -692,13 +758,14 @@ s_wait_head (kh_client_t *client, uint64_t target)
 
 /* Phase 3: while a second client keeps publishing, subscribers resuming with
    since_seq (from 1, from the middle; unfiltered and filtered) catch up from the
-   store and go on live: every seq from since to the end, once, in order. */
+   store and go on live: every seq from since to the end, once, in order. The
+   closing record is an offer from S_AGS_K. */
 static void
 s_phase_resume (kh_hub_t *hub, kh_client_t *client)
 {
     uint64_t h0 = 0;
     kh_client_ping (client, S_WAIT, &h0, NULL);
-    s_load_t load = { hub->client, S_RESUME, 1 };
+    s_load_t load = { hub->client, S_RESUME, S_RESUME_WINDOW };
     zactor_t *publisher = zactor_new (s_publisher, &load);
     uint64_t head = s_wait_head (client, h0 + S_RESUME / 4);
     uint64_t middle = head / 2 + 1;
@@ -707,16 +774,17 @@ s_phase_resume (kh_hub_t *hub, kh_client_t *client)
     s_follower_init (&fs [1], "resuming from the middle", hub, NULL, NULL, middle);
     s_follower_init (&fs [2], "resuming one type from the middle", hub, "offer", NULL,
                      middle);
-    s_follower_init (&fs [3], "resuming one type from one sender from 1", hub, "idea",
+    s_follower_init (&fs [3], "resuming one type from one sender from 1", hub, "offer",
                      S_AGS_K, 1);
     uint64_t final = h0 + S_RESUME;
     s_follow_load (fs, 4, publisher, final, 0, zclock_mono () + 60000);
     s_publisher_result (publisher, S_WAIT, S_RESUME);
     zactor_destroy (&publisher);
+    uint64_t closer = s_publish_closer (client, "offer", S_AGS_K);
     s_log_t log = { 0 };
-    s_log_load_check (client, &log, final);
+    s_log_load_check (client, &log, final + 1);
     for (size_t i = 0; i < 4; i++) {
-        s_follower_check (&fs [i], &log);
+        s_follower_check (&fs [i], &log, closer);
         uint64_t gaps = 0, filled = 0;
         kh_subscriber_stats (fs [i].sub, &gaps, &filled);
         printf ("it_flow: %s (since %llu): %zu records (to seq %llu while the load ran, "
@@ -731,7 +799,8 @@ s_phase_resume (kh_hub_t *hub, kh_client_t *client)
 
 /* Phase 4: with a live queue of one message per subscriber, a burst of pipelined
    publishes overflows it; slow subscribers still get every record once, in order,
-   having detected the drops and filled them from the store. */
+   having detected the drops and filled them from the store. The closing record is
+   an idea from S_AGS_A. */
 static void
 s_phase_flood (void)
 {
@@ -745,8 +814,9 @@ s_phase_flood (void)
     s_follower_init (&fs [0], "a slow subscriber to everything", &hub, NULL, NULL, 0);
     s_follower_init (&fs [1], "a slow subscriber to one type from one sender", &hub,
                      "idea", S_AGS_A, 0);
-    s_settle (fs [0].sub, 2500);
-    s_settle (fs [1].sub, 200);
+    kh_subscriber_t *subs [2] = { fs [0].sub, fs [1].sub };
+    if (subs [0] && subs [1])
+        s_await_heard (subs, 2);
     s_load_t load = { hub.client, S_FLOOD, S_WINDOW };
     zactor_t *publisher = zactor_new (s_publisher, &load);
     s_follow_load (fs, 2, publisher, S_FLOOD, 50, zclock_mono () + 90000);
@@ -754,8 +824,9 @@ s_phase_flood (void)
     zactor_destroy (&publisher);
 
     kh_client_t *client = kh_client_new (hub.client);
+    uint64_t closer = s_publish_closer (client, "idea", S_AGS_A);
     s_log_t log = { 0 }, some = { 0 }, expect = { 0 };
-    s_log_load_check (client, &log, S_FLOOD);
+    s_log_load_check (client, &log, S_FLOOD + 1);
     kh_query_t q = { 0 };
     int rc = kh_client_query (client, &q, 1500, S_WAIT, s_collect, &some);
     s_log_filter (&log, &q, 1500, &expect);
@@ -763,7 +834,7 @@ s_phase_flood (void)
               "%s, %zu rows", kh_strerror (rc), some.count);
     s_same_rows ("a limit beyond one page gets the first rows", &some, &expect);
     for (size_t i = 0; i < 2; i++) {
-        s_follower_check (&fs [i], &log);
+        s_follower_check (&fs [i], &log, closer);
         uint64_t gaps = 0, filled = 0;
         kh_subscriber_stats (fs [i].sub, &gaps, &filled);
         printf ("it_flow: %s: %zu records, gaps %llu, filled %llu\n", fs [i].name,
