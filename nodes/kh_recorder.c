@@ -24,6 +24,8 @@ struct _kh_recorder_t {
     void              *queries_h;       /* libzmq handle of our end of its pipe */
     zsock_t           *broker;          /* DEALER to the broker's recorder ROUTER */
     void              *broker_h;
+    zsock_t           *monitor;         /* PAIR: broker's connections as they stand */
+    void              *monitor_h;
     char              *endpoint;        /* the broker's, as configured */
     size_t             batch_max;       /* STOREs per transaction, at most */
     size_t             count;           /* STOREs in the batch now */
@@ -255,6 +257,22 @@ s_hello (kh_recorder_t *self)
     self->next_hello = zclock_mono () + (sent ? self->hello_ms : S_RETRY_MS);
 }
 
+/* Takes the events of the broker socket's monitor, each a new connection to a
+   broker, and says HELLO at once: a broker that was restarted refuses publishes
+   until it hears from us, and the next HELLO may be a second away. */
+static void
+s_on_connected (kh_recorder_t *self)
+{
+    kh_parts_t event;
+    bool connected = false;
+    while (kh_parts_recv (&event, self->monitor_h, ZMQ_DONTWAIT) > 0) {
+        kh_parts_close (&event);
+        connected = true;
+    }
+    if (connected)
+        s_hello (self);
+}
+
 /* Says [BYE] on a clean stop, so that the broker refuses publishes at once rather
    than handing them to a recorder that is gone. */
 static void
@@ -374,13 +392,34 @@ s_start_queries (kh_recorder_t *self, kh_problem_t *why)
     return 0;
 }
 
-/* Creates the DEALER and connects it to the broker. Returns 0, or -1 with why set. */
+/* Watches the broker socket's handshakes through a monitor, on an inproc PAIR, so
+   that a new connection is known at once (s_on_connected). Returns 0, or -1 with
+   why set. */
+static int
+s_monitor (kh_recorder_t *self, kh_problem_t *why)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://kh-recorder-%p", (void *) self);
+    if (zmq_socket_monitor (self->broker_h, endpoint, ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+    ||  !(self->monitor = zsock_new (ZMQ_PAIR))
+    ||  zsock_connect (self->monitor, "%s", endpoint))
+        return kh_problem (why, KH_EIO, "recorder: cannot watch the broker socket: %s",
+                           zmq_strerror (zmq_errno ()));
+    self->monitor_h = zsock_resolve (self->monitor);
+    return 0;
+}
+
+/* Creates the DEALER, watches it, and connects it to the broker. Returns 0, or -1
+   with why set. */
 static int
 s_connect (kh_recorder_t *self, kh_problem_t *why)
 {
     self->broker = zsock_new (ZMQ_DEALER);
     if (!self->broker)
         return kh_problem (why, KH_EIO, "recorder: cannot create a socket");
+    self->broker_h = zsock_resolve (self->broker);
+    if (s_monitor (self, why))
+        return -1;
     zsock_set_maxmsgsize (self->broker, KH_FRAME_MAX);
     zsock_set_sndhwm (self->broker, S_HWM);
     zsock_set_rcvhwm (self->broker, S_HWM);
@@ -392,7 +431,6 @@ s_connect (kh_recorder_t *self, kh_problem_t *why)
     if (zsock_connect (self->broker, "%s", self->endpoint) == -1)
         return kh_problem (why, KH_EIO, "recorder: cannot connect to %s: %s",
                            self->endpoint, zmq_strerror (zmq_errno ()));
-    self->broker_h = zsock_resolve (self->broker);
     return 0;
 }
 
@@ -439,6 +477,7 @@ kh_recorder_destroy (kh_recorder_t **self_p)
         zmq_msg_close (&self->slots [i].envelope);
     }
     zactor_destroy (&self->queries);
+    zsock_destroy (&self->monitor);
     zsock_destroy (&self->broker);
     kh_store_destroy (&self->store);
     msgpack_sbuffer_destroy (&self->buf);
@@ -505,7 +544,7 @@ int
 kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
 {
     assert (self);
-    zpoller_t *poller = zpoller_new (self->broker, self->queries, NULL);
+    zpoller_t *poller = zpoller_new (self->broker, self->queries, self->monitor, NULL);
     if (!poller || (pipe && zpoller_add (poller, pipe))) {
         zpoller_destroy (&poller);
         return -1;
@@ -523,6 +562,9 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
         else
         if (which == self->queries)
             s_forward (self);
+        else
+        if (which == self->monitor)
+            s_on_connected (self);
         else
         if (pipe && which == pipe && s_on_pipe (self, pipe, NULL))
             break;

@@ -23,6 +23,9 @@
 #define S_PHASE_MS      60000   /* a phase must reach its ack count within this */
 #define S_RECORDER_MS   20000   /* a restarted broker must see the recorder within this */
 #define S_FOLLOW_MS     30000   /* the follower must catch up within this */
+#define S_QUERY_MS      250     /* a follower's store query that a crash left unanswered
+                                   is asked again after this */
+#define S_POLL_MS       5       /* a follower looks at its pipe at least this often */
 #define S_REPORT_MAX    5       /* row problems reported one by one, at most */
 
 /* One message of the run: its envelope, kept to resend the same bytes, and what the
@@ -332,24 +335,24 @@ s_follower (zsock_t *pipe, void *args)
     kh_subscriber_t *sub = kh_subscriber_new (filter->hub->client, filter->hub->live,
                                               filter->type, filter->from, 1);
     if (sub)
-        kh_subscriber_set_query_timeout (sub, 2000);
+        kh_subscriber_set_query_timeout (sub, S_QUERY_MS);
     zsock_signal (pipe, 0);
     s_follow_t self = { .strict = !*filter->type && !*filter->from };
     while (sub) {
         if ((zsock_events (pipe) & ZMQ_POLLIN) && s_follow_command (&self, pipe))
             break;
-        kh_record_t rec;
-        int rc = kh_subscriber_next (sub, 50, &rec);
-        if (rc == 0)
-            s_follow_record (&self, &rec);
-        else
-        if (rc != KH_ETIMEOUT)
-            self.errors++;              /* the store is away for a moment: ask again */
         if (self.waiting && (self.delivered >= self.want || zclock_mono () >= self.deadline)) {
             zsock_send (pipe, "8888b", self.delivered, self.last, self.disorder,
                         self.errors, self.ids, (size_t) self.delivered * KH_ID_SIZE);
             self.waiting = false;
         }
+        kh_record_t rec;
+        int rc = kh_subscriber_next (sub, S_POLL_MS, &rec);
+        if (rc == 0)
+            s_follow_record (&self, &rec);
+        else
+        if (rc != KH_ETIMEOUT)
+            self.errors++;              /* the store is away for a moment: ask again */
     }
     while (!sub && !s_follow_command (&self, pipe))
         ;                               /* answers nothing: the WAIT times out */
@@ -753,13 +756,13 @@ main (void)
     if (pub)
         s_check_store (&hub, pub);
     s_pub_destroy (&pub);
-    if (s_failed == 0) {
-        char cmd [400];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", hub.dir);
-        KH_CHECK ("the data directory is removed", system (cmd) == 0, "%s", hub.dir);
-    }
-    else
+    char cmd [400];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", hub.dir);
+    if (s_failed > 0)
         printf ("  logs and store kept in %s\n", hub.dir);
+    else
+    if (system (cmd) != 0)
+        printf ("  note: could not remove %s\n", hub.dir);
     printf ("  %.1f s\n", (double) (zclock_mono () - start) / 1000.0);
     return kh_check_done ("it_durable");
 }
