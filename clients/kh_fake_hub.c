@@ -456,13 +456,17 @@ kh_fake_hub_page (kh_fake_hub_t *hub, int rows)
 }
 
 int
+kh_fake_hub_subs (kh_fake_hub_t *hub)
+{
+    return (int) s_ask (hub, "SUBS", NULL, NULL);
+}
+
+int
 kh_fake_hub_await_subs (kh_fake_hub_t *hub, int count)
 {
-    for (int waited = 0; waited < 5000; waited += 10) {
-        if ((int) s_ask (hub, "SUBS", NULL, NULL) >= count)
+    for (int64_t end = zclock_mono () + 5000; zclock_mono () < end; zclock_sleep (1))
+        if (kh_fake_hub_subs (hub) >= count)
             return 0;
-        zclock_sleep (10);
-    }
     return -1;
 }
 

@@ -44,6 +44,8 @@ void kh_fake_hub_live (kh_fake_hub_t *hub, uint64_t seq);
 void kh_fake_hub_beat (kh_fake_hub_t *hub);
 void kh_fake_hub_mode (kh_fake_hub_t *hub, const char *mode, int count);
 void kh_fake_hub_page (kh_fake_hub_t *hub, int rows);
+/* Returns the number of subscriptions seen so far. */
+int kh_fake_hub_subs (kh_fake_hub_t *hub);
 /* Waits up to 5 s until at least count subscriptions were seen. Returns 0 or -1. */
 int kh_fake_hub_await_subs (kh_fake_hub_t *hub, int count);
 void kh_fake_hub_stats (kh_fake_hub_t *hub, uint64_t *publishes, uint64_t *differing,
