@@ -118,8 +118,8 @@ s_pipe_command (kh_broker_t *self, zsock_t *pipe)
         kh_broker_stats_t s = { 0 };
         if (self)
             kh_broker_stats (self, &s);
-        zsock_send (pipe, "888888888", s.published, s.acked, s.errors, s.subscribers,
-                    s.stored, s.queries, s.ignored, s.dropped, s.resent);
+        zsock_send (pipe, "8888888888", s.published, s.acked, s.errors, s.subscribers,
+                    s.stored, s.queries, s.ignored, s.dropped, s.resent, s.beats);
     }
     else
     if (command && streq (command, "TICK")) {

@@ -74,6 +74,7 @@ typedef struct {
     uint64_t ignored;                   /* malformed or unknown frames from the recorder */
     uint64_t dropped;                   /* replies a client was gone or too slow for */
     uint64_t resent;                    /* STOREs sent again after a lost answer */
+    uint64_t beats;                     /* heartbeats sent */
 } kh_broker_stats_t;
 
 typedef struct _kh_broker_t kh_broker_t;
@@ -104,7 +105,7 @@ void kh_broker_stats (kh_broker_t *self, kh_broker_stats_t *stats);
 /* The broker as a czmq actor; args is a const kh_broker_config_t * read before the
    actor signals. Commands on the actor's pipe:
      "ENDPOINTS" -> "sss" client, live, recorder (all "" if the broker could not start)
-     "STATS"     -> "888888888" the fields of kh_broker_stats_t in order
+     "STATS"     -> "8888888888" the fields of kh_broker_stats_t in order
      "TICK"      -> runs the once-a-second work now, then signals (zsock_wait)
      "$TERM"     -> stops the actor. */
 void kh_broker_actor (zsock_t *pipe, void *args);

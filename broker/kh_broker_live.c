@@ -28,6 +28,7 @@ s_beat (kh_broker_t *self)
         return;
     zmq_send (self->live_h, KH_TOPIC_BEAT, strlen (KH_TOPIC_BEAT), ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send (self->live_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
+    self->stats.beats++;
 }
 
 /* Until a recorder has said HELLO our head may be below the store's: a beat would
