@@ -1,7 +1,8 @@
 /*  kh_recorder.h - the recorder: the broker's link to the store (PROTOCOL.md section 8).
 
     A recorder connects a DEALER to the broker's recorder endpoint and says HELLO at
-    once and then every hello_ms (a second by default). Each [STORE][token][envelope]
+    once, again as soon as a connection to a broker stands (a restarted one), and
+    every hello_ms (a second by default) in between. Each [STORE][token][envelope]
     it receives is taken together with every other STORE already waiting on the
     socket (up to batch_max) into one transaction of the store (group commit); once
     that is committed, each STORE is answered in order with [STORED][token][stored]
