@@ -567,7 +567,8 @@ s_fill_facts (kh_store_t *store, s_fact_t *facts)
             facts [seq - S_FACTS / 3 + (uint64_t) i].at = results [i].info.at;
             s_env_free (&envs [i]);
         }
-        zclock_sleep (5);               /* the next batch commits at a later ms */
+        while (kh_now_ms () <= results [0].info.at)
+            zclock_sleep (1);           /* the next batch commits at a later ms */
     }
 }
 

@@ -468,7 +468,7 @@ s_broker_sees_recorder (kh_hub_t *hub, s_pub_t *pub)
     int64_t deadline = zclock_mono () + S_RECORDER_MS;
     while (probe && !up && zclock_mono () < deadline)
         if (kh_client_ping (probe, 200, &head, &up) == 0 && !up)
-            zclock_sleep (20);          /* the next PONG only tells after a HELLO */
+            zclock_sleep (5);           /* the next PONG only tells after a HELLO */
     KH_CHECK ("the recorder reconnects to a restarted broker", up,
               "no recorder after %d s", S_RECORDER_MS / 1000);
     KH_CHECK ("a restarted broker learns the store's head from the recorder",
