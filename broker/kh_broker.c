@@ -152,7 +152,7 @@ s_loop_build (kh_broker_t *self, zsock_t *pipe)
             return -1;
         zloop_reader_set_tolerant (self->loop, socks [i]);
     }
-    self->flush_timer = self->ttl_timer = -1;
+    self->flush_timer = self->ttl_timer = self->burst_timer = -1;
     if (!kh__virtual_time (self)
     &&  zloop_timer (self->loop, S_SECOND_MS, 0, s_on_second, self) == -1)
         return -1;
@@ -169,7 +169,7 @@ kh_broker_run (kh_broker_t *self, zsock_t *pipe)
     else
         zloop_start (self->loop);       /* until interrupted or "$TERM" */
     zloop_destroy (&self->loop);
-    self->flush_timer = self->ttl_timer = -1;
+    self->flush_timer = self->ttl_timer = self->burst_timer = -1;
     return rc;
 }
 
@@ -249,7 +249,7 @@ kh_broker_new (const kh_broker_config_t *config)
     self->verbose = config->verbose;
     self->clock = config->clock;
     self->clock_arg = config->clock_arg;
-    self->flush_timer = self->ttl_timer = -1;
+    self->flush_timer = self->ttl_timer = self->burst_timer = -1;
     size_t pending_max = config->pending_max ? config->pending_max : KH_BROKER_PENDING_MAX;
     self->rec_ttl = config->recorder_ttl > 0 ? config->recorder_ttl : KH_BROKER_RECORDER_TTL;
     self->resend_ms = config->resend_ms > 0 ? config->resend_ms : KH_BROKER_RESEND_MS;

@@ -5,7 +5,8 @@
     XPUB for live updates and a ROUTER the recorder connects to. A valid publish waits
     in a pending table while the recorder commits it; only then is it published live
     and acknowledged (commit before ack). Queries pass through to the recorder. Every
-    second a heartbeat goes out on the live socket.
+    second a heartbeat goes out on the live socket, and within ~10 ms of new
+    subscriptions (one for a burst of them), once a recorder has told the head.
 
     A broker runs its loop (a czmq zloop) in the calling thread (kh_broker_run, as the
     program does) or as a czmq actor (kh_broker_actor, as the tests do). It is

@@ -2,6 +2,11 @@
     go out, subscriptions come in (PROTOCOL.md section 6). */
 #include "kh_broker_priv.h"
 
+/* A new subscription hears the head within this many ms; every subscription that
+   arrives meanwhile shares that one heartbeat, so that a thousand subscribers bring
+   a beat or a few, not a thousand, each sent to every subscriber. */
+#define S_BURST_MS  10
+
 void
 kh__live_publish (kh_broker_t *self, const kh_pending_view_t *entry,
                   const kh_seqinfo_t *info)
@@ -40,6 +45,16 @@ kh__live_tick (kh_broker_t *self)
         s_beat (self);
 }
 
+static int
+s_on_burst (zloop_t *loop, int timer_id, void *arg)
+{
+    kh_broker_t *self = (kh_broker_t *) arg;
+    self->burst_timer = -1;
+    kh__live_tick (self);
+    return 0;
+}
+
+/* A subscription opened: once the head is known, a heartbeat tells it soon. */
 void
 kh__live_message (kh_broker_t *self, kh_parts_t *msg)
 {
@@ -47,8 +62,11 @@ kh__live_message (kh_broker_t *self, kh_parts_t *msg)
     if (!frame || zmq_msg_size (frame) == 0)
         return;
     const char *data = (const char *) zmq_msg_data (frame);
-    if (data [0] == 1)
+    if (data [0] == 1) {
         self->stats.subscribers++;
+        if (kh__link_head_known (self))
+            kh__timer_once (self, &self->burst_timer, S_BURST_MS, s_on_burst);
+    }
     else
     if (data [0] == 0 && self->stats.subscribers > 0)
         self->stats.subscribers--;

@@ -53,6 +53,10 @@ struct _kh_broker_t {
     int       flush_timer;              /* one-shot timer to hand over more, or -1 */
     int       ttl_timer;                /* one-shot timer at the recorder's deadline, or -1 */
 
+    /* kh_broker_live.c: subscribers */
+    int       burst_timer;              /* one-shot timer of the beat for new
+                                           subscriptions, or -1 */
+
     /* kh_broker_client.c: clients */
     zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
     zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
@@ -146,7 +150,9 @@ int kh__senders_parse (const char *list, zhashx_t **set);
 
 /* ------------------------------------------------------------ kh_broker_live.c */
 
-/* Handles [0x01|0x00][prefix] from the XPUB: a subscription opened or closed. */
+/* Handles [0x01|0x00][prefix] from the XPUB: a subscription opened or closed. Once
+   the head is known, new subscriptions bring a heartbeat within ~10 ms (one for all
+   that arrive meanwhile). */
 void kh__live_message (kh_broker_t *self, kh_parts_t *msg);
 
 /* Publishes a committed publish live as [topic][record]. */

@@ -9,7 +9,8 @@
     its timers. Quiet: that nothing comes is proved by a fence, a message that would
     arrive after the one that must not (PONG on the client, a recorder's ROWS passed
     to the client, a QUERY passed to the recorder, the TICK's heartbeat on the
-    subscriber). The one sleep waits for libzmq to see a connection close. */
+    subscriber), or where none can be by listening for S_QUIET_MS; the one sleep waits
+    for libzmq to see a connection close. */
 #include <stdatomic.h>
 #include <czmq.h>
 #include "kh_broker.h"
@@ -20,6 +21,7 @@
 #include "kh_check.h"
 
 #define S_WAIT_MS   3000            /* how long an expected message may take */
+#define S_QUIET_MS  100             /* how long we listen where no fence can prove quiet */
 #define S_TTL_MS    1500            /* the rig broker's recorder_ttl, in the test's time */
 #define S_RESEND_MS 2000            /* its resend_ms and query expiry (above S_TTL_MS, so
                                        that a silent recorder is lost before anything is
@@ -406,6 +408,16 @@ s_alive_tick (s_rig_t *rig, int64_t ms)
         KH_CHECK ("a recorder that says HELLO each second stays linked", fenced && tick == 1,
                   "fence %d tick %d", fenced, tick);
     }
+}
+
+/* True if nothing arrives on sock within S_QUIET_MS. */
+static bool
+s_quiet (zsock_t *sock)
+{
+    zmsg_t *msg = s_recv (sock, S_QUIET_MS);
+    bool quiet = msg == NULL;
+    zmsg_destroy (&msg);
+    return quiet;
 }
 
 /* Starts a broker actor on wildcard ports with the given limits (0: default), on
@@ -1431,6 +1443,67 @@ test_real_clock (void)
     zstr_free (&recorder_ep);
 }
 
+/* Once the head is known, a new subscription is told it by a heartbeat within
+   ~10 ms, without waiting for the second (the test's clock never moves here); a burst
+   of subscriptions shares one; a subscription before the head is known brings none. */
+static void
+test_subscription_beat (void)
+{
+    enum { BURST = 1000 };
+    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
+    zactor_t *broker = s_broker_start (0, 0, 0, true, &client_ep, &live_ep, &recorder_ep);
+    s_rig_t rig = { .broker = broker, .client = s_client_new (client_ep, NULL),
+                    .recorder = zsock_new_dealer (recorder_ep) };
+    zsock_t *early = zsock_new_sub (live_ep, KH_TOPIC_BEAT);
+    s_await_subscriptions (broker, 1);
+    s_link (&rig, 42);
+    KH_CHECK ("a subscription before the head is known brings no heartbeat", s_quiet (early),
+              "a heartbeat came");
+    zsock_t *late = zsock_new_sub (live_ep, KH_TOPIC_BEAT);
+    zmsg_t *beat = s_recv (late, S_WAIT_MS);
+    zframe_t *body = s_frame (beat, 1);
+    uint64_t head = 0, at = 0;
+    kh_problem_t why = { 0 };
+    int rc = body ? kh_beat_decode (zframe_data (body), zframe_size (body), &head, &at, &why) : -1;
+    KH_CHECK ("a subscriber that comes once the head is known gets a heartbeat at once",
+              rc == 0 && head == 42, "%s", beat ? "not a heartbeat of head 42" : "none came");
+    zmsg_destroy (&beat);
+    while ((beat = s_recv (early, 0)))  /* the others had it too */
+        zmsg_destroy (&beat);
+
+    /* The broker sees every subscription alike, whichever socket sends it. */
+    kh_broker_stats_t before = s_stats (broker);
+    zsock_t *many = zsock_new (ZMQ_SUB);
+    zsock_connect (many, "%s", live_ep);
+    for (int i = 0; i < BURST; i++) {
+        char topic [16];
+        snprintf (topic, sizeof topic, "t/%04d", i);
+        zsock_set_subscribe (many, topic);
+    }
+    uint64_t subscribers = s_await_subscriptions (broker, before.subscribers + BURST);
+    int heard = 0;
+    while ((beat = s_recv (late, S_QUIET_MS))) {    /* until the last beat has come */
+        heard++;
+        zmsg_destroy (&beat);
+    }
+    kh_broker_stats_t after = s_stats (broker);
+    KH_CHECK ("a burst of a thousand subscriptions brings a heartbeat or a few, not one each",
+              subscribers == before.subscribers + BURST && after.beats > before.beats
+              && after.beats - before.beats <= 10 && heard == (int) (after.beats - before.beats),
+              "%llu subscriptions, %llu heartbeats, %d heard",
+              (unsigned long long) (subscribers - before.subscribers),
+              (unsigned long long) (after.beats - before.beats), heard);
+    zsock_destroy (&many);
+    zsock_destroy (&late);
+    zsock_destroy (&early);
+    zsock_destroy (&rig.recorder);
+    zsock_destroy (&rig.client);
+    zactor_destroy (&broker);
+    zstr_free (&client_ep);
+    zstr_free (&live_ep);
+    zstr_free (&recorder_ep);
+}
+
 /* A broker that cannot bind still answers its pipe, with empty endpoints. */
 static void
 test_bind_failure (s_rig_t *rig)
@@ -1478,5 +1551,6 @@ main (void)
     test_senders ();
     test_slow_subscriber ();
     test_real_clock ();
+    test_subscription_beat ();
     return kh_check_done ("broker_test");
 }
