@@ -1,7 +1,5 @@
 /*  kh_bench.c - kreishub-bench: options, the machine, the hub under test, the
     workloads in order, and an exit status that fails when any count is not exact. */
-#include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -9,194 +7,202 @@
 #include <unistd.h>
 #include <czmq.h>
 #include "kh_bench.h"
-#include "kh_harness.h"
+#include "kh_launch.h"
+#include "kh_opts.h"
+#include "kh_sync.h"
+#include "kh_value.h"
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub-bench [options]\n"
-        "Starts kreishub-broker and kreishub-recorder on loopback ports and measures them.\n"
-        "  -w, --workload W      w1, w2 or all (default all)\n"
-        "      --publishers N    publisher threads (default 4)\n"
-        "      --messages N      messages per publisher (default 50000)\n"
-        "      --size BYTES      envelope size (default 1024)\n"
-        "      --window N        unacknowledged publishes per publisher (default 1000)\n"
-        "      --replay N        rows W2 replays from seq 1 (default 200000)\n"
-        "      --sync MODE       recorder's --sync: full, normal or off (default full)\n"
-        "      --mosquitto       also run W1 against Mosquitto at QoS 1%s\n"
-        "      --bin DIR         where kreishub-broker and -recorder are\n"
-        "                        (default: this program's directory)\n"
-        "      --timeout S       a workload taking longer fails (default 600)\n"
-        "      --keep            keep the hub's data directory\n"
-        "  -h, --help            this text\n"
-        "Exits 0 only if every message was acked and delivered exactly once and every\n"
-        "replay saw exactly the rows asked for, in order.\n",
+#define S_PROGRAM   "kreishub-bench"
+
 #ifdef KH_HAVE_MOSQUITTO
-        ""
+#   define S_MOSQUITTO_NOTE ""
 #else
-        " (not built in: no libmosquitto)"
+#   define S_MOSQUITTO_NOTE " (not built in: no libmosquitto)"
 #endif
-        );
-}
 
-/* Reads a decimal number from min to max into *value. Returns 0, or -1 after
-   printing why. */
+/* The options as given, before they are read into kh_bench_opts_t. */
+typedef struct {
+    const char *workload, *publishers, *messages, *size, *window, *replay, *sync, *timeout;
+} s_given_t;
+
+/* Reads a number option (text; NULL: not given, *value stays) from min to max.
+   Returns 0, or -1 after saying why. */
 static int
-s_number (const char *what, const char *text, unsigned long min, unsigned long max,
-          unsigned long *value)
+s_number (const char *name, const char *text, uint64_t min, uint64_t max, uint32_t *value)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long n = *text != '-' ? strtoul (text, &end, 10) : 0;
-    if (!end || end == text || *end || errno || n < min || n > max) {
-        fprintf (stderr, "kreishub-bench: %s must be a number from %lu to %lu, not '%s'\n",
-                 what, min, max, text);
+    uint64_t n;
+    if (!text)
+        return 0;
+    if (kh_value_number (S_PROGRAM, name, text, min, max, &n))
         return -1;
-    }
-    *value = n;
+    *value = (uint32_t) n;
     return 0;
 }
 
-/* Parses argv into opts. Returns 0, 1 if help was asked for, -1 on a bad option. */
+/* Reads the options given into opts. Returns 0, or -1 after saying why. */
+static int
+s_read (const s_given_t *given, kh_bench_opts_t *opts)
+{
+    static const char *const workloads [] = { "w1", "w2", "all", NULL };
+    int workload = given->workload ? kh_value_choice (given->workload, workloads) : 2;
+    if (workload < 0) {
+        fprintf (stderr, S_PROGRAM ": --workload is w1, w2 or all\n");
+        return -1;
+    }
+    opts->w1 = workload != 1;
+    opts->w2 = workload != 0;
+    kh_sync_t mode = KH_SYNC_FULL;
+    if (given->sync && kh_sync_parse (given->sync, &mode)) {
+        fprintf (stderr, S_PROGRAM ": --sync is " KH_SYNC_CHOICES "\n");
+        return -1;
+    }
+    opts->sync = kh_sync_name (mode);
+    uint32_t publishers = (uint32_t) opts->publishers, timeout = (uint32_t) opts->timeout_s;
+    if (s_number ("--publishers", given->publishers, 1, 64, &publishers)
+    ||  s_number ("--messages", given->messages, 1, 100000000, &opts->messages)
+    ||  s_number ("--size", given->size, 64, 8192, &opts->size)
+    ||  s_number ("--window", given->window, 1, 100000, &opts->window)
+    ||  s_number ("--replay", given->replay, 1, 100000000, &opts->replay)
+    ||  s_number ("--timeout", given->timeout, 1, 86400, &timeout))
+        return -1;
+    opts->publishers = (int) publishers;
+    opts->timeout_s = (int) timeout;
+    return 0;
+}
+
+/* Parses argv into opts. Returns what kh_opts_parse returned (KH_OPTS_BAD also for
+   a value that is refused). */
 static int
 s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
 {
-    enum { OPT_PUBS = 256, OPT_MSGS, OPT_SIZE, OPT_WINDOW, OPT_REPLAY, OPT_SYNC,
-           OPT_MOSQ, OPT_BIN, OPT_TIMEOUT, OPT_KEEP };
-    static const struct option options [] = {
-        { "workload",   required_argument, NULL, 'w' },
-        { "publishers", required_argument, NULL, OPT_PUBS },
-        { "messages",   required_argument, NULL, OPT_MSGS },
-        { "size",       required_argument, NULL, OPT_SIZE },
-        { "window",     required_argument, NULL, OPT_WINDOW },
-        { "replay",     required_argument, NULL, OPT_REPLAY },
-        { "sync",       required_argument, NULL, OPT_SYNC },
-        { "mosquitto",  no_argument,       NULL, OPT_MOSQ },
-        { "bin",        required_argument, NULL, OPT_BIN },
-        { "timeout",    required_argument, NULL, OPT_TIMEOUT },
-        { "keep",       no_argument,       NULL, OPT_KEEP },
-        { "help",       no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    s_given_t given = { NULL };
+    const kh_opt_t table [] = {
+        { "workload", 'w', "W", &given.workload, NULL, "w1, w2 or all (default all)" },
+        { "publishers", 0, "N", &given.publishers, NULL, "publisher threads (default 4)" },
+        { "messages", 0, "N", &given.messages, NULL,
+          "messages per publisher (default 50000)" },
+        { "size", 0, "BYTES", &given.size, NULL, "envelope size (default 1024)" },
+        { "window", 0, "N", &given.window, NULL,
+          "unacknowledged publishes per publisher (default 1000)" },
+        { "replay", 0, "N", &given.replay, NULL,
+          "rows W2 replays from seq 1 (default 200000)" },
+        { "sync", 0, "MODE", &given.sync, NULL,
+          "recorder's --sync: full, normal or off (default full)" },
+        { "mosquitto", 0, NULL, NULL, &opts->mosquitto,
+          "also run W1 against Mosquitto at QoS 1" S_MOSQUITTO_NOTE },
+        { "bin", 0, "DIR", &opts->bin, NULL, "where kreishub-broker and -recorder are\n"
+          "(default: this program's directory)" },
+        { "timeout", 0, "S", &given.timeout, NULL,
+          "a workload taking longer fails (default 600)" },
+        { "keep", 0, NULL, NULL, &opts->keep, "keep the hub's data directory" },
+        { NULL }
     };
-    int opt, rc = 0;
-    unsigned long n = 0;
-    while (rc == 0 && (opt = getopt_long (argc, argv, "w:h", options, NULL)) != -1) {
-        switch (opt) {
-            case 'w':
-                opts->w1 = streq (optarg, "w1") || streq (optarg, "all");
-                opts->w2 = streq (optarg, "w2") || streq (optarg, "all");
-                if (!opts->w1 && !opts->w2) {
-                    fprintf (stderr, "kreishub-bench: --workload is w1, w2 or all\n");
-                    rc = -1;
-                }
-                break;
-            case OPT_PUBS:
-                if ((rc = s_number ("--publishers", optarg, 1, 64, &n)) == 0)
-                    opts->publishers = (int) n;
-                break;
-            case OPT_MSGS:
-                if ((rc = s_number ("--messages", optarg, 1, 100000000, &n)) == 0)
-                    opts->messages = (uint32_t) n;
-                break;
-            case OPT_SIZE:
-                if ((rc = s_number ("--size", optarg, 64, 8192, &n)) == 0)
-                    opts->size = (uint32_t) n;
-                break;
-            case OPT_WINDOW:
-                if ((rc = s_number ("--window", optarg, 1, 100000, &n)) == 0)
-                    opts->window = (uint32_t) n;
-                break;
-            case OPT_REPLAY:
-                if ((rc = s_number ("--replay", optarg, 1, 100000000, &n)) == 0)
-                    opts->replay = (uint32_t) n;
-                break;
-            case OPT_TIMEOUT:
-                if ((rc = s_number ("--timeout", optarg, 1, 86400, &n)) == 0)
-                    opts->timeout_s = (int) n;
-                break;
-            case OPT_SYNC:
-                opts->sync = optarg;
-                if (!streq (optarg, "full") && !streq (optarg, "normal")
-                &&  !streq (optarg, "off")) {
-                    fprintf (stderr, "kreishub-bench: --sync is full, normal or off\n");
-                    rc = -1;
-                }
-                break;
-            case OPT_MOSQ:    opts->mosquitto = true; break;
-            case OPT_BIN:     opts->bin = optarg; break;
-            case OPT_KEEP:    opts->keep = true; break;
-            case 'h':       return 1;
-            default:        return -1;
-        }
-    }
-    if (rc == 0 && optind < argc) {
-        fprintf (stderr, "kreishub-bench: unexpected argument '%s'\n", argv [optind]);
-        rc = -1;
+    kh_opts_t usage = {
+        .program = S_PROGRAM, .table = table, .version = true,
+        .about = "Starts kreishub-broker and kreishub-recorder on loopback ports and "
+                 "measures them.\n",
+        .notes = "Exits 0 only if every message was acked and delivered exactly once and "
+                 "every\nreplay saw exactly the rows asked for, in order.\n"
+    };
+    int rc = kh_opts_parse (&usage, argc, argv, NULL);
+    if (rc == KH_OPTS_GO && s_read (&given, opts)) {
+        kh_opts_usage (&usage, stderr);
+        rc = KH_OPTS_BAD;
     }
     return rc;
 }
 
-/* Sets KH_BIN_DIR (read by the harness) to --bin or this program's directory and
-   checks that both programs are there. Returns 0, or -1 after printing why. */
+/* Writes --bin or this program's directory into dir and checks that both programs
+   are there. Returns 0, or -1 after printing why. */
 static int
-s_bin_dir (const kh_bench_opts_t *opts)
+s_bin_dir (const kh_bench_opts_t *opts, char *dir, size_t cap)
 {
     char self [PATH_MAX] = "";
-    const char *dir = opts->bin;
-    if (!dir) {
+    if (opts->bin)
+        snprintf (dir, cap, "%s", opts->bin);
+    else {
         ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
         if (len <= 0) {
-            fprintf (stderr, "kreishub-bench: cannot read /proc/self/exe; use --bin\n");
+            fprintf (stderr, S_PROGRAM ": cannot read /proc/self/exe; use --bin\n");
             return -1;
         }
         self [len] = 0;
-        dir = dirname (self);
+        snprintf (dir, cap, "%s", dirname (self));
     }
-    setenv ("KH_BIN_DIR", dir, 1);
     const char *progs [] = { "kreishub-broker", "kreishub-recorder" };
     for (size_t i = 0; i < sizeof progs / sizeof progs [0]; i++) {
         char path [PATH_MAX + 64];
         snprintf (path, sizeof path, "%s/%s", dir, progs [i]);
         if (access (path, X_OK) != 0) {
-            fprintf (stderr, "kreishub-bench: %s is missing (build it, or use --bin)\n",
-                     path);
+            fprintf (stderr, S_PROGRAM ": %s is missing (build it, or use --bin)\n", path);
             return -1;
         }
     }
     return 0;
+}
+
+/* Starts a hub from bin on random loopback ports with its store and the programs'
+   stderr in dir. Returns the launcher (running), or NULL after saying why. */
+static kh_launch_t *
+s_hub_start (const kh_bench_opts_t *opts, const char *bin, const char *dir)
+{
+    char db [PATH_MAX];
+    snprintf (db, sizeof db, "%s/kreishub.db", dir);
+    const char *broker [] = { "--client", "tcp://127.0.0.1:!", "--live", "tcp://127.0.0.1:!",
+                              "--recorder", "tcp://127.0.0.1:!", NULL };
+    const char *recorder [] = { "--db", db, "--sync", opts->sync, NULL };
+    kh_launch_opts_t how = { .bin_dir = bin, .log_dir = dir };
+    kh_launch_t *launch = kh_launch_new (&how);
+    if (launch && kh_launch_start (launch, broker, recorder) == 0)
+        return launch;
+    fprintf (stderr, S_PROGRAM ": cannot start the hub: %s (see %s)\n",
+             launch ? kh_launch_why (launch) : "out of memory", dir);
+    if (launch)
+        kh_launch_stop (launch);
+    kh_launch_destroy (&launch);
+    return NULL;
+}
+
+/* Stops the hub; removes dir unless keep. Returns 0 if both stopped cleanly. */
+static int
+s_hub_stop (kh_launch_t **launch_p, const char *dir, bool keep)
+{
+    int rc = kh_launch_stop (*launch_p);
+    if (rc)
+        fprintf (stderr, S_PROGRAM ": the hub did not stop cleanly: %s (see %s)\n",
+                 kh_launch_why (*launch_p), dir);
+    kh_launch_destroy (launch_p);
+    char cmd [PATH_MAX + 16];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (rc == 0 && !keep && system (cmd) != 0)
+        fprintf (stderr, S_PROGRAM ": could not remove %s\n", dir);
+    else
+    if (rc == 0 && keep)
+        printf ("hub data kept in %s\n", dir);
+    return rc;
 }
 
 /* Runs W1 and W2 as asked on a fresh hub. Returns 0 if all passed. */
 static int
 s_kreishub (const kh_bench_opts_t *opts, kh_bench_result_t *w1)
 {
-    if (s_bin_dir (opts))
+    char bin [PATH_MAX], dir [] = "/tmp/kh-bench-XXXXXX";
+    if (s_bin_dir (opts, bin, sizeof bin) || !mkdtemp (dir))
         return -1;
-    const char *recorder_args [] = { "--sync", opts->sync, NULL };
-    kh_hub_t hub;
-    if (kh_hub_start (&hub, NULL, recorder_args)) {
-        fprintf (stderr, "kreishub-bench: cannot start the hub (see %s)\n", hub.dir);
+    kh_launch_t *launch = s_hub_start (opts, bin, dir);
+    if (!launch)
         return -1;
-    }
-    printf ("hub: broker %s, live %s, recorder --sync %s, data in %s\n", hub.client,
-            hub.live, opts->sync, hub.dir);
+    kh_bench_hub_t target = { .client = kh_launch_endpoint (launch, "client"),
+                              .live = kh_launch_endpoint (launch, "live") };
+    printf ("hub: broker %s, live %s, recorder --sync %s, data in %s\n", target.client,
+            target.live, opts->sync, dir);
     fflush (stdout);
-    kh_bench_hub_t target = { .client = hub.client, .live = hub.live };
     int rc = 0;
     if (opts->w1 && kh_bench_w1 (opts, &target, w1))
         rc = -1;
     if (opts->w2 && !zsys_interrupted && kh_bench_w2 (opts, &target))
         rc = -1;
-    bool keep = opts->keep || rc != 0;
-    if (kh_hub_stop (&hub, keep)) {
-        fprintf (stderr, "kreishub-bench: the hub did not stop cleanly (see %s)\n", hub.dir);
-        rc = -1;
-    }
-    else
-    if (keep)
-        printf ("hub data kept in %s\n", hub.dir);
-    return rc;
+    return s_hub_stop (&launch, dir, opts->keep || rc != 0) || rc ? -1 : 0;
 }
 
 int
@@ -207,16 +213,13 @@ main (int argc, char *argv [])
         .window = 1000, .replay = 200000, .sync = "full", .timeout_s = 600
     };
     int rc = s_parse (argc, argv, &opts);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? 0 : 2;
-    }
+    if (rc != KH_OPTS_GO)
+        return kh_opts_exit (rc, 2);
     setvbuf (stdout, NULL, _IOLBF, 0);
     kh_bench_print_machine (stdout);
     kh_bench_result_t w1 = { .name = "W1" }, mqtt = { .name = "MQTT" };
-    /* The hub is started before czmq's context and I/O threads exist (the harness
-       forks); czmq then installs its SIGINT/SIGTERM handler, which the workers
-       watch through zsys_interrupted. */
+    /* The hub is started from this thread before the workers exist; czmq installs
+       its SIGINT/SIGTERM handler, which the workers watch through zsys_interrupted. */
     rc = opts.w1 || opts.w2 ? s_kreishub (&opts, &w1) : 0;
     if (opts.mosquitto && !zsys_interrupted) {
         int mrc = kh_bench_mqtt (&opts, &mqtt);

@@ -1,8 +1,8 @@
 /*  kh_bench.h - what the files of kreishub-bench share: options, clock, latency
     summaries, the message-id scheme and the pipelined publisher.
 
-    kreishub-bench measures a real broker and recorder (started through the test
-    harness) over loopback TCP:
+    kreishub-bench measures a real broker and recorder (started through
+    support/kh_launch.h) over loopback TCP:
       W1  durable publish: N publisher threads with a sliding window of unacknowledged
           publishes, one live subscriber; acked and delivered msgs/s, latencies.
       W2  replay: a new client pages QUERY from seq 1 through the stored log.
@@ -25,6 +25,7 @@
 #define KH_BENCH_PUBLISHERS_MAX 4096    /* the id scheme has 12 bits for the publisher */
 #define KH_BENCH_STALL_MS       10000   /* no reply for this long with work in flight: fail */
 #define KH_BENCH_SUB_HWM        100000  /* subscriber's receive queue, as the broker's */
+#define KH_BENCH_FAILURE_MAX    256     /* why a worker broke off, at most */
 
 /* The command line. */
 typedef struct {
@@ -42,7 +43,7 @@ typedef struct {
     bool        keep;                   /* keep the hub's data directory */
 } kh_bench_opts_t;
 
-/* The hub under test: endpoints of the broker started by the harness. */
+/* The hub under test: endpoints of the broker it started. */
 typedef struct {
     const char *client;                 /* ROUTER for clients */
     const char *live;                   /* XPUB for subscribers */
@@ -100,11 +101,31 @@ void kh_bench_summarise (kh_bench_result_t *result, int pubs, const uint32_t *pe
                          uint64_t go_ns, uint64_t *const *sent, uint64_t *const *acked,
                          uint64_t *const *recv);
 void kh_bench_print_result (FILE *out, const kh_bench_result_t *r);
-/* A table of per-message timestamps: pubs arrays of per_pub [p] zeroed entries.
-   Returns NULL if memory runs out. */
-uint64_t **kh_bench_table_new (int pubs, const uint32_t *per_pub);
-/* Frees the table and sets *table_p to NULL; safe on NULL. */
-void kh_bench_table_destroy (uint64_t ***table_p, int pubs);
+
+/* The per-message timestamps of a publish run, in ns (0: never happened): for each
+   of pubs publishers p, per_pub [p] entries of when a message was sent, acked and
+   delivered (recv is NULL for a run without a subscriber). */
+typedef struct {
+    int        pubs;
+    uint32_t  *per_pub;                 /* messages of each publisher */
+    uint64_t **sent;                    /* [pub][index] */
+    uint64_t **acked;
+    uint64_t **recv;
+} kh_bench_times_t;
+
+/* Allocates zeroed timestamps for total messages spread over pubs publishers (the
+   first ones take one more where it does not divide), recv too if with_recv.
+   Returns 0, or -1 with nothing allocated if memory runs out. */
+int kh_bench_times_init (kh_bench_times_t *self, int pubs, uint64_t total, bool with_recv);
+/* Frees what kh_bench_times_init allocated; harmless twice. */
+void kh_bench_times_free (kh_bench_times_t *self);
+
+/* True if a worker should stop: the run was aborted or the process interrupted. */
+bool kh_bench_stopping (kh_bench_flags_t *flags);
+/* Records why a worker broke off in failure (KH_BENCH_FAILURE_MAX bytes) and aborts
+   the run, so that the other workers stop too. */
+void kh_bench_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 /* ------------------------------------------------------------- message ids */
 /* A run's ids are UUIDv7-shaped: 48-bit ms timestamp of the run, version 7, the

@@ -18,7 +18,6 @@
 #define S_DRAIN_MAX     1024    /* replies or records read per wake-up, at most */
 #define S_READY_MS      10000   /* workers must be connected within this */
 #define S_QUIET_MS      3000    /* subscriber gives up this long after the last record */
-#define S_FAILURE_MAX   256
 #define S_REFUSED       UINT64_MAX  /* seq of a message answered with ERROR */
 
 /* Senders, round robin: real AGS of Rhein-Kreis Neuss, all 8 digits long so that
@@ -50,7 +49,7 @@ typedef struct {
     uint64_t   deadline;                /* ns: give up after */
     /* Results, read by the main thread after join. */
     uint64_t   n_acked, errors, dup_acks, dup_flags;
-    char       failure [S_FAILURE_MAX]; /* why the run broke off, "" if it did not */
+    char       failure [KH_BENCH_FAILURE_MAX]; /* why the run broke off, "" if it did not */
 } s_publisher_t;
 
 /* The live subscriber thread. */
@@ -64,7 +63,7 @@ typedef struct {
     /* Results, read by the main thread after join. */
     bool       ready;                   /* subscribed and past the first heartbeat */
     uint64_t   delivered, dups, gaps, dropped, foreign, errors, last_seq;
-    char       failure [S_FAILURE_MAX];
+    char       failure [KH_BENCH_FAILURE_MAX];
 } s_subscriber_t;
 
 /* -------------------------------------------------------------- templates */
@@ -139,34 +138,13 @@ s_template (const kh_bench_opts_t *opts, const kh_bench_ids_t *ids, int pub,
 
 /* -------------------------------------------------------------- publisher */
 
-static bool
-s_stopping (kh_bench_flags_t *flags)
-{
-    return atomic_load (&flags->abort) || zsys_interrupted;
-}
-
-/* Records why the thread broke off and stops the others. */
-static void
-s_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (failure, S_FAILURE_MAX, fmt, args);
-    va_end (args);
-    atomic_store (&flags->abort, true);
-}
-
 /* Waits for go; returns false if the run was aborted instead. */
 static bool
 s_wait_go (kh_bench_flags_t *flags)
 {
     atomic_fetch_add (&flags->ready, 1);
     while (!atomic_load (&flags->go))
-        if (s_stopping (flags))
+        if (kh_bench_stopping (flags))
             return false;
         else
             kh_bench_sleep_ms (1);
@@ -288,8 +266,8 @@ s_publish_all (s_publisher_t *self, void *handle)
     uint32_t next = 0, inflight = 0, answered = 0;
     uint64_t last_reply = kh_bench_now_ns ();
     while (answered < self->count) {
-        if (s_stopping (self->flags)) {
-            snprintf (self->failure, S_FAILURE_MAX, "stopped with %u answered", answered);
+        if (kh_bench_stopping (self->flags)) {
+            snprintf (self->failure, KH_BENCH_FAILURE_MAX, "stopped with %u answered", answered);
             return;
         }
         int rc = 0;
@@ -299,20 +277,20 @@ s_publish_all (s_publisher_t *self, void *handle)
             inflight++;
         }
         if (rc < 0) {
-            s_fail (self->flags, self->failure, "send failed: %s",
+            kh_bench_fail (self->flags, self->failure, "send failed: %s",
                     zmq_strerror (zmq_errno ()));
             return;
         }
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, 100) == -1 && zmq_errno () != EINTR) {
-            s_fail (self->flags, self->failure, "poll failed: %s",
+            kh_bench_fail (self->flags, self->failure, "poll failed: %s",
                     zmq_strerror (zmq_errno ()));
             return;
         }
         uint64_t now = kh_bench_now_ns ();
         int freed = item.revents & ZMQ_POLLIN ? s_read_replies (self, handle) : 0;
         if (freed < 0) {
-            s_fail (self->flags, self->failure, "receive failed: %s",
+            kh_bench_fail (self->flags, self->failure, "receive failed: %s",
                     zmq_strerror (zmq_errno ()));
             return;
         }
@@ -321,13 +299,13 @@ s_publish_all (s_publisher_t *self, void *handle)
         inflight -= (uint32_t) freed;
         answered += (uint32_t) freed;
         if (inflight > 0 && now - last_reply > (uint64_t) KH_BENCH_STALL_MS * 1000000u) {
-            s_fail (self->flags, self->failure, "no reply for %d s with %u in flight "
+            kh_bench_fail (self->flags, self->failure, "no reply for %d s with %u in flight "
                     "(%u of %u answered)", KH_BENCH_STALL_MS / 1000, inflight, answered,
                     self->count);
             return;
         }
         if (now > self->deadline) {
-            s_fail (self->flags, self->failure, "timed out with %u of %u answered",
+            kh_bench_fail (self->flags, self->failure, "timed out with %u of %u answered",
                     answered, self->count);
             return;
         }
@@ -341,14 +319,15 @@ s_publisher (void *arg)
     uint32_t window = self->load->opts->window;
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     if (!dealer) {
-        s_fail (self->flags, self->failure, "cannot create a DEALER");
+        kh_bench_fail (self->flags, self->failure, "cannot create a DEALER");
         return NULL;
     }
     zsock_set_sndhwm (dealer, (int) window + 64);
     zsock_set_rcvhwm (dealer, 2 * (int) window + 64);
     zsock_set_linger (dealer, 0);
     if (zsock_connect (dealer, "%s", self->load->hub->client) == -1)
-        s_fail (self->flags, self->failure, "cannot connect to %s", self->load->hub->client);
+        kh_bench_fail (self->flags, self->failure, "cannot connect to %s",
+                       self->load->hub->client);
     else
     if (s_wait_go (self->flags)) {
         self->deadline = kh_bench_now_ns ()
@@ -460,9 +439,9 @@ s_wait_subscribed (s_subscriber_t *self, void *handle)
     while (!beat) {
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, 100);
-        if (s_read_live (self, handle, &beat) < 0 || s_stopping (self->flags)
+        if (s_read_live (self, handle, &beat) < 0 || kh_bench_stopping (self->flags)
         ||  (!beat && kh_bench_now_ns () > until)) {
-            s_fail (self->flags, self->failure, "no heartbeat on %s within 5 s",
+            kh_bench_fail (self->flags, self->failure, "no heartbeat on %s within 5 s",
                     self->load->hub->live);
             return -1;
         }
@@ -477,8 +456,8 @@ s_subscribe_all (s_subscriber_t *self, void *handle)
 {
     uint64_t last_record = kh_bench_now_ns ();
     while (self->delivered < self->expected) {
-        if (s_stopping (self->flags)) {
-            snprintf (self->failure, S_FAILURE_MAX, "stopped with %llu delivered",
+        if (kh_bench_stopping (self->flags)) {
+            snprintf (self->failure, KH_BENCH_FAILURE_MAX, "stopped with %llu delivered",
                       (unsigned long long) self->delivered);
             return;
         }
@@ -488,7 +467,7 @@ s_subscribe_all (s_subscriber_t *self, void *handle)
         bool beat = false;
         uint64_t before = self->delivered + self->dups + self->foreign;
         if (s_read_live (self, handle, &beat) < 0) {
-            s_fail (self->flags, self->failure, "receive failed: %s",
+            kh_bench_fail (self->flags, self->failure, "receive failed: %s",
                     zmq_strerror (zmq_errno ()));
             return;
         }
@@ -496,12 +475,12 @@ s_subscribe_all (s_subscriber_t *self, void *handle)
             last_record = now;
         if (atomic_load (&self->flags->publishers_done)
         &&  now - last_record > (uint64_t) S_QUIET_MS * 1000000u) {
-            snprintf (self->failure, S_FAILURE_MAX, "nothing more came for %d s after "
+            snprintf (self->failure, KH_BENCH_FAILURE_MAX, "nothing more came for %d s after "
                       "the publishers finished", S_QUIET_MS / 1000);
             return;
         }
         if (now > self->deadline) {
-            s_fail (self->flags, self->failure, "timed out with %llu of %llu delivered",
+            kh_bench_fail (self->flags, self->failure, "timed out with %llu of %llu delivered",
                     (unsigned long long) self->delivered,
                     (unsigned long long) self->expected);
             return;
@@ -515,7 +494,7 @@ s_subscriber (void *arg)
     s_subscriber_t *self = (s_subscriber_t *) arg;
     zsock_t *sub = zsock_new (ZMQ_SUB);
     if (!sub) {
-        s_fail (self->flags, self->failure, "cannot create a SUB");
+        kh_bench_fail (self->flags, self->failure, "cannot create a SUB");
         return NULL;
     }
     zsock_set_rcvhwm (sub, KH_BENCH_SUB_HWM);
@@ -523,7 +502,8 @@ s_subscriber (void *arg)
     zsock_set_subscribe (sub, "idea/");
     zsock_set_subscribe (sub, KH_TOPIC_BEAT);
     if (zsock_connect (sub, "%s", self->load->hub->live) == -1)
-        s_fail (self->flags, self->failure, "cannot connect to %s", self->load->hub->live);
+        kh_bench_fail (self->flags, self->failure, "cannot connect to %s",
+                       self->load->hub->live);
     else
     if (s_wait_subscribed (self, zsock_resolve (sub)) == 0) {
         self->ready = true;
@@ -566,7 +546,7 @@ static int
 s_wait_ready (kh_bench_flags_t *flags, int count)
 {
     for (int waited = 0; atomic_load (&flags->ready) < count; waited++) {
-        if (s_stopping (flags) || waited > S_READY_MS) {
+        if (kh_bench_stopping (flags) || waited > S_READY_MS) {
             atomic_store (&flags->abort, true);
             return -1;
         }

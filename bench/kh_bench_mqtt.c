@@ -25,23 +25,21 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <czmq.h>
 #include <mosquitto.h>
+#include "kh_proc.h"
 
 #define S_TOPIC         "kh/bench/"     /* publisher p publishes to kh/bench/<p> */
 #define S_READY_MS      10000
 #define S_QUIET_MS      3000
-#define S_FAILURE_MAX   256
 #define S_MID_MAX       65536           /* MQTT packet ids are 16 bits */
 
 /* The broker process we started. */
 typedef struct {
-    char  dir [64];                     /* config and log */
-    int   port;
-    pid_t pid;
+    char       dir [64];                /* config and log */
+    int        port;
+    kh_proc_t *proc;                    /* NULL: not started */
 } s_broker_t;
 
 /* One publisher thread. */
@@ -59,7 +57,7 @@ typedef struct {
     uint64_t   deadline;
     /* Results, read after join. */
     uint64_t   n_acked, errors, dup_acks;
-    char       failure [S_FAILURE_MAX];
+    char       failure [KH_BENCH_FAILURE_MAX];
 } s_mpub_t;
 
 /* The subscriber thread. */
@@ -74,28 +72,8 @@ typedef struct {
     bool       subscribed;
     uint64_t   deadline;
     uint64_t   delivered, dups, foreign;
-    char       failure [S_FAILURE_MAX];
+    char       failure [KH_BENCH_FAILURE_MAX];
 } s_msub_t;
-
-static void
-s_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (failure, S_FAILURE_MAX, fmt, args);
-    va_end (args);
-    atomic_store (&flags->abort, true);
-}
-
-static bool
-s_stopping (kh_bench_flags_t *flags)
-{
-    return atomic_load (&flags->abort) || zsys_interrupted;
-}
 
 /* ------------------------------------------------------------ the broker */
 
@@ -154,25 +132,18 @@ s_broker_start (const kh_bench_opts_t *opts, s_broker_t *broker)
              "max_inflight_messages %u\nmax_queued_messages 10000000\n"
              "log_type error\nlog_type warning\n", broker->port, opts->window);
     fclose (file);
-    broker->pid = fork ();
-    if (broker->pid == 0) {
-        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        execl (exe, "mosquitto", "-c", conf, (char *) NULL);
-        _exit (127);
-    }
-    for (int waited = 0; broker->pid > 0 && waited < 5000; waited += 20) {
+    const char *argv [] = { exe, "-c", conf, NULL };
+    kh_proc_opts_t how = { .name = "mosquitto", .err_path = log };
+    broker->proc = kh_proc_new (argv, &how);
+    for (int64_t end = zclock_mono () + 5000; broker->proc && zclock_mono () < end; ) {
         if (s_listening (broker->port))
             return 0;
-        if (waitpid (broker->pid, NULL, WNOHANG) == broker->pid) {
-            fprintf (stderr, "kreishub-bench: mosquitto exited at once (see %s)\n", log);
-            broker->pid = 0;
+        if (!kh_proc_running (broker->proc)) {
+            fprintf (stderr, "kreishub-bench: %s (see %s)\n", kh_proc_why (broker->proc),
+                     log);
             return -1;
         }
-        kh_bench_sleep_ms (20);
+        kh_proc_wait (&broker->proc, 1, 20, -1);   /* nothing tells when it listens */
     }
     fprintf (stderr, "kreishub-bench: mosquitto does not listen on port %d (see %s)\n",
              broker->port, log);
@@ -184,18 +155,10 @@ s_broker_start (const kh_bench_opts_t *opts, s_broker_t *broker)
 static void
 s_broker_stop (s_broker_t *broker, bool keep)
 {
-    if (broker->pid > 0) {
-        kill (broker->pid, SIGTERM);
-        int waited = 0;
-        while (waitpid (broker->pid, NULL, WNOHANG) != broker->pid && waited < 5000) {
-            kh_bench_sleep_ms (10);
-            waited += 10;
-        }
-        if (waited >= 5000) {
-            kill (broker->pid, SIGKILL);
-            waitpid (broker->pid, NULL, 0);
-        }
-        broker->pid = 0;
+    if (broker->proc) {
+        kh_proc_signal (broker->proc, SIGTERM);
+        kh_proc_reap (broker->proc, 5000);
+        kh_proc_destroy (&broker->proc);
     }
     if (!keep && broker->dir [0]) {
         char path [128];
@@ -218,7 +181,7 @@ s_client (int port, void *obj, int *connack, char *failure,
 {
     struct mosquitto *mosq = mosquitto_new (NULL, true, obj);
     if (!mosq) {
-        snprintf (failure, S_FAILURE_MAX, "mosquitto_new failed");
+        snprintf (failure, KH_BENCH_FAILURE_MAX, "mosquitto_new failed");
         return NULL;
     }
     mosquitto_connect_callback_set (mosq, on_connect);
@@ -227,7 +190,7 @@ s_client (int port, void *obj, int *connack, char *failure,
          waited += 100)
         rc = mosquitto_loop (mosq, 100, 1);
     if (rc != MOSQ_ERR_SUCCESS || *connack != 0) {
-        snprintf (failure, S_FAILURE_MAX, "cannot connect to mosquitto on port %d: %s",
+        snprintf (failure, KH_BENCH_FAILURE_MAX, "cannot connect to mosquitto on port %d: %s",
                   port, rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror (rc)
                                                : mosquitto_connack_string (*connack));
         mosquitto_destroy (mosq);
@@ -268,7 +231,7 @@ s_wait_go (kh_bench_flags_t *flags)
 {
     atomic_fetch_add (&flags->ready, 1);
     while (!atomic_load (&flags->go))
-        if (s_stopping (flags))
+        if (kh_bench_stopping (flags))
             return false;
         else
             kh_bench_sleep_ms (1);
@@ -284,8 +247,8 @@ s_pub_all (s_mpub_t *self, struct mosquitto *mosq)
     uint32_t next = 0;
     uint64_t last_ack = kh_bench_now_ns (), acked_before = 0;
     while (self->n_acked < self->count) {
-        if (s_stopping (self->flags)) {
-            snprintf (self->failure, S_FAILURE_MAX, "stopped with %llu acked",
+        if (kh_bench_stopping (self->flags)) {
+            snprintf (self->failure, KH_BENCH_FAILURE_MAX, "stopped with %llu acked",
                       (unsigned long long) self->n_acked);
             return;
         }
@@ -297,7 +260,7 @@ s_pub_all (s_mpub_t *self, struct mosquitto *mosq)
             int rc = mosquitto_publish (mosq, &mid, topic, (int) self->opts->size,
                                         self->payload, 1, false);
             if (rc != MOSQ_ERR_SUCCESS || mid < 0 || mid >= S_MID_MAX) {
-                s_fail (self->flags, self->failure, "publish failed: %s",
+                kh_bench_fail (self->flags, self->failure, "publish failed: %s",
                         mosquitto_strerror (rc));
                 return;
             }
@@ -307,7 +270,7 @@ s_pub_all (s_mpub_t *self, struct mosquitto *mosq)
         int rc = mosquitto_loop (mosq, 100, 1);
         uint64_t now = kh_bench_now_ns ();
         if (rc != MOSQ_ERR_SUCCESS) {
-            s_fail (self->flags, self->failure, "loop failed: %s", mosquitto_strerror (rc));
+            kh_bench_fail (self->flags, self->failure, "loop failed: %s", mosquitto_strerror (rc));
             return;
         }
         if (self->n_acked != acked_before) {
@@ -315,12 +278,12 @@ s_pub_all (s_mpub_t *self, struct mosquitto *mosq)
             last_ack = now;
         }
         if (now - last_ack > (uint64_t) KH_BENCH_STALL_MS * 1000000u) {
-            s_fail (self->flags, self->failure, "no PUBACK for %d s with %u in flight",
+            kh_bench_fail (self->flags, self->failure, "no PUBACK for %d s with %u in flight",
                     KH_BENCH_STALL_MS / 1000, self->inflight);
             return;
         }
         if (now > self->deadline) {
-            s_fail (self->flags, self->failure, "timed out with %llu of %u acked",
+            kh_bench_fail (self->flags, self->failure, "timed out with %llu of %u acked",
                     (unsigned long long) self->n_acked, self->count);
             return;
         }
@@ -360,7 +323,7 @@ s_sub_subscribed (struct mosquitto *mosq, void *obj, int mid, int count, const i
     s_msub_t *self = (s_msub_t *) obj;
     self->subscribed = count == 1 && qos [0] == 1;
     if (!self->subscribed)
-        s_fail (self->flags, self->failure, "subscription refused or not at QoS 1");
+        kh_bench_fail (self->flags, self->failure, "subscription refused or not at QoS 1");
 }
 
 static void
@@ -401,15 +364,15 @@ s_subscriber (void *arg)
     mosquitto_message_callback_set (mosq, s_sub_message);
     int rc = mosquitto_subscribe (mosq, NULL, S_TOPIC "#", 1);
     for (int waited = 0; rc == MOSQ_ERR_SUCCESS && !self->subscribed && waited < 5000
-                         && !s_stopping (self->flags); waited += 100)
+                         && !kh_bench_stopping (self->flags); waited += 100)
         rc = mosquitto_loop (mosq, 100, 1);
     if (!self->subscribed)
-        s_fail (self->flags, self->failure, "no SUBACK: %s", mosquitto_strerror (rc));
+        kh_bench_fail (self->flags, self->failure, "no SUBACK: %s", mosquitto_strerror (rc));
     else
     if (s_wait_go (self->flags)) {
         self->deadline = kh_bench_now_ns () + (uint64_t) self->opts->timeout_s * 1000000000u;
         uint64_t last = kh_bench_now_ns (), before = 0;
-        while (self->delivered < self->expected && !s_stopping (self->flags)) {
+        while (self->delivered < self->expected && !kh_bench_stopping (self->flags)) {
             rc = mosquitto_loop (mosq, 100, 1);
             uint64_t now = kh_bench_now_ns ();
             if (self->delivered + self->dups + self->foreign != before) {
@@ -417,18 +380,18 @@ s_subscriber (void *arg)
                 last = now;
             }
             if (rc != MOSQ_ERR_SUCCESS)
-                s_fail (self->flags, self->failure, "loop failed: %s",
+                kh_bench_fail (self->flags, self->failure, "loop failed: %s",
                         mosquitto_strerror (rc));
             else
             if (atomic_load (&self->flags->publishers_done)
             &&  now - last > (uint64_t) S_QUIET_MS * 1000000u) {
-                snprintf (self->failure, S_FAILURE_MAX, "nothing more came for %d s",
+                snprintf (self->failure, KH_BENCH_FAILURE_MAX, "nothing more came for %d s",
                           S_QUIET_MS / 1000);
                 break;
             }
             else
             if (now > self->deadline)
-                s_fail (self->flags, self->failure, "timed out");
+                kh_bench_fail (self->flags, self->failure, "timed out");
         }
     }
     mosquitto_disconnect (mosq);
@@ -442,7 +405,7 @@ static int
 s_wait_ready (kh_bench_flags_t *flags, int count)
 {
     for (int waited = 0; atomic_load (&flags->ready) < count; waited++) {
-        if (s_stopping (flags) || waited > S_READY_MS) {
+        if (kh_bench_stopping (flags) || waited > S_READY_MS) {
             atomic_store (&flags->abort, true);
             return -1;
         }
@@ -529,7 +492,7 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
     printf ("\nMQTT comparison: Mosquitto, QoS 1, %d publishers x %u messages of %u bytes, "
             "max inflight %u, one QoS 1 subscriber, persistence off\n", opts->publishers,
             opts->messages, opts->size, opts->window);
-    s_broker_t broker = { .pid = 0 };
+    s_broker_t broker = { .proc = NULL };
     int rc = s_broker_start (opts, &broker);
     if (rc == 1) {
         printf ("  mosquitto is not installed (apt-get install mosquitto): skipped\n");
@@ -540,30 +503,24 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
         return -1;
     }
     int pubs = opts->publishers;
-    uint32_t *per_pub = (uint32_t *) calloc ((size_t) pubs, sizeof *per_pub);
-    for (int p = 0; per_pub && p < pubs; p++)
-        per_pub [p] = opts->messages;
-    uint64_t **sent = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
-    uint64_t **acked = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
-    uint64_t **recv = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
-    rc = -1;
-    if (sent && acked && recv) {
+    kh_bench_times_t times;
+    rc = kh_bench_times_init (&times, pubs, (uint64_t) pubs * opts->messages, true);
+    if (rc == 0) {
         mosquitto_lib_init ();
         *result = (kh_bench_result_t) { .name = "MQTT", .msg_size = opts->size };
         uint64_t go_ns;
-        rc = s_run (opts, broker.port, per_pub, sent, acked, recv, result, &go_ns);
+        rc = s_run (opts, broker.port, times.per_pub, times.sent, times.acked, times.recv,
+                    result, &go_ns);
         if (go_ns) {
-            kh_bench_summarise (result, pubs, per_pub, go_ns, sent, acked, recv);
+            kh_bench_summarise (result, pubs, times.per_pub, go_ns, times.sent, times.acked,
+                                times.recv);
             kh_bench_print_result (stdout, result);
         }
         if (!result->ok)
             rc = -1;
         mosquitto_lib_cleanup ();
     }
-    kh_bench_table_destroy (&sent, pubs);
-    kh_bench_table_destroy (&acked, pubs);
-    kh_bench_table_destroy (&recv, pubs);
-    free (per_pub);
+    kh_bench_times_free (&times);
     s_broker_stop (&broker, rc != 0);
     if (rc)
         printf ("  mosquitto's directory kept: %s\n", broker.dir);

@@ -1,4 +1,5 @@
 /*  kh_bench_util.c - clock, percentiles, the run's message ids, and printing. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -234,19 +235,9 @@ kh_bench_print_result (FILE *out, const kh_bench_result_t *r)
     fflush (out);
 }
 
-uint64_t **
-kh_bench_table_new (int pubs, const uint32_t *per_pub)
-{
-    uint64_t **table = (uint64_t **) calloc ((size_t) pubs, sizeof *table);
-    for (int p = 0; table && p < pubs; p++)
-        if (!(table [p] = (uint64_t *) calloc (per_pub [p] ? per_pub [p] : 1,
-                                               sizeof (uint64_t))))
-            kh_bench_table_destroy (&table, pubs);
-    return table;
-}
-
-void
-kh_bench_table_destroy (uint64_t ***table_p, int pubs)
+/* Frees a table of pubs arrays and sets *table_p to NULL; safe on NULL. */
+static void
+s_table_destroy (uint64_t ***table_p, int pubs)
 {
     if (!table_p || !*table_p)
         return;
@@ -254,4 +245,61 @@ kh_bench_table_destroy (uint64_t ***table_p, int pubs)
         free ((*table_p) [p]);
     free (*table_p);
     *table_p = NULL;
+}
+
+/* A table of pubs arrays of per_pub [p] zeroed entries, or NULL. */
+static uint64_t **
+s_table_new (int pubs, const uint32_t *per_pub)
+{
+    uint64_t **table = (uint64_t **) calloc ((size_t) pubs, sizeof *table);
+    for (int p = 0; table && p < pubs; p++)
+        if (!(table [p] = (uint64_t *) calloc (per_pub [p] ? per_pub [p] : 1,
+                                               sizeof (uint64_t))))
+            s_table_destroy (&table, pubs);
+    return table;
+}
+
+int
+kh_bench_times_init (kh_bench_times_t *self, int pubs, uint64_t total, bool with_recv)
+{
+    *self = (kh_bench_times_t) { .pubs = pubs };
+    self->per_pub = (uint32_t *) calloc ((size_t) pubs, sizeof *self->per_pub);
+    uint64_t share = total / (uint64_t) pubs, rest = total % (uint64_t) pubs;
+    for (int p = 0; self->per_pub && p < pubs; p++)
+        self->per_pub [p] = (uint32_t) (share + ((uint64_t) p < rest));
+    if (self->per_pub) {
+        self->sent = s_table_new (pubs, self->per_pub);
+        self->acked = s_table_new (pubs, self->per_pub);
+        self->recv = with_recv ? s_table_new (pubs, self->per_pub) : NULL;
+    }
+    if (self->sent && self->acked && (self->recv || !with_recv))
+        return 0;
+    kh_bench_times_free (self);
+    return -1;
+}
+
+void
+kh_bench_times_free (kh_bench_times_t *self)
+{
+    s_table_destroy (&self->sent, self->pubs);
+    s_table_destroy (&self->acked, self->pubs);
+    s_table_destroy (&self->recv, self->pubs);
+    free (self->per_pub);
+    self->per_pub = NULL;
+}
+
+bool
+kh_bench_stopping (kh_bench_flags_t *flags)
+{
+    return atomic_load (&flags->abort) || zsys_interrupted;
+}
+
+void
+kh_bench_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (failure, KH_BENCH_FAILURE_MAX, fmt, args);
+    va_end (args);
+    atomic_store (&flags->abort, true);
 }

@@ -60,32 +60,26 @@ s_fill (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, uint64_t head,
         uint64_t count)
 {
     int pubs = opts->publishers;
-    uint32_t *per_pub = (uint32_t *) calloc ((size_t) pubs, sizeof *per_pub);
-    uint64_t share = count / (uint64_t) pubs, rest = count % (uint64_t) pubs;
-    for (int p = 0; per_pub && p < pubs; p++)
-        per_pub [p] = (uint32_t) (share + ((uint64_t) p < rest));
-    uint64_t **sent = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
-    uint64_t **acked = per_pub ? kh_bench_table_new (pubs, per_pub) : NULL;
-    int rc = -1;
+    kh_bench_times_t times;
+    int rc = kh_bench_times_init (&times, pubs, count, false);
     printf ("  the store holds %llu; publishing %llu more first\n",
             (unsigned long long) head, (unsigned long long) count);
-    if (sent && acked) {
-        kh_bench_load_t load = { .opts = opts, .hub = hub, .per_pub = per_pub,
-                                 .sent = sent, .acked = acked, .head = head };
+    if (rc == 0) {
+        kh_bench_load_t load = { .opts = opts, .hub = hub, .per_pub = times.per_pub,
+                                 .sent = times.sent, .acked = times.acked, .head = head };
         kh_bench_result_t result = { .name = "W2-fill" };
         uint64_t go_ns;
         rc = kh_bench_load_run (&load, &result, &go_ns);
         if (go_ns)
-            kh_bench_summarise (&result, pubs, per_pub, go_ns, sent, acked, NULL);
+            kh_bench_summarise (&result, pubs, times.per_pub, go_ns, times.sent, times.acked,
+                                NULL);
         printf ("  filled: %llu/%llu acked in %.2f s = %.0f msgs/s, errors %llu\n",
                 (unsigned long long) result.acked, (unsigned long long) count,
                 result.ack_secs, result.ack_rate, (unsigned long long) result.errors);
         if (!result.ok)
             rc = -1;
     }
-    kh_bench_table_destroy (&sent, pubs);
-    kh_bench_table_destroy (&acked, pubs);
-    free (per_pub);
+    kh_bench_times_free (&times);
     return rc;
 }
 

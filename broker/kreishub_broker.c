@@ -1,8 +1,12 @@
 /*  kreishub_broker.c - the kreishub-broker program: options, READY line, serve, stop. */
-#include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include "kh_broker.h"
+#include "kh_conf.h"
+#include "kh_opts.h"
+#include "kh_ready.h"
+#include "kh_value.h"
+
+#define S_PROGRAM   "kreishub-broker"
 
 /* What the command line says; NULL/unset values fall back to the config file. */
 typedef struct {
@@ -16,96 +20,39 @@ typedef struct {
     bool        verbose;
 } s_args_t;
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub-broker [options]\n"
-        "  -c, --config FILE     read section 'broker' of a ZPL file (flags override it)\n"
-        "      --client EP       ROUTER for clients     (default %s)\n"
-        "      --live EP         XPUB for subscribers   (default %s)\n"
-        "      --recorder EP     ROUTER for the recorder (default %s)\n"
-        "      --pending-max N   publishes waiting for the recorder, at most (default %d)\n"
-        "      --live-hwm N      per-subscriber queue before drops (default %d)\n"
-        "      --senders LIST    AGS keys allowed to publish, e.g. \"05162,05162004\"\n"
-        "                        (default: any AGS); others are refused FORBIDDEN\n"
-        "  -v, --verbose         log every error reply and subscription\n"
-        "  -h, --help            this text\n"
-        "Endpoints may use a wildcard port (tcp://127.0.0.1:*); the READY line on stdout\n"
-        "names the ports bound.\n",
-        KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE, KH_DEFAULT_RECORDER, KH_BROKER_PENDING_MAX,
-        KH_BROKER_LIVE_HWM);
-}
-
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on a bad option. */
+/* Parses argv into args. Returns KH_OPTS_GO, or what kh_opts_parse returned after
+   printing the usage, the version or why argv is bad. */
 static int
 s_parse (int argc, char *argv [], s_args_t *args)
 {
-    enum { O_CLIENT = 256, O_LIVE, O_RECORDER, O_PENDING, O_HWM, O_SENDERS };
-    static const struct option options [] = {
-        { "config",      required_argument, NULL, 'c' },
-        { "client",      required_argument, NULL, O_CLIENT },
-        { "live",        required_argument, NULL, O_LIVE },
-        { "recorder",    required_argument, NULL, O_RECORDER },
-        { "pending-max", required_argument, NULL, O_PENDING },
-        { "live-hwm",    required_argument, NULL, O_HWM },
-        { "senders",     required_argument, NULL, O_SENDERS },
-        { "verbose",     no_argument,       NULL, 'v' },
-        { "help",        no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    const kh_opt_t table [] = {
+        { "config", 'c', "FILE", &args->config, NULL,
+          "read section 'broker' of a ZPL file (flags override it)" },
+        { "client", 0, "EP", &args->client, NULL,
+          "ROUTER for clients     (default " KH_DEFAULT_CLIENT ")" },
+        { "live", 0, "EP", &args->live, NULL,
+          "XPUB for subscribers   (default " KH_DEFAULT_LIVE ")" },
+        { "recorder", 0, "EP", &args->recorder, NULL,
+          "ROUTER for the recorder (default " KH_DEFAULT_RECORDER ")" },
+        { "pending-max", 0, "N", &args->pending_max, NULL, "publishes waiting for the "
+          "recorder, at most (default " KH_STR (KH_BROKER_PENDING_MAX) ")" },
+        { "live-hwm", 0, "N", &args->live_hwm, NULL,
+          "per-subscriber queue before drops (default " KH_STR (KH_BROKER_LIVE_HWM) ")" },
+        { "senders", 0, "LIST", &args->senders, NULL,
+          "AGS keys allowed to publish, e.g. \"05162,05162004\"\n"
+          "(default: any AGS); others are refused FORBIDDEN" },
+        { "verbose", 'v', NULL, NULL, &args->verbose,
+          "log every error reply and subscription" },
+        { NULL }
     };
-    int opt;
-    while ((opt = getopt_long (argc, argv, "c:vh", options, NULL)) != -1) {
-        switch (opt) {
-            case 'c':        args->config = optarg; break;
-            case O_CLIENT:   args->client = optarg; break;
-            case O_LIVE:     args->live = optarg; break;
-            case O_RECORDER: args->recorder = optarg; break;
-            case O_PENDING:  args->pending_max = optarg; break;
-            case O_HWM:      args->live_hwm = optarg; break;
-            case O_SENDERS:  args->senders = optarg; break;
-            case 'v':        args->verbose = true; break;
-            case 'h':        return 1;
-            default:         return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "kreishub-broker: unexpected argument '%s'\n", argv [optind]);
-        return -1;
-    }
-    return 0;
-}
-
-/* Reads a positive decimal number up to max into *value. Returns 0, or -1 (with a
-   message naming what) if text is not one. */
-static int
-s_number (const char *what, const char *text, unsigned long long max, unsigned long long *value)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = text && *text != '-' ? strtoull (text, &end, 10) : 0;
-    if (!text || !end || end == text || *end || errno || n == 0 || n > max) {
-        fprintf (stderr, "kreishub-broker: %s must be a number from 1 to %llu, not '%s'\n",
-                 what, max, text ? text : "");
-        return -1;
-    }
-    *value = n;
-    return 0;
-}
-
-/* Returns the value at path in the config file, or NULL (also when there is no file). */
-static const char *
-s_conf (zconfig_t *root, const char *path)
-{
-    return root ? zconfig_get (root, path, NULL) : NULL;
-}
-
-/* True if a config value means yes. */
-static bool
-s_truthy (const char *text)
-{
-    return text && (streq (text, "1") || streq (text, "true") || streq (text, "yes")
-                 || streq (text, "on"));
+    kh_opts_t opts = {
+        .program = S_PROGRAM, .table = table, .version = true,
+        .notes = "Endpoints may use a wildcard port (tcp://127.0.0.1:*); the READY line on "
+                 "stdout\nnames the ports bound.\n"
+                 "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or an\n"
+                 "endpoint cannot be bound, 2 for bad usage.\n"
+    };
+    return kh_opts_parse (&opts, argc, argv, NULL);
 }
 
 /* Builds the broker configuration: defaults, then the config file, then flags.
@@ -113,60 +60,33 @@ s_truthy (const char *text)
 static int
 s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
 {
-    const char *pending = args->pending_max, *hwm = args->live_hwm;
-    config->client = args->client ? args->client : s_conf (root, "broker/client");
-    config->live = args->live ? args->live : s_conf (root, "broker/live");
-    config->recorder = args->recorder ? args->recorder
-                                      : s_conf (root, "broker/recorder");
-    if (!pending)
-        pending = s_conf (root, "broker/pending_max");
-    if (!hwm)
-        hwm = s_conf (root, "broker/live_hwm");
-    config->senders = args->senders ? args->senders : s_conf (root, "broker/senders");
-    config->verbose = args->verbose || s_truthy (s_conf (root, "broker/verbose"));
-    unsigned long long n;
+    const char *pending = kh_conf_get (args->pending_max, NULL, root, "broker/pending_max",
+                                       NULL);
+    const char *hwm = kh_conf_get (args->live_hwm, NULL, root, "broker/live_hwm", NULL);
+    config->client = kh_conf_get (args->client, NULL, root, "broker/client", NULL);
+    config->live = kh_conf_get (args->live, NULL, root, "broker/live", NULL);
+    config->recorder = kh_conf_get (args->recorder, NULL, root, "broker/recorder", NULL);
+    config->senders = kh_conf_get (args->senders, NULL, root, "broker/senders", NULL);
+    config->verbose = args->verbose
+                   || kh_value_yes (kh_conf_get (NULL, NULL, root, "broker/verbose", NULL));
+    uint64_t n;
     if (pending) {
-        if (s_number ("pending_max", pending, 100000000ULL, &n))
+        if (kh_value_number (S_PROGRAM, "pending_max", pending, 1, 100000000, &n))
             return -1;
         config->pending_max = (size_t) n;
     }
     if (hwm) {
-        if (s_number ("live_hwm", hwm, INT_MAX, &n))
+        if (kh_value_number (S_PROGRAM, "live_hwm", hwm, 1, INT_MAX, &n))
             return -1;
         config->live_hwm = (int) n;
     }
     return 0;
 }
 
-int
-main (int argc, char *argv [])
+/* Logs what the broker did, for the operator reading stderr after a stop. */
+static void
+s_log_stats (kh_broker_t *broker)
 {
-    s_args_t args = { 0 };
-    int rc = s_parse (argc, argv, &args);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? 0 : 2;
-    }
-    zsys_init ();
-    zsys_set_logstream (stderr);
-    zsys_set_logident ("kreishub-broker");
-    zconfig_t *root = NULL;
-    if (args.config && !(root = zconfig_load (args.config))) {
-        fprintf (stderr, "kreishub-broker: cannot read config file %s\n", args.config);
-        return 1;
-    }
-    kh_broker_config_t config = { 0 };
-    kh_broker_t *broker = NULL;
-    if (s_configure (&args, root, &config) == 0)
-        broker = kh_broker_new (&config);
-    if (!broker) {
-        zconfig_destroy (&root);
-        return 1;
-    }
-    printf ("READY client=%s live=%s recorder=%s\n", kh_broker_client_endpoint (broker),
-            kh_broker_live_endpoint (broker), kh_broker_recorder_endpoint (broker));
-    fflush (stdout);
-    rc = kh_broker_run (broker, NULL);
     kh_broker_stats_t stats;
     kh_broker_stats (broker, &stats);
     zsys_info ("broker: stopped; published=%llu acked=%llu errors=%llu subscribers=%llu "
@@ -176,6 +96,34 @@ main (int argc, char *argv [])
                (unsigned long long) stats.stored, (unsigned long long) stats.queries,
                (unsigned long long) stats.ignored, (unsigned long long) stats.dropped,
                (unsigned long long) stats.resent);
+}
+
+int
+main (int argc, char *argv [])
+{
+    s_args_t args = { 0 };
+    int rc = s_parse (argc, argv, &args);
+    if (rc != KH_OPTS_GO)
+        return kh_opts_exit (rc, 2);
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    zsys_set_logident (S_PROGRAM);
+    zconfig_t *root = NULL;
+    if (kh_conf_load (S_PROGRAM, args.config, &root))
+        return 1;
+    kh_broker_config_t config = { 0 };
+    kh_broker_t *broker = NULL;
+    if (s_configure (&args, root, &config) == 0)
+        broker = kh_broker_new (&config);
+    if (!broker) {
+        zconfig_destroy (&root);
+        return 1;
+    }
+    kh_ready_print (stdout, "client", kh_broker_client_endpoint (broker),
+                    "live", kh_broker_live_endpoint (broker),
+                    "recorder", kh_broker_recorder_endpoint (broker), NULL);
+    rc = kh_broker_run (broker, NULL);
+    s_log_stats (broker);
     kh_broker_destroy (&broker);
     zconfig_destroy (&root);
     return rc == 0 ? 0 : 1;

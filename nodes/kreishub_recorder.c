@@ -1,7 +1,17 @@
 /*  kreishub_recorder.c - the kreishub-recorder program: options, READY, serve, stop. */
-#include <errno.h>
-#include <getopt.h>
+#include "kh_conf.h"
+#include "kh_opts.h"
+#include "kh_ready.h"
 #include "kh_recorder.h"
+#include "kh_sync.h"
+#include "kh_value.h"
+
+#define S_PROGRAM   "kreishub-recorder"
+
+/* --sync is read by kh_sync_parse, whose modes are the store's, in its order. */
+_Static_assert (KH_STORE_SYNC_FULL == (int) KH_SYNC_FULL
+             && KH_STORE_SYNC_NORMAL == (int) KH_SYNC_NORMAL
+             && KH_STORE_SYNC_OFF == (int) KH_SYNC_OFF, "sync modes differ");
 
 /* What the command line says; NULL/unset values fall back to the config file. */
 typedef struct {
@@ -13,93 +23,35 @@ typedef struct {
     bool        verbose;
 } s_args_t;
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub-recorder [options]\n"
-        "Stores what the broker hands it in SQLite and answers history queries.\n"
-        "  -c, --config FILE     read section 'recorder' of a ZPL file (flags win)\n"
-        "      --broker EP       the broker's recorder endpoint (default %s)\n"
-        "      --db PATH         the store; its directory is created if missing\n"
-        "                        (default %s)\n"
-        "      --sync MODE       full: fsync the WAL before every answer (default);\n"
-        "                        normal: survives a crash, not a power cut;\n"
-        "                        off: for benchmarks only\n"
-        "      --batch-max N     STOREs per transaction, at most (default %d)\n"
-        "  -v, --verbose         log every batch\n"
-        "  -h, --help            this text\n"
-        "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
-        "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the store\n"
-        "or the socket cannot be opened, 2 for an unknown option.\n",
-        KH_DEFAULT_RECORDER, KH_RECORDER_DB, KH_RECORDER_BATCH_MAX);
-}
-
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on a bad option. */
+/* Parses argv into args. Returns KH_OPTS_GO, or what kh_opts_parse returned after
+   printing the usage, the version or why argv is bad. */
 static int
 s_parse (int argc, char *argv [], s_args_t *args)
 {
-    enum { OPT_BROKER = 256, OPT_DB, OPT_SYNC, OPT_BATCH };
-    static const struct option options [] = {
-        { "config",    required_argument, NULL, 'c' },
-        { "broker",    required_argument, NULL, OPT_BROKER },
-        { "db",        required_argument, NULL, OPT_DB },
-        { "sync",      required_argument, NULL, OPT_SYNC },
-        { "batch-max", required_argument, NULL, OPT_BATCH },
-        { "verbose",   no_argument,       NULL, 'v' },
-        { "help",      no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    const kh_opt_t table [] = {
+        { "config", 'c', "FILE", &args->config, NULL,
+          "read section 'recorder' of a ZPL file (flags win)" },
+        { "broker", 0, "EP", &args->broker, NULL,
+          "the broker's recorder endpoint (default " KH_DEFAULT_RECORDER ")" },
+        { "db", 0, "PATH", &args->db, NULL, "the store; its directory is created if "
+          "missing\n(default " KH_RECORDER_DB ")" },
+        { "sync", 0, "MODE", &args->sync, NULL,
+          "full: fsync the WAL before every answer (default);\n"
+          "normal: survives a crash, not a power cut;\n"
+          "off: for benchmarks only" },
+        { "batch-max", 0, "N", &args->batch_max, NULL,
+          "STOREs per transaction, at most (default " KH_STR (KH_RECORDER_BATCH_MAX) ")" },
+        { "verbose", 'v', NULL, NULL, &args->verbose, "log every batch" },
+        { NULL }
     };
-    int opt;
-    while ((opt = getopt_long (argc, argv, "c:vh", options, NULL)) != -1) {
-        switch (opt) {
-            case 'c':      args->config = optarg; break;
-            case OPT_BROKER: args->broker = optarg; break;
-            case OPT_DB:     args->db = optarg; break;
-            case OPT_SYNC:   args->sync = optarg; break;
-            case OPT_BATCH:  args->batch_max = optarg; break;
-            case 'v':      args->verbose = true; break;
-            case 'h':      return 1;
-            default:       return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "kreishub-recorder: unexpected argument '%s'\n", argv [optind]);
-        return -1;
-    }
-    return 0;
-}
-
-/* Returns the value at path in the config file, or NULL (also when there is no file). */
-static const char *
-s_conf (zconfig_t *root, const char *path)
-{
-    return root ? zconfig_get (root, path, NULL) : NULL;
-}
-
-/* True if a config value means yes. */
-static bool
-s_truthy (const char *text)
-{
-    return text && (streq (text, "1") || streq (text, "true") || streq (text, "yes")
-                 || streq (text, "on"));
-}
-
-/* Reads a batch size from 1 to KH_RECORDER_BATCH_LIMIT. Returns 0, or -1 after
-   saying why. */
-static int
-s_batch (const char *text, size_t *value)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = *text != '-' ? strtoull (text, &end, 10) : 0;
-    if (!end || end == text || *end || errno || n == 0 || n > KH_RECORDER_BATCH_LIMIT) {
-        fprintf (stderr, "kreishub-recorder: batch_max must be a number from 1 to %d, "
-                 "not '%s'\n", KH_RECORDER_BATCH_LIMIT, text);
-        return -1;
-    }
-    *value = (size_t) n;
-    return 0;
+    kh_opts_t opts = {
+        .program = S_PROGRAM, .table = table, .version = true,
+        .about = "Stores what the broker hands it in SQLite and answers history queries.\n",
+        .notes = "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
+                 "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the "
+                 "store\nor the socket cannot be opened, 2 for bad usage.\n"
+    };
+    return kh_opts_parse (&opts, argc, argv, NULL);
 }
 
 /* Builds the recorder configuration: defaults, then the config file, then flags.
@@ -107,19 +59,25 @@ s_batch (const char *text, size_t *value)
 static int
 s_configure (const s_args_t *args, zconfig_t *root, kh_recorder_config_t *config)
 {
-    const char *sync = args->sync ? args->sync : s_conf (root, "recorder/sync");
-    const char *batch = args->batch_max ? args->batch_max
-                                        : s_conf (root, "recorder/batch_max");
-    config->broker = args->broker ? args->broker : s_conf (root, "recorder/broker");
-    config->db = args->db ? args->db : s_conf (root, "recorder/db");
-    config->verbose = args->verbose || s_truthy (s_conf (root, "recorder/verbose"));
-    config->sync = KH_STORE_SYNC_FULL;
-    if (sync && kh_store_sync_parse (sync, &config->sync)) {
-        fprintf (stderr, "kreishub-recorder: sync must be full, normal or off, not '%s'\n",
-                 sync);
+    const char *sync = kh_conf_get (args->sync, NULL, root, "recorder/sync", NULL);
+    const char *batch = kh_conf_get (args->batch_max, NULL, root, "recorder/batch_max", NULL);
+    config->broker = kh_conf_get (args->broker, NULL, root, "recorder/broker", NULL);
+    config->db = kh_conf_get (args->db, NULL, root, "recorder/db", NULL);
+    config->verbose = args->verbose
+                   || kh_value_yes (kh_conf_get (NULL, NULL, root, "recorder/verbose", NULL));
+    kh_sync_t mode = KH_SYNC_FULL;
+    if (sync && kh_sync_parse (sync, &mode)) {
+        fprintf (stderr, S_PROGRAM ": sync must be " KH_SYNC_CHOICES ", not '%s'\n", sync);
         return -1;
     }
-    return batch ? s_batch (batch, &config->batch_max) : 0;
+    config->sync = (kh_store_sync_t) mode;
+    uint64_t n;
+    if (batch && kh_value_number (S_PROGRAM, "batch_max", batch, 1, KH_RECORDER_BATCH_LIMIT,
+                                  &n))
+        return -1;
+    if (batch)
+        config->batch_max = (size_t) n;
+    return 0;
 }
 
 /* Logs what the recorder did, for the operator reading stderr after a stop. */
@@ -142,18 +100,14 @@ main (int argc, char *argv [])
 {
     s_args_t args = { 0 };
     int rc = s_parse (argc, argv, &args);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? 0 : 2;
-    }
+    if (rc != KH_OPTS_GO)
+        return kh_opts_exit (rc, 2);
     zsys_init ();
     zsys_set_logstream (stderr);
-    zsys_set_logident ("kreishub-recorder");
+    zsys_set_logident (S_PROGRAM);
     zconfig_t *root = NULL;
-    if (args.config && !(root = zconfig_load (args.config))) {
-        fprintf (stderr, "kreishub-recorder: cannot read config file %s\n", args.config);
+    if (kh_conf_load (S_PROGRAM, args.config, &root))
         return 1;
-    }
     kh_recorder_config_t config = { 0 };
     if (s_configure (&args, root, &config)) {
         zconfig_destroy (&root);
@@ -162,16 +116,15 @@ main (int argc, char *argv [])
     kh_problem_t why = { 0 };
     kh_recorder_t *recorder = kh_recorder_new (&config, &why);
     if (!recorder) {
-        fprintf (stderr, "kreishub-recorder: %s\n", why.reason);
+        fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
         zconfig_destroy (&root);
         return 1;
     }
-    printf ("READY db=%s head=%llu broker=%s\n", kh_recorder_db (recorder),
-            (unsigned long long) kh_recorder_head (recorder),
-            kh_recorder_endpoint (recorder));
-    fflush (stdout);
-    zsys_info ("recorder: store %s at head %llu, broker %s", kh_recorder_db (recorder),
-               (unsigned long long) kh_recorder_head (recorder),
+    char head [24];
+    snprintf (head, sizeof head, "%llu", (unsigned long long) kh_recorder_head (recorder));
+    kh_ready_print (stdout, "db", kh_recorder_db (recorder), "head", head,
+                    "broker", kh_recorder_endpoint (recorder), NULL);
+    zsys_info ("recorder: store %s at head %s, broker %s", kh_recorder_db (recorder), head,
                kh_recorder_endpoint (recorder));
     rc = kh_recorder_run (recorder, NULL);
     s_log_stats (recorder);

@@ -1,17 +1,16 @@
 /*  kh_harness.c - process control for the integration tests (see kh_harness.h). */
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <czmq.h>
-#include "kreishub/kreishub.h"
 #include "kh_harness.h"
 
+#define S_ARGS_MAX      32              /* flags of one program */
+#define S_READY_MS      20000           /* a program must say READY within this */
+#define S_STOP_MS       30000           /* and end within this after its signal */
 
 /* Returns the directory holding the kreishub programs. */
 static const char *
@@ -21,92 +20,39 @@ s_bin_dir (void)
     return dir ? dir : ".";
 }
 
-/* Starts program with argv (NULL-terminated, argv[0] a bare name in the bin dir),
-   its stdout and stderr to files in dir named after it (kept for post-mortems).
-   Waits up to 20 s for a line starting "READY" and copies it into line.
-   Returns the pid, or -1. */
-static pid_t
-s_spawn (const char *dir, const char *const *argv, char *line, size_t cap)
+/* Copies first (pairs) and more (NULL-terminated, may be NULL) into args. */
+static void
+s_args (const char *args [S_ARGS_MAX], const char *const *first, int count,
+        const char *const *more)
 {
-    char out [512], err [512];
-    snprintf (out, sizeof out, "%s/%s.out", dir, argv [0]);
-    snprintf (err, sizeof err, "%s/%s.err", dir, argv [0]);
-    /* Empty before the fork: on a restart the READY of the previous run must not be
-       taken for the new one's before the child truncates the file itself. */
-    int clear = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (clear >= 0)
-        close (clear);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        int fd = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open (err, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd < 0 || fe < 0)
-            _exit (126);
-        dup2 (fd, 1);
-        dup2 (fe, 2);
-        char path [512];
-        snprintf (path, sizeof path, "%s/%s", s_bin_dir (), argv [0]);
-        const char *wrap = getenv ("KH_WRAP");
-        if (wrap && *wrap) {
-            char cmd [2048];
-            int n = snprintf (cmd, sizeof cmd, "exec %s %s", wrap, path);
-            for (int i = 1; argv [i] && n < (int) sizeof cmd; i++)
-                n += snprintf (cmd + n, sizeof cmd - (size_t) n, " '%s'", argv [i]);
-            execl ("/bin/sh", "sh", "-c", cmd, (char *) NULL);
-        }
-        else
-            execv (path, (char *const *) argv);
-        _exit (127);
-    }
-    for (int waited = 0; pid > 0 && waited < 20000; waited += 20) {
-        FILE *file = fopen (out, "r");
-        while (file && fgets (line, (int) cap, file))
-            if (strncmp (line, "READY", 5) == 0 && strchr (line, '\n')) {
-                *strchr (line, '\n') = 0;
-                fclose (file);
-                return pid;
-            }
-        if (file)
-            fclose (file);
-        if (waitpid (pid, NULL, WNOHANG) == pid) {
-            fprintf (stderr, "harness: %s exited before READY (see %s)\n", argv [0], err);
-            return -1;
-        }
-        usleep (20000);
-    }
-    fprintf (stderr, "harness: %s did not say READY (see %s)\n", argv [0], err);
-    kill (pid, SIGKILL);
-    waitpid (pid, NULL, 0);
-    return -1;
+    int n = 0;
+    for (int i = 0; i < count; i++)
+        args [n++] = first [i];
+    for (int i = 0; more && more [i] && n < S_ARGS_MAX - 1; i++)
+        args [n++] = more [i];
+    args [n] = NULL;
 }
 
-/* Copies the value of key=... from a READY line into out. */
-static void
-s_field (const char *line, const char *key, char *out, size_t cap)
+/* Says why a program did not start, where its stderr is. Returns -1. */
+static int
+s_failed_start (kh_hub_t *hub)
 {
-    char pat [32];
-    snprintf (pat, sizeof pat, " %s=", key);
-    const char *p = strstr (line, pat);
-    out [0] = 0;
-    if (p) {
-        p += strlen (pat);
-        size_t n = strcspn (p, " \n");
-        snprintf (out, cap, "%.*s", (int) n, p);
-    }
+    fprintf (stderr, "harness: %s (see %s)\n", kh_launch_why (hub->launch), hub->dir);
+    return -1;
 }
 
 int
 kh_hub_start_recorder (kh_hub_t *hub)
 {
-    char db [400], line [1024];
+    char db [400];
     snprintf (db, sizeof db, "%s/kreishub.db", hub->dir);
-    const char *argv [32] = { "kreishub-recorder", "--broker", hub->recorder, "--db", db };
-    int argc = 5;
-    for (int i = 0; hub->recorder_args && hub->recorder_args [i] && argc < 30; i++)
-        argv [argc++] = hub->recorder_args [i];
-    argv [argc] = NULL;
-    hub->recorder_pid = s_spawn (hub->dir, argv, line, sizeof line);
-    return hub->recorder_pid > 0 ? 0 : -1;
+    const char *first [] = { "--db", db }, *args [S_ARGS_MAX];
+    s_args (args, first, 2, hub->recorder_args);
+    hub->recorder_pid = 0;
+    if (kh_launch_recorder (hub->launch, args))
+        return s_failed_start (hub);
+    hub->recorder_pid = kh_proc_pid (kh_launch_recorder_proc (hub->launch));
+    return 0;
 }
 
 int
@@ -116,34 +62,26 @@ kh_hub_start_broker (kh_hub_t *hub)
     /* "!": czmq picks a random free port. With "*" it takes the lowest free one from
        49152, so a port a killed broker frees would go at once to the next hub that a
        parallel test starts, and the restart on the same endpoints would fail. */
-    const char *argv [32] = { "kreishub-broker",
-                              "--client", again ? hub->client : "tcp://127.0.0.1:!",
-                              "--live", again ? hub->live : "tcp://127.0.0.1:!",
-                              "--recorder", again ? hub->recorder : "tcp://127.0.0.1:!" };
-    int argc = 7;
-    for (int i = 0; hub->broker_args && hub->broker_args [i] && argc < 30; i++)
-        argv [argc++] = hub->broker_args [i];
-    argv [argc] = NULL;
-    char line [1024];
-    /* A port the killed broker held may take a moment to be free again. */
-    hub->broker_pid = s_spawn (hub->dir, argv, line, sizeof line);
-    for (int tries = 1; hub->broker_pid < 0 && again && tries < 50; tries++) {
+    const char *first [] = { "--client", again ? hub->client : "tcp://127.0.0.1:!",
+                             "--live", again ? hub->live : "tcp://127.0.0.1:!",
+                             "--recorder", again ? hub->recorder : "tcp://127.0.0.1:!" };
+    const char *args [S_ARGS_MAX];
+    s_args (args, first, 6, hub->broker_args);
+    hub->broker_pid = 0;
+    int rc = kh_launch_broker (hub->launch, args);
+    /* A port the killed broker held may take a moment to be free again: nothing
+       tells when, so try again now and then. */
+    for (int tries = 1; rc == -1 && again && tries < 50; tries++) {
         usleep (100000);
-        hub->broker_pid = s_spawn (hub->dir, argv, line, sizeof line);
+        rc = kh_launch_broker (hub->launch, args);
     }
-    if (hub->broker_pid < 0) {
-        hub->broker_pid = 0;
-        return -1;
-    }
-    if (again)
-        return 0;
-    s_field (line, "client", hub->client, sizeof hub->client);
-    s_field (line, "live", hub->live, sizeof hub->live);
-    s_field (line, "recorder", hub->recorder, sizeof hub->recorder);
-    if (!*hub->client || !*hub->live || !*hub->recorder) {
-        fprintf (stderr, "harness: cannot read endpoints from '%s'\n", line);
-        return -1;
-    }
+    if (rc)
+        return s_failed_start (hub);
+    hub->broker_pid = kh_proc_pid (kh_launch_broker_proc (hub->launch));
+    snprintf (hub->client, sizeof hub->client, "%s", kh_launch_endpoint (hub->launch, "client"));
+    snprintf (hub->live, sizeof hub->live, "%s", kh_launch_endpoint (hub->launch, "live"));
+    snprintf (hub->recorder, sizeof hub->recorder, "%s",
+              kh_launch_endpoint (hub->launch, "recorder"));
     return 0;
 }
 
@@ -156,67 +94,46 @@ kh_hub_start (kh_hub_t *hub, const char *const *extra, const char *const *record
     snprintf (hub->dir, sizeof hub->dir, "/tmp/kh-test-XXXXXX");
     if (!mkdtemp (hub->dir))
         return -1;
-    if (kh_hub_start_broker (hub) || kh_hub_start_recorder (hub))
+    kh_launch_opts_t opts = { .bin_dir = s_bin_dir (), .wrap = getenv ("KH_WRAP"),
+                              .log_dir = hub->dir, .ready_ms = S_READY_MS };
+    hub->launch = kh_launch_new (&opts);
+    if (!hub->launch || kh_hub_start_broker (hub) || kh_hub_start_recorder (hub))
         return -1;
-    return kh_hub_await_link (hub, 20000);
+    return kh_hub_await_link (hub, S_READY_MS);
 }
 
 int
 kh_hub_await_link (kh_hub_t *hub, int timeout_ms)
 {
-    kh_client_t *client = kh_client_new (hub->client);
-    if (!client)
-        return -1;
-    int64_t deadline = zclock_mono () + timeout_ms;
-    bool up = false;
-    while (!up && zclock_mono () < deadline)
-        if (kh_client_ping (client, 200, NULL, &up) || !up)
-            zclock_sleep (20);
-    kh_client_destroy (&client);
-    if (!up)
-        fprintf (stderr, "harness: the recorder did not link to the broker in %d ms\n",
-                 timeout_ms);
-    return up ? 0 : -1;
+    int rc = kh_launch_await_link (hub->launch, timeout_ms);
+    if (rc)
+        fprintf (stderr, "harness: %s\n", kh_launch_why (hub->launch));
+    return rc ? -1 : 0;
 }
 
-/* Waits for pid up to ms milliseconds; returns its status, or -1 (killed then). */
+/* Sends sig to proc, waits for it and clears *pid; returns its wait status, or -1 if
+   it was not running or had to be killed. */
 static int
-s_reap (pid_t pid, int ms)
+s_stop (kh_proc_t *proc, pid_t *pid, int sig)
 {
-    int status = 0;
-    for (int waited = 0; waited < ms; waited += 10) {
-        if (waitpid (pid, &status, WNOHANG) == pid)
-            return status;
-        usleep (10000);
-    }
-    kill (pid, SIGKILL);
-    waitpid (pid, &status, 0);
-    return -1;
-}
-
-/* Sends sig to *pid, waits for it and clears *pid; returns its wait status, or -1
-   if there is no such process. */
-static int
-s_stop (pid_t *pid, int sig)
-{
-    if (*pid <= 0)
-        return -1;
-    kill (*pid, sig);
-    int status = s_reap (*pid, 30000);
     *pid = 0;
-    return status;
+    if (!proc || kh_proc_signal (proc, sig))
+        return proc && kh_proc_status (proc) != -1 ? kh_proc_status (proc) : -1;
+    return kh_proc_reap (proc, S_STOP_MS);
 }
 
 int
 kh_hub_stop_recorder (kh_hub_t *hub, int sig)
 {
-    return s_stop (&hub->recorder_pid, sig);
+    kh_proc_t *proc = hub->launch ? kh_launch_recorder_proc (hub->launch) : NULL;
+    return s_stop (proc, &hub->recorder_pid, sig);
 }
 
 int
 kh_hub_stop_broker (kh_hub_t *hub, int sig)
 {
-    return s_stop (&hub->broker_pid, sig);
+    kh_proc_t *proc = hub->launch ? kh_launch_broker_proc (hub->launch) : NULL;
+    return s_stop (proc, &hub->broker_pid, sig);
 }
 
 int
@@ -228,12 +145,14 @@ kh_hub_stop (kh_hub_t *hub, bool keep)
     for (int i = 0; i < 2; i++) {
         if (*pids [i] <= 0)
             continue;
-        int status = s_stop (pids [i], SIGTERM);
-        if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        int status = i == 0 ? kh_hub_stop_recorder (hub, SIGTERM)
+                            : kh_hub_stop_broker (hub, SIGTERM);
+        if (status == -1 || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
             fprintf (stderr, "harness: %s ended with status 0x%x\n", names [i], status);
             rc = -1;
         }
     }
+    kh_launch_destroy (&hub->launch);
     if (!keep && hub->dir [0]) {
         char cmd [400];
         snprintf (cmd, sizeof cmd, "rm -rf '%s'", hub->dir);
@@ -268,4 +187,24 @@ kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
         ;
     int status = pclose (pipe);
     return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+char *
+kh_hub_slurp (const char *path, char *out, size_t cap)
+{
+    FILE *file = fopen (path, "r");
+    size_t n = file ? fread (out, 1, cap - 1, file) : 0;
+    out [n] = 0;
+    if (file)
+        fclose (file);
+    return out;
+}
+
+int
+kh_hub_lines (const char *text)
+{
+    int count = 0;
+    for (; *text; text++)
+        count += *text == '\n';
+    return count;
 }

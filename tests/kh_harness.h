@@ -1,8 +1,9 @@
 /*  kh_harness.h - starts the real kreishub processes for integration tests.
 
     A hub is a broker and a recorder started from the build's bin directory (env
-    KH_BIN_DIR) on wildcard loopback ports, with a fresh data directory. The harness
-    reads each process's READY line to learn its endpoints, and can kill -9 or
+    KH_BIN_DIR) on random loopback ports, with a fresh data directory, through
+    support/kh_launch.h: their READY lines give the endpoints, their stderr goes to
+    DIR/kreishub-broker.err and DIR/kreishub-recorder.err. The harness can kill -9 or
     restart the recorder, or the broker on the same endpoints, to prove what
     survives. KH_WRAP (e.g. "valgrind -q") runs both processes under a wrapper.
 */
@@ -12,16 +13,18 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "kh_launch.h"
 
 typedef struct {
     char  dir [256];            /* data directory (temporary) */
     char  client [128];         /* broker's client endpoint */
     char  live [128];           /* broker's live endpoint */
     char  recorder [128];       /* broker's recorder endpoint */
-    pid_t broker_pid;
+    pid_t broker_pid;           /* 0 while it is not running */
     pid_t recorder_pid;
     const char *const *recorder_args;   /* more recorder flags, NULL-terminated, or NULL */
     const char *const *broker_args;     /* more broker flags, NULL-terminated, or NULL */
+    kh_launch_t *launch;        /* runs both */
 } kh_hub_t;
 
 /* Starts broker and recorder; broker_args and recorder_args are NULL or NULL-terminated
@@ -31,18 +34,19 @@ typedef struct {
 int kh_hub_start (kh_hub_t *hub, const char *const *broker_args,
                   const char *const *recorder_args);
 /* Waits until the broker says a recorder is linked (PING until PONG has recorder
-   true). Returns 0, or -1 after timeout_ms. kh_hub_start does this before it
-   returns; after a restart a test calls it itself. */
+   true). Returns 0, or -1 after timeout_ms or if either has ended. kh_hub_start does
+   this before it returns; after a restart a test may call it itself. */
 int kh_hub_await_link (kh_hub_t *hub, int timeout_ms);
 /* Starts the recorder (again) on hub->dir; returns 0 when it said READY. */
 int kh_hub_start_recorder (kh_hub_t *hub);
-/* Sends sig to the recorder and waits for it; returns its wait status. */
+/* Sends sig to the recorder and waits for it (30 s, then kill -9); returns its wait
+   status, or -1 if it was not running or had to be killed. */
 int kh_hub_stop_recorder (kh_hub_t *hub, int sig);
 /* Starts the broker (again) with hub->broker_args: on the endpoints it bound before
    if hub->client is set, so that clients and the recorder find it where it was, else
    on wildcard ports. Returns 0 when it said READY. */
 int kh_hub_start_broker (kh_hub_t *hub);
-/* Sends sig to the broker and waits for it; returns its wait status. */
+/* The same for the broker. */
 int kh_hub_stop_broker (kh_hub_t *hub, int sig);
 /* Stops both with SIGTERM; returns 0 if both exited with status 0. Removes the dir
    unless keep is true. */
@@ -52,6 +56,12 @@ int kh_hub_stop (kh_hub_t *hub, bool keep);
    status (or -1). */
 int kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
+
+/* Reads the file at path into out (cap bytes, NUL-terminated; "" if it cannot be
+   read). Returns out. */
+char *kh_hub_slurp (const char *path, char *out, size_t cap);
+/* Counts the lines of text (what a program printed). */
+int kh_hub_lines (const char *text);
 
 /* The checks: KH_CHECK and kh_check_done, as in the unit tests. */
 #include "kh_check.h"
