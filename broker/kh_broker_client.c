@@ -179,8 +179,7 @@ s_publish (kh_broker_t *self, kh_parts_t *msg)
                  "too many messages wait for the recorder; try again");
         return;
     }
-    if (self->rec_state == KH__REC_UP && self->flush_timer == -1)
-        kh__link_flush (self);          /* nothing queued before it: send at once */
+    kh__link_handover (self);
 }
 
 /* [QUERY][query]: checked here, answered by the recorder. */

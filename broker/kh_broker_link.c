@@ -144,6 +144,13 @@ kh__link_flush (kh_broker_t *self)
         kh__timer_once (self, &self->flush_timer, 0, s_on_flush);
 }
 
+void
+kh__link_handover (kh_broker_t *self)
+{
+    if (self->rec_state == KH__REC_UP && self->flush_timer == -1)
+        kh__link_flush (self);
+}
+
 int
 kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body)
 {

@@ -109,6 +109,10 @@ bool kh__link_head_known (kh_broker_t *self);
 /* Hands the recorder, oldest first, what waits for it: some now, the rest soon. */
 void kh__link_flush (kh_broker_t *self);
 
+/* A publish was just added: hands it over at once, unless the link is catching up
+   (its queue was full, or more waits from before) and will hand it over in turn. */
+void kh__link_handover (kh_broker_t *self);
+
 /* Passes a query on as [QUERY][client id][*body]; takes *body on success. Returns 0,
    or -1 if no recorder is linked or its queue is full. */
 int kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body);

@@ -437,6 +437,19 @@ s_broker_start (size_t pending_max, int live_hwm, int recorder_ttl, bool virtual
     return broker;
 }
 
+/* Starts a broker of its own for one test, with a client and a recorder socket
+   (not linked yet); s_rig_stop ends it all. */
+static void
+s_side_start (s_rig_t *rig, size_t pending_max, int live_hwm, int recorder_ttl,
+              bool virtual_time)
+{
+    memset (rig, 0, sizeof *rig);
+    rig->broker = s_broker_start (pending_max, live_hwm, recorder_ttl, virtual_time,
+                                  &rig->client_ep, &rig->live_ep, &rig->recorder_ep);
+    rig->client = s_client_new (rig->client_ep, NULL);
+    rig->recorder = zsock_new_dealer (rig->recorder_ep);
+}
+
 /* Starts the broker and connects client and subscriber (not the recorder). */
 static int
 s_rig_start (s_rig_t *rig)
@@ -1066,12 +1079,11 @@ test_senders (void)
     kh_broker_config_t config = { .client = "tcp://127.0.0.1:*", .live = "tcp://127.0.0.1:*",
                                   .recorder = "tcp://127.0.0.1:*",
                                   .senders = " 05162, 05162004 " };
-    zactor_t *broker = zactor_new (kh_broker_actor, &config);
-    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
-    zsock_send (broker, "s", "ENDPOINTS");
-    zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
-    s_rig_t rig = { .broker = broker, .client = s_client_new (client_ep, NULL),
-                    .recorder = zsock_new_dealer (recorder_ep) };
+    s_rig_t rig = { .broker = zactor_new (kh_broker_actor, &config) };
+    zsock_send (rig.broker, "s", "ENDPOINTS");
+    zsock_recv (rig.broker, "sss", &rig.client_ep, &rig.live_ep, &rig.recorder_ep);
+    rig.client = s_client_new (rig.client_ep, NULL);
+    rig.recorder = zsock_new_dealer (rig.recorder_ep);
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
     uint8_t id [KH_ID_SIZE];
@@ -1100,18 +1112,14 @@ test_senders (void)
         zmsg_destroy (&store);
     }
     msgpack_sbuffer_destroy (&env);
-    zsock_destroy (&rig.client);
-    zsock_destroy (&rig.recorder);
-    zactor_destroy (&broker);
-    zstr_free (&client_ep);
-    zstr_free (&live_ep);
-    zstr_free (&recorder_ep);
+    s_rig_stop (&rig);
 
+    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
     const char *bad [2] = { "05162,Neuss", " , " };
     zsys_set_logstream (NULL);          /* the expected errors need not be shown */
     for (int i = 0; i < 2; i++) {
         config.senders = bad [i];
-        broker = zactor_new (kh_broker_actor, &config);
+        zactor_t *broker = zactor_new (kh_broker_actor, &config);
         zsock_send (broker, "s", "ENDPOINTS");
         zsock_recv (broker, "sss", &client_ep, &live_ep, &recorder_ep);
         KH_CHECK ("a senders list with something that is not an AGS, or no AGS at all, "
@@ -1129,10 +1137,8 @@ test_senders (void)
 static void
 test_pending_full (void)
 {
-    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
-    zactor_t *broker = s_broker_start (2, 0, 0, true, &client_ep, &live_ep, &recorder_ep);
-    s_rig_t rig = { .broker = broker, .client = s_client_new (client_ep, NULL),
-                    .recorder = zsock_new_dealer (recorder_ep) };
+    s_rig_t rig;
+    s_side_start (&rig, 2, 0, 0, true);
     s_link (&rig, 0);                   /* alive, and never answers */
     msgpack_sbuffer env;
     msgpack_sbuffer_init (&env);
@@ -1150,12 +1156,7 @@ test_pending_full (void)
                     "a publish beyond --pending-max gets UNAVAILABLE", &err);
     KH_CHECK ("UNAVAILABLE for a publish names its id", err.has_id, "no id");
     msgpack_sbuffer_destroy (&env);
-    zsock_destroy (&rig.client);
-    zsock_destroy (&rig.recorder);
-    zactor_destroy (&broker);
-    zstr_free (&client_ep);
-    zstr_free (&live_ep);
-    zstr_free (&recorder_ep);
+    s_rig_stop (&rig);
 }
 
 /* A subscriber that never reads loses records but never slows the broker: with a
@@ -1164,16 +1165,14 @@ static void
 test_slow_subscriber (void)
 {
     enum { COUNT = 5000, WINDOW = 500 };
-    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
-    zactor_t *broker = s_broker_start (0, 10, 0, false, &client_ep, &live_ep, &recorder_ep);
-    zsock_t *client = s_client_new (client_ep, NULL);
-    zsock_t *recorder = zsock_new_dealer (recorder_ep);
-    zsock_t *stalled = zsock_new (ZMQ_SUB);
-    zsock_set_rcvhwm (stalled, 10);
-    zsock_set_subscribe (stalled, "");
-    zsock_connect (stalled, "%s", live_ep);
-    s_await_subscriptions (broker, 1);
-    s_rig_t rig = { .broker = broker, .client = client, .recorder = recorder };
+    s_rig_t rig;
+    s_side_start (&rig, 0, 10, 0, false);
+    zsock_t *client = rig.client, *recorder = rig.recorder;
+    rig.sub = zsock_new (ZMQ_SUB);      /* stalled: never read */
+    zsock_set_rcvhwm (rig.sub, 10);
+    zsock_set_subscribe (rig.sub, "");
+    zsock_connect (rig.sub, "%s", rig.live_ep);
+    s_await_subscriptions (rig.broker, 1);
     s_link (&rig, 0);
     char text [2001];
     memset (text, 'x', 2000);
@@ -1209,13 +1208,7 @@ test_slow_subscriber (void)
            "%d of %d acknowledged", acked, COUNT);
     zpoller_destroy (&poller);
     msgpack_sbuffer_destroy (&env);
-    zsock_destroy (&stalled);
-    zsock_destroy (&recorder);
-    zsock_destroy (&client);
-    zactor_destroy (&broker);
-    zstr_free (&client_ep);
-    zstr_free (&live_ep);
-    zstr_free (&recorder_ep);
+    s_rig_stop (&rig);
 }
 
 /* Returns the req of a forwarded [QUERY][client id][query], or 0. */
@@ -1410,12 +1403,10 @@ test_lost_answer (s_rig_t *rig)
 static void
 test_real_clock (void)
 {
-    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
-    zactor_t *broker = s_broker_start (0, 0, 300, false, &client_ep, &live_ep, &recorder_ep);
-    s_rig_t rig = { .broker = broker, .client = s_client_new (client_ep, NULL),
-                    .recorder = zsock_new_dealer (recorder_ep),
-                    .sub = zsock_new_sub (live_ep, KH_TOPIC_BEAT) };
-    s_await_subscriptions (broker, 1);
+    s_rig_t rig;
+    s_side_start (&rig, 0, 0, 300, false);
+    rig.sub = zsock_new_sub (rig.live_ep, KH_TOPIC_BEAT);
+    s_await_subscriptions (rig.broker, 1);
     int64_t linked = zclock_mono ();
     s_link (&rig, 5);
     bool up = true;
@@ -1434,13 +1425,7 @@ test_real_clock (void)
     KH_CHECK ("on the real clock the heartbeat goes out each second on its own",
            rc == 0 && head == 5, "rc %d head %llu", rc, (unsigned long long) head);
     zmsg_destroy (&beat);
-    zsock_destroy (&rig.sub);
-    zsock_destroy (&rig.recorder);
-    zsock_destroy (&rig.client);
-    zactor_destroy (&broker);
-    zstr_free (&client_ep);
-    zstr_free (&live_ep);
-    zstr_free (&recorder_ep);
+    s_rig_stop (&rig);
 }
 
 /* Once the head is known, a new subscription is told it by a heartbeat within
@@ -1450,10 +1435,10 @@ static void
 test_subscription_beat (void)
 {
     enum { BURST = 1000 };
-    char *client_ep = NULL, *live_ep = NULL, *recorder_ep = NULL;
-    zactor_t *broker = s_broker_start (0, 0, 0, true, &client_ep, &live_ep, &recorder_ep);
-    s_rig_t rig = { .broker = broker, .client = s_client_new (client_ep, NULL),
-                    .recorder = zsock_new_dealer (recorder_ep) };
+    s_rig_t rig;
+    s_side_start (&rig, 0, 0, 0, true);
+    zactor_t *broker = rig.broker;
+    const char *live_ep = rig.live_ep;
     zsock_t *early = zsock_new_sub (live_ep, KH_TOPIC_BEAT);
     s_await_subscriptions (broker, 1);
     s_link (&rig, 42);
@@ -1496,12 +1481,7 @@ test_subscription_beat (void)
     zsock_destroy (&many);
     zsock_destroy (&late);
     zsock_destroy (&early);
-    zsock_destroy (&rig.recorder);
-    zsock_destroy (&rig.client);
-    zactor_destroy (&broker);
-    zstr_free (&client_ep);
-    zstr_free (&live_ep);
-    zstr_free (&recorder_ep);
+    s_rig_stop (&rig);
 }
 
 /* A broker that cannot bind still answers its pipe, with empty endpoints. */
