@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# demo.sh - publishes the demo data of ../shared/domain/scenario.md into a running hub:
-# the Rhein-Kreis Neuss (05162), its municipalities, the county-wide digital twin and
-# the offers and ideas around it. Every item has a fixed message id, so running the
-# script again stores nothing twice (the hub acknowledges each as a duplicate).
-# Endpoints come from KREISHUB_ENDPOINT / the kreishub defaults.
+# demo.sh - publishes the demo data into a running hub. The data tell how a Kreis and
+# its towns work together on digital services: the Rhein-Kreis Neuss (AGS 05162) and
+# its eight municipalities (AGS 05162004 ... 05162028) offer each other what one of
+# them runs for all (a LoRaWAN network, training, apps) and share ideas that need
+# partners (a county-wide 3D model as a digital twin, an open data portal, a shared
+# data protection officer), modelled on their "Digitalallianz" (since 2019). Every
+# item has a fixed message id, so running the script again stores nothing twice (the
+# hub acknowledges each as a duplicate).
+# Endpoints come from KREISHUB_ENDPOINT (as for every kreishub command); KREISHUB
+# names the kreishub program (default: the build's).
 set -euo pipefail
 kh=${KREISHUB:-$(dirname "$0")/../build/bin/kreishub}
 

@@ -2,8 +2,8 @@
     as an admin would: publish (flags, JSON file, stdin, retry by id), subscribe (catch
     up, filters, live), log (filters and the three formats), exit statuses 0-3 (2: an
     id already used for another message, which only the store can tell; 3: no hub, a
-    hung recorder, a stopped one), --help, endpoints from flags, environment and config
-    file, and `kreishub up` (stop on SIGINT, restart on the same directory).
+    hung recorder, a stopped one), --help and --version, endpoints from flags,
+    environment and config file. `kreishub up` has a test of its own, it_up.
 
     The test keeps its own model of what it published (type, sender, title, and the
     commit time the log reports) and checks every output of the program against it,
@@ -107,16 +107,6 @@ s_write_file (const char *path, const char *text)
     return fclose (file);
 }
 
-/* Counts the lines of text. */
-static int
-s_lines (const char *text)
-{
-    int count = 0;
-    for (; *text; text++)
-        count += *text == '\n';
-    return count;
-}
-
 /* Counts the lines of the file at path that contain needle. */
 static int
 s_count_in_file (const char *path, const char *needle)
@@ -169,17 +159,6 @@ s_wait_exit (pid_t pid, int ms)
     kill (pid, SIGKILL);
     waitpid (pid, &status, 0);
     return -1;
-}
-
-/* Reads the file at path into t->out ("" if it cannot). */
-static void
-s_slurp (s_test_t *t, const char *path)
-{
-    FILE *file = fopen (path, "r");
-    size_t n = file ? fread (t->out, 1, sizeof t->out - 1, file) : 0;
-    t->out [n] = 0;
-    if (file)
-        fclose (file);
 }
 
 /* The number of times the broker logged a subscription to topic (it runs with -v). */
@@ -512,13 +491,13 @@ s_check_live (s_test_t *t)
     s_publish_flags (t, "idea", "05162024", "Digitale Sitzungsgeld-Abrechnung", "");
 
     int rc = s_wait_exit (all, 20000);
-    s_slurp (t, out_all);
+    kh_hub_slurp (out_all, t->out, sizeof t->out);
     KH_CHECK ("a live subscriber exits 0 after --count records", rc == 0, "rc %d", rc);
     int seqs [3] = { t->head - 2, t->head - 1, t->head };
     s_check_json_lines (t, "live subscribe --count 3", t->out, seqs, 3);
 
     rc = s_wait_exit (offer, 20000);
-    s_slurp (t, out_offer);
+    kh_hub_slurp (out_offer, t->out, sizeof t->out);
     KH_CHECK ("a live subscriber with --type exits 0 after --count records", rc == 0, "rc %d", rc);
     s_check_json_lines (t, "live subscribe --type offer", t->out, seqs + 1, 1);
 }
@@ -590,8 +569,8 @@ s_check_csv (s_test_t *t, const char *args, const int *seqs, int count)
     KH_CHECK ("log --format csv exits 0 and starts with its header",
               rc == 0 && strncmp (t->out, header, strlen (header)) == 0, "log %s: rc %d '%.60s'",
               args, rc, t->out);
-    KH_CHECK ("log --format csv prints one line per row", s_lines (t->out) == count + 1,
-              "log %s: %d lines, expected %d", args, s_lines (t->out), count + 1);
+    KH_CHECK ("log --format csv prints one line per row", kh_hub_lines (t->out) == count + 1,
+              "log %s: %d lines, expected %d", args, kh_hub_lines (t->out), count + 1);
     const char *line = strchr (t->out, '\n');
     for (int i = 0; line && line [1] && i < count; i++) {
         line++;
@@ -865,10 +844,20 @@ test_help (s_test_t *t)
         int rc = s_sh (t, "kreishub %s --help 2>/dev/null", commands [i]);
         KH_CHECK ("--help prints the usage on stdout and exits 0",
                   rc == 0 && strncmp (t->out, expect, strlen (expect)) == 0
-                  && s_lines (t->out) > 3, "'%s': rc %d '%.80s'", commands [i], rc, t->out);
+                  && kh_hub_lines (t->out) > 3, "'%s': rc %d '%.80s'", commands [i], rc, t->out);
         rc = s_sh (t, "kreishub %s -h 2>&1 >/dev/null", commands [i]);
         KH_CHECK ("-h prints nothing on stderr", rc == 0 && !*t->out, "'%s': rc %d '%s'",
                   commands [i], rc, t->out);
+    }
+    static const char *const programs [] = { "kreishub", "kreishub-broker",
+                                             "kreishub-recorder", "kreishub-bench" };
+    for (size_t i = 0; i < sizeof programs / sizeof programs [0]; i++) {
+        char expect [64];
+        snprintf (expect, sizeof expect, "%s %s\n", programs [i], getenv ("KH_VERSION"));
+        int rc = s_sh (t, "%s --version", programs [i]);
+        KH_CHECK ("every program answers --version with the project's version",
+                  rc == 0 && streq (t->out, expect), "'%s': rc %d '%s', expected '%s'",
+                  programs [i], rc, t->out, expect);
     }
 }
 
@@ -897,7 +886,7 @@ s_check_live_via (s_test_t *t, const char *what, const char *args, const char *p
               from ? "" : "--from 05162012");
     s_publish (t, "idea", from ? from : "05162012", title, publish);
     int rc = s_wait_exit (pid, 20000);
-    s_slurp (t, out);
+    kh_hub_slurp (out, t->out, sizeof t->out);
     KH_CHECK ("the live subscriber got the record and exited 0", rc == 0, "%s: rc %d", what, rc);
     int seq = t->head;
     s_check_json_lines (t, what, t->out, &seq, 1);
@@ -941,99 +930,6 @@ test_endpoints (s_test_t *t)
     s_check_fails (t, after, 3, t->dead);
 }
 
-/* ------------------------------------------------------------------ up */
-
-/* Starts `kreishub up` on dir with wildcard ports and waits for its announcement.
-   Returns its pid and fills client and the children's pids, or -1. */
-static pid_t
-s_up_start (s_test_t *t, const char *dir, char *client, size_t cap, pid_t kids [2])
-{
-    char out [512], err [512], cmd [1024];
-    snprintf (out, sizeof out, "%s/up.out", t->hub.dir);
-    snprintf (err, sizeof err, "%s/up.err", t->hub.dir);
-    snprintf (cmd, sizeof cmd, "kreishub up --dir '%s' --client 'tcp://127.0.0.1:*' "
-              "--live 'tcp://127.0.0.1:*' --recorder 'tcp://127.0.0.1:*'", dir);
-    unlink (out);                       /* not to read the last run's announcement */
-    pid_t pid = s_background (t, out, err, cmd);
-    for (int64_t end = zclock_mono () + 30000; pid > 0 && zclock_mono () < end; zclock_sleep (20)) {
-        s_slurp (t, out);
-        const char *up = strstr (t->out, "kreishub is up (broker pid ");
-        const char *ep = strstr (t->out, "\n  client  ");
-        int broker, recorder;
-        char endpoint [128];
-        if (up && ep && strstr (t->out, "Ctrl-C stops it.")
-        &&  sscanf (up, "kreishub is up (broker pid %d, recorder pid %d)", &broker, &recorder) == 2
-        &&  sscanf (ep, "\n  client  %127s", endpoint) == 1) {
-            snprintf (client, cap, "%s", endpoint);
-            kids [0] = broker;
-            kids [1] = recorder;
-            return pid;
-        }
-        int status;
-        if (waitpid (pid, &status, WNOHANG) == pid)
-            break;
-    }
-    s_slurp (t, err);
-    printf ("it_cli: kreishub up did not come up: %s\n", t->out);
-    if (pid > 0)
-        s_wait_exit (pid, 0);
-    return -1;
-}
-
-/* Stops `kreishub up` with SIGINT and checks it exits 0 with both programs gone. */
-static void
-s_up_stop (s_test_t *t, pid_t pid, const pid_t kids [2])
-{
-    kill (pid, SIGINT);
-    int rc = s_wait_exit (pid, 30000);
-    KH_CHECK ("kreishub up exits 0 on SIGINT", rc == 0, "rc %d", rc);
-    char out [512];
-    snprintf (out, sizeof out, "%s/up.out", t->hub.dir);
-    s_slurp (t, out);
-    KH_CHECK ("kreishub up says it stopped", strstr (t->out, "kreishub: stopped\n"), "'%s'",
-              t->out);
-    for (int i = 0; i < 2; i++)
-        KH_CHECK ("kreishub up leaves no broker or recorder behind",
-                  kill (kids [i], 0) == -1 && errno == ESRCH, "pid %d still there", (int) kids [i]);
-}
-
-static void
-test_up (s_test_t *t)
-{
-    char dir [512], client [128], cmd [1024];
-    snprintf (dir, sizeof dir, "%s/up-data", t->hub.dir);
-    pid_t kids [2];
-    pid_t pid = s_up_start (t, dir, client, sizeof client, kids);
-    KH_CHECK ("kreishub up comes up and names its endpoints", pid > 0, "see above");
-    if (pid < 0)
-        return;
-    int rc = s_sh (t, "kreishub -e %s ping -t 5000", client);
-    KH_CHECK ("once kreishub up says it is up, the hub can store", rc == 0
-              && streq (t->out, "head 0 recorder up\n"), "rc %d '%s'", rc, t->out);
-    rc = s_sh (t, "kreishub -e %s publish idea --title 'Vor dem Neustart' --from 05162", client);
-    KH_CHECK ("a publish through kreishub up is stored", rc == 0 && streq (t->out, "seq 1\n"),
-              "rc %d '%s'", rc, t->out);
-    s_up_stop (t, pid, kids);
-
-    pid = s_up_start (t, dir, client, sizeof client, kids);
-    KH_CHECK ("kreishub up starts again on the same directory", pid > 0, "see above");
-    if (pid < 0)
-        return;
-    snprintf (cmd, sizeof cmd, "kreishub -e %s log --format csv", client);
-    rc = s_sh (t, "%s", cmd);
-    char fields [8][512] = { { 0 } };
-    const char *row = strchr (t->out, '\n');
-    int nf = row ? s_csv_fields (row + 1, fields, 8) : 0;
-    KH_CHECK ("the log still holds the earlier message after a restart", rc == 0
-              && s_lines (t->out) == 2 && nf == 8 && streq (fields [0], "1")
-              && streq (fields [6], "Vor dem Neustart") && streq (fields [4], "05162"),
-              "rc %d '%s'", rc, t->out);
-    rc = s_sh (t, "kreishub -e %s publish idea --title 'Nach dem Neustart' --from 05162", client);
-    KH_CHECK ("seqs go on after a restart", rc == 0 && streq (t->out, "seq 2\n"), "rc %d '%s'",
-              rc, t->out);
-    s_up_stop (t, pid, kids);
-}
-
 /* The whole log, at the end: every message once, as published. */
 static void
 test_whole_log (s_test_t *t)
@@ -1063,7 +959,7 @@ main (void)
         { "publish", test_publish }, { "subscribe", test_subscribe }, { "log", test_log },
         { "usage errors", test_usage_errors }, { "help", test_help },
         { "endpoints", test_endpoints }, { "unreachable", test_unreachable },
-        { "whole log", test_whole_log }, { "up", test_up },
+        { "whole log", test_whole_log },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests [0]; i++) {
         int64_t begun = zclock_mono ();

@@ -1,20 +1,23 @@
 /*  kh_cli.h - the kreishub command line: shared options, argument helpers, commands.
 
-    Each command lives in its own file (kh_cmd_*.c) with its own usage text and
-    getopt_long table; kreishub_cli.c dispatches to them from a table. The helpers
-    here (kh_cli_args.c, kh_cli_print.c) hold what commands share and what the unit
-    test proves: endpoint resolution, seq-or-time arguments, option splitting for
+    Each command lives in its own file (kh_cmd_*.c) with its own option table
+    (support/kh_opts.h), which gives its --help too; kreishub_cli.c dispatches to
+    them from a table. The helpers here (kh_cli_args.c, kh_cli_print.c) hold what
+    commands share and what the unit test proves: the shared options, endpoint
+    resolution (support/kh_conf.h), seq-or-time arguments, option splitting for
     `publish`, and the output formats.
 */
 #ifndef KH_CLI_H_INCLUDED
 #define KH_CLI_H_INCLUDED
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <czmq.h>
+#include "kh_conf.h"
 #include "kh_json.h"
+#include "kh_opts.h"
+#include "kh_value.h"
 #include "kreishub/kreishub.h"
 
 /* Exit statuses of every command. */
@@ -31,6 +34,7 @@ typedef struct {
     const char *endpoint;               /* -e EP (NULL: env, config, default) */
     const char *live;                   /* -l EP */
     zconfig_t  *root;                   /* loaded config, or NULL */
+    kh_opt_t    shared [4];             /* the table of -e, -l, -c (kh_cli_shared) */
 } kh_cli_t;
 
 /* A command: runs with argv[0] its name; returns an exit status. */
@@ -49,21 +53,21 @@ int kh_cmd_log (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_ping (kh_cli_t *cli, int argc, char *argv []);
 
 /* ------------------------------------------------------ shared options */
-/* The long options every command accepts, to splice into its table: -e, -l, -c. */
-#define KH_CLI_COMMON_OPTIONS \
-    { "endpoint", required_argument, NULL, 'e' }, \
-    { "live",     required_argument, NULL, 'l' }, \
-    { "config",   required_argument, NULL, 'c' }, \
-    { "help",     no_argument,       NULL, 'h' }
-#define KH_CLI_COMMON_SHORT "e:l:c:h"
-#define KH_CLI_COMMON_USAGE \
-    "  -e, --endpoint EP   broker's client endpoint (env KREISHUB_ENDPOINT)\n" \
-    "  -l, --live EP       broker's live endpoint (env KREISHUB_LIVE)\n" \
-    "  -c, --config FILE   ZPL file, section 'client' (env KREISHUB_CONFIG)\n" \
-    "  -h, --help          this text\n"
+/* What kh_cli_parsed returns to say "go on" (every exit status is 0 or more). */
+#define KH_CLI_GO           -1
 
-/* Takes opt if it is a shared option (e, l, c). Returns true if it was. */
-bool kh_cli_common_option (kh_cli_t *cli, int opt, const char *arg);
+/* The options every command takes (-e, -l, -c, before or after the command), bound
+   to cli's fields, as a table for kh_opts_t.shared. Returns cli->shared. */
+const kh_opt_t *kh_cli_shared (kh_cli_t *cli);
+
+/* Ends a command's option parsing; rc is what kh_opts_parse returned (KH_OPTS_BAD
+   also when a value was refused, after saying why). Loads the config file for
+   KH_OPTS_GO. Returns KH_CLI_GO to go on, else the exit status: 0 after --help,
+   KH_EXIT_USAGE after bad usage or a config file that cannot be read. */
+int kh_cli_parsed (kh_cli_t *cli, int rc);
+
+/* Prints the usage of opts on stderr after a refused value. Returns KH_OPTS_BAD. */
+int kh_cli_bad (const kh_opts_t *opts);
 
 /* Loads the config file named by -c or KREISHUB_CONFIG, if any. Returns 0, or -1
    (after saying why on stderr) if a file was named but cannot be read. */
@@ -72,23 +76,25 @@ int kh_cli_load_config (kh_cli_t *cli);
 /* Frees what kh_cli_load_config loaded. */
 void kh_cli_release (kh_cli_t *cli);
 
-/* Returns the first of: flag, the environment variable env, the value at path in
-   root, fallback. Empty strings count as unset. */
-const char *kh_cli_resolve (const char *flag, const char *env, zconfig_t *root,
-                            const char *path, const char *fallback);
+/* The config file's path: -c, else KREISHUB_CONFIG, else NULL. */
+const char *kh_cli_config_path (const kh_cli_t *cli);
 
 /* The client and live endpoints, and the sender (NULL if none is configured). */
 const char *kh_cli_endpoint (const kh_cli_t *cli);
 const char *kh_cli_live (const kh_cli_t *cli);
 const char *kh_cli_from (const kh_cli_t *cli, const char *flag);
 
-/* ------------------------------------------------------------ arguments */
-/* Reads a decimal number from 0 to max into *value. Returns 0, or -1 if text is
-   not one (empty, a sign, other characters, too large). */
-int kh_cli_uint (const char *text, uint64_t max, uint64_t *value);
+/* Creates a client of the hub at kh_cli_endpoint. Returns it, or NULL after saying
+   on stderr that the endpoint is not valid. */
+kh_client_t *kh_cli_client (const kh_cli_t *cli);
 
-/* Reads a timeout in ms: a number 0..INT_MAX. Returns 0 or -1. */
-int kh_cli_ms (const char *text, int *ms);
+/* ------------------------------------------------------------ arguments */
+/* Reads the value of option name (text; NULL: not given, *value stays) as a number
+   from 0 to max (kh_value_number says why not). Returns 0 or -1. */
+int kh_cli_uint (const char *name, const char *text, uint64_t max, uint64_t *value);
+
+/* The same for an int from 0 to INT_MAX, e.g. a timeout in ms. */
+int kh_cli_int (const char *name, const char *text, int *value);
 
 /* Reads a position in the log: only digits is a seq, anything else a time for
    kh_time_parse (compared with a record's `at`). A date alone given as an upper
@@ -112,14 +118,14 @@ typedef struct {
 } kh_cli_field_t;
 
 /* Splits argv for a command whose unknown `--name value` options are body fields:
-   options of the table known (except "json") and positional arguments go to kept
-   (argv[0] first, at most argc + 1 entries, NULL-terminated) for getopt_long;
+   the options opts knows (except "json") and positional arguments go to kept
+   (argv[0] first, at most argc + 1 entries, NULL-terminated) for kh_opts_parse;
    --json and unknown long options go to fields, in order (at most field_max).
    Returns the number of fields, or -1 with a message in err (a field without a
    value, too many fields, a name too long). */
-int kh_cli_split (int argc, char *argv [], const struct option *known,
-                  const char *shortopts, char *kept [], int *kept_argc,
-                  kh_cli_field_t *fields, int field_max, char *err, size_t err_size);
+int kh_cli_split (int argc, char *argv [], const kh_opts_t *opts, char *kept [],
+                  int *kept_argc, kh_cli_field_t *fields, int field_max, char *err,
+                  size_t err_size);
 
 /* --------------------------------------------------------------- output */
 typedef enum {

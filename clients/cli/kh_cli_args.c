@@ -11,30 +11,49 @@
 
 #define S_DAY_MS (24ULL * 3600 * 1000)
 
-/* ------------------------------------------------------------ endpoints */
+/* ------------------------------------------------------- shared options */
 
-bool
-kh_cli_common_option (kh_cli_t *cli, int opt, const char *arg)
+const kh_opt_t *
+kh_cli_shared (kh_cli_t *cli)
 {
-    switch (opt) {
-        case 'e': cli->endpoint = arg; return true;
-        case 'l': cli->live = arg;     return true;
-        case 'c': cli->config = arg;   return true;
-        default:  return false;
-    }
+    const kh_opt_t shared [] = {
+        { "endpoint", 'e', "EP", &cli->endpoint, NULL,
+          "broker's client endpoint (env KREISHUB_ENDPOINT)" },
+        { "live", 'l', "EP", &cli->live, NULL, "broker's live endpoint (env KREISHUB_LIVE)" },
+        { "config", 'c', "FILE", &cli->config, NULL,
+          "ZPL file, section 'client' (env KREISHUB_CONFIG)" },
+        { NULL }
+    };
+    _Static_assert (sizeof shared == sizeof cli->shared, "kh_cli_t.shared has room");
+    memcpy (cli->shared, shared, sizeof shared);
+    return cli->shared;
+}
+
+int
+kh_cli_parsed (kh_cli_t *cli, int rc)
+{
+    if (rc != KH_OPTS_GO)
+        return kh_opts_exit (rc, KH_EXIT_USAGE);
+    return kh_cli_load_config (cli) ? KH_EXIT_USAGE : KH_CLI_GO;
+}
+
+int
+kh_cli_bad (const kh_opts_t *opts)
+{
+    kh_opts_usage (opts, stderr);
+    return KH_OPTS_BAD;
+}
+
+const char *
+kh_cli_config_path (const kh_cli_t *cli)
+{
+    return kh_conf_get (cli->config, "KREISHUB_CONFIG", NULL, NULL, NULL);
 }
 
 int
 kh_cli_load_config (kh_cli_t *cli)
 {
-    const char *path = kh_cli_resolve (cli->config, "KREISHUB_CONFIG", NULL, NULL, NULL);
-    if (!path || cli->root)
-        return 0;
-    if (!zsys_file_exists (path) || !(cli->root = zconfig_load (path))) {
-        fprintf (stderr, "kreishub: cannot read config file %s\n", path);
-        return -1;
-    }
-    return 0;
+    return cli->root ? 0 : kh_conf_load ("kreishub", kh_cli_config_path (cli), &cli->root);
 }
 
 void
@@ -43,64 +62,55 @@ kh_cli_release (kh_cli_t *cli)
     zconfig_destroy (&cli->root);
 }
 
-const char *
-kh_cli_resolve (const char *flag, const char *env, zconfig_t *root, const char *path,
-                const char *fallback)
-{
-    if (flag && *flag)
-        return flag;
-    const char *value = env ? getenv (env) : NULL;
-    if (value && *value)
-        return value;
-    value = root && path ? zconfig_get (root, path, NULL) : NULL;
-    if (value && *value)
-        return value;
-    return fallback;
-}
+/* ------------------------------------------------------------ endpoints */
 
 const char *
 kh_cli_endpoint (const kh_cli_t *cli)
 {
-    return kh_cli_resolve (cli->endpoint, "KREISHUB_ENDPOINT", cli->root, "client/endpoint",
-                           KH_DEFAULT_CLIENT);
+    return kh_conf_get (cli->endpoint, "KREISHUB_ENDPOINT", cli->root, "client/endpoint",
+                        KH_DEFAULT_CLIENT);
 }
 
 const char *
 kh_cli_live (const kh_cli_t *cli)
 {
-    return kh_cli_resolve (cli->live, "KREISHUB_LIVE", cli->root, "client/live",
-                           KH_DEFAULT_LIVE);
+    return kh_conf_get (cli->live, "KREISHUB_LIVE", cli->root, "client/live",
+                        KH_DEFAULT_LIVE);
 }
 
 const char *
 kh_cli_from (const kh_cli_t *cli, const char *flag)
 {
-    return kh_cli_resolve (flag, "KREISHUB_FROM", cli->root, "client/from", NULL);
+    return kh_conf_get (flag, "KREISHUB_FROM", cli->root, "client/from", NULL);
+}
+
+kh_client_t *
+kh_cli_client (const kh_cli_t *cli)
+{
+    const char *endpoint = kh_cli_endpoint (cli);
+    kh_client_t *client = kh_client_new (endpoint);
+    if (!client)
+        fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
+    return client;
 }
 
 /* ------------------------------------------------------------ arguments */
 
 int
-kh_cli_uint (const char *text, uint64_t max, uint64_t *value)
+kh_cli_uint (const char *name, const char *text, uint64_t max, uint64_t *value)
 {
-    if (!text || !isdigit ((unsigned char) text [0]))
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull (text, &end, 10);
-    if (*end || errno || n > max)
-        return -1;
-    *value = n;
-    return 0;
+    return text ? kh_value_number ("kreishub", name, text, 0, max, value) : 0;
 }
 
 int
-kh_cli_ms (const char *text, int *ms)
+kh_cli_int (const char *name, const char *text, int *value)
 {
-    uint64_t value;
-    if (kh_cli_uint (text, INT_MAX, &value))
+    uint64_t n;
+    if (!text)
+        return 0;
+    if (kh_cli_uint (name, text, INT_MAX, &n))
         return -1;
-    *ms = (int) value;
+    *value = (int) n;
     return 0;
 }
 
@@ -119,7 +129,7 @@ kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at)
     *seq = 0;
     *at = 0;
     if (strspn (text, "0123456789") == strlen (text))
-        return kh_cli_uint (text, UINT64_MAX, seq);
+        return kh_value_uint (text, 0, UINT64_MAX, seq);
     if (kh_time_parse (text, at))
         return -1;
     if (until && s_date_only (text))
@@ -166,35 +176,25 @@ kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err)
 
 /* ------------------------------------------------------------- splitting */
 
-/* Returns the long option of known named by len bytes at name, or NULL. */
-static const struct option *
-s_long_option (const struct option *known, const char *name, size_t len)
-{
-    for (; known->name; known++)
-        if (strlen (known->name) == len && memcmp (known->name, name, len) == 0)
-            return known;
-    return NULL;
-}
-
-/* True if the short option c takes an argument in shortopts. */
+/* True if the short option c takes an argument among opts. */
 static bool
-s_short_takes_arg (const char *shortopts, char c)
+s_short_takes_arg (const kh_opts_t *opts, char c)
 {
-    const char *p = c != ':' ? strchr (shortopts, c) : NULL;
-    return p && p [1] == ':';
+    const kh_opt_t *opt = kh_opts_find (opts, NULL, 0, c);
+    return opt && opt->arg;
 }
 
 /* Keeps a cluster of short options ("-e", "-eEP", "-vh") and, if its last option
    takes an argument that is not attached, the next argument too. Returns the
    index of the last argument used. */
 static int
-s_keep_short (int argc, char *argv [], int i, const char *shortopts, char *kept [],
+s_keep_short (int argc, char *argv [], int i, const kh_opts_t *opts, char *kept [],
               int *kept_argc)
 {
     const char *a = argv [i];
     kept [(*kept_argc)++] = argv [i];
     for (size_t k = 1; a [k]; k++)
-        if (s_short_takes_arg (shortopts, a [k])) {
+        if (s_short_takes_arg (opts, a [k])) {
             if (!a [k + 1] && i + 1 < argc)
                 kept [(*kept_argc)++] = argv [++i];
             break;
@@ -228,9 +228,8 @@ s_take_field (int argc, char *argv [], int i, bool json, kh_cli_field_t *field,
 }
 
 int
-kh_cli_split (int argc, char *argv [], const struct option *known, const char *shortopts,
-              char *kept [], int *kept_argc, kh_cli_field_t *fields, int field_max,
-              char *err, size_t err_size)
+kh_cli_split (int argc, char *argv [], const kh_opts_t *opts, char *kept [], int *kept_argc,
+              kh_cli_field_t *fields, int field_max, char *err, size_t err_size)
 {
     int count = 0;
     *kept_argc = 0;
@@ -247,17 +246,17 @@ kh_cli_split (int argc, char *argv [], const struct option *known, const char *s
             continue;
         }
         if (a [1] != '-') {
-            i = s_keep_short (argc, argv, i, shortopts, kept, kept_argc);
+            i = s_keep_short (argc, argv, i, opts, kept, kept_argc);
             continue;
         }
         const char *name = a + 2;
         const char *eq = strchr (name, '=');
         size_t len = eq ? (size_t) (eq - name) : strlen (name);
-        const struct option *opt = s_long_option (known, name, len);
+        const kh_opt_t *opt = kh_opts_find (opts, name, len, 0);
         bool json = opt && streq (opt->name, "json");
         if (opt && !json) {
             kept [(*kept_argc)++] = argv [i];
-            if (opt->has_arg == required_argument && !eq && i + 1 < argc)
+            if (opt->arg && !eq && i + 1 < argc)
                 kept [(*kept_argc)++] = argv [++i];
             continue;
         }

@@ -9,20 +9,14 @@
 int
 kh_cli_format (const char *text, kh_format_t *format)
 {
-    static const struct {
-        const char *name;
-        kh_format_t format;
-    } formats [] = {
-        { "table", KH_FORMAT_TABLE },
-        { "json",  KH_FORMAT_JSON },
-        { "csv",   KH_FORMAT_CSV },
+    static const char *const names [] = {
+        [KH_FORMAT_TABLE] = "table", [KH_FORMAT_JSON] = "json", [KH_FORMAT_CSV] = "csv", NULL
     };
-    for (size_t i = 0; text && i < sizeof formats / sizeof formats [0]; i++)
-        if (streq (text, formats [i].name)) {
-            *format = formats [i].format;
-            return 0;
-        }
-    return -1;
+    int index = kh_value_choice (text, names);
+    if (index < 0)
+        return -1;
+    *format = (kh_format_t) index;
+    return 0;
 }
 
 /* The width of the type column: the longest type name of the schema. */

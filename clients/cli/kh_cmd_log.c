@@ -18,25 +18,6 @@ typedef struct {
     uint64_t    rows;
 } s_output_t;
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub log [options]\n"
-        "Prints stored records in ascending seq. A position is a seq (only digits) or a\n"
-        "time (YYYY-MM-DD[THH:MM[:SS[.mmm]]Z], UTC) compared with the record's commit\n"
-        "time; an --until date includes that whole day.\n"
-        "      --type TYPE      only this message type (idea, offer)\n"
-        "      --from AGS       only this sender\n"
-        "      --since SEQ|TIME first position to show\n"
-        "      --until SEQ|TIME last position to show\n"
-        "  -n, --limit N        at most N records\n"
-        "  -f, --format F       table (default), json (one object per line), csv\n"
-        "  -t, --timeout MS     wait this long for each page (default %d)\n"
-        KH_CLI_COMMON_USAGE
-        "Exit status: 0 ok, 1 usage, 2 query rejected, 3 no answer.\n", KH_CLI_TIMEOUT);
-}
-
 /* Reads a --since/--until position into the query. Returns 0 or -1. */
 static int
 s_position (const char *text, bool until, kh_query_t *query)
@@ -66,42 +47,59 @@ s_filter (const char *what, const char *text, char *buf, size_t cap)
     return 0;
 }
 
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+/* The options as given, before they are read into s_args_t. */
+typedef struct {
+    const char *type, *from, *since, *until, *limit, *format, *timeout;
+} s_given_t;
+
+/* Reads the options given into args. Returns 0, or -1 after saying why. */
+static int
+s_read (const s_given_t *given, s_args_t *args)
+{
+    kh_query_t *q = &args->query;
+    if ((given->type && s_filter ("type", given->type, q->type, sizeof q->type))
+    ||  (given->from && s_filter ("from", given->from, q->from, sizeof q->from))
+    ||  (given->since && s_position (given->since, false, q))
+    ||  (given->until && s_position (given->until, true, q))
+    ||  kh_cli_uint ("--limit", given->limit, UINT64_MAX, &args->limit)
+    ||  kh_cli_int ("--timeout", given->timeout, &args->timeout))
+        return -1;
+    if (given->format && kh_cli_format (given->format, &args->format)) {
+        fprintf (stderr, "kreishub log: --format is table, json or csv, not '%s'\n",
+                 given->format);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses argv into args. Returns what kh_opts_parse returned (KH_OPTS_BAD also for
+   a value that is refused). */
 static int
 s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
 {
-    enum { O_TYPE = 256, O_FROM, O_SINCE, O_UNTIL };
-    static const struct option options [] = {
-        KH_CLI_COMMON_OPTIONS,
-        { "type",    required_argument, NULL, O_TYPE },
-        { "from",    required_argument, NULL, O_FROM },
-        { "since",   required_argument, NULL, O_SINCE },
-        { "until",   required_argument, NULL, O_UNTIL },
-        { "limit",   required_argument, NULL, 'n' },
-        { "format",  required_argument, NULL, 'f' },
-        { "timeout", required_argument, NULL, 't' },
-        { NULL, 0, NULL, 0 }
+    s_given_t given = { NULL };
+    const kh_opt_t table [] = {
+        { "type", 0, "TYPE", &given.type, NULL, "only this message type (idea, offer)" },
+        { "from", 0, "AGS", &given.from, NULL, "only this sender" },
+        { "since", 0, "SEQ|TIME", &given.since, NULL, "first position to show" },
+        { "until", 0, "SEQ|TIME", &given.until, NULL, "last position to show" },
+        { "limit", 'n', "N", &given.limit, NULL, "at most N records" },
+        { "format", 'f', "F", &given.format, NULL,
+          "table (default), json (one object per line), csv" },
+        { "timeout", 't', "MS", &given.timeout, NULL,
+          "wait this long for each page (default " KH_STR (KH_CLI_TIMEOUT) ")" },
+        { NULL }
     };
-    kh_query_t *q = &args->query;
-    int opt, rc = 0;
-    while (rc == 0
-       && (opt = getopt_long (argc, argv, KH_CLI_COMMON_SHORT "n:f:t:", options, NULL)) != -1) {
-        switch (opt) {
-            case 'h':     return 1;
-            case O_TYPE:  rc = s_filter ("type", optarg, q->type, sizeof q->type); break;
-            case O_FROM:  rc = s_filter ("from", optarg, q->from, sizeof q->from); break;
-            case O_SINCE: rc = s_position (optarg, false, q); break;
-            case O_UNTIL: rc = s_position (optarg, true, q); break;
-            case 'n':     rc = kh_cli_uint (optarg, UINT64_MAX, &args->limit); break;
-            case 'f':     rc = kh_cli_format (optarg, &args->format); break;
-            case 't':     rc = kh_cli_ms (optarg, &args->timeout); break;
-            default:      rc = kh_cli_common_option (cli, opt, optarg) ? 0 : -1;
-        }
-    }
-    if (rc == 0 && optind < argc) {
-        fprintf (stderr, "kreishub log: unexpected argument '%s'\n", argv [optind]);
-        rc = -1;
-    }
+    kh_opts_t opts = {
+        .program = "kreishub log", .table = table, .shared = kh_cli_shared (cli),
+        .about = "Prints stored records in ascending seq. A position is a seq (only digits) "
+                 "or a\ntime (YYYY-MM-DD[THH:MM[:SS[.mmm]]Z], UTC) compared with the "
+                 "record's commit\ntime; an --until date includes that whole day.\n",
+        .notes = "Exit status: 0 ok, 1 usage, 2 query rejected, 3 no answer.\n"
+    };
+    int rc = kh_opts_parse (&opts, argc, argv, NULL);
+    if (rc == KH_OPTS_GO && s_read (&given, args))
+        rc = kh_cli_bad (&opts);
     return rc;
 }
 
@@ -125,24 +123,17 @@ int
 kh_cmd_log (kh_cli_t *cli, int argc, char *argv [])
 {
     s_args_t args = { .format = KH_FORMAT_TABLE, .timeout = KH_CLI_TIMEOUT };
-    int rc = s_parse (cli, argc, argv, &args);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
-    }
-    if (kh_cli_load_config (cli))
+    int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
+    if (rc != KH_CLI_GO)
+        return rc;
+    kh_client_t *client = kh_cli_client (cli);
+    if (!client)
         return KH_EXIT_USAGE;
-    const char *endpoint = kh_cli_endpoint (cli);
-    kh_client_t *client = kh_client_new (endpoint);
-    if (!client) {
-        fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
-        return KH_EXIT_USAGE;
-    }
     s_output_t out = { .format = args.format };
     rc = kh_client_query (client, &args.query, args.limit, args.timeout, s_row, &out);
     if (rc == 0 && !out.header)
         kh_cli_print_header (stdout, out.format);
-    int status = rc ? kh_cli_report (endpoint, rc, kh_client_last_error (client))
+    int status = rc ? kh_cli_report (kh_cli_endpoint (cli), rc, kh_client_last_error (client))
                     : KH_EXIT_OK;
     kh_client_destroy (&client);
     return status;

@@ -13,90 +13,95 @@ typedef struct {
     const char     *from;               /* --from, else env/config */
     const char     *ts;                 /* --ts TIME or ms */
     const char     *id;                 /* --id UUID */
+    const char     *json;               /* never set: kh_cli_split takes --json as a field */
     int             timeout;
     int             retries;
     kh_cli_field_t  fields [S_FIELDS_MAX];  /* --json and --<field>, in order */
     int             field_count;
 } s_args_t;
 
+/* The options as given, the body fields aside. */
+typedef struct {
+    const char *timeout, *retries;
+} s_given_t;
+
+/* Fills the option table and opts of publish for args and given. */
 static void
-s_usage (FILE *out)
+s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
+           kh_opts_t *opts)
 {
-    fprintf (out,
-        "usage: kreishub publish TYPE [options] [--FIELD VALUE ...]\n"
-        "Publishes one message (TYPE: idea or offer), waits until the hub has stored it\n"
-        "durably, and prints its seq ('seq 42', or 'seq 42 (duplicate)' if its id was\n"
-        "stored before). Body fields are given as --FIELD VALUE (e.g. --title, --hf,\n"
-        "--keywords a,b, --participants 05162004,05162008); see PROTOCOL.md section 4.\n"
-        "      --from AGS       sender (default env KREISHUB_FROM or config client/from)\n"
-        "      --json FILE      body fields from a JSON object (- for stdin); fields\n"
-        "                       given after it override it\n"
-        "      --ts TIME        publisher's time, e.g. 2021-11-03 (for imports; default the\n"
-        "                       time in the id, i.e. now for a new one)\n"
-        "      --id UUID        message id (default a new UUIDv7); reuse it to retry\n"
-        "  -t, --timeout MS     wait this long for each answer (default %d)\n"
-        "  -r, --retries N      resend (same id) this often without answer (default %d)\n"
-        KH_CLI_COMMON_USAGE
-        "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer or unable\n"
-        "to store now. Without an answer it names the message's id: retry with that --id,\n"
-        "and the message is stored only once.\n",
-        KH_CLI_TIMEOUT, S_RETRIES);
+    const kh_opt_t options [] = {
+        { "from", 0, "AGS", &args->from, NULL,
+          "sender (default env KREISHUB_FROM or config client/from)" },
+        { "json", 0, "FILE", &args->json, NULL,
+          "body fields from a JSON object (- for stdin); fields\n"
+          "given after it override it" },
+        { "ts", 0, "TIME", &args->ts, NULL,
+          "publisher's time, e.g. 2021-11-03 (for imports; default the\n"
+          "time in the id, i.e. now for a new one)" },
+        { "id", 0, "UUID", &args->id, NULL,
+          "message id (default a new UUIDv7); reuse it to retry" },
+        { "timeout", 't', "MS", &given->timeout, NULL,
+          "wait this long for each answer (default " KH_STR (KH_CLI_TIMEOUT) ")" },
+        { "retries", 'r', "N", &given->retries, NULL,
+          "resend (same id) this often without answer (default " KH_STR (S_RETRIES) ")" },
+        { NULL }
+    };
+    memcpy (table, options, sizeof options);
+    *opts = (kh_opts_t) {
+        .program = "kreishub publish", .synopsis = "TYPE [options] [--FIELD VALUE ...]",
+        .table = table, .shared = kh_cli_shared (cli),
+        .about = "Publishes one message (TYPE: idea or offer), waits until the hub has "
+                 "stored it\ndurably, and prints its seq ('seq 42', or 'seq 42 "
+                 "(duplicate)' if its id was\nstored before). Body fields are given as "
+                 "--FIELD VALUE (e.g. --title, --hf,\n--keywords a,b, --participants "
+                 "05162004,05162008); see PROTOCOL.md section 4.\n",
+        .notes = "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer or "
+                 "unable\nto store now. Without an answer it names the message's id: "
+                 "retry with that --id,\nand the message is stored only once.\n"
+    };
 }
 
-/* Parses argv into args, with kept (argc + 1 entries) to hold what getopt reads.
-   Returns 0, 1 if help was asked for, -1 on bad usage. */
+/* Parses argv into args, with kept (argc + 1 entries) to hold what kh_opts_parse
+   reads. Returns what kh_opts_parse returned (KH_OPTS_BAD also for bad values). */
 static int
 s_parse_into (kh_cli_t *cli, int argc, char *argv [], s_args_t *args, char *kept [])
 {
-    enum { O_FROM = 256, O_JSON, O_TS, O_ID };
-    static const struct option options [] = {
-        KH_CLI_COMMON_OPTIONS,
-        { "from",    required_argument, NULL, O_FROM },
-        { "json",    required_argument, NULL, O_JSON },
-        { "ts",      required_argument, NULL, O_TS },
-        { "id",      required_argument, NULL, O_ID },
-        { "timeout", required_argument, NULL, 't' },
-        { "retries", required_argument, NULL, 'r' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *shortopts = KH_CLI_COMMON_SHORT "t:r:";
+    s_given_t given = { NULL };
+    kh_opt_t table [7];
+    kh_opts_t opts;
+    s_options (cli, args, &given, table, &opts);
     char err [128];
-    int kept_argc;
-    args->field_count = kh_cli_split (argc, argv, options, shortopts, kept, &kept_argc,
-                                      args->fields, S_FIELDS_MAX, err, sizeof err);
+    int kept_argc, first;
+    args->field_count = kh_cli_split (argc, argv, &opts, kept, &kept_argc, args->fields,
+                                      S_FIELDS_MAX, err, sizeof err);
     if (args->field_count < 0) {
         fprintf (stderr, "kreishub publish: %s\n", err);
-        return -1;
+        return kh_cli_bad (&opts);
     }
-    int opt;
-    while ((opt = getopt_long (kept_argc, kept, shortopts, options, NULL)) != -1) {
-        switch (opt) {
-            case 'h':    return 1;
-            case O_FROM: args->from = optarg; break;
-            case O_TS:   args->ts = optarg; break;
-            case O_ID:   args->id = optarg; break;
-            case 't':    if (kh_cli_ms (optarg, &args->timeout)) return -1; break;
-            case 'r':    if (kh_cli_ms (optarg, &args->retries)) return -1; break;
-            default:     if (!kh_cli_common_option (cli, opt, optarg)) return -1;
-        }
-    }
-    if (optind != kept_argc - 1) {
+    int rc = kh_opts_parse (&opts, kept_argc, kept, &first);
+    if (rc != KH_OPTS_GO)
+        return rc;
+    if (first != kept_argc - 1) {
         fprintf (stderr, "kreishub publish: %s\n",
-                 optind < kept_argc ? "one message type, please" : "which type? idea or offer");
-        return -1;
+                 first < kept_argc ? "one message type, please" : "which type? idea or offer");
+        return kh_cli_bad (&opts);
     }
-    args->type = kept [optind];
-    return 0;
+    args->type = kept [first];
+    if (kh_cli_int ("--timeout", given.timeout, &args->timeout)
+    ||  kh_cli_int ("--retries", given.retries, &args->retries))
+        return kh_cli_bad (&opts);
+    return KH_OPTS_GO;
 }
 
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+/* Parses argv into args. Returns what kh_opts_parse returned. */
 static int
 s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
 {
     char **kept = (char **) calloc ((size_t) argc + 1, sizeof *kept);
     if (!kept) {
         fprintf (stderr, "kreishub publish: out of memory\n");
-        return -1;
+        return KH_OPTS_BAD;
     }
     int rc = s_parse_into (cli, argc, argv, args, kept);
     free (kept);
@@ -184,7 +189,8 @@ s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
         return -1;
     }
     *ts = s_id_time (id);
-    if (args->ts && kh_cli_uint (args->ts, UINT64_MAX, ts) && kh_time_parse (args->ts, ts)) {
+    if (args->ts && kh_value_uint (args->ts, 0, UINT64_MAX, ts)
+    &&  kh_time_parse (args->ts, ts)) {
         fprintf (stderr, "kreishub publish: --ts '%s' is not a time (YYYY-MM-DD"
                  "[THH:MM[:SS[.mmm]]Z] or ms since 1970)\n", args->ts);
         return -1;
@@ -216,16 +222,14 @@ s_build (const s_args_t *args, const char *from, kh_builder_t *builder,
    only a retry with the same id is sure not to store it twice. Returns the exit
    status. */
 static int
-s_publish (const char *endpoint, const s_args_t *args, const kh_builder_t *builder,
+s_publish (const kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
            const uint8_t id [KH_ID_SIZE])
 {
     size_t size;
     const void *envelope = kh_builder_data (builder, &size);
-    kh_client_t *client = kh_client_new (endpoint);
-    if (!client) {
-        fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
+    kh_client_t *client = kh_cli_client (cli);
+    if (!client)
         return KH_EXIT_USAGE;
-    }
     uint64_t seq = 0;
     bool dup = false;
     kh_error_reply_t err;
@@ -233,7 +237,7 @@ s_publish (const char *endpoint, const s_args_t *args, const kh_builder_t *build
                                 args->retries, &seq, &dup, &err);
     kh_client_destroy (&client);
     if (rc) {
-        int status = kh_cli_report (endpoint, rc, &err);
+        int status = kh_cli_report (kh_cli_endpoint (cli), rc, &err);
         if (rc == KH_ETIMEOUT || rc == KH_EUNREACHABLE) {
             char text [KH_ID_STR_SIZE];
             kh_id_format (id, text);
@@ -250,13 +254,9 @@ int
 kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
 {
     s_args_t args = { .timeout = KH_CLI_TIMEOUT, .retries = S_RETRIES };
-    int rc = s_parse (cli, argc, argv, &args);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
-    }
-    if (kh_cli_load_config (cli))
-        return KH_EXIT_USAGE;
+    int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
+    if (rc != KH_CLI_GO)
+        return rc;
     const char *from = kh_cli_from (cli, args.from);
     if (!from) {
         fprintf (stderr, "kreishub publish: who sends it? give --from AGS "
@@ -271,7 +271,7 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
     uint8_t id [KH_ID_SIZE];
     rc = s_build (&args, from, builder, id);
     if (rc == KH_EXIT_OK)
-        rc = s_publish (kh_cli_endpoint (cli), &args, builder, id);
+        rc = s_publish (cli, &args, builder, id);
     kh_builder_destroy (&builder);
     return rc;
 }

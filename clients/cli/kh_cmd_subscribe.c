@@ -13,27 +13,6 @@ typedef struct {
     int         timeout;                /* --timeout MS, -1: for ever */
 } s_args_t;
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub subscribe [options]\n"
-        "Prints records as they are stored, one line each (seq, time, type, sender,\n"
-        "title). With --since it first prints the stored records from that seq on, then\n"
-        "continues live; a record dropped on the way is fetched from the store, so none\n"
-        "is missed or shown twice.\n"
-        "      --type TYPE      only this message type (idea, offer)\n"
-        "      --from AGS       only this sender\n"
-        "      --since SEQ      catch up from this seq on first (default: live only)\n"
-        "  -n, --count N        stop after N records\n"
-        "      --json           one JSON object per line\n"
-        "  -t, --timeout MS     give up after MS without a record (default: wait for ever)\n"
-        KH_CLI_COMMON_USAGE
-        "While the store is unavailable (recorder restarting) it waits and tries again.\n"
-        "Exit status: 0 done (count reached, Ctrl-C, or --timeout without --count), 3 the\n"
-        "hub did not answer a store query, or --timeout passed before --count records.\n");
-}
-
 /* Checks the filter values. Returns 0, or -1 after saying why. */
 static int
 s_check (const s_args_t *args)
@@ -50,42 +29,41 @@ s_check (const s_args_t *args)
     return 0;
 }
 
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+/* Parses argv into args. Returns what kh_opts_parse returned (KH_OPTS_BAD also for
+   a value that is refused). */
 static int
 s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
 {
-    enum { O_TYPE = 256, O_FROM, O_SINCE, O_JSON };
-    static const struct option options [] = {
-        KH_CLI_COMMON_OPTIONS,
-        { "type",    required_argument, NULL, O_TYPE },
-        { "from",    required_argument, NULL, O_FROM },
-        { "since",   required_argument, NULL, O_SINCE },
-        { "count",   required_argument, NULL, 'n' },
-        { "json",    no_argument,       NULL, O_JSON },
-        { "timeout", required_argument, NULL, 't' },
-        { NULL, 0, NULL, 0 }
+    const char *since = NULL, *count = NULL, *timeout = NULL;
+    const kh_opt_t table [] = {
+        { "type", 0, "TYPE", &args->type, NULL, "only this message type (idea, offer)" },
+        { "from", 0, "AGS", &args->from, NULL, "only this sender" },
+        { "since", 0, "SEQ", &since, NULL,
+          "catch up from this seq on first (default: live only)" },
+        { "count", 'n', "N", &count, NULL, "stop after N records" },
+        { "json", 0, NULL, NULL, &args->json, "one JSON object per line" },
+        { "timeout", 't', "MS", &timeout, NULL,
+          "give up after MS without a record (default: wait for ever)" },
+        { NULL }
     };
-    int opt;
-    while ((opt = getopt_long (argc, argv, KH_CLI_COMMON_SHORT "n:t:", options, NULL))
-           != -1) {
-        switch (opt) {
-            case 'h':     return 1;
-            case O_TYPE:  args->type = optarg; break;
-            case O_FROM:  args->from = optarg; break;
-            case O_JSON:  args->json = true; break;
-            case O_SINCE: if (kh_cli_uint (optarg, UINT64_MAX, &args->since)) return -1;
-                          break;
-            case 'n':     if (kh_cli_uint (optarg, UINT64_MAX, &args->count)) return -1;
-                          break;
-            case 't':     if (kh_cli_ms (optarg, &args->timeout)) return -1; break;
-            default:      if (!kh_cli_common_option (cli, opt, optarg)) return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "kreishub subscribe: unexpected argument '%s'\n", argv [optind]);
-        return -1;
-    }
-    return s_check (args);
+    kh_opts_t opts = {
+        .program = "kreishub subscribe", .table = table, .shared = kh_cli_shared (cli),
+        .about = "Prints records as they are stored, one line each (seq, time, type, "
+                 "sender,\ntitle). With --since it first prints the stored records from "
+                 "that seq on, then\ncontinues live; a record dropped on the way is fetched "
+                 "from the store, so none\nis missed or shown twice.\n",
+        .notes = "While the store is unavailable (recorder restarting) it waits and tries "
+                 "again.\nExit status: 0 done (count reached, Ctrl-C, or --timeout without "
+                 "--count), 3 the\nhub did not answer a store query, or --timeout passed "
+                 "before --count records.\n"
+    };
+    int rc = kh_opts_parse (&opts, argc, argv, NULL);
+    if (rc == KH_OPTS_GO
+    &&  (kh_cli_uint ("--since", since, UINT64_MAX, &args->since)
+     ||  kh_cli_uint ("--count", count, UINT64_MAX, &args->count)
+     ||  kh_cli_int ("--timeout", timeout, &args->timeout) || s_check (args)))
+        rc = kh_cli_bad (&opts);
+    return rc;
 }
 
 /* True for a refusal that passes: the store is restarting or busy. */
@@ -148,13 +126,9 @@ int
 kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
 {
     s_args_t args = { .timeout = -1 };
-    int rc = s_parse (cli, argc, argv, &args);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
-    }
-    if (kh_cli_load_config (cli))
-        return KH_EXIT_USAGE;
+    int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
+    if (rc != KH_CLI_GO)
+        return rc;
     const char *endpoint = kh_cli_endpoint (cli), *live = kh_cli_live (cli);
     kh_subscriber_t *sub = kh_subscriber_new (endpoint, live, args.type, args.from,
                                               args.since);

@@ -1,110 +1,152 @@
 /*  kh_cmd_up.c - `kreishub up`: the embedded default. Runs kreishub-broker and
-    kreishub-recorder as child processes, waits until each says READY, shows the
-    endpoints, and stops both cleanly on Ctrl-C or SIGTERM.
+    kreishub-recorder as child processes (support/kh_launch.h), waits until the
+    recorder is linked, prints a READY line and where the hub is, and stops both
+    cleanly on Ctrl-C or SIGTERM.
 
-    The children get their own process group, so that a Ctrl-C at the terminal
-    reaches only this process, which then stops them in order of its choosing; and
-    they are told to exit with the parent (PR_SET_PDEATHSIG) should it be killed.
-    Signals reach the loop through a self-pipe.
+    Before it starts anything it tries the broker's three ports: if one is taken
+    (another hub, or any other program), it says which and how to choose others,
+    and exits 1 having started nothing, so that a script that waits for its READY
+    line publishes nowhere. Signals reach the waits through a self-pipe.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "kh_cli.h"
+#include "kh_launch.h"
+#include "kh_port.h"
+#include "kh_ready.h"
+#include "kh_sync.h"
 
 #define S_DIR          "./kreishub-data"
-#define S_READY_MS     30000            /* a child must say READY within this */
-#define S_STOP_MS      10000            /* and exit within this after SIGTERM */
-#define S_LINE_MAX     1024
 
-/* A child process and the pipe its stdout comes through. */
-typedef struct {
-    const char *name;                   /* program name, e.g. kreishub-broker */
-    pid_t       pid;                    /* 0: not running */
-    int         fd;                     /* read end of its stdout, -1: closed */
-    char        partial [S_LINE_MAX];   /* an unfinished line */
-    size_t      len;
-    char        ready [S_LINE_MAX];     /* its READY line, "" until it came */
-    int         status;                 /* wait status once it exited */
-} s_child_t;
-
-/* What the command line says. */
+/* What the command line says, besides what goes into cli. */
 typedef struct {
     const char *dir;
-    const char *client;
-    const char *live;
+    const char *client;                 /* the same as -e */
     const char *recorder;
     const char *sync;
 } s_args_t;
 
+/* What the hub is run with: flag, else environment, else config file, else default. */
+typedef struct {
+    const char *client;
+    const char *live;
+    const char *recorder;
+    const char *dir;
+    const char *config;                 /* handed to both programs, or NULL */
+    const char *sync;                   /* a mode's name, or NULL: the recorder's own */
+    char        db [PATH_MAX];          /* DIR/kreishub.db */
+} s_plan_t;
+
 static int s_signal_pipe [2] = { -1, -1 };
 static volatile sig_atomic_t s_stop_asked;
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub up [options]\n"
-        "Runs the hub here: kreishub-broker and kreishub-recorder (found beside this\n"
-        "program, else on PATH), until Ctrl-C or SIGTERM stops both.\n"
-        "      --dir DIR        data directory (default %s); the store is DIR/kreishub.db\n"
-        "      --client EP      broker's client endpoint (default %s)\n"
-        "      --live EP        broker's live endpoint (default %s)\n"
-        "      --recorder EP    broker's endpoint for the recorder (default tcp://127.0.0.1:7703)\n"
-        "      --sync MODE      recorder durability: full (default), normal, off\n"
-        "  -c, --config FILE    handed to both programs (sections broker, recorder)\n"
-        "  -h, --help           this text\n"
-        "Exit status 0 after a clean stop, 1 if a program could not start or died.\n",
-        S_DIR, KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE);
-}
-
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on bad usage. */
+/* Parses argv into args and cli. Returns what kh_opts_parse returned. */
 static int
 s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
 {
-    enum { O_DIR = 256, O_CLIENT, O_LIVE, O_RECORDER, O_SYNC_MODE };
-    static const struct option options [] = {
-        { "dir",      required_argument, NULL, O_DIR },
-        { "client",   required_argument, NULL, O_CLIENT },
-        { "live",     required_argument, NULL, O_LIVE },
-        { "recorder", required_argument, NULL, O_RECORDER },
-        { "sync",     required_argument, NULL, O_SYNC_MODE },
-        { "config",   required_argument, NULL, 'c' },
-        { "help",     no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    const kh_opt_t table [] = {
+        { "dir", 0, "DIR", &args->dir, NULL, "data directory (env KREISHUB_DIR, default "
+          S_DIR ");\nthe store is DIR/kreishub.db" },
+        { "endpoint", 'e', "EP", &cli->endpoint, NULL, "the broker's client endpoint (env "
+          "KREISHUB_ENDPOINT,\ndefault " KH_DEFAULT_CLIENT ")" },
+        { "client", 0, "EP", &args->client, NULL, "the same as --endpoint" },
+        { "live", 'l', "EP", &cli->live, NULL, "the broker's live endpoint (env "
+          "KREISHUB_LIVE,\ndefault " KH_DEFAULT_LIVE ")" },
+        { "recorder", 0, "EP", &args->recorder, NULL, "the broker's endpoint for the "
+          "recorder (env KREISHUB_RECORDER,\ndefault " KH_DEFAULT_RECORDER ")" },
+        { "sync", 0, "MODE", &args->sync, NULL,
+          "recorder durability: full (default), normal, off" },
+        { "config", 'c', "FILE", &cli->config, NULL, "handed to both programs (sections "
+          "broker, recorder;\nenv KREISHUB_CONFIG); flags and environment win" },
+        { NULL }
     };
-    int opt;
-    while ((opt = getopt_long (argc, argv, "c:h", options, NULL)) != -1) {
-        switch (opt) {
-            case 'h':        return 1;
-            case 'c':        cli->config = optarg; break;
-            case O_DIR:      args->dir = optarg; break;
-            case O_CLIENT:   args->client = optarg; break;
-            case O_LIVE:     args->live = optarg; break;
-            case O_RECORDER: args->recorder = optarg; break;
-            case O_SYNC_MODE:     args->sync = optarg; break;
-            default:         return -1;
-        }
+    kh_opts_t opts = {
+        .program = "kreishub up", .table = table,
+        .about = "Runs the hub here: kreishub-broker and kreishub-recorder (found beside "
+                 "this\nprogram, else on PATH), until Ctrl-C or SIGTERM stops both.\n",
+        .notes = "An endpoint comes from its flag, else the environment, else the config "
+                 "file's\nsection 'broker' (client, live, recorder), else the default. A port "
+                 "of * lets\nthe system choose a free one. If a port is taken, it says which "
+                 "and starts\nnothing. Once the recorder is linked it prints\n"
+                 "  READY client=EP live=EP recorder=EP db=PATH head=SEQ\n"
+                 "and then where the hub is, for people.\n"
+                 "Exit status 0 after a clean stop, 1 if a port is taken or a program could "
+                 "not\nstart or died.\n"
+    };
+    int rc = kh_opts_parse (&opts, argc, argv, NULL);
+    kh_sync_t mode;
+    if (rc == KH_OPTS_GO && args->sync && kh_sync_parse (args->sync, &mode)) {
+        fprintf (stderr, "kreishub up: --sync is " KH_SYNC_CHOICES ", not '%s'\n", args->sync);
+        rc = kh_cli_bad (&opts);
     }
-    if (optind < argc) {
-        fprintf (stderr, "kreishub up: unexpected argument '%s'\n", argv [optind]);
-        return -1;
-    }
-    if (args->sync && !streq (args->sync, "full") && !streq (args->sync, "normal")
-    &&  !streq (args->sync, "off")) {
-        fprintf (stderr, "kreishub up: --sync is full, normal or off, not '%s'\n", args->sync);
+    return rc;
+}
+
+/* Fills plan from args, the environment, the config file and the defaults.
+   Returns 0, or -1 after saying why. */
+static int
+s_plan (const kh_cli_t *cli, const s_args_t *args, s_plan_t *plan)
+{
+    zconfig_t *root = cli->root;
+    plan->client = kh_conf_get (args->client ? args->client : cli->endpoint,
+                                "KREISHUB_ENDPOINT", root, "broker/client", KH_DEFAULT_CLIENT);
+    plan->live = kh_conf_get (cli->live, "KREISHUB_LIVE", root, "broker/live",
+                              KH_DEFAULT_LIVE);
+    plan->recorder = kh_conf_get (args->recorder, "KREISHUB_RECORDER", root,
+                                  "broker/recorder", KH_DEFAULT_RECORDER);
+    plan->dir = kh_conf_get (args->dir, "KREISHUB_DIR", NULL, NULL, S_DIR);
+    plan->config = kh_cli_config_path (cli);
+    kh_sync_t mode;
+    plan->sync = args->sync && kh_sync_parse (args->sync, &mode) == 0
+               ? kh_sync_name (mode) : NULL;
+    if (snprintf (plan->db, sizeof plan->db, "%s/kreishub.db", plan->dir)
+        >= (int) sizeof plan->db) {
+        fprintf (stderr, "kreishub up: the data directory's name is too long\n");
         return -1;
     }
     return 0;
 }
 
-/* ----------------------------------------------------------------- helpers */
+/* Says how to choose other endpoints and another data directory. */
+static void
+s_how_to_choose (const s_plan_t *plan)
+{
+    fprintf (stderr,
+        "kreishub up: choose other endpoints (a port of * takes any free one) and, for a\n"
+        "second hub, another data directory, by flag or environment:\n"
+        "    --client EP     or KREISHUB_ENDPOINT   now %s\n"
+        "    --live EP       or KREISHUB_LIVE       now %s\n"
+        "    --recorder EP   or KREISHUB_RECORDER   now %s\n"
+        "    --dir DIR       or KREISHUB_DIR        now %s\n",
+        plan->client, plan->live, plan->recorder, plan->dir);
+}
+
+/* Says which of the broker's ports are taken, and how to choose others. Returns
+   true if one is. */
+static bool
+s_ports_taken (const s_plan_t *plan)
+{
+    const char *names [3] = { "client", "live", "recorder" };
+    const char *endpoints [3] = { plan->client, plan->live, plan->recorder };
+    bool taken = false;
+    for (int i = 0; i < 3; i++)
+        if (kh_port_taken (endpoints [i])) {
+            char port [16];
+            fprintf (stderr, "kreishub up: port %s is taken (the %s endpoint %s)\n",
+                     kh_port_of (endpoints [i], port, sizeof port), names [i], endpoints [i]);
+            taken = true;
+        }
+    if (taken) {
+        fprintf (stderr, "kreishub up: another program, perhaps another kreishub, listens "
+                 "there; nothing was started\n");
+        s_how_to_choose (plan);
+    }
+    return taken;
+}
 
 /* Creates dir and its parents, like mkdir -p. Returns 0, or -1 after saying why. */
 static int
@@ -127,50 +169,19 @@ s_mkdirs (const char *dir)
     }
 }
 
-/* Writes the program path for name into out: beside this executable if it is
-   there, else the bare name for a PATH search. */
-static void
-s_program (const char *name, char *out, size_t cap)
-{
-    char self [PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self [n] = 0;
-        char *slash = strrchr (self, '/');
-        if (slash) {
-            *slash = 0;
-            if (snprintf (out, cap, "%s/%s", self, name) < (int) cap && access (out, X_OK) == 0)
-                return;
-        }
-    }
-    snprintf (out, cap, "%s", name);
-}
-
-/* Copies the value of key=... from a READY line into out ("" if absent). */
-static void
-s_field (const char *line, const char *key, char *out, size_t cap)
-{
-    char pattern [32];
-    snprintf (pattern, sizeof pattern, " %s=", key);
-    const char *p = strstr (line, pattern);
-    size_t n = p ? strcspn (p + strlen (pattern), " \r\n") : 0;
-    snprintf (out, cap, "%.*s", (int) n, p ? p + strlen (pattern) : "");
-}
-
 static void
 s_on_signal (int signo)
 {
-    if (signo != SIGCHLD)
-        s_stop_asked = 1;
+    s_stop_asked = 1;
     int saved = errno;
     char c = (char) signo;
     if (write (s_signal_pipe [1], &c, 1) < 0) {
-        /* the pipe is full: the loop wakes anyway */
+        /* the pipe is full: it is readable, which is all the waits need */
     }
     errno = saved;
 }
 
-/* Sets up the self-pipe and the handlers for SIGINT, SIGTERM and SIGCHLD. */
+/* Sets up the self-pipe and the handlers for SIGINT and SIGTERM. Returns 0 or -1. */
 static int
 s_signals (void)
 {
@@ -180,329 +191,122 @@ s_signals (void)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    action.sa_flags |= SA_NOCLDSTOP;
-    sigaction (SIGCHLD, &action, NULL);
     return 0;
 }
 
-/* ---------------------------------------------------------------- children */
-
-/* Starts argv[0] with its stdout into a pipe to child. Returns 0 or -1. */
-static int
-s_spawn (s_child_t *child, char *const argv [])
-{
-    int fds [2];
-    if (pipe2 (fds, O_CLOEXEC))
-        return -1;
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid == 0) {
-        setpgid (0, 0);
-        prctl (PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid () != parent)       /* died before the line above: no signal will come */
-            _exit (1);
-        signal (SIGINT, SIG_DFL);
-        signal (SIGTERM, SIG_DFL);
-        signal (SIGCHLD, SIG_DFL);
-        dup2 (fds [1], STDOUT_FILENO);
-        if (strchr (argv [0], '/'))
-            execv (argv [0], argv);
-        else
-            execvp (argv [0], argv);
-        fprintf (stderr, "kreishub up: cannot run %s: %s\n", argv [0], strerror (errno));
-        _exit (127);
-    }
-    close (fds [1]);
-    if (pid < 0) {
-        close (fds [0]);
-        return -1;
-    }
-    fcntl (fds [0], F_SETFL, O_NONBLOCK);
-    child->pid = pid;
-    child->fd = fds [0];
-    return 0;
-}
-
-/* Handles one line from a child: keeps the first READY line, passes others on. */
+/* Appends flag and value to args (*n of them so far, NULL-terminated) if value is
+   given. */
 static void
-s_line (s_child_t *child, const char *line)
+s_flag (const char *args [], int *n, const char *flag, const char *value)
 {
-    if (!child->ready [0] && strncmp (line, "READY", 5) == 0)
-        snprintf (child->ready, sizeof child->ready, "%s", line);
-    else {
-        printf ("%s: %s\n", child->name, line);
-        fflush (stdout);
+    if (value) {
+        args [(*n)++] = flag;
+        args [(*n)++] = value;
     }
+    args [*n] = NULL;
 }
 
-/* Reads what the child wrote to stdout, line by line. Closes the pipe at EOF. */
-static void
-s_drain (s_child_t *child)
-{
-    char buf [4096];
-    ssize_t n;
-    if (child->fd < 0)
-        return;
-    while ((n = read (child->fd, buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN)
-                break;
-            return;
-        }
-        for (ssize_t i = 0; i < n; i++) {
-            if (buf [i] == '\n' || child->len == sizeof child->partial - 1) {
-                child->partial [child->len] = 0;
-                s_line (child, child->partial);
-                child->len = 0;
-            }
-            if (buf [i] != '\n')
-                child->partial [child->len++] = buf [i];
-        }
-    }
-    close (child->fd);
-    child->fd = -1;
-}
-
-/* Reaps the child if it exited. Returns true if it is not running (any more). */
-static bool
-s_gone (s_child_t *child)
-{
-    if (child->pid > 0 && waitpid (child->pid, &child->status, WNOHANG) == child->pid)
-        child->pid = 0;
-    return child->pid <= 0;
-}
-
-/* Waits up to ms for something to read from the children or a signal, and reads it. */
-static void
-s_poll (s_child_t *children, size_t count, int ms)
-{
-    struct pollfd items [3] = { { .fd = s_signal_pipe [0], .events = POLLIN } };
-    for (size_t i = 0; i < count && i < 2; i++)
-        items [i + 1] = (struct pollfd) { .fd = children [i].fd, .events = POLLIN };
-    if (poll (items, (nfds_t) count + 1, ms) > 0 && (items [0].revents & POLLIN)) {
-        char buf [64];
-        while (read (s_signal_pipe [0], buf, sizeof buf) > 0)
-            ;
-    }
-    for (size_t i = 0; i < count; i++)
-        s_drain (&children [i]);
-}
-
-/* Says how a child ended. */
-static void
-s_report_exit (const s_child_t *child)
-{
-    if (WIFSIGNALED (child->status))
-        fprintf (stderr, "kreishub up: %s was killed by signal %d\n", child->name,
-                 WTERMSIG (child->status));
-    else
-        fprintf (stderr, "kreishub up: %s exited with status %d\n", child->name,
-                 WEXITSTATUS (child->status));
-}
-
-/* Waits until child said READY. Returns 0, or -1 (it died, did not say it in time,
-   or a stop was asked for) after saying why. */
+/* Starts broker and recorder as plan says and waits for the link. Returns 0, or -1
+   after saying why (nothing to say if a stop was asked for). */
 static int
-s_await_ready (s_child_t *child)
+s_start (kh_launch_t *launch, const s_plan_t *plan)
 {
-    int64_t deadline = zclock_mono () + S_READY_MS;
-    while (!child->ready [0]) {
-        if (s_stop_asked)
-            return -1;
-        if (s_gone (child)) {
-            s_drain (child);
-            if (child->ready [0])
-                break;
-            s_report_exit (child);
-            return -1;
-        }
-        if (zclock_mono () > deadline) {
-            fprintf (stderr, "kreishub up: %s did not say READY within %d s\n",
-                     child->name, S_READY_MS / 1000);
-            return -1;
-        }
-        s_poll (child, 1, 100);
+    const char *broker [9], *recorder [7];
+    int brokers = 0, recorders = 0;
+    s_flag (broker, &brokers, "--client", plan->client);
+    s_flag (broker, &brokers, "--live", plan->live);
+    s_flag (broker, &brokers, "--recorder", plan->recorder);
+    s_flag (broker, &brokers, "-c", plan->config);
+    s_flag (recorder, &recorders, "--db", plan->db);
+    s_flag (recorder, &recorders, "--sync", plan->sync);
+    s_flag (recorder, &recorders, "-c", plan->config);
+    int rc = kh_launch_broker (launch, broker);
+    if (rc == 0)
+        rc = kh_launch_recorder (launch, recorder);
+    if (rc == 0)
+        rc = kh_launch_await_link (launch, KH_LAUNCH_READY_MS);
+    kh_proc_t *proc = kh_launch_broker_proc (launch);
+    if (rc && !s_stop_asked) {
+        fprintf (stderr, "kreishub up: %s\n", kh_launch_why (launch));
+        if (!proc || !kh_proc_ready (proc))
+            s_how_to_choose (plan);     /* perhaps it could not bind an endpoint */
     }
-    return 0;
+    return rc ? -1 : 0;
 }
 
-/* Stops the children still running: SIGTERM, then SIGKILL after S_STOP_MS.
-   Returns true if every one of them ended with status 0. */
-static bool
-s_stop (s_child_t *children, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (children [i].pid > 0)
-            kill (children [i].pid, SIGTERM);
-    int64_t deadline = zclock_mono () + S_STOP_MS;
-    for (size_t i = 0; i < count; i++) {
-        while (!s_gone (&children [i])) {
-            if (zclock_mono () > deadline) {
-                fprintf (stderr, "kreishub up: %s did not stop; killing it\n",
-                         children [i].name);
-                kill (children [i].pid, SIGKILL);
-                waitpid (children [i].pid, &children [i].status, 0);
-                children [i].pid = 0;
-                break;
-            }
-            s_poll (children, count, 50);
-        }
-    }
-    bool clean = true;
-    for (size_t i = 0; i < count; i++) {
-        s_drain (&children [i]);
-        clean = clean && WIFEXITED (children [i].status)
-                      && WEXITSTATUS (children [i].status) == 0;
-    }
-    return clean;
-}
-
-/* ---------------------------------------------------------------- the run */
-
-/* Starts the broker with the endpoints asked for. Returns 0 when it is READY. */
-static int
-s_start_broker (s_child_t *broker, const s_args_t *args, const char *config)
-{
-    char program [PATH_MAX];
-    s_program (broker->name, program, sizeof program);
-    char *argv [12] = { program };
-    int argc = 1;
-    const char *flags [][2] = { { "-c", config }, { "--client", args->client },
-                                { "--live", args->live }, { "--recorder", args->recorder } };
-    for (size_t i = 0; i < sizeof flags / sizeof flags [0]; i++)
-        if (flags [i][1]) {
-            argv [argc++] = (char *) flags [i][0];
-            argv [argc++] = (char *) flags [i][1];
-        }
-    argv [argc] = NULL;
-    if (s_spawn (broker, argv)) {
-        fprintf (stderr, "kreishub up: cannot start %s\n", program);
-        return -1;
-    }
-    return s_await_ready (broker);
-}
-
-/* Starts the recorder against the broker's recorder endpoint and with the store in
-   dir. Returns 0 when it is READY. */
-static int
-s_start_recorder (s_child_t *recorder, const s_args_t *args, const char *config,
-                  const char *endpoint, const char *db)
-{
-    char program [PATH_MAX];
-    s_program (recorder->name, program, sizeof program);
-    char *argv [12] = { program, "--broker", (char *) endpoint, "--db", (char *) db };
-    int argc = 5;
-    if (config) {
-        argv [argc++] = "-c";
-        argv [argc++] = (char *) config;
-    }
-    if (args->sync) {
-        argv [argc++] = "--sync";
-        argv [argc++] = (char *) args->sync;
-    }
-    argv [argc] = NULL;
-    if (s_spawn (recorder, argv)) {
-        fprintf (stderr, "kreishub up: cannot start %s\n", program);
-        return -1;
-    }
-    return s_await_ready (recorder);
-}
-
-/* Waits until the broker says the recorder is linked to it (its HELLO came), so that
-   "kreishub is up" means the hub answers queries and pings at once: the recorder says
-   READY before its first HELLO is taken. Returns 0, or -1 (a child died, no link in
-   time, or a stop was asked for) after saying why. */
-static int
-s_await_link (s_child_t *children, size_t count)
-{
-    char endpoint [256];
-    s_field (children [0].ready, "client", endpoint, sizeof endpoint);
-    kh_client_t *client = kh_client_new (endpoint);
-    int64_t deadline = zclock_mono () + S_READY_MS;
-    bool linked = false;
-    while (client && !linked && !s_stop_asked && zclock_mono () < deadline) {
-        if (kh_client_ping (client, 100, NULL, &linked) == 0 && !linked)
-            s_poll (children, count, 20);
-        for (size_t i = 0; i < count; i++)
-            if (s_gone (&children [i])) {
-                s_report_exit (&children [i]);
-                kh_client_destroy (&client);
-                return -1;
-            }
-    }
-    kh_client_destroy (&client);
-    if (!linked && !s_stop_asked)
-        fprintf (stderr, "kreishub up: the recorder did not reach the broker within %d s\n",
-                 S_READY_MS / 1000);
-    return linked ? 0 : -1;
-}
-
-/* Shows the user where the hub is. */
+/* Prints the READY line and shows the user where the hub is. */
 static void
-s_announce (const s_child_t *broker, const s_child_t *recorder)
+s_announce (kh_launch_t *launch)
 {
-    char client [256], live [256], db [PATH_MAX], head [32];
-    s_field (broker->ready, "client", client, sizeof client);
-    s_field (broker->ready, "live", live, sizeof live);
-    s_field (recorder->ready, "db", db, sizeof db);
-    s_field (recorder->ready, "head", head, sizeof head);
+    kh_proc_t *broker = kh_launch_broker_proc (launch);
+    kh_proc_t *recorder = kh_launch_recorder_proc (launch);
+    char db [PATH_MAX], head [32];
+    kh_ready_get (kh_proc_ready (recorder), "db", db, sizeof db);
+    kh_ready_get (kh_proc_ready (recorder), "head", head, sizeof head);
+    const char *client = kh_launch_endpoint (launch, "client");
+    const char *live = kh_launch_endpoint (launch, "live");
+    kh_ready_print (stdout, "client", client, "live", live,
+                    "recorder", kh_launch_endpoint (launch, "recorder"),
+                    "db", db, "head", head, NULL);
     printf ("kreishub is up (broker pid %d, recorder pid %d)\n"
             "  client  %-28s  publish, log, ping  (KREISHUB_ENDPOINT)\n"
             "  live    %-28s  subscribe           (KREISHUB_LIVE)\n"
             "  store   %s, head %s\n"
             "Ctrl-C stops it.\n",
-            (int) broker->pid, (int) recorder->pid, client, live, db, head);
+            (int) kh_proc_pid (broker), (int) kh_proc_pid (recorder), client, live, db, head);
     fflush (stdout);
 }
 
-/* Runs until a stop is asked for or a child dies. Returns true if asked to stop. */
+/* Runs until a stop is asked for or a program ends. Returns true if asked to stop. */
 static bool
-s_serve (s_child_t *children, size_t count)
+s_serve (kh_launch_t *launch)
 {
+    kh_proc_t *const procs [2] = { kh_launch_broker_proc (launch),
+                                   kh_launch_recorder_proc (launch) };
     while (!s_stop_asked) {
-        s_poll (children, count, 1000);
-        for (size_t i = 0; i < count; i++)
-            if (s_gone (&children [i])) {
-                s_report_exit (&children [i]);
+        kh_proc_wait (procs, 2, 1000, s_signal_pipe [0]);
+        for (int i = 0; i < 2; i++)
+            if (!kh_proc_running (procs [i])) {
+                fprintf (stderr, "kreishub up: %s\n", kh_proc_why (procs [i]));
                 return false;
             }
     }
     return true;
 }
 
-int
-kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
+/* Runs the hub of plan until a stop. Returns the exit status. */
+static int
+s_run (const s_plan_t *plan)
 {
-    s_args_t args = { .dir = S_DIR };
-    int rc = s_parse (cli, argc, argv, &args);
-    if (rc) {
-        s_usage (rc > 0 ? stdout : stderr);
-        return rc > 0 ? KH_EXIT_OK : KH_EXIT_USAGE;
-    }
-    zsys_handler_set (NULL);            /* our handlers, also once czmq is in use */
-    const char *config = kh_cli_resolve (cli->config, "KREISHUB_CONFIG", NULL, NULL, NULL);
-    char db [PATH_MAX];
-    if (snprintf (db, sizeof db, "%s/kreishub.db", args.dir) >= (int) sizeof db
-    ||  s_mkdirs (args.dir) || s_signals ())
+    if (s_ports_taken (plan) || s_mkdirs (plan->dir) || s_signals ())
         return KH_EXIT_USAGE;
-    s_child_t children [2] = {
-        { .name = "kreishub-broker", .fd = -1 },
-        { .name = "kreishub-recorder", .fd = -1 },
-    };
-    char endpoint [256] = "";
-    bool ok = s_start_broker (&children [0], &args, config) == 0;
-    if (ok)
-        s_field (children [0].ready, "recorder", endpoint, sizeof endpoint);
-    ok = ok && s_start_recorder (&children [1], &args, config, endpoint, db) == 0;
-    ok = ok && s_await_link (children, 2) == 0;
+    kh_launch_opts_t opts = { .echo = stdout };
+    kh_launch_t *launch = kh_launch_new (&opts);
+    if (!launch)
+        return KH_EXIT_USAGE;
+    kh_launch_set_wake (launch, s_signal_pipe [0]);
+    bool ok = s_start (launch, plan) == 0;
     if (ok) {
-        s_announce (&children [0], &children [1]);
-        ok = s_serve (children, 2);
+        s_announce (launch);
+        ok = s_serve (launch);
     }
-    bool clean = s_stop (children, 2);
+    bool clean = kh_launch_stop (launch) == 0;
+    if (ok && !clean)                   /* a failed start has said why already */
+        fprintf (stderr, "kreishub up: %s\n", kh_launch_why (launch));
+    kh_launch_destroy (&launch);
     if (ok && clean)
         printf ("kreishub: stopped\n");
     return ok && clean ? KH_EXIT_OK : KH_EXIT_USAGE;
+}
+
+int
+kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
+{
+    s_args_t args = { NULL };
+    int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
+    if (rc != KH_CLI_GO)
+        return rc;
+    zsys_handler_set (NULL);            /* our handlers, also once czmq is in use */
+    s_plan_t plan;
+    return s_plan (cli, &args, &plan) ? KH_EXIT_USAGE : s_run (&plan);
 }

@@ -10,27 +10,16 @@ static const kh_cli_command_t s_commands [] = {
 };
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
 
+/* Writes the part of the usage before the options, the commands, into about. */
 static void
-s_usage (FILE *out)
+s_about (char *about, size_t cap)
 {
-    fprintf (out,
-        "usage: kreishub [options] COMMAND [command options]\n"
-        "\n"
-        "commands:\n");
-    for (size_t i = 0; i < S_COMMANDS; i++)
-        fprintf (out, "  %-10s  %s\n", s_commands [i].name, s_commands [i].summary);
-    fprintf (out,
-        "\n"
-        "options (also accepted after the command):\n"
-        KH_CLI_COMMON_USAGE
-        "\n"
-        "Endpoints come from the flags, else KREISHUB_ENDPOINT / KREISHUB_LIVE, else the\n"
-        "config file's section 'client' (keys endpoint, live, from), else\n"
-        "%s and %s.\n"
-        "'kreishub COMMAND --help' describes a command.\n"
-        "Exit status: 0 ok, 1 usage error or invalid message, 2 rejected by the hub,\n"
-        "3 hub unreachable, timed out or unable to store.\n",
-        KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE);
+    size_t n = (size_t) snprintf (about, cap, "\ncommands:\n");
+    for (size_t i = 0; i < S_COMMANDS && n < cap; i++)
+        n += (size_t) snprintf (about + n, cap - n, "  %-10s  %s\n", s_commands [i].name,
+                                s_commands [i].summary);
+    if (n < cap)
+        snprintf (about + n, cap - n, "\noptions (also accepted after the command):\n");
 }
 
 /* Returns the command named name, or NULL. */
@@ -46,33 +35,35 @@ s_command (const char *name)
 int
 main (int argc, char *argv [])
 {
-    static const struct option options [] = { KH_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
     kh_cli_t cli = { NULL };
-    int opt;
-    while ((opt = getopt_long (argc, argv, "+" KH_CLI_COMMON_SHORT, options, NULL)) != -1) {
-        if (opt == 'h') {
-            s_usage (stdout);
-            return KH_EXIT_OK;
-        }
-        if (!kh_cli_common_option (&cli, opt, optarg)) {
-            s_usage (stderr);
-            return KH_EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        s_usage (stderr);
+    char about [1024];
+    s_about (about, sizeof about);
+    kh_opts_t opts = {
+        .program = "kreishub", .synopsis = "[options] COMMAND [command options]",
+        .about = about, .shared = kh_cli_shared (&cli), .version = true, .in_order = true,
+        .notes = "\n"
+            "Endpoints come from the flags, else KREISHUB_ENDPOINT / KREISHUB_LIVE, else the\n"
+            "config file's section 'client' (keys endpoint, live, from), else\n"
+            KH_DEFAULT_CLIENT " and " KH_DEFAULT_LIVE ".\n"
+            "'kreishub COMMAND --help' describes a command.\n"
+            "Exit status: 0 ok, 1 usage error or invalid message, 2 rejected by the hub,\n"
+            "3 hub unreachable, timed out or unable to store.\n"
+    };
+    int first;
+    int rc = kh_opts_parse (&opts, argc, argv, &first);
+    if (rc != KH_OPTS_GO)
+        return kh_opts_exit (rc, KH_EXIT_USAGE);
+    if (first >= argc) {
+        kh_opts_usage (&opts, stderr);
         return KH_EXIT_USAGE;
     }
-    const kh_cli_command_t *command = s_command (argv [optind]);
+    const kh_cli_command_t *command = s_command (argv [first]);
     if (!command) {
-        fprintf (stderr, "kreishub: unknown command '%s'\n", argv [optind]);
-        s_usage (stderr);
+        fprintf (stderr, "kreishub: unknown command '%s'\n", argv [first]);
+        kh_opts_usage (&opts, stderr);
         return KH_EXIT_USAGE;
     }
-    int sub_argc = argc - optind;
-    char **sub_argv = argv + optind;
-    optind = 0;                         /* glibc: start afresh for the command */
-    int rc = command->run (&cli, sub_argc, sub_argv);
+    rc = command->run (&cli, argc - first, argv + first);
     kh_cli_release (&cli);
     return rc;
 }
