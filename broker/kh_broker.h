@@ -73,7 +73,8 @@ typedef struct {
     uint64_t stored;                    /* STOREs handed to a recorder (with resends) */
     uint64_t queries;                   /* queries passed to the recorder */
     uint64_t ignored;                   /* malformed or unknown frames from the recorder */
-    uint64_t dropped;                   /* replies a client was gone or too slow for */
+    uint64_t dropped;                   /* replies not sent: the client was gone or too
+                                           slow, or out of memory to encode them */
     uint64_t resent;                    /* STOREs sent again after a lost answer */
     uint64_t beats;                     /* heartbeats sent */
 } kh_broker_stats_t;

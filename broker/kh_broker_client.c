@@ -41,7 +41,13 @@ kh__reply_error (kh_broker_t *self, const void *client, size_t client_size,
                  const uint8_t *id, uint64_t req, int code, const char *reason)
 {
     msgpack_sbuffer_clear (&self->buf);
-    kh_error_encode (&self->buf, id, req, code, reason);
+    if (kh_error_encode (&self->buf, id, req, code, reason)) {
+        /* Out of memory: no answer rather than a broken one; the client times out
+           and asks again, which is what an ERROR would have it do too. */
+        zsys_error ("broker: out of memory encoding an ERROR");
+        self->stats.dropped++;
+        return;
+    }
     kh__reply (self, client, client_size, KH_REP_ERROR, self->buf.data, self->buf.size);
     self->stats.errors++;
     if (self->verbose)
@@ -219,7 +225,11 @@ s_ping (kh_broker_t *self, kh_parts_t *msg)
 {
     zmq_msg_t *client = kh_parts_at (msg, 0);
     msgpack_sbuffer_clear (&self->buf);
-    kh_pong_encode (&self->buf, self->head, kh__link_up (self));
+    if (kh_pong_encode (&self->buf, self->head, kh__link_up (self))) {
+        zsys_error ("broker: out of memory encoding a PONG");
+        self->stats.dropped++;
+        return;
+    }
     kh__reply (self, zmq_msg_data (client), zmq_msg_size (client), KH_REP_PONG,
                self->buf.data, self->buf.size);
 }

@@ -262,10 +262,17 @@ s_stored (kh_broker_t *self, kh_parts_t *msg)
     if (!dup || entry.resent)
         kh__live_publish (self, &entry, &info);
     msgpack_sbuffer_clear (&self->buf);
-    kh_ack_encode (&self->buf, entry.id, info.seq, dup);
-    kh__reply (self, entry.client, entry.client_size, KH_REP_ACK, self->buf.data,
-               self->buf.size);
-    self->stats.acked++;
+    if (kh_ack_encode (&self->buf, entry.id, info.seq, dup) == 0) {
+        kh__reply (self, entry.client, entry.client_size, KH_REP_ACK, self->buf.data,
+                   self->buf.size);
+        self->stats.acked++;
+    }
+    else {
+        /* Stored, but the ACK cannot be built: the publisher times out and sends the
+           same id again, which the store answers as a duplicate with this seq. */
+        zsys_error ("broker: out of memory encoding an ACK");
+        self->stats.dropped++;
+    }
     if (info.seq > self->head)
         self->head = info.seq;
     kh_pending_remove (self->pending, token);

@@ -88,6 +88,14 @@ s_ignore (kh_recorder_t *self, const char *what, kh_parts_t *msg)
 
 /* ------------------------------------------------------------- the batch */
 
+/* Logs and counts an answer that could not be encoded (out of memory). */
+static void
+s_unencodable (kh_recorder_t *self, const char *what)
+{
+    zsys_error ("recorder: out of memory encoding %s; not sent", what);
+    self->stats.dropped++;
+}
+
 /* Answers STORE number i of the batch in the order it came, with where it stands
    or why it failed. */
 static void
@@ -95,15 +103,22 @@ s_answer (kh_recorder_t *self, size_t i)
 {
     const kh_store_result_t *result = &self->results [i];
     msgpack_sbuffer_clear (&self->buf);
+    /* An answer that cannot be encoded (out of memory) is not sent: the broker finds
+       the answer missing and sends the STORE again, and the store's de-duplication
+       answers it then. */
     if (result->code == KH_OK) {
-        kh_stored_encode (&self->buf, &result->info, result->dup);
-        s_reply (self, KH_REC_STORED, &self->slots [i].token);
+        if (kh_stored_encode (&self->buf, &result->info, result->dup) == 0)
+            s_reply (self, KH_REC_STORED, &self->slots [i].token);
+        else
+            s_unencodable (self, "STORED");
         result->dup ? self->stats.dups++ : self->stats.stored++;
     }
     else {
-        kh_error_encode (&self->buf, result->has_id ? result->id : NULL, 0, result->code,
-                         result->why.reason);
-        s_reply (self, KH_REC_FAILED, &self->slots [i].token);
+        if (kh_error_encode (&self->buf, result->has_id ? result->id : NULL, 0,
+                             result->code, result->why.reason) == 0)
+            s_reply (self, KH_REC_FAILED, &self->slots [i].token);
+        else
+            s_unencodable (self, "FAILED");
         self->stats.failed++;
     }
 }
@@ -164,8 +179,10 @@ s_query_refuse (kh_recorder_t *self, kh_parts_t *msg)
         reason = why.reason;
     }
     msgpack_sbuffer_clear (&self->buf);
-    kh_error_encode (&self->buf, NULL, query.req, code, reason);
-    s_reply (self, KH_REP_ERROR, kh_parts_at (msg, 1));
+    if (kh_error_encode (&self->buf, NULL, query.req, code, reason) == 0)
+        s_reply (self, KH_REP_ERROR, kh_parts_at (msg, 1));
+    else
+        s_unencodable (self, "ERROR");
 }
 
 /* [QUERY][client][query]: handed to the query actor, which answers in its own time. */
@@ -249,8 +266,8 @@ static void
 s_hello (kh_recorder_t *self)
 {
     msgpack_sbuffer_clear (&self->buf);
-    kh_hello_encode (&self->buf, kh_store_head (self->store));
-    bool sent = zmq_send (self->broker_h, KH_REC_HELLO, strlen (KH_REC_HELLO),
+    bool sent = kh_hello_encode (&self->buf, kh_store_head (self->store)) == 0
+             && zmq_send (self->broker_h, KH_REC_HELLO, strlen (KH_REC_HELLO),
                           ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1;
     if (sent)
         zmq_send (self->broker_h, self->buf.data, self->buf.size, ZMQ_DONTWAIT);
@@ -294,7 +311,7 @@ s_free (void *data, void *hint)
 static void
 s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, msgpack_sbuffer *buf)
 {
-    kh_query_t query;
+    kh_query_t query = { 0 };
     kh_problem_t why = { 0 };
     const char *command = KH_REP_ROWS;
     int code = KH_EQUERY;
@@ -313,7 +330,10 @@ s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, msgpack_sbuffer
     }
     if (code != KH_OK) {
         msgpack_sbuffer_clear (buf);
-        kh_error_encode (buf, NULL, query.req, code, why.reason);
+        if (kh_error_encode (buf, NULL, query.req, code, why.reason)) {
+            zsys_error ("recorder: out of memory encoding a query's ERROR; not sent");
+            return;                     /* the broker forgets the query after a while */
+        }
         command = KH_REP_ERROR;
     }
     size_t size = buf->size;

@@ -53,7 +53,8 @@ typedef struct {
     uint64_t failed;                    /* FAILED replies (invalid or not committed) */
     uint64_t queries;                   /* queries handed to the query actor */
     uint64_t ignored;                   /* frames from the broker that made no sense */
-    uint64_t dropped;                   /* replies the broker's queue would not take */
+    uint64_t dropped;                   /* replies not sent: the broker's queue was full,
+                                           or out of memory to encode them */
 } kh_recorder_stats_t;
 
 typedef struct _kh_recorder_t kh_recorder_t;
