@@ -26,6 +26,7 @@
 #define KH_BENCH_STALL_MS       10000   /* no reply for this long with work in flight: fail */
 #define KH_BENCH_SUB_HWM        100000  /* subscriber's receive queue, as the broker's */
 #define KH_BENCH_FAILURE_MAX    256     /* why a worker broke off, at most */
+#define KH_BENCH_READY_MS       10000   /* workers must be connected within this */
 
 /* The command line. */
 typedef struct {
@@ -119,6 +120,17 @@ typedef struct {
 int kh_bench_times_init (kh_bench_times_t *self, int pubs, uint64_t total, bool with_recv);
 /* Frees what kh_bench_times_init allocated; harmless twice. */
 void kh_bench_times_free (kh_bench_times_t *self);
+/* Ends a publish run that returned rc: if it began (go_ns not 0), summarises times
+   into result and prints it. Returns rc, or -1 if the counts are not exact. */
+int kh_bench_conclude (kh_bench_result_t *result, const kh_bench_times_t *times,
+                       uint64_t go_ns, int rc);
+
+/* In a worker: says it is ready, then waits for go. Returns false if the run was
+   aborted instead. */
+bool kh_bench_wait_go (kh_bench_flags_t *flags);
+/* In the main thread: waits until count workers are ready. Returns 0, or -1 (and
+   aborts the run) if one failed or KH_BENCH_READY_MS passed. */
+int kh_bench_wait_ready (kh_bench_flags_t *flags, int count);
 
 /* True if a worker should stop: the run was aborted or the process interrupted. */
 bool kh_bench_stopping (kh_bench_flags_t *flags);

@@ -16,7 +16,6 @@
 #include "kh_bench.h"
 
 #define S_DRAIN_MAX     1024    /* replies or records read per wake-up, at most */
-#define S_READY_MS      10000   /* workers must be connected within this */
 #define S_QUIET_MS      3000    /* subscriber gives up this long after the last record */
 #define S_REFUSED       UINT64_MAX  /* seq of a message answered with ERROR */
 
@@ -137,19 +136,6 @@ s_template (const kh_bench_opts_t *opts, const kh_bench_ids_t *ids, int pub,
 }
 
 /* -------------------------------------------------------------- publisher */
-
-/* Waits for go; returns false if the run was aborted instead. */
-static bool
-s_wait_go (kh_bench_flags_t *flags)
-{
-    atomic_fetch_add (&flags->ready, 1);
-    while (!atomic_load (&flags->go))
-        if (kh_bench_stopping (flags))
-            return false;
-        else
-            kh_bench_sleep_ms (1);
-    return true;
-}
 
 /* Handles one ACK body. Returns 1 if it freed a window slot, else 0. */
 static int
@@ -329,7 +315,7 @@ s_publisher (void *arg)
         kh_bench_fail (self->flags, self->failure, "cannot connect to %s",
                        self->load->hub->client);
     else
-    if (s_wait_go (self->flags)) {
+    if (kh_bench_wait_go (self->flags)) {
         self->deadline = kh_bench_now_ns ()
                        + (uint64_t) self->load->opts->timeout_s * 1000000000u;
         s_publish_all (self, zsock_resolve (dealer));
@@ -507,7 +493,7 @@ s_subscriber (void *arg)
     else
     if (s_wait_subscribed (self, zsock_resolve (sub)) == 0) {
         self->ready = true;
-        if (s_wait_go (self->flags)) {
+        if (kh_bench_wait_go (self->flags)) {
             self->deadline = kh_bench_now_ns ()
                            + (uint64_t) self->load->opts->timeout_s * 1000000000u;
             s_subscribe_all (self, zsock_resolve (sub));
@@ -539,20 +525,6 @@ s_seq_errors (const s_publisher_t *pubs, int count, uint64_t head, uint64_t tota
         }
     free (seen);
     return bad;
-}
-
-/* Waits until count workers are ready; returns 0, or -1 if one failed or time ran out. */
-static int
-s_wait_ready (kh_bench_flags_t *flags, int count)
-{
-    for (int waited = 0; atomic_load (&flags->ready) < count; waited++) {
-        if (kh_bench_stopping (flags) || waited > S_READY_MS) {
-            atomic_store (&flags->abort, true);
-            return -1;
-        }
-        kh_bench_sleep_ms (1);
-    }
-    return 0;
 }
 
 /* Builds the publishers' templates and buffers. Returns 0, or -1. */
@@ -646,13 +618,13 @@ kh_bench_load_run (const kh_bench_load_t *load, kh_bench_result_t *result, uint6
         if (pthread_create (&sub_thread, NULL, s_subscriber, &sub) != 0)
             goto done;
         sub_started = true;
-        if (s_wait_ready (&flags, 1))
+        if (kh_bench_wait_ready (&flags, 1))
             goto done;
     }
     for (; started < count; started++)
         if (pthread_create (&threads [started], NULL, s_publisher, &pubs [started]) != 0)
             goto done;
-    if (s_wait_ready (&flags, count + sub_started))
+    if (kh_bench_wait_ready (&flags, count + sub_started))
         goto done;
     *go_ns = kh_bench_now_ns ();
     atomic_store (&flags.go, true);

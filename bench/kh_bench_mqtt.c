@@ -31,7 +31,6 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
 #include "kh_proc.h"
 
 #define S_TOPIC         "kh/bench/"     /* publisher p publishes to kh/bench/<p> */
-#define S_READY_MS      10000
 #define S_QUIET_MS      3000
 #define S_MID_MAX       65536           /* MQTT packet ids are 16 bits */
 
@@ -225,19 +224,6 @@ s_pub_acked (struct mosquitto *mosq, void *obj, int mid)
     self->inflight--;
 }
 
-/* Waits for go, reporting readiness first; false if the run was aborted. */
-static bool
-s_wait_go (kh_bench_flags_t *flags)
-{
-    atomic_fetch_add (&flags->ready, 1);
-    while (!atomic_load (&flags->go))
-        if (kh_bench_stopping (flags))
-            return false;
-        else
-            kh_bench_sleep_ms (1);
-    return true;
-}
-
 /* Publishes every message with at most window unacknowledged. */
 static void
 s_pub_all (s_mpub_t *self, struct mosquitto *mosq)
@@ -302,7 +288,7 @@ s_publisher (void *arg)
     }
     mosquitto_publish_callback_set (mosq, s_pub_acked);
     mosquitto_max_inflight_messages_set (mosq, self->opts->window);
-    if (s_wait_go (self->flags)) {
+    if (kh_bench_wait_go (self->flags)) {
         self->deadline = kh_bench_now_ns () + (uint64_t) self->opts->timeout_s * 1000000000u;
         s_pub_all (self, mosq);
     }
@@ -369,7 +355,7 @@ s_subscriber (void *arg)
     if (!self->subscribed)
         kh_bench_fail (self->flags, self->failure, "no SUBACK: %s", mosquitto_strerror (rc));
     else
-    if (s_wait_go (self->flags)) {
+    if (kh_bench_wait_go (self->flags)) {
         self->deadline = kh_bench_now_ns () + (uint64_t) self->opts->timeout_s * 1000000000u;
         uint64_t last = kh_bench_now_ns (), before = 0;
         while (self->delivered < self->expected && !kh_bench_stopping (self->flags)) {
@@ -400,19 +386,6 @@ s_subscriber (void *arg)
 }
 
 /* ------------------------------------------------------------ the run */
-
-static int
-s_wait_ready (kh_bench_flags_t *flags, int count)
-{
-    for (int waited = 0; atomic_load (&flags->ready) < count; waited++) {
-        if (kh_bench_stopping (flags) || waited > S_READY_MS) {
-            atomic_store (&flags->abort, true);
-            return -1;
-        }
-        kh_bench_sleep_ms (1);
-    }
-    return 0;
-}
 
 /* Runs the load against the broker on port; fills result's counters and *go_ns.
    Returns 0 if it ran to the end. */
@@ -448,12 +421,12 @@ s_run (const kh_bench_opts_t *opts, int port, const uint32_t *per_pub, uint64_t 
     if (!pubs || !threads || pthread_create (&sub_thread, NULL, s_subscriber, &sub) != 0)
         goto done;
     sub_started = true;
-    if (s_wait_ready (&flags, 1))
+    if (kh_bench_wait_ready (&flags, 1))
         goto done;
     for (; started < count; started++)
         if (pthread_create (&threads [started], NULL, s_publisher, &pubs [started]) != 0)
             goto done;
-    if (s_wait_ready (&flags, count + 1))
+    if (kh_bench_wait_ready (&flags, count + 1))
         goto done;
     *go_ns = kh_bench_now_ns ();
     atomic_store (&flags.go, true);
@@ -508,16 +481,10 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
     if (rc == 0) {
         mosquitto_lib_init ();
         *result = (kh_bench_result_t) { .name = "MQTT", .msg_size = opts->size };
-        uint64_t go_ns;
+        uint64_t go_ns = 0;
         rc = s_run (opts, broker.port, times.per_pub, times.sent, times.acked, times.recv,
                     result, &go_ns);
-        if (go_ns) {
-            kh_bench_summarise (result, pubs, times.per_pub, go_ns, times.sent, times.acked,
-                                times.recv);
-            kh_bench_print_result (stdout, result);
-        }
-        if (!result->ok)
-            rc = -1;
+        rc = kh_bench_conclude (result, &times, go_ns, rc);
         mosquitto_lib_cleanup ();
     }
     kh_bench_times_free (&times);

@@ -288,6 +288,43 @@ kh_bench_times_free (kh_bench_times_t *self)
     self->per_pub = NULL;
 }
 
+int
+kh_bench_conclude (kh_bench_result_t *result, const kh_bench_times_t *times,
+                   uint64_t go_ns, int rc)
+{
+    if (go_ns) {
+        kh_bench_summarise (result, times->pubs, times->per_pub, go_ns, times->sent,
+                            times->acked, times->recv);
+        kh_bench_print_result (stdout, result);
+    }
+    return result->ok ? rc : -1;
+}
+
+bool
+kh_bench_wait_go (kh_bench_flags_t *flags)
+{
+    atomic_fetch_add (&flags->ready, 1);
+    while (!atomic_load (&flags->go))
+        if (kh_bench_stopping (flags))
+            return false;
+        else
+            kh_bench_sleep_ms (1);
+    return true;
+}
+
+int
+kh_bench_wait_ready (kh_bench_flags_t *flags, int count)
+{
+    for (int waited = 0; atomic_load (&flags->ready) < count; waited++) {
+        if (kh_bench_stopping (flags) || waited > KH_BENCH_READY_MS) {
+            atomic_store (&flags->abort, true);
+            return -1;
+        }
+        kh_bench_sleep_ms (1);
+    }
+    return 0;
+}
+
 bool
 kh_bench_stopping (kh_bench_flags_t *flags)
 {

@@ -21,16 +21,10 @@ kh_bench_w1 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub,
         kh_bench_load_t load = { .opts = opts, .hub = hub, .per_pub = times.per_pub,
                                  .sent = times.sent, .acked = times.acked,
                                  .recv = times.recv, .head = head };
-        uint64_t go_ns;
+        uint64_t go_ns = 0;
         *result = (kh_bench_result_t) { .name = "W1" };
         rc = kh_bench_load_run (&load, result, &go_ns);
-        if (go_ns) {
-            kh_bench_summarise (result, pubs, times.per_pub, go_ns, times.sent, times.acked,
-                                times.recv);
-            kh_bench_print_result (stdout, result);
-        }
-        if (!result->ok)
-            rc = -1;
+        rc = kh_bench_conclude (result, &times, go_ns, rc);
     }
     else
         fprintf (stderr, "kreishub-bench: W1: out of memory\n");
