@@ -6,7 +6,9 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
       libsqlite3-dev sqlite3)
 if [ "${1:-}" = "--test" ]; then
-    pkgs+=(valgrind procps)
+    # dpkg-dev, file: cpack's Depends (dpkg-shlibdeps); groff-base, systemd: the
+    # package tests check the man pages and the units with groff and systemd-analyze.
+    pkgs+=(valgrind procps dpkg-dev file groff-base systemd)
 fi
 
 missing=()

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# deb_test.sh BUILD_DIR VERSION - CPack makes the .deb from the build as it is, and it
+# holds what users need: the three programs, libkreishub (shared with its SONAME link
+# and link-time name, and static), the headers, kreishub.pc and the CMake package,
+# the manual pages, the two systemd units (which systemd-analyze accepts) and the
+# config as a conffile; its Depends name the libraries the programs link.
+set -euo pipefail
+build=$1
+version=$2
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kh-deb.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail () {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+(cd "$build" && cpack -G DEB -B "$tmp/out") >"$tmp/cpack.log" 2>&1 \
+    || fail "cpack: $(cat "$tmp/cpack.log")"
+deb=$(ls "$tmp"/out/kreishub_"$version"_*.deb 2>/dev/null) \
+    || fail "no kreishub_${version}_*.deb: $(ls "$tmp/out")"
+
+# --- the control data
+info=$(dpkg-deb -I "$deb")
+field () {
+    dpkg-deb -f "$deb" "$1"
+}
+[ "$(field Package)" = kreishub ] || fail "Package: $(field Package)"
+[ "$(field Version)" = "$version" ] || fail "Version: $(field Version)"
+depends=$(field Depends)
+for lib in libc6 libczmq4 libzmq5 libmsgpackc2 libsqlite3-0; do
+    [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] \
+        || fail "Depends lacks $lib: $depends"
+done
+mkdir "$tmp/control"
+dpkg-deb -e "$deb" "$tmp/control"
+grep -qx /etc/kreishub/kreishub.cfg "$tmp/control/conffiles" \
+    || fail "/etc/kreishub/kreishub.cfg is not a conffile: $info"
+grep -qxF "libkreishub 0 kreishub (= $version)" "$tmp/control/shlibs" \
+    || fail "no shlibs line for libkreishub.so.0: $info"
+
+# --- the files: path (and where a symlink points)
+contents=$(dpkg-deb -c "$deb" | awk '{ p = $6; if ($7 == "->") p = p " -> " $8; print p }')
+want=(
+    ./usr/bin/kreishub ./usr/bin/kreishub-broker ./usr/bin/kreishub-recorder
+    "./usr/lib/libkreishub.so.$version"
+    "./usr/lib/libkreishub.so.0 -> libkreishub.so.$version"
+    "./usr/lib/libkreishub.so -> libkreishub.so.0"
+    ./usr/lib/libkreishub.a
+    ./usr/include/kreishub/kreishub.h ./usr/include/kreishub/kh_wire.h
+    ./usr/include/kreishub/kh_err.h
+    ./usr/lib/pkgconfig/kreishub.pc
+    ./usr/lib/cmake/kreishub/kreishubConfig.cmake
+    ./usr/lib/cmake/kreishub/kreishubConfigVersion.cmake
+    ./usr/lib/cmake/kreishub/kreishubTargets.cmake
+    ./usr/lib/cmake/kreishub/kreishubStaticTargets.cmake
+    ./usr/share/man/man1/kreishub.1 ./usr/share/man/man8/kreishub-broker.8
+    ./usr/share/man/man8/kreishub-recorder.8
+    ./usr/lib/systemd/system/kreishub-broker.service
+    ./usr/lib/systemd/system/kreishub-recorder.service
+    ./etc/kreishub/kreishub.cfg
+)
+for path in "${want[@]}"; do
+    grep -qxF "$path" <<<"$contents" || fail "the .deb lacks $path: $contents"
+done
+
+# --- what names the prefix names /usr and /etc
+root=$tmp/root
+dpkg-deb -x "$deb" "$root"
+grep -qx "prefix=/usr" "$root/usr/lib/pkgconfig/kreishub.pc" || fail "kreishub.pc: wrong prefix"
+units=$root/usr/lib/systemd/system
+for prog in broker recorder; do
+    grep -qx "ExecStart=/usr/bin/kreishub-$prog -c /etc/kreishub/kreishub.cfg" \
+         "$units/kreishub-$prog.service" || fail "kreishub-$prog.service: wrong ExecStart"
+done
+grep -qE "^ +db = /var/lib/kreishub/kreishub.db( |$)" "$root/etc/kreishub/kreishub.cfg" \
+    || fail "the config's recorder/db is not in the unit's StateDirectory"
+
+# --- systemd reads the units without a complaint (it prints one for an unknown key
+# or a bad value, and still exits 0). ExecStart must name an executable: the one
+# from the package; the man pages are not installed here.
+mkdir "$tmp/units"
+for prog in broker recorder; do
+    sed "s#=/usr/bin/#=$root/usr/bin/#" "$units/kreishub-$prog.service" \
+        >"$tmp/units/kreishub-$prog.service"
+done
+said=$(systemd-analyze verify --man=no "$tmp"/units/*.service 2>&1) \
+    || fail "systemd-analyze verify: $said"
+[ -z "$said" ] || fail "systemd-analyze verify: $said"
+echo "ok: $(basename "$deb"): $(wc -l <<<"$contents") entries; Depends: $depends"

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# install_test.sh BUILD_DIR SOURCE_DIR VERSION [SANITIZE] - the package as a user gets
+# it: installs the build into a temporary prefix, builds examples/ against that
+# install alone, once through pkg-config (examples/Makefile) and once through
+# find_package (examples/CMakeLists.txt, shared and static), runs the three programs
+# against a hub started from the build tree, and checks that each one's offer was
+# stored (the installed `kreishub log`) and came back to it. With SANITIZE (the
+# build's KH_SANITIZE) the example is built with the same sanitizers as the library.
+set -euo pipefail
+build=$1
+src=$2
+version=$3
+sanitize=${4:-}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kh-install.XXXXXX")
+pids=()
+cleanup () {
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    wait || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail () {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Starts a program of the build tree with its stdout on a pipe; its pid goes to pids
+# and the READY line it prints into the variable named by $1.
+start () {
+    local var=$1 name=$2
+    shift 2
+    mkfifo "$tmp/$name.out"
+    "$build/bin/$name" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pids+=($!)
+    local fd
+    exec {fd}<"$tmp/$name.out"
+    read -r -t 20 "$var" <&"$fd" && [[ ${!var} == READY\ * ]] \
+        || fail "$name did not say READY: $(cat "$tmp/$name.err")"
+}
+
+# --- install, and the installed program runs
+prefix=$tmp/prefix
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" \
+    || fail "cmake --install: $(cat "$tmp/install.log")"
+out=$("$prefix/bin/kreishub" --version) || fail "kreishub --version failed"
+[ "$out" = "kreishub $version" ] || fail "kreishub --version says '$out', not $version"
+
+# --- build the example against the install alone
+flags=""
+if [ -n "$sanitize" ]; then
+    flags="-fsanitize=$sanitize -fno-omit-frame-pointer"
+fi
+mkdir "$tmp/pc"
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -s -C "$tmp/pc" -f "$src/examples/Makefile" \
+    CFLAGS="-std=c11 -O1 -g -Wall -Wextra -Werror $flags" \
+    LDFLAGS="-Wl,-rpath,$prefix/lib $flags" >"$tmp/pc.log" 2>&1 \
+    || fail "make with pkg-config: $(cat "$tmp/pc.log")"
+cmake -S "$src/examples" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-Wall -Wextra -Werror $flags" \
+      -DCMAKE_EXE_LINKER_FLAGS="$flags" >"$tmp/cm.log" 2>&1 \
+    && cmake --build "$tmp/cm" -j2 >>"$tmp/cm.log" 2>&1 \
+    || fail "find_package build: $(cat "$tmp/cm.log")"
+grep -qx "kreishub_DIR:PATH=$prefix/lib/cmake/kreishub" "$tmp/cm/CMakeCache.txt" \
+    || fail "find_package found another kreishub: $(grep kreishub_DIR "$tmp/cm/CMakeCache.txt")"
+# The shared builds use the installed libkreishub.so.0, the static one none. (ldd's
+# output is read whole: grep -q would stop reading it, and pipefail fail on SIGPIPE.)
+for exe in "$tmp/pc/publish_follow" "$tmp/cm/publish_follow"; do
+    libs=$(ldd "$exe")
+    grep -q "libkreishub.so.0 => $prefix/lib/libkreishub.so.0" <<<"$libs" \
+        || fail "$exe does not use $prefix/lib/libkreishub.so.0: $libs"
+done
+[ -x "$tmp/cm/publish_follow_static" ] || fail "no kreishub::kreishub_static build"
+libs=$(ldd "$tmp/cm/publish_follow_static")
+! grep -q libkreishub <<<"$libs" || fail "publish_follow_static loads libkreishub.so"
+
+# --- a hub from the build tree, on ports the system chooses
+start ready kreishub-broker --client 'tcp://127.0.0.1:!' --live 'tcp://127.0.0.1:!' \
+      --recorder 'tcp://127.0.0.1:!'
+[[ $ready =~ client=([^ ]+)\ live=([^ ]+)\ recorder=([^ ]+) ]] || fail "broker said '$ready'"
+client=${BASH_REMATCH[1]}
+live=${BASH_REMATCH[2]}
+recorder=${BASH_REMATCH[3]}
+start ready kreishub-recorder --broker "$recorder" --db "$tmp/data/kreishub.db"
+# The recorder is READY before the broker has its HELLO: ask until it has.
+for _ in $(seq 100); do
+    if "$prefix/bin/kreishub" ping -e "$client" -t 2000 >/dev/null 2>&1; then
+        linked=1
+        break
+    fi
+    sleep 0.05
+done
+[ -n "${linked:-}" ] || fail "the recorder did not reach the broker"
+
+# --- each example publishes its offer and sees it among all offers so far
+titles=("E-Akte via pkg-config" "E-Akte via find_package" "E-Akte statisch gelinkt")
+froms=(05162004 05162008 05162024)
+exes=("$tmp/pc/publish_follow" "$tmp/cm/publish_follow" "$tmp/cm/publish_follow_static")
+for i in 0 1 2; do
+    n=$((i + 1))
+    out=$("${exes[$i]}" -e "$client" -l "$live" -f "${froms[$i]}" -t "${titles[$i]}" \
+          -n "$n" -w 5000) || fail "${exes[$i]} failed: $out"
+    for k in $(seq 0 "$i"); do
+        line="seq $((k + 1)): offer from ${froms[$k]}: ${titles[$k]}"
+        [ "$k" -eq "$i" ] && line="$line (ours)"
+        grep -qxF "$line" <<<"$out" || fail "${exes[$i]} did not print '$line': $out"
+    done
+    grep -qxF "published offer as seq $n" <<<"$out" || fail "${exes[$i]}: $out"
+done
+
+# --- the store has the three, as the installed program shows them
+log=$("$prefix/bin/kreishub" log -e "$client" -f csv) || fail "kreishub log failed"
+for i in 0 1 2; do
+    # seq,at,id,type,from,ts,title,body
+    grep -q "^$((i + 1)),[^,]*,[^,]*,offer,${froms[$i]},[^,]*,${titles[$i]}," <<<"$log" \
+        || fail "kreishub log lacks seq $((i + 1)) '${titles[$i]}': $log"
+done
+
+# --- both processes stop cleanly (a sanitizer's finding would make them fail)
+for pid in "${pids[1]}" "${pids[0]}"; do             # the recorder first
+    kill -TERM "$pid"
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || fail "a hub process exited $status on SIGTERM"
+done
+pids=()
+echo "ok: installed into a prefix; the example built both ways ran against the hub"
