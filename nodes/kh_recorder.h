@@ -39,7 +39,7 @@ extern "C" {
 typedef struct {
     const char     *broker;             /* the broker's recorder endpoint; NULL: default */
     const char     *db;                 /* the store's path; NULL: KH_RECORDER_DB */
-    kh_store_sync_t sync;               /* durability of each commit */
+    kh_sync_t       sync;               /* durability of each commit */
     size_t          batch_max;          /* 0: KH_RECORDER_BATCH_MAX */
     int             hello_ms;           /* HELLO period; 0: KH_RECORDER_HELLO_MS */
     bool            verbose;            /* log every batch and query */

@@ -185,7 +185,7 @@ static int64_t
 s_start (s_rig_t *rig, size_t batch_max)
 {
     kh_recorder_config_t config = { .broker = zsock_endpoint (rig->router), .db = rig->db,
-                                    .sync = KH_STORE_SYNC_FULL, .batch_max = batch_max,
+                                    .sync = KH_SYNC_FULL, .batch_max = batch_max,
                                     .hello_ms = S_HELLO_MS };
     rig->recorder = zactor_new (kh_recorder_actor, &config);
     s_reply_t reply;

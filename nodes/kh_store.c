@@ -184,12 +184,12 @@ s_open (const char *path, int flags, kh_problem_t *why)
 /* Sets the writer's pragmas: WAL (verified), synchronous per sync, a larger cache.
    Returns 0, or -1 with why set. */
 static int
-s_pragmas (kh_store_t *self, kh_store_sync_t sync, kh_problem_t *why)
+s_pragmas (kh_store_t *self, kh_sync_t sync, kh_problem_t *why)
 {
     static const char *const sync_sql [] = {
-        [KH_STORE_SYNC_FULL]   = "PRAGMA synchronous = FULL",
-        [KH_STORE_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-        [KH_STORE_SYNC_OFF]    = "PRAGMA synchronous = OFF"
+        [KH_SYNC_FULL]   = "PRAGMA synchronous = FULL",
+        [KH_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+        [KH_SYNC_OFF]    = "PRAGMA synchronous = OFF"
     };
     char mode [32];
     if (s_value (self, "PRAGMA journal_mode = WAL", mode, sizeof mode, why))
@@ -199,8 +199,8 @@ s_pragmas (kh_store_t *self, kh_store_sync_t sync, kh_problem_t *why)
                            self->path, mode);
     char cache [64];
     snprintf (cache, sizeof cache, "PRAGMA cache_size = -%d", S_CACHE_KIB);
-    if ((unsigned) sync > KH_STORE_SYNC_OFF)
-        sync = KH_STORE_SYNC_FULL;
+    if ((unsigned) sync > KH_SYNC_OFF)
+        sync = KH_SYNC_FULL;
     return s_exec (self, sync_sql [sync], "synchronous", why)
         || s_exec (self, cache, "cache_size", why) ? -1 : 0;
 }
@@ -501,7 +501,7 @@ s_load_state (kh_store_t *self, kh_problem_t *why)
 }
 
 kh_store_t *
-kh_store_new (const char *path, kh_store_sync_t sync, kh_problem_t *why)
+kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
 {
     assert (path);
     kh_store_t *self = s_open (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, why);
@@ -548,22 +548,6 @@ kh_store_destroy (kh_store_t **self_p)
     free (self->path);
     free (self);
     *self_p = NULL;
-}
-
-int
-kh_store_sync_parse (const char *text, kh_store_sync_t *sync)
-{
-    static const char *const names [] = {
-        [KH_STORE_SYNC_FULL] = "full", [KH_STORE_SYNC_NORMAL] = "normal",
-        [KH_STORE_SYNC_OFF] = "off"
-    };
-    assert (text && sync);
-    for (int i = 0; i <= KH_STORE_SYNC_OFF; i++)
-        if (strcasecmp (text, names [i]) == 0) {
-            *sync = (kh_store_sync_t) i;
-            return 0;
-        }
-    return -1;
 }
 
 uint64_t

@@ -5,7 +5,7 @@
     highest seq) and the previous-seq links per type, per sender and per type and
     sender in memory, and assigns seq, at and the links itself. kh_store_append
     commits a whole batch of envelopes in one transaction (group commit): with
-    KH_STORE_SYNC_FULL the WAL is fsync'd once per batch, never per message.
+    KH_SYNC_FULL the WAL is fsync'd once per batch, never per message.
 
     Readers (kh_store_new_reader) open the same file read-only and answer queries
     while the writer commits (WAL lets one writer and many readers run concurrently).
@@ -26,17 +26,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kh_codec.h"
+#include "kh_sync.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* How durable a commit is before kh_store_append returns (SQLite's synchronous). */
-typedef enum {
-    KH_STORE_SYNC_FULL = 0,             /* WAL fsync'd at every commit: survives power cuts */
-    KH_STORE_SYNC_NORMAL,               /* survives a process crash, not a power cut */
-    KH_STORE_SYNC_OFF                   /* no fsync at all: benchmarks only */
-} kh_store_sync_t;
 
 /* One envelope to append: bytes as they came off the wire, not yet validated. */
 typedef struct {
@@ -66,7 +61,7 @@ typedef struct _kh_store_t kh_store_t;
    previous-seq links from one snapshot and refuses a table where they do not fit
    (a negative seq, a link above the head). Returns the store, or NULL with why set
    (KH_ESTORE, or KH_ENOMEM) and nothing left open. */
-kh_store_t *kh_store_new (const char *path, kh_store_sync_t sync, kh_problem_t *why);
+kh_store_t *kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why);
 
 /* Opens an existing store read-only, for kh_store_query and kh_store_head only.
    Returns the store, or NULL with why set: the file is missing, not a kreishub
@@ -76,10 +71,6 @@ kh_store_t *kh_store_new_reader (const char *path, kh_problem_t *why);
 /* Closes the store and frees it; sets *self_p to NULL. Safe on NULL. A batch is never
    left half-committed: kh_store_append has committed or rolled back before it returns. */
 void kh_store_destroy (kh_store_t **self_p);
-
-/* Parses text, "full", "normal" or "off" (any case), into *sync. Returns 0, or -1
-   if text is none of them. */
-int kh_store_sync_parse (const char *text, kh_store_sync_t *sync);
 
 /* Appends a batch of count envelopes in one transaction and fills results [i] for
    items [i]. Each envelope is validated first: an invalid one fails alone (its result

@@ -95,7 +95,7 @@ static kh_store_t *
 s_open (const char *path)
 {
     kh_problem_t why = { 0 };
-    kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_FULL, &why);
+    kh_store_t *store = kh_store_new (path, KH_SYNC_FULL, &why);
     if (!store) {
         printf ("FAIL fixture: cannot open %s: %s\n", path, why.reason);
         exit (1);
@@ -422,7 +422,7 @@ test_versions (void)
     s_path (path, sizeof path, "newer");
     int rc = s_sql (path, "PRAGMA user_version = 2");
     kh_problem_t why = { 0 };
-    kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_FULL, &why);
+    kh_store_t *store = kh_store_new (path, KH_SYNC_FULL, &why);
     KH_CHECK ("newer user_version is refused",
            rc == SQLITE_OK && !store && why.code == KH_ESTORE && strstr (why.reason, "newer"),
            "store %p code %d reason '%s'", (void *) store, why.code, why.reason);
@@ -464,7 +464,7 @@ test_versions (void)
     KH_CHECK ("a reader refuses a database that is not a store", !store && why.reason [0],
            "code %d", why.code);
     memset (&why, 0, sizeof why);
-    store = kh_store_new ("/nonexistent/dir/kreishub.db", KH_STORE_SYNC_FULL, &why);
+    store = kh_store_new ("/nonexistent/dir/kreishub.db", KH_SYNC_FULL, &why);
     KH_CHECK ("a writer reports a path it cannot create", !store && why.code == KH_ESTORE
            && strstr (why.reason, "/nonexistent/dir"), "reason '%s'", why.reason);
 }
@@ -472,16 +472,10 @@ test_versions (void)
 static void
 test_sync_parse (void)
 {
-    kh_store_sync_t sync = KH_STORE_SYNC_OFF;
-    bool ok = kh_store_sync_parse ("full", &sync) == 0 && sync == KH_STORE_SYNC_FULL;
-    ok &= kh_store_sync_parse ("NORMAL", &sync) == 0 && sync == KH_STORE_SYNC_NORMAL;
-    ok &= kh_store_sync_parse ("off", &sync) == 0 && sync == KH_STORE_SYNC_OFF;
-    ok &= kh_store_sync_parse ("fast", &sync) == -1 && kh_store_sync_parse ("", &sync) == -1;
-    KH_CHECK ("sync modes parse by name and nothing else", ok, "parse mismatch");
     char path [128];
     s_path (path, sizeof path, "normal");
     kh_problem_t why = { 0 };
-    kh_store_t *store = kh_store_new (path, KH_STORE_SYNC_NORMAL, &why);
+    kh_store_t *store = kh_store_new (path, KH_SYNC_NORMAL, &why);
     s_env_t env = s_env ("idea", "05162004", "normal");
     kh_store_result_t result = store ? s_append1 (store, &env) : (kh_store_result_t) { 0 };
     KH_CHECK ("a store opens and appends with sync normal", store && result.info.seq == 1,
@@ -740,7 +734,7 @@ test_edited_by_hand (void)
            "rc %d code %d head %llu reason '%s'", rc, result.code,
            (unsigned long long) kh_store_head (store), result.why.reason);
     kh_problem_t why = { 0 };
-    kh_store_t *other = kh_store_new (path, KH_STORE_SYNC_FULL, &why);
+    kh_store_t *other = kh_store_new (path, KH_SYNC_FULL, &why);
     KH_CHECK ("a store with a negative seq is refused at open",
            !other && why.code == KH_ESTORE && strstr (why.reason, "inconsistent"),
            "code %d reason '%s'", why.code, why.reason);

@@ -8,11 +8,6 @@
 
 #define S_PROGRAM   "kreishub-recorder"
 
-/* --sync is read by kh_sync_parse, whose modes are the store's, in its order. */
-_Static_assert (KH_STORE_SYNC_FULL == (int) KH_SYNC_FULL
-             && KH_STORE_SYNC_NORMAL == (int) KH_SYNC_NORMAL
-             && KH_STORE_SYNC_OFF == (int) KH_SYNC_OFF, "sync modes differ");
-
 /* What the command line says; NULL/unset values fall back to the config file. */
 typedef struct {
     const char *config;                 /* -c FILE */
@@ -65,12 +60,11 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_recorder_config_t *config
     config->db = kh_conf_get (args->db, NULL, root, "recorder/db", NULL);
     config->verbose = args->verbose
                    || kh_value_yes (kh_conf_get (NULL, NULL, root, "recorder/verbose", NULL));
-    kh_sync_t mode = KH_SYNC_FULL;
-    if (sync && kh_sync_parse (sync, &mode)) {
+    config->sync = KH_SYNC_FULL;
+    if (sync && kh_sync_parse (sync, &config->sync)) {
         fprintf (stderr, S_PROGRAM ": sync must be " KH_SYNC_CHOICES ", not '%s'\n", sync);
         return -1;
     }
-    config->sync = (kh_store_sync_t) mode;
     uint64_t n;
     if (batch && kh_value_number (S_PROGRAM, "batch_max", batch, 1, KH_RECORDER_BATCH_LIMIT,
                                   &n))

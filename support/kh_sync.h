@@ -8,7 +8,7 @@
 extern "C" {
 #endif
 
-/* In the order of the store's kh_store_sync_t (kreishub_recorder.c asserts it). */
+/* How durable a commit of the store is (SQLite's synchronous); the store takes it. */
 typedef enum {
     KH_SYNC_FULL = 0,                   /* fsync the WAL at every commit */
     KH_SYNC_NORMAL,                     /* survives a process crash, not a power cut */
