@@ -850,7 +850,9 @@ test_help (s_test_t *t)
                   commands [i], rc, t->out);
     }
     static const char *const programs [] = { "kreishub", "kreishub-broker",
-                                             "kreishub-recorder", "kreishub-bench" };
+                                             "kreishub-recorder", "kreishub-bench",
+                                             "kreishub-schema", "kreishub-vectors",
+                                             "kreishub-fuzz" };
     for (size_t i = 0; i < sizeof programs / sizeof programs [0]; i++) {
         char expect [64];
         snprintf (expect, sizeof expect, "%s %s\n", programs [i], getenv ("KH_VERSION"));

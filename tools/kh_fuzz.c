@@ -12,7 +12,6 @@
 */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,10 @@
 #include "kh_codec.h"
 #include "kh_link.h"
 #include "kh_json.h"
+#include "kh_opts.h"
+#include "kh_value.h"
+
+#define S_PROGRAM       "kreishub-fuzz"
 
 #define S_INPUT_MAX     (128 * 1024)    /* mutated inputs never grow beyond this */
 #define S_SEEDS_MAX     1024            /* seeds of one kind, at most */
@@ -801,89 +804,49 @@ s_seed_json (s_corpus_t *json, const s_corpus_t *frames)
 typedef struct {
     uint64_t    seed;                   /* --seed N */
     uint64_t    iterations;             /* --iterations N; 0: until --seconds */
-    double      seconds;                /* --seconds S; 0: no time limit */
+    uint64_t    seconds;                /* --seconds S; 0: no time limit */
     const char *corpus;                 /* --corpus DIR */
     bool        verbose;                /* -v */
 } s_args_t;
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: kreishub-fuzz [options]\n"
-        "Mutates the test vectors and feeds them to every decoder of untrusted bytes.\n"
-        "  -s, --seed N          seed of the generator (default 1); a run is repeatable\n"
-        "  -n, --iterations N    mutated inputs to try (default 100000, or no limit\n"
-        "                        when --seconds is given)\n"
-        "  -t, --seconds S       stop after S seconds\n"
-        "  -c, --corpus DIR      seed files (default $KH_VECTORS or schema/vectors)\n"
-        "  -v, --verbose         report progress every 10000 iterations\n"
-        "  -h, --help            this text\n"
-        "Exit status: 0 if every invariant held, 1 on the first that broke (the input\n"
-        "is printed as hex), 2 for a bad option or an unreadable corpus.\n");
-}
-
-/* Reads a non-negative number. Returns 0, or -1 after saying why. */
-static int
-s_number (const char *option, const char *text, double *value)
-{
-    char *end = NULL;
-    errno = 0;
-    *value = strtod (text, &end);
-    if (!end || end == text || *end || errno || *value < 0) {
-        fprintf (stderr, "kreishub-fuzz: %s needs a non-negative number, not '%s'\n",
-                 option, text);
-        return -1;
-    }
-    return 0;
-}
-
-/* Parses argv into args. Returns 0, 1 if help was asked for, -1 on a bad option. */
+/* Parses argv into args. Returns KH_OPTS_GO, or what kh_opts_parse returned after
+   printing the usage, the version or why argv is bad (also KH_OPTS_BAD for a number
+   that is not one). */
 static int
 s_parse (int argc, char *argv [], s_args_t *args)
 {
-    static const struct option options [] = {
-        { "seed",       required_argument, NULL, 's' },
-        { "iterations", required_argument, NULL, 'n' },
-        { "seconds",    required_argument, NULL, 't' },
-        { "corpus",     required_argument, NULL, 'c' },
-        { "verbose",    no_argument,       NULL, 'v' },
-        { "help",       no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    const char *seed = NULL, *iterations = NULL, *seconds = NULL;
+    const kh_opt_t table [] = {
+        { "seed", 's', "N", &seed, NULL,
+          "seed of the generator (default 1); a run is repeatable" },
+        { "iterations", 'n', "N", &iterations, NULL, "mutated inputs to try (default "
+          "100000, or no limit\nwhen --seconds is given)" },
+        { "seconds", 't', "S", &seconds, NULL, "stop after S seconds" },
+        { "corpus", 'c', "DIR", &args->corpus, NULL,
+          "seed files (default $KH_VECTORS or schema/vectors)" },
+        { "verbose", 'v', NULL, NULL, &args->verbose,
+          "report progress every 10000 iterations" },
+        { NULL }
     };
-    bool counted = false;
-    double value;
-    int opt;
-    while ((opt = getopt_long (argc, argv, "s:n:t:c:vh", options, NULL)) != -1) {
-        switch (opt) {
-            case 's':
-                if (s_number ("--seed", optarg, &value))
-                    return -1;
-                args->seed = strtoull (optarg, NULL, 10);
-                break;
-            case 'n':
-                if (s_number ("--iterations", optarg, &value))
-                    return -1;
-                args->iterations = strtoull (optarg, NULL, 10);
-                counted = true;
-                break;
-            case 't':
-                if (s_number ("--seconds", optarg, &args->seconds))
-                    return -1;
-                break;
-            case 'c': args->corpus = optarg; break;
-            case 'v': args->verbose = true; break;
-            case 'h': return 1;
-            default:  return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "kreishub-fuzz: unexpected argument '%s'\n", argv [optind]);
-        return -1;
-    }
-    if (!counted && args->seconds == 0)
+    const kh_opts_t opts = {
+        .program = S_PROGRAM, .table = table, .version = true,
+        .about = "Mutates the test vectors and feeds them to every decoder of untrusted "
+                 "bytes.\n",
+        .notes = "Exit status: 0 if every invariant held, 1 on the first that broke (the "
+                 "input\nis printed as hex), 2 for a bad option or an unreadable corpus.\n"
+    };
+    int rc = kh_opts_parse (&opts, argc, argv, NULL);
+    if (rc != KH_OPTS_GO)
+        return rc;
+    if ((seed && kh_value_number (S_PROGRAM, "--seed", seed, 0, UINT64_MAX, &args->seed))
+    ||  (iterations && kh_value_number (S_PROGRAM, "--iterations", iterations, 0,
+                                        UINT64_MAX, &args->iterations))
+    ||  (seconds && kh_value_number (S_PROGRAM, "--seconds", seconds, 0, UINT32_MAX,
+                                     &args->seconds)))
+        return KH_OPTS_BAD;
+    if (!iterations && args->seconds == 0)
         args->iterations = 100000;
-    return 0;
+    return KH_OPTS_GO;
 }
 
 /* Seconds on a monotonic clock. */
@@ -907,7 +870,7 @@ s_run (s_fuzz_t *fz, const s_args_t *args, const s_corpus_t *frames,
     double start = s_clock ();
     uint64_t i;
     for (i = 0; args->iterations == 0 || i < args->iterations; i++) {
-        if (args->seconds > 0 && i % 256 == 0 && s_clock () - start >= args->seconds)
+        if (args->seconds > 0 && i % 256 == 0 && s_clock () - start >= (double) args->seconds)
             break;
         fz->iteration = i + 1;
         s_mutate (in, &rng, frames, NULL, 0);
@@ -927,10 +890,8 @@ main (int argc, char *argv [])
     const char *vectors = getenv ("KH_VECTORS");
     s_args_t args = { .seed = 1, .corpus = vectors && *vectors ? vectors : "schema/vectors" };
     int parsed = s_parse (argc, argv, &args);
-    if (parsed) {
-        s_usage (parsed > 0 ? stdout : stderr);
-        return parsed > 0 ? 0 : 2;
-    }
+    if (parsed != KH_OPTS_GO)
+        return kh_opts_exit (parsed, 2);
     static s_corpus_t frames, json;     /* large: kept off the stack */
     int loaded = s_load_dir (&frames, args.corpus);
     if (loaded <= 0) {

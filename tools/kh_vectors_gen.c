@@ -10,6 +10,7 @@
 #include <string.h>
 #include <msgpack.h>
 #include "kh_codec.h"
+#include "kh_opts.h"
 
 #define S_TS 1635897600000ULL               /* 2021-11-03 00:00 UTC, the mayors' conference */
 
@@ -214,14 +215,25 @@ s_built (const char *dir, FILE *manifest, const char *name, const char *type,
     return rc;
 }
 
+static const kh_opt_t s_no_options [] = { { NULL } };
+
 int
 main (int argc, char *argv [])
 {
-    if (argc != 2) {
-        fprintf (stderr, "usage: kreishub-vectors DIR\n");
+    const kh_opts_t opts = {
+        .program = "kreishub-vectors", .synopsis = "DIR", .table = s_no_options,
+        .version = true,
+        .about = "Writes the test vectors and their MANIFEST into DIR (schema/vectors).\n"
+    };
+    int first = 0;
+    int parsed = kh_opts_parse (&opts, argc, argv, &first);
+    if (parsed != KH_OPTS_GO)
+        return kh_opts_exit (parsed, 1);
+    if (first != argc - 1) {
+        kh_opts_usage (&opts, stderr);
         return 1;
     }
-    const char *dir = argv [1];
+    const char *dir = argv [first];
     char path [1024];
     snprintf (path, sizeof path, "%s/MANIFEST", dir);
     FILE *m = fopen (path, "w");
