@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <czmq.h>
 #include "kreishub/kreishub.h"
+#include "kh_client_priv.h"          /* kh__subscriber_heard, a hook for tests */
 #include "kh_codec.h"
 #include "kh_harness.h"
 
@@ -29,10 +30,6 @@
 #define S_FLOOD     5000                /* phase 4: messages published pipelined */
 #define S_WINDOW    500                 /* phase 4: publishes in flight */
 #define S_RESUME_WINDOW 8               /* phase 3: publishes in flight */
-
-/* libkreishub's hook for tests (clients/kh_client_priv.h): true once the subscriber
-   received anything from the live endpoint, i.e. the broker has its subscriptions. */
-bool kh__subscriber_heard (kh_subscriber_t *self);
 
 static const char *const s_senders [] = { S_AGS_A, S_AGS_B, S_AGS_K };
 
