@@ -14,6 +14,7 @@
 #include <string.h>
 #include <czmq.h>
 #include "kh_bench.h"
+#include "kh_parts.h"
 
 #define S_DRAIN_MAX     1024    /* replies or records read per wake-up, at most */
 #define S_QUIET_MS      3000    /* subscriber gives up this long after the last record */
@@ -195,32 +196,23 @@ s_read_replies (s_publisher_t *self, void *handle)
 {
     int freed = 0;
     for (int i = 0; i < S_DRAIN_MAX; i++) {
-        zmq_msg_t command, body;
-        zmq_msg_init (&command);
-        if (zmq_msg_recv (&command, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&command);
-            return zmq_errno () == EAGAIN ? freed : -1;
-        }
+        kh_parts_t reply;
+        int frames = kh_parts_recv (&reply, handle, ZMQ_DONTWAIT);
+        if (frames <= 0)
+            return frames == 0 ? freed : -1;
         uint64_t now = kh_bench_now_ns ();
-        zmq_msg_init (&body);
-        bool two = zmq_msg_more (&command) && zmq_msg_recv (&body, handle, 0) != -1
-                && !zmq_msg_more (&body);
-        const char *name = (const char *) zmq_msg_data (&command);
-        size_t len = zmq_msg_size (&command);
-        if (!two)
+        zmq_msg_t *body = kh_parts_at (&reply, 1);
+        if (frames != 2)
             self->errors++;
         else
-        if (len == strlen (KH_REP_ACK) && memcmp (name, KH_REP_ACK, len) == 0)
-            freed += s_on_ack (self, zmq_msg_data (&body), zmq_msg_size (&body), now);
+        if (kh_parts_is (&reply, 0, KH_REP_ACK))
+            freed += s_on_ack (self, zmq_msg_data (body), zmq_msg_size (body), now);
         else
-        if (len == strlen (KH_REP_ERROR) && memcmp (name, KH_REP_ERROR, len) == 0)
-            freed += s_on_error (self, zmq_msg_data (&body), zmq_msg_size (&body));
+        if (kh_parts_is (&reply, 0, KH_REP_ERROR))
+            freed += s_on_error (self, zmq_msg_data (body), zmq_msg_size (body));
         else
             self->errors++;
-        while (zmq_msg_more (&body) && zmq_msg_recv (&body, handle, 0) != -1)
-            ;                           /* more frames than a reply has: skip them */
-        zmq_msg_close (&command);
-        zmq_msg_close (&body);
+        kh_parts_close (&reply);
     }
     return freed;
 }
@@ -386,31 +378,22 @@ s_read_live (s_subscriber_t *self, void *handle, bool *beat)
 {
     int count = 0;
     for (; count < S_DRAIN_MAX; count++) {
-        zmq_msg_t topic, body;
-        zmq_msg_init (&topic);
-        if (zmq_msg_recv (&topic, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&topic);
-            return zmq_errno () == EAGAIN ? count : -1;
-        }
+        kh_parts_t msg;
+        int frames = kh_parts_recv (&msg, handle, ZMQ_DONTWAIT);
+        if (frames <= 0)
+            return frames == 0 ? count : -1;
         uint64_t now = kh_bench_now_ns ();
-        zmq_msg_init (&body);
-        bool two = zmq_msg_more (&topic) && zmq_msg_recv (&body, handle, 0) != -1
-                && !zmq_msg_more (&body);
-        size_t len = zmq_msg_size (&topic);
-        if (!two)
+        zmq_msg_t *body = kh_parts_at (&msg, 1);
+        if (frames != 2)
             self->errors++;
         else
-        if (len == strlen (KH_TOPIC_BEAT)
-        &&  memcmp (zmq_msg_data (&topic), KH_TOPIC_BEAT, len) == 0) {
+        if (kh_parts_is (&msg, 0, KH_TOPIC_BEAT)) {
             *beat = true;
-            s_on_beat (self, zmq_msg_data (&body), zmq_msg_size (&body));
+            s_on_beat (self, zmq_msg_data (body), zmq_msg_size (body));
         }
         else
-            s_on_record (self, zmq_msg_data (&body), zmq_msg_size (&body), now);
-        while (zmq_msg_more (&body) && zmq_msg_recv (&body, handle, 0) != -1)
-            ;
-        zmq_msg_close (&topic);
-        zmq_msg_close (&body);
+            s_on_record (self, zmq_msg_data (body), zmq_msg_size (body), now);
+        kh_parts_close (&msg);
     }
     return count;
 }
