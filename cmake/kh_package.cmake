@@ -35,7 +35,8 @@ string (CONCAT CPACK_PACKAGE_DESCRIPTION
 set (CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # A shlibs file for libkreishub.so.0, and ldconfig run on install and removal.
 set (CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
-# Building against libkreishub with pkg-config or the static library needs these.
+# Building against the shared library needs only pkg-config (kreishub.pc names no
+# other module); linking the static one needs the three -dev packages.
 set (CPACK_DEBIAN_PACKAGE_SUGGESTS "pkg-config, libczmq-dev, libzmq3-dev, libmsgpack-dev")
 # /etc/kreishub/kreishub.cfg: an administrator's edits survive upgrades.
 set (CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/conffiles)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # install_test.sh BUILD_DIR SOURCE_DIR VERSION [SANITIZE] - the package as a user gets
 # it: installs the build into a temporary prefix, builds examples/ against that
-# install alone, once through pkg-config (examples/Makefile) and once through
-# find_package (examples/CMakeLists.txt, shared and static), runs the three programs
-# against a hub started from the build tree, and checks that each one's offer was
-# stored (the installed `kreishub log`) and came back to it. With SANITIZE (the
-# build's KH_SANITIZE) the example is built with the same sanitizers as the library.
+# install alone, once through pkg-config (examples/Makefile, with a pkg-config that
+# sees no .pc file but kreishub.pc; the static library linked by what --static names)
+# and once through find_package (examples/CMakeLists.txt, shared and static), runs the
+# three programs against a hub started from the build tree, and checks that each
+# one's offer was stored (the installed `kreishub log`) and came back to it. With
+# SANITIZE (the build's KH_SANITIZE) the example is built with the same sanitizers as
+# the library.
 set -euo pipefail
 build=$1
 src=$2
@@ -54,11 +56,28 @@ flags=""
 if [ -n "$sanitize" ]; then
     flags="-fsanitize=$sanitize -fno-omit-frame-pointer"
 fi
+# pkg-config sees the install's kreishub.pc and nothing else, as on a machine with the
+# .deb and pkg-config but without the -dev packages of libkreishub's dependencies:
+# the shared library must need none of their .pc files, even for --cflags.
+export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH=
+pkg-config --print-errors --cflags --libs kreishub >"$tmp/pc.log" 2>&1 \
+    || fail "pkg-config --cflags --libs kreishub: $(cat "$tmp/pc.log")"
 mkdir "$tmp/pc"
-PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -s -C "$tmp/pc" -f "$src/examples/Makefile" \
+make -s -C "$tmp/pc" -f "$src/examples/Makefile" \
     CFLAGS="-std=c11 -O1 -g -Wall -Wextra -Werror $flags" \
     LDFLAGS="-Wl,-rpath,$prefix/lib $flags" >"$tmp/pc.log" 2>&1 \
     || fail "make with pkg-config: $(cat "$tmp/pc.log")"
+# The static library: --static names what libkreishub.a needs, and it links with it.
+static=$(pkg-config --print-errors --static --libs kreishub 2>&1) \
+    || fail "pkg-config --static --libs kreishub: $static"
+for lib in -lkreishub -lczmq -lzmq -lmsgpackc; do
+    [[ " $static " == *" $lib "* ]] || fail "pkg-config --static --libs lacks $lib: $static"
+done
+cc -std=c11 $flags -o "$tmp/pc/publish_follow_static" "$src/examples/publish_follow.c" \
+   $(pkg-config --cflags kreishub) "$prefix/lib/libkreishub.a" \
+   ${static/-lkreishub/} >"$tmp/pc.log" 2>&1 \
+    || fail "linking libkreishub.a with pkg-config --static --libs: $(cat "$tmp/pc.log")"
+unset PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
 cmake -S "$src/examples" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" \
       -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-Wall -Wextra -Werror $flags" \
       -DCMAKE_EXE_LINKER_FLAGS="$flags" >"$tmp/cm.log" 2>&1 \
