@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # man_test.sh BIN_DIR MAN_DIR - the manual pages say what the programs do: every long
 # option (and command) that a program's --help lists is documented in its page, and
-# every one the page documents is in --help; and groff reads the pages without warning.
+# every one the page documents is in --help; each daemon's page names the user its
+# systemd unit runs as; and groff reads the pages without warning.
 set -euo pipefail
 bin=$1
 man=$2
@@ -81,6 +82,36 @@ common=$(help_lines "$bin/kreishub")
 for c in $commands; do
     own=$(comm -23 <(help_lines "$bin/kreishub" "$c") <(lines "$common") | options_of)
     compare "kreishub(1) $c" "$own" "$(man_options "$page" "$c")"
+done
+
+# The FILES entry of each daemon's unit says as which user the unit runs: it names
+# the unit's User=, and where both units have the same one (with DynamicUser=, one
+# user while either runs), neither page calls it a user of the unit's own.
+unit_user () {
+    sed -n 's/^User=//p' "$man/$1.service.in"
+}
+unit_entry () {
+    awk -v unit="$2.service" '
+        /^\.(TP|SH)/ { on = 0 }
+        on { line = $0; sub (/^\.[A-Z]+ /, "", line); printf "%s ", line }
+        $0 == ".I " unit { on = 1 }
+    ' "$man/$1" | sed 's/\\f[BIR]//g'
+}
+broker_user=$(unit_user kreishub-broker)
+recorder_user=$(unit_user kreishub-recorder)
+for daemon in broker recorder; do
+    page=kreishub-$daemon.8
+    user=$(unit_user "kreishub-$daemon")
+    entry=$(unit_entry "$page" "kreishub-$daemon")
+    if [ -z "$user" ] || [ -z "$entry" ]; then
+        echo "FAIL $page: no User= in its unit ('$user') or no FILES entry for it"; failed=1
+    elif [[ " $entry " != *" $user "* && " $entry " != *" $user,"* ]]; then
+        echo "FAIL $page: its unit's entry does not name the user $user: $entry"; failed=1
+    elif [ "$broker_user" = "$recorder_user" ] && [[ $entry == *"of its own"* ]]; then
+        echo "FAIL $page: the units share the user $user, yet: $entry"; failed=1
+    else
+        echo "ok   $page: its unit runs as $user"
+    fi
 done
 
 for page in "$man/kreishub.1" "$man/kreishub-broker.8" "$man/kreishub-recorder.8"; do
