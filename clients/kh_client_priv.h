@@ -36,7 +36,7 @@ const void *kh__body (kh_parts_t *parts, size_t *size);
 
 /* True once kh_subscriber_next has received anything from the live endpoint (a
    heartbeat or a record): the broker has the subscriber's subscriptions. For tests,
-   which must not publish before that (tests/it_flow.c declares it itself). */
+   which must not publish before that. */
 bool kh__subscriber_heard (kh_subscriber_t *self);
 
 /* The zclock_mono time timeout_ms from now, or -1 for a negative timeout. */
