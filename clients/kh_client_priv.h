@@ -34,8 +34,9 @@ int kh__recv (void *handle, kh_parts_t *parts, int64_t deadline);
    *size; NULL and 0 if it had none. */
 const void *kh__body (kh_parts_t *parts, size_t *size);
 
-/* True once kh_subscriber_next has received anything from the live endpoint (a
-   heartbeat or a record): the broker has the subscriber's subscriptions. For tests,
+/* True once kh_subscriber_next has received a heartbeat: the subscriber connects
+   before it subscribes and subscribes to the heartbeat last, so the broker then has
+   all its subscriptions (a record alone proves only its own topic's). For tests,
    which must not publish before that. */
 bool kh__subscriber_heard (kh_subscriber_t *self);
 

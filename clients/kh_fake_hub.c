@@ -27,7 +27,8 @@ typedef struct {
     char            mode [16];          /* misbehaviour for the next publishes */
     int             mode_left;
     bool            lost_one;           /* mode "lost": the first has vanished */
-    int             subs;
+    char          **subs;               /* the topics subscribed on the XPUB, in order */
+    size_t          subs_count, subs_cap;
     uint64_t        publishes, differing, queries;
     zchunk_t       *last_body;          /* last publish received, to compare resends */
     msgpack_sbuffer buf;
@@ -317,7 +318,11 @@ s_on_pipe (s_fake_t *self)
         zstr_send (self->pipe, "0");
     }
     else if (streq (cmd, "SUBS"))
-        zstr_sendf (self->pipe, "%d", self->subs);
+        zstr_sendf (self->pipe, "%zu", self->subs_count);
+    else if (streq (cmd, "SUB")) {
+        size_t index = (size_t) atol (a);
+        zstr_send (self->pipe, index < self->subs_count ? self->subs [index] : "");
+    }
     else if (streq (cmd, "MODE")) {
         snprintf (self->mode, sizeof self->mode, "%s", a);
         self->mode_left = atoi (b);
@@ -337,13 +342,27 @@ s_on_pipe (s_fake_t *self)
     zmsg_destroy (&msg);
 }
 
-/* Counts subscriptions arriving on the XPUB. */
+/* Records the topic of each subscription arriving on the XPUB, in order. */
 static void
 s_on_xpub (s_fake_t *self)
 {
     zframe_t *frame = zframe_recv (self->xpub);
-    if (frame && zframe_size (frame) > 0 && zframe_data (frame) [0] == 1)
-        self->subs++;
+    if (frame && zframe_size (frame) > 0 && zframe_data (frame) [0] == 1) {
+        if (self->subs_count == self->subs_cap) {
+            self->subs_cap = self->subs_cap ? self->subs_cap * 2 : 16;
+            char **subs = (char **) realloc (self->subs, self->subs_cap * sizeof (char *));
+            if (!subs)
+                abort ();               /* test code: out of memory ends the test */
+            self->subs = subs;
+        }
+        size_t size = zframe_size (frame) - 1;
+        char *topic = (char *) malloc (size + 1);
+        if (!topic)
+            abort ();
+        memcpy (topic, zframe_data (frame) + 1, size);
+        topic [size] = 0;
+        self->subs [self->subs_count++] = topic;
+    }
     zframe_destroy (&frame);
 }
 
@@ -377,6 +396,9 @@ s_actor (zsock_t *pipe, void *args)
     for (size_t i = 0; i < self.count; i++)
         zchunk_destroy (&self.recs [i].msg);
     free (self.recs);
+    for (size_t i = 0; i < self.subs_count; i++)
+        free (self.subs [i]);
+    free (self.subs);
     zchunk_destroy (&self.last_body);
     msgpack_sbuffer_destroy (&self.buf);
     zsock_destroy (&self.router);
@@ -459,6 +481,17 @@ int
 kh_fake_hub_subs (kh_fake_hub_t *hub)
 {
     return (int) s_ask (hub, "SUBS", NULL, NULL);
+}
+
+void
+kh_fake_hub_sub (kh_fake_hub_t *hub, int index, char *topic, size_t cap)
+{
+    char text [16];
+    snprintf (text, sizeof text, "%d", index);
+    zstr_sendx (hub->actor, "SUB", text, "", NULL);
+    char *answer = zstr_recv (hub->actor);
+    snprintf (topic, cap, "%s", answer ? answer : "");
+    zstr_free (&answer);
 }
 
 int

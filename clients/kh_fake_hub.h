@@ -12,6 +12,8 @@
       "LIVE" "8" seq       -> "i" 0             publish that stored record live
       "BEAT"               -> "i" 0             heartbeat with head = last seq
       "SUBS"               -> "i" count         subscriptions seen on the XPUB
+      "SUB" "i" index      -> "s" topic         the index-th of them (from 0), in the
+                              order they arrived; "" beyond the last
       "MODE" "s" name "i" n -> "i" 0            misbehave for the next n publishes:
                               silent (no answer), noise (answers for other ids
                               and an ERROR naming no id first), reject (ERROR
@@ -46,6 +48,9 @@ void kh_fake_hub_mode (kh_fake_hub_t *hub, const char *mode, int count);
 void kh_fake_hub_page (kh_fake_hub_t *hub, int rows);
 /* Returns the number of subscriptions seen so far. */
 int kh_fake_hub_subs (kh_fake_hub_t *hub);
+/* Copies the topic of the index-th subscription seen (from 0, in the order they
+   arrived) into topic, cap bytes at most; "" if there is none yet. */
+void kh_fake_hub_sub (kh_fake_hub_t *hub, int index, char *topic, size_t cap);
 /* Waits up to 5 s until at least count subscriptions were seen. Returns 0 or -1. */
 int kh_fake_hub_await_subs (kh_fake_hub_t *hub, int count);
 void kh_fake_hub_stats (kh_fake_hub_t *hub, uint64_t *publishes, uint64_t *differing,

@@ -36,7 +36,7 @@ struct _kh_subscriber_t {
     kh_client_t *client;                /* for the store queries */
     zsock_t     *sub;                   /* live records and heartbeats */
     void        *handle;                /* sub's libzmq socket */
-    bool         heard;                 /* something came live: subscriptions work */
+    bool         heard;                 /* a heartbeat came: all subscriptions are in */
     char         type [KH_TYPE_MAX + 1];    /* "" for any */
     char         from [KH_AGS_MAX + 1];     /* "" for any */
     s_link_t     link;
@@ -76,10 +76,13 @@ s_subscribe (kh_subscriber_t *self, const char *type, const char *from)
     return 0;
 }
 
-/* Subscribes to what the filter needs and to the heartbeat. libzmq sends them on
-   connect in its own (sorted) order, usually in one batch; if a record slips past
-   before its subscription is in effect, the next record's link or the next heartbeat
-   shows the gap and the store fills it. */
+/* Subscribes to what the filter needs, then to the heartbeat last. The socket is
+   connected already, so libzmq queues the subscriptions to the broker in the order
+   made (made before connecting, they would go sorted on connect, "!hb" first): the
+   first heartbeat shows that all are in place. A record that slips past before its
+   subscription is in effect is no loss: the next record's link or the next
+   heartbeat shows the gap and the store fills it. After a reconnect libzmq sends
+   them again in its sorted order, which the same gap filling covers. */
 static int
 s_subscribe_all (kh_subscriber_t *self)
 {
@@ -141,7 +144,7 @@ kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
     zsock_set_linger (self->sub, 0);
     zsock_set_maxmsgsize (self->sub, KH_FRAME_MAX);
     zsock_set_rcvhwm (self->sub, S_LIVE_HWM);
-    if (s_subscribe_all (self) || zsock_connect (self->sub, "%s", live_endpoint)) {
+    if (zsock_connect (self->sub, "%s", live_endpoint) || s_subscribe_all (self)) {
         kh_subscriber_destroy (&self);
         return NULL;
     }
@@ -303,6 +306,7 @@ static bool
 s_on_live (kh_subscriber_t *self, kh_record_t *out)
 {
     if (kh_parts_is (&self->live, 0, KH_TOPIC_BEAT)) {
+        self->heard = true;             /* !hb was subscribed last */
         s_on_beat (self);
         return false;
     }
@@ -336,7 +340,6 @@ kh_subscriber_next (kh_subscriber_t *self, int timeout_ms, kh_record_t *out)
         int rc = kh__recv (self->handle, &self->live, deadline);
         if (rc)
             return rc;
-        self->heard = true;
         if (s_on_live (self, out))
             return 0;
     }

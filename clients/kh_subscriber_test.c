@@ -209,6 +209,52 @@ s_test_sender (kh_fake_hub_t *hub)
     kh_subscriber_destroy (&pair);
 }
 
+/* Checks that the subscriptions the fake hub saw from index first on are the topics
+   of expect (NULL-terminated), in that order. */
+static void
+s_expect_topics (kh_fake_hub_t *hub, int first, const char *const expect [],
+                 const char *check)
+{
+    char seen [256] = "", topic [64];
+    bool ok = true;
+    for (int i = 0; expect [i]; i++) {
+        kh_fake_hub_sub (hub, first + i, topic, sizeof topic);
+        ok &= streq (topic, expect [i]);
+        size_t used = strlen (seen);
+        snprintf (seen + used, sizeof seen - used, "%s'%s'", i ? " " : "", topic);
+    }
+    KH_CHECK (check, ok, "saw %s", seen);
+}
+
+/* The heartbeat is subscribed last, after the filter's topics, and the socket is
+   connected before any of them: then they reach the broker in that order (libzmq
+   would send subscriptions made before connecting sorted, "!hb" first), and the
+   first heartbeat proves every subscription is in place (PROTOCOL.md section 6). */
+static void
+s_test_subscription_order (kh_fake_hub_t *hub)
+{
+    int subs = kh_fake_hub_subs (hub);
+    kh_subscriber_t *all = kh_subscriber_new (hub->client, hub->live, NULL, NULL, 0);
+    bool ok = all && kh_fake_hub_await_subs (hub, subs + 3) == 0;
+    KH_CHECK ("a subscriber to everything subscribes three times", ok, "no subscriptions");
+    if (ok)
+        s_expect_topics (hub, subs, (const char *const []) { "idea/", "offer/", "!hb", NULL },
+                         "a subscriber to everything subscribes to each type, then to the "
+                         "heartbeat last");
+    kh_subscriber_destroy (&all);
+
+    subs = kh_fake_hub_subs (hub);
+    kh_subscriber_t *from = kh_subscriber_new (hub->client, hub->live, NULL, S_B, 0);
+    ok = from && kh_fake_hub_await_subs (hub, subs + 3) == 0;
+    KH_CHECK ("a sender subscriber subscribes three times", ok, "no subscriptions");
+    if (ok)
+        s_expect_topics (hub, subs, (const char *const []) { "idea/" S_B "/",
+                         "offer/" S_B "/", "!hb", NULL },
+                         "a sender subscriber subscribes to each type from it, then to the "
+                         "heartbeat last");
+    kh_subscriber_destroy (&from);
+}
+
 static void
 s_test_arguments (kh_fake_hub_t *hub)
 {
@@ -252,6 +298,7 @@ main (void)
         return 1;
     }
     s_test_arguments (&hub);
+    s_test_subscription_order (&hub);
     s_test_everything (&hub);
     s_test_after_catch_up (&hub);
     s_test_type (&hub);
