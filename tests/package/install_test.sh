@@ -85,6 +85,9 @@ cmake -S "$src/examples" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" \
     || fail "find_package build: $(cat "$tmp/cm.log")"
 grep -qx "kreishub_DIR:PATH=$prefix/lib/cmake/kreishub" "$tmp/cm/CMakeCache.txt" \
     || fail "find_package found another kreishub: $(grep kreishub_DIR "$tmp/cm/CMakeCache.txt")"
+# A consumer's own CZMQ_FOUND, PkgConfig::CZMQ and the like survive find_package.
+cmake -S "$src/tests/package/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
+      >"$tmp/consumer.log" 2>&1 || fail "the consumer's names: $(cat "$tmp/consumer.log")"
 # The shared builds use the installed libkreishub.so.0, the static one none. (ldd's
 # output is read whole: grep -q would stop reading it, and pipefail fail on SIGPIPE.)
 for exe in "$tmp/pc/publish_follow" "$tmp/cm/publish_follow"; do
