@@ -132,6 +132,28 @@ bool kh_bench_wait_go (kh_bench_flags_t *flags);
    aborts the run) if one failed or KH_BENCH_READY_MS passed. */
 int kh_bench_wait_ready (kh_bench_flags_t *flags, int count);
 
+/* A worker thread's function, as pthread_create takes it. */
+typedef void *(kh_bench_worker_fn) (void *arg);
+
+/* The workers of a publish run: an optional subscriber and count publishers, all
+   watching flags; publisher p runs on (char *) pub_args + p * pub_size. */
+typedef struct {
+    kh_bench_flags_t   *flags;          /* reset by kh_bench_workers_run */
+    kh_bench_worker_fn *subscriber;     /* NULL: a run without one */
+    void               *sub_arg;
+    kh_bench_worker_fn *publisher;
+    void               *pub_args;       /* an array of count arguments */
+    size_t              pub_size;       /* bytes of one */
+    int                 count;
+} kh_bench_workers_t;
+
+/* Runs the workers: starts the subscriber and waits until it is ready (so that it
+   misses nothing), then the publishers; once all are ready, sets *go_ns and lets
+   them go. Joins the publishers, then sets publishers_done and joins the
+   subscriber. Returns 0 if the run went to its end, 1 if it began but was aborted,
+   -1 if a worker could not be started or was not ready in time (*go_ns is 0). */
+int kh_bench_workers_run (const kh_bench_workers_t *workers, uint64_t *go_ns);
+
 /* True if a worker should stop: the run was aborted or the process interrupted. */
 bool kh_bench_stopping (kh_bench_flags_t *flags);
 /* Records why a worker broke off in failure (KH_BENCH_FAILURE_MAX bytes) and aborts

@@ -8,7 +8,6 @@
     results after joining them.
 */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -579,53 +578,26 @@ kh_bench_load_run (const kh_bench_load_t *load, kh_bench_result_t *result, uint6
     kh_bench_ids_t ids;
     kh_bench_ids_init (&ids);
     kh_bench_flags_t flags;
-    atomic_init (&flags.ready, 0);
-    atomic_init (&flags.go, false);
-    atomic_init (&flags.abort, false);
-    atomic_init (&flags.publishers_done, false);
     s_publisher_t *pubs = (s_publisher_t *) calloc ((size_t) count, sizeof *pubs);
-    pthread_t *threads = (pthread_t *) calloc ((size_t) count, sizeof *threads);
     s_subscriber_t sub = { .load = load, .flags = &flags, .ids = &ids,
                            .last_seq = load->head };
-    pthread_t sub_thread;
-    bool sub_started = false;
-    int started = 0, rc = -1;
+    int rc = -1;
     *go_ns = 0;
-    if (!pubs || !threads || s_publishers_prepare (load, &flags, &ids, pubs))
-        goto done;
-    sub.id_off = pubs [0].id_off;
-    result->msg_size = pubs [0].msg_size;
-    for (int p = 0; p < count; p++)
-        sub.expected += pubs [p].count;
-    if (load->recv) {
-        if (pthread_create (&sub_thread, NULL, s_subscriber, &sub) != 0)
-            goto done;
-        sub_started = true;
-        if (kh_bench_wait_ready (&flags, 1))
-            goto done;
+    if (pubs && s_publishers_prepare (load, &flags, &ids, pubs) == 0) {
+        sub.id_off = pubs [0].id_off;
+        result->msg_size = pubs [0].msg_size;
+        for (int p = 0; p < count; p++)
+            sub.expected += pubs [p].count;
+        kh_bench_workers_t workers = {
+            .flags = &flags, .subscriber = load->recv ? s_subscriber : NULL,
+            .sub_arg = &sub, .publisher = s_publisher, .pub_args = pubs,
+            .pub_size = sizeof *pubs, .count = count
+        };
+        rc = kh_bench_workers_run (&workers, go_ns);
     }
-    for (; started < count; started++)
-        if (pthread_create (&threads [started], NULL, s_publisher, &pubs [started]) != 0)
-            goto done;
-    if (kh_bench_wait_ready (&flags, count + sub_started))
-        goto done;
-    *go_ns = kh_bench_now_ns ();
-    atomic_store (&flags.go, true);
-    rc = 0;
-done:
-    if (rc)
-        atomic_store (&flags.abort, true);
-    for (int p = 0; p < started; p++)
-        pthread_join (threads [p], NULL);
-    atomic_store (&flags.publishers_done, true);
-    if (sub_started)
-        pthread_join (sub_thread, NULL);
-    if (pubs && rc == 0)
-        s_collect (load, pubs, sub_started ? &sub : NULL, result);
-    if (rc == 0 && atomic_load (&flags.abort))
-        rc = -1;
+    if (rc >= 0)                        /* it began: what the workers counted */
+        s_collect (load, pubs, load->recv ? &sub : NULL, result);
     else
-    if (rc)
         fprintf (stderr, "kreishub-bench: %s could not start: %s\n", result->name,
                  sub.failure [0] ? sub.failure : "a worker failed to connect");
     for (int p = 0; pubs && p < count; p++) {
@@ -633,8 +605,7 @@ done:
         free (pubs [p].seq);
     }
     free (pubs);
-    free (threads);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------- ping */

@@ -19,7 +19,6 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -393,52 +392,33 @@ static int
 s_run (const kh_bench_opts_t *opts, int port, const uint32_t *per_pub, uint64_t **sent,
        uint64_t **acked, uint64_t **recv, kh_bench_result_t *result, uint64_t *go_ns)
 {
-    int count = opts->publishers, started = 0, rc = -1;
+    int count = opts->publishers, rc = -1;
     kh_bench_flags_t flags;
-    atomic_init (&flags.ready, 0);
-    atomic_init (&flags.go, false);
-    atomic_init (&flags.abort, false);
-    atomic_init (&flags.publishers_done, false);
     s_mpub_t *pubs = (s_mpub_t *) calloc ((size_t) count, sizeof *pubs);
-    pthread_t *threads = (pthread_t *) calloc ((size_t) count, sizeof *threads);
     s_msub_t sub = { .opts = opts, .flags = &flags, .port = port, .per_pub = per_pub,
                      .recv = recv, .connack = -1 };
-    pthread_t sub_thread;
-    bool sub_started = false;
     *go_ns = 0;
-    for (int p = 0; pubs && p < count; p++) {
+    bool prepared = pubs != NULL;
+    for (int p = 0; prepared && p < count; p++) {
         pubs [p] = (s_mpub_t) { .opts = opts, .flags = &flags, .port = port, .pub = p,
                                 .count = per_pub [p], .sent = sent [p], .acked = acked [p],
                                 .connack = -1 };
         pubs [p].payload = (uint8_t *) calloc (opts->size, 1);
         pubs [p].mid_index = (uint32_t *) malloc (S_MID_MAX * sizeof (uint32_t));
-        if (!pubs [p].payload || !pubs [p].mid_index)
-            goto done;
+        if (!(prepared = pubs [p].payload && pubs [p].mid_index))
+            break;
         memset (pubs [p].mid_index, 0xFF, S_MID_MAX * sizeof (uint32_t));
         memset (pubs [p].payload + 8, 'x', opts->size - 8);
         sub.expected += per_pub [p];
     }
-    if (!pubs || !threads || pthread_create (&sub_thread, NULL, s_subscriber, &sub) != 0)
-        goto done;
-    sub_started = true;
-    if (kh_bench_wait_ready (&flags, 1))
-        goto done;
-    for (; started < count; started++)
-        if (pthread_create (&threads [started], NULL, s_publisher, &pubs [started]) != 0)
-            goto done;
-    if (kh_bench_wait_ready (&flags, count + 1))
-        goto done;
-    *go_ns = kh_bench_now_ns ();
-    atomic_store (&flags.go, true);
-    rc = 0;
-done:
-    if (rc)
-        atomic_store (&flags.abort, true);
-    for (int p = 0; p < started; p++)
-        pthread_join (threads [p], NULL);
-    atomic_store (&flags.publishers_done, true);
-    if (sub_started)
-        pthread_join (sub_thread, NULL);
+    if (prepared) {
+        kh_bench_workers_t workers = {
+            .flags = &flags, .subscriber = s_subscriber, .sub_arg = &sub,
+            .publisher = s_publisher, .pub_args = pubs, .pub_size = sizeof *pubs,
+            .count = count
+        };
+        rc = kh_bench_workers_run (&workers, go_ns);
+    }
     for (int p = 0; pubs && p < count; p++) {
         result->expected += pubs [p].count;
         result->acked += pubs [p].n_acked;
@@ -455,8 +435,7 @@ done:
     if (sub.failure [0])
         fprintf (stderr, "kreishub-bench: MQTT subscriber: %s\n", sub.failure);
     free (pubs);
-    free (threads);
-    return rc == 0 && !atomic_load (&flags.abort) ? 0 : -1;
+    return rc ? -1 : 0;
 }
 
 int

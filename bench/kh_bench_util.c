@@ -1,4 +1,6 @@
-/*  kh_bench_util.c - clock, percentiles, the run's message ids, and printing. */
+/*  kh_bench_util.c - clock, percentiles, the run's message ids, printing, and the
+    workers' start, handshake and end. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +325,52 @@ kh_bench_wait_ready (kh_bench_flags_t *flags, int count)
         kh_bench_sleep_ms (1);
     }
     return 0;
+}
+
+/* Starts count workers fn on args (size bytes apart) into threads; *started says
+   how many began. Returns 0, or -1 if one could not be started. */
+static int
+s_workers_start (pthread_t *threads, kh_bench_worker_fn *fn, char *args, size_t size,
+                 int count, int *started)
+{
+    for (*started = 0; *started < count; (*started)++)
+        if (pthread_create (&threads [*started], NULL, fn, args + *started * size) != 0)
+            return -1;
+    return 0;
+}
+
+int
+kh_bench_workers_run (const kh_bench_workers_t *workers, uint64_t *go_ns)
+{
+    kh_bench_flags_t *flags = workers->flags;
+    atomic_init (&flags->ready, 0);
+    atomic_init (&flags->go, false);
+    atomic_init (&flags->abort, false);
+    atomic_init (&flags->publishers_done, false);
+    *go_ns = 0;
+    pthread_t *threads = (pthread_t *) calloc ((size_t) workers->count + 1, sizeof *threads);
+    pthread_t *sub_thread = threads ? &threads [workers->count] : NULL;
+    int subs = 0, pubs = 0, rc = -1;
+    if (threads
+    &&  s_workers_start (sub_thread, workers->subscriber, (char *) workers->sub_arg, 0,
+                         workers->subscriber ? 1 : 0, &subs) == 0
+    &&  kh_bench_wait_ready (flags, subs) == 0
+    &&  s_workers_start (threads, workers->publisher, (char *) workers->pub_args,
+                         workers->pub_size, workers->count, &pubs) == 0
+    &&  kh_bench_wait_ready (flags, workers->count + subs) == 0) {
+        *go_ns = kh_bench_now_ns ();
+        atomic_store (&flags->go, true);
+        rc = 0;
+    }
+    if (rc)
+        atomic_store (&flags->abort, true);
+    for (int p = 0; p < pubs; p++)
+        pthread_join (threads [p], NULL);
+    atomic_store (&flags->publishers_done, true);
+    if (subs)
+        pthread_join (*sub_thread, NULL);
+    free (threads);
+    return rc ? -1 : atomic_load (&flags->abort) ? 1 : 0;
 }
 
 bool
