@@ -37,15 +37,16 @@ kh__virtual_time (kh_broker_t *self)
     return self->clock != NULL;
 }
 
-void
-kh__timer_once (kh_broker_t *self, int *timer_id, size_t delay, zloop_timer_fn *handler)
+int
+kh__timer_once (kh_broker_t *self, int timer_id, size_t delay, zloop_timer_fn *handler)
 {
     assert (self);
-    if (*timer_id != -1 || !self->loop)
-        return;
-    *timer_id = zloop_timer (self->loop, delay, 1, handler, self);
-    if (*timer_id == -1)
+    if (timer_id != -1 || !self->loop)
+        return timer_id;
+    timer_id = zloop_timer (self->loop, delay, 1, handler, self);
+    if (timer_id == -1)
         zsys_error ("broker: cannot arm a timer (out of memory)");
+    return timer_id;
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -152,7 +153,6 @@ s_loop_build (kh_broker_t *self, zsock_t *pipe)
             return -1;
         zloop_reader_set_tolerant (self->loop, socks [i]);
     }
-    self->flush_timer = self->ttl_timer = self->burst_timer = -1;
     if (!kh__virtual_time (self)
     &&  zloop_timer (self->loop, S_SECOND_MS, 0, s_on_second, self) == -1)
         return -1;
@@ -169,7 +169,8 @@ kh_broker_run (kh_broker_t *self, zsock_t *pipe)
     else
         zloop_start (self->loop);       /* until interrupted or "$TERM" */
     zloop_destroy (&self->loop);
-    self->flush_timer = self->ttl_timer = self->burst_timer = -1;
+    kh__link_reset (self);              /* their timers went with the loop */
+    kh__live_reset (self);
     return rc;
 }
 
@@ -203,12 +204,14 @@ s_bind (zsock_t *sock, const char *endpoint, char **bound)
     return *bound ? 0 : -1;
 }
 
-/* Makes and binds the three sockets. Returns 0, or -1 after logging why. */
+/* Makes and binds the three sockets (after the link's init: their queues are sized
+   by its pending table). Returns 0, or -1 after logging why. */
 static int
-s_sockets (kh_broker_t *self, const kh_broker_config_t *config, size_t pending_max)
+s_sockets (kh_broker_t *self, const kh_broker_config_t *config)
 {
     int live_hwm = config->live_hwm > 0 ? config->live_hwm : KH_BROKER_LIVE_HWM;
     /* Every pending publish may be answered at once: room for that many replies. */
+    size_t pending_max = kh_pending_max (self->pending);
     int reply_hwm = pending_max < INT_MAX - 1000 ? (int) pending_max + 1000 : INT_MAX;
     self->client = s_socket (ZMQ_ROUTER, reply_hwm, KH_FRAME_MAX);
     self->live = s_socket (ZMQ_XPUB, live_hwm, KH_FRAME_MAX);
@@ -231,13 +234,6 @@ s_sockets (kh_broker_t *self, const kh_broker_config_t *config, size_t pending_m
     return 0;
 }
 
-static void
-s_queries_free (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
 kh_broker_t *
 kh_broker_new (const kh_broker_config_t *config)
 {
@@ -249,19 +245,9 @@ kh_broker_new (const kh_broker_config_t *config)
     self->verbose = config->verbose;
     self->clock = config->clock;
     self->clock_arg = config->clock_arg;
-    self->flush_timer = self->ttl_timer = self->burst_timer = -1;
-    size_t pending_max = config->pending_max ? config->pending_max : KH_BROKER_PENDING_MAX;
-    self->rec_ttl = config->recorder_ttl > 0 ? config->recorder_ttl : KH_BROKER_RECORDER_TTL;
-    self->resend_ms = config->resend_ms > 0 ? config->resend_ms : KH_BROKER_RESEND_MS;
-    self->queries = zhashx_new ();
-    if (self->queries)
-        zhashx_set_destructor (self->queries, s_queries_free);
-    /* Tokens of an earlier broker on this machine sort below ours, so a late answer
-       meant for it never matches one of our publishes. */
-    self->pending = kh_pending_new (pending_max, KH_BROKER_PENDING_BYTES,
-                                    (kh_now_ms () << 20) + 1);
-    if (!self->pending || !self->queries || kh__senders_parse (config->senders, &self->senders)
-    ||  s_sockets (self, config, pending_max)) {
+    kh__live_init (self);
+    if (kh__link_init (self, config) || kh__client_init (self, config)
+    ||  s_sockets (self, config)) {
         kh_broker_destroy (&self);
         return NULL;
     }
@@ -280,9 +266,8 @@ kh_broker_destroy (kh_broker_t **self_p)
     zstr_free (&self->client_ep);
     zstr_free (&self->live_ep);
     zstr_free (&self->recorder_ep);
-    kh_pending_destroy (&self->pending);
-    zhashx_destroy (&self->queries);
-    zhashx_destroy (&self->senders);
+    kh__link_teardown (self);
+    kh__client_teardown (self);
     msgpack_sbuffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;

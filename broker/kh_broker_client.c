@@ -274,8 +274,11 @@ kh__client_message (kh_broker_t *self, kh_parts_t *msg)
 
 /* ------------------------------------------------------------ senders */
 
-int
-kh__senders_parse (const char *list, zhashx_t **set)
+/* Reads the allowed senders from list (AGS keys separated by commas or spaces) into
+   *set; NULL or an empty list leaves *set NULL (any sender). Returns 0, or -1 after
+   logging an entry that is not an AGS. */
+static int
+s_senders_parse (const char *list, zhashx_t **set)
 {
     *set = NULL;
     if (!list || !*list)
@@ -305,4 +308,31 @@ kh__senders_parse (const char *list, zhashx_t **set)
         return -1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ life */
+
+/* Frees a client's count of queries in flight (the queries table's destructor). */
+static void
+s_queries_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+int
+kh__client_init (kh_broker_t *self, const kh_broker_config_t *config)
+{
+    self->queries = zhashx_new ();
+    if (!self->queries)
+        return -1;
+    zhashx_set_destructor (self->queries, s_queries_free);
+    return s_senders_parse (config->senders, &self->senders);
+}
+
+void
+kh__client_teardown (kh_broker_t *self)
+{
+    zhashx_destroy (&self->queries);
+    zhashx_destroy (&self->senders);
 }

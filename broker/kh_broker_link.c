@@ -8,6 +8,35 @@
 #define S_BLOCKED_MS    10      /* retry period while the recorder's queue is full */
 #define S_TOKEN_SIZE    8       /* bytes of a STORE token on the wire */
 
+/* ------------------------------------------------------------ life */
+
+int
+kh__link_init (kh_broker_t *self, const kh_broker_config_t *config)
+{
+    self->rec_state = KH__REC_NEVER;
+    self->rec_ttl = config->recorder_ttl > 0 ? config->recorder_ttl : KH_BROKER_RECORDER_TTL;
+    self->resend_ms = config->resend_ms > 0 ? config->resend_ms : KH_BROKER_RESEND_MS;
+    kh__link_reset (self);
+    /* Tokens of an earlier broker on this machine sort below ours, so a late answer
+       meant for it never matches one of our publishes. */
+    self->pending = kh_pending_new (config->pending_max ? config->pending_max
+                                                        : KH_BROKER_PENDING_MAX,
+                                    KH_BROKER_PENDING_BYTES, (kh_now_ms () << 20) + 1);
+    return self->pending ? 0 : -1;
+}
+
+void
+kh__link_reset (kh_broker_t *self)
+{
+    self->flush_timer = self->ttl_timer = -1;
+}
+
+void
+kh__link_teardown (kh_broker_t *self)
+{
+    kh_pending_destroy (&self->pending);
+}
+
 /* ------------------------------------------------------------ state */
 
 bool
@@ -57,8 +86,8 @@ s_ttl_check (kh_broker_t *self)
         s_lost (self, "has been silent too long");
     else
     if (!kh__virtual_time (self))
-        kh__timer_once (self, &self->ttl_timer, (size_t) (self->rec_ttl - silent + 1),
-                        s_on_ttl);
+        self->ttl_timer = kh__timer_once (self, self->ttl_timer,
+                                          (size_t) (self->rec_ttl - silent + 1), s_on_ttl);
 }
 
 static int
@@ -135,13 +164,14 @@ kh__link_flush (kh_broker_t *self)
         if (s_send_store (self, token)) {
             if (kh__link_up (self)) {
                 self->rec_state = KH__REC_BLOCKED;
-                kh__timer_once (self, &self->flush_timer, S_BLOCKED_MS, s_on_flush);
+                self->flush_timer = kh__timer_once (self, self->flush_timer, S_BLOCKED_MS,
+                                                    s_on_flush);
             }
             return;
         }
     }
     if (kh_pending_unsent (self->pending))
-        kh__timer_once (self, &self->flush_timer, 0, s_on_flush);
+        self->flush_timer = kh__timer_once (self, self->flush_timer, 0, s_on_flush);
 }
 
 void

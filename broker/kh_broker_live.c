@@ -8,6 +8,18 @@
 #define S_BURST_MS  10
 
 void
+kh__live_init (kh_broker_t *self)
+{
+    kh__live_reset (self);              /* a timer is all the live part keeps */
+}
+
+void
+kh__live_reset (kh_broker_t *self)
+{
+    self->burst_timer = -1;
+}
+
+void
 kh__live_publish (kh_broker_t *self, const kh_pending_view_t *entry,
                   const kh_seqinfo_t *info)
 {
@@ -65,7 +77,8 @@ kh__live_message (kh_broker_t *self, kh_parts_t *msg)
     if (data [0] == 1) {
         self->stats.subscribers++;
         if (kh__link_head_known (self))
-            kh__timer_once (self, &self->burst_timer, S_BURST_MS, s_on_burst);
+            self->burst_timer = kh__timer_once (self, self->burst_timer, S_BURST_MS,
+                                                s_on_burst);
     }
     else
     if (data [0] == 0 && self->stats.subscribers > 0)

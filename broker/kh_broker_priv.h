@@ -1,8 +1,10 @@
 /*  kh_broker_priv.h - the broker's state and what its files share (internal).
 
     One struct, touched only by the thread that runs the broker. Each part is written
-    by the file named above it; the others only read it (the stats are tallies that
-    each file adds its own counters to).
+    by the file named above it, which also sets it up and frees it (kh__link_init,
+    kh__link_reset, ...); the others only read it. Two exceptions, shared by design:
+    the stats are tallies that each file adds its own counters to, and buf is the
+    scratch buffer each file encodes a reply into and sends before it returns.
 */
 #ifndef KH_BROKER_PRIV_H_INCLUDED
 #define KH_BROKER_PRIV_H_INCLUDED
@@ -90,12 +92,26 @@ int64_t kh__now (kh_broker_t *self);
    the actor's TICK). */
 bool kh__virtual_time (kh_broker_t *self);
 
-/* Arms a one-shot timer of delay ms on the running loop unless *timer_id already
-   names one; the handler must set *timer_id to -1 when it runs. */
-void kh__timer_once (kh_broker_t *self, int *timer_id, size_t delay,
-                     zloop_timer_fn *handler);
+/* Arms a one-shot timer of delay ms on the running loop unless timer_id already
+   names one (or no loop runs). Returns the id the caller keeps: timer_id as it was,
+   the new timer's, or -1 if it could not be armed (logged). The handler sets the
+   caller's id to -1 when it runs. */
+int kh__timer_once (kh_broker_t *self, int timer_id, size_t delay,
+                    zloop_timer_fn *handler);
 
 /* ------------------------------------------------------------ kh_broker_link.c */
+
+/* Sets up the link's part from config: no recorder yet, no timer armed, its TTL and
+   resend period, an empty pending table. Returns 0, or -1 if memory ran out
+   (kh__link_teardown frees what was made). */
+int kh__link_init (kh_broker_t *self, const kh_broker_config_t *config);
+
+/* The loop has ended: the link's timers went with it. */
+void kh__link_reset (kh_broker_t *self);
+
+/* Frees the link's part; what still waits for a recorder is dropped. Safe after a
+   failed or no kh__link_init. */
+void kh__link_teardown (kh_broker_t *self);
 
 /* Handles a message from the recorder socket. */
 void kh__link_message (kh_broker_t *self, kh_parts_t *msg);
@@ -122,6 +138,14 @@ void kh__link_tick (kh_broker_t *self);
 
 /* ------------------------------------------------------------ kh_broker_client.c */
 
+/* Sets up the clients' part from config: no queries in flight, the allowed senders.
+   Returns 0, or -1 if memory ran out or config->senders names something that is not
+   an AGS (logged); kh__client_teardown frees what was made. */
+int kh__client_init (kh_broker_t *self, const kh_broker_config_t *config);
+
+/* Frees the clients' part. Safe after a failed or no kh__client_init. */
+void kh__client_teardown (kh_broker_t *self);
+
 /* Handles a request from the client socket; every bad one is answered. */
 void kh__client_message (kh_broker_t *self, kh_parts_t *msg);
 
@@ -147,12 +171,13 @@ void kh__queries_purge (kh_broker_t *self);
 /* The clients' once-a-second work: queries whose answers never came expire. */
 void kh__client_tick (kh_broker_t *self);
 
-/* Reads the allowed senders from list (AGS keys separated by commas or spaces) into
-   *set; NULL or an empty list leaves *set NULL (any sender). Returns 0, or -1 after
-   logging an entry that is not an AGS. */
-int kh__senders_parse (const char *list, zhashx_t **set);
-
 /* ------------------------------------------------------------ kh_broker_live.c */
+
+/* Sets up the live part: no timer armed. */
+void kh__live_init (kh_broker_t *self);
+
+/* The loop has ended: the live part's timer went with it. */
+void kh__live_reset (kh_broker_t *self);
 
 /* Handles [0x01|0x00][prefix] from the XPUB: a subscription opened or closed. Once
    the head is known, new subscriptions bring a heartbeat within ~10 ms (one for all

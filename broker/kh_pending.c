@@ -312,6 +312,13 @@ kh_pending_size (kh_pending_t *self)
 }
 
 size_t
+kh_pending_max (kh_pending_t *self)
+{
+    assert (self);
+    return self->max;
+}
+
+size_t
 kh_pending_bytes (kh_pending_t *self)
 {
     assert (self);
@@ -404,6 +411,7 @@ kh_pending_test (bool verbose)
     S_CHECK ("the table grows past its first ring and holds max entries",
              kh_pending_size (self) == 3000 && kh_pending_full (self)
              && kh_pending_check (self));
+    S_CHECK ("the table tells the max it was made with", kh_pending_max (self) == 3000);
     S_CHECK ("the table counts the bytes of the envelopes it holds",
              kh_pending_bytes (self) == 3000 * 3);
     zmq_msg_t client, envelope;

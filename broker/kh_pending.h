@@ -102,6 +102,9 @@ uint64_t kh_pending_next (kh_pending_t *self);
 /* Returns the number of entries waiting. */
 size_t kh_pending_size (kh_pending_t *self);
 
+/* Returns how many entries may wait at most (the max it was made with). */
+size_t kh_pending_max (kh_pending_t *self);
+
 /* Returns the bytes of the envelopes waiting. */
 size_t kh_pending_bytes (kh_pending_t *self);
 
