@@ -270,6 +270,16 @@ s_on_client (s_fake_t *self)
 
 /* -------------------------------------------------------------------- pipe */
 
+/* The number in text (a command's argument or answer), 0 if it holds none. */
+static uint64_t
+s_number (const char *text)
+{
+    uint64_t value = 0;
+    if (text)
+        kh_uint_parse (text, UINT64_MAX, &value);
+    return value;
+}
+
 /* "ADD" type from: builds and stores an envelope titled "record <seq>"; answers
    its seq, or 0 if the test asked for something the codec refuses. */
 static void
@@ -306,7 +316,7 @@ s_on_pipe (s_fake_t *self)
     else if (streq (cmd, "ADD"))
         s_cmd_add (self, a, b);
     else if (streq (cmd, "LIVE")) {
-        size_t seq = (size_t) atol (a);
+        uint64_t seq = s_number (a);
         if (seq >= 1 && seq <= self->count)
             s_publish_live (self, &self->recs [seq - 1]);
         zstr_send (self->pipe, "0");
@@ -320,17 +330,17 @@ s_on_pipe (s_fake_t *self)
     else if (streq (cmd, "SUBS"))
         zstr_sendf (self->pipe, "%zu", self->subs_count);
     else if (streq (cmd, "SUB")) {
-        size_t index = (size_t) atol (a);
+        uint64_t index = s_number (a);
         zstr_send (self->pipe, index < self->subs_count ? self->subs [index] : "");
     }
     else if (streq (cmd, "MODE")) {
         snprintf (self->mode, sizeof self->mode, "%s", a);
-        self->mode_left = atoi (b);
+        self->mode_left = (int) s_number (b);
         self->lost_one = false;
         zstr_send (self->pipe, "0");
     }
     else if (streq (cmd, "PAGE")) {
-        self->page_rows = atoi (a);
+        self->page_rows = (int) s_number (a);
         zstr_send (self->pipe, "0");
     }
     else if (streq (cmd, "STATS"))
@@ -436,7 +446,7 @@ s_ask (kh_fake_hub_t *hub, const char *cmd, const char *a, const char *b)
 {
     zstr_sendx (hub->actor, cmd, a ? a : "", b ? b : "", NULL);
     char *answer = zstr_recv (hub->actor);
-    uint64_t value = answer ? strtoull (answer, NULL, 10) : 0;
+    uint64_t value = s_number (answer);
     zstr_free (&answer);
     return value;
 }

@@ -2,7 +2,6 @@
     the hub will before handing out its bytes.
 */
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kh_mpio.h"
@@ -105,10 +104,8 @@ s_pack_text (const kh_field_t *f, const char *text, msgpack_sbuffer *value,
     int rc;
     switch (f->kind) {
         case KH_KIND_UINT: {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long number = strtoull (text, &end, 10);
-            if (!*text || *end || errno || text [0] == '-')
+            uint64_t number;
+            if (kh_uint_parse (text, UINT64_MAX, &number))
                 return kh_problem (why, KH_EWRONGTYPE, "%s: '%s' is not a whole number",
                                    f->name, text);
             rc = msgpack_pack_uint64 (&pk, number);

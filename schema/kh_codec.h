@@ -63,6 +63,14 @@ extern "C" {
 int kh_problem (kh_problem_t *why, int code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+/* ------------------------------------------------------------------ numbers */
+/* Reads text as a whole decimal number of at most max into *value: digits only (no
+   sign, blank, base prefix, exponent or unit; leading zeros are fine). Returns 0, or
+   -1 with *value untouched if text is empty, holds anything but digits, or is above
+   max. The tree's one number reader: the builder's number fields use it, and every
+   program's flags, environment and config through support's kh_value_uint. */
+int kh_uint_parse (const char *text, uint64_t max, uint64_t *value);
+
 /* ----------------------------------------------------------------- bounding */
 /* Checks that data holds exactly one msgpack object within KH_DEPTH_MAX levels whose
    containers declare no more elements than bytes remain. Returns 0 if so, else -1

@@ -123,6 +123,45 @@ test_mutations (void)
     free (orig);
 }
 
+/* The tree's one reader of whole numbers in text: digits only, up to max. */
+static void
+test_uint_parse (void)
+{
+    uint64_t value = 7;
+    KH_CHECK ("a decimal number up to max is read",
+              kh_uint_parse ("1000", 1000, &value) == 0 && value == 1000, "value %llu",
+              (unsigned long long) value);
+    KH_CHECK ("leading zeros are fine, and zero is a number",
+              kh_uint_parse ("007", 10, &value) == 0 && value == 7
+              && kh_uint_parse ("0", 0, &value) == 0 && value == 0, "value %llu",
+              (unsigned long long) value);
+    KH_CHECK ("the largest 64-bit number is read",
+              kh_uint_parse ("18446744073709551615", UINT64_MAX, &value) == 0
+              && value == UINT64_MAX, "value %llu", (unsigned long long) value);
+    KH_CHECK ("a number just below a max that is no power of ten is read",
+              kh_uint_parse ("18446744073709551614", UINT64_MAX - 1, &value) == 0
+              && value == UINT64_MAX - 1, "value %llu", (unsigned long long) value);
+    static const struct {
+        const char *text;
+        uint64_t    max;
+    } bad [] = {
+        { "", 10 }, { " 5", 10 }, { "5 ", 10 }, { "+5", 10 }, { "-5", 10 }, { " -5", 10 },
+        { "-0", 10 }, { "0x10", 100 }, { "1e3", 10000 }, { "5x", 10 }, { "zwei", 10 },
+        { "11", 10 }, { "10", 9 }, { "1", 0 },
+        { "18446744073709551615", UINT64_MAX - 1 },
+        { "18446744073709551616", UINT64_MAX }, { "99999999999999999999", UINT64_MAX },
+        { "184467440737095516150", UINT64_MAX }
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        value = 7;
+        KH_CHECK ("a sign, a blank, anything but digits, nothing, or a number above max "
+                  "is refused, the value untouched",
+                  kh_uint_parse (bad [i].text, bad [i].max, &value) == -1 && value == 7,
+                  "'%s' (max %llu) read as %llu", bad [i].text,
+                  (unsigned long long) bad [i].max, (unsigned long long) value);
+    }
+}
+
 /* Builds an idea from text fields and checks what the hub reads back. */
 static void
 test_builder (void)
@@ -135,6 +174,11 @@ test_builder (void)
     KH_CHECK ("builder parses hf as a number", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
     KH_CHECK ("builder rejects hf that is not a number",
            kh_builder_set (b, "hf", "zwei", &why) != 0 && why.code == KH_EWRONGTYPE, "rc");
+    const char *not_whole [] = { " 2", "2 ", "+2", "-5", " -5", "", "0x2", NULL };
+    for (int i = 0; not_whole [i]; i++)
+        KH_CHECK ("builder rejects hf with a sign or a blank, or empty, as it rejects 'zwei'",
+               kh_builder_set (b, "hf", not_whole [i], &why) != 0
+               && why.code == KH_EWRONGTYPE, "'%s' accepted", not_whole [i]);
     KH_CHECK ("builder hf set again", kh_builder_set (b, "hf", "2", &why) == 0, "%s", why.reason);
     KH_CHECK ("builder rejects an unknown field",
            kh_builder_set (b, "titel", "x", &why) != 0 && why.code == KH_EUNKNOWNFIELD, "rc");
@@ -394,6 +438,7 @@ main (void)
     test_vectors ();
     test_scan ();
     test_mutations ();
+    test_uint_parse ();
     test_builder ();
     test_records ();
     test_replies ();

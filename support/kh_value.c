@@ -1,22 +1,16 @@
 /*  kh_value.c - numbers, yes/no and choices from text (see kh_value.h). */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <strings.h>
+#include "kh_codec.h"                   /* kh_uint_parse, the tree's one number reader */
 #include "kh_value.h"
 
 int
 kh_value_uint (const char *text, uint64_t min, uint64_t max, uint64_t *value)
 {
-    if (!text || !isdigit ((unsigned char) text [0]))
+    uint64_t number;
+    if (!text || kh_uint_parse (text, max, &number) || number < min)
         return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull (text, &end, 10);
-    if (*end || errno || n < min || n > max)
-        return -1;
-    *value = n;
+    *value = number;
     return 0;
 }
 
