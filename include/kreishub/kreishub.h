@@ -9,8 +9,9 @@
 
     Functions return 0 on success or a code from kh_err.h: KH_ETIMEOUT when the hub
     did not answer in time, a protocol code (KH_EMISSING, KH_EUNAVAILABLE, ...) when
-    the hub answered with an ERROR, KH_EINVAL for a bad argument. Nothing here
-    asserts on what arrives from the network: a reply that cannot be read is ignored.
+    the hub answered with an ERROR, KH_EIO when a socket failed, KH_EINVAL for a bad
+    argument; each function below lists exactly which. Nothing here asserts on what
+    arrives from the network: a reply that cannot be read is ignored.
 
     Timeouts are in milliseconds; -1 waits for ever, 0 does not wait.
     Envelopes are built (kh_builder_t) and records read (kh_record_t,
@@ -60,15 +61,18 @@ KH_EXPORT void kh_client_destroy (kh_client_t **self_p);
    to timeout_ms for the ACK that names its id; replies for other ids are ignored.
    Without an answer it sends the same bytes again (same id, so never stored twice),
    up to retries more times. A transient refusal (KH_EUNAVAILABLE, KH_ESTORE) is
-   retried the same way after a short pause. Returns 0 with *seq and *dup (either
-   may be NULL) set; KH_ETIMEOUT if no ACK came and some attempt went unanswered
-   (the outcome is unknown: the message may yet be stored; retry with the same
-   envelope); or the hub's error code with
-   *err (if not NULL) filled: the hub rejected the envelope (*err is cleared first,
-   so its code is 0 unless the hub answered ERROR). A reply ERROR that
-   names no id and no query is taken as the answer, since the hub could not read
-   the id of what it refuses - but only if this envelope's id is not readable
-   either, so that a late error for something else is not taken as the answer. */
+   retried the same way after a short pause. A reply ERROR that names no id and no
+   query is taken as the answer, since the hub could not read the id of what it
+   refuses - but only if this envelope's id is not readable either, so that a late
+   error for something else is not taken as the answer.
+   Returns 0 with *seq and *dup (either may be NULL) set; KH_ETIMEOUT if no ACK
+   came and some attempt went unanswered (the outcome is unknown: the message may
+   yet be stored; retry with the same envelope), also when interrupted by
+   SIGINT/SIGTERM through czmq's handler or when the queue towards the broker
+   stayed full for 5 s; the hub's error code with *err (if not NULL) filled: the
+   hub rejected the envelope (*err is cleared first, so its code is 0 unless the
+   hub answered ERROR); KH_ETOOLARGE (over KH_FRAME_MAX, nothing sent); KH_EIO if
+   the socket failed; or KH_EINVAL (no client or envelope). */
 KH_EXPORT int kh_client_publish (kh_client_t *self, const void *envelope, size_t size,
                                  int timeout_ms, int retries, uint64_t *seq, bool *dup,
                                  kh_error_reply_t *err);
@@ -76,15 +80,21 @@ KH_EXPORT int kh_client_publish (kh_client_t *self, const void *envelope, size_t
 /* Sends one PUBLISH and returns at once, for a publisher that keeps many in flight
    and matches the answers with kh_client_recv_reply. Returns 0, KH_EINVAL (no
    client or envelope), KH_ETOOLARGE (over KH_FRAME_MAX: the broker would cut the
-   connection), or KH_ETIMEOUT if the socket's queue stayed full for 5 s. */
+   connection), KH_ETIMEOUT if the socket's queue stayed full for 5 s, or KH_EIO
+   if the socket failed (a signal interrupting the send included). */
 KH_EXPORT int kh_client_send (kh_client_t *self, const void *envelope, size_t size);
 
-/* Waits up to timeout_ms for the next ACK or ERROR and fills *reply. Other replies
-   (PONG, ROWS, unreadable ones) are skipped. Returns 0, or KH_ETIMEOUT. */
+/* Waits up to timeout_ms for the next ACK or ERROR and fills *reply (an ERROR is a
+   reply too: 0 with reply->kind KH_REPLY_ERROR). Other replies (PONG, ROWS,
+   unreadable ones) are skipped. Returns 0; KH_ETIMEOUT if none came in time (also
+   when interrupted by SIGINT/SIGTERM through czmq's handler); KH_EIO if the socket
+   failed; or KH_EINVAL (no client or reply). */
 KH_EXPORT int kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_t *reply);
 
 /* Asks the broker for its head (last published seq) and whether a recorder is
-   connected. Returns 0, or KH_ETIMEOUT. Either output may be NULL. */
+   connected. Either output may be NULL. Returns 0; KH_ETIMEOUT if no PONG came in
+   time (also when interrupted, as above, or when the queue towards the broker
+   stayed full for 5 s); KH_EIO if the socket failed; or KH_EINVAL (no client). */
 KH_EXPORT int kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head,
                               bool *recorder_up);
 
@@ -95,13 +105,19 @@ typedef int (kh_record_fn) (const kh_record_t *rec, void *arg);
 /* Runs a history query, paging (since_seq = next) until the store has no more
    matching records or max_rows (0: no limit) were delivered. query->req and
    query->limit are chosen here. Each page may take up to timeout_ms. Returns 0;
-   KH_ETIMEOUT; the hub's error code (see kh_client_last_error); or KH_EINVAL. */
+   KH_ETIMEOUT if a page did not come in time (also when interrupted, or when the
+   queue towards the broker stayed full for 5 s); the hub's error code for an ERROR
+   answering the query (KH_EQUERY if it carried none; see kh_client_last_error);
+   KH_EMALFORMED if a page's next does not advance (not a kreishub hub); KH_ENOMEM
+   if the query could not be encoded; KH_EIO if the socket failed; or KH_EINVAL (no
+   client, query or callback). */
 KH_EXPORT int kh_client_query (kh_client_t *self, const kh_query_t *query,
                                uint64_t max_rows, int timeout_ms, kh_record_fn *callback,
                                void *arg);
 
-/* The last ERROR the hub sent this client in answer to a query or a ping, or to
-   a publish made with kh_client_publish. Valid until the next call. */
+/* The last ERROR the hub sent this client in answer to a query, or to a publish
+   made with kh_client_publish (all zero before the first). Valid until the next
+   call; NULL for no client. */
 KH_EXPORT const kh_error_reply_t *kh_client_last_error (kh_client_t *self);
 
 /* -------------------------------------------------------------- subscriber */
@@ -113,12 +129,14 @@ typedef struct _kh_subscriber_t kh_subscriber_t;
    with the first record that arrives (or after the head of the first heartbeat,
    whichever comes first); since_seq S first delivers every matching record from
    seq S on out of the store, then continues live. Returns NULL if type is
-   not a message type, from is not an AGS, or an endpoint is not valid. */
+   not a message type, from is not an AGS, an endpoint is missing or not valid, or
+   memory or sockets cannot be had. */
 KH_EXPORT kh_subscriber_t *kh_subscriber_new (const char *client_endpoint,
                                               const char *live_endpoint, const char *type,
                                               const char *from, uint64_t since_seq);
 
-/* Closes both connections and frees the subscriber; sets *self_p to NULL. */
+/* Closes both connections and frees the subscriber; sets *self_p to NULL. Safe on
+   NULL. */
 KH_EXPORT void kh_subscriber_destroy (kh_subscriber_t **self_p);
 
 /* Waits up to timeout_ms for the next matching record and fills *out; its msg
@@ -126,18 +144,22 @@ KH_EXPORT void kh_subscriber_destroy (kh_subscriber_t **self_p);
    seq, without gaps: a gap seen in the previous-links or the heartbeat is filled
    from the store first. Returns 0; KH_ETIMEOUT if nothing arrived in time (also
    when interrupted by SIGINT/SIGTERM through czmq's handler); KH_EUNREACHABLE if
-   a store query got no answer in its own timeout; or the hub's code for a store
-   query it refused (KH_EUNAVAILABLE, ...). After a failure, calling again asks
-   the store again. */
+   a store query got no answer in its own timeout (or could not be sent for 5 s);
+   the hub's code for a store query it refused (KH_EUNAVAILABLE, ...; KH_EQUERY if
+   the ERROR carried none); KH_ENOMEM if a store query could not be encoded; KH_EIO
+   if a socket failed; or KH_EINVAL (no subscriber or out). After a failure,
+   calling again asks the store again. */
 KH_EXPORT int kh_subscriber_next (kh_subscriber_t *self, int timeout_ms,
                                   kh_record_t *out);
 
 /* How many gaps were detected and how many records were filled from the store
-   into them (catching up with since_seq is not counted). Either may be NULL. */
+   into them (catching up with since_seq is not counted). Either may be NULL; no
+   subscriber gives zeros. */
 KH_EXPORT void kh_subscriber_stats (kh_subscriber_t *self, uint64_t *gaps,
                                    uint64_t *filled);
 
-/* Sets how long each store query of the subscriber may take (default 5000 ms). */
+/* Sets how long each store query of the subscriber may take (default 5000 ms).
+   Does nothing for no subscriber. */
 KH_EXPORT void kh_subscriber_set_query_timeout (kh_subscriber_t *self, int timeout_ms);
 
 #ifdef __cplusplus
