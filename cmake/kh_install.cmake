@@ -5,7 +5,7 @@
 #   include/kreishub/{kreishub,kh_wire,kh_err}.h
 #   lib/pkgconfig/kreishub.pc
 #   lib/cmake/kreishub/: kreishubConfig.cmake, its version file, the exported targets
-#   share/man/man1/kreishub.1, man8/kreishub-broker.8, man8/kreishub-recorder.8
+#   share/man/man1/kreishub.1.gz, man8/kreishub-broker.8.gz, man8/kreishub-recorder.8.gz
 #   lib/systemd/system/kreishub-broker.service, kreishub-recorder.service
 #   etc/kreishub/kreishub.cfg (/etc/kreishub under the prefix /usr)
 #
@@ -44,11 +44,22 @@ install (FILES ${PROJECT_BINARY_DIR}/packaging/kreishubConfig.cmake
                ${PROJECT_BINARY_DIR}/packaging/kreishubConfigVersion.cmake
          DESTINATION ${KH_CMAKE_DIR})
 
-install (FILES ${PROJECT_SOURCE_DIR}/packaging/kreishub.1
-         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install (FILES ${PROJECT_SOURCE_DIR}/packaging/kreishub-broker.8
-               ${PROJECT_SOURCE_DIR}/packaging/kreishub-recorder.8
-         DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+# The man pages go gzipped, as Debian's policy wants them in a .deb (CPack does not
+# compress them) and man reads them anywhere; gzip -n leaves the name and time out of
+# the header, so that a page always gives the same bytes.
+find_program (KH_GZIP gzip REQUIRED)
+foreach (kh_page kreishub.1 kreishub-broker.8 kreishub-recorder.8)
+    set (kh_gz ${PROJECT_BINARY_DIR}/packaging/man/${kh_page}.gz)
+    add_custom_command (OUTPUT ${kh_gz}
+        COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/packaging/${kh_page}
+                ${PROJECT_BINARY_DIR}/packaging/man/${kh_page}
+        COMMAND ${KH_GZIP} -9nf ${PROJECT_BINARY_DIR}/packaging/man/${kh_page}
+        DEPENDS ${PROJECT_SOURCE_DIR}/packaging/${kh_page} VERBATIM)
+    string (REGEX REPLACE ".*\\." "man" kh_section "${kh_page}")
+    install (FILES ${kh_gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/${kh_section})
+    list (APPEND KH_MAN_GZ ${kh_gz})
+endforeach ()
+add_custom_target (kh_man ALL DEPENDS ${KH_MAN_GZ})
 
 # The prefix-dependent files: the script reads these, set at configure time.
 install (CODE "

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# deb_test.sh BUILD_DIR VERSION - CPack makes the .deb from the build as it is, and it
-# holds what users need: the three programs, libkreishub (shared with its SONAME link
-# and link-time name, and static), the headers, kreishub.pc and the CMake package,
-# the manual pages, the two systemd units (which systemd-analyze accepts) and the
-# config as a conffile; its Depends name the libraries the programs link.
+# deb_test.sh BUILD_DIR VERSION SOURCE_DIR - CPack makes the .deb from the build as it
+# is, and it holds what users need: the three programs, libkreishub (shared with its
+# SONAME link and link-time name, and static), the headers, kreishub.pc and the CMake
+# package, the manual pages (gzipped), the two systemd units (which systemd-analyze
+# accepts) and the config as a conffile; its Depends name the libraries the programs
+# link.
 set -euo pipefail
 build=$1
 version=$2
+src=$3
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kh-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -54,8 +56,8 @@ want=(
     ./usr/lib/cmake/kreishub/kreishubConfigVersion.cmake
     ./usr/lib/cmake/kreishub/kreishubTargets.cmake
     ./usr/lib/cmake/kreishub/kreishubStaticTargets.cmake
-    ./usr/share/man/man1/kreishub.1 ./usr/share/man/man8/kreishub-broker.8
-    ./usr/share/man/man8/kreishub-recorder.8
+    ./usr/share/man/man1/kreishub.1.gz ./usr/share/man/man8/kreishub-broker.8.gz
+    ./usr/share/man/man8/kreishub-recorder.8.gz
     ./usr/lib/systemd/system/kreishub-broker.service
     ./usr/lib/systemd/system/kreishub-recorder.service
     ./etc/kreishub/kreishub.cfg
@@ -75,6 +77,14 @@ for prog in broker recorder; do
 done
 grep -qE "^ +db = /var/lib/kreishub/kreishub.db( |$)" "$root/etc/kreishub/kreishub.cfg" \
     || fail "the config's recorder/db is not in the unit's StateDirectory"
+
+# --- the man pages are compressed as Debian's policy wants (gzip -9n: no name and no
+# time in the header, so that the same page gives the same bytes), and are the pages
+# of the source.
+for page in man1/kreishub.1 man8/kreishub-broker.8 man8/kreishub-recorder.8; do
+    cmp -s <(gzip -9nc "$src/packaging/${page#*/}") "$root/usr/share/man/$page.gz" \
+        || fail "usr/share/man/$page.gz is not gzip -9n of packaging/${page#*/}"
+done
 
 # --- systemd reads the units without a complaint (it prints one for an unknown key
 # or a bad value, and still exits 0). ExecStart must name an executable: the one
