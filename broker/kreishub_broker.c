@@ -2,6 +2,7 @@
 #include <limits.h>
 #include "kh_broker.h"
 #include "kh_conf.h"
+#include "kh_daemon.h"
 #include "kh_opts.h"
 #include "kh_ready.h"
 #include "kh_value.h"
@@ -20,10 +21,10 @@ typedef struct {
     bool        verbose;
 } s_args_t;
 
-/* Parses argv into args. Returns KH_OPTS_GO, or what kh_opts_parse returned after
-   printing the usage, the version or why argv is bad. */
+/* Parses argv into args and starts the daemon with the config file it names
+   (kh_daemon_start). Returns KH_DAEMON_GO, or the exit status. */
 static int
-s_parse (int argc, char *argv [], s_args_t *args)
+s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
 {
     const kh_opt_t table [] = {
         { "config", 'c', "FILE", &args->config, NULL,
@@ -52,7 +53,7 @@ s_parse (int argc, char *argv [], s_args_t *args)
                  "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or an\n"
                  "endpoint cannot be bound, 2 for bad usage.\n"
     };
-    return kh_opts_parse (&opts, argc, argv, NULL);
+    return kh_daemon_start (&opts, argc, argv, &args->config, root);
 }
 
 /* Builds the broker configuration: defaults, then the config file, then flags.
@@ -102,22 +103,17 @@ int
 main (int argc, char *argv [])
 {
     s_args_t args = { 0 };
-    int rc = s_parse (argc, argv, &args);
-    if (rc != KH_OPTS_GO)
-        return kh_opts_exit (rc, 2);
-    zsys_init ();
-    zsys_set_logstream (stderr);
-    zsys_set_logident (S_PROGRAM);
     zconfig_t *root = NULL;
-    if (kh_conf_load (S_PROGRAM, args.config, &root))
-        return 1;
+    int rc = s_start (argc, argv, &args, &root);
+    if (rc != KH_DAEMON_GO)
+        return rc;
     kh_broker_config_t config = { 0 };
     kh_broker_t *broker = NULL;
     if (s_configure (&args, root, &config) == 0)
         broker = kh_broker_new (&config);
     if (!broker) {
         zconfig_destroy (&root);
-        return 1;
+        return KH_DAEMON_FAILED;
     }
     kh_ready_print (stdout, "client", kh_broker_client_endpoint (broker),
                     "live", kh_broker_live_endpoint (broker),
@@ -126,5 +122,5 @@ main (int argc, char *argv [])
     s_log_stats (broker);
     kh_broker_destroy (&broker);
     zconfig_destroy (&root);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? 0 : KH_DAEMON_FAILED;
 }

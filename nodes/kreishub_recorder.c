@@ -1,5 +1,6 @@
 /*  kreishub_recorder.c - the kreishub-recorder program: options, READY, serve, stop. */
 #include "kh_conf.h"
+#include "kh_daemon.h"
 #include "kh_opts.h"
 #include "kh_ready.h"
 #include "kh_recorder.h"
@@ -18,10 +19,10 @@ typedef struct {
     bool        verbose;
 } s_args_t;
 
-/* Parses argv into args. Returns KH_OPTS_GO, or what kh_opts_parse returned after
-   printing the usage, the version or why argv is bad. */
+/* Parses argv into args and starts the daemon with the config file it names
+   (kh_daemon_start). Returns KH_DAEMON_GO, or the exit status. */
 static int
-s_parse (int argc, char *argv [], s_args_t *args)
+s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
 {
     const kh_opt_t table [] = {
         { "config", 'c', "FILE", &args->config, NULL,
@@ -46,7 +47,7 @@ s_parse (int argc, char *argv [], s_args_t *args)
                  "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the "
                  "store\nor the socket cannot be opened, 2 for bad usage.\n"
     };
-    return kh_opts_parse (&opts, argc, argv, NULL);
+    return kh_daemon_start (&opts, argc, argv, &args->config, root);
 }
 
 /* Builds the recorder configuration: defaults, then the config file, then flags.
@@ -93,26 +94,21 @@ int
 main (int argc, char *argv [])
 {
     s_args_t args = { 0 };
-    int rc = s_parse (argc, argv, &args);
-    if (rc != KH_OPTS_GO)
-        return kh_opts_exit (rc, 2);
-    zsys_init ();
-    zsys_set_logstream (stderr);
-    zsys_set_logident (S_PROGRAM);
     zconfig_t *root = NULL;
-    if (kh_conf_load (S_PROGRAM, args.config, &root))
-        return 1;
+    int rc = s_start (argc, argv, &args, &root);
+    if (rc != KH_DAEMON_GO)
+        return rc;
     kh_recorder_config_t config = { 0 };
     if (s_configure (&args, root, &config)) {
         zconfig_destroy (&root);
-        return 1;
+        return KH_DAEMON_FAILED;
     }
     kh_problem_t why = { 0 };
     kh_recorder_t *recorder = kh_recorder_new (&config, &why);
     if (!recorder) {
         fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
         zconfig_destroy (&root);
-        return 1;
+        return KH_DAEMON_FAILED;
     }
     char head [24];
     snprintf (head, sizeof head, "%llu", (unsigned long long) kh_recorder_head (recorder));
@@ -124,5 +120,5 @@ main (int argc, char *argv [])
     s_log_stats (recorder);
     kh_recorder_destroy (&recorder);
     zconfig_destroy (&root);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? 0 : KH_DAEMON_FAILED;
 }
