@@ -102,6 +102,12 @@ int kh_cli_int (const char *name, const char *text, int *value);
    set and the other 0, or -1 if text is neither. */
 int kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at);
 
+/* Checks the filters --type and --from of command (e.g. "kreishub log"); NULL is
+   not given. Returns 0 if type is a message type and from an AGS, else -1 after
+   saying on stderr "COMMAND: 'TEXT' is not a message type" (or "... not an AGS (8
+   or 5 digits)"). */
+int kh_cli_filters (const char *command, const char *type, const char *from);
+
 /* The exit status for a kh_err code from the library. */
 int kh_cli_exit_status (int code);
 

@@ -137,6 +137,19 @@ kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at)
     return 0;
 }
 
+int
+kh_cli_filters (const char *command, const char *type, const char *from)
+{
+    if (type && !kh_schema_type_known (type)) {
+        fprintf (stderr, "%s: '%s' is not a message type\n", command, type);
+        return -1;
+    }
+    if (from && !kh_ags_valid (from, strlen (from))) {
+        fprintf (stderr, "%s: '%s' is not an AGS (8 or 5 digits)\n", command, from);
+        return -1;
+    }
+    return 0;
+}
 
 /* ------------------------------------------------------- exit statuses */
 

@@ -1,5 +1,6 @@
 /*  kh_cli_args_test.c - the CLI's argument helpers: positions in the log, numbers,
-    endpoint resolution, option splitting for publish, exit statuses, output lines. */
+    filters, endpoint resolution, option splitting for publish, exit statuses,
+    output lines. */
 #include "kh_check.h"
 #include "kh_cli.h"
 
@@ -46,6 +47,22 @@ s_test_numbers (void)
               "ms %d", ms);
     KH_CHECK ("a timeout beyond INT_MAX is refused", kh_cli_int ("-t", "2147483648", &ms) == -1
               && ms == 0, "ms %d", ms);
+}
+
+/* --type and --from of log and subscribe, checked in one place. */
+static void
+s_test_filters (void)
+{
+    KH_CHECK ("no filters pass", kh_cli_filters ("kreishub log", NULL, NULL) == 0, "refused");
+    KH_CHECK ("a message type and an AGS of 8 or 5 digits pass",
+              kh_cli_filters ("kreishub log", "offer", "05162004") == 0
+              && kh_cli_filters ("kreishub log", "idea", "05162") == 0, "refused");
+    fprintf (stderr, "(three expected messages follow)\n");
+    KH_CHECK ("a type that is not one is refused",
+              kh_cli_filters ("kreishub log", "memo", NULL) == -1, "passed");
+    KH_CHECK ("a sender that is not an AGS is refused",
+              kh_cli_filters ("kreishub subscribe", NULL, "0516") == -1
+              && kh_cli_filters ("kreishub subscribe", "idea", "05162x04") == -1, "passed");
 }
 
 static void
@@ -197,6 +214,7 @@ main (void)
 {
     s_test_positions ();
     s_test_numbers ();
+    s_test_filters ();
     s_test_resolution ();
     s_test_split ();
     s_test_exit_statuses ();

@@ -32,21 +32,6 @@ s_position (const char *text, bool until, kh_query_t *query)
     return 0;
 }
 
-/* Copies a --type or --from filter into buf after checking it. Returns 0 or -1. */
-static int
-s_filter (const char *what, const char *text, char *buf, size_t cap)
-{
-    bool ok = streq (what, "type") ? kh_schema_type_known (text)
-                                   : kh_ags_valid (text, strlen (text));
-    if (!ok || strlen (text) >= cap) {
-        fprintf (stderr, "kreishub log: '%s' is not %s\n", text,
-                 streq (what, "type") ? "a message type" : "an AGS (8 or 5 digits)");
-        return -1;
-    }
-    memcpy (buf, text, strlen (text) + 1);
-    return 0;
-}
-
 /* The options as given, before they are read into s_args_t. */
 typedef struct {
     const char *type, *from, *since, *until, *limit, *format, *timeout;
@@ -57,13 +42,15 @@ static int
 s_read (const s_given_t *given, s_args_t *args)
 {
     kh_query_t *q = &args->query;
-    if ((given->type && s_filter ("type", given->type, q->type, sizeof q->type))
-    ||  (given->from && s_filter ("from", given->from, q->from, sizeof q->from))
+    if (kh_cli_filters ("kreishub log", given->type, given->from)
     ||  (given->since && s_position (given->since, false, q))
     ||  (given->until && s_position (given->until, true, q))
     ||  kh_cli_uint ("--limit", given->limit, UINT64_MAX, &args->limit)
     ||  kh_cli_int ("--timeout", given->timeout, &args->timeout))
         return -1;
+    /* a known type and an AGS fit their fields */
+    snprintf (q->type, sizeof q->type, "%s", given->type ? given->type : "");
+    snprintf (q->from, sizeof q->from, "%s", given->from ? given->from : "");
     if (given->format && kh_cli_format (given->format, &args->format)) {
         fprintf (stderr, "kreishub log: --format is table, json or csv, not '%s'\n",
                  given->format);

@@ -13,22 +13,6 @@ typedef struct {
     int         timeout;                /* --timeout MS, -1: for ever */
 } s_args_t;
 
-/* Checks the filter values. Returns 0, or -1 after saying why. */
-static int
-s_check (const s_args_t *args)
-{
-    if (args->type && !kh_schema_type_known (args->type)) {
-        fprintf (stderr, "kreishub subscribe: '%s' is not a message type\n", args->type);
-        return -1;
-    }
-    if (args->from && !kh_ags_valid (args->from, strlen (args->from))) {
-        fprintf (stderr, "kreishub subscribe: '%s' is not an AGS (8 or 5 digits)\n",
-                 args->from);
-        return -1;
-    }
-    return 0;
-}
-
 /* Parses argv into args. Returns what kh_opts_parse returned (KH_OPTS_BAD also for
    a value that is refused). */
 static int
@@ -61,7 +45,8 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     if (rc == KH_OPTS_GO
     &&  (kh_cli_uint ("--since", since, UINT64_MAX, &args->since)
      ||  kh_cli_uint ("--count", count, UINT64_MAX, &args->count)
-     ||  kh_cli_int ("--timeout", timeout, &args->timeout) || s_check (args)))
+     ||  kh_cli_int ("--timeout", timeout, &args->timeout)
+     ||  kh_cli_filters (opts.program, args->type, args->from)))
         rc = kh_cli_bad (&opts);
     return rc;
 }
