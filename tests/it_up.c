@@ -9,6 +9,7 @@
     output, never for a time. */
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -63,6 +64,8 @@ s_start (s_test_t *t, const char *name, const char *const *env, const char *cons
         args [n++] = argv [i];
     args [n] = NULL;
     s_run_t run = { .echo = tmpfile () };
+    if (run.echo)                       /* the test's file, not the program's */
+        fcntl (fileno (run.echo), F_SETFD, FD_CLOEXEC);
     kh_proc_opts_t opts = { .name = name, .err_path = err, .echo = run.echo };
     run.proc = run.echo ? kh_proc_new (args, &opts) : NULL;
     return run;
@@ -318,6 +321,26 @@ test_up_taken (s_test_t *t)
     s_check_up_taken (t, "recorder", "KREISHUB_RECORDER", NULL);
 }
 
+/* With one file descriptor left, kreishub up cannot make the pipe that signals wake:
+   it says so and exits 1, having started nothing. */
+static void
+test_up_no_pipe (s_test_t *t)
+{
+    char program [512], data [400], script [600];
+    snprintf (program, sizeof program, "%s/kreishub", getenv ("KH_BIN_DIR"));
+    snprintf (data, sizeof data, "%s/data-no-pipe", t->dir);
+    /* fds 0 to 2, and 3 for the loader: no two for a pipe (3 may be inherited) */
+    snprintf (script, sizeof script, "exec 3>&-; ulimit -n 4 && exec \"$0\" up --dir '%s' "
+              "--client " S_ANY " --live " S_ANY " --recorder " S_ANY, data);
+    const char *args [] = { "/bin/sh", "-c", script, program, NULL };
+    s_run_t run = s_start (t, "up-no-pipe", NULL, args);
+    int rc = s_finish (t, &run, 10000);
+    KH_CHECK ("kreishub up without a signal pipe says why and exits 1, starting nothing",
+              rc == 1 && strstr (t->err, "kreishub up: cannot make the pipe that signals "
+              "wake: Too many open files") && !*t->out, "rc %d out '%s' err '%s'", rc,
+              t->out, t->err);
+}
+
 /* ------------------------------------------------------------- up.sh */
 
 /* Starts scripts/up.sh with the build's programs (no install, no build), its data in
@@ -420,8 +443,8 @@ main (void)
         const char *name;
         void (*run) (s_test_t *t);
     } tests [] = {
-        { "up", test_up }, { "up taken", test_up_taken }, { "up.sh", test_up_sh },
-        { "up.sh taken", test_up_sh_taken },
+        { "up", test_up }, { "up taken", test_up_taken }, { "up no pipe", test_up_no_pipe },
+        { "up.sh", test_up_sh }, { "up.sh taken", test_up_sh_taken },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests [0]; i++) {
         int64_t begun = zclock_mono ();

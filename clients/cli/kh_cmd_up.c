@@ -181,12 +181,16 @@ s_on_signal (int signo)
     errno = saved;
 }
 
-/* Sets up the self-pipe and the handlers for SIGINT and SIGTERM. Returns 0 or -1. */
+/* Sets up the self-pipe and the handlers for SIGINT and SIGTERM. Returns 0, or -1
+   after saying why. */
 static int
 s_signals (void)
 {
-    if (pipe2 (s_signal_pipe, O_CLOEXEC | O_NONBLOCK))
+    if (pipe2 (s_signal_pipe, O_CLOEXEC | O_NONBLOCK)) {
+        fprintf (stderr, "kreishub up: cannot make the pipe that signals wake: %s\n",
+                 strerror (errno));
         return -1;
+    }
     struct sigaction action = { .sa_handler = s_on_signal, .sa_flags = SA_RESTART };
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
@@ -282,8 +286,10 @@ s_run (const s_plan_t *plan)
         return KH_EXIT_USAGE;
     kh_launch_opts_t opts = { .echo = stdout };
     kh_launch_t *launch = kh_launch_new (&opts);
-    if (!launch)
+    if (!launch) {
+        fprintf (stderr, "kreishub up: out of memory\n");
         return KH_EXIT_USAGE;
+    }
     kh_launch_set_wake (launch, s_signal_pipe [0]);
     bool ok = s_start (launch, plan) == 0;
     if (ok) {
