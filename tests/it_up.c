@@ -1,9 +1,10 @@
 /*  it_up.c - `kreishub up` and scripts/up.sh, as a user runs them: up comes up on the
     endpoints and data directory that its flags or the environment name, says READY,
-    serves, stops on SIGINT and starts again on the same store; up.sh publishes the
-    demo into the hub it started. With a port taken, by a plain listening socket or
-    by a real hub, both stop at once, name the port, and publish nowhere: the socket
-    holder is never connected to, and the other hub's log stays as it was.
+    serves, stops on SIGINT (and on SIGTERM before READY, with status 0 too) and
+    starts again on the same store; up.sh publishes the demo into the hub it started.
+    With a port taken, by a plain listening socket or by a real hub, both stop at
+    once, name the port, and publish nowhere: the socket holder is never connected
+    to, and the other hub's log stays as it was.
 
     Programs run through support/kh_proc.h: the test waits for a READY line or for
     output, never for a time. */
@@ -321,6 +322,119 @@ test_up_taken (s_test_t *t)
     s_check_up_taken (t, "recorder", "KREISHUB_RECORDER", NULL);
 }
 
+/* Writes an executable shell script at DIR/name that runs lines. Returns 0 or -1. */
+static int
+s_script (const char *dir, const char *name, const char *lines)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *file = fopen (path, "w");
+    bool written = file && fprintf (file, "#!/bin/sh\n%s", lines) > 0;
+    if (file && fclose (file))
+        written = false;
+    return written && chmod (path, 0755) == 0 ? 0 : -1;
+}
+
+/* Makes DIR/bin-NAME: a copy of kreishub, which runs the programs beside it, and
+   there the two scripts given as kreishub-broker and kreishub-recorder. Writes
+   the copy's path into program. Returns 0 or -1. */
+static int
+s_fake_bin (s_test_t *t, const char *name, const char *broker, const char *recorder,
+            char *program, size_t cap)
+{
+    char dir [400];
+    snprintf (dir, sizeof dir, "%s/bin-%s", t->dir, name);
+    snprintf (program, cap, "%s/kreishub", dir);
+    if (mkdir (dir, 0755) || s_sh (t, "cp '%s/kreishub' '%s'", getenv ("KH_BIN_DIR"), dir))
+        return -1;
+    return s_script (dir, "kreishub-broker", broker) || s_script (dir, "kreishub-recorder",
+                                                                   recorder) ? -1 : 0;
+}
+
+/* Reads the pid that the program name said ("NAME: pid N", as kreishub up echoes
+   it) in text; 0 if it did not. */
+static int
+s_said_pid (const char *text, const char *name)
+{
+    char needle [64];
+    snprintf (needle, sizeof needle, "%s: pid ", name);
+    const char *said = strstr (text, needle);
+    return said ? atoi (said + strlen (needle)) : 0;
+}
+
+/* Sends SIGTERM to the `kreishub up` of run, which has not said READY, once its
+   output holds ready_to_stop; checks that it exits 0, says it stopped, and leaves
+   none of the programs that said their pid behind (names, count of them). */
+static void
+s_check_stop_in_start (s_test_t *t, s_run_t *run, const char *what, const char *ready_to_stop,
+                       const char *const *names, int count)
+{
+    char text [S_OUT_MAX];
+    bool there = s_await_output (run, ready_to_stop, S_UP_MS, text, sizeof text);
+    int pids [2] = { 0, 0 };
+    for (int i = 0; i < count; i++)
+        pids [i] = s_said_pid (text, names [i]);
+    KH_CHECK ("kreishub up is still starting when the test stops it", there
+              && run->proc && !kh_proc_ready (run->proc), "%s: out '%s'", what, text);
+    kh_proc_signal (run->proc, SIGTERM);
+    int rc = s_finish (t, run, 30000);
+    KH_CHECK ("kreishub up stopped by SIGTERM during its start exits 0 and says it stopped",
+              rc == 0 && strstr (t->out, ": kreishub: stopped\n")
+              && !strstr (t->err, "kreishub up:"), "%s: rc %d out '%s' err '%s'", what, rc,
+              t->out, t->err);
+    bool gone = true;
+    for (int i = 0; i < count; i++)
+        gone = gone && pids [i] > 0 && kill (pids [i], 0) == -1 && errno == ESRCH;
+    KH_CHECK ("and leaves no program behind", gone, "%s: pids %d, %d", what, pids [0],
+              pids [1]);
+}
+
+/* SIGTERM to `kreishub up` before it says READY: while it waits for the broker's
+   READY line (a broker that never says it), and while it waits for the recorder to
+   link (a recorder whose broker endpoint is a port that nobody listens on). Both
+   are stops asked for: exit status 0, nothing left running. */
+static void
+test_up_stopped_in_start (s_test_t *t)
+{
+    char program [512], data [400], nowhere [64], broker [1024], recorder [1024];
+    snprintf (data, sizeof data, "%s/data-stopped", t->dir);
+    const char *silent = "trap 'kill $! 2>/dev/null; exit 0' TERM\n"
+                         "echo \"pid $$ never says READY\"\n"
+                         "sleep 600 & wait $!\n";
+    int rc = s_fake_bin (t, "silent", silent, "exit 1\n", program, sizeof program);
+    KH_CHECK ("a bin directory with a silent broker is made", rc == 0, "in %s", t->dir);
+    const char *args [] = { program, "up", "--dir", data, "--client", S_ANY, "--live", S_ANY,
+                            "--recorder", S_ANY, NULL };
+    s_run_t run = s_start (t, "up-silent", NULL, args);
+    const char *const names [2] = { "kreishub-broker", "kreishub-recorder" };
+    s_check_stop_in_start (t, &run, "waiting for the broker", "never says READY", names, 1);
+
+    /* bound but not listening: every connection to it is refused */
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t len = sizeof addr;
+    rc = fd >= 0 && bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0
+      && getsockname (fd, (struct sockaddr *) &addr, &len) == 0 ? 0 : -1;
+    snprintf (nowhere, sizeof nowhere, "tcp://127.0.0.1:%d", ntohs (addr.sin_port));
+    const char *bin = getenv ("KH_BIN_DIR");
+    snprintf (broker, sizeof broker, "echo \"pid $$\"\nexec '%s/kreishub-broker' \"$@\"\n",
+              bin);
+    snprintf (recorder, sizeof recorder, "echo \"pid $$\"\n"
+              "exec '%s/kreishub-recorder' \"$@\" --broker %s 2>&1\n", bin, nowhere);
+    if (rc == 0)
+        rc = s_fake_bin (t, "nowhere", broker, recorder, program, sizeof program);
+    KH_CHECK ("a bin directory with a recorder that cannot link is made", rc == 0,
+              "in %s", t->dir);
+    run = s_start (t, "up-nowhere", NULL, args);   /* program names the new copy */
+    /* the recorder's log says where it links: past its READY line, its handlers set */
+    char linking [128];
+    snprintf (linking, sizeof linking, "at head 0, broker %s\n", nowhere);
+    s_check_stop_in_start (t, &run, "waiting for the recorder to link", linking, names, 2);
+    if (fd >= 0)
+        close (fd);
+}
+
 /* With one file descriptor left, kreishub up cannot make the pipe that signals wake:
    it says so and exits 1, having started nothing. */
 static void
@@ -444,7 +558,8 @@ main (void)
         void (*run) (s_test_t *t);
     } tests [] = {
         { "up", test_up }, { "up taken", test_up_taken }, { "up no pipe", test_up_no_pipe },
-        { "up.sh", test_up_sh }, { "up.sh taken", test_up_sh_taken },
+        { "up stopped", test_up_stopped_in_start }, { "up.sh", test_up_sh },
+        { "up.sh taken", test_up_sh_taken },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests [0]; i++) {
         int64_t begun = zclock_mono ();
