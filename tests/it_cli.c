@@ -231,7 +231,7 @@ s_publish (s_test_t *t, const char *type, const char *from, const char *title,
         snprintf (msg->from, sizeof msg->from, "%s", from);
         snprintf (msg->title, sizeof msg->title, "%s", title);
     }
-    zclock_sleep (3);                   /* distinct commit times, for --since TIME */
+    kh_hub_next_ms ();                  /* distinct commit times, for --since TIME */
 }
 
 /* Publishes with --title and --from and the given extra flags. */
@@ -792,12 +792,12 @@ s_check_recorder_down (s_test_t *t)
     int status = kh_hub_stop_recorder (&t->hub, SIGTERM);
     KH_CHECK ("the recorder stops on SIGTERM", WIFEXITED (status) && WEXITSTATUS (status) == 0,
               "status 0x%x", status);
-    /* the broker notices at a failed send (a query) or after its recorder TTL */
+    /* the broker notices at a failed send (the query asked here) or after its
+       recorder TTL; ping tells when it has */
     int rc = -1;
     for (int64_t end = zclock_mono () + 20000; rc != 3 && zclock_mono () < end; ) {
         s_sh (t, "kreishub log -t 1000 >/dev/null 2>&1");
-        if ((rc = s_sh (t, "kreishub ping -t 2000 2>/dev/null")) != 3)
-            zclock_sleep (100);
+        rc = s_sh (t, "kreishub ping -t 2000 2>/dev/null");
     }
     char expect [64];
     snprintf (expect, sizeof expect, "head %d recorder down\n", t->head);
@@ -808,10 +808,8 @@ s_check_recorder_down (s_test_t *t)
                    "-r 0", 3, "UNAVAILABLE");
 
     rc = kh_hub_start_recorder (&t->hub);
-    KH_CHECK ("the recorder starts again", rc == 0, "see %s", t->hub.dir);
-    for (int64_t end = zclock_mono () + 20000; zclock_mono () < end; zclock_sleep (50))
-        if (s_sh (t, "kreishub ping -t 2000") == 0)
-            break;
+    KH_CHECK ("the recorder starts again and links", rc == 0
+              && kh_hub_await_link (&t->hub, 20000) == 0, "see %s", t->hub.dir);
     s_ping (t, "after the recorder came back, with nothing stored while it was down",
             "kreishub");
 }

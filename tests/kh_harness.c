@@ -7,10 +7,13 @@
 #include <unistd.h>
 #include <czmq.h>
 #include "kh_harness.h"
+#include "kreishub/kreishub.h"
 
 #define S_ARGS_MAX      32              /* flags of one program */
 #define S_READY_MS      20000           /* a program must say READY within this */
 #define S_STOP_MS       30000           /* and end within this after its signal */
+#define S_REBIND_MS     5000            /* a restarted broker may wait this for a port */
+#define S_REBIND_STEP_MS 5              /* trying again after this */
 
 /* Returns the directory holding the kreishub programs. */
 static const char *
@@ -55,6 +58,16 @@ kh_hub_start_recorder (kh_hub_t *hub)
     return 0;
 }
 
+/* True if the broker just started ended with status 1, as it does when it cannot
+   bind an endpoint. */
+static bool
+s_bind_failed (kh_hub_t *hub)
+{
+    kh_proc_t *proc = kh_launch_broker_proc (hub->launch);
+    int status = proc && !kh_proc_running (proc) ? kh_proc_status (proc) : -1;
+    return status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 1;
+}
+
 int
 kh_hub_start_broker (kh_hub_t *hub)
 {
@@ -69,10 +82,13 @@ kh_hub_start_broker (kh_hub_t *hub)
     s_args (args, first, 6, hub->broker_args);
     hub->broker_pid = 0;
     int rc = kh_launch_broker (hub->launch, args);
-    /* A port the killed broker held may take a moment to be free again: nothing
-       tells when, so try again now and then. */
-    for (int tries = 1; rc == -1 && again && tries < 50; tries++) {
-        usleep (100000);
+    /* The broker before was reaped, so its sockets are closed and its ports free;
+       yet another socket may have taken one meanwhile (a connection's ephemeral
+       port), and nothing tells when it lets go: while the broker exits 1 (it could
+       not bind), try again soon, for a while. */
+    int64_t end = zclock_mono () + S_REBIND_MS;
+    while (again && rc == -1 && s_bind_failed (hub) && zclock_mono () < end) {
+        usleep (S_REBIND_STEP_MS * 1000);
         rc = kh_launch_broker (hub->launch, args);
     }
     if (rc)
@@ -187,6 +203,14 @@ kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
         ;
     int status = pclose (pipe);
     return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+void
+kh_hub_next_ms (void)
+{
+    uint64_t now = kh_now_ms ();
+    while (kh_now_ms () <= now)
+        usleep (100);
 }
 
 char *

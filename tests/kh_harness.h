@@ -57,6 +57,11 @@ int kh_hub_stop (kh_hub_t *hub, bool keep);
 int kh_hub_run (kh_hub_t *hub, char *out, size_t cap, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
+/* Waits until the wall clock, which the store stamps commits with, shows a later
+   millisecond than now: what the hub commits after this has a later commit time
+   (at) than anything it acknowledged before. */
+void kh_hub_next_ms (void);
+
 /* Reads the file at path into out (cap bytes, NUL-terminated; "" if it cannot be
    read). Returns out. */
 char *kh_hub_slurp (const char *path, char *out, size_t cap);
