@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,19 @@ s_say (const char *text)
     }
 }
 
+/* In the child: closes every file descriptor from first on. */
+static void
+s_close_from (int first)
+{
+    if (close_range ((unsigned) first, ~0U, 0) == 0)
+        return;
+    struct rlimit limit;                /* a kernel before 5.9: one by one */
+    rlim_t last = getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536
+                ? limit.rlim_cur : 65536;
+    for (rlim_t fd = (rlim_t) first; fd < last; fd++)
+        close ((int) fd);
+}
+
 /* In the child: becomes a group leader that dies with its parent, takes the pipe as
    stdout (and err, if not -1, as stderr) and runs argv. Never returns. */
 static void
@@ -73,6 +87,10 @@ s_child (const char *const argv [], int out, int err, pid_t parent)
         _exit (1);
     if (dup2 (out, STDOUT_FILENO) < 0 || (err >= 0 && dup2 (err, STDERR_FILENO) < 0))
         _exit (126);
+    /* The program gets stdin, stdout and stderr, nothing else of ours: no socket,
+       no log file a test runner holds open (it would keep them open for as long as
+       the program runs). */
+    s_close_from (3);
     if (strchr (argv [0], '/'))
         execv (argv [0], (char *const *) argv);
     else

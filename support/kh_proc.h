@@ -10,8 +10,8 @@
     through a pipe: the first READY line is kept, every other line is passed to an
     echo stream (or dropped), so a child cannot block on a full pipe while its parent
     waits here. Its stderr is ours (what it says reaches the user as it says it) or
-    appended to a file. An exit is noticed at once through a pidfd where the kernel
-    has them, else within 10 ms.
+    appended to a file; no other file descriptor of ours reaches it. An exit is
+    noticed at once through a pidfd where the kernel has them, else within 10 ms.
 */
 #ifndef KH_PROC_H_INCLUDED
 #define KH_PROC_H_INCLUDED

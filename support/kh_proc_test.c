@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kh_check.h"
+#include <fcntl.h>
 #include "kh_proc.h"
 
 static char s_dir [] = "/tmp/kh-proc-XXXXXX";
@@ -187,6 +188,24 @@ s_test_wait_many (void)
     kh_proc_destroy (&procs [1]);
 }
 
+/* A file descriptor of the parent without close-on-exec does not reach the child. */
+static void
+s_test_no_inherited_fds (void)
+{
+    int fd = open ("/dev/null", O_RDONLY);     /* deliberately without O_CLOEXEC */
+    char script [128];
+    snprintf (script, sizeof script, "if [ -e /proc/self/fd/%d ]; then echo READY fd=open; "
+              "else echo READY fd=closed; fi; exec sleep 30", fd);
+    kh_proc_t *proc = fd >= 0 ? s_sh (script, NULL) : NULL;
+    int rc = proc ? kh_proc_await_ready (proc, 10000, -1) : -2;
+    KH_CHECK ("the child has no file descriptor of ours but stdin, stdout and stderr",
+              rc == 0 && streq (kh_proc_ready (proc), "READY fd=closed"), "rc %d '%s'", rc,
+              proc && kh_proc_ready (proc) ? kh_proc_ready (proc) : "");
+    kh_proc_destroy (&proc);
+    if (fd >= 0)
+        close (fd);
+}
+
 int
 main (void)
 {
@@ -200,6 +219,7 @@ main (void)
     s_test_stubborn ();
     s_test_cannot_run ();
     s_test_wait_many ();
+    s_test_no_inherited_fds ();
     char path [64];
     snprintf (path, sizeof path, "%s/child.err", s_dir);
     unlink (path);
