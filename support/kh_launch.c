@@ -276,7 +276,11 @@ kh_launch_stop (kh_launch_t *self)
         if (!procs [i])
             continue;
         int status = kh_proc_reap (procs [i], KH_LAUNCH_STOP_MS);
-        if (status == -1 || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        /* Ended by the SIGTERM we sent, before it could install its handler (it
+           was still starting): stopped as asked, so clean too. */
+        bool termed = status != -1 && WIFSIGNALED (status) && WTERMSIG (status) == SIGTERM;
+        if (!termed
+        &&  (status == -1 || !WIFEXITED (status) || WEXITSTATUS (status) != 0)) {
             snprintf (self->why, sizeof self->why, "%s", kh_proc_why (procs [i]));
             rc = -1;
         }

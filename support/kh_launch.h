@@ -65,7 +65,8 @@ kh_proc_t *kh_launch_broker_proc (kh_launch_t *self);
 kh_proc_t *kh_launch_recorder_proc (kh_launch_t *self);
 
 /* Sends SIGTERM to both and waits for each up to KH_LAUNCH_STOP_MS (then kills it).
-   Returns 0 if every program started ended with status 0, else -1 (kh_launch_why
+   Returns 0 if every program started ended with status 0 (or was ended by that
+   SIGTERM while still starting, before it could handle it), else -1 (kh_launch_why
    names one that did not). */
 int kh_launch_stop (kh_launch_t *self);
 
