@@ -467,9 +467,15 @@ s_subscriber (void *arg)
     }
     zsock_set_rcvhwm (sub, KH_BENCH_SUB_HWM);
     zsock_set_linger (sub, 0);
-    zsock_set_subscribe (sub, "idea/");
-    zsock_set_subscribe (sub, KH_TOPIC_BEAT);
-    if (zsock_connect (sub, "%s", self->load->hub->live) == -1)
+    /* Connect first, then subscribe, "!hb" last: subscriptions made before the
+       connection stands are sent in sorted order ("!hb" first), and the first
+       heartbeat would not prove "idea/" in place. */
+    int rc = zsock_connect (sub, "%s", self->load->hub->live);
+    if (rc == 0) {
+        zsock_set_subscribe (sub, "idea/");
+        zsock_set_subscribe (sub, KH_TOPIC_BEAT);
+    }
+    if (rc == -1)
         kh_bench_fail (self->flags, self->failure, "cannot connect to %s",
                        self->load->hub->live);
     else
