@@ -151,9 +151,14 @@ static int
 s_version (kh_store_t *self, int *version, kh_problem_t *why)
 {
     char text [32];
+    uint64_t value;
     if (s_value (self, "PRAGMA user_version", text, sizeof text, why))
         return -1;
-    *version = atoi (text);
+    /* SQLite's user_version is a signed 32-bit number: a file that says otherwise
+       is not one of ours. */
+    if (kh_uint_parse (text, INT32_MAX, &value))
+        return kh_problem (why, KH_ESTORE, "store: user_version '%s' is not ours", text);
+    *version = (int) value;
     return 0;
 }
 
