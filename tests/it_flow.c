@@ -347,16 +347,6 @@ s_publish_closer (kh_client_t *client, const char *type, const char *from)
 
 /* ------------------------------------------------------- phase 1: the flow */
 
-/* Waits until the clock has passed the ms it shows now: whatever commits after
-   that has a later commit time (at) than what was acknowledged before. */
-static void
-s_next_ms (void)
-{
-    uint64_t now = kh_now_ms ();
-    while (kh_now_ms () <= now)
-        zclock_sleep (1);
-}
-
 /* Publishes S_FIRST messages one by one; each ACK must name a new seq, the next one.
    The last is the closing record: an idea from S_AGS_A, which every subscriber of
    phase 1 follows. Fills sent with what was published, at from the subscriber later. */
@@ -367,7 +357,7 @@ s_publish_first (kh_client_t *client, s_log_t *sent)
     msgpack_sbuffer_init (&buf);
     for (uint32_t n = 0; n < S_FIRST; n++) {
         if (n == S_FIRST / 3 || n == 2 * S_FIRST / 3)
-            s_next_ms ();               /* so that commit times (at) differ here */
+            kh_hub_next_ms ();          /* so that commit times (at) differ here */
         bool last = n == S_FIRST - 1;
         int built = s_envelope (&buf, last ? "idea" : s_type_of (n),
                                 last ? S_AGS_A : s_from_of (n), n, NULL);
