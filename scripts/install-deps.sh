@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# install-deps.sh - installs what kreishub needs to build (and, with --test, to test)
-# from Debian 12's packages. Safe to run again: installs only what is missing.
+# install-deps.sh [--test|--bench] - installs what kreishub needs to build (and, with
+# --test, to test; with --bench, to compare with Mosquitto) from Debian 12's packages.
+# Safe to run again: installs only what is missing.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
@@ -9,6 +10,8 @@ if [ "${1:-}" = "--test" ]; then
     # dpkg-dev, file: cpack's Depends (dpkg-shlibdeps); groff-base, systemd: the
     # package tests check the man pages and the units with groff and systemd-analyze.
     pkgs+=(valgrind procps dpkg-dev file groff-base systemd)
+elif [ "${1:-}" = "--bench" ]; then
+    pkgs+=(mosquitto libmosquitto-dev)
 fi
 
 missing=()
