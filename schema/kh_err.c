@@ -30,6 +30,9 @@ static const struct {
     [KH_ENOMEM]        = { "NOMEM", "out of memory" },
     [KH_EINVAL]        = { "INVAL", "invalid argument" },
     [KH_EIO]           = { "IO", "input/output error" },
+    [KH_ESENDER]       = { "SENDER", "from is not the sender's own AGS" },
+    [KH_EFULL]         = { "FULL", "the store is full; nothing was stored" },
+    [KH_EBUSY]         = { "BUSY", "too many publishes wait for answers; try again" },
 };
 
 const char *
@@ -52,7 +55,7 @@ bool
 kh_err_transient (int code)
 {
     return code == KH_EUNAVAILABLE || code == KH_ESTORE || code == KH_ETIMEOUT
-        || code == KH_EUNREACHABLE;
+        || code == KH_EUNREACHABLE || code == KH_EFULL || code == KH_EBUSY;
 }
 
 int

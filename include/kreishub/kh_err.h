@@ -35,11 +35,14 @@ typedef enum {
     KH_ESTORE = 14,         /* the store failed to commit */
     KH_ETIMEOUT = 15,       /* client side: no answer in time */
     KH_EUNREACHABLE = 16,   /* client side: cannot reach the hub */
-    KH_EFORBIDDEN = 17,     /* sender not allowed (not in the broker's senders) */
+    KH_EFORBIDDEN = 17,     /* not allowed: no identity, not a sender, not the role */
     KH_EQUERY = 18,         /* a query that cannot be answered as asked */
     KH_ENOMEM = 19,         /* out of memory */
     KH_EINVAL = 20,         /* local misuse: bad argument to a function */
     KH_EIO = 21,            /* local I/O error (file, socket setup) */
+    KH_ESENDER = 22,        /* from is not the AGS of the sender's certificate */
+    KH_EFULL = 23,          /* the store's disk is full: nothing was stored */
+    KH_EBUSY = 24,          /* too many publishes of this connection wait: read answers */
     KH_ERR_COUNT_
 } kh_err_t;
 
@@ -50,9 +53,10 @@ KH_EXPORT const char *kh_strerror (int code);
 KH_EXPORT const char *kh_errname (int code);
 
 /* True for the codes that say "nothing was decided about this request; the same
-   request may succeed later": the hub cannot store now (UNAVAILABLE, STORE), gave no
-   answer in time (TIMEOUT) or cannot be reached (UNREACHABLE). A publish refused so
-   is retried with the same id; it is never stored twice. */
+   request may succeed later": the hub cannot store now (UNAVAILABLE, STORE, FULL),
+   this connection has too many publishes waiting (BUSY), no answer came in time
+   (TIMEOUT) or the hub cannot be reached (UNREACHABLE). A publish refused so is
+   retried with the same id; it is never stored twice. */
 KH_EXPORT bool kh_err_transient (int code);
 
 #ifdef __cplusplus
