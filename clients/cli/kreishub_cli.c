@@ -7,6 +7,7 @@ static const kh_cli_command_t s_commands [] = {
     { "subscribe", kh_cmd_subscribe, "follow records live, optionally catching up first" },
     { "log",       kh_cmd_log,       "show the stored log: filter, export (table/json/csv)" },
     { "ping",      kh_cmd_ping,      "show the hub's head and whether it can store" },
+    { "keygen",    kh_cmd_keygen,    "make a certificate pair for a member, the Kreis, an admin" },
 };
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
 
