@@ -8,8 +8,9 @@ pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
       libsqlite3-dev sqlite3)
 if [ "${1:-}" = "--test" ]; then
     # dpkg-dev, file: cpack's Depends (dpkg-shlibdeps); groff-base, systemd: the
-    # package tests check the man pages and the units with groff and systemd-analyze.
-    pkgs+=(valgrind procps dpkg-dev file groff-base systemd)
+    # package tests check the man pages and the units with groff and systemd-analyze;
+    # clang, libclang-rt-14-dev: libFuzzer and its sanitizers, for the fuzz stage.
+    pkgs+=(valgrind procps dpkg-dev file groff-base systemd clang libclang-rt-14-dev)
 elif [ "${1:-}" = "--bench" ]; then
     pkgs+=(mosquitto libmosquitto-dev)
 fi
