@@ -237,8 +237,8 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     kh_fuzz_frame_t frames [KH_FUZZ_FRAMES_MAX];
-    const void *parts [KH_FUZZ_FRAMES_MAX];
-    size_t sizes [KH_FUZZ_FRAMES_MAX];
+    const void *parts [KH_FUZZ_FRAMES_MAX] = { 0 };
+    size_t sizes [KH_FUZZ_FRAMES_MAX] = { 0 };
     size_t count = kh_fuzz_frames (data, size, frames, KH_FUZZ_FRAMES_MAX);
     s_rig.inputs++;
     for (size_t i = 0; i < count; i++) {
