@@ -28,7 +28,7 @@ struct _kh_client_t {
 /* --------------------------------------------------------------- lifecycle */
 
 kh_client_t *
-kh_client_new (const char *endpoint)
+kh__client_new (const char *endpoint, const kh_keys_t *keys)
 {
     if (!endpoint || !*endpoint)
         return NULL;
@@ -46,12 +46,26 @@ kh_client_new (const char *endpoint)
     zsock_set_sndtimeo (self->dealer, S_SEND_TIMEOUT);
     zsock_set_sndhwm (self->dealer, S_SEND_HWM);
     zsock_set_rcvhwm (self->dealer, S_SEND_HWM);
+    if (keys)
+        kh__keys_apply (keys, self->dealer);
     msgpack_sbuffer_init (&self->buf);
     if (zsock_connect (self->dealer, "%s", endpoint)) {
         kh_client_destroy (&self);
         return NULL;
     }
     return self;
+}
+
+kh_client_t *
+kh_client_new (const char *endpoint)
+{
+    return kh__client_new (endpoint, NULL);
+}
+
+kh_client_t *
+kh_client_new_secure (const char *endpoint, const kh_keys_t *keys)
+{
+    return keys ? kh__client_new (endpoint, keys) : NULL;
 }
 
 void

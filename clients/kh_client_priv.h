@@ -3,7 +3,7 @@
 #ifndef KH_CLIENT_PRIV_H_INCLUDED
 #define KH_CLIENT_PRIV_H_INCLUDED
 
-#include <zmq.h>
+#include <czmq.h>
 #include "kreishub/kreishub.h"
 #include "kh_codec.h"
 #include "kh_parts.h"
@@ -39,6 +39,13 @@ const void *kh__body (kh_parts_t *parts, size_t *size);
    all its subscriptions (a record alone proves only its own topic's). For tests,
    which must not publish before that. */
 bool kh__subscriber_heard (kh_subscriber_t *self);
+
+/* Makes sock a CURVE client with keys: our key pair and the hub's public key. Call
+   before it connects. */
+void kh__keys_apply (const kh_keys_t *keys, zsock_t *sock);
+
+/* As kh_client_new, over CURVE with keys if they are not NULL. */
+kh_client_t *kh__client_new (const char *endpoint, const kh_keys_t *keys);
 
 /* The zclock_mono time timeout_ms from now, or -1 for a negative timeout. */
 int64_t kh__deadline (int timeout_ms);

@@ -31,6 +31,7 @@ typedef struct {
     size_t          subs_count, subs_cap;
     uint64_t        publishes, differing, queries;
     zchunk_t       *last_body;          /* last publish received, to compare resends */
+    char            who [KH_AGS_MAX + 1];   /* ags of the last client message's certificate */
     msgpack_sbuffer buf;
     bool            terminated;
 } s_fake_t;
@@ -249,6 +250,11 @@ s_on_client (s_fake_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->router);
     zframe_t *client = zmsg_pop (msg);
+    /* The command frame, not the routing id: a ROUTER that reads ahead while polled
+       builds the routing id frame without the peer's metadata. */
+    zframe_t *first = zmsg_first (msg);
+    const char *ags = first ? zframe_meta (first, "ags") : NULL;
+    snprintf (self->who, sizeof self->who, "%s", ags ? ags : "");
     char *command = zmsg_popstr (msg);
     zframe_t *body = zmsg_pop (msg);
     if (command && streq (command, "PUBLISH") && body)
@@ -343,6 +349,8 @@ s_on_pipe (s_fake_t *self)
         self->page_rows = (int) s_number (a);
         zstr_send (self->pipe, "0");
     }
+    else if (streq (cmd, "WHO"))
+        zstr_send (self->pipe, self->who);
     else if (streq (cmd, "STATS"))
         zstr_sendf (self->pipe, "%llu %llu %llu", (unsigned long long) self->publishes,
                     (unsigned long long) self->differing, (unsigned long long) self->queries);
@@ -383,6 +391,11 @@ s_actor (zsock_t *pipe, void *args)
     msgpack_sbuffer_init (&self.buf);
     self.router = zsock_new (ZMQ_ROUTER);
     self.xpub = zsock_new (ZMQ_XPUB);
+    zcert_t *cert = (zcert_t *) args;   /* CURVE server, admission by the test's zauth */
+    for (int i = 0; cert && i < 2; i++) {
+        zcert_apply (cert, i ? self.xpub : self.router);
+        zsock_set_curve_server (i ? self.xpub : self.router, 1);
+    }
     zsock_set_sndhwm (self.xpub, 0);
     zsock_set_xpub_verbose (self.xpub, 1);  /* every subscription, also repeated ones */
     int port_c = zsock_bind (self.router, "tcp://127.0.0.1:*");
@@ -417,11 +430,12 @@ s_actor (zsock_t *pipe, void *args)
 
 /* ------------------------------------------------------------------ helpers */
 
-int
-kh_fake_hub_start (kh_fake_hub_t *hub)
+/* Starts the actor, a CURVE server with cert if not NULL. Returns 0 or -1. */
+static int
+s_start (kh_fake_hub_t *hub, zcert_t *cert)
 {
     memset (hub, 0, sizeof *hub);
-    hub->actor = zactor_new (s_actor, NULL);
+    hub->actor = zactor_new (s_actor, cert);
     if (!hub->actor)
         return -1;
     zstr_send (hub->actor, "ENDPOINTS");
@@ -432,6 +446,30 @@ kh_fake_hub_start (kh_fake_hub_t *hub)
     zstr_free (&client);
     zstr_free (&live);
     return 0;
+}
+
+int
+kh_fake_hub_start (kh_fake_hub_t *hub)
+{
+    return s_start (hub, NULL);
+}
+
+int
+kh_fake_hub_start_secure (kh_fake_hub_t *hub, const char *cert)
+{
+    zcert_t *server = zcert_load (cert);
+    int rc = server ? s_start (hub, server) : -1;
+    zcert_destroy (&server);            /* the actor applied it before it signalled */
+    return rc;
+}
+
+void
+kh_fake_hub_who (kh_fake_hub_t *hub, char *ags, size_t cap)
+{
+    zstr_send (hub->actor, "WHO");
+    char *answer = zstr_recv (hub->actor);
+    snprintf (ags, cap, "%s", answer ? answer : "");
+    zstr_free (&answer);
 }
 
 void

@@ -22,6 +22,8 @@
       "PAGE" "i" rows      -> "i" 0             rows per ROWS page (default 3)
       "STATS"              -> "888" publishes received, resends that differed
                               from the first send of their id, queries received
+      "WHO"                -> "s" ags       the certificate's ags of the last client
+                              message ("" if it came without one)
       "$TERM"
 */
 #ifndef KH_FAKE_HUB_H_INCLUDED
@@ -37,6 +39,12 @@ typedef struct {
 
 /* Starts the fake hub. Returns 0, or -1 if it could not bind. */
 int kh_fake_hub_start (kh_fake_hub_t *hub);
+/* Starts it as a CURVE server with the certificate (with its secret key) in the
+   file cert; which clients it admits is up to the test's zauth. Returns 0, or -1
+   if cert cannot be loaded or it could not bind. */
+int kh_fake_hub_start_secure (kh_fake_hub_t *hub, const char *cert);
+/* Copies the ags of the certificate of the last client message into ags. */
+void kh_fake_hub_who (kh_fake_hub_t *hub, char *ags, size_t cap);
 /* Stops it. */
 void kh_fake_hub_stop (kh_fake_hub_t *hub);
 

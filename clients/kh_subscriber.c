@@ -117,9 +117,10 @@ s_fill_start (kh_subscriber_t *self, uint64_t since, uint64_t until, bool counti
     self->fill_found = 0;
 }
 
-kh_subscriber_t *
-kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
-                   const char *type, const char *from, uint64_t since_seq)
+/* As kh_subscriber_new, over CURVE with keys if they are not NULL. */
+static kh_subscriber_t *
+s_new (const char *client_endpoint, const char *live_endpoint, const kh_keys_t *keys,
+       const char *type, const char *from, uint64_t since_seq)
 {
     type = type ? type : "";
     from = from ? from : "";
@@ -134,12 +135,14 @@ kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
     self->link = *type ? (*from ? S_LINK_PAIR : S_LINK_TYPE)
                        : (*from ? S_LINK_SENDER : S_LINK_SEQ);
     self->query_timeout = S_QUERY_TIMEOUT;
-    self->client = kh_client_new (client_endpoint);
+    self->client = kh__client_new (client_endpoint, keys);
     self->sub = zsock_new (ZMQ_SUB);
     if (!self->client || !self->sub) {
         kh_subscriber_destroy (&self);
         return NULL;
     }
+    if (keys)
+        kh__keys_apply (keys, self->sub);
     self->handle = zsock_resolve (self->sub);
     zsock_set_linger (self->sub, 0);
     zsock_set_maxmsgsize (self->sub, KH_FRAME_MAX);
@@ -154,6 +157,22 @@ kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
         s_fill_start (self, since_seq, 0, false, false, 0);
     }
     return self;
+}
+
+kh_subscriber_t *
+kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
+                   const char *type, const char *from, uint64_t since_seq)
+{
+    return s_new (client_endpoint, live_endpoint, NULL, type, from, since_seq);
+}
+
+kh_subscriber_t *
+kh_subscriber_new_secure (const char *client_endpoint, const char *live_endpoint,
+                          const kh_keys_t *keys, const char *type, const char *from,
+                          uint64_t since_seq)
+{
+    return keys ? s_new (client_endpoint, live_endpoint, keys, type, from, since_seq)
+                : NULL;
 }
 
 void

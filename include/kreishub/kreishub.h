@@ -1,11 +1,13 @@
 /*  kreishub.h - libkreishub: publish to, query and follow a kreishub hub from C.
 
-    Two classes. A kh_client_t is one DEALER connection to the broker's client
-    endpoint: it publishes envelopes (waiting for the ACK, or pipelined), pings, and
-    pages through history queries. A kh_subscriber_t follows the live endpoint with
-    a filter, optionally catching up from the store first, and fills any gap it
-    detects from the store, so that its caller sees every matching record once, in
-    ascending seq (PROTOCOL.md section 6).
+    Two classes, and the keys they connect with. A kh_client_t is one DEALER
+    connection to the broker's client endpoint: it publishes envelopes (waiting for
+    the ACK, or pipelined), pings, and pages through history queries. A
+    kh_subscriber_t follows the live endpoint with a filter, optionally catching up
+    from the store first, and fills any gap it detects from the store, so that its
+    caller sees every matching record once, in ascending seq (PROTOCOL.md section 6).
+    A hub is secure (CURVE) unless it runs in plain mode for development: connect to
+    it with kh_keys_t, made from the certificate `kreishub keygen` wrote.
 
     Functions return 0 on success or a code from kh_err.h: KH_ETIMEOUT when the hub
     did not answer in time, a protocol code (KH_EMISSING, KH_EUNAVAILABLE, ...) when
@@ -30,6 +32,36 @@
 extern "C" {
 #endif
 
+/* -------------------------------------------------------------------- keys */
+/* Who a client is to a secure hub (PROTOCOL.md, Identity): its certificate, made by
+   `kreishub keygen` (NAME.cert with NAME.cert_secret beside it, or the
+   NAME.cert_secret itself), and the hub's public certificate (the broker's
+   server.cert), which proves that the hub is the one it claims to be. The hub
+   admits the certificate's public key if its clients directory holds it, and takes
+   the holder's AGS and role from the certificate; the library does not check them. */
+typedef struct _kh_keys_t kh_keys_t;
+
+/* Loads our certificate (with its secret key) from cert_file and the hub's public
+   key from server_cert_file. Returns the keys, or NULL with why (if not NULL) set:
+   KH_EINVAL (a path is NULL or empty), KH_EIO (a file cannot be read), KH_EVALUE (a
+   file is not a certificate, or ours holds no secret key); the reason names the
+   file. */
+KH_EXPORT kh_keys_t *kh_keys_load (const char *cert_file, const char *server_cert_file,
+                                   kh_problem_t *why);
+
+/* Forgets the keys (the secret key's bytes are wiped) and frees them; sets *self_p
+   to NULL. Safe on NULL. Clients made with the keys keep working. */
+KH_EXPORT void kh_keys_destroy (kh_keys_t **self_p);
+
+/* What our certificate says: its AGS, name and role ("municipality": publishes its
+   own items; "kreis": publishes as the Kreis; "admin": reads everything, publishes
+   nothing; "" for what it does not say, or for no keys), and its public key (40
+   characters of Z85). Valid as long as the keys. */
+KH_EXPORT const char *kh_keys_ags (const kh_keys_t *self);
+KH_EXPORT const char *kh_keys_name (const kh_keys_t *self);
+KH_EXPORT const char *kh_keys_role (const kh_keys_t *self);
+KH_EXPORT const char *kh_keys_public (const kh_keys_t *self);
+
 /* ------------------------------------------------------------------ client */
 typedef struct _kh_client_t kh_client_t;
 
@@ -52,6 +84,12 @@ typedef struct {
    later, not here. Returns NULL if the endpoint is not valid or sockets cannot
    be created. */
 KH_EXPORT kh_client_t *kh_client_new (const char *endpoint);
+
+/* As kh_client_new, over CURVE with keys (read at once; the keys may be destroyed
+   afterwards): the hub authenticates us by our certificate and we it by its public
+   key. A hub that does not admit us does not answer (KH_ETIMEOUT later). Returns
+   NULL as kh_client_new does, and for no keys. */
+KH_EXPORT kh_client_t *kh_client_new_secure (const char *endpoint, const kh_keys_t *keys);
 
 /* Closes the connection (dropping anything unsent) and frees the client; sets
    *self_p to NULL. Safe on NULL. */
@@ -134,6 +172,14 @@ typedef struct _kh_subscriber_t kh_subscriber_t;
 KH_EXPORT kh_subscriber_t *kh_subscriber_new (const char *client_endpoint,
                                               const char *live_endpoint, const char *type,
                                               const char *from, uint64_t since_seq);
+
+/* As kh_subscriber_new, with both connections over CURVE with keys (read at once).
+   Returns NULL as kh_subscriber_new does, and for no keys. */
+KH_EXPORT kh_subscriber_t *kh_subscriber_new_secure (const char *client_endpoint,
+                                                     const char *live_endpoint,
+                                                     const kh_keys_t *keys,
+                                                     const char *type, const char *from,
+                                                     uint64_t since_seq);
 
 /* Closes both connections and frees the subscriber; sets *self_p to NULL. Safe on
    NULL. */
