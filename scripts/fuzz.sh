@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
     status=0
     # shellcheck disable=SC2086
     "$exe" -max_total_time="$seconds" -max_len=4096 -timeout=20 -print_final_stats=1 \
-        -artifact_prefix="$dir/crashes/$t-" ${KH_FUZZ_FLAGS:-} \
+        -dict=tools/fuzz/kh.dict -artifact_prefix="$dir/crashes/$t-" ${KH_FUZZ_FLAGS:-} \
         "$dir/corpus/$t" "$seeds/$t" "${extra[@]}" >"$log" 2>&1 || status=$?
     after=$(ls "$dir/crashes" | grep -c "^$t-" || true)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
