@@ -1,8 +1,13 @@
 /*  kh_store.c - the recorder's SQLite store: group-committed appends and paged queries. */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <czmq.h>
 #include "kh_sql.h"
@@ -256,18 +261,16 @@ s_migrate_step (kh_store_t *self, int version, kh_problem_t *why)
     return rc;
 }
 
-/* Brings the database to KH_SQL_VERSION, one step at a time; refuses a newer one.
-   Returns 0, or -1 with why set. */
+static int s_check_shape (kh_store_t *self, int *version, kh_problem_t *why);
+
+/* Brings the database to KH_SQL_VERSION, one step at a time, once s_check_shape
+   has found it empty or ours. Returns 0, or -1 with why set. */
 static int
 s_migrate (kh_store_t *self, kh_problem_t *why)
 {
     int version;
-    if (s_version (self, &version, why))
+    if (s_check_shape (self, &version, why))
         return -1;
-    if (version > KH_SQL_VERSION)
-        return kh_problem (why, KH_ESTORE, "store: %s has version %d, newer than the %d "
-                           "this program knows; use a newer kreishub-recorder",
-                           self->path, version, KH_SQL_VERSION);
     while (version < KH_SQL_VERSION) {
         if (s_migrate_step (self, version, why) || s_version (self, &version, why))
             return -1;
@@ -275,19 +278,144 @@ s_migrate (kh_store_t *self, kh_problem_t *why)
     return 0;
 }
 
-/* Checks that a reader opened a store of this program's version. Returns 0 or -1. */
+/* ------------------------------------------------------------ whose file */
+
+/* One line per column of every table (SQLite's own aside), per key of every index,
+   and per other object: the shape of a database, comments and spacing aside. Two
+   databases with the same text hold the same tables, columns and indexes. */
+#define S_SHAPE_SQL \
+    "SELECT coalesce (group_concat (line, char (10)), '') FROM (" \
+    " SELECT s.type || ' ' || s.name || ' ' || s.tbl_name || ': ' || c.cid || ' ' ||" \
+    "        c.name || ' ' || c.type || ' ' || c.\"notnull\" || ' ' ||" \
+    "        coalesce (c.dflt_value, '-') || ' ' || c.pk || ' ' || c.hidden AS line" \
+    "   FROM sqlite_schema AS s, pragma_table_xinfo (s.name) AS c" \
+    "  WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'" \
+    " UNION ALL" \
+    " SELECT s.type || ' ' || s.name || ' ' || s.tbl_name || ': ' || c.seqno || ' ' ||" \
+    "        coalesce (c.name, '-') || ' ' || c.\"desc\" || ' ' || c.coll || ' ' || c.key" \
+    "   FROM sqlite_schema AS s, pragma_index_xinfo (s.name) AS c" \
+    "  WHERE s.type = 'index'" \
+    " UNION ALL" \
+    " SELECT type || ' ' || name || ' ' || tbl_name FROM sqlite_schema" \
+    "  WHERE type NOT IN ('table', 'index')" \
+    " ORDER BY 1)"
+
+/* Runs sql and returns the first column of its first row as a new string in *text.
+   Returns 0, or -1 with why set. */
 static int
-s_check_version (kh_store_t *self, kh_problem_t *why)
+s_text (kh_store_t *self, const char *sql, char **text, kh_problem_t *why)
 {
-    int version;
-    if (s_version (self, &version, why))
+    *text = NULL;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return S_FAIL (self, why, "read the schema");
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *value = sqlite3_column_text (stmt, 0);
+        *text = strdup (value ? (const char *) value : "");
+        if (!*text)
+            kh_problem (why, KH_ENOMEM, "store: out of memory");
+    }
+    else
+        S_FAIL (self, why, "read the schema");
+    sqlite3_finalize (stmt);
+    return *text ? 0 : -1;
+}
+
+/* Returns in *shape the shape (S_SHAPE_SQL) of a store of version: what the
+   migrations make of an empty database in memory. Returns 0, or -1 with why set. */
+static int
+s_shape_of (int version, char **shape, kh_problem_t *why)
+{
+    *shape = NULL;
+    kh_store_t *model = s_open (":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                why);
+    int rc = model ? 0 : -1;
+    for (int step = 0; step < version && rc == 0; step++)
+        rc = s_migrate_step (model, step, why);
+    if (rc == 0)
+        rc = s_text (model, S_SHAPE_SQL, shape, why);
+    kh_store_destroy (&model);
+    return rc;
+}
+
+/* Reads what the database holds, writing nothing: *version is its user_version, 0
+   for an empty database (no table, index or other object at all), else a version
+   whose shape matches what this program makes of that version. Refuses a newer
+   version, and anything else: a database with objects of its own, or with ours
+   in another shape. Returns 0, or -1 with why set. */
+static int
+s_check_shape (kh_store_t *self, int *version, kh_problem_t *why)
+{
+    if (s_version (self, version, why))
         return -1;
-    if (version == 0)
-        return kh_problem (why, KH_ESTORE, "store: %s is not a kreishub store", self->path);
-    if (version != KH_SQL_VERSION)
-        return kh_problem (why, KH_ESTORE, "store: %s has version %d, this program reads "
-                           "version %d", self->path, version, KH_SQL_VERSION);
-    return 0;
+    if (*version > KH_SQL_VERSION)
+        return kh_problem (why, KH_ESTORE, "store: %s has version %d, newer than the %d "
+                           "this program knows; use a newer kreishub-recorder",
+                           self->path, *version, KH_SQL_VERSION);
+    char *shape = NULL, *ours = NULL;
+    int rc = s_text (self, S_SHAPE_SQL, &shape, why);
+    if (rc == 0 && *version > 0)
+        rc = s_shape_of (*version, &ours, why);
+    if (rc == 0 && (*version == 0 ? shape [0] != 0 : strcmp (shape, ours) != 0)) {
+        char *tables = NULL;
+        s_text (self, "SELECT group_concat (name, ', ') FROM sqlite_schema "
+                      "WHERE type = 'table'", &tables, why);
+        rc = kh_problem (why, KH_ESTORE, "store: %s is not a kreishub store (user_version "
+                         "%d, tables: %s); it is left as it is", self->path, *version,
+                         tables && tables [0] ? tables : "none");
+        free (tables);
+    }
+    free (shape);
+    free (ours);
+    return rc;
+}
+
+/* Checks, reading only, that the file at path is missing, empty, or a kreishub
+   store this program can open (s_check_shape): nothing of someone else's is ever
+   written to. Returns 0, or -1 with why set. */
+static int
+s_inspect (const char *path, kh_problem_t *why)
+{
+    struct stat st;
+    if (stat (path, &st) != 0)
+        return errno == ENOENT ? 0 : kh_problem (why, KH_ESTORE, "store: cannot look at "
+                                                 "%s: %s", path, strerror (errno));
+    if (!S_ISREG (st.st_mode))
+        return kh_problem (why, KH_ESTORE, "store: %s is not a file", path);
+    if (st.st_size == 0)
+        return 0;                       /* SQLite makes an empty database of it */
+    kh_store_t *probe = s_open (path, SQLITE_OPEN_READONLY, why);
+    int version;
+    int rc = probe ? s_check_shape (probe, &version, why) : -1;
+    if (rc && probe && sqlite3_errcode (probe->db) == SQLITE_NOTADB)
+        kh_problem (why, KH_ESTORE, "store: %s is not a kreishub store (%s); it is left "
+                    "as it is", path, sqlite3_errmsg (probe->db));
+    kh_store_destroy (&probe);
+    return rc;
+}
+
+/* Checks that this process may write the file at path (if it exists) and create
+   files in its directory, as a writer must: SQLite puts the WAL and its index
+   beside the store. Returns 0, or -1 with why set. */
+static int
+s_writable (const char *path, kh_problem_t *why)
+{
+    if (faccessat (AT_FDCWD, path, W_OK, AT_EACCESS) != 0 && errno != ENOENT)
+        return kh_problem (why, KH_ESTORE, "store: %s is read-only (%s); the recorder "
+                           "must write it", path, strerror (errno));
+    char dir [PATH_MAX];
+    const char *slash = strrchr (path, '/');
+    snprintf (dir, sizeof dir, "%.*s", slash ? (int) (slash - path) : 1,
+              slash == path ? "/" : slash ? path : ".");
+    if (faccessat (AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return kh_problem (why, KH_ESTORE, "store: cannot create %s: the directory %s "
+                           "does not exist", path, dir);
+    return kh_problem (why, KH_ESTORE, "store: the directory %s is read-only (%s); the "
+                       "recorder writes its WAL and index beside %s", dir, strerror (errno),
+                       path);
 }
 
 /* Prepares the statements every store uses. Returns 0, or -1 with why set. */
@@ -509,11 +637,20 @@ kh_store_t *
 kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
 {
     assert (path);
+    if (s_writable (path, why) || s_inspect (path, why))
+        return NULL;
     kh_store_t *self = s_open (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, why);
     if (!self)
         return NULL;
     self->writer = true;
-    if (s_pragmas (self, sync, why)
+    /* SQLite opens a file it may not write read-only rather than fail. */
+    if (sqlite3_db_readonly (self->db, "main") == 1) {
+        kh_problem (why, KH_ESTORE, "store: %s is read-only; the recorder must write it",
+                    path);
+        kh_store_destroy (&self);
+    }
+    if (!self
+    ||  s_pragmas (self, sync, why)
     ||  s_migrate (self, why)
     ||  s_prepare_common (self, why)
     ||  s_prepare_writer (self, why)
@@ -527,7 +664,13 @@ kh_store_new_reader (const char *path, kh_problem_t *why)
 {
     assert (path);
     kh_store_t *self = s_open (path, SQLITE_OPEN_READONLY, why);
-    if (self && (s_check_version (self, why) || s_prepare_common (self, why)))
+    int version = 0;
+    int rc = self ? s_check_shape (self, &version, why) : -1;
+    if (rc == 0 && version != KH_SQL_VERSION)
+        rc = kh_problem (why, KH_ESTORE, "store: %s is %s", path, version == 0
+                         ? "empty, not a kreishub store" : "of an older version; a "
+                         "writer migrates it when it opens");
+    if (rc || s_prepare_common (self, why))
         kh_store_destroy (&self);
     return self;
 }

@@ -54,18 +54,23 @@ typedef struct {
 
 typedef struct _kh_store_t kh_store_t;
 
-/* Opens (creating if missing) the store at path for appending. Sets WAL mode (and
-   fails if SQLite cannot give it), synchronous per sync, a busy timeout; creates the
-   schema in an empty database and migrates an older one step by step; refuses a
-   database whose version is newer than KH_SQL_VERSION. Loads the head and the
-   previous-seq links from one snapshot and refuses a table where they do not fit
-   (a negative seq, a link above the head). Returns the store, or NULL with why set
-   (KH_ESTORE, or KH_ENOMEM) and nothing left open. */
+/* Opens (creating if missing) the store at path for appending. Before it writes
+   anything it refuses, leaving the file as it is: a file it may not write, or one
+   in a directory it may not write (the WAL and its index go beside it), and any
+   file that is neither empty (missing, 0 bytes, or an SQLite database holding no
+   object at all) nor a kreishub store: one whose tables, columns and indexes are
+   exactly what this program makes of its user_version, which is not newer than
+   KH_SQL_VERSION. Then it sets WAL mode (and fails if SQLite cannot give it),
+   synchronous per sync, a busy timeout; creates the schema in an empty database
+   and migrates an older one step by step. Loads the head and the previous-seq
+   links from one snapshot and refuses a table where they do not fit (a negative
+   seq, a link above the head). Returns the store, or NULL with why set (KH_ESTORE,
+   or KH_ENOMEM) and nothing left open. */
 kh_store_t *kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why);
 
 /* Opens an existing store read-only, for kh_store_query and kh_store_head only.
-   Returns the store, or NULL with why set: the file is missing, not a kreishub
-   store, or of a newer version. */
+   Returns the store, or NULL with why set: the file is missing, empty, not a
+   kreishub store (as kh_store_new judges it), or of another version. */
 kh_store_t *kh_store_new_reader (const char *path, kh_problem_t *why);
 
 /* Closes the store and frees it; sets *self_p to NULL. Safe on NULL. A batch is never

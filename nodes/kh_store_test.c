@@ -2,6 +2,8 @@
     rollback, reopen, versions, readers and every query filter, in a temporary directory. */
 #include <czmq.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include "kh_codec.h"
 #include "kh_store.h"
 
@@ -747,6 +749,218 @@ test_edited_by_hand (void)
     kh_store_destroy (&store);
 }
 
+/* ------------------------------------------------------------------ foreign files */
+
+/* Reads the whole file at path into a new buffer (*size bytes); NULL if it cannot. */
+static char *
+s_slurp (const char *path, size_t *size)
+{
+    FILE *file = fopen (path, "rb");
+    char *data = NULL;
+    *size = 0;
+    if (file && fseek (file, 0, SEEK_END) == 0) {
+        long length = ftell (file);
+        data = length >= 0 ? (char *) malloc ((size_t) length + 1) : NULL;
+        rewind (file);
+        if (data && fread (data, 1, (size_t) length, file) == (size_t) length)
+            *size = (size_t) length;
+        else {
+            free (data);
+            data = NULL;
+        }
+    }
+    if (file)
+        fclose (file);
+    return data;
+}
+
+/* Counts the entries of dir, . and .. aside. */
+static int
+s_entries (const char *dir)
+{
+    zdir_t *listing = zdir_new (dir, NULL);
+    int count = listing ? (int) zdir_count (listing) : -1;
+    zdir_destroy (&listing);
+    return count;
+}
+
+/* A file that is neither empty nor a kreishub store: how to make it. */
+typedef struct {
+    const char *name;
+    const char *sql;                    /* run on a new SQLite database, or NULL */
+    const char *text;                   /* else written as the file's bytes */
+} s_foreign_t;
+
+/* Makes the foreign file f in a directory of its own; opens it as a writer and as a
+   reader; both must refuse it, saying it is not a store (or not a database), and
+   leave its bytes and its directory as they were. */
+static void
+s_foreign (const s_foreign_t *f, bool same_dir)
+{
+    char dir [128], path [192];
+    snprintf (dir, sizeof dir, "%s/foreign-%s", s_dir, f->name);
+    zsys_dir_create ("%s", dir);
+    snprintf (path, sizeof path, "%s/kreishub.db", dir);
+    if (f->sql && s_sql (path, f->sql) != SQLITE_OK)
+        printf ("FAIL fixture: %s: cannot run '%s'\n", f->name, f->sql);
+    if (f->text) {
+        FILE *file = fopen (path, "wb");
+        fputs (f->text, file);
+        fclose (file);
+    }
+    size_t before_size, after_size;
+    char *before = s_slurp (path, &before_size);
+    int entries = s_entries (dir);
+    kh_problem_t why = { 0 }, reader_why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_SYNC_FULL, &why);
+    kh_store_t *reader = kh_store_new_reader (path, &reader_why);
+    bool opened = store, read = reader;
+    kh_store_destroy (&store);
+    kh_store_destroy (&reader);
+    char *after = s_slurp (path, &after_size);
+    char name [160];
+    snprintf (name, sizeof name, "a foreign file (%s) is refused, its bytes unchanged",
+              f->name);
+    KH_CHECK (name, !opened && why.code == KH_ESTORE && before && after
+              && before_size == after_size && memcmp (before, after, before_size) == 0
+              && (strstr (why.reason, "not a kreishub store")
+              ||  strstr (why.reason, "not a database")),
+              "opened %d, %zu bytes then %zu, reason '%s'", opened, before_size,
+              after_size, why.reason);
+    snprintf (name, sizeof name, "refusing a foreign file (%s) creates nothing beside it",
+              f->name);
+    if (same_dir)
+        KH_CHECK (name, s_entries (dir) == entries, "%d entries, then %d", entries,
+                  s_entries (dir));
+    snprintf (name, sizeof name, "a reader refuses a foreign file (%s)", f->name);
+    KH_CHECK (name, !read && reader_why.code == KH_ESTORE, "reader opened %d, code %d",
+              read, reader_why.code);
+    free (before);
+    free (after);
+}
+
+static void
+test_foreign (void)
+{
+    static const s_foreign_t foreign [] = {
+        { .name = "unrelated tables",
+          .sql = "CREATE TABLE other (x); INSERT INTO other VALUES (1)" },
+        { .name = "a message table of another shape",
+          .sql = "CREATE TABLE message (seq INTEGER PRIMARY KEY, body TEXT)" },
+        { .name = "another shape at version 1",
+          .sql = "CREATE TABLE message (seq INTEGER PRIMARY KEY, body TEXT); "
+                 "PRAGMA user_version = 1" },
+        { .name = "version 1 and no tables", .sql = "PRAGMA user_version = 1" },
+        { .name = "text", .text = "this is not a database, but someone's notes\n" },
+        { .name = "a store with a table added" },
+        { .name = "unrelated tables in WAL mode",
+          .sql = "CREATE TABLE other (x); PRAGMA journal_mode = WAL" },
+    };
+    for (size_t i = 0; i < sizeof foreign / sizeof foreign [0]; i++) {
+        s_foreign_t f = foreign [i];
+        if (!f.sql && !f.text) {        /* a store first, then a table of someone else */
+            char path [192];
+            snprintf (path, sizeof path, "%s/foreign-%s", s_dir, f.name);
+            zsys_dir_create ("%s", path);
+            strcat (path, "/kreishub.db");
+            kh_store_t *store = s_open (path);
+            kh_store_destroy (&store);
+            f.sql = "CREATE TABLE extra (x)";
+        }
+        /* In WAL mode (a store's) SQLite creates -wal and -shm to read the file. */
+        s_foreign (&f, f.text || (f.sql && !strstr (f.sql, "WAL") && foreign [i].sql));
+    }
+
+    char path [128];
+    s_path (path, sizeof path, "zero-length");
+    FILE *file = fopen (path, "wb");
+    fclose (file);
+    kh_problem_t why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_SYNC_FULL, &why);
+    KH_CHECK ("an empty file becomes a store", store && kh_store_head (store) == 0,
+              "reason '%s'", why.reason);
+    kh_store_destroy (&store);
+    s_path (path, sizeof path, "emptied");
+    s_sql (path, "CREATE TABLE t (x); DROP TABLE t");
+    store = kh_store_new (path, KH_SYNC_FULL, &why);
+    KH_CHECK ("an SQLite database with nothing in it becomes a store", store != NULL,
+              "reason '%s'", why.reason);
+    kh_store_destroy (&store);
+}
+
+/* The user the read-only checks run as: a root user writes anything, so they drop
+   to nobody (65534) in a child of their own. */
+#define S_NOBODY 65534
+
+/* Runs fn (path, expect) in a child process, as nobody if we are root. Returns true
+   if the child says fn held. */
+static bool
+s_as_user (bool (*fn) (const char *path, const char *expect), const char *path,
+           const char *expect)
+{
+    fflush (stdout);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        bool dropped = geteuid () != 0 || (setgid (S_NOBODY) == 0 && setuid (S_NOBODY) == 0);
+        _exit (dropped && fn (path, expect) ? 0 : 1);
+    }
+    int status = -1;
+    waitpid (pid, &status, 0);
+    return pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+}
+
+/* A writer on path must be refused at open with a reason holding expect. */
+static bool
+s_refused (const char *path, const char *expect)
+{
+    kh_problem_t why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_SYNC_FULL, &why);
+    bool ok = !store && why.code == KH_ESTORE && strstr (why.reason, expect);
+    if (!ok)
+        printf ("  %s: store %p, reason '%s'\n", path, (void *) store, why.reason);
+    fflush (stdout);                    /* the child ends with _exit */
+    kh_store_destroy (&store);
+    return ok;
+}
+
+static void
+test_read_only (void)
+{
+    char dir [128], path [192];
+    chmod (s_dir, 0755);                /* nobody must reach what is inside */
+    snprintf (dir, sizeof dir, "%s/ro-file", s_dir);
+    zsys_dir_create ("%s", dir);
+    chmod (dir, 0777);
+    snprintf (path, sizeof path, "%s/kreishub.db", dir);
+    kh_store_t *store = s_open (path);
+    s_put (store, "idea", "05162004");
+    kh_store_destroy (&store);
+    chmod (path, 0444);
+    size_t before_size, after_size;
+    char *before = s_slurp (path, &before_size);
+    bool refused = s_as_user (s_refused, path, "read-only");
+    char *after = s_slurp (path, &after_size);
+    KH_CHECK ("a store file that cannot be written is refused at open, unchanged",
+              refused && before && after && before_size == after_size
+              && memcmp (before, after, before_size) == 0, "refused %d", refused);
+    free (before);
+    free (after);
+
+    snprintf (dir, sizeof dir, "%s/ro-dir", s_dir);
+    zsys_dir_create ("%s", dir);
+    snprintf (path, sizeof path, "%s/kreishub.db", dir);
+    store = s_open (path);
+    kh_store_destroy (&store);
+    if (geteuid () == 0 && chown (path, S_NOBODY, S_NOBODY) != 0)
+        printf ("FAIL fixture: cannot give %s to nobody\n", path);
+    chmod (dir, 0555);
+    refused = s_as_user (s_refused, path, "directory");
+    KH_CHECK ("a store in a directory that cannot be written is refused at open",
+              refused, "see above");
+    chmod (dir, 0755);
+    chmod (s_dir, 0700);
+}
+
 int
 main (void)
 {
@@ -766,6 +980,8 @@ main (void)
     test_page_bytes ();
     test_two_writers ();
     test_edited_by_hand ();
+    test_foreign ();
+    test_read_only ();
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (s_failed == 0 && system (cmd) != 0)
