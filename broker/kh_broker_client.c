@@ -200,7 +200,7 @@ s_query (kh_broker_t *self, kh_parts_t *msg)
     kh_query_t query;
     kh_problem_t why;
     if (kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, &why)) {
-        s_error (self, msg, NULL, query.req, KH_EQUERY, why.reason);
+        s_error (self, msg, NULL, query.req, why.code, why.reason);     /* MALFORMED, QUERY */
         return;
     }
     /* Each answer may be megabytes: a client that does not read them must not make

@@ -699,7 +699,8 @@ test_bad_input (s_rig_t *rig)
            (unsigned long long) err.req);
     dq2 [1] = "\xc1";
     sq2 [1] = 1;
-    s_expect_error (rig, 2, dq2, sq2, KH_EQUERY, "a query that is not msgpack gets QUERY", NULL);
+    s_expect_error (rig, 2, dq2, sq2, KH_EMALFORMED, "a query that is not msgpack gets MALFORMED",
+                    NULL);
     msgpack_sbuffer_destroy (&q);
 
     /* Still serving: the valid envelope goes through. */

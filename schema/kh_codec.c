@@ -103,32 +103,60 @@ kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
     return 0;
 }
 
-/* Checks a query map strictly: known keys only, right types, known type, AGS. */
+/* The keys of a query, each allowed once. */
+static const char *const s_query_keys [] = { "req", "since_seq", "until_seq", "since_at",
+                                             "until_at", "limit", "type", "from" };
+#define S_QUERY_KEYS (sizeof s_query_keys / sizeof s_query_keys [0])
+
+/* Reads req for the ERROR reply before any other check of the map: if the map
+   holds "req" exactly once, as an integer > 0, q->req gets it (PROTOCOL.md section
+   5), whatever else is wrong with the query. */
+static void
+s_read_req (const msgpack_object *map, kh_query_t *q)
+{
+    const msgpack_object *req = kh__get_once (map, "req");
+    if (req && req->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        q->req = req->via.u64;
+}
+
+/* Every key of the map is a key of a query, and none is given twice. */
+static int
+s_query_keys_known (const msgpack_object *map, kh_problem_t *why)
+{
+    bool seen [S_QUERY_KEYS] = { false };
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr [i].key;
+        size_t k = 0;
+        while (k < S_QUERY_KEYS && !kh__key_is (key, s_query_keys [k]))
+            k++;
+        if (k == S_QUERY_KEYS)
+            return kh_problem (why, KH_EQUERY, "query: unknown key");
+        if (seen [k])
+            return kh_problem (why, KH_EQUERY, "%s: given twice", s_query_keys [k]);
+        seen [k] = true;
+    }
+    return 0;
+}
+
+/* Checks a query map strictly: known keys, each once, right types, known type, AGS.
+   Every problem is QUERY. */
 static int
 s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
 {
-    static const char *const keys [] = { "req", "since_seq", "until_seq", "since_at",
-                                         "until_at", "limit", "type", "from", NULL };
     if (map->type != MSGPACK_OBJECT_MAP)
         return kh_problem (why, KH_EQUERY, "query: expected a map");
-    /* req first, so that even a refused query's error can echo it */
-    if (kh__get_uint (map, "req", &q->req, KH_EQUERY, why))
+    s_read_req (map, q);
+    if (s_query_keys_known (map, why))
         return -1;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const char *const *k = keys;
-        while (*k && !kh__key_is (&map->via.map.ptr [i].key, *k))
-            k++;
-        if (!*k)
-            return kh_problem (why, KH_EQUERY, "query: unknown key");
-    }
-    uint64_t limit;
-    if (kh__get_uint (map, "since_seq", &q->since_seq, KH_EQUERY, why)
+    uint64_t req, limit;
+    if (kh__get_uint (map, "req", &req, KH_EQUERY, why)
+    ||  kh__get_uint (map, "since_seq", &q->since_seq, KH_EQUERY, why)
     ||  kh__get_uint (map, "until_seq", &q->until_seq, KH_EQUERY, why)
     ||  kh__get_uint (map, "since_at", &q->since_at, KH_EQUERY, why)
     ||  kh__get_uint (map, "until_at", &q->until_at, KH_EQUERY, why)
     ||  kh__get_uint (map, "limit", &limit, KH_EQUERY, why))
         return -1;
-    if (q->req == 0)
+    if (req == 0)
         return kh_problem (why, KH_EQUERY, "req: required and > 0");
     q->limit = limit == 0 || limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX : (uint32_t) limit;
     const msgpack_object *type = kh__get (map, "type"), *from = kh__get (map, "from");
@@ -151,11 +179,12 @@ kh_query_decode (const void *data, size_t size, kh_query_t *q, kh_problem_t *why
 {
     assert (q);
     memset (q, 0, sizeof *q);
+    /* The frame's own rules first, as for an envelope: size, then msgpack. */
+    if (size > KH_ENVELOPE_MAX)
+        return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed",
+                           size, KH_ENVELOPE_MAX);
     msgpack_unpacked u;
     int rc = kh__unpack (data, size, &u, why);
-    if (rc && why)
-        why->code = KH_EQUERY;
-    else
     if (rc == 0)
         rc = s_read_query (&u.data, q, why);
     msgpack_unpacked_destroy (&u);

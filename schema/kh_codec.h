@@ -104,7 +104,12 @@ int kh_builder_pack (kh_builder_t *self, const uint8_t id [KH_ID_SIZE], const ch
 int kh_record_encode (msgpack_sbuffer *out, const kh_record_t *rec);
 /* ----------------------------------------------------------------- queries */
 int kh_query_encode (msgpack_sbuffer *out, const kh_query_t *query);
-/* Decodes and checks a query (type must be known, from must be an AGS). */
+/* Decodes and checks a query as PROTOCOL.md section 5 says. Returns 0, or -1 with
+   why set: TOO_LARGE over KH_ENVELOPE_MAX bytes, MALFORMED if not one well-formed
+   msgpack object (as for an envelope), QUERY for anything else (not a map, a key
+   unknown or given twice, req missing or 0, a bound not an integer >= 0, an unknown
+   type, a from that is no AGS). query->req holds the query's req whenever the map
+   has it once as an integer > 0, also when -1 is returned, for the ERROR to echo. */
 int kh_query_decode (const void *data, size_t size, kh_query_t *query,
                      kh_problem_t *why);
 

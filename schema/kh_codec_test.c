@@ -23,44 +23,119 @@ s_slurp (const char *path, size_t *size)
     return data;
 }
 
-/* Every vector in MANIFEST gives its expected result, and nothing else. */
+/* Opens the list name (MANIFEST, QUERIES) of the vectors' directory; NULL if it
+   cannot (a failed check says so). */
+static FILE *
+s_list_open (const char *name)
+{
+    const char *dir = getenv ("KH_VECTORS");
+    char path [1024];
+    snprintf (path, sizeof path, "%s/%s", dir ? dir : "schema/vectors", name);
+    FILE *list = fopen (path, "r");
+    KH_CHECK ("a vectors list is readable", list, "%s", path);
+    return list;
+}
+
+/* Reads the vector file name into a malloc'd buffer (*size bytes); NULL if it cannot. */
+static uint8_t *
+s_vector_read (const char *name, size_t *size)
+{
+    const char *dir = getenv ("KH_VECTORS");
+    char path [1024];
+    snprintf (path, sizeof path, "%s/%s", dir ? dir : "schema/vectors", name);
+    uint8_t *data = s_slurp (path, size);
+    KH_CHECK ("vector file is readable", data, "%s", path);
+    return data;
+}
+
+/* True if the words after the result in a list's line hold word. */
+static bool
+s_flag (const char *line, const char *word)
+{
+    char copy [512];
+    snprintf (copy, sizeof copy, "%s", line);
+    char *save = NULL;
+    for (char *w = strtok_r (copy, " \n", &save); w; w = strtok_r (NULL, " \n", &save))
+        if (strcmp (w, word) == 0)
+            return true;
+    return false;
+}
+
+/* Every vector in MANIFEST gives its expected result, and nothing else; an error
+   carries the envelope's id exactly when the line says "id". */
 static void
 test_vectors (void)
 {
-    const char *dir = getenv ("KH_VECTORS");
-    char path [1024], line [512], name [256], expect [64], by [64];
-    snprintf (path, sizeof path, "%s/MANIFEST", dir ? dir : "schema/vectors");
-    FILE *manifest = fopen (path, "r");
-    KH_CHECK ("vectors manifest is readable", manifest, "%s", path);
+    char line [512], name [256], expect [64];
+    FILE *manifest = s_list_open ("MANIFEST");
     if (!manifest)
         return;
-    int count = 0, bad = 0;
+    int count = 0, bad = 0, with_id = 0;
     while (fgets (line, sizeof line, manifest)) {
-        int fields = sscanf (line, "%255s %63s %63s", name, expect, by);
-        if (fields < 2)
+        if (sscanf (line, "%255s %63s", name, expect) < 2)
             continue;
-        /* "by store": the envelope is valid; the hub refuses it for what it holds */
-        bool by_store = fields == 3 && strcmp (by, "store") == 0;
-        snprintf (path, sizeof path, "%s/%s", dir ? dir : "schema/vectors", name);
+        /* "store": the envelope is valid; the hub refuses it for what it holds */
+        bool by_store = s_flag (line, "store");
         size_t size = 0;
-        uint8_t *data = s_slurp (path, &size);
-        KH_CHECK ("vector file is readable", data, "%s", path);
+        uint8_t *data = s_vector_read (name, &size);
         kh_problem_t why = { 0 };
         kh_envelope_t env;
-        int rc = kh_envelope_check (data, size, &env, NULL, &why);
+        bool has_id = false;
+        int rc = kh_envelope_check (data, size, &env, &has_id, &why);
         const char *got = rc == 0 ? "OK" : kh_errname (why.code);
         KH_CHECK ("vector gives its expected result",
                strcmp (got, by_store ? "OK" : expect) == 0,
                "%s: expected %s, got %s (%s)", name, by_store ? "OK" : expect, got,
                rc ? why.reason : "");
         KH_CHECK ("a rejection says why", rc == 0 || strlen (why.reason) > 5, "%s", name);
+        KH_CHECK ("an error carries the id exactly when the vector says so",
+                  rc == 0 || has_id == s_flag (line, "id"), "%s: has_id %d", name, has_id);
+        static const uint8_t tail [5] = { 0x00, 0x00, 0x00, 0x00, 0x2a };
+        KH_CHECK ("the id carried is the envelope's",
+                  rc == 0 || !has_id || memcmp (env.id + 11, tail, sizeof tail) == 0
+                  || memcmp (env.id, (uint8_t [16]) { 0 }, 16) == 0, "%s", name);
         bad += strcmp (expect, "OK") != 0;
+        with_id += rc != 0 && has_id;
         count++;
         free (data);
     }
     fclose (manifest);
-    KH_CHECK ("there are valid and invalid vectors", count > 40 && bad > 30 && count - bad >= 5,
-           "%d vectors, %d invalid", count, bad);
+    KH_CHECK ("there are valid and invalid vectors", count > 100 && bad > 80 && count - bad >= 14
+              && with_id > 60, "%d vectors, %d invalid, %d with id", count, bad, with_id);
+}
+
+/* Every vector in QUERIES decodes as its line says: ROWS is a query accepted with
+   req 7; an error has its code and echoes req 7 exactly when the line says req=7. */
+static void
+test_query_vectors (void)
+{
+    char line [512], name [256], expect [64];
+    FILE *list = s_list_open ("QUERIES");
+    if (!list)
+        return;
+    int count = 0, bad = 0;
+    while (fgets (line, sizeof line, list)) {
+        if (sscanf (line, "%255s %63s", name, expect) < 2)
+            continue;
+        size_t size = 0;
+        uint8_t *data = s_vector_read (name, &size);
+        kh_problem_t why = { 0 };
+        kh_query_t q;
+        int rc = kh_query_decode (data, size, &q, &why);
+        bool rows = strcmp (expect, "ROWS") == 0;
+        const char *got = rc == 0 ? "ROWS" : kh_errname (why.code);
+        KH_CHECK ("query vector gives its expected result", strcmp (got, expect) == 0,
+                  "%s: expected %s, got %s (%s)", name, expect, got, rc ? why.reason : "");
+        KH_CHECK ("a query's req is read, or echoed exactly when the vector says so",
+                  q.req == (rows || s_flag (line, "req=7") ? 7 : 0), "%s: req %llu", name,
+                  (unsigned long long) q.req);
+        bad += !rows;
+        count++;
+        free (data);
+    }
+    fclose (list);
+    KH_CHECK ("there are valid and invalid query vectors", count > 30 && bad > 20
+              && count - bad > 10, "%d vectors, %d invalid", count, bad);
 }
 
 /* The scanner's bounds on absurd container sizes, depth and trailing bytes. */
@@ -353,11 +428,25 @@ test_queries (void)
            kh_query_decode ("\x82\xa3req\x01\xa1x\x01", 9, &back, &why) != 0 && why.code == KH_EQUERY
            && back.req == 1, "req %llu", (unsigned long long) back.req);
     KH_CHECK ("query with unknown type refused",
-           kh_query_decode ("\x82\xa3req\x01\xa4type\xa4poll", 15, &back, &why) != 0
+           kh_query_decode ("\x82\xa3req\x01\xa4type\xa4poll", 16, &back, &why) != 0
            && why.code == KH_EQUERY, "ok");
     KH_CHECK ("query without req refused", kh_query_decode ("\x80", 1, &back, &why) != 0, "ok");
-    KH_CHECK ("query that is not msgpack is a QUERY error",
-           kh_query_decode ("\xc1", 1, &back, &why) != 0 && why.code == KH_EQUERY, "code %d", why.code);
+    KH_CHECK ("query that is not msgpack is MALFORMED, as an envelope",
+           kh_query_decode ("\xc1", 1, &back, &why) != 0 && why.code == KH_EMALFORMED,
+           "code %d", why.code);
+    KH_CHECK ("query with a key given twice refused, its req echoed",
+           kh_query_decode ("\x83\xa3req\x05\xa5limit\x01\xa5limit\x02", 20, &back, &why) != 0
+           && why.code == KH_EQUERY && back.req == 5, "code %d req %llu", why.code,
+           (unsigned long long) back.req);
+    KH_CHECK ("query with req given twice refused, no req echoed",
+           kh_query_decode ("\x82\xa3req\x05\xa3req\x05", 11, &back, &why) != 0
+           && why.code == KH_EQUERY && back.req == 0, "code %d req %llu", why.code,
+           (unsigned long long) back.req);
+    uint8_t *large = (uint8_t *) calloc (1, KH_ENVELOPE_MAX + 1);
+    KH_CHECK ("query over 64 KiB is TOO_LARGE before it is read",
+           large && kh_query_decode (large, KH_ENVELOPE_MAX + 1, &back, &why) != 0
+           && why.code == KH_ETOOLARGE, "code %d", why.code);
+    free (large);
     msgpack_sbuffer_destroy (&out);
 }
 
@@ -436,6 +525,7 @@ int
 main (void)
 {
     test_vectors ();
+    test_query_vectors ();
     test_scan ();
     test_mutations ();
     test_uint_parse ();

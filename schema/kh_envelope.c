@@ -72,49 +72,78 @@ kh_ags_valid (const char *text, size_t len)
     return true;
 }
 
-/* True if the 10 bytes at s are a real calendar date YYYY-MM-DD (1900..9999). */
+/* Reads the n decimal digits at s; -1 if one of them is not a digit. */
+static int
+s_digits (const char *s, int n)
+{
+    int value = 0;
+    for (int i = 0; i < n; i++) {
+        if (s [i] < '0' || s [i] > '9')
+            return -1;
+        value = value * 10 + (s [i] - '0');
+    }
+    return value;
+}
+
+/* True if the len bytes at s are a real calendar date YYYY-MM-DD of the Gregorian
+   calendar (extended backwards), years 0001..9999 (PROTOCOL.md section 4). */
 static bool
 s_date_valid (const char *s, size_t len)
 {
     static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (len != 10 || s [4] != '-' || s [7] != '-')
         return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s [i] < '0' || s [i] > '9'))
-            return false;
-    int year = atoi (s), month = (s [5] - '0') * 10 + (s [6] - '0');
-    int day = (s [8] - '0') * 10 + (s [9] - '0');
-    if (year < 1900 || month < 1 || month > 12 || day < 1)
+    int year = s_digits (s, 4), month = s_digits (s + 5, 2), day = s_digits (s + 8, 2);
+    if (year < 1 || month < 1 || month > 12 || day < 1)
         return false;
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return day <= days [month - 1] + (month == 2 && leap);
 }
 
-/* Checks a str object: type, UTF-8, no NUL, length within min..max bytes. */
+/* The checks every str value gets first, in this order (PROTOCOL.md section 3):
+   its msgpack type (WRONG_TYPE), then well-formed UTF-8 (UTF8). */
 static int
-s_check_str (const msgpack_object *o, const char *path, uint64_t min, uint64_t max,
-             kh_problem_t *why)
+s_check_text (const msgpack_object *o, const char *path, kh_problem_t *why)
 {
     if (o->type != MSGPACK_OBJECT_STR)
         return kh_problem (why, KH_EWRONGTYPE, "%s: expected a string", path);
     if (!kh_utf8_valid (o->via.str.ptr, o->via.str.size))
         return kh_problem (why, KH_EUTF8, "%s: not valid UTF-8", path);
+    return 0;
+}
+
+/* No str value may hold the NUL character (VALUE), checked after its size. */
+static int
+s_check_nul (const msgpack_object *o, const char *path, kh_problem_t *why)
+{
     if (memchr (o->via.str.ptr, 0, o->via.str.size))
         return kh_problem (why, KH_EVALUE, "%s: contains a NUL character", path);
+    return 0;
+}
+
+/* Checks a str object with limits: type, UTF-8, length within min..max bytes
+   (RANGE), no NUL. */
+static int
+s_check_str (const msgpack_object *o, const char *path, uint64_t min, uint64_t max,
+             kh_problem_t *why)
+{
+    if (s_check_text (o, path, why))
+        return -1;
     if (o->via.str.size < min || o->via.str.size > max)
         return kh_problem (why, KH_ERANGE, "%s: %u bytes, allowed %llu..%llu", path,
                            o->via.str.size, (unsigned long long) min,
                            (unsigned long long) max);
-    return 0;
+    return s_check_nul (o, path, why);
 }
 
-/* Checks a str object holding an AGS. */
+/* Checks a str object holding an AGS: a str of another form, of any length, is
+   VALUE (an AGS has a form, not a size limit). */
 static int
 s_check_ags (const msgpack_object *o, const char *path, kh_problem_t *why)
 {
-    if (s_check_str (o, path, 1, KH_AGS_MAX, why) && (!why || why->code != KH_ERANGE))
+    if (s_check_text (o, path, why) || s_check_nul (o, path, why))
         return -1;
-    if (o->type != MSGPACK_OBJECT_STR || !kh_ags_valid (o->via.str.ptr, o->via.str.size))
+    if (!kh_ags_valid (o->via.str.ptr, o->via.str.size))
         return kh_problem (why, KH_EVALUE, "%s: not an AGS (8 digits) or Kreisschluessel "
                            "(5 digits)", path);
     return 0;
@@ -152,6 +181,41 @@ s_check_list (const kh_field_t *f, const msgpack_object *o, const char *path,
     return 0;
 }
 
+/* Checks an integer object against min..max: another msgpack type is WRONG_TYPE; an
+   integer outside the limits, a negative one included, is RANGE. Any of msgpack's
+   integer formats will do (a uint field given 2 as int8 holds 2). */
+static int
+s_check_uint (const msgpack_object *o, const char *path, uint64_t min, uint64_t max,
+              kh_problem_t *why)
+{
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return kh_problem (why, KH_ERANGE, "%s: %lld, allowed %llu..%llu", path,
+                           (long long) o->via.i64, (unsigned long long) min,
+                           (unsigned long long) max);
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return kh_problem (why, KH_EWRONGTYPE, "%s: expected an integer", path);
+    if (o->via.u64 < min || o->via.u64 > max)
+        return kh_problem (why, KH_ERANGE, "%s: %llu, allowed %llu..%llu", path,
+                           (unsigned long long) o->via.u64, (unsigned long long) min,
+                           (unsigned long long) max);
+    return 0;
+}
+
+/* Checks a str object against the values of an enum: a str not listed, of any
+   length, is VALUE (an enum has values, not a size limit). */
+static int
+s_check_enum (const kh_field_t *f, const msgpack_object *o, const char *path,
+              kh_problem_t *why)
+{
+    if (s_check_text (o, path, why) || s_check_nul (o, path, why))
+        return -1;
+    for (const char *const *v = f->values; *v; v++)
+        if (strlen (*v) == o->via.str.size && memcmp (*v, o->via.str.ptr, o->via.str.size) == 0)
+            return 0;
+    return kh_problem (why, KH_EVALUE, "%s: '%.*s' is not one of the allowed values", path,
+                       o->via.str.size > 32 ? 32 : (int) o->via.str.size, o->via.str.ptr);
+}
+
 /* Checks one body field value against its schema entry. */
 static int
 s_check_field (const kh_field_t *f, const msgpack_object *o, kh_problem_t *why)
@@ -162,36 +226,21 @@ s_check_field (const kh_field_t *f, const msgpack_object *o, kh_problem_t *why)
         case KH_KIND_STR:
             return s_check_str (o, path, f->min, f->max, why);
         case KH_KIND_UINT:
-            if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                return kh_problem (why, KH_ERANGE, "%s: allowed %llu..%llu", path,
-                                   (unsigned long long) f->min, (unsigned long long) f->max);
-            if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-                return kh_problem (why, KH_EWRONGTYPE, "%s: expected an integer", path);
-            if (o->via.u64 < f->min || o->via.u64 > f->max)
-                return kh_problem (why, KH_ERANGE, "%s: %llu, allowed %llu..%llu", path,
-                                   (unsigned long long) o->via.u64,
-                                   (unsigned long long) f->min, (unsigned long long) f->max);
-            return 0;
+            return s_check_uint (o, path, f->min, f->max, why);
         case KH_KIND_AGS:
             return s_check_ags (o, path, why);
         case KH_KIND_STRLIST:
         case KH_KIND_AGSLIST:
             return s_check_list (f, o, path, why);
         case KH_KIND_DATE:
-            if (s_check_str (o, path, 10, 10, why)
-            &&  (!why || why->code != KH_ERANGE))
+            if (s_check_text (o, path, why) || s_check_nul (o, path, why))
                 return -1;
-            if (o->type != MSGPACK_OBJECT_STR || !s_date_valid (o->via.str.ptr, o->via.str.size))
-                return kh_problem (why, KH_EVALUE, "%s: not a date YYYY-MM-DD", path);
+            if (!s_date_valid (o->via.str.ptr, o->via.str.size))
+                return kh_problem (why, KH_EVALUE, "%s: not a date YYYY-MM-DD (0001..9999)",
+                                   path);
             return 0;
         case KH_KIND_ENUM:
-            if (s_check_str (o, path, 1, 64, why))
-                return -1;
-            for (const char *const *v = f->values; *v; v++)
-                if (strlen (*v) == o->via.str.size && memcmp (*v, o->via.str.ptr, o->via.str.size) == 0)
-                    return 0;
-            return kh_problem (why, KH_EVALUE, "%s: '%.*s' is not one of the allowed values",
-                               path, (int) o->via.str.size, o->via.str.ptr);
+            return s_check_enum (f, o, path, why);
     }
     /* Every kind has its case (-Wswitch names a missing one): only a corrupt schema
        table gets here, a programmer error. A build without asserts refuses. */
@@ -264,14 +313,33 @@ s_env_slots (const msgpack_object *map, const msgpack_object *slot [S_ENV_KEYS],
     return 0;
 }
 
-/* Checks "v" and "id"; fills env->version and env->id. */
+/* Reads the id for the ERROR reply, before any other check of the map: if the map
+   holds the key "id" exactly once, with a bin of 16 bytes, env->id gets it and
+   *has_id (if not NULL) is set, whatever else is wrong with the envelope (PROTOCOL.md
+   section 3, "The id of an ERROR"). */
+static void
+s_read_id (const msgpack_object *map, kh_envelope_t *env, bool *has_id)
+{
+    const msgpack_object *id = kh__get_once (map, "id");
+    if (!id || id->type != MSGPACK_OBJECT_BIN || id->via.bin.size != KH_ID_SIZE)
+        return;
+    memcpy (env->id, id->via.bin.ptr, KH_ID_SIZE);
+    if (has_id)
+        *has_id = true;
+}
+
+/* Checks "v" and "id"; fills env->version. Any integer but 1 is VERSION, a negative
+   one too; a v of another msgpack type is WRONG_TYPE. */
 static int
-s_check_head (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env, bool *has_id,
+s_check_head (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
               kh_problem_t *why)
 {
     const msgpack_object *v = slot [S_V], *id = slot [S_ID];
     if (!v)
         return kh_problem (why, KH_EMISSING, "v: required field missing");
+    if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return kh_problem (why, KH_EVERSION, "v: format version %lld is not supported "
+                           "(this hub speaks %d)", (long long) v->via.i64, KH_FORMAT_VERSION);
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return kh_problem (why, KH_EWRONGTYPE, "v: expected an integer");
     if (v->via.u64 != KH_FORMAT_VERSION)
@@ -285,16 +353,14 @@ s_check_head (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env, bool 
         return kh_problem (why, KH_EWRONGTYPE, "id: expected bin of 16 bytes");
     if (id->via.bin.size != KH_ID_SIZE)
         return kh_problem (why, KH_ERANGE, "id: %u bytes, must be 16", id->via.bin.size);
-    memcpy (env->id, id->via.bin.ptr, KH_ID_SIZE);
-    if (has_id)
-        *has_id = true;
     static const uint8_t zero [KH_ID_SIZE] = { 0 };
-    if (memcmp (env->id, zero, KH_ID_SIZE) == 0)
+    if (memcmp (id->via.bin.ptr, zero, KH_ID_SIZE) == 0)
         return kh_problem (why, KH_EVALUE, "id: must not be all zero");
     return 0;
 }
 
-/* Checks "type", "from" and "ts"; fills env and returns the type's schema in *type. */
+/* Checks "type", "from" and "ts"; fills env and returns the type's schema in *type.
+   A str that names no type, of any length, is TYPE. */
 static int
 s_check_meta (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
               const kh_msgtype_t **type, kh_problem_t *why)
@@ -302,9 +368,9 @@ s_check_meta (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
     const msgpack_object *t = slot [S_TYPE], *from = slot [S_FROM], *ts = slot [S_TS];
     if (!t)
         return kh_problem (why, KH_EMISSING, "type: required field missing");
-    if (s_check_str (t, "type", 1, KH_TYPE_MAX, why) && why && why->code != KH_ERANGE)
+    if (s_check_text (t, "type", why) || s_check_nul (t, "type", why))
         return -1;
-    *type = t->type == MSGPACK_OBJECT_STR ? kh__schema_type (t->via.str.ptr, t->via.str.size) : NULL;
+    *type = kh__schema_type (t->via.str.ptr, t->via.str.size);
     if (!*type)
         return kh_problem (why, KH_ETYPE, "type: '%.*s' is not a message type",
                            t->via.str.size > 32 ? 32 : (int) t->via.str.size, t->via.str.ptr);
@@ -316,15 +382,14 @@ s_check_meta (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
     kh__copy_str (from, env->from, sizeof env->from);
     if (!ts)
         return kh_problem (why, KH_EMISSING, "ts: required field missing");
-    if (ts->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return kh_problem (why, KH_EWRONGTYPE, "ts: expected milliseconds since 1970 as an integer");
-    if (ts->via.u64 == 0 || ts->via.u64 > KH_TS_MAX)
-        return kh_problem (why, KH_ERANGE, "ts: must be > 0 and before the year 10000");
+    if (s_check_uint (ts, "ts", 1, KH_TS_MAX, why))
+        return -1;
     env->ts = ts->via.u64;
     return 0;
 }
 
-/* Runs all envelope checks on the unpacked root object. */
+/* Runs all envelope checks on the unpacked root object, in the order of PROTOCOL.md
+   section 3. */
 static int
 s_check_envelope (const msgpack_object *root, kh_envelope_t *env, bool *has_id,
                   kh_problem_t *why)
@@ -333,7 +398,8 @@ s_check_envelope (const msgpack_object *root, kh_envelope_t *env, bool *has_id,
     const kh_msgtype_t *type = NULL;
     if (root->type != MSGPACK_OBJECT_MAP)
         return kh_problem (why, KH_EWRONGTYPE, "envelope: expected a map");
-    if (s_env_slots (root, slot, &unknown, why) || s_check_head (slot, env, has_id, why))
+    s_read_id (root, env, has_id);
+    if (s_env_slots (root, slot, &unknown, why) || s_check_head (slot, env, why))
         return -1;
     if (unknown) {
         if (unknown->type != MSGPACK_OBJECT_STR)

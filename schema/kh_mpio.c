@@ -43,6 +43,22 @@ kh__get (const msgpack_object *map, const char *key)
     return NULL;
 }
 
+/* Returns the value under key if key is there exactly once, else NULL. */
+const msgpack_object *
+kh__get_once (const msgpack_object *map, const char *key)
+{
+    const msgpack_object *value = NULL;
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (kh__key_is (&map->via.map.ptr [i].key, key)) {
+            if (value)
+                return NULL;
+            value = &map->via.map.ptr [i].val;
+        }
+    return value;
+}
+
 /* Reads an optional uint under key (absent: *value = 0). Returns 0 or -1. */
 int
 kh__get_uint (const msgpack_object *map, const char *key, uint64_t *value,

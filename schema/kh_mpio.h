@@ -23,6 +23,9 @@ int kh__unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t
 bool kh__key_is (const msgpack_object *o, const char *key);
 /* Returns the value stored under key in map, or NULL if map is no map or lacks key. */
 const msgpack_object *kh__get (const msgpack_object *map, const char *key);
+/* Returns the value stored under key in map if the key is there exactly once; NULL
+   if map is no map, lacks key, or holds it twice (then neither value is it). */
+const msgpack_object *kh__get_once (const msgpack_object *map, const char *key);
 /* Reads an optional uint under key (absent: *value = 0). Returns 0, or -1 with why
    set to code if the value is no non-negative integer. */
 int kh__get_uint (const msgpack_object *map, const char *key, uint64_t *value,

@@ -1,9 +1,15 @@
-/*  kreishub-vectors - writes the codec's test vectors: msgpack files and MANIFEST.
+/*  kreishub-vectors - writes the protocol's test vectors: msgpack files, MANIFEST and QUERIES.
 
-    Each vector is one file of raw bytes as a client might send them; MANIFEST lists
-    "<file> <expected result>" where the result is OK or an error name (kh_errname).
-    The files are committed in schema/vectors/; a test regenerates them and compares,
-    so the generator and the files cannot drift apart. Usage: kreishub-vectors DIR
+    Each vector is one file of raw bytes as a client might send them. MANIFEST lists
+    the envelopes (sent as PUBLISH): "<file> <result> [store] [id]", the result OK or
+    an error name (kh_errname); "id" says that the ERROR carries the envelope's id.
+    QUERIES lists the query bodies (sent as QUERY, after every envelope of MANIFEST):
+    "<file> ROWS <count>" or "<file> <error name> [req=7]". PROTOCOL.md section 10
+    says what the words mean. The expectations are written here by hand, from the
+    rules of PROTOCOL.md, never computed with the codec: the codec's tests and
+    it_wire hold the codec and the hub to them. The files are committed in
+    schema/vectors/; a test regenerates them and compares, so the generator and the
+    files cannot drift apart. Usage: kreishub-vectors DIR
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,35 +20,116 @@
 
 #define S_TS 1635897600000ULL               /* 2021-11-03 00:00 UTC, the mayors' conference */
 
-/* What a vector changes in the standard idea envelope. */
+/* ===================================================================== values */
+
+/* One msgpack value a vector puts somewhere, or the wish to leave it out. */
+typedef enum {
+    V_NONE,                                 /* not set: the standard value */
+    V_SKIP,                                 /* left out */
+    V_STR, V_UINT, V_INT, V_FLOAT, V_NIL,
+    V_RAW,                                  /* msgpack bytes, written as they are */
+    V_FN                                    /* packed by fn */
+} s_kind_t;
+
 typedef struct {
-    const char *skip;                       /* envelope key left out */
-    const char *body_skip;                  /* body key left out */
-    void (*extra_env) (msgpack_packer *pk); /* one more envelope key/value, or NULL */
-    void (*extra_body) (msgpack_packer *pk);/* one more body key/value, or NULL */
-    const char *type;                       /* type value (default "idea") */
-    const char *from;                       /* sender (default 05162004) */
-    const char *title;                      /* title (default a fixed one) */
-    size_t title_len;                       /* if set, title bytes (may hold NUL) */
-    const char *swap;                       /* envelope key whose value swap_value packs */
-    void (*swap_value) (msgpack_packer *pk);
-    uint8_t id_tail;                        /* last byte of the id (default 0x2a) */
+    s_kind_t    kind;
+    const char *bytes;                      /* V_STR text, V_RAW msgpack */
+    size_t      len;
+    uint64_t    u;                          /* V_UINT */
+    int64_t     i;                          /* V_INT */
+    double      f;                          /* V_FLOAT */
+    void      (*fn) (msgpack_packer *pk);   /* V_FN */
+} s_val_t;
+
+/* A key and its value in a map; key V_NONE: no pair. */
+typedef struct {
+    s_val_t key, val;
+} s_pair_t;
+
+/* String literals only (sizeof counts their bytes, NULs inside included). */
+#define S_STR(s)    ((s_val_t) { .kind = V_STR, .bytes = (s), .len = sizeof (s) - 1 })
+#define S_RAW(s)    ((s_val_t) { .kind = V_RAW, .bytes = (s), .len = sizeof (s) - 1 })
+#define S_UINT(n)   ((s_val_t) { .kind = V_UINT, .u = (n) })
+#define S_INT(n)    ((s_val_t) { .kind = V_INT, .i = (n) })
+#define S_FLOAT(x)  ((s_val_t) { .kind = V_FLOAT, .f = (x) })
+#define S_NIL       ((s_val_t) { .kind = V_NIL })
+#define S_FN(p)     ((s_val_t) { .kind = V_FN, .fn = (p) })
+#define S_SKIP      ((s_val_t) { .kind = V_SKIP })
+#define S_PAIR(k, v) ((s_pair_t) { S_STR (k), v })
+
+/* A str of len bytes at text (a buffer made at run time). */
+static s_val_t
+s_text (const char *text, size_t len)
+{
+    return (s_val_t) { .kind = V_STR, .bytes = text, .len = len };
+}
+
+static void
+s_pack (msgpack_packer *pk, s_val_t v)
+{
+    switch (v.kind) {
+        case V_STR:
+            msgpack_pack_str (pk, v.len);
+            msgpack_pack_str_body (pk, v.bytes, v.len);
+            break;
+        case V_UINT:  msgpack_pack_uint64 (pk, v.u); break;
+        case V_INT:   msgpack_pack_int64 (pk, v.i); break;
+        case V_FLOAT: msgpack_pack_double (pk, v.f); break;
+        case V_NIL:   msgpack_pack_nil (pk); break;
+        case V_RAW:   pk->callback (pk->data, v.bytes, v.len); break;
+        case V_FN:    v.fn (pk); break;
+        case V_NONE:
+        case V_SKIP:  break;
+    }
+}
+
+static void
+s_pack_pair (msgpack_packer *pk, const s_pair_t *pair)
+{
+    s_pack (pk, pair->key);
+    s_pack (pk, pair->val);
+}
+
+/* ================================================================== envelopes */
+
+/* The envelope's keys, in the order the standard envelope packs them. */
+enum { K_V, K_ID, K_TYPE, K_FROM, K_TS, K_BODY, K_COUNT };
+static const char *const s_keys [K_COUNT] = { "v", "id", "type", "from", "ts", "body" };
+
+/* What a vector changes in the standard idea envelope
+   {v: 1, id, type: "idea", from: "05162004", ts: S_TS, body: {title}}. */
+typedef struct {
+    s_val_t  env [K_COUNT];                 /* a key's value; V_SKIP leaves the key out */
+    s_pair_t extra;                         /* one more envelope pair, after the six */
+    s_val_t  title;                         /* the title; V_SKIP leaves it out */
+    s_pair_t pre;                           /* a body pair before the title */
+    s_pair_t post;                          /* a body pair after the title */
+    uint8_t  id_tail;                       /* last byte of the id (default 0x2a) */
 } s_shape_t;
 
+#define S_PRE(k, v)     .pre = { S_STR (k), v }
+#define S_POST(k, v)    .post = { S_STR (k), v }
+#define S_EXTRA(k, v)   .extra = { S_STR (k), v }
+
+/* Packs the body of the standard envelope with the changes in sh. */
 static void
-s_str (msgpack_packer *pk, const char *s, size_t len)
+s_body (msgpack_packer *pk, const s_shape_t *sh)
 {
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, s, len);
+    bool title = sh->title.kind != V_SKIP;
+    bool pre = sh->pre.key.kind != V_NONE, post = sh->post.key.kind != V_NONE;
+    msgpack_pack_map (pk, (size_t) title + pre + post);
+    if (pre)
+        s_pack_pair (pk, &sh->pre);
+    if (title) {
+        s_pack (pk, S_STR ("title"));
+        s_pack (pk, sh->title.kind == V_NONE ? S_STR ("Digitaler Zwilling fuer den Kreis")
+                                             : sh->title);
+    }
+    if (post)
+        s_pack_pair (pk, &sh->post);
 }
 
-static void
-s_key (msgpack_packer *pk, const char *key)
-{
-    s_str (pk, key, strlen (key));
-}
-
-/* Packs the standard envelope with the changes in shape. */
+/* Packs the standard envelope with the changes in sh. */
 static void
 s_envelope (msgpack_packer *pk, const s_shape_t *sh)
 {
@@ -50,110 +137,54 @@ s_envelope (msgpack_packer *pk, const s_shape_t *sh)
                         0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a };
     if (sh->id_tail)
         id [15] = sh->id_tail;
-    const char *keys [] = { "v", "id", "type", "from", "ts", "body" };
-    int n = 6 - (sh->skip != NULL) + (sh->extra_env != NULL);
+    size_t n = sh->extra.key.kind != V_NONE;
+    for (int k = 0; k < K_COUNT; k++)
+        n += sh->env [k].kind != V_SKIP;
     msgpack_pack_map (pk, n);
-    for (int k = 0; k < 6; k++) {
-        if (sh->skip && strcmp (sh->skip, keys [k]) == 0)
+    for (int k = 0; k < K_COUNT; k++) {
+        s_val_t v = sh->env [k];
+        if (v.kind == V_SKIP)
             continue;
-        s_key (pk, keys [k]);
-        if (sh->swap && strcmp (sh->swap, keys [k]) == 0) {
-            sh->swap_value (pk);
+        s_pack (pk, s_text (s_keys [k], strlen (s_keys [k])));
+        if (v.kind != V_NONE) {
+            s_pack (pk, v);
             continue;
         }
         switch (k) {
-            case 0: msgpack_pack_uint8 (pk, 1); break;
-            case 1: msgpack_pack_bin (pk, 16); msgpack_pack_bin_body (pk, id, 16); break;
-            case 2: s_key (pk, sh->type ? sh->type : "idea"); break;
-            case 3: s_key (pk, sh->from ? sh->from : "05162004"); break;
-            case 4: msgpack_pack_uint64 (pk, S_TS); break;
-            case 5: {
-                bool skip = sh->body_skip != NULL;
-                msgpack_pack_map (pk, 1 - skip + (sh->extra_body != NULL));
-                if (!skip) {
-                    const char *t = sh->title ? sh->title : "Digitaler Zwilling fuer den Kreis";
-                    s_key (pk, "title");
-                    s_str (pk, t, sh->title_len ? sh->title_len : strlen (t));
-                }
-                if (sh->extra_body)
-                    sh->extra_body (pk);
-                break;
-            }
+            case K_V:    s_pack (pk, S_UINT (1)); break;
+            case K_ID:   msgpack_pack_bin (pk, 16); msgpack_pack_bin_body (pk, id, 16); break;
+            case K_TYPE: s_pack (pk, S_STR ("idea")); break;
+            case K_FROM: s_pack (pk, S_STR ("05162004")); break;
+            case K_TS:   s_pack (pk, S_UINT (S_TS)); break;
+            case K_BODY: s_body (pk, sh); break;
         }
     }
-    if (sh->extra_env)
-        sh->extra_env (pk);
+    if (sh->extra.key.kind != V_NONE)
+        s_pack_pair (pk, &sh->extra);
 }
 
-/* The extra keys the vectors add. */
-static void e_unknown (msgpack_packer *pk) { s_key (pk, "prio"); msgpack_pack_uint8 (pk, 1); }
-static void b_unknown (msgpack_packer *pk) { s_key (pk, "titel"); s_key (pk, "x"); }
-static void b_hf2 (msgpack_packer *pk) { s_key (pk, "hf"); msgpack_pack_uint8 (pk, 2); }
-static void b_hf6 (msgpack_packer *pk) { s_key (pk, "hf"); msgpack_pack_uint8 (pk, 6); }
-static void b_hfneg (msgpack_packer *pk) { s_key (pk, "hf"); msgpack_pack_int8 (pk, -1); }
-static void b_hfstr (msgpack_packer *pk) { s_key (pk, "hf"); s_key (pk, "2"); }
-static void b_title2 (msgpack_packer *pk) { s_key (pk, "title"); s_key (pk, "again"); }
-static void b_status (msgpack_packer *pk) { s_key (pk, "status"); s_key (pk, "done"); }
-static void b_date (msgpack_packer *pk) { s_key (pk, "start"); s_key (pk, "2022-02-30"); }
-static void b_benefit (msgpack_packer *pk) { s_key (pk, "benefit"); s_key (pk, "less travel"); }
-static void b_licence (msgpack_packer *pk)
+/* Lists and bodies made by code. */
+static void
+v_kw21 (msgpack_packer *pk)
 {
-    s_key (pk, "licence");
-    char buf [65];
-    memset (buf, 'A', 65);
-    s_str (pk, buf, 65);
-}
-static void b_kw21 (msgpack_packer *pk)
-{
-    s_key (pk, "keywords");
     msgpack_pack_array (pk, 21);
     for (int i = 0; i < 21; i++)
-        s_key (pk, "k");
+        s_pack (pk, S_STR ("k"));
 }
-static void b_kwint (msgpack_packer *pk)
-{
-    s_key (pk, "keywords");
-    msgpack_pack_array (pk, 1);
-    msgpack_pack_uint8 (pk, 7);
-}
-static void b_part_bad (msgpack_packer *pk)
-{
-    s_key (pk, "participants");
-    msgpack_pack_array (pk, 1);
-    s_key (pk, "0516200X");
-}
-static void b_part_rep (msgpack_packer *pk)
-{
-    s_key (pk, "participants");
-    msgpack_pack_array (pk, 2);
-    s_key (pk, "05162012");
-    s_key (pk, "05162012");
-}
-static void b_big (msgpack_packer *pk)
-{
-    static char buf [70000];
-    memset (buf, 'x', sizeof buf);
-    s_key (pk, "description");
-    s_str (pk, buf, sizeof buf);
-}
-static void v_str (msgpack_packer *pk) { s_key (pk, "1"); }
-static void v_two (msgpack_packer *pk) { msgpack_pack_uint8 (pk, 2); }
-static void v_zero (msgpack_packer *pk) { msgpack_pack_uint8 (pk, 0); }
-static void v_int (msgpack_packer *pk) { msgpack_pack_uint8 (pk, 7); }
-static void v_neg (msgpack_packer *pk) { msgpack_pack_int64 (pk, -1635897600000LL); }
-static void v_year_10000 (msgpack_packer *pk) { msgpack_pack_uint64 (pk, 253402300800000ULL); }
-static void v_id15 (msgpack_packer *pk) { msgpack_pack_bin (pk, 15); msgpack_pack_bin_body (pk, "0123456789abcde", 15); }
-static void v_idzero (msgpack_packer *pk)
-{
-    static const uint8_t zero [16] = { 0 };
-    msgpack_pack_bin (pk, 16);
-    msgpack_pack_bin_body (pk, zero, 16);
-}
-static void v_array (msgpack_packer *pk) { msgpack_pack_array (pk, 0); }
 
-/* Writes bytes to DIR/name and the manifest line. */
+static void
+v_kw21_ints (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 21);
+    for (int i = 0; i < 21; i++)
+        msgpack_pack_uint8 (pk, 7);
+}
+
+/* ===================================================================== output */
+
+/* Writes bytes to DIR/name and the line "name expect" to list. Returns 0 or -1. */
 static int
-s_write (const char *dir, FILE *manifest, const char *name, const char *expect,
+s_write (const char *dir, FILE *list, const char *name, const char *expect,
          const void *data, size_t size)
 {
     char path [1024];
@@ -166,11 +197,12 @@ s_write (const char *dir, FILE *manifest, const char *name, const char *expect,
         return -1;
     }
     fclose (file);
-    fprintf (manifest, "%s %s\n", name, expect);
+    fprintf (list, "%s %s\n", name, expect);
     return 0;
 }
 
-/* Writes an envelope of the given shape, optionally cut or extended. */
+/* Writes an envelope of the given shape, cut short by cut bytes or extended by
+   append. */
 static int
 s_vector (const char *dir, FILE *manifest, const char *name, const char *expect,
           s_shape_t shape, int cut, const char *append)
@@ -186,6 +218,31 @@ s_vector (const char *dir, FILE *manifest, const char *name, const char *expect,
     int rc = s_write (dir, manifest, name, expect, buf.data, size);
     msgpack_sbuffer_destroy (&buf);
     return rc;
+}
+
+/* Writes the standard envelope with a description that makes it exactly size
+   bytes long (size between 1 KiB and 64 KiB + a little: a str16 description). */
+static int
+s_sized (const char *dir, FILE *manifest, const char *name, const char *expect, size_t size)
+{
+    static char text [70000];
+    memset (text, 'x', sizeof text);
+    size_t len = 1000;
+    for (int round = 0; round < 2; round++) {
+        msgpack_sbuffer buf;
+        msgpack_sbuffer_init (&buf);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+        s_envelope (&pk, &(s_shape_t) { S_POST ("description", s_text (text, len)) });
+        size_t got = buf.size;
+        int rc = got == size ? s_write (dir, manifest, name, expect, buf.data, got) : 1;
+        msgpack_sbuffer_destroy (&buf);
+        if (rc <= 0)
+            return rc;
+        len = len + size - got;         /* one byte of text is one byte of envelope */
+    }
+    fprintf (stderr, "kreishub-vectors: %s: cannot make %zu bytes\n", name, size);
+    return -1;
 }
 
 /* The full, valid idea and offer, built through the codec's builder. */
@@ -215,32 +272,36 @@ s_built (const char *dir, FILE *manifest, const char *name, const char *type,
     return rc;
 }
 
-static const kh_opt_t s_no_options [] = { { NULL } };
-
-int
-main (int argc, char *argv [])
+/* Writes a query body: a map of the count pairs, then append (may be NULL). */
+static int
+s_query (const char *dir, FILE *list, const char *name, const char *expect,
+         const s_pair_t *pairs, size_t count, const char *append)
 {
-    const kh_opts_t opts = {
-        .program = "kreishub-vectors", .synopsis = "DIR", .table = s_no_options,
-        .version = true,
-        .about = "Writes the test vectors and their MANIFEST into DIR (schema/vectors).\n"
-    };
-    int first = 0;
-    int parsed = kh_opts_parse (&opts, argc, argv, &first);
-    if (parsed != KH_OPTS_GO)
-        return kh_opts_exit (parsed, 1);
-    if (first != argc - 1) {
-        kh_opts_usage (&opts, stderr);
-        return 1;
-    }
-    const char *dir = argv [first];
-    char path [1024];
-    snprintf (path, sizeof path, "%s/MANIFEST", dir);
-    FILE *m = fopen (path, "w");
-    if (!m) {
-        fprintf (stderr, "kreishub-vectors: cannot write %s\n", path);
-        return 1;
-    }
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, count);
+    for (size_t i = 0; i < count; i++)
+        s_pack_pair (&pk, &pairs [i]);
+    if (append)
+        msgpack_sbuffer_write (&buf, append, strlen (append));
+    int rc = s_write (dir, list, name, expect, buf.data, buf.size);
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
+#define S_Q(name, expect, ...) \
+    s_query (dir, q, name, expect, (const s_pair_t []) { __VA_ARGS__ }, \
+             sizeof ((const s_pair_t []) { __VA_ARGS__ }) / sizeof (s_pair_t), NULL)
+#define S_REQ S_PAIR ("req", S_UINT (7))
+
+/* ==================================================================== vectors */
+
+/* The valid envelopes, in the order the hub stores them (seq 1, 2, ...). */
+static int
+s_valid (const char *dir, FILE *m)
+{
     static const char *const idea [] = {
         "title", "Digitaler Zwilling (3D-Stadt- und Landschaftsmodell)",
         "description", "Ein kreisweites 3D-Modell fuer Planung, gemeinsam mit allen Kommunen.",
@@ -252,29 +313,64 @@ main (int argc, char *argv [])
         "title", "LoRaWAN-Netz des Kreises", "description", "Frei nutzbar fuer Sensoren.",
         "hf", "3", "keywords", "IoT,LoRaWAN", "status", "stable", "cost", "kostenfrei",
         "licence", "EUPL-1.2", "valid_until", "2025-12-31", NULL };
-    char t200 [200], t201 [201];
+    static char t200 [200];
     memset (t200, 'a', sizeof t200);
-    memset (t201, 'a', sizeof t201);
+    int rc = 0;
+    rc |= s_built (dir, m, "ok_idea_full.mp", "idea", "05162004", idea);
+    rc |= s_built (dir, m, "ok_offer_full.mp", "offer", "05162", offer);
+    rc |= s_vector (dir, m, "ok_idea_minimal.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_idea_minimal_again.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_id_reused.mp", "VALUE store id",
+                    (s_shape_t) { .env [K_FROM] = S_STR ("05162") }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_kreis_sender.mp", "OK",
+                    (s_shape_t) { .env [K_FROM] = S_STR ("05162"), .id_tail = 0x2b }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_umlaut_title.mp", "OK",
+                    (s_shape_t) { .title = S_STR ("J\xc3\xbc" "chen: Ummeldung im B\xc3\xbc"
+                                                  "rgerb\xc3\xbc" "ro"),
+                                  .id_tail = 0x2c }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_title_200_bytes.mp", "OK",
+                    (s_shape_t) { .title = s_text (t200, 200), .id_tail = 0x2d }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_hf.mp", "OK",
+                    (s_shape_t) { S_POST ("hf", S_UINT (2)), .id_tail = 0x2e }, 0, NULL);
+    /* dates: any real date of years 0001..9999 */
+    rc |= s_vector (dir, m, "ok_start_1899_12_31.mp", "OK",
+                    (s_shape_t) { S_POST ("start", S_STR ("1899-12-31")), .id_tail = 0x2f },
+                    0, NULL);
+    rc |= s_vector (dir, m, "ok_start_0001_01_01.mp", "OK",
+                    (s_shape_t) { S_POST ("start", S_STR ("0001-01-01")), .id_tail = 0x30 },
+                    0, NULL);
+    rc |= s_vector (dir, m, "ok_start_2000_02_29.mp", "OK",
+                    (s_shape_t) { S_POST ("start", S_STR ("2000-02-29")), .id_tail = 0x31 },
+                    0, NULL);
+    /* any msgpack integer format: v 1 as int8, ts as int64, hf 2 as int8 */
+    rc |= s_vector (dir, m, "ok_integer_formats.mp", "OK",
+                    (s_shape_t) { .env [K_V] = S_RAW ("\xd0\x01"),
+                                  .env [K_TS] = S_RAW ("\xd3\x00\x00\x01\x7c\xe3\x18\x68\x00"),
+                                  S_POST ("hf", S_RAW ("\xd0\x02")), .id_tail = 0x32 },
+                    0, NULL);
+    /* a list may be empty; keywords may repeat */
+    rc |= s_vector (dir, m, "ok_lists.mp", "OK",
+                    (s_shape_t) { S_PRE ("keywords", S_RAW ("\x92\xa1k\xa1k")),
+                                  S_POST ("participants", S_RAW ("\x90")), .id_tail = 0x33 },
+                    0, NULL);
+    /* the hub checks an id's size and that it is not all zero, not its UUID layout */
+    rc |= s_vector (dir, m, "ok_id_uuid4.mp", "OK",
+                    (s_shape_t) { .env [K_ID] = S_RAW ("\xc4\x10\x3b\x24\x1f\x0e\x5a\x6c\x4d"
+                                                       "\x2e\x9f\x10\x22\x33\x44\x55\x66\x77") },
+                    0, NULL);
+    return rc;
+}
+
+/* Envelopes that are not well-formed msgpack, too large, or too deep. */
+static int
+s_frames (const char *dir, FILE *m)
+{
     const uint8_t deep [] = { 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x01 };
     const uint8_t huge_array [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01 };
     const uint8_t huge_map [] = { 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa1, 0x76, 0x01 };
     const uint8_t huge_str [] = { 0xdb, 0xff, 0xff, 0xff, 0xf0, 0x61 };
     const uint8_t top_array [] = { 0x92, 0x01, 0x02 };
     int rc = 0;
-    rc |= s_built (dir, m, "ok_idea_full.mp", "idea", "05162004", idea);
-    rc |= s_built (dir, m, "ok_offer_full.mp", "offer", "05162", offer);
-    rc |= s_vector (dir, m, "ok_idea_minimal.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_idea_minimal_again.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_id_reused.mp", "VALUE store", (s_shape_t) { .from = "05162" }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_kreis_sender.mp", "OK",
-                    (s_shape_t) { .from = "05162", .id_tail = 0x2b }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_umlaut_title.mp", "OK",
-                    (s_shape_t) { .title = "J\xc3\xbc" "chen: Ummeldung im B\xc3\xbcrgerb\xc3\xbcro",
-                                  .id_tail = 0x2c }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_title_200_bytes.mp", "OK",
-                    (s_shape_t) { .title = t200, .title_len = 200, .id_tail = 0x2d }, 0, NULL);
-    rc |= s_vector (dir, m, "ok_hf.mp", "OK", (s_shape_t) { .extra_body = b_hf2, .id_tail = 0x2e },
-                    0, NULL);
     rc |= s_write (dir, m, "bad_empty.mp", "MALFORMED", "", 0);
     rc |= s_write (dir, m, "bad_not_msgpack.mp", "MALFORMED", "hello, hub", 10);
     rc |= s_write (dir, m, "bad_json_text.mp", "MALFORMED", "{\"v\":1}", 7);
@@ -286,58 +382,288 @@ main (int argc, char *argv [])
     rc |= s_write (dir, m, "bad_top_array.mp", "WRONG_TYPE", top_array, sizeof top_array);
     rc |= s_vector (dir, m, "bad_trailing_bytes.mp", "MALFORMED", (s_shape_t) { 0 }, 0, "\x01");
     rc |= s_vector (dir, m, "bad_truncated.mp", "MALFORMED", (s_shape_t) { 0 }, 5, NULL);
-    rc |= s_vector (dir, m, "bad_missing_v.mp", "MISSING", (s_shape_t) { .skip = "v" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_missing_id.mp", "MISSING", (s_shape_t) { .skip = "id" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_missing_type.mp", "MISSING", (s_shape_t) { .skip = "type" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_missing_from.mp", "MISSING", (s_shape_t) { .skip = "from" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_missing_ts.mp", "MISSING", (s_shape_t) { .skip = "ts" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_missing_body.mp", "MISSING", (s_shape_t) { .skip = "body" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_missing_title.mp", "MISSING", (s_shape_t) { .body_skip = "title" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_unknown_type.mp", "TYPE", (s_shape_t) { .type = "poll" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_from_not_ags.mp", "VALUE", (s_shape_t) { .from = "0516200X" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_from_6_digits.mp", "VALUE", (s_shape_t) { .from = "051620" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_unknown_envelope_key.mp", "UNKNOWN_FIELD",
-                    (s_shape_t) { .extra_env = e_unknown }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_unknown_body_field.mp", "UNKNOWN_FIELD",
-                    (s_shape_t) { .extra_body = b_unknown }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_idea_field_on_offer.mp", "UNKNOWN_FIELD",
-                    (s_shape_t) { .type = "offer", .extra_body = b_benefit }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_empty.mp", "RANGE", (s_shape_t) { .title = "" , .title_len = 0 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_201_bytes.mp", "RANGE",
-                    (s_shape_t) { .title = t201, .title_len = 201 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_invalid_utf8.mp", "UTF8",
-                    (s_shape_t) { .title = "bad \xc3\x28 byte" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_overlong_utf8.mp", "UTF8",
-                    (s_shape_t) { .title = "slash \xc0\xaf" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_surrogate.mp", "UTF8",
-                    (s_shape_t) { .title = "half \xed\xa0\x80" }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_nul.mp", "VALUE",
-                    (s_shape_t) { .title = "a\0b", .title_len = 3 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_title_twice.mp", "MALFORMED",
-                    (s_shape_t) { .extra_body = b_title2 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_hf_6.mp", "RANGE", (s_shape_t) { .extra_body = b_hf6 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_hf_negative.mp", "RANGE", (s_shape_t) { .extra_body = b_hfneg }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_hf_string.mp", "WRONG_TYPE", (s_shape_t) { .extra_body = b_hfstr }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_keywords_21.mp", "RANGE", (s_shape_t) { .extra_body = b_kw21 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_keyword_not_str.mp", "WRONG_TYPE", (s_shape_t) { .extra_body = b_kwint }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_participant_not_ags.mp", "VALUE", (s_shape_t) { .extra_body = b_part_bad }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_participant_repeated.mp", "VALUE", (s_shape_t) { .extra_body = b_part_rep }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_status_unknown.mp", "VALUE", (s_shape_t) { .extra_body = b_status }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_start_not_a_date.mp", "VALUE", (s_shape_t) { .extra_body = b_date }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_licence_too_long.mp", "RANGE",
-                    (s_shape_t) { .type = "offer", .extra_body = b_licence }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_v_string.mp", "WRONG_TYPE", (s_shape_t) { .swap = "v", .swap_value = v_str }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_v_2.mp", "VERSION", (s_shape_t) { .swap = "v", .swap_value = v_two }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_id_string.mp", "WRONG_TYPE", (s_shape_t) { .swap = "id", .swap_value = v_str }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_id_15_bytes.mp", "RANGE", (s_shape_t) { .swap = "id", .swap_value = v_id15 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_id_all_zero.mp", "VALUE", (s_shape_t) { .swap = "id", .swap_value = v_idzero }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_type_int.mp", "WRONG_TYPE", (s_shape_t) { .swap = "type", .swap_value = v_int }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_from_int.mp", "WRONG_TYPE", (s_shape_t) { .swap = "from", .swap_value = v_int }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_ts_zero.mp", "RANGE", (s_shape_t) { .swap = "ts", .swap_value = v_zero }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_ts_negative.mp", "WRONG_TYPE", (s_shape_t) { .swap = "ts", .swap_value = v_neg }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_ts_year_10000.mp", "RANGE", (s_shape_t) { .swap = "ts", .swap_value = v_year_10000 }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_body_array.mp", "WRONG_TYPE", (s_shape_t) { .swap = "body", .swap_value = v_array }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_oversized.mp", "TOO_LARGE", (s_shape_t) { .extra_body = b_big }, 0, NULL);
-    fclose (m);
+    /* levels: the envelope 1, body 2, keywords 3; arrays inside it 4, 5, ... */
+    rc |= s_vector (dir, m, "bad_depth_8.mp", "WRONG_TYPE id",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\x91\x91\x91\x91\x91\xa1x")) },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_depth_9.mp", "MALFORMED",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\x91\x91\x91\x91\x91\x91\xa1x")) },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_depth_9_empty.mp", "MALFORMED",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\x91\x91\x91\x91\x91\x90")) },
+                    0, NULL);
+    rc |= s_sized (dir, m, "bad_size_65536.mp", "RANGE id", KH_ENVELOPE_MAX);
+    rc |= s_sized (dir, m, "bad_size_65537.mp", "TOO_LARGE", KH_ENVELOPE_MAX + 1);
+    return rc;
+}
+
+/* The envelope's own keys. */
+static int
+s_keys_bad (const char *dir, FILE *m)
+{
+    int rc = 0;
+    rc |= s_vector (dir, m, "bad_missing_v.mp", "MISSING id", (s_shape_t) { .env [K_V] = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_missing_id.mp", "MISSING", (s_shape_t) { .env [K_ID] = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_missing_type.mp", "MISSING id", (s_shape_t) { .env [K_TYPE] = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_missing_from.mp", "MISSING id", (s_shape_t) { .env [K_FROM] = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_missing_ts.mp", "MISSING id", (s_shape_t) { .env [K_TS] = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_missing_body.mp", "MISSING id", (s_shape_t) { .env [K_BODY] = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_missing_title.mp", "MISSING id", (s_shape_t) { .title = S_SKIP }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_unknown_type.mp", "TYPE id", (s_shape_t) { .env [K_TYPE] = S_STR ("poll") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_from_not_ags.mp", "VALUE id", (s_shape_t) { .env [K_FROM] = S_STR ("0516200X") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_from_6_digits.mp", "VALUE id", (s_shape_t) { .env [K_FROM] = S_STR ("051620") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_unknown_envelope_key.mp", "UNKNOWN_FIELD id",
+                    (s_shape_t) { S_EXTRA ("prio", S_UINT (1)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_envelope_key_int.mp", "WRONG_TYPE id",
+                    (s_shape_t) { .extra = { S_UINT (1), S_UINT (1) } }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_v_twice.mp", "MALFORMED id", (s_shape_t) { S_EXTRA ("v", S_UINT (1)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_id_twice.mp", "MALFORMED",
+                    (s_shape_t) { S_EXTRA ("id", S_RAW ("\xc4\x10\x01\x7c\xe4\x2a\x38\x00\x70\x01"
+                                                        "\x80\x00\x00\x00\x00\x00\x00\x2a")) },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_v_string.mp", "WRONG_TYPE id", (s_shape_t) { .env [K_V] = S_STR ("1") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_v_float.mp", "WRONG_TYPE id", (s_shape_t) { .env [K_V] = S_FLOAT (1.0) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_v_2.mp", "VERSION id", (s_shape_t) { .env [K_V] = S_UINT (2) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_v_0.mp", "VERSION id", (s_shape_t) { .env [K_V] = S_UINT (0) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_v_negative.mp", "VERSION id", (s_shape_t) { .env [K_V] = S_INT (-1) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_id_string.mp", "WRONG_TYPE", (s_shape_t) { .env [K_ID] = S_STR ("1") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_id_15_bytes.mp", "RANGE",
+                    (s_shape_t) { .env [K_ID] = S_RAW ("\xc4\x0f" "0123456789abcde") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_id_all_zero.mp", "VALUE id",
+                    (s_shape_t) { .env [K_ID] = S_RAW ("\xc4\x10\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0") },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_type_int.mp", "WRONG_TYPE id", (s_shape_t) { .env [K_TYPE] = S_UINT (7) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_type_empty.mp", "TYPE id", (s_shape_t) { .env [K_TYPE] = S_STR ("") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_type_17_bytes.mp", "TYPE id",
+                    (s_shape_t) { .env [K_TYPE] = S_STR ("ideaideaideaideai") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_type_invalid_utf8.mp", "UTF8 id",
+                    (s_shape_t) { .env [K_TYPE] = S_STR ("ide\xe1") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_type_nul.mp", "VALUE id", (s_shape_t) { .env [K_TYPE] = S_STR ("idea\0") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_from_int.mp", "WRONG_TYPE id", (s_shape_t) { .env [K_FROM] = S_UINT (7) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_ts_zero.mp", "RANGE id", (s_shape_t) { .env [K_TS] = S_UINT (0) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_ts_negative.mp", "RANGE id",
+                    (s_shape_t) { .env [K_TS] = S_INT (-1635897600000LL) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_ts_year_10000.mp", "RANGE id",
+                    (s_shape_t) { .env [K_TS] = S_UINT (253402300800000ULL) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_ts_float.mp", "WRONG_TYPE id",
+                    (s_shape_t) { .env [K_TS] = S_FLOAT (1635897600000.0) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_ts_timestamp_ext.mp", "WRONG_TYPE id",
+                    (s_shape_t) { .env [K_TS] = S_RAW ("\xd6\xff\x61\x81\xd1\x00") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_body_array.mp", "WRONG_TYPE id", (s_shape_t) { .env [K_BODY] = S_RAW ("\x90") }, 0, NULL);
+    return rc;
+}
+
+/* The body and its fields. */
+static int
+s_body_bad (const char *dir, FILE *m)
+{
+    static char t201 [201], licence [65], status [65];
+    memset (t201, 'a', sizeof t201);
+    memset (licence, 'A', sizeof licence);
+    memset (status, 's', sizeof status);
+    static char t201_nul [201], t201_utf8 [201];
+    memcpy (t201_nul, t201, sizeof t201);
+    t201_nul [100] = 0;
+    memcpy (t201_utf8, t201, sizeof t201);
+    t201_utf8 [100] = (char) 0xff;
+    static char big [70000];
+    memset (big, 'x', sizeof big);
+    int rc = 0;
+    rc |= s_vector (dir, m, "bad_unknown_body_field.mp", "UNKNOWN_FIELD id",
+                    (s_shape_t) { S_POST ("titel", S_STR ("x")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_body_key_int.mp", "WRONG_TYPE id",
+                    (s_shape_t) { .post = { S_UINT (1), S_STR ("x") } }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_idea_field_on_offer.mp", "UNKNOWN_FIELD id",
+                    (s_shape_t) { .env [K_TYPE] = S_STR ("offer"),
+                                  S_POST ("benefit", S_STR ("less travel")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_empty.mp", "RANGE id", (s_shape_t) { .title = S_STR ("") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_201_bytes.mp", "RANGE id",
+                    (s_shape_t) { .title = s_text (t201, sizeof t201) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_invalid_utf8.mp", "UTF8 id",
+                    (s_shape_t) { .title = S_STR ("bad \xc3\x28 byte") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_overlong_utf8.mp", "UTF8 id",
+                    (s_shape_t) { .title = S_STR ("slash \xc0\xaf") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_surrogate.mp", "UTF8 id",
+                    (s_shape_t) { .title = S_STR ("half \xed\xa0\x80") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_nul.mp", "VALUE id", (s_shape_t) { .title = S_STR ("a\0b") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_201_bytes_nul.mp", "RANGE id",
+                    (s_shape_t) { .title = s_text (t201_nul, sizeof t201_nul) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_201_bytes_invalid_utf8.mp", "UTF8 id",
+                    (s_shape_t) { .title = s_text (t201_utf8, sizeof t201_utf8) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_twice.mp", "MALFORMED id",
+                    (s_shape_t) { S_POST ("title", S_STR ("again")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_hf_6.mp", "RANGE id", (s_shape_t) { S_POST ("hf", S_UINT (6)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_hf_0.mp", "RANGE id", (s_shape_t) { S_POST ("hf", S_UINT (0)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_hf_negative.mp", "RANGE id", (s_shape_t) { S_POST ("hf", S_INT (-1)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_hf_string.mp", "WRONG_TYPE id", (s_shape_t) { S_POST ("hf", S_STR ("2")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_hf_float.mp", "WRONG_TYPE id", (s_shape_t) { S_POST ("hf", S_FLOAT (2.0)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_hf_nil.mp", "WRONG_TYPE id", (s_shape_t) { S_POST ("hf", S_NIL) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_keywords_21.mp", "RANGE id", (s_shape_t) { S_POST ("keywords", S_FN (v_kw21)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_keyword_not_str.mp", "WRONG_TYPE id",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\x07")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_keyword_empty.mp", "RANGE id",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\xa0")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_keyword_nul.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\xa3" "a\0b")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_participant_not_ags.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("participants", S_RAW ("\x91\xa8" "0516200X")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_participant_repeated.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("participants", S_RAW ("\x92\xa8" "05162012" "\xa8" "05162012")) },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_status_unknown.mp", "VALUE id", (s_shape_t) { S_POST ("status", S_STR ("done")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_status_empty.mp", "VALUE id", (s_shape_t) { S_POST ("status", S_STR ("")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_status_65_bytes.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("status", s_text (status, sizeof status)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_start_not_a_date.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("start", S_STR ("2022-02-30")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_start_1900_02_29.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("start", S_STR ("1900-02-29")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_start_year_0000.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("start", S_STR ("0000-01-01")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_start_short.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("start", S_STR ("2022-3-30")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_start_int.mp", "WRONG_TYPE id",
+                    (s_shape_t) { S_POST ("start", S_UINT (20220330)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_licence_too_long.mp", "RANGE id",
+                    (s_shape_t) { .env [K_TYPE] = S_STR ("offer"),
+                                  S_POST ("licence", s_text (licence, sizeof licence)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_oversized.mp", "TOO_LARGE",
+                    (s_shape_t) { S_POST ("description", s_text (big, sizeof big)) }, 0, NULL);
+    return rc;
+}
+
+/* Two problems at once: the one PROTOCOL.md's order checks first is reported. */
+static int
+s_order (const char *dir, FILE *m)
+{
+    int rc = 0;
+    rc |= s_vector (dir, m, "bad_order_version_before_id.mp", "VERSION",
+                    (s_shape_t) { .env [K_V] = S_UINT (2), .env [K_ID] = S_STR ("1") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_order_unknown_key_before_type.mp", "UNKNOWN_FIELD id",
+                    (s_shape_t) { .env [K_TYPE] = S_STR ("poll"), S_EXTRA ("prio", S_UINT (1)) },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_order_body_keys_before_values.mp", "UNKNOWN_FIELD id",
+                    (s_shape_t) { S_PRE ("hf", S_STR ("2")), S_POST ("titel", S_STR ("x")) },
+                    0, NULL);
+    rc |= s_vector (dir, m, "bad_order_table_order.mp", "RANGE id",
+                    (s_shape_t) { S_PRE ("hf", S_STR ("2")), .title = S_STR ("") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_order_missing_title_first.mp", "MISSING id",
+                    (s_shape_t) { .title = S_SKIP, S_POST ("hf", S_UINT (9)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_order_list_count_before_items.mp", "RANGE id",
+                    (s_shape_t) { S_POST ("keywords", S_FN (v_kw21_ints)) }, 0, NULL);
+    return rc;
+}
+
+/* The query vectors, answered after every envelope above: 13 stored messages, 1
+   offer, 12 ideas, 2 from 05162, 1 idea from 05162 (PROTOCOL.md section 10). */
+static int
+s_queries (const char *dir, FILE *q)
+{
+    static char type [65600];
+    memset (type, 't', sizeof type);
+    const uint8_t deep [] = { 0x82, 0xa3, 'r', 'e', 'q', 0x07, 0xa1, 'x',
+                              0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x90 };
+    int rc = 0;
+    rc |= S_Q ("query_req_only.mp", "ROWS 13", S_REQ);
+    rc |= S_Q ("query_limit_0.mp", "ROWS 13", S_REQ, S_PAIR ("limit", S_UINT (0)));
+    rc |= S_Q ("query_limit_2.mp", "ROWS 2", S_REQ, S_PAIR ("limit", S_UINT (2)));
+    rc |= S_Q ("query_limit_5000.mp", "ROWS 13", S_REQ, S_PAIR ("limit", S_UINT (5000)));
+    rc |= S_Q ("query_bounds_0.mp", "ROWS 13", S_REQ, S_PAIR ("since_seq", S_UINT (0)),
+               S_PAIR ("until_seq", S_UINT (0)), S_PAIR ("since_at", S_UINT (0)),
+               S_PAIR ("until_at", S_UINT (0)));
+    rc |= S_Q ("query_since_seq_12.mp", "ROWS 2", S_REQ, S_PAIR ("since_seq", S_UINT (12)));
+    rc |= S_Q ("query_until_seq_3.mp", "ROWS 3", S_REQ, S_PAIR ("until_seq", S_UINT (3)));
+    rc |= S_Q ("query_since_after_until.mp", "ROWS 0", S_REQ, S_PAIR ("since_seq", S_UINT (5)),
+               S_PAIR ("until_seq", S_UINT (3)));
+    rc |= S_Q ("query_until_at_1.mp", "ROWS 0", S_REQ, S_PAIR ("until_at", S_UINT (1)));
+    rc |= S_Q ("query_since_at_max.mp", "ROWS 0", S_REQ,
+               S_PAIR ("since_at", S_UINT (UINT64_MAX)));
+    rc |= S_Q ("query_type_offer.mp", "ROWS 1", S_REQ, S_PAIR ("type", S_STR ("offer")));
+    rc |= S_Q ("query_from_kreis.mp", "ROWS 2", S_REQ, S_PAIR ("from", S_STR ("05162")));
+    rc |= S_Q ("query_type_and_from.mp", "ROWS 1", S_REQ, S_PAIR ("type", S_STR ("idea")),
+               S_PAIR ("from", S_STR ("05162")));
+    rc |= S_Q ("query_integer_formats.mp", "ROWS 2", S_PAIR ("req", S_RAW ("\xd0\x07")),
+               S_PAIR ("limit", S_RAW ("\xd1\x00\x02")));
+    /* the frame's rules, as for an envelope */
+    rc |= s_write (dir, q, "query_empty.mp", "MALFORMED", "", 0);
+    rc |= s_write (dir, q, "query_not_msgpack.mp", "MALFORMED", "\xc1", 1);
+    rc |= s_write (dir, q, "query_json_text.mp", "MALFORMED", "{\"req\":7}", 9);
+    rc |= s_query (dir, q, "query_trailing_bytes.mp", "MALFORMED", &S_REQ, 1, "\x01");
+    rc |= s_write (dir, q, "query_truncated.mp", "MALFORMED", "\x81\xa3req", 5);
+    rc |= s_write (dir, q, "query_too_deep.mp", "MALFORMED", deep, sizeof deep);
+    rc |= S_Q ("query_65536_bytes.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("type", s_text (type, KH_ENVELOPE_MAX - 14)));
+    rc |= S_Q ("query_65537_bytes.mp", "TOO_LARGE", S_REQ,
+               S_PAIR ("type", s_text (type, KH_ENVELOPE_MAX - 13)));
+    /* everything else is QUERY */
+    rc |= s_write (dir, q, "query_top_array.mp", "QUERY", "\x91\x07", 2);
+    rc |= s_write (dir, q, "query_no_req.mp", "QUERY", "\x80", 1);
+    rc |= S_Q ("query_req_0.mp", "QUERY", S_PAIR ("req", S_UINT (0)));
+    rc |= S_Q ("query_req_negative.mp", "QUERY", S_PAIR ("req", S_INT (-7)));
+    rc |= S_Q ("query_req_string.mp", "QUERY", S_PAIR ("req", S_STR ("7")));
+    rc |= S_Q ("query_req_twice.mp", "QUERY", S_REQ, S_REQ);
+    rc |= S_Q ("query_limit_twice.mp", "QUERY req=7", S_REQ, S_PAIR ("limit", S_UINT (1)),
+               S_PAIR ("limit", S_UINT (2)));
+    rc |= S_Q ("query_unknown_key.mp", "QUERY req=7", S_REQ, S_PAIR ("max", S_UINT (1)));
+    rc |= S_Q ("query_key_int.mp", "QUERY req=7", S_REQ, { S_UINT (1), S_UINT (1) });
+    rc |= S_Q ("query_since_seq_negative.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("since_seq", S_INT (-1)));
+    rc |= S_Q ("query_limit_float.mp", "QUERY req=7", S_REQ, S_PAIR ("limit", S_FLOAT (2.0)));
+    rc |= S_Q ("query_limit_nil.mp", "QUERY req=7", S_REQ, S_PAIR ("limit", S_NIL));
+    rc |= S_Q ("query_type_unknown.mp", "QUERY req=7", S_REQ, S_PAIR ("type", S_STR ("poll")));
+    rc |= S_Q ("query_type_empty.mp", "QUERY req=7", S_REQ, S_PAIR ("type", S_STR ("")));
+    rc |= S_Q ("query_from_not_ags.mp", "QUERY req=7", S_REQ, S_PAIR ("from", S_STR ("0516200X")));
+    rc |= S_Q ("query_from_int.mp", "QUERY req=7", S_REQ, S_PAIR ("from", S_UINT (5162004)));
+    return rc;
+}
+
+/* Opens DIR/name for writing; NULL (and says so) if it cannot. */
+static FILE *
+s_list_open (const char *dir, const char *name)
+{
+    char path [1024];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *file = fopen (path, "w");
+    if (!file)
+        fprintf (stderr, "kreishub-vectors: cannot write %s\n", path);
+    return file;
+}
+
+static const kh_opt_t s_no_options [] = { { NULL } };
+
+int
+main (int argc, char *argv [])
+{
+    const kh_opts_t opts = {
+        .program = "kreishub-vectors", .synopsis = "DIR", .table = s_no_options,
+        .version = true,
+        .about = "Writes the test vectors, their MANIFEST and QUERIES into DIR "
+                 "(schema/vectors).\n"
+    };
+    int first = 0;
+    int parsed = kh_opts_parse (&opts, argc, argv, &first);
+    if (parsed != KH_OPTS_GO)
+        return kh_opts_exit (parsed, 1);
+    if (first != argc - 1) {
+        kh_opts_usage (&opts, stderr);
+        return 1;
+    }
+    const char *dir = argv [first];
+    FILE *m = s_list_open (dir, "MANIFEST");
+    FILE *q = m ? s_list_open (dir, "QUERIES") : NULL;
+    int rc = !m || !q;
+    if (!rc) {
+        /* in this order: MANIFEST's order is the order the hub sees them in */
+        rc |= s_valid (dir, m);
+        rc |= s_frames (dir, m);
+        rc |= s_keys_bad (dir, m);
+        rc |= s_body_bad (dir, m);
+        rc |= s_order (dir, m);
+        rc |= s_queries (dir, q);
+    }
+    if (m)
+        fclose (m);
+    if (q)
+        fclose (q);
     return rc ? 1 : 0;
 }
