@@ -37,6 +37,8 @@ struct _kh_recorder_t {
     int64_t            next_hello;      /* zclock_mono when HELLO is due */
     kh_recorder_stats_t stats;
     bool               verbose;
+    bool               lost;            /* a commit's outcome is unknown: stop */
+    char               lost_why [KH_REASON_MAX];
 };
 
 typedef void (s_handler_fn) (kh_recorder_t *self, kh_parts_t *msg);
@@ -123,6 +125,26 @@ s_answer (kh_recorder_t *self, size_t i)
     }
 }
 
+/* Forgets the batch without a word to the broker: a commit failed with an I/O
+   error, so whether it is on the disk is unknown, and neither STORED nor FAILED
+   would be true. The recorder stops; the broker keeps the publishes and sends them
+   again to the next recorder, which learns from the disk whether each is stored. */
+static void
+s_lose (kh_recorder_t *self)
+{
+    snprintf (self->lost_why, sizeof self->lost_why, "a commit of %zu failed with an I/O "
+              "error (%.140s); whether it is on the disk is unknown, so it is not answered",
+              self->count, self->results [0].why.reason);
+    zsys_error ("recorder: %s; stopping: the next start reads from the disk what it holds "
+                "and answers the broker's resend from it", self->lost_why);
+    for (size_t i = 0; i < self->count; i++) {
+        zmq_msg_close (&self->slots [i].token);
+        zmq_msg_close (&self->slots [i].envelope);
+    }
+    self->count = 0;
+    self->lost = true;
+}
+
 /* Commits the batch in one transaction and answers every STORE of it, in order. */
 static void
 s_commit (kh_recorder_t *self)
@@ -130,11 +152,16 @@ s_commit (kh_recorder_t *self)
     for (size_t i = 0; i < self->count; i++)
         self->items [i] = (kh_store_item_t) { zmq_msg_data (&self->slots [i].envelope),
                                               zmq_msg_size (&self->slots [i].envelope) };
-    if (kh_store_append (self->store, self->items, self->count, self->results) == 0)
+    int rc = kh_store_append (self->store, self->items, self->count, self->results);
+    if (rc == KH_STORE_UNKNOWN) {
+        s_lose (self);
+        return;
+    }
+    if (rc == 0)
         self->stats.batches++;
     else
     for (size_t i = 0; i < self->count; i++)
-        if (self->results [i].code == KH_ESTORE) {
+        if (self->results [i].code == KH_ESTORE || self->results [i].code == KH_EFULL) {
             zsys_error ("recorder: a batch of %zu was not committed: %s", self->count,
                         self->results [i].why.reason);
             break;
@@ -229,8 +256,8 @@ s_dispatch (kh_recorder_t *self, kh_parts_t *msg)
 static void
 s_drain (kh_recorder_t *self)
 {
-    for (size_t taken = 0; taken < self->batch_max && self->count < self->batch_max;
-         taken++) {
+    for (size_t taken = 0; taken < self->batch_max && self->count < self->batch_max
+                           && !self->lost; taken++) {
         kh_parts_t msg;
         if (kh_parts_recv (&msg, self->broker_h, ZMQ_DONTWAIT) <= 0)
             break;
@@ -588,6 +615,10 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
         else
         if (pipe && which == pipe && s_on_pipe (self, pipe, NULL))
             break;
+        if (self->lost) {
+            rc = KH_RECORDER_LOST;
+            break;
+        }
         if (zclock_mono () >= self->next_hello)
             s_hello (self);
     }
@@ -604,9 +635,11 @@ kh_recorder_actor (zsock_t *pipe, void *args)
     if (!self)
         zsys_error ("recorder: %s", why.reason);
     zsock_signal (pipe, 0);
-    if (self)
-        kh_recorder_run (self, pipe);
-    else
+    if (self && kh_recorder_run (self, pipe) == KH_RECORDER_LOST) {
+        snprintf (why.reason, sizeof why.reason, "%s", self->lost_why);
+        kh_recorder_destroy (&self);
+    }
+    if (!self)                          /* says why until $TERM */
         while (!s_on_pipe (NULL, pipe, why.reason))
             ;
     kh_recorder_destroy (&self);

@@ -15,7 +15,8 @@
     A recorder runs its loop in the calling thread (kh_recorder_run, as the program
     does) or as a czmq actor (kh_recorder_actor, as the tests do). Nothing it reads
     from the network or the store can make it assert or stop: bad frames are logged
-    and ignored, a failed commit becomes FAILED replies with code STORE.
+    and ignored, a failed commit becomes FAILED replies with code STORE (FULL if the
+    disk is full). A commit whose outcome is unknown (an I/O error) stops it instead.
 */
 #ifndef KH_RECORDER_H_INCLUDED
 #define KH_RECORDER_H_INCLUDED
@@ -75,9 +76,17 @@ uint64_t kh_recorder_head (kh_recorder_t *self);
 const char *kh_recorder_db (kh_recorder_t *self);
 const char *kh_recorder_endpoint (kh_recorder_t *self);
 
+/* What kh_recorder_run returns after a commit failed with an I/O error; the program
+   exits with it. */
+#define KH_RECORDER_LOST 3
+
 /* Serves until interrupted (SIGINT/SIGTERM through czmq's zsys handler) or, if pipe is
    not NULL, until "$TERM" arrives on it. A batch in hand is always committed and
-   answered before it returns. Returns 0 on a clean stop, -1 if polling failed. */
+   answered before it returns. Returns 0 on a clean stop, -1 if polling failed, and
+   KH_RECORDER_LOST if a commit failed with an I/O error: that batch is not
+   answered, since whether it is on the disk is unknown (PROTOCOL.md section 8);
+   the recorder must be destroyed, and a new one learns from the disk what it
+   holds. */
 int kh_recorder_run (kh_recorder_t *self, zsock_t *pipe);
 
 /* Copies the recorder's counters into stats. */

@@ -44,6 +44,8 @@ struct _kh_store_t {
     sqlite3       *db;
     char          *path;                /* as opened */
     bool           writer;              /* false: opened read-only */
+    bool           lost;                /* writer: a commit's outcome is unknown (an I/O
+                                           error): no more appends (KH_STORE_UNKNOWN) */
     uint64_t       head;                /* writer: highest committed seq, 0 if empty */
     uint64_t       last_at;             /* writer: `at` of the head row, the next one's floor */
     zhashx_t      *links;               /* writer: "t:type", "s:from", "p:type/from" -> seq */
@@ -84,10 +86,14 @@ static const s_migration_t s_migrations [] = {
 /* Every SQLite failure is raised through S_FAIL, so that a reason says where it began. */
 #define S_FAIL(self, why, what) s_fail ((self), (why), (what), __LINE__)
 
-/* Sets why to KH_ESTORE naming what failed, SQLite's message and the line. Returns -1. */
+/* Sets why to KH_ESTORE naming what failed, SQLite's message and the line; to
+   KH_EFULL if SQLite found the disk full. Returns -1. */
 static int
 s_fail (kh_store_t *self, kh_problem_t *why, const char *what, int line)
 {
+    if (self->db && (sqlite3_errcode (self->db) & 0xff) == SQLITE_FULL)
+        return kh_problem (why, KH_EFULL, "store: the disk is full; nothing was stored "
+                           "(%s: %s, kh_store.c:%d)", what, sqlite3_errmsg (self->db), line);
     return kh_problem (why, KH_ESTORE, "store: %s: %s (kh_store.c:%d)", what,
                        self->db ? sqlite3_errmsg (self->db) : "no database", line);
 }
@@ -213,6 +219,25 @@ s_pragmas (kh_store_t *self, kh_sync_t sync, kh_problem_t *why)
         sync = KH_SYNC_FULL;
     return s_exec (self, sync_sql [sync], "synchronous", why)
         || s_exec (self, cache, "cache_size", why) ? -1 : 0;
+}
+
+/* Writes what the WAL holds into the database file, fsyncs it, and empties the
+   WAL. At open this makes what a crashed writer left durable through writes of our
+   own: after a failed fsync, the kernel may keep pages it could not write and show
+   them as if written (they are then read back as committed), so they are written
+   again here, or the open fails. Another connection reading (SQLITE_BUSY) leaves
+   the WAL to the next checkpoint. Returns 0, or -1 with why set. */
+static int
+s_checkpoint (kh_store_t *self, kh_problem_t *why)
+{
+    int rc = sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_TRUNCATE,
+                                        NULL, NULL);
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY)
+        return 0;
+    kh_problem_t failed;
+    S_FAIL (self, &failed, "write the WAL into the store");
+    return kh_problem (why, failed.code, "%s; %s cannot be opened now", failed.reason,
+                       self->path);
 }
 
 /* Migration 0 -> 1: an empty database gets the schema (which sets user_version). */
@@ -652,6 +677,7 @@ kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
     if (!self
     ||  s_pragmas (self, sync, why)
     ||  s_migrate (self, why)
+    ||  s_checkpoint (self, why)
     ||  s_prepare_common (self, why)
     ||  s_prepare_writer (self, why)
     ||  s_load_state (self, why))
@@ -899,16 +925,43 @@ s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *r
     self->head = head;
     self->last_at = last_at;
     assert (s_head_ok (self));
+    int code = why->code == KH_EFULL ? KH_EFULL : KH_ESTORE;
     for (size_t i = 0; i < count; i++)
         if (results [i].code == KH_OK || results [i].conflict) {
-            results [i].code = KH_ESTORE;
+            results [i].code = code;
             results [i].conflict = false;
             results [i].dup = false;
             memset (&results [i].info, 0, sizeof results [i].info);
             results [i].why = *why;
-            results [i].why.code = KH_ESTORE;
+            results [i].why.code = code;
         }
     return -1;
+}
+
+/* Commits the open batch. Returns 0; or, if the commit failed, undoes the batch in
+   memory (s_abort) and returns -1 if the failure leaves nothing of it on the disk,
+   KH_STORE_UNKNOWN (and the store lost) if it may: SQLite writes the batch's WAL
+   frames, the commit frame last, and then fsyncs the WAL, so after an I/O error
+   (in a write or in the fsync) the frames may be whole on the disk, and the next
+   open would find the batch committed. A full disk (SQLITE_FULL) fails a write
+   before the commit frame is whole (WAL frames are not padded: the unix VFS
+   promises power-safe overwrites), so it leaves nothing. */
+static int
+s_commit (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *results,
+          size_t count, kh_problem_t *why)
+{
+    int rc = sqlite3_step (self->commit);
+    int code = sqlite3_extended_errcode (self->db);
+    if (rc != SQLITE_DONE)
+        S_FAIL (self, why, "commit");
+    sqlite3_reset (self->commit);
+    if (rc == SQLITE_DONE)
+        return 0;
+    s_abort (self, head, last_at, results, count, why);
+    if ((code & 0xff) != SQLITE_IOERR && (code & 0xff) != SQLITE_CORRUPT)
+        return -1;
+    self->lost = true;
+    return KH_STORE_UNKNOWN;
 }
 
 /* Opens the batch's transaction. If another process wrote to the store since we
@@ -934,6 +987,13 @@ kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
     kh_problem_t why = { 0 };
     if (count == 0)
         return 0;
+    if (self->lost) {
+        kh_problem (&why, KH_ESTORE, "store: a commit's outcome is unknown; close the "
+                    "store and open it again");
+        for (size_t i = 0; i < count; i++)
+            results [i] = (kh_store_result_t) { .code = KH_ESTORE, .why = why };
+        return KH_STORE_UNKNOWN;
+    }
     uint64_t head = self->head, last_at = self->last_at;
     self->undo_count = 0;
     if (s_reserve (self, count)) {
@@ -954,8 +1014,9 @@ kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
         if (results [i].code == KH_OK
         &&  s_put (self, &items [i], &self->envs [i], at, &results [i], &why))
             return s_abort (self, head, last_at, results, count, &why);
-    if (s_run (self, self->commit, "commit", &why))
-        return s_abort (self, head, last_at, results, count, &why);
+    int rc = s_commit (self, head, last_at, results, count, &why);
+    if (rc)
+        return rc;
     self->undo_count = 0;
     assert (s_head_ok (self));
     return 0;

@@ -64,8 +64,10 @@ typedef struct _kh_store_t kh_store_t;
    synchronous per sync, a busy timeout; creates the schema in an empty database
    and migrates an older one step by step. Loads the head and the previous-seq
    links from one snapshot and refuses a table where they do not fit (a negative
-   seq, a link above the head). Returns the store, or NULL with why set (KH_ESTORE,
-   or KH_ENOMEM) and nothing left open. */
+   seq, a link above the head). What a WAL left behind is written into the store
+   file and fsync'd before it returns (a disk that fails that fails the open).
+   Returns the store, or NULL with why set (KH_ESTORE, KH_EFULL, or KH_ENOMEM) and
+   nothing left open. */
 kh_store_t *kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why);
 
 /* Opens an existing store read-only, for kh_store_query and kh_store_head only.
@@ -77,16 +79,26 @@ kh_store_t *kh_store_new_reader (const char *path, kh_problem_t *why);
    left half-committed: kh_store_append has committed or rolled back before it returns. */
 void kh_store_destroy (kh_store_t **self_p);
 
+/* kh_store_append's answer when a commit failed with an I/O error: the batch may be
+   on the disk whole, or not at all, and no one can tell until the store is opened
+   again (a new open reads what the disk holds and makes it durable). */
+#define KH_STORE_UNKNOWN (-2)
+
 /* Appends a batch of count envelopes in one transaction and fills results [i] for
    items [i]. Each envelope is validated first: an invalid one fails alone (its result
    carries the problem) and the rest proceed. An id already stored, before or earlier
    in the same batch, is not stored again: its result is dup with the original's seq
    info. Every other envelope gets seq = head + 1, in batch order, at = the commit
    clock and its previous-seq links. Returns 0 once the transaction is committed
-   (with the durability of the store's sync mode). If any SQLite step or the commit
-   fails, the transaction is rolled back, the head and links are as before the call,
-   every result that was not already a validation failure becomes KH_ESTORE, and -1
-   is returned. Only a writer may append. */
+   (with the durability of the store's sync mode). If an SQLite step fails, or the
+   commit fails in a way that leaves nothing on the disk, the transaction is rolled
+   back, the head and links are as before the call, every result that was not
+   already a validation failure becomes KH_EFULL if the disk is full, else
+   KH_ESTORE, and -1 is returned: nothing of the batch is stored. If the commit
+   fails with an I/O error, it returns KH_STORE_UNKNOWN, the results say KH_ESTORE
+   but must not be passed on as "not stored", and every later append returns
+   KH_STORE_UNKNOWN too: close the store and open it again. Only a writer may
+   append. */
 int kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
                      kh_store_result_t *results);
 

@@ -6,6 +6,9 @@
 #include "kh_recorder.h"
 #include "kh_sync.h"
 #include "kh_value.h"
+#ifdef KH_FAULT_VFS                     /* tests only: the store's disk lies (kh_testvfs.h) */
+#   include "kh_testvfs.h"
+#endif
 
 #define S_PROGRAM   "kreishub-recorder"
 
@@ -93,6 +96,10 @@ s_log_stats (kh_recorder_t *recorder)
 int
 main (int argc, char *argv [])
 {
+#ifdef KH_FAULT_VFS
+    if (kh_testvfs_install_env ())
+        return KH_DAEMON_FAILED;
+#endif
     s_args_t args = { 0 };
     zconfig_t *root = NULL;
     int rc = s_start (argc, argv, &args, &root);
@@ -120,5 +127,5 @@ main (int argc, char *argv [])
     s_log_stats (recorder);
     kh_recorder_destroy (&recorder);
     zconfig_destroy (&root);
-    return rc == 0 ? 0 : KH_DAEMON_FAILED;
+    return rc == 0 ? 0 : rc == KH_RECORDER_LOST ? KH_RECORDER_LOST : KH_DAEMON_FAILED;
 }

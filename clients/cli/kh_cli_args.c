@@ -180,6 +180,10 @@ kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err)
     if (code == KH_ETIMEOUT || code == KH_EUNREACHABLE)
         fprintf (stderr, "kreishub: no answer from the hub at %s in time\n", endpoint);
     else
+    if (code == KH_EFULL)
+        fprintf (stderr, "kreishub: the store is full; nothing was stored. Try again once "
+                 "the hub's disk has room (%s: %s)\n", name, reason);
+    else
     if (status == KH_EXIT_UNREACHABLE)
         fprintf (stderr, "kreishub: hub unavailable: %s: %s\n", name, reason);
     else
