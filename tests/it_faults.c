@@ -8,12 +8,16 @@
     disk, it answers the broker's resend from what the disk holds. Then every error
     the publisher got means "not stored", and every ACK "stored once, at its seq".
 
-    A full disk: a publish gets FULL (nothing stored), `kreishub publish` says that
-    the store is full and exits 3, the recorder keeps serving, and once space returns
-    the refused message is stored anew (not as a duplicate) and publishing goes on.
+    A full disk, simulated by the VFS and, where the machine lets a test mount one, a
+    real tmpfs of 1 MiB: a publish gets FULL (nothing stored), `kreishub publish` says
+    that the store is full and exits 3, the recorder keeps serving, and once space
+    returns the refused message is stored anew (not as a duplicate).
 */
+#include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <czmq.h>
 #include "kreishub/kreishub.h"
@@ -302,24 +306,44 @@ s_publish1 (s_pub_t *pub, int i)
     return !s_answered (&pub->msgs [i]) ? -1 : pub->msgs [i].acks ? 0 : pub->msgs [i].error;
 }
 
+/* A disk that fills up: the recorder's KH_TESTVFS (a flag file that makes the VFS
+   say "full") or a real filesystem of its own (a small tmpfs) for the store. */
+typedef struct {
+    const char *what;
+    char        fault [256];        /* KH_TESTVFS for the recorder, or "" */
+    char        db [160];           /* the store, or "": in the hub's directory */
+    char        fill [192];         /* the flag file, or the file that fills the tmpfs */
+    bool        real;
+} s_disk_t;
+
+/* Makes the disk full: the flag file appears, or a file takes every free byte. */
 static void
-test_full (void)
+s_fill (const s_disk_t *disk)
 {
-    char dir [64], flag [128];
-    snprintf (dir, sizeof dir, "/tmp/kh-full-XXXXXX");
-    if (!mkdtemp (dir)) {
-        printf ("FAIL fixture: no temporary directory\n");
-        return;
-    }
-    snprintf (flag, sizeof flag, "%s/the-disk-is-full", dir);
-    char fault [160];
-    snprintf (fault, sizeof fault, "full=%s", flag);
+    FILE *file = fopen (disk->fill, "w");
+    static char block [65536];
+    while (disk->real && file && fwrite (block, 1, sizeof block, file) == sizeof block
+           && fflush (file) == 0)
+        ;
+    if (file)
+        fclose (file);
+}
+
+/* A publish gets FULL on a full disk and the CLI says so; once space returns, the
+   refused message is stored anew. */
+static void
+s_full (const s_disk_t *disk)
+{
     kh_hub_t hub;
-    setenv ("KH_TESTVFS", fault, 1);
-    int rc = kh_hub_start (&hub, NULL, NULL);
+    const char *recorder_args [] = { "--db", disk->db, NULL };
+    if (disk->fault [0])
+        setenv ("KH_TESTVFS", disk->fault, 1);
+    int rc = kh_hub_start (&hub, NULL, disk->db [0] ? recorder_args : NULL);
     unsetenv ("KH_TESTVFS");
     s_pub_t pub = { .client = rc == 0 ? kh_client_new (hub.client) : NULL };
-    KH_CHECK ("a hub whose disk fills up starts", rc == 0 && pub.client, "rc %d", rc);
+    char name [160];
+    snprintf (name, sizeof name, "%s: a hub whose disk fills up starts", disk->what);
+    KH_CHECK (name, rc == 0 && pub.client, "rc %d", rc);
     if (rc || !pub.client) {
         kh_hub_stop (&hub, true);
         return;
@@ -329,44 +353,135 @@ test_full (void)
     rc = 0;
     for (int i = 0; i < 3; i++)
         rc |= s_publish1 (&pub, i);
-    FILE *file = fopen (flag, "w");
-    if (file)
-        fclose (file);
+    s_fill (disk);
     int refused = s_publish1 (&pub, 3);
-    KH_CHECK ("a publish to a full disk gets FULL", rc == 0 && refused == KH_EFULL,
-              "before %d, then %d (%s)", rc, refused, refused > 0 ? kh_errname (refused) : "");
+    snprintf (name, sizeof name, "%s: a publish to a full disk gets FULL", disk->what);
+    KH_CHECK (name, rc == 0 && refused == KH_EFULL, "before %d, then %d (%s)", rc, refused,
+              refused > 0 ? kh_errname (refused) : "");
     char out [4096] = "";
     int status = kh_hub_run (&hub, out, sizeof out, "kreishub publish idea --title "
                              "'Volle Platte' --from 05162004 2>&1");
-    KH_CHECK ("kreishub publish says the store is full and nothing was stored, status 3",
-              status == 3 && strstr (out, "the store is full; nothing was stored"),
+    snprintf (name, sizeof name, "%s: kreishub publish says the store is full and nothing "
+              "was stored, status 3", disk->what);
+    KH_CHECK (name, status == 3 && strstr (out, "the store is full; nothing was stored"),
               "status %d: %s", status, out);
     uint64_t head = 0;
     bool linked = false;
     rc = kh_client_ping (pub.client, S_WAIT_MS, &head, &linked);
-    KH_CHECK ("the recorder serves on while the disk is full", rc == 0 && linked,
-              "rc %d, linked %d", rc, linked);
-    remove (flag);
+    snprintf (name, sizeof name, "%s: the recorder serves on while the disk is full",
+              disk->what);
+    KH_CHECK (name, rc == 0 && linked, "rc %d, linked %d", rc, linked);
+    remove (disk->fill);
     pub.msgs [3].error = 0;             /* sent again below, the same bytes */
     rc = s_publish1 (&pub, 4) | s_publish1 (&pub, 3);
-    KH_CHECK ("once space returns, publishing works and the refused message is stored "
-              "anew, not as a duplicate", rc == 0 && pub.msgs [3].fresh == 1
-              && pub.msgs [4].fresh == 1, "rc %d, fresh %d", rc, pub.msgs [3].fresh);
+    snprintf (name, sizeof name, "%s: once space returns, publishing works and the "
+              "refused message is stored anew, not as a duplicate", disk->what);
+    KH_CHECK (name, rc == 0 && pub.msgs [3].fresh == 1 && pub.msgs [4].fresh == 1,
+              "rc %d, fresh %d", rc, pub.msgs [3].fresh);
     rc = kh_hub_stop (&hub, true);
     KH_CHECK ("the hub stops cleanly", rc == 0, "rc %d", rc);
     char path [400];
-    snprintf (path, sizeof path, "%s/kreishub.db", hub.dir);
+    snprintf (path, sizeof path, "%s", disk->db);
+    if (!disk->db [0])
+        snprintf (path, sizeof path, "%s/kreishub.db", hub.dir);
     long long rows = s_number (path, "SELECT count (*) FROM message");
     long long cli = s_number (path, "SELECT count (*) FROM message "
                                     "WHERE title = 'Volle Platte'");
-    KH_CHECK ("nothing the full disk refused was stored", rows == 5 && cli == 0,
-              "%lld rows, %lld from the CLI", rows, cli);
-    s_check_store ("full disk", &pub, path);
+    snprintf (name, sizeof name, "%s: nothing the full disk refused was stored", disk->what);
+    KH_CHECK (name, rows == 5 && cli == 0, "%lld rows, %lld from the CLI", rows, cli);
+    s_check_store (disk->what, &pub, path);
     s_pub_free (&pub);
     char cmd [400];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s' '%s'", hub.dir, dir);
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", hub.dir);
     if (s_failed == 0 && system (cmd) != 0)
         printf ("note: could not remove %s\n", hub.dir);
+}
+
+/* The full disk as the test VFS says it. */
+static void
+test_full_simulated (void)
+{
+    char dir [64];
+    snprintf (dir, sizeof dir, "/tmp/kh-full-XXXXXX");
+    if (!mkdtemp (dir)) {
+        printf ("FAIL fixture: no temporary directory\n");
+        return;
+    }
+    s_disk_t disk = { .what = "a simulated full disk" };
+    snprintf (disk.fill, sizeof disk.fill, "%s/the-disk-is-full", dir);
+    snprintf (disk.fault, sizeof disk.fault, "full=%s", disk.fill);
+    s_full (&disk);
+    rmdir (dir);
+}
+
+/* Writes text to the file at path. Returns 0 or -1. */
+static int
+s_write_file (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "w");
+    int rc = file && fputs (text, file) >= 0 ? 0 : -1;
+    if (file && fclose (file))
+        rc = -1;
+    return rc;
+}
+
+/* Mounts a tmpfs of 1 MiB on dir, seen by this process and its children only: in a
+   mount namespace of our own (and a user namespace, unless we are root). Returns 0,
+   or -1 if this machine does not let us. */
+static int
+s_private_tmpfs (const char *dir)
+{
+    uid_t uid = geteuid ();
+    gid_t gid = getegid ();
+    if (unshare (uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS))
+        return -1;
+    char map [64];
+    snprintf (map, sizeof map, "0 %u 1", (unsigned) uid);
+    if (uid != 0 && (s_write_file ("/proc/self/uid_map", map)
+                 ||  s_write_file ("/proc/self/setgroups", "deny")))
+        return -1;
+    snprintf (map, sizeof map, "0 %u 1", (unsigned) gid);
+    if (uid != 0 && s_write_file ("/proc/self/gid_map", map))
+        return -1;
+    if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+        return -1;
+    return mount ("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700");
+}
+
+/* The full disk for real: the store on a tmpfs of its own, filled by a file. Runs
+   in a child process (the namespace stays there); skipped where no tmpfs can be
+   mounted, since the simulated case holds the same checks. */
+static void
+test_full_tmpfs (void)
+{
+    char dir [64];
+    snprintf (dir, sizeof dir, "/tmp/kh-tmpfs-XXXXXX");
+    if (!mkdtemp (dir)) {
+        printf ("FAIL fixture: no temporary directory\n");
+        return;
+    }
+    fflush (stdout);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        if (s_private_tmpfs (dir)) {
+            printf ("it_faults: no tmpfs can be mounted here (%s); the full disk is "
+                    "simulated only\n", strerror (errno));
+            _exit (77);
+        }
+        s_disk_t disk = { .what = "a full tmpfs", .real = true };
+        snprintf (disk.db, sizeof disk.db, "%s/kreishub.db", dir);
+        snprintf (disk.fill, sizeof disk.fill, "%s/filler", dir);
+        s_full (&disk);
+        printf ("it_faults: a full tmpfs: %d checks, %d failed\n", s_checks, s_failed);
+        fflush (stdout);
+        _exit (s_failed ? 1 : 0);
+    }
+    int status = -1;
+    waitpid (pid, &status, 0);
+    KH_CHECK ("a full filesystem (tmpfs) gets the same answers as the simulated one",
+              WIFEXITED (status) && (WEXITSTATUS (status) == 0 || WEXITSTATUS (status) == 77),
+              "status 0x%x", status);
+    rmdir (dir);
 }
 
 int
@@ -380,6 +495,7 @@ main (void)
     zsys_init ();
     s_io_fault ("fsync fails", "sync=12");
     s_io_fault ("write fails", "write=60");
-    test_full ();
+    test_full_simulated ();
+    test_full_tmpfs ();
     return kh_check_done ("it_faults");
 }
