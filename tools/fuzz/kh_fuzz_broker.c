@@ -210,6 +210,8 @@ s_stop (void)
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
+/* Starts the broker, connects the harness's sockets and says HELLO as its recorder;
+   libFuzzer calls it once, before the first input. */
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -233,6 +235,8 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+/* Sends the input as one message, then a PING, and serves both sockets until the
+   PONG (or PONGs) come. */
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {

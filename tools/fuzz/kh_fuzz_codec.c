@@ -263,6 +263,7 @@ s_error (const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+/* Feeds the input to every decoder and renderer in turn. */
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {

@@ -120,6 +120,7 @@ s_time (const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+/* Feeds the input to the reader, the body setter and the time parser. */
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {

@@ -46,7 +46,8 @@ typedef struct {
 static s_rig_t s_rig;
 
 /* Receives the next message from the recorder into msg, failing after S_BOUND_MS.
-   HELLOs are checked and skipped, and so is a BYE. */
+   HELLOs are checked and skipped, and so is a BYE. A HELLO comes between batches,
+   after every answer of the batch before it: its head is what the answers said. */
 static void
 s_next (kh_parts_t *msg)
 {
@@ -65,6 +66,9 @@ s_next (kh_parts_t *msg)
             if (msg->count != 3
             ||  kh_hello_decode (zmq_msg_data (body), zmq_msg_size (body), &head, NULL))
                 kh_fuzz_fail (S_TARGET, "a HELLO that does not decode");
+            if (head != s_rig.head)
+                kh_fuzz_fail (S_TARGET, "HELLO says head %llu, the answers %llu",
+                              (unsigned long long) head, (unsigned long long) s_rig.head);
         }
         else
         if (!kh_parts_is (msg, 1, KH_REC_BYE))
@@ -233,6 +237,8 @@ s_finish (void)
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
+/* Binds the harness's ROUTER, makes the temporary directory and starts the first
+   recorder; libFuzzer calls it once, before the first input. */
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -251,6 +257,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+/* Sends each frame of the input as a STORE, checks every answer and the head. */
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
