@@ -16,7 +16,7 @@ targets=(codec json broker recorder)
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (scripts/install-deps.sh --test)" >&2; exit 2; }
 
 CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKH_LIBFUZZER=ON >/dev/null
-cmake --build "$dir" -j"$(nproc)" --target kh_fuzz_all >/dev/null
+cmake --build "$dir" -j"$(nproc)" --target kh-fuzz-seeds "${targets[@]/#/fuzz_}" >/dev/null
 seeds="$dir/tools/fuzz/seeds"
 rm -rf "$seeds"
 "$dir/bin/kh-fuzz-seeds" schema/vectors "$seeds" >/dev/null
