@@ -68,7 +68,7 @@ static int
 s_on_recorder (zloop_t *loop, zsock_t *sock, void *arg)
 {
     kh_broker_t *self = (kh_broker_t *) arg;
-    s_drain (self, self->recorder_h, kh__link_message);
+    s_drain (self, self->recorder_h, kh__trust_link_message);
     return 0;
 }
 
@@ -104,6 +104,13 @@ s_on_second (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static int
+s_on_trust (zloop_t *loop, int timer_id, void *arg)
+{
+    kh__trust_watch ((kh_broker_t *) arg);
+    return 0;
+}
+
 /* Answers one command from the actor's pipe; returns true on "$TERM". Works with
    self NULL (a broker that could not start). */
 static bool
@@ -128,6 +135,12 @@ s_pipe_command (kh_broker_t *self, zsock_t *pipe)
             s_tick (self);
         zsock_signal (pipe, 0);
     }
+    else
+    if (command && streq (command, "TRUST")) {
+        if (self)
+            kh__trust_watch (self);
+        zsock_signal (pipe, 0);
+    }
     zstr_free (&command);
     return term;
 }
@@ -138,8 +151,9 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     return s_pipe_command ((kh_broker_t *) arg, pipe) ? -1 : 0;
 }
 
-/* Builds the loop: the readers (recorder first) and, in real time, the timer of the
-   once-a-second work. Returns 0, or -1 if memory ran out. */
+/* Builds the loop: the readers (recorder first), in real time the timer of the
+   once-a-second work, and in secure mode the look at the clients directory, which
+   is in real time always. Returns 0, or -1 if memory ran out. */
 static int
 s_loop_build (kh_broker_t *self, zsock_t *pipe)
 {
@@ -155,6 +169,9 @@ s_loop_build (kh_broker_t *self, zsock_t *pipe)
     }
     if (!kh__virtual_time (self)
     &&  zloop_timer (self->loop, S_SECOND_MS, 0, s_on_second, self) == -1)
+        return -1;
+    if (!self->plain
+    &&  zloop_timer (self->loop, KH_BROKER_TRUST_MS, 0, s_on_trust, self) == -1)
         return -1;
     return 0;
 }
@@ -205,7 +222,8 @@ s_bind (zsock_t *sock, const char *endpoint, char **bound)
 }
 
 /* Makes and binds the three sockets (after the link's init: their queues are sized
-   by its pending table). Returns 0, or -1 after logging why. */
+   by its pending table; after the trust part's: they are CURVE servers unless
+   plain). Returns 0, or -1 after logging why. */
 static int
 s_sockets (kh_broker_t *self, const kh_broker_config_t *config)
 {
@@ -222,6 +240,10 @@ s_sockets (kh_broker_t *self, const kh_broker_config_t *config)
         zsock_set_router_mandatory (self->recorder, 1); /* full queue: EAGAIN, no drop */
     if (self->client)
         zsock_set_router_mandatory (self->client, 1);   /* a reply that cannot go is counted */
+    zsock_t *socks [3] = { self->client, self->live, self->recorder };
+    for (int i = 0; i < 3; i++)
+        if (socks [i])
+            kh__trust_socket (self, socks [i], socks [i] == self->recorder);
     if (s_bind (self->client, config->client ? config->client : KH_DEFAULT_CLIENT,
                 &self->client_ep)
     ||  s_bind (self->live, config->live ? config->live : KH_DEFAULT_LIVE, &self->live_ep)
@@ -246,8 +268,8 @@ kh_broker_new (const kh_broker_config_t *config)
     self->clock = config->clock;
     self->clock_arg = config->clock_arg;
     kh__live_init (self);
-    if (kh__link_init (self, config) || kh__client_init (self, config)
-    ||  s_sockets (self, config)) {
+    if (kh__trust_init (self, config) || kh__link_init (self, config)
+    ||  kh__client_init (self, config) || s_sockets (self, config)) {
         kh_broker_destroy (&self);
         return NULL;
     }
@@ -268,6 +290,7 @@ kh_broker_destroy (kh_broker_t **self_p)
     zstr_free (&self->recorder_ep);
     kh__link_teardown (self);
     kh__client_teardown (self);
+    kh__trust_teardown (self);          /* after the sockets */
     msgpack_sbuffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;

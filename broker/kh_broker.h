@@ -14,7 +14,8 @@
 
     Its files, by job: kh_broker.c builds it and runs the loop, kh_broker_client.c
     answers clients, kh_broker_link.c speaks with the recorder, kh_broker_live.c
-    serves subscribers; kh_pending holds the publishes the recorder has not answered.
+    serves subscribers, kh_broker_trust.c knows who may connect and who sent what;
+    kh_pending holds the publishes the recorder has not answered.
 */
 #ifndef KH_BROKER_H_INCLUDED
 #define KH_BROKER_H_INCLUDED
@@ -39,6 +40,8 @@ extern "C" {
 /* A STORE the recorder has not answered for this long, while it is alive, is taken
    as an answer lost on the way and sent again (de-duplication makes it safe). */
 #define KH_BROKER_RESEND_MS     10000
+/* How often the clients directory is looked at for certificates added or removed. */
+#define KH_BROKER_TRUST_MS      500
 
 /* A monotonic clock in milliseconds; arg is the config's clock_arg. */
 typedef int64_t (kh_broker_clock_fn) (void *arg);
@@ -55,6 +58,13 @@ typedef struct {
     int         resend_ms;              /* ms; 0: KH_BROKER_RESEND_MS */
     const char *senders;                /* AGS keys allowed to publish, separated by
                                            commas or spaces; NULL or "": any AGS */
+    /* Who may connect (PROTOCOL.md, Identity). Secure (CURVE) unless plain. */
+    bool        plain;                  /* no CURVE, nobody identified: loopback
+                                           endpoints only, for development */
+    const char *cert;                   /* secure: our certificate file, with its
+                                           secret key (kreishub keygen --server) */
+    const char *clients;                /* secure: the directory whose NAME.cert files
+                                           are the certificates admitted */
     bool        verbose;                /* log every request with zsys_debug */
     /* The clock the broker judges ages by (a recorder's silence, unanswered STOREs
        and queries); NULL: zclock_mono. A broker given a clock is in the caller's
@@ -83,7 +93,9 @@ typedef struct _kh_broker_t kh_broker_t;
 
 /* Creates a broker and binds its three sockets. Returns NULL (after logging why) if
    an endpoint cannot be bound, config->senders holds something that is not an AGS,
-   or memory runs out. */
+   memory runs out, in secure mode if the certificate or the clients directory
+   cannot be read or another secure broker runs in this process (one zauth per
+   process), or in plain mode if an endpoint is not a loopback one. */
 kh_broker_t *kh_broker_new (const kh_broker_config_t *config);
 
 /* Destroys the broker, closing its sockets and dropping what still waits; sets
@@ -109,6 +121,8 @@ void kh_broker_stats (kh_broker_t *self, kh_broker_stats_t *stats);
      "ENDPOINTS" -> "sss" client, live, recorder (all "" if the broker could not start)
      "STATS"     -> "8888888888" the fields of kh_broker_stats_t in order
      "TICK"      -> runs the once-a-second work now, then signals (zsock_wait)
+     "TRUST"     -> looks at the clients directory now (as it does twice a second),
+                    then signals
      "$TERM"     -> stops the actor. */
 void kh_broker_actor (zsock_t *pipe, void *args);
 

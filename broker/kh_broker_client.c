@@ -148,19 +148,55 @@ kh__client_tick (kh_broker_t *self)
 
 /* ------------------------------------------------------------ requests */
 
-/* [PUBLISH][envelope]: validate, then keep it pending and hand it to the recorder. */
+/* May peer publish env? Each member publishes its own items, as the AGS of its
+   certificate; so does the Kreis, as itself. The cooperation issue lets the Kreis
+   also publish announcements and act on any item: its rules go here. An anonymous
+   peer (plain mode) is not checked: nobody is known there. Returns 0, or -1 with
+   why set: FORBIDDEN (the role publishes nothing), SENDER (from is not its AGS). */
+static int
+s_may_publish (const kh__peer_t *peer, const kh_envelope_t *env, kh_problem_t *why)
+{
+    if (peer->anonymous)
+        return 0;
+    switch (peer->ident.role) {
+        case KH_ROLE_MUNICIPALITY:
+        case KH_ROLE_KREIS:
+            if (!streq (env->from, peer->ident.ags))
+                return kh_problem (why, KH_ESENDER, "from: %s is not the AGS of your "
+                                   "certificate (%s)", env->from, peer->ident.ags);
+            return 0;
+        case KH_ROLE_ADMIN:
+            return kh_problem (why, KH_EFORBIDDEN, "an admin certificate reads; it does "
+                               "not publish");
+        default:                        /* refused before: no role, or the hub's */
+            return kh_problem (why, KH_EFORBIDDEN, "your certificate's role does not "
+                               "publish");
+    }
+}
+
+/* [PUBLISH][envelope]: who sends it, validate, may they; then keep it pending and
+   hand it to the recorder. */
 static void
 s_publish (kh_broker_t *self, kh_parts_t *msg)
 {
     zmq_msg_t *body = kh_parts_at (msg, 2);
+    kh_envelope_t env;
+    bool has_id = false;
+    kh_problem_t why;
+    kh__peer_t peer;
+    if (kh__trust_client (self, msg, &peer, &why)) {
+        if (zmq_msg_size (body) <= KH_ENVELOPE_MAX)     /* the id, for the client */
+            kh_envelope_check (zmq_msg_data (body), zmq_msg_size (body), &env, &has_id,
+                               NULL);
+        s_error (self, msg, has_id ? env.id : NULL, 0, why.code, why.reason);
+        return;
+    }
     if (zmq_msg_size (body) > KH_ENVELOPE_MAX) {
         s_error (self, msg, NULL, 0, KH_ETOOLARGE, "envelope larger than 65536 bytes");
         return;
     }
-    kh_envelope_t env;
-    bool has_id;
-    kh_problem_t why;
-    if (kh_envelope_check (zmq_msg_data (body), zmq_msg_size (body), &env, &has_id, &why)) {
+    if (kh_envelope_check (zmq_msg_data (body), zmq_msg_size (body), &env, &has_id, &why)
+    ||  s_may_publish (&peer, &env, &why)) {
         s_error (self, msg, has_id ? env.id : NULL, 0, why.code, why.reason);
         return;
     }
@@ -188,17 +224,26 @@ s_publish (kh_broker_t *self, kh_parts_t *msg)
     kh__link_handover (self);
 }
 
-/* [QUERY][query]: checked here, answered by the recorder. */
+/* [QUERY][query]: checked here, answered by the recorder. Anyone the hub knows
+   reads the log. */
 static void
 s_query (kh_broker_t *self, kh_parts_t *msg)
 {
     zmq_msg_t *body = kh_parts_at (msg, 2);
+    kh_query_t query;
+    kh_problem_t why;
+    kh__peer_t peer;
+    if (kh__trust_client (self, msg, &peer, &why)) {
+        memset (&query, 0, sizeof query);
+        if (zmq_msg_size (body) <= KH_ENVELOPE_MAX)     /* its req, for the client */
+            kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, NULL);
+        s_error (self, msg, NULL, query.req, why.code, why.reason);
+        return;
+    }
     if (zmq_msg_size (body) > KH_ENVELOPE_MAX) {
         s_error (self, msg, NULL, 0, KH_ETOOLARGE, "query larger than 65536 bytes");
         return;
     }
-    kh_query_t query;
-    kh_problem_t why;
     if (kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, &why)) {
         s_error (self, msg, NULL, query.req, why.code, why.reason);     /* MALFORMED, QUERY */
         return;
@@ -219,11 +264,18 @@ s_query (kh_broker_t *self, kh_parts_t *msg)
     self->stats.queries++;
 }
 
-/* [PING] or [PING][anything]: answered [PONG][{head, recorder}]. */
+/* [PING] or [PING][anything]: answered [PONG][{head, recorder}], to anyone the hub
+   knows. */
 static void
 s_ping (kh_broker_t *self, kh_parts_t *msg)
 {
     zmq_msg_t *client = kh_parts_at (msg, 0);
+    kh__peer_t peer;
+    kh_problem_t why;
+    if (kh__trust_client (self, msg, &peer, &why)) {
+        s_error (self, msg, NULL, 0, why.code, why.reason);
+        return;
+    }
     msgpack_sbuffer_clear (&self->buf);
     if (kh_pong_encode (&self->buf, self->head, kh__link_up (self))) {
         zsys_error ("broker: out of memory encoding a PONG");

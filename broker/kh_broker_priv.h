@@ -10,6 +10,8 @@
 #define KH_BROKER_PRIV_H_INCLUDED
 
 #include "kh_broker.h"
+#include "kh_cert.h"
+#include "kh_certdir.h"
 #include "kh_codec.h"
 #include "kh_link.h"
 #include "kh_parts.h"
@@ -62,6 +64,16 @@ struct _kh_broker_t {
     /* kh_broker_client.c: clients */
     zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
     zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
+
+    /* kh_broker_trust.c: who may connect, and who sent each message */
+    bool      plain;                    /* no CURVE: every peer is anonymous */
+    bool      link_curve;               /* the recorder link is CURVE (not ipc/inproc) */
+    zcert_t  *cert;                     /* ours, with its secret key; NULL in plain mode */
+    kh_certdir_t *certs;                /* the clients directory as last read */
+    zactor_t *auth;                     /* zauth, admitting what the mirror holds */
+    bool      auth_owner;               /* we hold the process's one zauth */
+    char     *mirror;                   /* private directory of the mirror's generations */
+    unsigned  generation;               /* the one zauth reads now (0: none yet) */
 };
 
 /* ------------------------------------------------------------ kh_broker.c */
@@ -170,6 +182,45 @@ void kh__queries_purge (kh_broker_t *self);
 
 /* The clients' once-a-second work: queries whose answers never came expire. */
 void kh__client_tick (kh_broker_t *self);
+
+/* ------------------------------------------------------------ kh_broker_trust.c */
+
+/* Who sent a message on the client socket. */
+typedef struct {
+    bool       anonymous;               /* plain mode: no certificate, nobody is known */
+    kh_ident_t ident;                   /* secure mode: what the certificate says */
+} kh__peer_t;
+
+/* Sets up the trust part from config, before the sockets: in plain mode it checks
+   that every endpoint is a loopback one; else it loads our certificate and the
+   clients directory and starts zauth on a private copy of it. Returns 0, or -1
+   after logging why (kh__trust_teardown frees what was made). */
+int kh__trust_init (kh_broker_t *self, const kh_broker_config_t *config);
+
+/* Stops zauth and frees the trust part; call after the sockets are closed. Safe
+   after a failed or no kh__trust_init. */
+void kh__trust_teardown (kh_broker_t *self);
+
+/* Makes sock a CURVE server with our certificate, before it binds; link: the
+   recorder's socket, which stays plain over ipc:// and inproc://. Nothing in plain
+   mode. */
+void kh__trust_socket (kh_broker_t *self, zsock_t *sock, bool link);
+
+/* Looks at the clients directory (twice a second): if it changed, reads it again
+   and makes zauth admit what it holds now. */
+void kh__trust_watch (kh_broker_t *self);
+
+/* Who sent msg (from the client socket), failing closed: fills peer and returns 0,
+   or -1 with why set to FORBIDDEN: no identity, a certificate the directory does
+   not hold (any more) or that changed since the peer connected, one without an
+   AGS or a known role, or one of role hub. In plain mode every peer is anonymous. */
+int kh__trust_client (kh_broker_t *self, kh_parts_t *msg, kh__peer_t *peer,
+                      kh_problem_t *why);
+
+/* Handles a message from the recorder socket: passes it to kh__link_message if it
+   comes from a certificate of role hub that the directory holds (or the link is
+   not CURVE), else ignores and counts it. */
+void kh__trust_link_message (kh_broker_t *self, kh_parts_t *msg);
 
 /* ------------------------------------------------------------ kh_broker_live.c */
 

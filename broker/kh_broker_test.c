@@ -430,7 +430,7 @@ s_broker_start (size_t pending_max, int live_hwm, int recorder_ttl, bool virtual
     kh_broker_config_t config = { .client = "tcp://127.0.0.1:*", .live = "tcp://127.0.0.1:*",
                                   .recorder = "tcp://127.0.0.1:*", .pending_max = pending_max,
                                   .live_hwm = live_hwm, .recorder_ttl = recorder_ttl,
-                                  .resend_ms = S_RESEND_MS,
+                                  .resend_ms = S_RESEND_MS, .plain = true,
                                   .clock = virtual_time ? s_clock_read : NULL };
     zactor_t *broker = zactor_new (kh_broker_actor, &config);
     zsock_send (broker, "s", "ENDPOINTS");
@@ -1110,7 +1110,7 @@ static void
 test_senders (void)
 {
     kh_broker_config_t config = { .client = "tcp://127.0.0.1:*", .live = "tcp://127.0.0.1:*",
-                                  .recorder = "tcp://127.0.0.1:*",
+                                  .recorder = "tcp://127.0.0.1:*", .plain = true,
                                   .senders = " 05162, 05162004 " };
     s_rig_t rig = { .broker = zactor_new (kh_broker_actor, &config) };
     zsock_send (rig.broker, "s", "ENDPOINTS");
@@ -1522,7 +1522,7 @@ static void
 test_bind_failure (s_rig_t *rig)
 {
     kh_broker_config_t config = { .client = rig->client_ep, .live = "tcp://127.0.0.1:*",
-                                  .recorder = "tcp://127.0.0.1:*" };
+                                  .recorder = "tcp://127.0.0.1:*", .plain = true };
     zsys_set_logstream (NULL);          /* the expected bind error need not be shown */
     zactor_t *broker = zactor_new (kh_broker_actor, &config);
     char *a = NULL, *b = NULL, *c = NULL;

@@ -4,6 +4,7 @@
 #include "kh_conf.h"
 #include "kh_daemon.h"
 #include "kh_opts.h"
+#include "kh_plain.h"
 #include "kh_ready.h"
 #include "kh_value.h"
 
@@ -18,6 +19,9 @@ typedef struct {
     const char *pending_max;
     const char *live_hwm;
     const char *senders;
+    const char *cert;
+    const char *clients;
+    bool        plain;
     bool        verbose;
 } s_args_t;
 
@@ -39,6 +43,15 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
           "recorder, at most (default " KH_STR (KH_BROKER_PENDING_MAX) ")" },
         { "live-hwm", 0, "N", &args->live_hwm, NULL,
           "per-subscriber queue before drops (default " KH_STR (KH_BROKER_LIVE_HWM) ")" },
+        { "cert", 0, "FILE", &args->cert, NULL,
+          "the broker's certificate with its secret key\n"
+          "(kreishub keygen --server: server.cert_secret)" },
+        { "clients", 0, "DIR", &args->clients, NULL,
+          "the directory of the certificates admitted: each\n"
+          "NAME.cert in it (members, Kreis, admins, the hub's)" },
+        { "plain", 0, NULL, NULL, &args->plain,
+          "no CURVE, nobody identified: loopback endpoints only,\n"
+          "for development (env KREISHUB_PLAIN=1)" },
         { "senders", 0, "LIST", &args->senders, NULL,
           "AGS keys allowed to publish, e.g. \"05162,05162004\"\n"
           "(default: any AGS); others are refused FORBIDDEN" },
@@ -49,11 +62,38 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
     kh_opts_t opts = {
         .program = S_PROGRAM, .table = table, .version = true,
         .notes = "Endpoints may use a wildcard port (tcp://127.0.0.1:*); the READY line on "
-                 "stdout\nnames the ports bound.\n"
+                 "stdout\nnames the ports bound. Every endpoint is CURVE unless --plain; "
+                 "the recorder's\nover ipc:// is not (its directory must be the hub "
+                 "user's alone). Removing a\ncertificate from DIR refuses its holder "
+                 "within a second.\n"
                  "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or an\n"
                  "endpoint cannot be bound, 2 for bad usage.\n"
     };
     return kh_daemon_start (&opts, argc, argv, &args->config, root);
+}
+
+/* Checks that the broker can start as config asks: in plain mode on loopback
+   endpoints (and warns), else with the certificates it needs. Returns 0, or -1
+   after saying what to give it. */
+static int
+s_trust (const kh_broker_config_t *config)
+{
+    if (config->plain) {
+        const char *endpoints [3] = {
+            config->client ? config->client : KH_DEFAULT_CLIENT,
+            config->live ? config->live : KH_DEFAULT_LIVE,
+            config->recorder ? config->recorder : KH_DEFAULT_RECORDER };
+        return kh_plain_start (S_PROGRAM, endpoints, 3);
+    }
+    if (config->cert && config->clients)
+        return 0;
+    fprintf (stderr, S_PROGRAM ": a secure broker needs %s%s%s\n"
+             S_PROGRAM ": (both made by kreishub keygen; config keys broker/cert, "
+             "broker/clients),\n" S_PROGRAM ": or --plain for development on this "
+             "machine\n", config->cert ? "" : "its certificate: --cert FILE",
+             config->cert || config->clients ? "" : ", and ",
+             config->clients ? "" : "the certificates it admits: --clients DIR");
+    return -1;
 }
 
 /* Builds the broker configuration: defaults, then the config file, then flags.
@@ -68,6 +108,9 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
     config->live = kh_conf_get (args->live, NULL, root, "broker/live", NULL);
     config->recorder = kh_conf_get (args->recorder, NULL, root, "broker/recorder", NULL);
     config->senders = kh_conf_get (args->senders, NULL, root, "broker/senders", NULL);
+    config->cert = kh_conf_get (args->cert, NULL, root, "broker/cert", NULL);
+    config->clients = kh_conf_get (args->clients, NULL, root, "broker/clients", NULL);
+    config->plain = kh_plain_asked (args->plain, root, "broker/plain");
     config->verbose = args->verbose
                    || kh_value_yes (kh_conf_get (NULL, NULL, root, "broker/verbose", NULL));
     uint64_t n;
@@ -81,7 +124,7 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
             return -1;
         config->live_hwm = (int) n;
     }
-    return 0;
+    return s_trust (config);
 }
 
 /* Logs what the broker did, for the operator reading stderr after a stop. */

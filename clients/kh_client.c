@@ -325,6 +325,12 @@ kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head, bool *recorde
                 *recorder_up = up;
             return 0;
         }
+        kh_error_reply_t err;
+        if (s_is (self, KH_REP_ERROR) && kh_error_decode (body, size, &err, &why) == 0
+        &&  !err.has_id && err.req == 0 && err.code != KH_OK) {
+            self->last_error = err;     /* a refusal of whoever we are, e.g. FORBIDDEN */
+            return err.code;
+        }
     }
     return rc;
 }

@@ -456,14 +456,18 @@ s_monitor (kh_recorder_t *self, kh_problem_t *why)
     return 0;
 }
 
-/* Creates the DEALER, watches it, and connects it to the broker. Returns 0, or -1
-   with why set. */
+/* Creates the DEALER (a CURVE client if config says so), watches it, and connects
+   it to the broker. Returns 0, or -1 with why set. */
 static int
-s_connect (kh_recorder_t *self, kh_problem_t *why)
+s_connect (kh_recorder_t *self, const kh_recorder_config_t *config, kh_problem_t *why)
 {
     self->broker = zsock_new (ZMQ_DEALER);
     if (!self->broker)
         return kh_problem (why, KH_EIO, "recorder: cannot create a socket");
+    if (config->cert && config->server_key) {
+        zcert_apply (config->cert, self->broker);
+        zsock_set_curve_serverkey (self->broker, config->server_key);
+    }
     self->broker_h = zsock_resolve (self->broker);
     if (s_monitor (self, why))
         return -1;
@@ -507,7 +511,7 @@ kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
     ||  s_make_parent (db, why)
     ||  !(self->store = kh_store_new (db, config->sync, why))
     ||  s_start_queries (self, why)
-    ||  s_connect (self, why))
+    ||  s_connect (self, config, why))
         kh_recorder_destroy (&self);
     return self;
 }

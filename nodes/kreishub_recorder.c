@@ -1,7 +1,9 @@
 /*  kreishub_recorder.c - the kreishub-recorder program: options, READY, serve, stop. */
+#include "kh_cert.h"
 #include "kh_conf.h"
 #include "kh_daemon.h"
 #include "kh_opts.h"
+#include "kh_plain.h"
 #include "kh_ready.h"
 #include "kh_recorder.h"
 #include "kh_sync.h"
@@ -19,6 +21,9 @@ typedef struct {
     const char *db;
     const char *sync;
     const char *batch_max;
+    const char *cert;
+    const char *server_cert;
+    bool        plain;
     bool        verbose;
 } s_args_t;
 
@@ -40,17 +45,75 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
           "off: for benchmarks only" },
         { "batch-max", 0, "N", &args->batch_max, NULL,
           "STOREs per transaction, at most (default " KH_STR (KH_RECORDER_BATCH_MAX) ")" },
+        { "cert", 0, "FILE", &args->cert, NULL, "our certificate, of role hub, with its "
+          "secret key\n(kreishub keygen --role hub)" },
+        { "server-cert", 0, "FILE", &args->server_cert, NULL,
+          "the broker's public certificate (server.cert)" },
+        { "plain", 0, NULL, NULL, &args->plain, "no CURVE: a broker in plain mode on this "
+          "machine\n(env KREISHUB_PLAIN=1)" },
         { "verbose", 'v', NULL, NULL, &args->verbose, "log every batch" },
         { NULL }
     };
     kh_opts_t opts = {
         .program = S_PROGRAM, .table = table, .version = true,
         .about = "Stores what the broker hands it in SQLite and answers history queries.\n",
-        .notes = "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
+        .notes = "The link to a tcp:// broker is CURVE: --cert and --server-cert are needed "
+                 "unless\n--plain; over ipc:// it is not (its directory must be the hub "
+                 "user's alone).\n"
+                 "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
                  "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the "
                  "store\nor the socket cannot be opened, 2 for bad usage.\n"
     };
     return kh_daemon_start (&opts, argc, argv, &args->config, root);
+}
+
+/* Loads the certificates for a CURVE link into config (cert: ours, of role hub;
+   server_cert: the broker's). Returns 0, or -1 after saying why. */
+static int
+s_keys (const char *cert, const char *server_cert, kh_recorder_config_t *config)
+{
+    if (!cert || !server_cert) {
+        fprintf (stderr, S_PROGRAM ": the link to %s is CURVE and needs %s%s%s\n"
+                 S_PROGRAM ": (config keys recorder/cert, recorder/server_cert), an ipc:// "
+                 "endpoint,\n" S_PROGRAM ": or --plain for development on this machine\n",
+                 config->broker ? config->broker : KH_DEFAULT_RECORDER,
+                 cert ? "" : "our certificate of role hub: --cert FILE",
+                 cert || server_cert ? "" : ", and ",
+                 server_cert ? "" : "the broker's: --server-cert FILE");
+        return -1;
+    }
+    kh_problem_t why;
+    zcert_t *server = kh_cert_load (server_cert, false, &why);
+    config->cert = server ? kh_cert_load (cert, true, &why) : NULL;
+    if (config->cert && kh_role_parse (zcert_meta (config->cert, KH_CERT_ROLE)) != KH_ROLE_HUB)
+        snprintf (why.reason, sizeof why.reason, "%.100s is not of role hub: the broker "
+                  "links only a recorder whose certificate is (kreishub keygen --role hub)",
+                  cert);
+    else
+    if (config->cert) {
+        config->server_key = strdup (zcert_public_txt (server));
+        zcert_destroy (&server);
+        return config->server_key ? 0 : -1;
+    }
+    fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
+    zcert_destroy (&config->cert);
+    zcert_destroy (&server);
+    return -1;
+}
+
+/* Decides how the recorder links to the broker: plain mode (checked and said), plain
+   over ipc://, else CURVE with the certificates. Returns 0, or -1 after saying why. */
+static int
+s_trust (const s_args_t *args, zconfig_t *root, kh_recorder_config_t *config)
+{
+    const char *endpoint = config->broker ? config->broker : KH_DEFAULT_RECORDER;
+    if (kh_plain_asked (args->plain, root, "recorder/plain"))
+        return kh_plain_start (S_PROGRAM, &endpoint, 1);
+    if (strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0)
+        return 0;
+    return s_keys (kh_conf_get (args->cert, NULL, root, "recorder/cert", NULL),
+                   kh_conf_get (args->server_cert, NULL, root, "recorder/server_cert", NULL),
+                   config);
 }
 
 /* Builds the recorder configuration: defaults, then the config file, then flags.
@@ -75,7 +138,7 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_recorder_config_t *config
         return -1;
     if (batch)
         config->batch_max = (size_t) n;
-    return 0;
+    return s_trust (args, root, config);
 }
 
 /* Logs what the recorder did, for the operator reading stderr after a stop. */
@@ -112,6 +175,8 @@ main (int argc, char *argv [])
     }
     kh_problem_t why = { 0 };
     kh_recorder_t *recorder = kh_recorder_new (&config, &why);
+    zcert_destroy (&config.cert);       /* applied, or not needed any more */
+    free ((void *) config.server_key);
     if (!recorder) {
         fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
         zconfig_destroy (&root);

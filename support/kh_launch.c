@@ -223,7 +223,9 @@ kh_launch_await_link (kh_launch_t *self, int timeout_ms)
 {
     assert (self);
     assert (self->broker && self->recorder);
-    kh_client_t *client = kh_client_new (self->client);
+    kh_client_t *client = self->opts.keys ? kh_client_new_secure (self->client,
+                                                                  self->opts.keys)
+                                          : kh_client_new (self->client);
     if (!client) {
         snprintf (self->why, sizeof self->why, "cannot reach the broker at %s", self->client);
         return -1;
@@ -238,7 +240,14 @@ kh_launch_await_link (kh_launch_t *self, int timeout_ms)
                       "within %d ms", timeout_ms);
             break;
         }
-        bool answered = kh_client_ping (client, S_PING_MS, NULL, &linked) == 0;
+        int pinged = kh_client_ping (client, S_PING_MS, NULL, &linked);
+        bool answered = pinged == 0;
+        if (pinged != 0 && pinged != KH_ETIMEOUT) {    /* refused: waiting will not help */
+            const kh_error_reply_t *err = kh_client_last_error (client);
+            snprintf (self->why, sizeof self->why, "the broker refused our ping: %s: %s",
+                      kh_errname (pinged), err && err->code == pinged ? err->reason : "");
+            break;
+        }
         if (linked)
             rc = 0;
         else

@@ -8,6 +8,7 @@
 #define KH_LAUNCH_H_INCLUDED
 
 #include <stdio.h>
+#include "kreishub/kreishub.h"
 #include "kh_proc.h"
 
 #ifdef __cplusplus
@@ -26,6 +27,8 @@ typedef struct {
     const char *log_dir;                /* stderr to LOG_DIR/PROGRAM.err; NULL: ours */
     FILE       *echo;                   /* their stdout lines but READY; NULL: dropped */
     int         ready_ms;               /* 0: KH_LAUNCH_READY_MS */
+    const kh_keys_t *keys;              /* who pings the broker for the link (any role
+                                           but hub); NULL: a plain client */
 } kh_launch_opts_t;
 
 /* Creates a launcher; nothing runs yet. Returns NULL if memory runs out. */

@@ -8,7 +8,9 @@
     The test keeps its own model of what it published (type, sender, title, and the
     commit time the log reports) and checks every output of the program against it,
     row by row. Live subscribers run in the background; the broker runs with
-    --verbose so that the test can wait until their subscriptions have reached it. */
+    --verbose so that the test can wait until their subscriptions have reached it.
+    The hub is secure: a command runs as the harness' admin (who reads everything),
+    a publish as the municipality or Kreis it names with --from. */
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -78,13 +80,15 @@ s_quote (const char *text, char *out, size_t cap)
     out [n] = 0;
 }
 
-/* Runs a shell command (printf-style) with the hub's endpoints in the environment
-   and the programs on PATH; stdout goes to t->out. Returns the exit status. */
+/* Runs a shell command with the hub's endpoints in the environment, the programs
+   on PATH, and the certificate of who; stdout goes to t->out. Returns the exit
+   status. */
 static int
-s_sh (s_test_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+s_sh_as (s_test_t *t, const char *who, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 static int
-s_sh (s_test_t *t, const char *fmt, ...)
+s_sh_as (s_test_t *t, const char *who, const char *fmt, ...)
 {
     char cmd [8192], quoted [10000];
     va_list args;
@@ -93,8 +97,11 @@ s_sh (s_test_t *t, const char *fmt, ...)
     va_end (args);
     s_quote (cmd, quoted, sizeof quoted);
     /* an inner shell, so that every command of a pipeline gets the environment */
-    return kh_hub_run (&t->hub, t->out, sizeof t->out, "sh -c %s", quoted);
+    return kh_hub_run_as (&t->hub, who, t->out, sizeof t->out, "sh -c %s", quoted);
 }
+
+/* The same as the admin. */
+#define s_sh(t, ...) s_sh_as (t, "admin", __VA_ARGS__)
 
 /* Writes text into the file at path. Returns 0 or -1. */
 static int
@@ -121,14 +128,16 @@ s_count_in_file (const char *path, const char *needle)
     return count;
 }
 
-/* Starts `sh -c "exec CMD"` in the background with the hub's environment, stdout to
+/* Starts `sh -c "exec CMD"` in the background with the hub's environment (as the
+   admin), stdout to
    out_path and stderr to err_path. Returns the pid (the program's own, thanks to
    exec), or -1. */
 static pid_t
 s_background (s_test_t *t, const char *out_path, const char *err_path, const char *cmd)
 {
-    char script [8192], path [4096];
+    char script [8192], path [4096], cert [400];
     snprintf (script, sizeof script, "exec %s", cmd);
+    snprintf (cert, sizeof cert, "%s", kh_hub_cert (&t->hub, "admin"));
     const char *bin = getenv ("KH_BIN_DIR");
     snprintf (path, sizeof path, "%s:%s", bin ? bin : ".", getenv ("PATH") ? getenv ("PATH") : "");
     fflush (stdout);
@@ -141,6 +150,8 @@ s_background (s_test_t *t, const char *out_path, const char *err_path, const cha
         setenv ("PATH", path, 1);
         setenv ("KREISHUB_ENDPOINT", t->hub.client, 1);
         setenv ("KREISHUB_LIVE", t->hub.live, 1);
+        setenv ("KREISHUB_CERT", cert, 1);
+        setenv ("KREISHUB_SERVER_CERT", t->hub.server_cert, 1);
         execl ("/bin/sh", "sh", "-c", script, (char *) NULL);
         _exit (127);
     }
@@ -214,13 +225,13 @@ s_dead_endpoint (s_test_t *t)
 
 /* ---------------------------------------------------------- the model */
 
-/* Runs a publish command and checks that it printed the next seq; on success adds
-   the message to the model. */
+/* Runs a publish command as from and checks that it printed the next seq; on
+   success adds the message to the model. */
 static void
 s_publish (s_test_t *t, const char *type, const char *from, const char *title,
            const char *cmd)
 {
-    int rc = s_sh (t, "%s", cmd);
+    int rc = s_sh_as (t, from, "%s", cmd);
     char expect [64];
     snprintf (expect, sizeof expect, "seq %d\n", t->head + 1);
     KH_CHECK ("publish prints the next seq and exits 0", rc == 0 && streq (t->out, expect),
@@ -432,7 +443,7 @@ test_publish (s_test_t *t)
     snprintf (cmd, sizeof cmd, "kreishub publish offer --json '%s' --from 05162 "
               "--id 017ce42a-3800-7001-8000-0000000000c1", path);
     s_publish (t, "offer", "05162", "Geoportal als Shared Service", cmd);
-    int rc = s_sh (t, "%s", cmd);
+    int rc = s_sh_as (t, "05162", "%s", cmd);
     char expect [64];
     snprintf (expect, sizeof expect, "seq %d (duplicate)\n", t->head);
     KH_CHECK ("publishing the same id again gives the same seq, marked duplicate",
@@ -441,7 +452,7 @@ test_publish (s_test_t *t)
     /* what only the hub can tell: the id is taken by another message (exit 2) */
     snprintf (cmd, sizeof cmd, "kreishub publish offer --title 'Anderes Angebot' --from 05162 "
               "--id 017ce42a-3800-7001-8000-0000000000c1 2>&1 >/dev/null");
-    rc = s_sh (t, "%s", cmd);
+    rc = s_sh_as (t, "05162", "%s", cmd);
     snprintf (expect, sizeof expect, "kreishub: rejected: VALUE: id: already used by seq %d",
               t->head);
     KH_CHECK ("an id already used for another message is rejected by the hub: exit 2, the "
@@ -689,14 +700,23 @@ test_log (s_test_t *t)
 
 /* ------------------------------------------------------- exit statuses */
 
-/* Runs a command that must fail with status expect and say `needle` on stderr. */
+/* Runs a command as who that must fail with status expect and say `needle` on
+   stderr. */
 static void
-s_check_fails (s_test_t *t, const char *cmd, int expect, const char *needle)
+s_check_fails_as (s_test_t *t, const char *who, const char *cmd, int expect,
+                  const char *needle)
 {
-    int rc = s_sh (t, "%s 2>&1 >/dev/null", cmd);
+    int rc = s_sh_as (t, who, "%s 2>&1 >/dev/null", cmd);
     KH_CHECK ("a failing command exits with its status and says why on stderr",
               rc == expect && strstr (t->out, needle), "%s: rc %d (expected %d), stderr '%s' "
               "(expected '%s')", cmd, rc, expect, t->out, needle);
+}
+
+/* The same as the admin. */
+static void
+s_check_fails (s_test_t *t, const char *cmd, int expect, const char *needle)
+{
+    s_check_fails_as (t, "admin", cmd, expect, needle);
 }
 
 /* Runs `PROGRAM ping` (PROGRAM: the program with its environment and global options)
@@ -732,7 +752,8 @@ test_usage_errors (s_test_t *t)
     s_check_fails (t, "kreishub publish memo --title x --from 05162012", 1,
                    "'memo' is not a message type");
     s_check_fails (t, "kreishub publish idea --title x --from 1234", 1, "VALUE");
-    s_check_fails (t, "kreishub publish idea --title x", 1, "--from");
+    /* a certificate names the sender; without one (plain mode) nobody does */
+    s_check_fails (t, "kreishub --plain publish idea --title x", 1, "--from");
     s_check_fails (t, "kreishub publish idea --title x --from 05162012 --colour red", 1, "colour");
     s_check_fails (t, "kreishub publish idea --title x --from 05162012 --hf 9", 1, "RANGE");
     s_check_fails (t, "echo '{\"hf\": \"zwei\"}' | kreishub publish idea --json - --title x "
@@ -762,7 +783,7 @@ s_check_retry (s_test_t *t)
     kill (t->hub.recorder_pid, SIGSTOP);
     const char *publish = "kreishub publish idea --title 'Gemeinsame Cloud' --from 05162020 "
                           "-t 500 -r 0";
-    s_check_fails (t, publish, 3, "no answer from the hub");
+    s_check_fails_as (t, "05162020", publish, 3, "no answer from the hub");
     kill (t->hub.recorder_pid, SIGCONT);
     const char *named = strstr (t->out, "retry with --id ");
     char id [KH_ID_STR_SIZE] = "", retry [512], expect [64];
@@ -772,7 +793,7 @@ s_check_retry (s_test_t *t)
     KH_CHECK ("a publish without an answer names its id", kh_id_parse (id, bytes) == 0,
               "stderr '%s'", t->out);
     snprintf (retry, sizeof retry, "%s --id %s", publish, id);
-    int rc = s_sh (t, "%s", retry);
+    int rc = s_sh_as (t, "05162020", "%s", retry);
     snprintf (expect, sizeof expect, "seq %d (duplicate)\n", t->head + 1);
     KH_CHECK ("a retry with the named id finds the message stored once", rc == 0
               && streq (t->out, expect), "rc %d '%s', expected '%s'", rc, t->out, expect);
@@ -804,8 +825,8 @@ s_check_recorder_down (s_test_t *t)
     KH_CHECK ("ping exits 3 when the recorder is down", rc == 3 && streq (t->out, expect),
               "rc %d '%s', expected '%s'", rc, t->out, expect);
     s_check_fails (t, "kreishub log -t 2000", 3, "UNAVAILABLE");
-    s_check_fails (t, "kreishub publish idea --title 'Nie gespeichert' --from 05162020 -t 2000 "
-                   "-r 0", 3, "UNAVAILABLE");
+    s_check_fails_as (t, "05162020", "kreishub publish idea --title 'Nie gespeichert' "
+                      "--from 05162020 -t 2000 -r 0", 3, "UNAVAILABLE");
 
     rc = kh_hub_start_recorder (&t->hub);
     KH_CHECK ("the recorder starts again and links", rc == 0
@@ -835,7 +856,8 @@ test_unreachable (s_test_t *t)
 static void
 test_help (s_test_t *t)
 {
-    static const char *const commands [] = { "", "up", "publish", "subscribe", "log", "ping" };
+    static const char *const commands [] = { "", "up", "publish", "subscribe", "log", "ping",
+                                             "keygen" };
     for (size_t i = 0; i < sizeof commands / sizeof commands [0]; i++) {
         char expect [64];
         snprintf (expect, sizeof expect, "usage: kreishub %s", commands [i]);
@@ -895,13 +917,16 @@ s_check_live_via (s_test_t *t, const char *what, const char *args, const char *p
 static void
 test_endpoints (s_test_t *t)
 {
-    char flags [512], dead_env [512], cfg [512], text [1024], args [2048];
+    char flags [512], dead_env [512], cfg [512], text [2048], args [2048];
     snprintf (flags, sizeof flags, "-e %s --live %s", t->hub.client, t->hub.live);
     snprintf (dead_env, sizeof dead_env, "env KREISHUB_ENDPOINT=%s KREISHUB_LIVE=%s", t->dead,
               t->dead);
     snprintf (cfg, sizeof cfg, "%s/kreishub.cfg", t->hub.dir);
+    char kreis [400];
+    snprintf (kreis, sizeof kreis, "%s", kh_hub_cert (&t->hub, "05162"));
     snprintf (text, sizeof text, "#   written by it_cli\nclient\n    endpoint = %s\n"
-              "    live = %s\n    from = 05162\n", t->hub.client, t->hub.live);
+              "    live = %s\n    from = 05162\n    cert = \"%s\"\n    server_cert = \"%s\"\n",
+              t->hub.client, t->hub.live, kreis, t->hub.server_cert);
     s_write_file (cfg, text);
 
     /* flags beat the environment (here dead), before or after the command */
@@ -918,12 +943,14 @@ test_endpoints (s_test_t *t)
     /* the environment (the harness sets it for every command) */
     s_check_live_via (t, "environment", "kreishub", "kreishub", NULL);
 
-    /* a config file, by -c and by KREISHUB_CONFIG; it also gives the sender */
-    snprintf (args, sizeof args, "env -u KREISHUB_ENDPOINT -u KREISHUB_LIVE kreishub -c %s", cfg);
+    /* a config file, by -c and by KREISHUB_CONFIG; it also gives the sender and the
+       certificates, the Kreis' */
+    snprintf (args, sizeof args, "env -u KREISHUB_ENDPOINT -u KREISHUB_LIVE -u KREISHUB_CERT "
+              "-u KREISHUB_SERVER_CERT kreishub -c %s", cfg);
     s_ping (t, "config file by -c", args);
     s_check_live_via (t, "config file", args, args, "05162");
-    snprintf (args, sizeof args, "env -u KREISHUB_ENDPOINT -u KREISHUB_LIVE "
-              "KREISHUB_CONFIG=%s kreishub", cfg);
+    snprintf (args, sizeof args, "env -u KREISHUB_ENDPOINT -u KREISHUB_LIVE -u KREISHUB_CERT "
+              "-u KREISHUB_SERVER_CERT KREISHUB_CONFIG=%s kreishub", cfg);
     s_ping (t, "config file by KREISHUB_CONFIG", args);
     /* the environment beats the config file */
     snprintf (after, sizeof after, "%s kreishub -c %s ping -t 300", dead_env, cfg);

@@ -34,6 +34,7 @@ typedef struct {
     uint8_t  id [KH_ID_SIZE];
     char     type [KH_TYPE_MAX + 1];
     char     from [KH_AGS_MAX + 1];
+    int      sender;                    /* index of from in s_senders */
     uint8_t *data;                      /* the envelope */
     size_t   size;
     uint64_t seq;                       /* from its first ACK; 0 until then */
@@ -41,10 +42,16 @@ typedef struct {
     int64_t  sent_at;                   /* zclock_mono of its last send */
 } s_msg_t;
 
+/* The senders of the run: both types from three of them, so that every previous-
+   link has something to point at. A secure hub takes each message from the
+   certificate of its sender: the publisher has one client per sender. */
+#define S_SENDERS   3
+static const char *const s_senders [S_SENDERS] = { "05162004", "05162", "05158020" };
+
 /*  The publisher. Messages are sent in index order, so those in [0, next) were sent
     at least once; every message below low is acknowledged. */
 typedef struct {
-    kh_client_t *client;
+    kh_client_t *clients [S_SENDERS];   /* by sender */
     zhashx_t    *by_id;                 /* id text -> index + 1 */
     s_msg_t     *msgs;
     size_t       count;                 /* messages made */
@@ -62,21 +69,20 @@ typedef struct {
 
 /* ---------------------------------------------------------------- publisher */
 
-/* Creates a publisher connected to the broker's client endpoint, or NULL. */
+static void s_pub_destroy (s_pub_t **self_p);
+
+/* Creates a publisher connected to the hub's client endpoint, or NULL. */
 static s_pub_t *
-s_pub_new (const char *endpoint)
+s_pub_new (kh_hub_t *hub)
 {
     s_pub_t *self = (s_pub_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->client = kh_client_new (endpoint);
-    self->by_id = zhashx_new ();
-    if (!self->client || !self->by_id) {
-        kh_client_destroy (&self->client);
-        zhashx_destroy (&self->by_id);
-        free (self);
-        return NULL;
-    }
+    bool ready = (self->by_id = zhashx_new ()) != NULL;
+    for (int i = 0; i < S_SENDERS; i++)
+        ready &= (self->clients [i] = kh_hub_client (hub, s_senders [i])) != NULL;
+    if (!ready)
+        s_pub_destroy (&self);
     return self;
 }
 
@@ -90,17 +96,17 @@ s_pub_destroy (s_pub_t **self_p)
         free (self->msgs [i].data);
     free (self->msgs);
     zhashx_destroy (&self->by_id);
-    kh_client_destroy (&self->client);
+    for (int i = 0; i < S_SENDERS; i++)
+        kh_client_destroy (&self->clients [i]);
     free (self);
     *self_p = NULL;
 }
 
-/* Makes count more messages: both types from three senders, so that every previous-
-   link has something to point at. Returns 0, or -1 if one could not be built. */
+/* Makes count more messages: both types from the three senders. Returns 0, or -1 if
+   one could not be built. */
 static int
 s_pub_add (s_pub_t *self, size_t count)
 {
-    static const char *const senders [] = { "05162004", "05162", "05158020" };
     s_msg_t *msgs = (s_msg_t *) realloc (self->msgs, (self->count + count) * sizeof *msgs);
     if (!msgs)
         return -1;
@@ -113,7 +119,8 @@ s_pub_add (s_pub_t *self, size_t count)
         s_msg_t *msg = &self->msgs [index];
         memset (msg, 0, sizeof *msg);
         snprintf (msg->type, sizeof msg->type, "%s", index % 2 ? "offer" : "idea");
-        snprintf (msg->from, sizeof msg->from, "%s", senders [index / 2 % 3]);
+        msg->sender = (int) (index / 2 % S_SENDERS);
+        snprintf (msg->from, sizeof msg->from, "%s", s_senders [msg->sender]);
         kh_id_new (msg->id);
         char title [64], text [KH_ID_STR_SIZE];
         snprintf (title, sizeof title, "durable %zu", index);
@@ -153,7 +160,7 @@ static void
 s_pub_send (s_pub_t *self, size_t index)
 {
     s_msg_t *msg = &self->msgs [index];
-    int rc = kh_client_send (self->client, msg->data, msg->size);
+    int rc = kh_client_send (self->clients [msg->sender], msg->data, msg->size);
     KH_CHECK ("a publish can be sent", rc == 0, "message %zu: %s", index, kh_strerror (rc));
     msg->sent_at = zclock_mono ();
 }
@@ -229,14 +236,16 @@ s_pub_pump (s_pub_t *self, int wait_ms)
 {
     s_pub_fill (self);
     s_pub_resend (self, false);
+    /* Waits on the client of the oldest message in flight, whose answer is due
+       first; then takes what the others have too. */
+    int first = self->low < self->next ? self->msgs [self->low].sender : 0;
     kh_reply_t reply;
-    int rc = kh_client_recv_reply (self->client, wait_ms, &reply);
-    for (int taken = 0; rc == 0 && taken < 4 * S_WINDOW; taken++) {
+    if (kh_client_recv_reply (self->clients [first], wait_ms, &reply) == 0)
         s_pub_reply (self, &reply);
-        rc = kh_client_recv_reply (self->client, 0, &reply);
-    }
-    if (rc == 0)
-        s_pub_reply (self, &reply);
+    for (int c = 0; c < S_SENDERS; c++)
+        for (int taken = 0; taken < 4 * S_WINDOW
+                         && kh_client_recv_reply (self->clients [c], 0, &reply) == 0; taken++)
+            s_pub_reply (self, &reply);
 }
 
 /* Publishes until target distinct ids are acknowledged (or S_PHASE_MS passed),
@@ -262,6 +271,7 @@ typedef struct {
     const kh_hub_t *hub;
     const char     *type;
     const char     *from;
+    kh_keys_t      *keys;               /* the admin's; NULL: a plain hub */
 } s_filter_t;
 
 /*  A follower: a kh_subscriber from seq 1 in its own thread, so that it keeps
@@ -332,8 +342,11 @@ static void
 s_follower (zsock_t *pipe, void *args)
 {
     const s_filter_t *filter = (const s_filter_t *) args;
-    kh_subscriber_t *sub = kh_subscriber_new (filter->hub->client, filter->hub->live,
-                                              filter->type, filter->from, 1);
+    kh_subscriber_t *sub = filter->keys
+        ? kh_subscriber_new_secure (filter->hub->client, filter->hub->live, filter->keys,
+                                    filter->type, filter->from, 1)
+        : kh_subscriber_new (filter->hub->client, filter->hub->live, filter->type,
+                             filter->from, 1);
     if (sub)
         kh_subscriber_set_query_timeout (sub, S_QUERY_MS);
     zsock_signal (pipe, 0);
@@ -462,7 +475,7 @@ s_recorder_crash (kh_hub_t *hub, s_pub_t *pub, int sig)
 static void
 s_broker_sees_recorder (kh_hub_t *hub, s_pub_t *pub)
 {
-    kh_client_t *probe = kh_client_new (hub->client);
+    kh_client_t *probe = kh_hub_client (hub, "admin");
     uint64_t head = 0;
     bool up = false;
     int64_t deadline = zclock_mono () + S_RECORDER_MS;
@@ -707,9 +720,10 @@ main (void)
         return 1;
     }
     /* Everything (section 6: seq), and one link of each kind (pts, ps, pt). */
+    kh_keys_t *keys = kh_hub_keys (&hub, "admin");
     const s_filter_t filters [] = {
-        { &hub, "", "" }, { &hub, "offer", "05162" }, { &hub, "", "05158020" },
-        { &hub, "idea", "" }
+        { &hub, "", "", keys }, { &hub, "offer", "05162", keys },
+        { &hub, "", "05158020", keys }, { &hub, "idea", "", keys }
     };
     enum { FOLLOWERS = sizeof filters / sizeof filters [0] };
     zactor_t *followers [FOLLOWERS];
@@ -720,7 +734,7 @@ main (void)
             zsock_set_rcvtimeo (followers [i], S_FOLLOW_MS + 10000);
         ready &= followers [i] != NULL;
     }
-    s_pub_t *pub = s_pub_new (hub.client);
+    s_pub_t *pub = s_pub_new (&hub);
     KH_CHECK ("the publisher and the followers start", ready && pub, "out of memory?");
     for (int phase = 0; ready && pub && phase < 3; phase++) {
         static const size_t recorder_kills [] = { 2000, 5500, 9500, 0 };
@@ -750,6 +764,7 @@ main (void)
                 (unsigned long long) pub->lost, (unsigned long long) pub->refusals);
     for (int i = 0; i < FOLLOWERS; i++)
         zactor_destroy (&followers [i]);
+    kh_keys_destroy (&keys);
     /* 4b. SIGTERM to both ends them with status 0, and the store is whole. */
     KH_CHECK ("broker and recorder stop cleanly on SIGTERM", kh_hub_stop (&hub, true) == 0,
               "see logs in %s", hub.dir);

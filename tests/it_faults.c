@@ -247,7 +247,7 @@ s_io_fault (const char *what, const char *fault)
     setenv ("KH_TESTVFS", fault, 1);
     int rc = kh_hub_start (&hub, NULL, NULL);
     unsetenv ("KH_TESTVFS");            /* only the first recorder gets the bad disk */
-    s_pub_t pub = { .client = rc == 0 ? kh_client_new (hub.client) : NULL };
+    s_pub_t pub = { .client = rc == 0 ? kh_hub_client (&hub, "05162004") : NULL };
     KH_CHECK ("a hub with a failing disk starts", rc == 0 && pub.client, "rc %d", rc);
     if (rc || !pub.client) {
         kh_hub_stop (&hub, true);
@@ -340,7 +340,7 @@ s_full (const s_disk_t *disk)
         setenv ("KH_TESTVFS", disk->fault, 1);
     int rc = kh_hub_start (&hub, NULL, disk->db [0] ? recorder_args : NULL);
     unsetenv ("KH_TESTVFS");
-    s_pub_t pub = { .client = rc == 0 ? kh_client_new (hub.client) : NULL };
+    s_pub_t pub = { .client = rc == 0 ? kh_hub_client (&hub, "05162004") : NULL };
     char name [160];
     snprintf (name, sizeof name, "%s: a hub whose disk fills up starts", disk->what);
     KH_CHECK (name, rc == 0 && pub.client, "rc %d", rc);

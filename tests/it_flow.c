@@ -33,6 +33,39 @@
 
 static const char *const s_senders [] = { S_AGS_A, S_AGS_B, S_AGS_K };
 
+/* A secure hub takes each message from the certificate of its sender: one client
+   per sender publishes, opened for each hub; queries and pings go through a client
+   of the admin, who reads everything. */
+static kh_client_t *s_publishers [3];
+
+/* Opens the publishing clients of hub. Returns 0, or -1 if one cannot be had. */
+static int
+s_publishers_open (kh_hub_t *hub)
+{
+    int rc = 0;
+    for (int i = 0; i < 3; i++)
+        if (!(s_publishers [i] = kh_hub_client (hub, s_senders [i])))
+            rc = -1;
+    return rc;
+}
+
+static void
+s_publishers_close (void)
+{
+    for (int i = 0; i < 3; i++)
+        kh_client_destroy (&s_publishers [i]);
+}
+
+/* The client that publishes as from (one of s_senders). */
+static kh_client_t *
+s_as (const char *from)
+{
+    for (int i = 0; i < 3; i++)
+        if (streq (from, s_senders [i]))
+            return s_publishers [i];
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ the log */
 
 /* One message as this test knows it: where it stands, what it is, its bytes' hash. */
@@ -204,10 +237,16 @@ s_type_of (uint32_t n)
     return n % 3 == 1 ? "offer" : "idea";
 }
 
+static int
+s_sender_of (uint32_t n)
+{
+    return (int) ((n / 2) % 3);
+}
+
 static const char *
 s_from_of (uint32_t n)
 {
-    return s_senders [(n / 2) % 3];
+    return s_senders [s_sender_of (n)];
 }
 
 /* What a publisher actor is to do. Owned by the caller, read-only, outlives it. */
@@ -215,41 +254,65 @@ typedef struct {
     const char *endpoint;
     uint32_t    count;                  /* messages to publish */
     uint32_t    window;                 /* in flight at most (1: one by one) */
+    kh_keys_t  *keys [3];               /* of each of s_senders; NULL: a plain hub */
 } s_load_t;
 
-/* Actor: publishes load->count new messages with its own client, keeping at most
-   load->window in flight, then sends "acked failed" (two uint32) and waits for $TERM.
-   A $TERM that comes early stops it. */
+/* Opens the load's clients, one per sender. Returns 0, or -1 if one cannot be had. */
+static int
+s_load_clients (const s_load_t *load, kh_client_t *clients [3])
+{
+    int rc = 0;
+    for (int i = 0; i < 3; i++) {
+        clients [i] = load->keys [i] ? kh_client_new_secure (load->endpoint, load->keys [i])
+                                     : kh_client_new (load->endpoint);
+        rc |= clients [i] ? 0 : -1;
+    }
+    return rc;
+}
+
+/* Actor: publishes load->count new messages with its own clients (one per sender),
+   keeping at most load->window in flight, then sends "acked failed" (two uint32) and
+   waits for $TERM. A $TERM that comes early stops it. It waits for each answer on a
+   client that has one to come; the others' answers wait in their sockets. */
 static void
 s_publisher (zsock_t *pipe, void *args)
 {
     const s_load_t *load = (const s_load_t *) args;
-    kh_client_t *client = kh_client_new (load->endpoint);
+    kh_client_t *clients [3];
+    bool ready = s_load_clients (load, clients) == 0;
     zsock_signal (pipe, 0);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
-    uint32_t sent = 0, acked = 0, failed = client ? 0 : load->count;
+    uint32_t sent = 0, acked = 0, failed = ready ? 0 : load->count, waiting [3] = { 0 };
     while (acked + failed < load->count && !(zsock_events (pipe) & ZMQ_POLLIN)) {
         while (sent < load->count && sent - acked - failed < load->window) {
+            int c = s_sender_of (sent);
             if (s_envelope (&buf, s_type_of (sent), s_from_of (sent), sent, NULL)
-            ||  kh_client_send (client, buf.data, buf.size))
+            ||  kh_client_send (clients [c], buf.data, buf.size))
                 failed++;
+            else
+                waiting [c]++;
             sent++;
         }
         kh_reply_t reply;
         if (acked + failed == load->count)
             break;
-        if (kh_client_recv_reply (client, S_WAIT, &reply)) {
+        int c = (int) ((acked + failed) % 3);
+        while (!waiting [c])
+            c = (c + 1) % 3;
+        if (kh_client_recv_reply (clients [c], S_WAIT, &reply)) {
             failed = sent - acked;      /* nothing answers any more */
             break;
         }
+        waiting [c]--;
         if (reply.kind == KH_REPLY_ACK && !reply.dup)
             acked++;
         else
             failed++;
     }
     msgpack_sbuffer_destroy (&buf);
-    kh_client_destroy (&client);
+    for (int i = 0; i < 3; i++)
+        kh_client_destroy (&clients [i]);
     zsock_send (pipe, "44", acked, failed);
     char *command;
     while ((command = zstr_recv (pipe))) {
@@ -328,17 +391,18 @@ s_check_closed (const char *name, const s_log_t *expect, uint64_t closer)
               (unsigned long long) closer);
 }
 
-/* Publishes a closing record of type from sender with client; returns its seq (0 if
-   it was not acknowledged). */
+/* Publishes a closing record of type from sender (one of s_senders); returns its
+   seq (0 if it was not acknowledged). */
 static uint64_t
-s_publish_closer (kh_client_t *client, const char *type, const char *from)
+s_publish_closer (const char *type, const char *from)
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
     uint64_t seq = 0;
     int rc = s_envelope (&buf, type, from, 99999, NULL);
     if (rc == 0)
-        rc = kh_client_publish (client, buf.data, buf.size, S_WAIT, 2, &seq, NULL, NULL);
+        rc = kh_client_publish (s_as (from), buf.data, buf.size, S_WAIT, 2, &seq, NULL,
+                                NULL);
     KH_CHECK ("a closing record is acknowledged", rc == 0 && seq > 0, "%s",
               kh_strerror (rc));
     msgpack_sbuffer_destroy (&buf);
@@ -351,7 +415,7 @@ s_publish_closer (kh_client_t *client, const char *type, const char *from)
    The last is the closing record: an idea from S_AGS_A, which every subscriber of
    phase 1 follows. Fills sent with what was published, at from the subscriber later. */
 static void
-s_publish_first (kh_client_t *client, s_log_t *sent)
+s_publish_first (s_log_t *sent)
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
@@ -359,13 +423,14 @@ s_publish_first (kh_client_t *client, s_log_t *sent)
         if (n == S_FIRST / 3 || n == 2 * S_FIRST / 3)
             kh_hub_next_ms ();          /* so that commit times (at) differ here */
         bool last = n == S_FIRST - 1;
-        int built = s_envelope (&buf, last ? "idea" : s_type_of (n),
-                                last ? S_AGS_A : s_from_of (n), n, NULL);
+        const char *from = last ? S_AGS_A : s_from_of (n);
+        int built = s_envelope (&buf, last ? "idea" : s_type_of (n), from, n, NULL);
         KH_CHECK ("the codec builds a valid envelope", built == 0, "message %u", n);
         uint64_t seq = 0;
         bool dup = true;
         kh_error_reply_t err;
-        int rc = kh_client_publish (client, buf.data, buf.size, S_WAIT, 2, &seq, &dup, &err);
+        int rc = kh_client_publish (s_as (from), buf.data, buf.size, S_WAIT, 2, &seq, &dup,
+                                    &err);
         KH_CHECK ("a publish is acknowledged with the next seq, not a duplicate",
                   rc == 0 && seq == n + 1 && !dup, "message %u: %s %s, seq %llu dup %d", n,
                   kh_strerror (rc), err.reason, (unsigned long long) seq, dup);
@@ -476,7 +541,7 @@ s_phase_flow (kh_client_t *client, kh_subscriber_t *subs [3], s_log_t *sent)
 {
     s_await_heard (subs, 3);
     uint64_t t0 = kh_now_ms ();
-    s_publish_first (client, sent);
+    s_publish_first (sent);
     uint64_t t1 = kh_now_ms ();
     s_log_t all = { 0 }, ideas = { 0 }, froms = { 0 };
     s_follow_check ("a subscriber to everything gets every record, with the ACK's seq",
@@ -545,15 +610,16 @@ s_phase_retry (kh_hub_t *hub, kh_client_t *client, kh_subscriber_t *all)
     s_envelope (&second, "offer", S_AGS_B, 9002, NULL);
     uint64_t seq = 0;
     bool dup = true;
-    int rc = kh_client_publish (client, first.data, first.size, S_WAIT, 2, &seq, &dup, NULL);
+    kh_client_t *a = s_as (S_AGS_A), *b = s_as (S_AGS_B);
+    int rc = kh_client_publish (a, first.data, first.size, S_WAIT, 2, &seq, &dup, NULL);
     KH_CHECK ("a new envelope is stored", rc == 0 && seq == S_FIRST + 1 && !dup,
               "%s seq %llu dup %d", kh_strerror (rc), (unsigned long long) seq, dup);
-    s_publish_dup (client, &first, S_FIRST + 1);
+    s_publish_dup (a, &first, S_FIRST + 1);
 
     /* No answer while the recorder is stopped: the client resends and gives up. */
     KH_CHECK ("the recorder can be stopped", kill (hub->recorder_pid, SIGSTOP) == 0, "kill");
     int64_t start = zclock_mono ();
-    rc = kh_client_publish (client, second.data, second.size, 100, 2, &seq, &dup, NULL);
+    rc = kh_client_publish (b, second.data, second.size, 100, 2, &seq, &dup, NULL);
     int64_t took = zclock_mono () - start;
     uint64_t head = 0;
     int pinged = kh_client_ping (client, S_WAIT, &head, NULL);
@@ -565,10 +631,10 @@ s_phase_retry (kh_hub_t *hub, kh_client_t *client, kh_subscriber_t *all)
               pinged == 0 && head == S_FIRST + 1, "%s head %llu", kh_strerror (pinged),
               (unsigned long long) head);
     /* The user retries with the same bytes once the hub is back. */
-    rc = kh_client_publish (client, second.data, second.size, S_WAIT, 2, &seq, &dup, NULL);
+    rc = kh_client_publish (b, second.data, second.size, S_WAIT, 2, &seq, &dup, NULL);
     KH_CHECK ("the retry after the timeouts gets the next seq", rc == 0 && seq == S_FIRST + 2,
               "%s seq %llu", kh_strerror (rc), (unsigned long long) seq);
-    s_publish_dup (client, &second, S_FIRST + 2);
+    s_publish_dup (b, &second, S_FIRST + 2);
     kh_envelope_t env;
     kh_problem_t why;
     kh_envelope_check (second.data, second.size, &env, NULL, &why);
@@ -589,7 +655,7 @@ s_phase_retry (kh_hub_t *hub, kh_client_t *client, kh_subscriber_t *all)
     msgpack_sbuffer closer;
     msgpack_sbuffer_init (&closer);
     s_envelope (&closer, "idea", S_AGS_A, 9003, NULL);
-    rc = kh_client_publish (client, closer.data, closer.size, S_WAIT, 2, &seq, &dup, NULL);
+    rc = kh_client_publish (a, closer.data, closer.size, S_WAIT, 2, &seq, &dup, NULL);
     KH_CHECK ("the closing record is stored next", rc == 0 && seq == S_FIRST + 3 && !dup,
               "%s seq %llu dup %d", kh_strerror (rc), (unsigned long long) seq, dup);
     info.seq = S_FIRST + 3;
@@ -627,7 +693,7 @@ s_follower_init (s_follower_t *f, const char *name, kh_hub_t *hub, const char *t
     f->type = type;
     f->from = from;
     f->since = since;
-    f->sub = kh_subscriber_new (hub->client, hub->live, type, from, since);
+    f->sub = kh_hub_subscriber (hub, "admin", type, from, since);
     KH_CHECK ("a subscriber can be created", f->sub, "%s", name);
 }
 
@@ -752,7 +818,9 @@ s_phase_resume (kh_hub_t *hub, kh_client_t *client)
 {
     uint64_t h0 = 0;
     kh_client_ping (client, S_WAIT, &h0, NULL);
-    s_load_t load = { hub->client, S_RESUME, S_RESUME_WINDOW };
+    s_load_t load = { hub->client, S_RESUME, S_RESUME_WINDOW, { NULL } };
+    for (int i = 0; i < 3; i++)
+        load.keys [i] = kh_hub_keys (hub, s_senders [i]);
     zactor_t *publisher = zactor_new (s_publisher, &load);
     uint64_t head = s_wait_head (client, h0 + S_RESUME / 4);
     uint64_t middle = head / 2 + 1;
@@ -767,7 +835,9 @@ s_phase_resume (kh_hub_t *hub, kh_client_t *client)
     s_follow_load (fs, 4, publisher, final, 0, zclock_mono () + 60000);
     s_publisher_result (publisher, S_WAIT, S_RESUME);
     zactor_destroy (&publisher);
-    uint64_t closer = s_publish_closer (client, "offer", S_AGS_K);
+    for (int i = 0; i < 3; i++)
+        kh_keys_destroy (&load.keys [i]);
+    uint64_t closer = s_publish_closer ("offer", S_AGS_K);
     s_log_t log = { 0 };
     s_log_load_check (client, &log, final + 1);
     for (size_t i = 0; i < 4; i++) {
@@ -804,14 +874,19 @@ s_phase_flood (void)
     kh_subscriber_t *subs [2] = { fs [0].sub, fs [1].sub };
     if (subs [0] && subs [1])
         s_await_heard (subs, 2);
-    s_load_t load = { hub.client, S_FLOOD, S_WINDOW };
+    s_load_t load = { hub.client, S_FLOOD, S_WINDOW, { NULL } };
+    for (int i = 0; i < 3; i++)
+        load.keys [i] = kh_hub_keys (&hub, s_senders [i]);
     zactor_t *publisher = zactor_new (s_publisher, &load);
     s_follow_load (fs, 2, publisher, S_FLOOD, 50, zclock_mono () + 90000);
     s_publisher_result (publisher, S_WAIT, S_FLOOD);
     zactor_destroy (&publisher);
+    for (int i = 0; i < 3; i++)
+        kh_keys_destroy (&load.keys [i]);
 
-    kh_client_t *client = kh_client_new (hub.client);
-    uint64_t closer = s_publish_closer (client, "idea", S_AGS_A);
+    kh_client_t *client = kh_hub_client (&hub, "admin");
+    s_publishers_open (&hub);
+    uint64_t closer = s_publish_closer ("idea", S_AGS_A);
     s_log_t log = { 0 }, some = { 0 }, expect = { 0 };
     s_log_load_check (client, &log, S_FLOOD + 1);
     kh_query_t q = { 0 };
@@ -835,6 +910,7 @@ s_phase_flood (void)
     s_log_free (&some);
     s_log_free (&expect);
     kh_client_destroy (&client);
+    s_publishers_close ();
     KH_CHECK ("the hub with a tiny live queue stops cleanly", kh_hub_stop (&hub, s_failed > 0)
               == 0, "see logs in %s", hub.dir);
 }
@@ -848,14 +924,14 @@ main (void)
         printf ("FAIL hub starts\n");
         return 1;
     }
-    kh_client_t *client = kh_client_new (hub.client);
+    kh_client_t *client = kh_hub_client (&hub, "admin");
     kh_subscriber_t *subs [3] = {
-        kh_subscriber_new (hub.client, hub.live, "idea", NULL, 0),
-        kh_subscriber_new (hub.client, hub.live, NULL, S_AGS_A, 0),
-        kh_subscriber_new (hub.client, hub.live, NULL, NULL, 0)
+        kh_hub_subscriber (&hub, "admin", "idea", NULL, 0),
+        kh_hub_subscriber (&hub, S_AGS_B, NULL, S_AGS_A, 0),
+        kh_hub_subscriber (&hub, S_AGS_K, NULL, NULL, 0)
     };
     KH_CHECK ("clients and subscribers can be created", client && subs [0] && subs [1]
-              && subs [2], "client %p", (void *) client);
+              && subs [2] && s_publishers_open (&hub) == 0, "client %p", (void *) client);
     s_log_t sent = { 0 };
     if (client && subs [0] && subs [1] && subs [2]) {
         s_phase_flow (client, subs, &sent);
@@ -869,6 +945,7 @@ main (void)
     for (int i = 0; i < 3; i++)
         kh_subscriber_destroy (&subs [i]);
     kh_client_destroy (&client);
+    s_publishers_close ();
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, s_failed > 0) == 0,
               "see logs in %s", hub.dir);
     printf ("it_flow: hub stopped at %lld ms\n", (long long) (zclock_mono () - start));

@@ -73,6 +73,49 @@ s_vector (const char *name)
     return chunk;
 }
 
+/* The DEALERs of a secure hub, one per sender the vectors name: a message is
+   published by the certificate of its from, as the hub requires. */
+typedef struct {
+    kh_hub_t *hub;
+    char      who [8][KH_AGS_MAX + 1];
+    zsock_t  *sock [8];
+    int       count;
+} s_dealers_t;
+
+/* Returns the DEALER that speaks for who, opened on first use (NULL if it cannot). */
+static zsock_t *
+s_dealer (s_dealers_t *self, const char *who)
+{
+    for (int i = 0; i < self->count; i++)
+        if (streq (self->who [i], who))
+            return self->sock [i];
+    if (self->count == 8)
+        return NULL;
+    snprintf (self->who [self->count], sizeof self->who [0], "%s", who);
+    self->sock [self->count] = kh_hub_dealer (self->hub, who);
+    return self->sock [self->count++];
+}
+
+/* The DEALER for an envelope: its sender's if it is valid, else a municipality's
+   (an invalid envelope is refused as invalid whoever sends it). */
+static zsock_t *
+s_dealer_for (s_dealers_t *self, zchunk_t *chunk)
+{
+    kh_envelope_t env;
+    kh_problem_t why;
+    bool valid = chunk && kh_envelope_check (zchunk_data (chunk), zchunk_size (chunk), &env,
+                                             NULL, &why) == 0;
+    return s_dealer (self, valid ? env.from : "05162004");
+}
+
+static void
+s_dealers_close (s_dealers_t *self)
+{
+    for (int i = 0; i < self->count; i++)
+        zsock_destroy (&self->sock [i]);
+    self->count = 0;
+}
+
 /* What the hub answered to one [command][body]: the reply's name, and what its
    body says (an ERROR's fields, an ACK's seq, a ROWS page's req and row count). */
 typedef struct {
@@ -134,7 +177,7 @@ s_list_open (const char *name)
    ERROR carries the envelope's id exactly when the manifest says "id". Returns the
    highest seq acknowledged: how many messages the vectors stored. */
 static uint64_t
-s_all_vectors (zsock_t *dealer)
+s_all_vectors (s_dealers_t *dealers)
 {
     char line [512], file [256], expect [64];
     FILE *manifest = s_list_open ("MANIFEST");
@@ -144,7 +187,7 @@ s_all_vectors (zsock_t *dealer)
             continue;
         zchunk_t *chunk = s_vector (file);
         s_answer_t got;
-        s_ask (dealer, KH_CMD_PUBLISH, chunk, &got);
+        s_ask (s_dealer_for (dealers, chunk), KH_CMD_PUBLISH, chunk, &got);
         KH_CHECK ("every vector is answered", got.name [0], "%s: no reply", file);
         if (strcmp (expect, "OK") == 0) {
             KH_CHECK ("a valid vector is acknowledged", streq (got.name, "ACK") && got.decoded
@@ -244,12 +287,11 @@ s_bad_frames (zsock_t *dealer)
 static void
 s_giant_frame (kh_hub_t *hub)
 {
-    zsock_t *rude = zsock_new (ZMQ_DEALER);
+    zsock_t *rude = kh_hub_dealer (hub, "05162004");
     zactor_t *monitor = zactor_new (zmonitor, rude);
     zstr_sendx (monitor, "LISTEN", "DISCONNECTED", NULL);
     zstr_send (monitor, "START");
     zsock_wait (monitor);
-    zsock_connect (rude, "%s", hub->client);
     size_t size = 2 * 1024 * 1024;
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, KH_CMD_PUBLISH);
@@ -331,7 +373,7 @@ s_unknown_sender (void)
         KH_CHECK ("a hub with --senders starts", false, "it did not");
         return;
     }
-    zsock_t *dealer = zsock_new_dealer (hub.client);
+    s_dealers_t dealers = { .hub = &hub };
     const char *files [3] = { "ok_kreis_sender.mp", "ok_idea_minimal.mp", "ok_offer_full.mp" };
     const char *expect [3] = { "FORBIDDEN", "ACK", "FORBIDDEN" };
     for (int i = 0; i < 3; i++) {
@@ -339,15 +381,16 @@ s_unknown_sender (void)
         char name [32] = "";
         int code = -1;
         uint64_t seq = 0;
-        int rc = s_send_body (dealer, KH_CMD_PUBLISH, chunk ? zchunk_data (chunk) : NULL,
+        int rc = s_send_body (s_dealer_for (&dealers, chunk), KH_CMD_PUBLISH,
+                              chunk ? zchunk_data (chunk) : NULL,
                               chunk ? zchunk_size (chunk) : 0, name, sizeof name, &code, &seq);
         const char *got = rc ? "nothing" : code == 0 ? "ACK" : kh_errname (code);
         KH_CHECK ("only the listed senders may publish", streq (got, expect [i]),
                   "%s: expected %s, got %s (%s)", files [i], expect [i], got, name);
         zchunk_destroy (&chunk);
     }
-    s_store_intact (dealer, 1);
-    zsock_destroy (&dealer);
+    s_store_intact (s_dealer (&dealers, "admin"), 1);
+    s_dealers_close (&dealers);
     KH_CHECK ("the hub with --senders stops cleanly", kh_hub_stop (&hub, s_failed > 0) == 0,
               "see logs in %s", hub.dir);
 }
@@ -441,20 +484,21 @@ main (void)
         printf ("FAIL hub starts\n");
         return 1;
     }
-    zsock_t *sub = zsock_new_sub (hub.live, "");
-    zsock_t *dealer = zsock_new_dealer (hub.client);
+    zsock_t *sub = kh_hub_sub (&hub, "admin", "");
+    s_dealers_t dealers = { .hub = &hub };
+    zsock_t *dealer = s_dealer (&dealers, "admin");
     s_await_beat (sub);
     /* The OK vectors but ok_idea_minimal_again, a retry of ok_idea_minimal. */
-    uint64_t stored = s_all_vectors (dealer);
+    uint64_t stored = s_all_vectors (&dealers);
     s_all_queries (dealer);
     s_bad_frames (dealer);
     s_giant_frame (&hub);
     s_store_intact (dealer, stored);
-    uint64_t closer = s_publish_closer (dealer);
+    uint64_t closer = s_publish_closer (s_dealer (&dealers, "05162004"));
     KH_CHECK ("the closing record is stored next", stored > 10 && closer == stored + 1,
               "seq %llu after %llu", (unsigned long long) closer, (unsigned long long) stored);
     s_check_live (sub, closer);
-    zsock_destroy (&dealer);
+    s_dealers_close (&dealers);
     zsock_destroy (&sub);
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, s_failed > 0) == 0, "see logs in %s", hub.dir);
     s_unknown_sender ();

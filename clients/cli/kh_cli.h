@@ -28,13 +28,20 @@
 
 #define KH_CLI_TIMEOUT      5000        /* ms, default for answers from the hub */
 
-/* What every command shares: where the hub is and the loaded config file. */
+/* What every command shares: where the hub is, who we are to it, and the loaded
+   config file. */
 typedef struct {
     const char *config;                 /* -c FILE, else env KREISHUB_CONFIG */
     const char *endpoint;               /* -e EP (NULL: env, config, default) */
     const char *live;                   /* -l EP */
+    const char *cert;                   /* --cert FILE (NULL: env, config) */
+    const char *server_cert;            /* --server-cert FILE */
+    bool        plain;                  /* --plain (else env, config) */
     zconfig_t  *root;                   /* loaded config, or NULL */
-    kh_opt_t    shared [4];             /* the table of -e, -l, -c (kh_cli_shared) */
+    kh_keys_t  *keys;                   /* loaded by kh_cli_trust; NULL: not yet, or plain */
+    int         trust;                  /* kh_cli_trust's result: 0 not decided yet, 1
+                                           secure, 2 plain, -1 refused */
+    kh_opt_t    shared [7];             /* the table of the shared options (kh_cli_shared) */
 } kh_cli_t;
 
 /* A command: runs with argv[0] its name; returns an exit status. */
@@ -57,8 +64,9 @@ int kh_cmd_keygen (kh_cli_t *cli, int argc, char *argv []);
 /* What kh_cli_parsed returns to say "go on" (every exit status is 0 or more). */
 #define KH_CLI_GO           -1
 
-/* The options every command takes (-e, -l, -c, before or after the command), bound
-   to cli's fields, as a table for kh_opts_t.shared. Returns cli->shared. */
+/* The options every command takes (-e, -l, --cert, --server-cert, --plain, -c,
+   before or after the command), bound to cli's fields, as a table for
+   kh_opts_t.shared. Returns cli->shared. */
 const kh_opt_t *kh_cli_shared (kh_cli_t *cli);
 
 /* Ends a command's option parsing; rc is what kh_opts_parse returned (KH_OPTS_BAD
@@ -74,7 +82,7 @@ int kh_cli_bad (const kh_opts_t *opts);
    (after saying why on stderr) if a file was named but cannot be read. */
 int kh_cli_load_config (kh_cli_t *cli);
 
-/* Frees what kh_cli_load_config loaded. */
+/* Frees what kh_cli_load_config and kh_cli_trust loaded. */
 void kh_cli_release (kh_cli_t *cli);
 
 /* The config file's path: -c, else KREISHUB_CONFIG, else NULL. */
@@ -85,9 +93,27 @@ const char *kh_cli_endpoint (const kh_cli_t *cli);
 const char *kh_cli_live (const kh_cli_t *cli);
 const char *kh_cli_from (const kh_cli_t *cli, const char *flag);
 
-/* Creates a client of the hub at kh_cli_endpoint. Returns it, or NULL after saying
-   on stderr that the endpoint is not valid. */
-kh_client_t *kh_cli_client (const kh_cli_t *cli);
+/* The certificate files (--cert, else KREISHUB_CERT, else the config's client/cert;
+   --server-cert, KREISHUB_SERVER_CERT, client/server_cert), NULL if none is given;
+   and whether plain mode is asked for (--plain, KREISHUB_PLAIN, client/plain). */
+const char *kh_cli_cert (const kh_cli_t *cli);
+const char *kh_cli_server_cert (const kh_cli_t *cli);
+bool kh_cli_plain (const kh_cli_t *cli);
+
+/* Decides, once per command, how it connects to the hub: in plain mode (if asked
+   for) it checks that the endpoints it uses (the live one too if live) are loopback
+   ones and warns on stderr; else it loads cli->keys from the certificate files.
+   Returns 0, or -1 after saying on stderr what to give it (the same later). */
+int kh_cli_trust (kh_cli_t *cli, bool live);
+
+/* Creates a client of the hub at kh_cli_endpoint, secure or plain as kh_cli_trust
+   decides. Returns it, or NULL after saying on stderr why not (the endpoint is not
+   valid, or kh_cli_trust refused). */
+kh_client_t *kh_cli_client (kh_cli_t *cli);
+
+/* The same for a subscriber of both endpoints, with kh_subscriber_new's filter. */
+kh_subscriber_t *kh_cli_subscriber (kh_cli_t *cli, const char *type, const char *from,
+                                    uint64_t since);
 
 /* ------------------------------------------------------------ arguments */
 /* Reads the value of option name (text; NULL: not given, *value stays) as a number

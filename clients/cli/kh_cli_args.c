@@ -8,6 +8,7 @@
 #include <string.h>
 #include "kh_cli.h"
 #include "kh_json.h"
+#include "kh_plain.h"
 
 #define S_DAY_MS (24ULL * 3600 * 1000)
 
@@ -20,6 +21,13 @@ kh_cli_shared (kh_cli_t *cli)
         { "endpoint", 'e', "EP", &cli->endpoint, NULL,
           "broker's client endpoint (env KREISHUB_ENDPOINT)" },
         { "live", 'l', "EP", &cli->live, NULL, "broker's live endpoint (env KREISHUB_LIVE)" },
+        { "cert", 0, "FILE", &cli->cert, NULL,
+          "your certificate, with its secret key (env KREISHUB_CERT)" },
+        { "server-cert", 0, "FILE", &cli->server_cert, NULL,
+          "the hub's public certificate (env KREISHUB_SERVER_CERT)" },
+        { "plain", 0, NULL, NULL, &cli->plain,
+          "no certificate: a hub in plain mode on this machine\n"
+          "(env KREISHUB_PLAIN=1)" },
         { "config", 'c', "FILE", &cli->config, NULL,
           "ZPL file, section 'client' (env KREISHUB_CONFIG)" },
         { NULL }
@@ -60,6 +68,7 @@ void
 kh_cli_release (kh_cli_t *cli)
 {
     zconfig_destroy (&cli->root);
+    kh_keys_destroy (&cli->keys);
 }
 
 /* ------------------------------------------------------------ endpoints */
@@ -84,14 +93,85 @@ kh_cli_from (const kh_cli_t *cli, const char *flag)
     return kh_conf_get (flag, "KREISHUB_FROM", cli->root, "client/from", NULL);
 }
 
-kh_client_t *
-kh_cli_client (const kh_cli_t *cli)
+/* ------------------------------------------------------------ identity */
+
+const char *
+kh_cli_cert (const kh_cli_t *cli)
 {
+    return kh_conf_get (cli->cert, "KREISHUB_CERT", cli->root, "client/cert", NULL);
+}
+
+const char *
+kh_cli_server_cert (const kh_cli_t *cli)
+{
+    return kh_conf_get (cli->server_cert, "KREISHUB_SERVER_CERT", cli->root,
+                        "client/server_cert", NULL);
+}
+
+bool
+kh_cli_plain (const kh_cli_t *cli)
+{
+    return kh_plain_asked (cli->plain, cli->root, "client/plain");
+}
+
+/* Loads cli->keys. Returns 0, or -1 after saying what to give. */
+static int
+s_load_keys (kh_cli_t *cli)
+{
+    const char *cert = kh_cli_cert (cli), *server = kh_cli_server_cert (cli);
+    if (!cert || !server) {
+        fprintf (stderr, "kreishub: the hub knows you by your certificate: give %s%s%s\n"
+                 "kreishub: (or set %s%s%s), or --plain for a hub in plain mode on this "
+                 "machine\n", cert ? "" : "--cert FILE", cert || server ? "" : " and ",
+                 server ? "" : "--server-cert FILE (the hub's server.cert)",
+                 cert ? "" : "KREISHUB_CERT", cert || server ? "" : ", ",
+                 server ? "" : "KREISHUB_SERVER_CERT");
+        return -1;
+    }
+    kh_problem_t why;
+    cli->keys = kh_keys_load (cert, server, &why);
+    if (!cli->keys)
+        fprintf (stderr, "kreishub: %s\n", why.reason);
+    return cli->keys ? 0 : -1;
+}
+
+int
+kh_cli_trust (kh_cli_t *cli, bool live)
+{
+    if (cli->trust == 0 && kh_cli_plain (cli)) {
+        const char *endpoints [2] = { kh_cli_endpoint (cli), live ? kh_cli_live (cli) : NULL };
+        cli->trust = kh_plain_start ("kreishub", endpoints, 2) ? -1 : 2;
+    }
+    if (cli->trust == 0)
+        cli->trust = s_load_keys (cli) ? -1 : 1;
+    return cli->trust < 0 ? -1 : 0;
+}
+
+kh_client_t *
+kh_cli_client (kh_cli_t *cli)
+{
+    if (kh_cli_trust (cli, false))
+        return NULL;
     const char *endpoint = kh_cli_endpoint (cli);
-    kh_client_t *client = kh_client_new (endpoint);
+    kh_client_t *client = cli->keys ? kh_client_new_secure (endpoint, cli->keys)
+                                    : kh_client_new (endpoint);
     if (!client)
         fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
     return client;
+}
+
+kh_subscriber_t *
+kh_cli_subscriber (kh_cli_t *cli, const char *type, const char *from, uint64_t since)
+{
+    if (kh_cli_trust (cli, true))
+        return NULL;
+    const char *endpoint = kh_cli_endpoint (cli), *live = kh_cli_live (cli);
+    kh_subscriber_t *sub = cli->keys
+        ? kh_subscriber_new_secure (endpoint, live, cli->keys, type, from, since)
+        : kh_subscriber_new (endpoint, live, type, from, since);
+    if (!sub)
+        fprintf (stderr, "kreishub: not valid endpoints: %s, %s\n", endpoint, live);
+    return sub;
 }
 
 /* ------------------------------------------------------------ arguments */

@@ -1,14 +1,19 @@
 /*  kh_cli_test.c - the kreishub program (env KH_KREISHUB) against an in-process fake
-    broker: what each command prints and its exit status, endpoint and sender
-    resolution from the environment and a config file. KH_CLI_WRAP (e.g. a valgrind
-    command) runs the program under a wrapper. */
+    broker that serves CURVE (this test's zauth admits the program's certificate):
+    what each command prints and its exit status, endpoint, sender and certificate
+    resolution from the environment and a config file, plain mode's refusals, and
+    keygen. KH_CLI_WRAP (e.g. a valgrind command) runs the program under a wrapper. */
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include "kh_cert.h"
 #include "kh_check.h"
 #include "kh_fake_hub.h"
 #include "kreishub/kreishub.h"
 
 static const char *s_program;
 static char s_dir [64];                 /* temporary files */
+static char s_cert [128];               /* the program's certificate: 05162012's */
+static char s_server [128];             /* the fake hub's public certificate */
 static kh_fake_hub_t s_hub;
 
 /* Runs the program with args (a shell fragment) after the environment assignments
@@ -17,9 +22,10 @@ static int
 s_run_env (const char *env, char *out, size_t out_cap, char *err, size_t err_cap,
            const char *args)
 {
-    char cmd [4096];
+    char cmd [4600];
     const char *wrap = getenv ("KH_CLI_WRAP");
-    snprintf (cmd, sizeof cmd, "%s KREISHUB_FROM= KREISHUB_CONFIG= %s '%s' %s 2>'%s/stderr'",
+    snprintf (cmd, sizeof cmd, "KREISHUB_CERT='%s' KREISHUB_SERVER_CERT='%s' KREISHUB_PLAIN= "
+              "%s KREISHUB_FROM= KREISHUB_CONFIG= %s '%s' %s 2>'%s/stderr'", s_cert, s_server,
               env, wrap ? wrap : "", s_program, args, s_dir);
     FILE *pipe = popen (cmd, "r");
     size_t n = pipe ? fread (out, 1, out_cap - 1, pipe) : 0;
@@ -80,9 +86,9 @@ s_test_publish (void)
                 "publish idea --from 05162012 --title x --colour red");
     KH_CHECK ("an unknown field exits 1 naming it", rc == 1 && strstr (err, "colour"),
               "rc %d err '%s'", rc, err);
-    rc = s_run (out, sizeof out, err, sizeof err, "publish idea --title x");
-    KH_CHECK ("publish without a sender exits 1", rc == 1 && strstr (err, "--from"),
-              "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "--plain publish idea --title x");
+    KH_CHECK ("publish without a sender or a certificate exits 1", rc == 1
+              && strstr (err, "--from"), "rc %d err '%s'", rc, err);
     rc = s_run (out, sizeof out, err, sizeof err,
                 "publish idea --from 05162012 --title x --ts yesterday");
     KH_CHECK ("a --ts that is not a time exits 1", rc == 1, "rc %d err '%s'", rc, err);
@@ -198,6 +204,109 @@ s_test_subscribe_and_ping (void)
               "rc %d", rc);
 }
 
+/* What a certificate and plain mode change: the certificate names the sender, a
+   secure command without one says what to give it, plain mode refuses endpoints
+   that are not loopback ones and says so loudly. */
+static void
+s_test_identity (void)
+{
+    char out [8192], err [2048];
+    int rc = s_run (out, sizeof out, err, sizeof err, "publish idea --title 'Ohne --from'");
+    char who [16];
+    kh_fake_hub_who (&s_hub, who, sizeof who);
+    KH_CHECK ("publish without --from publishes as its certificate's AGS", rc == 0
+              && streq (out, "seq 5\n") && streq (who, "05162012"), "rc %d out '%s' who '%s'",
+              rc, out, who);
+    rc = s_run (out, sizeof out, err, sizeof err, "log --since 5 --format json");
+    KH_CHECK ("and the message says so", rc == 0 && strstr (out, "\"from\":\"05162012\""),
+              "rc %d out '%s'", rc, out);
+    rc = s_run_env ("KREISHUB_CERT=", out, sizeof out, err, sizeof err,
+                    "ping -e tcp://127.0.0.1:1 -t 100");
+    KH_CHECK ("a command without a certificate exits 1 and says what to give it", rc == 1
+              && strstr (err, "--cert FILE") && strstr (err, "--plain"), "rc %d err '%s'", rc,
+              err);
+    rc = s_run (out, sizeof out, err, sizeof err, "--cert /nonexistent.cert ping -t 100");
+    KH_CHECK ("a certificate that cannot be read is named", rc == 1
+              && strstr (err, "/nonexistent.cert"), "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err, "--plain -e tcp://192.0.2.1:7701 ping -t 100");
+    KH_CHECK ("plain mode refuses an endpoint that is not a loopback one", rc == 1
+              && strstr (err, "tcp://192.0.2.1:7701 is not a loopback endpoint")
+              && !strstr (err, "WARNING"), "rc %d err '%s'", rc, err);
+    rc = s_run_env ("KREISHUB_PLAIN=1", out, sizeof out, err, sizeof err,
+                    "ping -e tcp://127.0.0.1:1 -t 100");
+    KH_CHECK ("plain mode (KREISHUB_PLAIN=1) warns on stderr", rc == 3
+              && strstr (err, "WARNING: PLAIN MODE"), "rc %d err '%s'", rc, err);
+}
+
+/* kreishub keygen: the pair it writes, what it checks, that it never overwrites. */
+static void
+s_test_keygen (void)
+{
+    char out [2048], err [2048], args [512], path [256];
+    snprintf (args, sizeof args, "keygen --ags 05162004 --name Dormagen --role municipality "
+              "-o '%s/keys'", s_dir);
+    int rc = s_run (out, sizeof out, err, sizeof err, args);
+    snprintf (path, sizeof path, "%s/keys/05162004.cert", s_dir);
+    zcert_t *cert = zcert_load (path);
+    kh_ident_t ident;
+    KH_CHECK ("keygen writes a pair whose public part names its holder", rc == 0 && cert
+              && kh_ident_of (&ident, cert, NULL) == 0 && streq (ident.ags, "05162004")
+              && streq (ident.name, "Dormagen") && ident.role == KH_ROLE_MUNICIPALITY
+              && strstr (out, path), "rc %d out '%s' err '%s'", rc, out, err);
+    zcert_destroy (&cert);
+    struct stat st = { 0 };
+    snprintf (path, sizeof path, "%s/keys/05162004.cert_secret", s_dir);
+    stat (path, &st);
+    KH_CHECK ("its secret part is its owner's alone", (st.st_mode & 0777) == 0600, "%o",
+              (unsigned) (st.st_mode & 0777));
+    rc = s_run (out, sizeof out, err, sizeof err, args);
+    KH_CHECK ("keygen never overwrites a certificate", rc == 1 && strstr (err, "exists"),
+              "rc %d err '%s'", rc, err);
+    static const char *const bad [][2] = {
+        { "--ags 05162004 --name X --role mayor", "--role" },
+        { "--ags 0516200 --name X --role municipality", "--ags" },
+        { "--ags 05162 --name X --role municipality", "8 digits" },
+        { "--ags 05162004 --name X --role kreis", "5 digits" },
+        { "--ags 05162004 --name 'a\"b' --role municipality", "--name" },
+        { "--server --ags 05162", "--server takes no" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        snprintf (args, sizeof args, "keygen %s -o '%s/bad'", bad [i][0], s_dir);
+        rc = s_run (out, sizeof out, err, sizeof err, args);
+        KH_CHECK ("keygen refuses what a certificate may not say", rc == 1
+                  && strstr (err, bad [i][1]), "%s: rc %d err '%s'", bad [i][0], rc, err);
+    }
+    snprintf (args, sizeof args, "keygen --server -o '%s/keys'", s_dir);
+    rc = s_run (out, sizeof out, err, sizeof err, args);
+    snprintf (path, sizeof path, "%s/keys/server.cert", s_dir);
+    cert = kh_cert_load (path, true, NULL);
+    KH_CHECK ("keygen --server writes the broker's pair, a name and no role", rc == 0 && cert
+              && !zcert_meta (cert, "role") && zcert_meta (cert, "name"), "rc %d err '%s'", rc,
+              err);
+    zcert_destroy (&cert);
+}
+
+/* Makes the certificates: the fake hub's pair and the program's (05162012), whose
+   public part clients/ admits. Returns 0 or -1. */
+static int
+s_certificates (void)
+{
+    kh_ident_t server = { .name = "fake hub" };
+    kh_ident_t member = { .ags = "05162012", .name = "J\xc3\xbc" "chen",
+                          .role = KH_ROLE_MUNICIPALITY };
+    char dir [128], copy [160];
+    snprintf (dir, sizeof dir, "%s/clients", s_dir);
+    snprintf (copy, sizeof copy, "%s/05162012.cert", dir);
+    if (kh_cert_create (s_dir, "server", &server, s_server, sizeof s_server, NULL)
+    ||  kh_cert_create (s_dir, "05162012", &member, s_cert, sizeof s_cert, NULL)
+    ||  zsys_dir_create ("%s", dir))
+        return -1;
+    zcert_t *cert = zcert_load (s_cert);
+    int rc = cert ? zcert_save_public (cert, copy) : -1;
+    zcert_destroy (&cert);
+    return rc;
+}
+
 int
 main (void)
 {
@@ -208,7 +317,15 @@ main (void)
     }
     zsys_init ();
     snprintf (s_dir, sizeof s_dir, "/tmp/kh-cli-XXXXXX");
-    if (!mkdtemp (s_dir) || kh_fake_hub_start (&s_hub)) {
+    zactor_t *auth = NULL;
+    if (mkdtemp (s_dir) && s_certificates () == 0) {
+        char clients [128];
+        snprintf (clients, sizeof clients, "%s/clients", s_dir);
+        auth = zactor_new (zauth, NULL);
+        zstr_sendx (auth, "CURVE", clients, NULL);
+        zsock_wait (auth);
+    }
+    if (!auth || kh_fake_hub_start_secure (&s_hub, s_server)) {
         printf ("FAIL the fake hub starts\n");
         return 1;
     }
@@ -216,7 +333,10 @@ main (void)
     s_test_sources ();
     s_test_log ();
     s_test_subscribe_and_ping ();
+    s_test_identity ();
+    s_test_keygen ();
     kh_fake_hub_stop (&s_hub);
+    zactor_destroy (&auth);
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (system (cmd) != 0)

@@ -32,7 +32,8 @@ s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
 {
     const kh_opt_t options [] = {
         { "from", 0, "AGS", &args->from, NULL,
-          "sender (default env KREISHUB_FROM or config client/from)" },
+          "sender (default env KREISHUB_FROM, config client/from,\n"
+          "else your certificate's AGS)" },
         { "json", 0, "FILE", &args->json, NULL,
           "body fields from a JSON object (- for stdin); fields\n"
           "given after it override it" },
@@ -222,7 +223,7 @@ s_build (const s_args_t *args, const char *from, kh_builder_t *builder,
    only a retry with the same id is sure not to store it twice. Returns the exit
    status. */
 static int
-s_publish (const kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
+s_publish (kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
            const uint8_t id [KH_ID_SIZE])
 {
     size_t size;
@@ -258,6 +259,10 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
     if (rc != KH_CLI_GO)
         return rc;
     const char *from = kh_cli_from (cli, args.from);
+    if (!from && kh_cli_trust (cli, false))
+        return KH_EXIT_USAGE;
+    if (!from && *kh_keys_ags (cli->keys))
+        from = kh_keys_ags (cli->keys);     /* the certificate's: who the hub knows */
     if (!from) {
         fprintf (stderr, "kreishub publish: who sends it? give --from AGS "
                  "(or set KREISHUB_FROM, or 'from' in the config's section client)\n");

@@ -114,13 +114,10 @@ kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
     int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
     if (rc != KH_CLI_GO)
         return rc;
-    const char *endpoint = kh_cli_endpoint (cli), *live = kh_cli_live (cli);
-    kh_subscriber_t *sub = kh_subscriber_new (endpoint, live, args.type, args.from,
-                                              args.since);
-    if (!sub) {
-        fprintf (stderr, "kreishub: not valid endpoints: %s, %s\n", endpoint, live);
+    const char *endpoint = kh_cli_endpoint (cli);
+    kh_subscriber_t *sub = kh_cli_subscriber (cli, args.type, args.from, args.since);
+    if (!sub)
         return KH_EXIT_USAGE;
-    }
     if (args.timeout >= 0)              /* a store query may not take longer either */
         kh_subscriber_set_query_timeout (sub, args.timeout > 0 ? args.timeout : 1);
     rc = s_follow (sub, &args, endpoint);

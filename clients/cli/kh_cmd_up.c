@@ -38,6 +38,7 @@ typedef struct {
     const char *dir;
     const char *config;                 /* handed to both programs, or NULL */
     const char *sync;                   /* a mode's name, or NULL: the recorder's own */
+    bool        plain;                  /* both programs in plain mode */
     char        db [PATH_MAX];          /* DIR/kreishub.db */
 } s_plan_t;
 
@@ -62,6 +63,8 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
           "recorder durability: full (default), normal, off" },
         { "config", 'c', "FILE", &cli->config, NULL, "handed to both programs (sections "
           "broker, recorder;\nenv KREISHUB_CONFIG); flags and environment win" },
+        { "plain", 0, NULL, NULL, &cli->plain, "no CURVE, nobody identified: loopback "
+          "endpoints only,\nfor development (env KREISHUB_PLAIN=1)" },
         { NULL }
     };
     kh_opts_t opts = {
@@ -100,6 +103,7 @@ s_plan (const kh_cli_t *cli, const s_args_t *args, s_plan_t *plan)
                                   "broker/recorder", KH_DEFAULT_RECORDER);
     plan->dir = kh_conf_get (args->dir, "KREISHUB_DIR", NULL, NULL, S_DIR);
     plan->config = kh_cli_config_path (cli);
+    plan->plain = kh_cli_plain (cli);
     kh_sync_t mode;
     plan->sync = args->sync && kh_sync_parse (args->sync, &mode) == 0
                ? kh_sync_name (mode) : NULL;
@@ -215,7 +219,7 @@ s_flag (const char *args [], int *n, const char *flag, const char *value)
 static int
 s_start (kh_launch_t *launch, const s_plan_t *plan)
 {
-    const char *broker [9], *recorder [7];
+    const char *broker [10], *recorder [8];
     int brokers = 0, recorders = 0;
     s_flag (broker, &brokers, "--client", plan->client);
     s_flag (broker, &brokers, "--live", plan->live);
@@ -224,6 +228,10 @@ s_start (kh_launch_t *launch, const s_plan_t *plan)
     s_flag (recorder, &recorders, "--db", plan->db);
     s_flag (recorder, &recorders, "--sync", plan->sync);
     s_flag (recorder, &recorders, "-c", plan->config);
+    if (plan->plain) {                  /* each program checks its endpoints and warns */
+        broker [brokers++] = recorder [recorders++] = "--plain";
+        broker [brokers] = recorder [recorders] = NULL;
+    }
     int rc = kh_launch_broker (launch, broker);
     if (rc == 0)
         rc = kh_launch_recorder (launch, recorder);
@@ -278,14 +286,15 @@ s_serve (kh_launch_t *launch)
     return true;
 }
 
-/* Runs the hub of plan until a stop. Returns the exit status: 0 after a stop that
-   was asked for, also during the start, if both programs then end cleanly. */
+/* Runs the hub of plan until a stop, asking the broker whether it is up with keys
+   (NULL: plain). Returns the exit status: 0 after a stop that was asked for, also
+   during the start, if both programs then end cleanly. */
 static int
-s_run (const s_plan_t *plan)
+s_run (const s_plan_t *plan, const kh_keys_t *keys)
 {
     if (s_ports_taken (plan) || s_mkdirs (plan->dir) || s_signals ())
         return KH_EXIT_USAGE;
-    kh_launch_opts_t opts = { .echo = stdout };
+    kh_launch_opts_t opts = { .echo = stdout, .keys = keys };
     kh_launch_t *launch = kh_launch_new (&opts);
     if (!launch) {
         fprintf (stderr, "kreishub up: out of memory\n");
@@ -316,5 +325,15 @@ kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
         return rc;
     zsys_handler_set (NULL);            /* our handlers, also once czmq is in use */
     s_plan_t plan;
-    return s_plan (cli, &args, &plan) ? KH_EXIT_USAGE : s_run (&plan);
+    if (s_plan (cli, &args, &plan))
+        return KH_EXIT_USAGE;
+    /* A secure hub: the programs find their certificates in the config file; ours
+       asks the broker whether it is up. */
+    if (!plan.plain && kh_cli_trust (cli, false)) {
+        fprintf (stderr, "kreishub up: a secure hub needs certificates (kreishub keygen): "
+                 "the config file's\nbroker/cert, broker/clients, recorder/cert, "
+                 "recorder/server_cert, and yours; or --plain\n");
+        return KH_EXIT_USAGE;
+    }
+    return s_run (&plan, cli->keys);
 }

@@ -44,8 +44,9 @@ main (int argc, char *argv [])
         .about = about, .shared = kh_cli_shared (&cli), .version = true, .in_order = true,
         .notes = "\n"
             "Endpoints come from the flags, else KREISHUB_ENDPOINT / KREISHUB_LIVE, else the\n"
-            "config file's section 'client' (keys endpoint, live, from), else\n"
-            KH_DEFAULT_CLIENT " and " KH_DEFAULT_LIVE ".\n"
+            "config file's section 'client' (keys endpoint, live, from, cert, server_cert,\n"
+            "plain), else " KH_DEFAULT_CLIENT " and " KH_DEFAULT_LIVE "; the certificates\n"
+            "likewise. A hub is secure unless it runs in plain mode for development.\n"
             "'kreishub COMMAND --help' describes a command.\n"
             "Exit status: 0 ok, 1 usage error or invalid message, 2 rejected by the hub,\n"
             "3 hub unreachable, timed out or unable to store.\n"

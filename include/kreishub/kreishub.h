@@ -132,7 +132,9 @@ KH_EXPORT int kh_client_recv_reply (kh_client_t *self, int timeout_ms, kh_reply_
 /* Asks the broker for its head (last published seq) and whether a recorder is
    connected. Either output may be NULL. Returns 0; KH_ETIMEOUT if no PONG came in
    time (also when interrupted, as above, or when the queue towards the broker
-   stayed full for 5 s); KH_EIO if the socket failed; or KH_EINVAL (no client). */
+   stayed full for 5 s); the hub's code if it answered with an ERROR that names no
+   id and no query (KH_EFORBIDDEN: it does not accept who we are; the reason is
+   kh_client_last_error's); KH_EIO if the socket failed; or KH_EINVAL (no client). */
 KH_EXPORT int kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head,
                               bool *recorder_up);
 
@@ -153,9 +155,9 @@ KH_EXPORT int kh_client_query (kh_client_t *self, const kh_query_t *query,
                                uint64_t max_rows, int timeout_ms, kh_record_fn *callback,
                                void *arg);
 
-/* The last ERROR the hub sent this client in answer to a query, or to a publish
-   made with kh_client_publish (all zero before the first). Valid until the next
-   call; NULL for no client. */
+/* The last ERROR the hub sent this client in answer to a query, a ping, or a
+   publish made with kh_client_publish (all zero before the first). Valid until the
+   next call; NULL for no client. */
 KH_EXPORT const kh_error_reply_t *kh_client_last_error (kh_client_t *self);
 
 /* -------------------------------------------------------------- subscriber */

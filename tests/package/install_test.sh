@@ -99,7 +99,9 @@ done
 libs=$(ldd "$tmp/cm/publish_follow_static")
 ! grep -q libkreishub <<<"$libs" || fail "publish_follow_static loads libkreishub.so"
 
-# --- a hub from the build tree, on ports the system chooses
+# --- a hub from the build tree, on ports the system chooses; in plain mode, as the
+#     examples speak plain (they take no certificate)
+export KREISHUB_PLAIN=1
 start ready kreishub-broker --client 'tcp://127.0.0.1:!' --live 'tcp://127.0.0.1:!' \
       --recorder 'tcp://127.0.0.1:!'
 [[ $ready =~ client=([^ ]+)\ live=([^ ]+)\ recorder=([^ ]+) ]] || fail "broker said '$ready'"
