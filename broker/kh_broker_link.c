@@ -208,8 +208,6 @@ s_ignore (kh_broker_t *self, const char *what)
 static void
 s_take (kh_broker_t *self, zmq_msg_t *id)
 {
-    if (kh__link_up (self))
-        zsys_warning ("broker: a second recorder connected; the newest one is used");
     self->rec_id_size = zmq_msg_size (id);
     memcpy (self->rec_id, zmq_msg_data (id), self->rec_id_size);
     self->rec_state = KH__REC_UP;
@@ -221,7 +219,26 @@ s_take (kh_broker_t *self, zmq_msg_t *id)
     s_ttl_check (self);
 }
 
-/* [HELLO][hello]: the recorder is alive; one that was not gets everything pending. */
+/* True if the current recorder's connection still stands, as libzmq knows it: it
+   is sent [HELLO], which it ignores. A full queue counts as standing (it is there,
+   only busy); an unreachable one is marked gone, and false returned. */
+static bool
+s_still_there (kh_broker_t *self)
+{
+    if (zmq_send (self->recorder_h, self->rec_id, self->rec_id_size,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        if (zmq_errno () == EHOSTUNREACH)
+            s_lost (self, "is unreachable");
+        return kh__link_up (self);
+    }
+    zmq_send (self->recorder_h, KH_REC_HELLO, strlen (KH_REC_HELLO), ZMQ_DONTWAIT);
+    return true;
+}
+
+/* [HELLO][hello]: the recorder is alive; one that was not gets everything pending. A
+   HELLO from another recorder while ours stands is ignored: the broker never
+   switches away from a recorder that is alive (two on one store cannot both run,
+   the store's lock sees to that; two on two stores would split the log). */
 static void
 s_hello (kh_broker_t *self, kh_parts_t *msg)
 {
@@ -234,6 +251,11 @@ s_hello (kh_broker_t *self, kh_parts_t *msg)
     }
     if (zmq_msg_size (id) > sizeof self->rec_id) {
         s_ignore (self, "routing id longer than 255 bytes");
+        return;
+    }
+    if (!s_is_current (self, msg) && kh__link_up (self) && s_still_there (self)) {
+        s_ignore (self, "HELLO of a second recorder while the one linked is connected "
+                  "(is another recorder running on another store?)");
         return;
     }
     if (!s_is_current (self, msg))

@@ -8,6 +8,7 @@
 #define S_LINGER_MS     500         /* how long unsent replies may hold up a shutdown */
 #define S_QUERY_CMD     "Q"         /* recorder -> query actor: [Q][client][query] */
 #define S_RETRY_MS      50          /* HELLO period while no connection takes it */
+#define S_STANDBY_MS    100         /* a standby tries the store's lock this often */
 
 /* A STORE in the batch: its token (echoed in the answer) and its envelope. */
 typedef struct {
@@ -226,9 +227,17 @@ s_on_query (kh_recorder_t *self, kh_parts_t *msg)
     self->stats.queries++;
 }
 
+/* [HELLO] from the broker: it asks libzmq whether our connection stands (another
+   recorder said HELLO); the transport answered it, nothing is to be done. */
+static void
+s_on_hello (kh_recorder_t *self, kh_parts_t *msg)
+{
+}
+
 static const s_command_t s_commands [] = {
     { KH_REC_STORE, 3, s_on_store },
     { KH_CMD_QUERY, 3, s_on_query },
+    { KH_REC_HELLO, 1, s_on_hello },
 };
 
 /* Hands a message from the broker to its handler, which may take its frames; anything
@@ -423,6 +432,29 @@ s_make_parent (const char *path, kh_problem_t *why)
     return rc;
 }
 
+/* Opens the store as its writer. While another recorder holds it, waits as that
+   one's standby, trying again every S_STANDBY_MS, until it can take over or a signal
+   (SIGINT, SIGTERM) stops the wait. Returns 0, or -1 with why set. */
+static int
+s_open_store (kh_recorder_t *self, const char *db, kh_sync_t sync, kh_problem_t *why)
+{
+    bool waited = false;
+    while (!(self->store = kh_store_new (db, sync, why))) {
+        if (why->code != KH_EBUSY)
+            return -1;
+        if (!waited)
+            zsys_info ("recorder: %s; waiting as its standby", why->reason);
+        waited = true;
+        zclock_sleep (S_STANDBY_MS);
+        if (zsys_interrupted)
+            return kh_problem (why, KH_EBUSY, "recorder: stopped while waiting as a "
+                               "standby for %s", db);
+    }
+    if (waited)
+        zsys_info ("recorder: %s is free; taking over", db);
+    return 0;
+}
+
 /* Starts the query actor on a reader of the store. Returns 0, or -1 with why set. */
 static int
 s_start_queries (kh_recorder_t *self, kh_problem_t *why)
@@ -509,7 +541,7 @@ kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
         kh_problem (why, KH_ENOMEM, "recorder: out of memory");
     if (!self->endpoint || !self->slots || !self->items || !self->results
     ||  s_make_parent (db, why)
-    ||  !(self->store = kh_store_new (db, config->sync, why))
+    ||  s_open_store (self, db, config->sync, why)
     ||  s_start_queries (self, why)
     ||  s_connect (self, config, why))
         kh_recorder_destroy (&self);

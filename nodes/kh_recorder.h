@@ -2,11 +2,12 @@
 
     A recorder connects a DEALER to the broker's recorder endpoint and says HELLO at
     once, again as soon as a connection to a broker stands (a restarted one), and
-    every hello_ms (a second by default) in between. Each [STORE][token][envelope]
-    it receives is taken together with every other STORE already waiting on the
-    socket (up to batch_max) into one transaction of the store (group commit); once
-    that is committed, each STORE is answered in order with [STORED][token][stored]
-    or [FAILED][token][error].
+    every hello_ms (a second by default) in between; a second recorder on the same
+    store waits as a standby until the first is gone (kh_recorder_new). Each
+    [STORE][token][envelope] it receives is taken together with every other STORE
+    already waiting on the socket (up to batch_max) into one transaction of the store
+    (group commit); once that is committed, each STORE is answered in order with
+    [STORED][token][stored] or [FAILED][token][error].
 
     Queries ([QUERY][client][query]) do not wait for the store's writer: a query actor
     with its own read-only connection answers them, and the recorder forwards its
@@ -66,8 +67,13 @@ typedef struct {
 typedef struct _kh_recorder_t kh_recorder_t;
 
 /* Opens the store (creating the directory that holds it if missing), starts the
-   query actor on a read-only connection, and connects to the broker. Returns the
-   recorder, or NULL with why set (and nothing left open). */
+   query actor on a read-only connection, and connects to the broker. Only one
+   recorder writes a store: while another holds it (kh_store_new says KH_EBUSY), this
+   one waits here as its standby, unconnected and so silent towards the broker,
+   trying every 100 ms, and takes over once the other is gone (stopped or killed);
+   SIGINT or SIGTERM end the wait (why: KH_EBUSY). The actor waits the same way,
+   before it signals. Returns the recorder, or NULL with why set (and nothing left
+   open). */
 kh_recorder_t *kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why);
 
 /* Stops the query actor, closes the store and the socket, frees the recorder and

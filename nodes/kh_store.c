@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -46,6 +47,7 @@ struct _kh_store_t {
     bool           writer;              /* false: opened read-only */
     bool           lost;                /* writer: a commit's outcome is unknown (an I/O
                                            error): no more appends (KH_STORE_UNKNOWN) */
+    int            lock_fd;             /* writer: PATH-lock, flock'd while open; or -1 */
     uint64_t       head;                /* writer: highest committed seq, 0 if empty */
     uint64_t       last_at;             /* writer: `at` of the head row, the next one's floor */
     zhashx_t      *links;               /* writer: "t:type", "s:from", "p:type/from" -> seq */
@@ -186,6 +188,7 @@ s_open (const char *path, int flags, kh_problem_t *why)
         kh_problem (why, KH_ENOMEM, "store: out of memory");
         return NULL;
     }
+    self->lock_fd = -1;
     if (sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         kh_problem (why, KH_ESTORE, "store: cannot open %s: %s", path,
                     self->db ? sqlite3_errmsg (self->db) : "out of memory");
@@ -418,6 +421,41 @@ s_inspect (const char *path, kh_problem_t *why)
                     "as it is", path, sqlite3_errmsg (probe->db));
     kh_store_destroy (&probe);
     return rc;
+}
+
+/* Takes the writer's lock: an exclusive flock on PATH-lock beside the store (created
+   if missing), held until destroy, and writes our pid into it for the operator.
+   SQLite's own locks cannot say "one writer" in WAL mode, and a lock on the
+   database file itself would be lost to SQLite's POSIX locks whenever a descriptor
+   of that file is closed in this process. The kernel drops the lock when the
+   process dies, however it dies. Returns 0, or -1 with why set: KH_EBUSY if another
+   writer holds it (its pid in the reason), else KH_ESTORE. */
+static int
+s_lock (kh_store_t *self, kh_problem_t *why)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s-lock", self->path);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return kh_problem (why, KH_ESTORE, "store: cannot open the lock %s: %s", path,
+                           strerror (errno));
+    if (flock (fd, LOCK_EX | LOCK_NB) == 0) {
+        char pid [24];
+        int size = snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
+        bool told = ftruncate (fd, 0) == 0 && pwrite (fd, pid, (size_t) size, 0) == size;
+        (void) told;                    /* the pid is for people; the lock is the flock */
+        self->lock_fd = fd;
+        return 0;
+    }
+    int error = errno;
+    char pid [24] = "";
+    ssize_t size = pread (fd, pid, sizeof pid - 1, 0);
+    pid [size > 0 ? strcspn (pid, "\n") : 0] = 0;
+    close (fd);
+    if (error == EWOULDBLOCK)
+        return kh_problem (why, KH_EBUSY, "store: %s is in use by another recorder "
+                           "(pid %s holds %s)", self->path, pid [0] ? pid : "?", path);
+    return kh_problem (why, KH_ESTORE, "store: cannot lock %s: %s", path, strerror (error));
 }
 
 /* Checks that this process may write the file at path (if it exists) and create
@@ -668,8 +706,10 @@ kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
     if (!self)
         return NULL;
     self->writer = true;
+    if (s_lock (self, why))
+        kh_store_destroy (&self);
     /* SQLite opens a file it may not write read-only rather than fail. */
-    if (sqlite3_db_readonly (self->db, "main") == 1) {
+    if (self && sqlite3_db_readonly (self->db, "main") == 1) {
         kh_problem (why, KH_ESTORE, "store: %s is read-only; the recorder must write it",
                     path);
         kh_store_destroy (&self);
@@ -716,6 +756,8 @@ kh_store_destroy (kh_store_t **self_p)
     for (int i = 0; i < S_Q_SHAPES; i++)
         sqlite3_finalize (self->query [i]);
     sqlite3_close (self->db);           /* every statement is finalized: cannot be busy */
+    if (self->lock_fd != -1)
+        close (self->lock_fd);          /* only now: the close may still write the WAL */
     zhashx_destroy (&self->links);
     free (self->undo);
     free (self->envs);

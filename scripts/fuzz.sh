@@ -34,15 +34,17 @@ for t in "${targets[@]}"; do
     before=$(ls "$dir/crashes" | grep -c "^$t-" || true)
     echo "== fuzz_$t for $seconds s (log: $log)"
     status=0
+    start=$SECONDS
     # shellcheck disable=SC2086
-    "$exe" -max_total_time="$seconds" -max_len=4096 -timeout=20 -print_final_stats=1 \
+    "$exe" -max_total_time="$seconds" -max_len=4096 -timeout=60 -print_final_stats=1 \
         -dict=tools/fuzz/kh.dict -artifact_prefix="$dir/crashes/$t-" ${KH_FUZZ_FLAGS:-} \
         "$dir/corpus/$t" "$seeds/$t" "${extra[@]}" >"$log" 2>&1 || status=$?
+    took=$((SECONDS - start))
     after=$(ls "$dir/crashes" | grep -c "^$t-" || true)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1 || true)
-    line="fuzz_$t: ${execs:-?} executions in $seconds s (${rate:-?}/s), ${cov:-no coverage line}, crashes $((after - before)), exit $status"
+    line="fuzz_$t: ${execs:-?} executions in $took s (${rate:-?}/s), ${cov:-no coverage line}, crashes $((after - before)), exit $status"
     echo "$line"
     summary+=("$line")
     if [ "$status" -ne 0 ] || [ "$after" -ne "$before" ]; then

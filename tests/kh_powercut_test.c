@@ -46,7 +46,7 @@ typedef struct {
     s_msg_t   *msgs;                /* of this round */
     size_t     count;
     size_t     cap;
-    zhashx_t  *by_id;               /* id in hex -> index + 1 */
+    zhashx_t  *by_id;               /* id as text -> index + 1 */
     unsigned   rng;                 /* the run's random state */
     uint64_t   lost;                /* committed messages not found after a cut */
     uint64_t   bad;                 /* other problems found (reported once each kind) */
@@ -57,18 +57,6 @@ typedef struct {
 } s_run_t;
 
 /* ------------------------------------------------------------------ helpers */
-
-/* Writes id in hex into key. */
-static void
-s_hex (const uint8_t *id, char key [2 * KH_ID_SIZE + 1])
-{
-    static const char digits [] = "0123456789abcdef";
-    for (int i = 0; i < KH_ID_SIZE; i++) {
-        key [2 * i] = digits [id [i] >> 4];
-        key [2 * i + 1] = digits [id [i] & 15];
-    }
-    key [2 * KH_ID_SIZE] = 0;
-}
 
 static unsigned
 s_rand (s_run_t *run, unsigned below)
@@ -107,8 +95,8 @@ s_make (s_run_t *run)
     kh_builder_destroy (&builder);
     msg->size = buf.size;
     msg->data = (uint8_t *) msgpack_sbuffer_release (&buf);
-    char key [2 * KH_ID_SIZE + 1];
-    s_hex (msg->id, key);
+    char key [KH_ID_STR_SIZE];
+    kh_id_format (msg->id, key);
     zhashx_insert (run->by_id, key, (void *) (uintptr_t) (run->count + 1));
     run->made++;
     return run->count++;
@@ -129,9 +117,9 @@ static size_t
 s_check_row (s_run_t *run, uint64_t seq, const void *id, int id_size, const void *data,
              int size)
 {
-    char key [2 * KH_ID_SIZE + 1] = "";
+    char key [KH_ID_STR_SIZE] = "";
     if (id_size == KH_ID_SIZE)
-        s_hex ((const uint8_t *) id, key);
+        kh_id_format ((const uint8_t *) id, key);
     uintptr_t index = (uintptr_t) zhashx_lookup (run->by_id, key);
     s_msg_t *msg = index ? &run->msgs [index - 1] : NULL;
     if (!msg)

@@ -25,7 +25,7 @@
 #include "kh_fuzz.h"
 
 #define S_TARGET    "recorder"
-#define S_BOUND_MS  10000               /* every STORE is answered within this */
+#define S_BOUND_MS  30000               /* every STORE is answered within this */
 #define S_ROTATE    20000               /* inputs per store */
 #define S_ENDPOINT  "inproc://kh-fuzz-link"
 
@@ -41,6 +41,7 @@ typedef struct {
     uint64_t  token;                    /* the last token sent */
     uint64_t  inputs;                   /* inputs on this store */
     uint64_t  all, stored, dups, failed;    /* inputs in all, answers of each kind */
+    int64_t   slowest;                  /* ms from an input's STOREs to its answers */
 } s_rig_t;
 
 static s_rig_t s_rig;
@@ -227,9 +228,9 @@ s_finish (void)
     if (s_rig.recorder)
         s_stop_and_check ();
     fprintf (stderr, "kh-fuzz: recorder: %llu inputs; STORED %llu new, %llu dup; FAILED %llu; "
-             "%u stores checked\n", (unsigned long long) s_rig.all,
+             "%u stores checked; slowest answers %lld ms\n", (unsigned long long) s_rig.all,
              (unsigned long long) s_rig.stored, (unsigned long long) s_rig.dups,
-             (unsigned long long) s_rig.failed, s_rig.stores);
+             (unsigned long long) s_rig.failed, s_rig.stores, (long long) s_rig.slowest);
     zframe_destroy (&s_rig.peer);
     zsock_destroy (&s_rig.router);
     rmdir (s_rig.dir);
@@ -269,6 +270,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     kh_fuzz_frame_t frames [KH_FUZZ_FRAMES_MAX];
     size_t count = kh_fuzz_frames (data, size, frames, KH_FUZZ_FRAMES_MAX);
     uint64_t first = s_rig.token + 1;
+    int64_t start = zclock_mono ();
     for (size_t i = 0; i < count; i++)
         s_store (&frames [i], ++s_rig.token);
     for (size_t i = 0; i < count; i++) {
@@ -277,6 +279,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         s_check_answer (&msg, &frames [i], first + i);
         kh_parts_close (&msg);
     }
+    if (zclock_mono () - start > s_rig.slowest)
+        s_rig.slowest = zclock_mono () - start;
     uint64_t head = s_head ();
     if (head != s_rig.head)
         kh_fuzz_fail (S_TARGET, "the recorder's head is %llu, its answers say %llu",
