@@ -62,7 +62,9 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
                  "user's alone).\n"
                  "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
                  "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the "
-                 "store\nor the socket cannot be opened, 2 for bad usage.\n"
+                 "store\nor the socket cannot be opened, 2 for bad usage, 3 after an I/O "
+                 "error in a commit\n(the next start learns from the disk what it "
+                 "holds).\n"
     };
     return kh_daemon_start (&opts, argc, argv, &args->config, root);
 }
