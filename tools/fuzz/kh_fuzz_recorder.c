@@ -11,8 +11,10 @@
     a new message's seq is not the head + 1, a duplicate's is above the head, or the
     recorder's head differs from what its answers said. Every S_ROTATE inputs, and at
     exit, the recorder stops and its store must pass integrity_check and hold the rows
-    1..head exactly; then a new store begins (the store stays small and fast).
+    1..head exactly; then its files are removed and a new store begins (the store
+    stays small and fast).
 */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,6 +139,23 @@ s_sql (sqlite3 *db, const char *sql, bool *is_ok)
     return value;
 }
 
+/* Removes every file in the temporary directory: the store's, and whatever the
+   store keeps beside it (WAL, shared memory, its lock). */
+static void
+s_empty_dir (void)
+{
+    DIR *dir = opendir (s_rig.dir);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        char path [160];
+        snprintf (path, sizeof path, "%s/%s", s_rig.dir, entry->d_name);
+        if (entry->d_name [0] != '.')
+            unlink (path);
+    }
+    if (dir)
+        closedir (dir);
+}
+
 /* Stops the recorder and checks its store: integrity_check says ok and the table
    holds seq 1..head, once each. Then removes the store's files. */
 static void
@@ -158,12 +177,7 @@ s_stop_and_check (void)
         kh_fuzz_fail (S_TARGET, "the store holds %lld rows, seq %lld..%lld; answers said %llu",
                       (long long) rows, (long long) low, (long long) high,
                       (unsigned long long) s_rig.head);
-    char path [160];
-    static const char *const suffixes [] = { "", "-wal", "-shm" };
-    for (size_t i = 0; i < 3; i++) {
-        snprintf (path, sizeof path, "%s%s", s_rig.db, suffixes [i]);
-        unlink (path);
-    }
+    s_empty_dir ();
 }
 
 /* Sends [STORE][token][envelope] to the recorder. */
