@@ -147,7 +147,7 @@ s_empty_dir (void)
     DIR *dir = opendir (s_rig.dir);
     struct dirent *entry;
     while (dir && (entry = readdir (dir))) {
-        char path [160];
+        char path [sizeof s_rig.dir + sizeof entry->d_name + 1];
         snprintf (path, sizeof path, "%s/%s", s_rig.dir, entry->d_name);
         if (entry->d_name [0] != '.')
             unlink (path);
