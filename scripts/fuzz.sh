@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh [TARGET|all] [SECONDS] - builds the libFuzzer targets of tools/fuzz with clang,
+# fuzz.sh [TARGET|all] [SECONDS], or fuzz.sh SECONDS - builds the libFuzzer targets of tools/fuzz with clang,
 # AddressSanitizer and UndefinedBehaviorSanitizer in build-fuzz (or $KH_FUZZ_DIR) and runs
 # TARGET (codec, json, broker, recorder; default all, one after another) for SECONDS each
 # (default 300). Each target's corpus is kept in build-fuzz/corpus/TARGET, so runs add
@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-all}
 seconds=${2:-300}
+if [[ $target =~ ^[0-9]+$ ]]; then        # fuzz.sh SECONDS: every target
+    seconds=$target
+    target=all
+fi
 dir=${KH_FUZZ_DIR:-build-fuzz}
 targets=(codec json broker recorder)
 [ "$target" = all ] || targets=("$target")
