@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# fuzz.sh [TARGET|all] [SECONDS], or fuzz.sh SECONDS - builds the libFuzzer targets of tools/fuzz with clang,
-# AddressSanitizer and UndefinedBehaviorSanitizer in build-fuzz (or $KH_FUZZ_DIR) and runs
-# TARGET (codec, json, broker, recorder; default all, one after another) for SECONDS each
-# (default 300). Each target's corpus is kept in build-fuzz/corpus/TARGET, so runs add
-# up; crashing inputs go to build-fuzz/crashes/ and the log to build-fuzz/logs/.
+# fuzz.sh [TARGET|all] [SECONDS] (or fuzz.sh SECONDS: all) - builds the libFuzzer targets
+# of tools/fuzz with clang, AddressSanitizer and UndefinedBehaviorSanitizer in build-fuzz
+# (or $KH_FUZZ_DIR) and runs TARGET (codec, json, broker, recorder; default all, one after
+# another) for SECONDS each (default 300). Each target's corpus is kept in
+# build-fuzz/corpus/TARGET, so runs add up; crashing inputs go to build-fuzz/crashes/
+# and the log to build-fuzz/logs/.
 # At the end it prints, per target, the executions, their rate, the coverage and the
 # crashes, and exits 1 if any target crashed. Extra libFuzzer flags: $KH_FUZZ_FLAGS.
 set -euo pipefail
