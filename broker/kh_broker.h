@@ -58,7 +58,7 @@ typedef struct {
     int         resend_ms;              /* ms; 0: KH_BROKER_RESEND_MS */
     const char *senders;                /* AGS keys allowed to publish, separated by
                                            commas or spaces; NULL or "": any AGS */
-    /* Who may connect (PROTOCOL.md, Identity). Secure (CURVE) unless plain. */
+    /* Who may connect (PROTOCOL.md section 11). Secure (CURVE) unless plain. */
     bool        plain;                  /* no CURVE, nobody identified: loopback
                                            endpoints only, for development */
     const char *cert;                   /* secure: our certificate file, with its

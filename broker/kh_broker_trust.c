@@ -1,4 +1,4 @@
-/*  kh_broker_trust.c - who may speak to the broker (PROTOCOL.md, Identity): CURVE on
+/*  kh_broker_trust.c - who may speak to the broker (PROTOCOL.md section 11): CURVE on
     its sockets, zauth admitting the certificates of the clients directory, and who
     sent each message, checked against that directory as it is now.
 

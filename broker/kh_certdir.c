@@ -4,12 +4,20 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "kh_certdir.h"
+
+/* A file changed within this many seconds may change again without its size or
+   modification time showing it (the kernel stamps times at a clock tick of some
+   ms): the directory is read again at each look until its files are older. */
+#define S_SETTLE_S  2
 
 struct _kh_certdir_t {
     char     *path;                     /* the directory */
     zhashx_t *certs;                    /* public key (Z85) -> zcert_t */
     uint64_t  signature;                /* of the listing the certs were read from */
+    bool      settled;                  /* no file of it changed within S_SETTLE_S */
+    uint64_t  digest;                   /* of what certs holds: keys and metadata */
     bool      unreadable;               /* the last look failed (logged once); certs is
                                            empty then */
     size_t    skipped;                  /* files of the last read not taken */
@@ -66,11 +74,14 @@ s_fold (uint64_t *hash, const void *data, size_t size)
 }
 
 /* The signature of a listing: each file's name, size, modification time and inode,
-   so that a file added, removed, replaced or written changes it. */
+   so that a file added, removed, replaced or written changes it. Sets *settled
+   false if a file changed within S_SETTLE_S. */
 static uint64_t
-s_signature (const char *path, zlistx_t *names)
+s_signature (const char *path, zlistx_t *names, bool *settled)
 {
     uint64_t hash = 14695981039346656037ULL;
+    time_t now = time (NULL);
+    *settled = true;
     for (const char *name = (const char *) zlistx_first (names); name;
          name = (const char *) zlistx_next (names)) {
         char file [PATH_MAX];
@@ -83,11 +94,37 @@ s_signature (const char *path, zlistx_t *names)
                               (int64_t) st.st_dev };
         s_fold (&hash, name, strlen (name) + 1);
         s_fold (&hash, facts, sizeof facts);
+        if (now - st.st_mtim.tv_sec < S_SETTLE_S)
+            *settled = false;
     }
     return hash;
 }
 
 /* ------------------------------------------------------------ loading */
+
+/* The digest of what a table admits: each key with its ags, role and name, in key
+   order, so that reading unchanged files again is seen as no change. */
+static uint64_t
+s_digest (zhashx_t *certs)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    zlistx_t *keys = zhashx_keys (certs);
+    if (!keys)
+        return 0;                       /* out of memory: taken as a change */
+    zlistx_set_comparator (keys, s_compare);
+    zlistx_sort (keys);
+    for (const char *key = (const char *) zlistx_first (keys); key;
+         key = (const char *) zlistx_next (keys)) {
+        zcert_t *cert = (zcert_t *) zhashx_lookup (certs, key);
+        const char *meta [4] = { key, zcert_meta (cert, KH_CERT_AGS),
+                                 zcert_meta (cert, KH_CERT_ROLE),
+                                 zcert_meta (cert, KH_CERT_NAME) };
+        for (int i = 0; i < 4; i++)
+            s_fold (&hash, meta [i] ? meta [i] : "", meta [i] ? strlen (meta [i]) + 1 : 1);
+    }
+    zlistx_destroy (&keys);
+    return hash;
+}
 
 /* Reads the files of names into a new table; counts what it could not take in
    *skipped. Returns the table, or NULL if memory ran out. */
@@ -120,25 +157,31 @@ s_load (const char *path, zlistx_t *names, size_t *skipped)
     return certs;
 }
 
-/* Looks at the directory: reads it again if its listing changed. Returns 1 if it
-   was read again, 0 if nothing changed, -1 if it cannot be read (errno set). */
+/* Looks at the directory: reads it again if its listing changed (or may have).
+   Returns 1 if what it admits changed, 0 if not, -1 if it cannot be read (errno
+   set). */
 static int
 s_read (kh_certdir_t *self)
 {
     zlistx_t *names = s_names (self->path);
     if (!names)
         return -1;
-    uint64_t signature = s_signature (self->path, names);
+    bool settled;
+    uint64_t signature = s_signature (self->path, names, &settled);
     int rc = 0;
-    if (!self->certs || self->unreadable || signature != self->signature) {
+    if (!self->certs || self->unreadable || !self->settled
+    ||  signature != self->signature) {
         size_t skipped;
         zhashx_t *certs = s_load (self->path, names, &skipped);
-        rc = certs ? 1 : 0;             /* out of memory: keep what we have */
-        if (certs) {
+        if (certs) {                    /* out of memory: keep what we have */
+            uint64_t digest = s_digest (certs);
+            rc = !self->certs || self->unreadable || !digest || digest != self->digest;
             zhashx_destroy (&self->certs);
             self->certs = certs;
             self->signature = signature;
+            self->settled = settled;
             self->skipped = skipped;
+            self->digest = digest;
         }
     }
     zlistx_destroy (&names);
@@ -175,7 +218,7 @@ kh_certdir_new (const char *dir)
     if (!self)
         return NULL;
     self->path = strdup (dir);
-    if (!self->path || s_read (self) != 1) {
+    if (!self->path || s_read (self) != 1 || !self->certs) {
         if (self->path)
             zsys_error ("broker: cannot read the clients directory %s: %s", dir,
                         strerror (errno));

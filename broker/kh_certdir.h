@@ -5,8 +5,10 @@
     reads them into memory, each public key once, and tells cheaply whether the
     directory changed since: a refresh lists the directory and stats each
     certificate (name, size, modification time, inode), and loads the files again
-    only if that listing differs from the last. So the broker can look every
-    message's key up in it, and look at the directory twice a second.
+    only if that listing differs from the last, or a file changed within the last
+    two seconds (a file written twice in one clock tick of the kernel keeps its
+    time). So the broker can look every message's key up in it, and look at the
+    directory twice a second.
 
     Unlike czmq's zcertstore, a key that two files carry is taken once (the first
     name in sort order; the other is logged) instead of ending the process.

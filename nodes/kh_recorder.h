@@ -45,7 +45,7 @@ typedef struct {
     size_t          batch_max;          /* 0: KH_RECORDER_BATCH_MAX */
     int             hello_ms;           /* HELLO period; 0: KH_RECORDER_HELLO_MS */
     bool            verbose;            /* log every batch and query */
-    /* CURVE towards the broker (PROTOCOL.md, Identity): our certificate, of role
+    /* CURVE towards the broker (PROTOCOL.md section 11): our certificate, of role
        hub, with its secret key, and the broker's public key; NULL: plain (over
        ipc://, or in plain mode). Applied when the recorder connects. */
     zcert_t        *cert;

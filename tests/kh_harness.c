@@ -73,6 +73,24 @@ s_bind_failed (kh_hub_t *hub)
     return status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 1;
 }
 
+/* Starts the broker with args. Its private copy of the clients directory goes into
+   its TMPDIR: the hub's directory, removed with it also after a kill -9; ours stays
+   as it was. */
+static int
+s_launch_broker (kh_hub_t *hub, const char *const *args)
+{
+    const char *was = getenv ("TMPDIR");
+    char *saved = was ? strdup (was) : NULL;
+    setenv ("TMPDIR", hub->dir, 1);
+    int rc = kh_launch_broker (hub->launch, args);
+    if (saved)
+        setenv ("TMPDIR", saved, 1);
+    else
+        unsetenv ("TMPDIR");
+    free (saved);
+    return rc;
+}
+
 int
 kh_hub_start_broker (kh_hub_t *hub)
 {
@@ -90,7 +108,7 @@ kh_hub_start_broker (kh_hub_t *hub)
     const char *args [S_ARGS_MAX];
     s_args (args, first, hub->plain ? 7 : 10, hub->broker_args);
     hub->broker_pid = 0;
-    int rc = kh_launch_broker (hub->launch, args);
+    int rc = s_launch_broker (hub, args);
     /* The broker before was reaped, so its sockets are closed and its ports free;
        yet another socket may have taken one meanwhile (a connection's ephemeral
        port), and nothing tells when it lets go: while the broker exits 1 (it could
@@ -98,7 +116,7 @@ kh_hub_start_broker (kh_hub_t *hub)
     int64_t end = zclock_mono () + S_REBIND_MS;
     while (again && rc == -1 && s_bind_failed (hub) && zclock_mono () < end) {
         usleep (S_REBIND_STEP_MS * 1000);
-        rc = kh_launch_broker (hub->launch, args);
+        rc = s_launch_broker (hub, args);
     }
     if (rc)
         return s_failed_start (hub);

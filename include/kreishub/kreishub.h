@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* -------------------------------------------------------------------- keys */
-/* Who a client is to a secure hub (PROTOCOL.md, Identity): its certificate, made by
+/* Who a client is to a secure hub (PROTOCOL.md section 11): its certificate, made by
    `kreishub keygen` (NAME.cert with NAME.cert_secret beside it, or the
    NAME.cert_secret itself), and the hub's public certificate (the broker's
    server.cert), which proves that the hub is the one it claims to be. The hub
