@@ -1,9 +1,10 @@
 /*  kh_store.h - the recorder's SQLite store: appends envelopes gap-free, answers queries.
 
     A store is one SQLite database in WAL mode holding the table of nodes/kreishub.sql.
-    A writer (kh_store_new) is the only process that appends: it keeps the head (the
-    highest seq) and the previous-seq links per type, per sender and per type and
-    sender in memory, and assigns seq, at and the links itself. kh_store_append
+    A writer (kh_store_new) is the only one that appends (its lock keeps a second
+    writer out, in this process or another): it keeps the head (the highest seq)
+    and the previous-seq links per type, per sender and per type and sender in
+    memory, and assigns seq, at and the links itself. kh_store_append
     commits a whole batch of envelopes in one transaction (group commit): with
     KH_SYNC_FULL the WAL is fsync'd once per batch, never per message.
 
@@ -60,14 +61,17 @@ typedef struct _kh_store_t kh_store_t;
    file that is neither empty (missing, 0 bytes, or an SQLite database holding no
    object at all) nor a kreishub store: one whose tables, columns and indexes are
    exactly what this program makes of its user_version, which is not newer than
-   KH_SQL_VERSION. Then it sets WAL mode (and fails if SQLite cannot give it),
+   KH_SQL_VERSION. Then it takes the writer's lock, an exclusive flock on
+   PATH-lock beside the store, held until destroy: while another writer (in any
+   process) holds it, it fails with KH_EBUSY, the holder's pid in the reason. Then
+   it sets WAL mode (and fails if SQLite cannot give it),
    synchronous per sync, a busy timeout; creates the schema in an empty database
    and migrates an older one step by step. Loads the head and the previous-seq
    links from one snapshot and refuses a table where they do not fit (a negative
    seq, a link above the head). What a WAL left behind is written into the store
    file and fsync'd before it returns (a disk that fails that fails the open).
-   Returns the store, or NULL with why set (KH_ESTORE, KH_EFULL, or KH_ENOMEM) and
-   nothing left open. */
+   Returns the store, or NULL with why set (KH_ESTORE, KH_EBUSY, KH_EFULL, or
+   KH_ENOMEM) and nothing left open. */
 kh_store_t *kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why);
 
 /* Opens an existing store read-only, for kh_store_query and kh_store_head only.
