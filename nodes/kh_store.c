@@ -1006,9 +1006,10 @@ s_commit (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *
     return KH_STORE_UNKNOWN;
 }
 
-/* Opens the batch's transaction. If another process wrote to the store since we
-   last looked (a second recorder on the same file), reloads head and links under
-   the write lock so that seq stays gap-free. Returns 0, or -1 with why set. */
+/* Opens the batch's transaction. If someone else wrote to the store since we last
+   looked (by hand: the writer's lock keeps other writers out), reloads head and
+   links under SQLite's write lock so that seq stays gap-free. Returns 0, or -1 with
+   why set. */
 static int
 s_begin (kh_store_t *self, kh_problem_t *why)
 {
