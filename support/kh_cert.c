@@ -74,6 +74,67 @@ kh_cert_name_valid (const char *name)
 
 /* ------------------------------------------------------------ files */
 
+#define S_FILE_MAX  (64 * 1024)         /* bytes of a certificate file, at most */
+#define S_Z85_KEY   40                  /* a 32-byte key in Z85 */
+
+/* Reads the ZPL file at path into a tree; NULL if it cannot be read, is larger than
+   S_FILE_MAX or is not ZPL. Read here, not with zconfig_load, which leaks its file
+   object when the text is not ZPL (czmq 4.2.1): the broker reads a directory that
+   anyone who may write there can put anything into. */
+static zconfig_t *
+s_read_zpl (const char *path)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    char *data = (char *) malloc (S_FILE_MAX);
+    size_t size = data ? fread (data, 1, S_FILE_MAX, file) : 0;
+    fclose (file);
+    zconfig_t *root = NULL;
+    if (data && size < S_FILE_MAX) {
+        zchunk_t *chunk = zchunk_new (data, size);
+        root = chunk ? zconfig_chunk_load (chunk) : NULL;
+        zchunk_destroy (&chunk);
+    }
+    free (data);
+    return root;
+}
+
+/* Decodes the Z85 key at path in root into key; false if there is none (key is then
+   all zero). */
+static bool
+s_key (zconfig_t *root, const char *path, byte key [32])
+{
+    const char *text = zconfig_get (root, path, NULL);
+    memset (key, 0, 32);
+    if (text && strlen (text) == S_Z85_KEY && zmq_z85_decode (key, text))
+        return true;
+    memset (key, 0, 32);
+    return false;
+}
+
+/* The certificate that the file at path holds (its curve keys and its metadata), or
+   NULL if it holds none. */
+static zcert_t *
+s_read_cert (const char *path)
+{
+    zconfig_t *root = s_read_zpl (path);
+    byte public_key [32], secret_key [32];
+    zcert_t *cert = NULL;
+    if (root && s_key (root, "/curve/public-key", public_key)) {
+        s_key (root, "/curve/secret-key", secret_key);
+        cert = zcert_new_from (public_key, secret_key);
+        explicit_bzero (secret_key, sizeof secret_key);
+        zconfig_t *meta = zconfig_locate (root, "/metadata");
+        for (zconfig_t *item = meta ? zconfig_child (meta) : NULL; cert && item;
+             item = zconfig_next (item))
+            zcert_set_meta (cert, zconfig_name (item), "%s",
+                            zconfig_value (item) ? zconfig_value (item) : "");
+    }
+    zconfig_destroy (&root);
+    return cert;
+}
+
 /* True if all size bytes of key are zero (zcert's "no such key"). */
 static bool
 s_zero (const byte *key, size_t size)
@@ -97,12 +158,14 @@ kh_cert_load (const char *path, bool secret, kh_problem_t *why)
         kh_problem (why, KH_EIO, "certificate path too long: %.64s...", path);
         return NULL;
     }
-    /* zcert_load reads PATH_secret if it is there, else PATH. */
+    /* As zcert_load: PATH_secret if it is there (it holds both keys), else PATH. */
     if (access (path, R_OK) && access (secret_path, R_OK)) {
         kh_problem (why, KH_EIO, "cannot read certificate %.200s: %s", path, strerror (errno));
         return NULL;
     }
-    zcert_t *cert = zcert_load (path);
+    zcert_t *cert = s_read_cert (secret_path);
+    if (!cert)
+        cert = s_read_cert (path);
     if (!cert)
         kh_problem (why, KH_EVALUE, "%.200s is not a certificate (a zcert file with a "
                     "curve public-key)", path);
