@@ -473,6 +473,33 @@ test_refusals (kh_hub_t *hub)
               && strstr (err, "is not of role hub"), "'%s'", err);
 }
 
+/* A secure hub's recorder may link over ipc://, where the link is not CurveZMQ:
+   the recorder takes no certificate for it (it leaves aside those it is given) and
+   connects plain, and the hub stores. */
+static void
+test_ipc_link (void)
+{
+    char dir [] = "/tmp/kh-trust-ipc-XXXXXX", link [64];
+    if (!mkdtemp (dir)) {
+        KH_CHECK ("a private directory for the ipc link", false, "mkdtemp");
+        return;
+    }
+    snprintf (link, sizeof link, "ipc://%s/link", dir);
+    const char *const broker_args [] = { "--recorder", link, NULL };
+    kh_hub_t hub;
+    int rc = kh_hub_start (&hub, broker_args, NULL);
+    KH_CHECK ("a secure hub links its recorder over ipc://", rc == 0
+              && strncmp (hub.recorder, "ipc://", 6) == 0, "rc %d recorder '%s'", rc,
+              hub.recorder);
+    kh_client_t *member = rc == 0 ? kh_hub_client (&hub, "05162024") : NULL;
+    rc = member ? s_publish (member, "05162024", "Ueber ipc", S_WAIT_MS, NULL) : -1;
+    KH_CHECK ("and stores", rc == 0, "rc %d", rc);
+    kh_client_destroy (&member);
+    KH_CHECK ("the hub with the ipc link stops cleanly", kh_hub_stop (&hub, s_failed > 0)
+              == 0, "see %s", hub.dir);
+    rmdir (dir);
+}
+
 /* Plain mode on loopback: it starts, says so loudly, and nobody is identified. */
 static void
 test_plain (void)
@@ -519,6 +546,7 @@ main (void)
     kh_client_destroy (&admin);
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&hub, s_failed > 0) == 0,
               "see logs in %s", hub.dir);
+    test_ipc_link ();
     test_plain ();
     return kh_check_done ("it_trust");
 }
