@@ -21,7 +21,7 @@
 #include "kh_fuzz.h"
 
 #define S_TARGET    "broker"
-#define S_BOUND_MS  30000               /* the PONG comes within this, or it is a hang */
+#define S_BOUND_MS  10000               /* the PONG comes within this, or it is a hang */
 
 /* The broker and the harness's three sockets, one set for the whole run. */
 typedef struct {
@@ -49,8 +49,8 @@ static void
 s_send (zsock_t *sock, size_t count, const void *const *data, const size_t *sizes)
 {
     for (size_t i = 0; i < count; i++)
-        if (zmq_send (zsock_resolve (sock), data [i], sizes [i],
-                      i + 1 < count ? ZMQ_SNDMORE : 0) == -1)
+        if (kh_fuzz_send (zsock_resolve (sock), data [i], sizes [i],
+                          i + 1 < count ? ZMQ_SNDMORE : 0) == -1)
             kh_fuzz_fail (S_TARGET, "cannot send: %s", zmq_strerror (zmq_errno ()));
 }
 
@@ -165,8 +165,33 @@ s_drain_live (void)
     }
 }
 
+/* Fails the input as hung, saying what the broker's counters say (or that its
+   thread does not answer its pipe either). */
+static void
+s_hung (void)
+{
+    zsock_set_rcvtimeo (s_rig.broker, 2000);
+    zsock_send (s_rig.broker, "s", "STATS");
+    uint64_t c [10] = { 0 };
+    int rc;
+    while ((rc = zsock_recv (s_rig.broker, "8888888888", &c [0], &c [1], &c [2], &c [3],
+                             &c [4], &c [5], &c [6], &c [7], &c [8], &c [9])) == -1
+           && zmq_errno () == EINTR)
+        ;
+    if (rc == -1)
+        kh_fuzz_fail (S_TARGET, "no PONG within %d ms, and the broker's thread does not "
+                      "answer STATS", S_BOUND_MS);
+    kh_fuzz_fail (S_TARGET, "no PONG within %d ms; the broker says published %llu, acked "
+                  "%llu, errors %llu, stored %llu, queries %llu, ignored %llu, dropped %llu",
+                  S_BOUND_MS, (unsigned long long) c [0], (unsigned long long) c [1],
+                  (unsigned long long) c [2], (unsigned long long) c [4],
+                  (unsigned long long) c [5], (unsigned long long) c [6],
+                  (unsigned long long) c [7]);
+}
+
 /* Serves both sockets until pongs PONGs have come, or fails after S_BOUND_MS (far
-   above the slowest PONG of a loaded machine, which the run reports at its end). */
+   above the slowest PONG, which the run reports at its end: 10 ms in a minute with
+   libFuzzer's SIGALRM every 2 s). */
 static void
 s_await (int pongs)
 {
@@ -176,8 +201,10 @@ s_await (int pongs)
         { zsock_resolve (s_rig.recorder), 0, ZMQ_POLLIN, 0 } };
     while (pongs > 0) {
         int64_t left = end - zclock_mono ();
-        if (left <= 0 || zmq_poll (items, 2, (long) left) == -1)
-            kh_fuzz_fail (S_TARGET, "no PONG within %d ms", S_BOUND_MS);
+        if (left <= 0)
+            s_hung ();
+        if (kh_fuzz_poll (items, 2, (long) left) == -1)
+            kh_fuzz_fail (S_TARGET, "zmq_poll: %s", zmq_strerror (zmq_errno ()));
         kh_parts_t msg;
         if ((items [1].revents & ZMQ_POLLIN)
         &&  kh_parts_recv (&msg, items [1].socket, ZMQ_DONTWAIT) > 0) {
@@ -219,6 +246,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv);
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
+    kh_fuzz_alarm_block ();             /* for the threads started below */
     zsys_handler_set (NULL);
     zsys_init ();
     msgpack_sbuffer_init (&s_rig.buf);
@@ -232,6 +260,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     if (!s_rig.broker || !s_rig.client || !s_rig.recorder || !s_rig.live)
         kh_fuzz_fail (S_TARGET, "cannot start the broker");
     atexit (s_stop);
+    kh_fuzz_alarm_main ();
     kh_hello_encode (&s_rig.buf, 0);
     s_recorder_send (KH_REC_HELLO, NULL);
     return 0;

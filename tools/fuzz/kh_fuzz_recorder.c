@@ -27,7 +27,7 @@
 #include "kh_fuzz.h"
 
 #define S_TARGET    "recorder"
-#define S_BOUND_MS  30000               /* every STORE is answered within this */
+#define S_BOUND_MS  10000               /* every STORE is answered within this */
 #define S_ROTATE    20000               /* inputs per store */
 #define S_ENDPOINT  "inproc://kh-fuzz-link"
 
@@ -59,7 +59,7 @@ s_next (kh_parts_t *msg)
     while (true) {
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         int64_t left = end - zclock_mono ();
-        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0)
+        if (left <= 0 || kh_fuzz_poll (&item, 1, (long) left) <= 0)
             kh_fuzz_fail (S_TARGET, "no answer within %d ms", S_BOUND_MS);
         if (kh_parts_recv (msg, handle, ZMQ_DONTWAIT) <= 0)
             continue;
@@ -80,14 +80,22 @@ s_next (kh_parts_t *msg)
     }
 }
 
-/* The recorder's head, asked on its pipe. */
+/* The recorder's head, asked on its pipe; fails the input if the recorder says it
+   is not running. */
 static uint64_t
 s_head (void)
 {
     char *reason = NULL;
     uint64_t head = 0;
     zsock_send (s_rig.recorder, "s", "STATUS");
-    zsock_recv (s_rig.recorder, "s8", &reason, &head);
+    int rc;
+    while ((rc = zsock_recv (s_rig.recorder, "s8", &reason, &head)) == -1
+           && zmq_errno () == EINTR)
+        ;
+    if (rc == -1)
+        kh_fuzz_fail (S_TARGET, "the recorder does not answer STATUS");
+    if (reason && *reason)
+        kh_fuzz_fail (S_TARGET, "the recorder stopped: %s", reason);
     zstr_free (&reason);
     return head;
 }
@@ -100,7 +108,11 @@ s_start (void)
     snprintf (s_rig.db, sizeof s_rig.db, "%s/store-%u.db", s_rig.dir, s_rig.stores++);
     kh_recorder_config_t config = { .broker = S_ENDPOINT, .db = s_rig.db,
                                     .sync = KH_SYNC_OFF };
+    kh_fuzz_alarm_block ();             /* the recorder's threads never see SIGALRM */
     s_rig.recorder = zactor_new (kh_recorder_actor, &config);
+    kh_fuzz_alarm_main ();
+    if (s_rig.recorder)
+        zsock_set_rcvtimeo (s_rig.recorder, S_BOUND_MS);
     if (!s_rig.recorder || s_head () != 0)
         kh_fuzz_fail (S_TARGET, "cannot start a recorder on %s", s_rig.db);
     zframe_t *old = s_rig.peer;
@@ -110,7 +122,7 @@ s_start (void)
     while (!s_rig.peer || zframe_eq (s_rig.peer, old)) {
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         kh_parts_t hello;
-        if (zmq_poll (&item, 1, S_BOUND_MS) <= 0 || kh_parts_recv (&hello, handle, 0) < 2)
+        if (kh_fuzz_poll (&item, 1, S_BOUND_MS) <= 0 || kh_parts_recv (&hello, handle, 0) < 2)
             kh_fuzz_fail (S_TARGET, "the recorder did not say HELLO");
         if (s_rig.peer != old)
             zframe_destroy (&s_rig.peer);
@@ -188,10 +200,11 @@ s_store (const kh_fuzz_frame_t *envelope, uint64_t token)
     for (int i = 0; i < 8; i++)
         wire [i] = (uint8_t) (token >> (8 * (7 - i)));
     void *handle = zsock_resolve (s_rig.router);
-    if (zmq_send (handle, zframe_data (s_rig.peer), zframe_size (s_rig.peer), ZMQ_SNDMORE) == -1
-    ||  zmq_send (handle, KH_REC_STORE, strlen (KH_REC_STORE), ZMQ_SNDMORE) == -1
-    ||  zmq_send (handle, wire, sizeof wire, ZMQ_SNDMORE) == -1
-    ||  zmq_send (handle, envelope->data, envelope->size, 0) == -1)
+    if (kh_fuzz_send (handle, zframe_data (s_rig.peer), zframe_size (s_rig.peer),
+                      ZMQ_SNDMORE) == -1
+    ||  kh_fuzz_send (handle, KH_REC_STORE, strlen (KH_REC_STORE), ZMQ_SNDMORE) == -1
+    ||  kh_fuzz_send (handle, wire, sizeof wire, ZMQ_SNDMORE) == -1
+    ||  kh_fuzz_send (handle, envelope->data, envelope->size, 0) == -1)
         kh_fuzz_fail (S_TARGET, "cannot send a STORE: %s", zmq_strerror (zmq_errno ()));
 }
 
@@ -257,8 +270,10 @@ int LLVMFuzzerInitialize (int *argc, char ***argv);
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
+    kh_fuzz_alarm_block ();             /* libzmq's threads, started by zsys_init */
     zsys_handler_set (NULL);
     zsys_init ();
+    kh_fuzz_alarm_main ();
     const char *tmp = getenv ("TMPDIR");
     snprintf (s_rig.dir, sizeof s_rig.dir, "%s/kh-fuzz-recorder-XXXXXX",
               tmp && *tmp && strlen (tmp) < 32 ? tmp : "/tmp");

@@ -1,8 +1,12 @@
-/*  kh_fuzz_util.c - the failure report and the input framing of the fuzz harnesses. */
+/*  kh_fuzz_util.c - the failure report, the input framing and the signal-proof ZeroMQ
+    calls of the fuzz harnesses. */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "kh_fuzz.h"
 
 void
@@ -48,4 +52,57 @@ kh_fuzz_frame_is (const kh_fuzz_frame_t *frame, const char *text)
 {
     size_t len = strlen (text);
     return frame->size == len && memcmp (frame->data, text, len) == 0;
+}
+
+/* Sets SIGALRM's state in the calling thread's mask (how: SIG_BLOCK, SIG_UNBLOCK). */
+static void
+s_alarm_mask (int how)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGALRM);
+    pthread_sigmask (how, &set, NULL);
+}
+
+void
+kh_fuzz_alarm_block (void)
+{
+    s_alarm_mask (SIG_BLOCK);
+}
+
+void
+kh_fuzz_alarm_main (void)
+{
+    s_alarm_mask (SIG_UNBLOCK);
+}
+
+/* Milliseconds on a monotonic clock. */
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int
+kh_fuzz_poll (zmq_pollitem_t *items, int count, long timeout)
+{
+    int64_t end = s_now_ms () + timeout;
+    int rc;
+    while ((rc = zmq_poll (items, count, timeout)) == -1 && zmq_errno () == EINTR) {
+        timeout = (long) (end - s_now_ms ());
+        if (timeout <= 0)
+            return 0;
+    }
+    return rc;
+}
+
+int
+kh_fuzz_send (void *handle, const void *data, size_t size, int flags)
+{
+    int rc;
+    while ((rc = zmq_send (handle, data, size, flags)) == -1 && zmq_errno () == EINTR)
+        ;
+    return rc;
 }
