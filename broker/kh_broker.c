@@ -296,6 +296,21 @@ kh_broker_destroy (kh_broker_t **self_p)
     *self_p = NULL;
 }
 
+int
+kh__live_rebind (kh_broker_t *self)
+{
+    /* Unbinding a tcp or ipc endpoint ends the connections made through it; binding
+       it again at once lets the subscribers connect again (libzmq does), each
+       through zauth again. After a failed bind, the unbind finds nothing: fine. */
+    zsock_unbind (self->live, "%s", self->live_ep);
+    if (zsock_bind (self->live, "%s", self->live_ep) == -1) {
+        zsys_error ("broker: cannot bind %s again: %s", self->live_ep,
+                    zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
 const char *
 kh_broker_client_endpoint (kh_broker_t *self)
 {

@@ -74,6 +74,8 @@ struct _kh_broker_t {
     bool      auth_owner;               /* we hold the process's one zauth */
     char     *mirror;                   /* private directory of the mirror's generations */
     unsigned  generation;               /* the one zauth reads now (0: none yet) */
+    bool      live_cut;                 /* a certificate went: live connections are to
+                                           be made again (kh__live_rebind) */
 };
 
 /* ------------------------------------------------------------ kh_broker.c */
@@ -103,6 +105,11 @@ int64_t kh__now (kh_broker_t *self);
 /* True if the broker's clock is the caller's (then the periodic timers are left to
    the actor's TICK). */
 bool kh__virtual_time (kh_broker_t *self);
+
+/* Ends every live subscriber's connection (they connect again at once, each through
+   zauth again), keeping the live endpoint. Returns 0, or -1 (logged) if the endpoint
+   could not be bound again: it is unbound then, and a later call tries again. */
+int kh__live_rebind (kh_broker_t *self);
 
 /* Arms a one-shot timer of delay ms on the running loop unless timer_id already
    names one (or no loop runs). Returns the id the caller keeps: timer_id as it was,
@@ -207,7 +214,9 @@ void kh__trust_teardown (kh_broker_t *self);
 void kh__trust_socket (kh_broker_t *self, zsock_t *sock, bool link);
 
 /* Looks at the clients directory (twice a second): if it changed, reads it again
-   and makes zauth admit what it holds now. */
+   and makes zauth admit what it holds now; if that took a certificate away (or
+   changed one), ends the live connections, which are then made again through zauth
+   (a subscriber sends nothing the broker could refuse). */
 void kh__trust_watch (kh_broker_t *self);
 
 /* Who sent msg (from the client socket), failing closed: fills peer and returns 0,

@@ -10,7 +10,9 @@
     told to read that one (a command it answers before the old one is removed).
     So new connections are refused as soon as a certificate is gone, and every
     message is looked up by its sender's key in the same kh_certdir, so that an open
-    connection whose certificate was removed is refused from then on too.
+    connection whose certificate was removed is refused from then on too. A live
+    subscriber sends nothing after its subscriptions: when a certificate goes, every
+    live connection is ended and made again, through zauth.
 */
 #include <errno.h>
 #include <limits.h>
@@ -80,10 +82,18 @@ s_log_admitted (kh_broker_t *self)
 void
 kh__trust_watch (kh_broker_t *self)
 {
-    if (self->plain || kh_certdir_refresh (self->certs) != 1)
+    if (self->plain)
         return;
-    s_mirror_update (self);
-    s_log_admitted (self);
+    if (kh_certdir_refresh (self->certs) == 1) {
+        s_mirror_update (self);
+        s_log_admitted (self);
+        self->live_cut |= kh_certdir_revoked (self->certs);
+    }
+    if (self->live_cut && kh__live_rebind (self) == 0) {
+        self->live_cut = false;
+        zsys_info ("broker: a certificate was taken away or changed: live subscribers "
+                   "connect again");
+    }
 }
 
 /* ------------------------------------------------------------ life */

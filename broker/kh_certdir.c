@@ -18,6 +18,7 @@ struct _kh_certdir_t {
     uint64_t  signature;                /* of the listing the certs were read from */
     bool      settled;                  /* no file of it changed within S_SETTLE_S */
     uint64_t  digest;                   /* of what certs holds: keys and metadata */
+    bool      revoked;                  /* the last change took away or changed one */
     bool      unreadable;               /* the last look failed (logged once); certs is
                                            empty then */
     size_t    skipped;                  /* files of the last read not taken */
@@ -102,6 +103,32 @@ s_signature (const char *path, zlistx_t *names, bool *settled)
 
 /* ------------------------------------------------------------ loading */
 
+/* The digest of one certificate: its key with its ags, role and name. */
+static uint64_t
+s_cert_digest (const char *key, zcert_t *cert)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    const char *meta [4] = { key, zcert_meta (cert, KH_CERT_AGS),
+                             zcert_meta (cert, KH_CERT_ROLE), zcert_meta (cert, KH_CERT_NAME) };
+    for (int i = 0; i < 4; i++)
+        s_fold (&hash, meta [i] ? meta [i] : "", meta [i] ? strlen (meta [i]) + 1 : 1);
+    return hash;
+}
+
+/* True if a certificate of before is not in after, or is there with other metadata. */
+static bool
+s_took_away (zhashx_t *before, zhashx_t *after)
+{
+    for (zcert_t *cert = (zcert_t *) zhashx_first (before); cert;
+         cert = (zcert_t *) zhashx_next (before)) {
+        const char *key = (const char *) zhashx_cursor (before);
+        zcert_t *now = (zcert_t *) zhashx_lookup (after, key);
+        if (!now || s_cert_digest (key, now) != s_cert_digest (key, cert))
+            return true;
+    }
+    return false;
+}
+
 /* The digest of what a table admits: each key with its ags, role and name, in key
    order, so that reading unchanged files again is seen as no change. */
 static uint64_t
@@ -115,12 +142,8 @@ s_digest (zhashx_t *certs)
     zlistx_sort (keys);
     for (const char *key = (const char *) zlistx_first (keys); key;
          key = (const char *) zlistx_next (keys)) {
-        zcert_t *cert = (zcert_t *) zhashx_lookup (certs, key);
-        const char *meta [4] = { key, zcert_meta (cert, KH_CERT_AGS),
-                                 zcert_meta (cert, KH_CERT_ROLE),
-                                 zcert_meta (cert, KH_CERT_NAME) };
-        for (int i = 0; i < 4; i++)
-            s_fold (&hash, meta [i] ? meta [i] : "", meta [i] ? strlen (meta [i]) + 1 : 1);
+        uint64_t one = s_cert_digest (key, (zcert_t *) zhashx_lookup (certs, key));
+        s_fold (&hash, &one, sizeof one);
     }
     zlistx_destroy (&keys);
     return hash;
@@ -176,6 +199,8 @@ s_read (kh_certdir_t *self)
         if (certs) {                    /* out of memory: keep what we have */
             uint64_t digest = s_digest (certs);
             rc = !self->certs || self->unreadable || !digest || digest != self->digest;
+            if (rc)
+                self->revoked = self->certs && s_took_away (self->certs, certs);
             zhashx_destroy (&self->certs);
             self->certs = certs;
             self->signature = signature;
@@ -205,6 +230,8 @@ kh_certdir_refresh (kh_certdir_t *self)
     self->unreadable = true;
     bool had = zhashx_size (self->certs) > 0;
     zhashx_purge (self->certs);
+    if (had)
+        self->revoked = true;
     return had ? 1 : 0;
 }
 
@@ -276,6 +303,13 @@ kh_certdir_export (kh_certdir_t *self, const char *dir)
         }
     }
     return 0;
+}
+
+bool
+kh_certdir_revoked (kh_certdir_t *self)
+{
+    assert (self);
+    return self->revoked;
 }
 
 const char *

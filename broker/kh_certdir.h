@@ -59,6 +59,11 @@ void kh_certdir_counts (kh_certdir_t *self, kh_certdir_counts_t *counts);
    written (logged). */
 int kh_certdir_export (kh_certdir_t *self, const char *dir);
 
+/* True if the last refresh that changed what the store admits took a certificate
+   away or changed one (rather than only adding some): connections made with it may
+   stand. */
+bool kh_certdir_revoked (kh_certdir_t *self);
+
 /* The directory read. */
 const char *kh_certdir_path (kh_certdir_t *self);
 

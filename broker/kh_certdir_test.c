@@ -92,13 +92,15 @@ s_test_reading (void)
               "rc %d certs %zu skipped %zu", rc, n.certs, n.skipped);
     zcert_t *b = s_save ("b.cert", "05162008", "municipality");
     KH_CHECK ("a certificate added is admitted at once", kh_certdir_refresh (dir) == 1
-              && kh_certdir_lookup (dir, zcert_public_txt (b)), "not");
+              && kh_certdir_lookup (dir, zcert_public_txt (b))
+              && !kh_certdir_revoked (dir), "not, or a revocation");
     zcert_destroy (&b);
     unlink (path);
     snprintf (path, sizeof path, "%s/a.cert", s_dir);
     unlink (path);
-    KH_CHECK ("a file removed is seen at once", kh_certdir_refresh (dir) == 1
-              && !kh_certdir_lookup (dir, zcert_public_txt (a)), "still admitted");
+    KH_CHECK ("a file removed is seen at once, as a revocation", kh_certdir_refresh (dir) == 1
+              && !kh_certdir_lookup (dir, zcert_public_txt (a)) && kh_certdir_revoked (dir),
+              "still admitted");
 
     /* the same name and size, another role: rewritten in place, twice in one tick */
     zcert_t *k2 = zcert_new_from (zcert_public_key (k), zcert_secret_key (k));
@@ -115,8 +117,9 @@ s_test_reading (void)
     zcert_save_public (k, path);
     stat (path, &after);
     found = kh_certdir_refresh (dir) == 1 ? kh_certdir_lookup (dir, zcert_public_txt (k)) : NULL;
-    KH_CHECK ("a file rewritten with the same size is read again", before.st_size
-              == after.st_size && found && streq (zcert_meta (found, KH_CERT_ROLE), "admin"),
+    KH_CHECK ("a file rewritten with the same size is read again, a change of role a "
+              "revocation", before.st_size == after.st_size && found
+              && streq (zcert_meta (found, KH_CERT_ROLE), "admin") && kh_certdir_revoked (dir),
               "sizes %lld %lld", (long long) before.st_size, (long long) after.st_size);
 
     /* out of reach: nobody is admitted, until it is back */
