@@ -1,5 +1,6 @@
 /*  kh_codec.c - the frames a client exchanges with the hub: records, queries, ROWS
-    pages, the replies (ACK, ERROR, PONG), the heartbeat and the live topics.
+    pages, audit queries and their pages, the replies (ACK, ERROR, PONG), the
+    heartbeat and the live topics.
 
     Decoders share one path (kh_mpio.h): bound the bytes (kh_mp_scan), unpack exactly
     one object, then read maps by key. msgpack-c's str and bin objects point into the
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kh_link.h"
 #include "kh_mpio.h"
 #include "kh_schema.h"
 
@@ -103,38 +105,67 @@ kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
     return 0;
 }
 
-/* The keys of a query, each allowed once. */
+/* The keys of a query and of an audit query, each allowed once; both begin with
+   the keys of a page (S_PAGE_KEYS). */
 static const char *const s_query_keys [] = { "req", "since_seq", "until_seq", "since_at",
                                              "until_at", "limit", "type", "from" };
-#define S_QUERY_KEYS (sizeof s_query_keys / sizeof s_query_keys [0])
+static const char *const s_audit_keys [] = { "req", "since_seq", "until_seq", "since_at",
+                                             "until_at", "limit", "code", "ags" };
+#define S_KEYS      8
+#define S_PAGE_KEYS 6
 
-/* Reads req for the ERROR reply before any other check of the map: if the map
-   holds "req" exactly once, as an integer > 0, q->req gets it (PROTOCOL.md section
-   5), whatever else is wrong with the query. */
-static void
-s_read_req (const msgpack_object *map, kh_query_t *q)
-{
-    const msgpack_object *req = kh__get_once (map, "req");
-    if (req && req->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        q->req = req->via.u64;
-}
+/* What every query says about its page: which, where, how many. */
+typedef struct {
+    uint64_t req, since_seq, until_seq, since_at, until_at;
+    uint32_t limit;                     /* KH_QUERY_PAGE_MAX for absent, 0 or too many */
+} s_page_t;
 
-/* Every key of the map is a key of a query, and none is given twice. */
+/* Every key of the map is one of keys (S_KEYS), and none is given twice. */
 static int
-s_query_keys_known (const msgpack_object *map, kh_problem_t *why)
+s_keys_known (const msgpack_object *map, const char *const keys [S_KEYS],
+              kh_problem_t *why)
 {
-    bool seen [S_QUERY_KEYS] = { false };
+    bool seen [S_KEYS] = { false };
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr [i].key;
         size_t k = 0;
-        while (k < S_QUERY_KEYS && !kh__key_is (key, s_query_keys [k]))
+        while (k < S_KEYS && !kh__key_is (key, keys [k]))
             k++;
-        if (k == S_QUERY_KEYS)
+        if (k == S_KEYS)
             return kh_problem (why, KH_EQUERY, "query: unknown key");
         if (seen [k])
-            return kh_problem (why, KH_EQUERY, "%s: given twice", s_query_keys [k]);
+            return kh_problem (why, KH_EQUERY, "%s: given twice", keys [k]);
         seen [k] = true;
     }
+    return 0;
+}
+
+/* Reads a query map's page keys strictly: a map of known keys (keys), each once,
+   the page's integers, req > 0. Before any check, *req gets the map's "req" if it
+   holds it exactly once as an integer > 0 (PROTOCOL.md section 5), for the ERROR.
+   Every problem is QUERY. */
+static int
+s_read_page (const msgpack_object *map, const char *const keys [S_KEYS], s_page_t *p,
+             uint64_t *req, kh_problem_t *why)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return kh_problem (why, KH_EQUERY, "query: expected a map");
+    const msgpack_object *once = kh__get_once (map, "req");
+    if (once && once->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *req = once->via.u64;
+    if (s_keys_known (map, keys, why))
+        return -1;
+    uint64_t limit;
+    if (kh__get_uint (map, "req", &p->req, KH_EQUERY, why)
+    ||  kh__get_uint (map, "since_seq", &p->since_seq, KH_EQUERY, why)
+    ||  kh__get_uint (map, "until_seq", &p->until_seq, KH_EQUERY, why)
+    ||  kh__get_uint (map, "since_at", &p->since_at, KH_EQUERY, why)
+    ||  kh__get_uint (map, "until_at", &p->until_at, KH_EQUERY, why)
+    ||  kh__get_uint (map, "limit", &limit, KH_EQUERY, why))
+        return -1;
+    if (p->req == 0)
+        return kh_problem (why, KH_EQUERY, "req: required and > 0");
+    p->limit = limit == 0 || limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX : (uint32_t) limit;
     return 0;
 }
 
@@ -143,22 +174,14 @@ s_query_keys_known (const msgpack_object *map, kh_problem_t *why)
 static int
 s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
 {
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return kh_problem (why, KH_EQUERY, "query: expected a map");
-    s_read_req (map, q);
-    if (s_query_keys_known (map, why))
+    s_page_t p;
+    if (s_read_page (map, s_query_keys, &p, &q->req, why))
         return -1;
-    uint64_t req, limit;
-    if (kh__get_uint (map, "req", &req, KH_EQUERY, why)
-    ||  kh__get_uint (map, "since_seq", &q->since_seq, KH_EQUERY, why)
-    ||  kh__get_uint (map, "until_seq", &q->until_seq, KH_EQUERY, why)
-    ||  kh__get_uint (map, "since_at", &q->since_at, KH_EQUERY, why)
-    ||  kh__get_uint (map, "until_at", &q->until_at, KH_EQUERY, why)
-    ||  kh__get_uint (map, "limit", &limit, KH_EQUERY, why))
-        return -1;
-    if (req == 0)
-        return kh_problem (why, KH_EQUERY, "req: required and > 0");
-    q->limit = limit == 0 || limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX : (uint32_t) limit;
+    q->since_seq = p.since_seq;
+    q->until_seq = p.until_seq;
+    q->since_at = p.since_at;
+    q->until_at = p.until_at;
+    q->limit = p.limit;
     const msgpack_object *type = kh__get (map, "type"), *from = kh__get (map, "from");
     if (type) {
         if (type->type != MSGPACK_OBJECT_STR
@@ -174,19 +197,95 @@ s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
     return 0;
 }
 
+/* Bounds and unpacks a query's body (of either kind) into u, which the caller
+   destroys whatever this returns: the frame's own rules first, as for an
+   envelope: size (TOO_LARGE), then msgpack (MALFORMED). Returns 0 or -1. */
+static int
+s_query_unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why)
+{
+    if (size <= KH_ENVELOPE_MAX)
+        return kh__unpack (data, size, u, why);
+    msgpack_unpacked_init (u);
+    return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed", size,
+                       KH_ENVELOPE_MAX);
+}
+
 int
 kh_query_decode (const void *data, size_t size, kh_query_t *q, kh_problem_t *why)
 {
     assert (q);
     memset (q, 0, sizeof *q);
-    /* The frame's own rules first, as for an envelope: size, then msgpack. */
-    if (size > KH_ENVELOPE_MAX)
-        return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed",
-                           size, KH_ENVELOPE_MAX);
     msgpack_unpacked u;
-    int rc = kh__unpack (data, size, &u, why);
+    int rc = s_query_unpack (data, size, &u, why);
     if (rc == 0)
         rc = s_read_query (&u.data, q, why);
+    msgpack_unpacked_destroy (&u);
+    return rc;
+}
+
+/* ------------------------------------------------------------ audit queries */
+
+int
+kh_audit_query_encode (msgpack_sbuffer *out, const kh_audit_query_t *q)
+{
+    assert (out);
+    assert (q);
+    size_t start = out->size;
+    msgpack_packer pk;
+    kh__packer_init (&pk, out);
+    uint64_t code = q->code > 0 ? (uint64_t) q->code : 0;
+    uint32_t n = 1 + (q->since_seq > 0) + (q->until_seq > 0) + (q->since_at > 0)
+               + (q->until_at > 0) + (q->limit > 0) + (code > 0) + (q->ags [0] != 0);
+    if (msgpack_pack_map (&pk, n)
+    ||  kh__pack_kv_uint (&pk, "req", q->req)
+    ||  s_pack_bound (&pk, "since_seq", q->since_seq)
+    ||  s_pack_bound (&pk, "until_seq", q->until_seq)
+    ||  s_pack_bound (&pk, "since_at", q->since_at)
+    ||  s_pack_bound (&pk, "until_at", q->until_at)
+    ||  s_pack_bound (&pk, "limit", q->limit)
+    ||  s_pack_bound (&pk, "code", code)
+    ||  s_pack_filter (&pk, "ags", q->ags))
+        return kh__undo (out, start);
+    return 0;
+}
+
+/* Checks an audit query map as s_read_query checks a query: the page, then a code
+   that names an error and an ags that is an AGS. Every problem is QUERY. */
+static int
+s_read_audit_query (const msgpack_object *map, kh_audit_query_t *q, kh_problem_t *why)
+{
+    s_page_t p;
+    uint64_t code;
+    if (s_read_page (map, s_audit_keys, &p, &q->req, why)
+    ||  kh__get_uint (map, "code", &code, KH_EQUERY, why))
+        return -1;
+    q->since_seq = p.since_seq;
+    q->until_seq = p.until_seq;
+    q->since_at = p.since_at;
+    q->until_at = p.until_at;
+    q->limit = p.limit;
+    if (code >= KH_ERR_COUNT_)
+        return kh_problem (why, KH_EQUERY, "code: names no error");
+    q->code = (int) code;
+    const msgpack_object *ags = kh__get (map, "ags");
+    if (ags) {
+        if (ags->type != MSGPACK_OBJECT_STR || !kh_ags_valid (ags->via.str.ptr, ags->via.str.size))
+            return kh_problem (why, KH_EQUERY, "ags: not an AGS");
+        kh__copy_str (ags, q->ags, sizeof q->ags);
+    }
+    return 0;
+}
+
+int
+kh_audit_query_decode (const void *data, size_t size, kh_audit_query_t *q,
+                       kh_problem_t *why)
+{
+    assert (q);
+    memset (q, 0, sizeof *q);
+    msgpack_unpacked u;
+    int rc = s_query_unpack (data, size, &u, why);
+    if (rc == 0)
+        rc = s_read_audit_query (&u.data, q, why);
     msgpack_unpacked_destroy (&u);
     return rc;
 }
@@ -263,37 +362,117 @@ kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
     return 0;
 }
 
+/* Reads the head of a ROWS reply's map: req, more, next, and its list of rows into
+   *list. Returns 0, or -1 with why set. */
+static int
+s_rows_head (const msgpack_object *map, uint64_t *req, bool *more, uint64_t *next,
+             const msgpack_object **list, kh_problem_t *why)
+{
+    *list = kh__get (map, "rows");
+    if (!*list || (*list)->type != MSGPACK_OBJECT_ARRAY)
+        return kh_problem (why, KH_EMISSING, "rows: required list missing");
+    return kh__get_uint (map, "req", req, KH_EWRONGTYPE, why)
+        || kh__get_uint (map, "next", next, KH_EWRONGTYPE, why)
+        || kh__get_bool (map, "more", more, why) ? -1 : 0;
+}
+
+/* Reads one row of a page into row: a kh_record_t or a kh_audit_t. */
+typedef int (s_row_fn) (const msgpack_object *o, void *row, kh_problem_t *why);
+
+/* Decodes a ROWS reply whose rows s_row_fn read, each row_size bytes, into a new
+   array *rows of *count (NULL and 0 for none). A page declaring more than max rows
+   is refused before they are read. Returns 0, or -1 with why set and nothing kept. */
+static int
+s_page_decode (const void *data, size_t size, uint64_t *req, bool *more, uint64_t *next,
+               void **rows, uint32_t *count, size_t row_size, uint32_t max,
+               s_row_fn *read, kh_problem_t *why)
+{
+    msgpack_unpacked u;
+    const msgpack_object *list = NULL;
+    int rc = kh__unpack (data, size, &u, why);
+    if (rc == 0)
+        rc = s_rows_head (&u.data, req, more, next, &list, why);
+    if (rc == 0 && list->via.array.size > max)
+        rc = kh_problem (why, KH_ERANGE, "rows: more than %u in a page", max);
+    if (rc == 0 && list->via.array.size > 0) {
+        *rows = calloc (list->via.array.size, row_size);
+        if (!*rows)
+            rc = kh_problem (why, KH_ENOMEM, "rows: out of memory");
+    }
+    for (uint32_t i = 0; rc == 0 && i < list->via.array.size; i++)
+        rc = read (&list->via.array.ptr [i], (char *) *rows + i * row_size, why);
+    if (rc == 0)
+        *count = list->via.array.size;
+    else {
+        free (*rows);
+        *rows = NULL;
+    }
+    msgpack_unpacked_destroy (&u);
+    return rc;
+}
+
+static int
+s_row_record (const msgpack_object *o, void *row, kh_problem_t *why)
+{
+    return s_read_record (o, (kh_record_t *) row, why);
+}
+
 int
 kh_rows_decode (const void *data, size_t size, kh_rows_t *rows, kh_problem_t *why)
 {
     assert (rows);
     memset (rows, 0, sizeof *rows);
-    msgpack_unpacked u;
-    int rc = kh__unpack (data, size, &u, why);
-    const msgpack_object *list = rc == 0 ? kh__get (&u.data, "rows") : NULL;
-    if (rc == 0 && (!list || list->type != MSGPACK_OBJECT_ARRAY))
-        rc = kh_problem (why, KH_EMISSING, "rows: required list missing");
-    if (rc == 0)
-        rc = kh__get_uint (&u.data, "req", &rows->req, KH_EWRONGTYPE, why)
-          || kh__get_uint (&u.data, "next", &rows->next, KH_EWRONGTYPE, why)
-          || kh__get_bool (&u.data, "more", &rows->more, why) ? -1 : 0;
-    if (rc == 0 && list->via.array.size > 0) {
-        rows->rows = (kh_record_t *) calloc (list->via.array.size, sizeof (kh_record_t));
-        if (!rows->rows)
-            rc = kh_problem (why, KH_ENOMEM, "rows: out of memory");
-    }
-    for (uint32_t i = 0; rc == 0 && list && i < list->via.array.size; i++)
-        rc = s_read_record (&list->via.array.ptr [i], &rows->rows [i], why);
-    if (rc == 0)
-        rows->count = list->via.array.size;
-    else
-        kh_rows_release (rows);
-    msgpack_unpacked_destroy (&u);
+    void *list = NULL;
+    int rc = s_page_decode (data, size, &rows->req, &rows->more, &rows->next, &list,
+                            &rows->count, sizeof (kh_record_t), UINT32_MAX, s_row_record,
+                            why);
+    rows->rows = (kh_record_t *) list;
     return rc;
 }
 
 void
 kh_rows_release (kh_rows_t *rows)
+{
+    if (rows) {
+        free (rows->rows);
+        rows->rows = NULL;
+        rows->count = 0;
+    }
+}
+
+int
+kh_rows_writer_add_audit (kh_rows_writer_t *self, const kh_audit_t *rec)
+{
+    assert (self);
+    if (kh_audit_encode (&self->rows, rec))
+        return -1;
+    self->count++;
+    return 0;
+}
+
+static int
+s_row_audit (const msgpack_object *o, void *row, kh_problem_t *why)
+{
+    return kh__audit_read (o, (kh_audit_t *) row, why);
+}
+
+int
+kh_audit_rows_decode (const void *data, size_t size, kh_audit_rows_t *rows,
+                      kh_problem_t *why)
+{
+    assert (rows);
+    memset (rows, 0, sizeof *rows);
+    /* Each row is copied out, so a page's declared count is bounded first. */
+    void *list = NULL;
+    int rc = s_page_decode (data, size, &rows->req, &rows->more, &rows->next, &list,
+                            &rows->count, sizeof (kh_audit_t), KH_QUERY_PAGE_MAX,
+                            s_row_audit, why);
+    rows->rows = (kh_audit_t *) list;
+    return rc;
+}
+
+void
+kh_audit_rows_release (kh_audit_rows_t *rows)
 {
     if (rows) {
         free (rows->rows);

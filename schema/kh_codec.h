@@ -47,6 +47,7 @@ extern "C" {
 #define KH_CMD_PUBLISH  "PUBLISH"
 #define KH_CMD_QUERY    "QUERY"
 #define KH_CMD_PING     "PING"
+#define KH_CMD_AUDIT    "AUDIT"         /* [AUDIT][audit query]: admins only */
 /* broker -> client */
 #define KH_REP_ACK      "ACK"
 #define KH_REP_ERROR    "ERROR"
@@ -141,6 +142,35 @@ typedef struct {
 /* Decodes a ROWS reply; free with kh_rows_release. Returns 0, or -1 with why set. */
 int kh_rows_decode (const void *data, size_t size, kh_rows_t *rows, kh_problem_t *why);
 void kh_rows_release (kh_rows_t *rows);
+
+/* ------------------------------------------------------------ audit queries */
+/* An audit query (PROTOCOL.md section 12) is a map like a query's, with the keys
+   req, since_seq, until_seq, since_at, until_at, code, ags and limit. Its decoder
+   judges it as kh_query_decode judges a query (TOO_LARGE, MALFORMED, else QUERY:
+   an unknown or repeated key, req missing or 0, a value of the wrong kind, a code
+   that names no error, an ags that is no AGS); query->req is kept for the ERROR
+   as there. */
+int kh_audit_query_encode (msgpack_sbuffer *out, const kh_audit_query_t *query);
+int kh_audit_query_decode (const void *data, size_t size, kh_audit_query_t *query,
+                           kh_problem_t *why);
+
+/* Adds an audit record as a row (kh_audit_encode) to a ROWS reply in the making, as
+   kh_rows_writer_add adds a record. A writer holds rows of one kind. */
+int kh_rows_writer_add_audit (kh_rows_writer_t *self, const kh_audit_t *rec);
+
+/* A ROWS reply to an audit query, its rows copied out of the bytes. */
+typedef struct {
+    uint64_t    req;
+    bool        more;
+    uint64_t    next;
+    uint32_t    count;
+    kh_audit_t *rows;                   /* count records */
+} kh_audit_rows_t;
+
+/* Decodes it; free with kh_audit_rows_release. Returns 0, or -1 with why set. */
+int kh_audit_rows_decode (const void *data, size_t size, kh_audit_rows_t *rows,
+                          kh_problem_t *why);
+void kh_audit_rows_release (kh_audit_rows_t *rows);
 
 /* ----------------------------------------------------------------- replies */
 int kh_ack_encode (msgpack_sbuffer *out, const uint8_t id [KH_ID_SIZE], uint64_t seq,

@@ -76,6 +76,23 @@
     "66726f6da83035313632303034a27473cf0000018bcfe56800a4626f647983a57469746c" \
     "65a5546974656ca2686602ac7061727469636970616e747392a83035313632303034a830" \
     "35313632303238"
+#define S_AUDIT \
+    "8ca373657107a26174cf0000018bcfe5687ba4636f646516a473697a65cd012ca8656e64" \
+    "706f696e74a6636c69656e74a7636f6d6d616e64a75055424c495348a470656572a93132" \
+    "372e302e302e31a7636c61696d6564a83035313632303038a3616773a830353136323031" \
+    "32a4726f6c65ac6d756e69636970616c697479a36b6579a16ba6726561736f6ea96e6f74" \
+    "20796f757273"
+#define S_AUDIT_QUERY \
+    "88a372657103a973696e63655f73657102a9756e74696c5f7365711ea873696e63655f61" \
+    "7405a8756e74696c5f617406a56c696d69740aa4636f646511a3616773a53035313632"
+#define S_AUDIT_ROWS \
+    "84a37265712aa46d6f7265c3a46e65787409a4726f7773918ca373657107a26174cf0000" \
+    "018bcfe5687ba4636f646516a473697a65cd012ca8656e64706f696e74a6636c69656e74" \
+    "a7636f6d6d616e64a75055424c495348a470656572a93132372e302e302e31a7636c6169" \
+    "6d6564a83035313632303038a3616773a83035313632303132a4726f6c65ac6d756e6963" \
+    "6970616c697479a36b6579a16ba6726561736f6ea96e6f7420796f757273"
+#define S_AUDIT_ROWS_NONE \
+    "84a37265712aa46d6f7265c3a46e65787409a4726f777390"
 
 static const uint8_t s_id [KH_ID_SIZE] = {
     0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0x2a };
@@ -217,6 +234,48 @@ s_encode_stored (s_ctx_t *ctx)
     return kh_stored_encode (&ctx->out, &info, true);
 }
 
+/* An audit record with every field set. */
+static kh_audit_t
+s_audit (void)
+{
+    kh_audit_t rec = { .seq = 7, .at = S_TS + 123, .code = KH_ESENDER, .size = 300,
+                       .endpoint = "client", .command = "PUBLISH", .peer = "127.0.0.1",
+                       .claimed = "05162008", .ags = "05162012", .role = "municipality",
+                       .key = "k", .reason = "not yours" };
+    return rec;
+}
+
+static int
+s_encode_audit (s_ctx_t *ctx)
+{
+    kh_audit_t rec = s_audit ();
+    return kh_audit_encode (&ctx->out, &rec);
+}
+
+static int
+s_encode_audit_query (s_ctx_t *ctx)
+{
+    static const kh_audit_query_t query = { .req = 3, .since_seq = 2, .until_seq = 30,
+                                            .since_at = 5, .until_at = 6,
+                                            .code = KH_EFORBIDDEN, .ags = "05162",
+                                            .limit = 10 };
+    return kh_audit_query_encode (&ctx->out, &query);
+}
+
+static int
+s_writer_audit (s_ctx_t *ctx)
+{
+    ctx->writer = kh_rows_writer_new (42);
+    return ctx->writer ? 0 : -1;
+}
+
+static int
+s_add_audit_row (s_ctx_t *ctx)
+{
+    kh_audit_t rec = s_audit ();
+    return kh_rows_writer_add_audit (ctx->writer, &rec);
+}
+
 /* An idea with a title, hf and one participant. */
 static int
 s_idea_old (s_ctx_t *ctx)
@@ -285,6 +344,10 @@ static const s_case_t s_cases [] = {
     { "kh_beat_encode", NULL, s_encode_beat, NULL, S_BEAT, "", false },
     { "kh_hello_encode", NULL, s_encode_hello, NULL, S_HELLO, "", false },
     { "kh_stored_encode", NULL, s_encode_stored, NULL, S_STORED, "", false },
+    { "kh_audit_encode", NULL, s_encode_audit, NULL, S_AUDIT, "", false },
+    { "kh_audit_query_encode", NULL, s_encode_audit_query, NULL, S_AUDIT_QUERY, "", false },
+    { "kh_rows_writer_add_audit", s_writer_audit, s_add_audit_row, s_finish_more,
+      S_AUDIT_ROWS, S_AUDIT_ROWS_NONE, false },
     { "kh_builder_set (a list)", s_idea_old, s_set_participants, s_pack_idea, S_IDEA_FULL,
       S_IDEA_OLD, true },
     { "kh_builder_set_msgpack", s_idea_full, s_set_title_msgpack, s_pack_idea, S_IDEA_MP,

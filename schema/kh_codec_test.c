@@ -450,6 +450,120 @@ test_queries (void)
     msgpack_sbuffer_destroy (&out);
 }
 
+/* Audit records: round trip (as a frame and as rows of a page), bounds on the texts,
+   and the from a refused envelope claimed. */
+static void
+test_audit_records (void)
+{
+    kh_problem_t why;
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    kh_audit_t rec, back;
+    memset (&rec, 0, sizeof rec);       /* padding too: the round trip compares bytes */
+    rec.seq = 7;
+    rec.at = 1700000000123ULL;
+    rec.code = KH_ESENDER;
+    rec.size = 321;
+    strcpy (rec.endpoint, "client");
+    strcpy (rec.command, "PUBLISH");
+    strcpy (rec.peer, "127.0.0.1");
+    strcpy (rec.claimed, "05162008");
+    strcpy (rec.ags, "05162012");
+    strcpy (rec.role, "municipality");
+    memset (rec.key, 'k', KH_AUDIT_KEY_MAX - 1);
+    strcpy (rec.reason, "from: 05162008 is not the AGS of your certificate (05162012)");
+    kh_audit_encode (&out, &rec);
+    KH_CHECK ("audit record round trip", kh_audit_decode (out.data, out.size, &back, &why) == 0
+              && memcmp (&rec, &back, sizeof rec) == 0, "%s", why.reason);
+    kh_rows_writer_t *writer = kh_rows_writer_new (9);
+    kh_rows_writer_add_audit (writer, &rec);
+    rec.seq = 8;
+    memset (rec.reason, 0, sizeof rec.reason);
+    kh_rows_writer_add_audit (writer, &rec);
+    msgpack_sbuffer_clear (&out);
+    kh_rows_writer_finish (writer, true, 9, &out);
+    kh_rows_writer_destroy (&writer);
+    kh_audit_rows_t rows;
+    int rc = kh_audit_rows_decode (out.data, out.size, &rows, &why);
+    KH_CHECK ("audit rows round trip", rc == 0 && rows.req == 9 && rows.more && rows.next == 9
+              && rows.count == 2 && memcmp (&rows.rows [1], &rec, sizeof rec) == 0
+              && rows.rows [0].seq == 7 && rows.rows [0].reason [0], "%s", why.reason);
+    kh_audit_rows_release (&rows);
+    KH_CHECK ("audit rows released twice is harmless", rows.rows == NULL && rows.count == 0,
+              "%u", rows.count);
+    static const char at_only [] = "\x81\xa2" "at\x01";
+    KH_CHECK ("an audit record without a code is refused",
+              kh_audit_decode (at_only, sizeof at_only - 1, &back, &why) && why.code == KH_EMISSING,
+              "code %d", why.code);
+    static const char long_role [] = "\x83\xa2" "at\x01\xa4" "code\x01\xa4role\xb0"
+                                     "0123456789abcdef";
+    KH_CHECK ("an audit text longer than its field is refused",
+              kh_audit_decode (long_role, sizeof long_role - 1, &back, &why)
+              && why.code == KH_ERANGE, "code %d", why.code);
+    static const char bad_utf8 [] = "\x83\xa2" "at\x01\xa4" "code\x01\xa4role\xa2\xc3\x28";
+    KH_CHECK ("an audit text that is not UTF-8 is refused",
+              kh_audit_decode (bad_utf8, sizeof bad_utf8 - 1, &back, &why)
+              && why.code == KH_EUTF8, "code %d", why.code);
+
+    char from [KH_AGS_MAX + 1];
+    static const char claims [] = "\x82\xa4" "from\xa8" "05162008\xa1v\x02";
+    kh_audit_claimed (claims, sizeof claims - 1, from);
+    KH_CHECK ("the from an invalid envelope claims is read", strcmp (from, "05162008") == 0,
+              "'%s'", from);
+    static const char not_ags [] = "\x81\xa4" "from\xa3" "abc";
+    kh_audit_claimed (not_ags, sizeof not_ags - 1, from);
+    KH_CHECK ("a from that is no AGS is not", from [0] == 0, "'%s'", from);
+    static const char twice [] = "\x82\xa4" "from\xa5" "05162\xa4" "from\xa5" "05162";
+    kh_audit_claimed (twice, sizeof twice - 1, from);
+    KH_CHECK ("nor a from given twice", from [0] == 0, "'%s'", from);
+    kh_audit_claimed ("\xc1", 1, from);
+    KH_CHECK ("nor anything of bytes that are not msgpack", from [0] == 0, "'%s'", from);
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* Audit queries: round trip and the rules of a query (PROTOCOL.md section 12). */
+static void
+test_audit_queries (void)
+{
+    kh_problem_t why;
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    kh_audit_query_t q, back;
+    memset (&q, 0, sizeof q);
+    q.req = 3;
+    q.since_seq = 2;
+    q.until_seq = 30;
+    q.since_at = 5;
+    q.until_at = 6;
+    q.code = KH_EFORBIDDEN;
+    strcpy (q.ags, "05162");
+    q.limit = 10;
+    kh_audit_query_encode (&out, &q);
+    KH_CHECK ("audit query round trip", kh_audit_query_decode (out.data, out.size, &back, &why)
+              == 0 && memcmp (&q, &back, sizeof q) == 0, "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    memset (&q, 0, sizeof q);
+    q.req = 4;
+    kh_audit_query_encode (&out, &q);
+    KH_CHECK ("an audit query of req alone asks for a full page of anything",
+              kh_audit_query_decode (out.data, out.size, &back, &why) == 0 && back.req == 4
+              && back.limit == KH_QUERY_PAGE_MAX && back.code == 0 && !back.ags [0], "%s",
+              why.reason);
+    KH_CHECK ("an audit query's code must name an error",
+              kh_audit_query_decode ("\x82\xa3req\x05\xa4" "code\x63", 12, &back, &why)
+              && why.code == KH_EQUERY && back.req == 5, "code %d", why.code);
+    KH_CHECK ("its ags must be an AGS",
+              kh_audit_query_decode ("\x82\xa3req\x05\xa3" "ags\xa3" "abc", 14, &back, &why)
+              && why.code == KH_EQUERY, "code %d", why.code);
+    KH_CHECK ("a query's type is no key of an audit query",
+              kh_audit_query_decode ("\x82\xa3req\x05\xa4type\xa4idea", 16, &back, &why)
+              && why.code == KH_EQUERY, "code %d", why.code);
+    KH_CHECK ("an audit query that is not msgpack is MALFORMED",
+              kh_audit_query_decode ("\xc1", 1, &back, &why) && why.code == KH_EMALFORMED,
+              "code %d", why.code);
+    msgpack_sbuffer_destroy (&out);
+}
+
 /* Ids are UUIDv7, time-ordered; text forms round-trip; topics have their grammar. */
 static void
 test_ids_topics (void)
@@ -533,6 +647,8 @@ main (void)
     test_records ();
     test_replies ();
     test_queries ();
+    test_audit_records ();
+    test_audit_queries ();
     test_ids_topics ();
     test_boundary ();
     return kh_check_done ("codec_test");

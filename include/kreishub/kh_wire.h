@@ -155,6 +155,44 @@ typedef struct {
     uint32_t limit;                     /* rows in this page; 0 or > max: KH_QUERY_PAGE_MAX */
 } kh_query_t;
 
+/* ------------------------------------------------------------------ audit */
+/* What the hub refused (PROTOCOL.md section 12): a message it answered with an
+   ERROR or dropped unanswered, or a connection it refused; and a note of the hub's
+   own when it had to drop audit records. Every text is bounded, valid UTF-8 without
+   control characters, and "" where it is not known. */
+#define KH_AUDIT_NAME_MAX   16              /* endpoint, command, role: bytes with NUL */
+#define KH_AUDIT_PEER_MAX   64              /* a peer's address, with NUL */
+#define KH_AUDIT_KEY_MAX    41              /* a Z85 public key (40 chars) and NUL */
+#define KH_AUDIT_REASON_MAX 128             /* a reason's bytes with NUL */
+
+typedef struct {
+    uint64_t seq;                       /* the audit's own, gap-free from 1 (0: not stored) */
+    uint64_t at;                        /* the broker's clock at the refusal, ms since epoch */
+    int      code;                      /* kh_err_t; 0 for a note of the hub's own */
+    uint32_t size;                      /* bytes of the refused message; 0 for a connection */
+    char     endpoint [KH_AUDIT_NAME_MAX];  /* "client", "live", "recorder", "broker" */
+    char     command [KH_AUDIT_NAME_MAX];   /* the command frame (PUBLISH, ...), CONNECT */
+    char     peer [KH_AUDIT_PEER_MAX];      /* the peer's IP (with :port for a connection) */
+    char     claimed [KH_AGS_MAX + 1];      /* the envelope's from, when readable */
+    char     ags [KH_AGS_MAX + 1];          /* the certificate the connection was made */
+    char     role [KH_AUDIT_NAME_MAX];      /*   with: its ags, role and public key */
+    char     key [KH_AUDIT_KEY_MAX];
+    char     reason [KH_AUDIT_REASON_MAX];  /* why, in a short sentence */
+} kh_audit_t;
+
+/* A query of the audit (admins only). Zero / empty means "no bound" / "any"; bounds
+   are inclusive, since_at/until_at compare with the record's `at`. */
+typedef struct {
+    uint64_t req;                       /* chosen by the client, echoed in the reply */
+    uint64_t since_seq;
+    uint64_t until_seq;
+    uint64_t since_at;
+    uint64_t until_at;
+    int      code;                      /* only this error code (0: any) */
+    char     ags [KH_AGS_MAX + 1];      /* only this AGS, claimed or authenticated */
+    uint32_t limit;                     /* rows in this page; 0 or > max: KH_QUERY_PAGE_MAX */
+} kh_audit_query_t;
+
 /* ----------------------------------------------------------------- errors */
 /* An ERROR reply of the hub. */
 typedef struct {
