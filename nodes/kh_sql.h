@@ -2,10 +2,12 @@
 #ifndef KH_SQL_H_INCLUDED
 #define KH_SQL_H_INCLUDED
 
-/* The version `PRAGMA user_version` holds after kh_sql_schema has run. */
-#define KH_SQL_VERSION 1
+/* The version `PRAGMA user_version` holds after every section of kh_sql_schema has
+   run. */
+#define KH_SQL_VERSION 2
 
-/* The whole of nodes/kreishub.sql, for sqlite3_exec on an empty database. */
+/* The whole of nodes/kreishub.sql: one section per version, each beginning with a
+   line "-- version N", run one after the other (kh_store.c migrates so). */
 extern const char *const kh_sql_schema;
 
 #endif

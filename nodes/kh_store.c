@@ -1,5 +1,6 @@
 /*  kh_store.c - the recorder's SQLite store: group-committed appends and paged queries. */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <czmq.h>
+#include "kh_link.h"
 #include "kh_sql.h"
 #include "kh_store.h"
 
@@ -57,6 +59,9 @@ struct _kh_store_t {
     sqlite3_stmt  *rollback;
     sqlite3_stmt  *insert;              /* writer: one row, nothing if the id exists */
     sqlite3_stmt  *by_id;               /* writer: seq info of a stored id */
+    sqlite3_stmt  *audit_insert;        /* writer: one audit row */
+    sqlite3_stmt  *audit_last;          /* the audit's highest seq, 0 if none */
+    sqlite3_stmt  *audit_page;          /* a page of the audit, prepared on first use */
     sqlite3_stmt  *last;                /* seq and at of the head row */
     sqlite3_stmt  *at_first;            /* first seq committed at or after a time */
     sqlite3_stmt  *at_last;             /* last seq committed at or before a time */
@@ -66,21 +71,6 @@ struct _kh_store_t {
     size_t         undo_cap;
     kh_envelope_t *envs;                /* writer: the batch's envelopes, as validated */
     size_t         envs_cap;
-};
-
-typedef int (s_step_fn) (kh_store_t *self, kh_problem_t *why);
-
-/* A migration: the step that takes a database from version `from` to from + 1. */
-typedef struct {
-    int         from;
-    const char *what;                   /* for the error message if it fails */
-    s_step_fn  *run;
-} s_migration_t;
-
-static int s_create (kh_store_t *self, kh_problem_t *why);
-
-static const s_migration_t s_migrations [] = {
-    { .from = 0, .what = "create the schema", .run = s_create },
 };
 
 /* ----------------------------------------------------------------- errors */
@@ -243,49 +233,52 @@ s_checkpoint (kh_store_t *self, kh_problem_t *why)
                        self->path);
 }
 
-/* Migration 0 -> 1: an empty database gets the schema (which sets user_version). */
-static int
-s_create (kh_store_t *self, kh_problem_t *why)
+/* Returns the section of kh_sql_schema that takes a database to version (a new
+   string, from its line "-- version N" to the next such line), or NULL if there is
+   none or memory runs out. */
+static char *
+s_section (int version)
 {
-    return s_exec (self, kh_sql_schema, "create the schema", why);
+    char mark [32];
+    int size = snprintf (mark, sizeof mark, "-- version %d", version);
+    const char *start = kh_sql_schema;
+    while ((start = strstr (start, mark))
+    &&     ((start > kh_sql_schema && start [-1] != '\n') || isdigit (start [size])))
+        start += size;
+    if (!start)
+        return NULL;
+    const char *end = strstr (start + size, "\n-- version ");
+    return strndup (start, end ? (size_t) (end - start) : strlen (start));
 }
 
-/* Returns the step that migrates from version, or NULL if there is none. */
-static const s_migration_t *
-s_migration (int version)
-{
-    for (size_t i = 0; i < sizeof s_migrations / sizeof s_migrations [0]; i++)
-        if (s_migrations [i].from == version)
-            return &s_migrations [i];
-    return NULL;
-}
-
-/* Takes the database from version to version + 1 in one transaction. Another
-   process may have done it first: the version is read again under the write lock.
-   Returns 0, or -1 with why set and the step rolled back. */
+/* Takes the database from version to version + 1 in one transaction, running the
+   schema's section for version + 1. Another process may have done it first: the
+   version is read again under the write lock. Returns 0, or -1 with why set and
+   the step rolled back. */
 static int
 s_migrate_step (kh_store_t *self, int version, kh_problem_t *why)
 {
-    const s_migration_t *step = s_migration (version);
-    if (!step)
+    char *sql = version < KH_SQL_VERSION ? s_section (version + 1) : NULL;
+    if (!sql)
         return kh_problem (why, KH_ESTORE, "store: %s has version %d and no migration "
                            "from it is known", self->path, version);
-    if (s_exec (self, "BEGIN IMMEDIATE", "begin migration", why))
-        return -1;
     int now;
-    int rc = s_version (self, &now, why);
+    int rc = s_exec (self, "BEGIN IMMEDIATE", "begin migration", why);
+    if (rc == 0)
+        rc = s_version (self, &now, why);
     if (rc == 0 && now == version) {    /* else another process did it meanwhile */
-        rc = step->run (self, why);
+        rc = s_exec (self, sql, "migrate", why);
         if (rc == 0)
             rc = s_version (self, &now, why);
         if (rc == 0 && now != version + 1)
-            rc = kh_problem (why, KH_ESTORE, "store: migration from version %d (%s) left "
-                             "version %d", version, step->what, now);
+            rc = kh_problem (why, KH_ESTORE, "store: migration from version %d left "
+                             "version %d", version, now);
     }
     if (rc == 0)
         rc = s_exec (self, "COMMIT", "commit migration", why);
     if (rc)
         sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    free (sql);
     return rc;
 }
 
@@ -494,6 +487,8 @@ s_prepare_common (kh_store_t *self, kh_problem_t *why)
                             "ORDER BY at, seq LIMIT 1", &self->at_first, why)
         || s_prepare (self, "SELECT seq FROM message WHERE at <= ?1 "
                             "ORDER BY at DESC, seq DESC LIMIT 1", &self->at_last, why)
+        || s_prepare (self, "SELECT coalesce (max (seq), 0) FROM audit", &self->audit_last,
+                      why)
         ? -1 : 0;
 }
 
@@ -509,6 +504,11 @@ s_prepare_writer (kh_store_t *self, kh_problem_t *why)
                "ON CONFLICT (id) DO NOTHING", &self->insert, why)
         || s_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope "
                             "FROM message WHERE id = ?1", &self->by_id, why)
+        || s_prepare (self,
+               "INSERT INTO audit (seq, at, endpoint, command, code, size, peer, claimed, "
+               "ags, role, key, reason) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+               &self->audit_insert, why)
         ? -1 : 0;
 }
 
@@ -750,7 +750,8 @@ kh_store_destroy (kh_store_t **self_p)
         return;
     sqlite3_stmt **stmts [] = { &self->begin, &self->begin_read, &self->commit,
                                 &self->rollback, &self->insert, &self->by_id, &self->last,
-                                &self->at_first, &self->at_last };
+                                &self->at_first, &self->at_last, &self->audit_insert,
+                                &self->audit_last, &self->audit_page };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (*stmts [i]);
     for (int i = 0; i < S_Q_SHAPES; i++)
@@ -1021,14 +1022,71 @@ s_begin (kh_store_t *self, kh_problem_t *why)
     return seq != self->head ? s_load_state (self, why) : 0;
 }
 
+/* Binds text as parameter index of stmt, "" for NULL. */
+static void
+s_bind_text (sqlite3_stmt *stmt, int index, const char *text)
+{
+    sqlite3_bind_text (stmt, index, text ? text : "", -1, SQLITE_STATIC);
+}
+
+/* Reads the audit's highest seq into *seq (0 for none). Returns 0, or -1 with why
+   set. */
+static int
+s_audit_last (kh_store_t *self, uint64_t *seq, kh_problem_t *why)
+{
+    int rc = sqlite3_step (self->audit_last);
+    *seq = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (self->audit_last, 0) : 0;
+    if (rc != SQLITE_ROW)
+        S_FAIL (self, why, "read the audit's head");
+    sqlite3_reset (self->audit_last);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Appends the count audit records in the open transaction, each under the next seq
+   of the audit (read under the write lock: the audit has no writer but this one).
+   Returns 0, or -1 with why set (the batch must roll back). */
+static int
+s_put_audits (kh_store_t *self, const kh_audit_t *audits, size_t count, kh_problem_t *why)
+{
+    uint64_t seq;
+    if (count == 0 || s_audit_last (self, &seq, why))
+        return count == 0 ? 0 : -1;
+    sqlite3_stmt *stmt = self->audit_insert;
+    for (size_t i = 0; i < count; i++) {
+        const kh_audit_t *rec = &audits [i];
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) ++seq);
+        sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) (rec->at > S_SEQ_MAX ? S_SEQ_MAX
+                                                                          : rec->at));
+        s_bind_text (stmt, 3, rec->endpoint);
+        s_bind_text (stmt, 4, rec->command);
+        sqlite3_bind_int (stmt, 5, rec->code);
+        sqlite3_bind_int64 (stmt, 6, rec->size);
+        s_bind_text (stmt, 7, rec->peer);
+        s_bind_text (stmt, 8, rec->claimed);
+        s_bind_text (stmt, 9, rec->ags);
+        s_bind_text (stmt, 10, rec->role);
+        s_bind_text (stmt, 11, rec->key);
+        s_bind_text (stmt, 12, rec->reason);
+        int rc = sqlite3_step (stmt);
+        if (rc != SQLITE_DONE)
+            S_FAIL (self, why, "insert an audit record");
+        sqlite3_reset (stmt);
+        if (rc != SQLITE_DONE)
+            return -1;
+    }
+    sqlite3_clear_bindings (stmt);      /* no pointer into audits outlives the call */
+    return 0;
+}
+
 int
-kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
-                 kh_store_result_t *results)
+kh_store_commit (kh_store_t *self, const kh_store_item_t *items, size_t count,
+                 kh_store_result_t *results, const kh_audit_t *audits, size_t audit_count)
 {
     assert (self && self->writer);
     assert (count == 0 || (items && results));
+    assert (audit_count == 0 || audits);
     kh_problem_t why = { 0 };
-    if (count == 0)
+    if (count == 0 && audit_count == 0)
         return 0;
     if (self->lost) {
         kh_problem (&why, KH_ESTORE, "store: a commit's outcome is unknown; close the "
@@ -1045,7 +1103,7 @@ kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
         kh_problem (&why, KH_ENOMEM, "store: out of memory for a batch of %zu", count);
         return s_abort (self, head, last_at, results, count, &why);
     }
-    if (s_validate (self, items, count, results) == 0)
+    if (s_validate (self, items, count, results) == 0 && audit_count == 0)
         return 0;                       /* nothing to store: no transaction needed */
     if (s_begin (self, &why))
         return s_abort (self, head, last_at, results, count, &why);
@@ -1057,12 +1115,21 @@ kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
         if (results [i].code == KH_OK
         &&  s_put (self, &items [i], &self->envs [i], at, &results [i], &why))
             return s_abort (self, head, last_at, results, count, &why);
+    if (s_put_audits (self, audits, audit_count, &why))
+        return s_abort (self, head, last_at, results, count, &why);
     int rc = s_commit (self, head, last_at, results, count, &why);
     if (rc)
         return rc;
     self->undo_count = 0;
     assert (s_head_ok (self));
     return 0;
+}
+
+int
+kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
+                 kh_store_result_t *results)
+{
+    return kh_store_commit (self, items, count, results, NULL, 0);
 }
 
 /* ----------------------------------------------------------------- query */
@@ -1232,4 +1299,106 @@ kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool
     if (s_run (self, self->begin_read, "begin a read", why))
         return -1;
     return s_end_read (self, s_query (self, q, w, more, next, why), why);
+}
+
+/* ----------------------------------------------------------------- audit */
+
+uint64_t
+kh_store_audit_head (kh_store_t *self)
+{
+    assert (self);
+    uint64_t seq;
+    kh_problem_t why;
+    return s_audit_last (self, &seq, &why) == 0 ? seq : 0;
+}
+
+/* Reads the text of column of stmt into field (cap bytes) as one bounded line. */
+static void
+s_column_text (sqlite3_stmt *stmt, int column, char *field, size_t cap)
+{
+    const unsigned char *text = sqlite3_column_text (stmt, column);
+    kh_utf8_line (field, cap, text ? text : (const unsigned char *) "",
+                  text ? (size_t) sqlite3_column_bytes (stmt, column) : 0);
+}
+
+/* Reads the row stmt stands on into rec. */
+static void
+s_audit_row (sqlite3_stmt *stmt, kh_audit_t *rec)
+{
+    memset (rec, 0, sizeof *rec);
+    rec->seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+    rec->at = (uint64_t) sqlite3_column_int64 (stmt, 1);
+    s_column_text (stmt, 2, rec->endpoint, sizeof rec->endpoint);
+    s_column_text (stmt, 3, rec->command, sizeof rec->command);
+    int64_t code = sqlite3_column_int64 (stmt, 4), size = sqlite3_column_int64 (stmt, 5);
+    rec->code = code >= 0 && code <= 0x7fff ? (int) code : 0;
+    rec->size = size >= 0 && size <= UINT32_MAX ? (uint32_t) size : 0;
+    s_column_text (stmt, 6, rec->peer, sizeof rec->peer);
+    s_column_text (stmt, 7, rec->claimed, sizeof rec->claimed);
+    s_column_text (stmt, 8, rec->ags, sizeof rec->ags);
+    s_column_text (stmt, 9, rec->role, sizeof rec->role);
+    s_column_text (stmt, 10, rec->key, sizeof rec->key);
+    s_column_text (stmt, 11, rec->reason, sizeof rec->reason);
+}
+
+/* Binds q to the audit page statement, fetching up to limit rows. */
+static void
+s_bind_audit (sqlite3_stmt *stmt, const kh_audit_query_t *q, uint32_t limit)
+{
+    uint64_t until_seq = q->until_seq && q->until_seq < S_SEQ_MAX ? q->until_seq : S_SEQ_MAX;
+    uint64_t until_at = q->until_at && q->until_at < S_SEQ_MAX ? q->until_at : S_SEQ_MAX;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) (q->since_seq < S_SEQ_MAX ? q->since_seq
+                                                                          : S_SEQ_MAX));
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) until_seq);
+    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) (q->since_at < S_SEQ_MAX ? q->since_at
+                                                                          : S_SEQ_MAX));
+    sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) until_at);
+    sqlite3_bind_int (stmt, 5, q->code);
+    s_bind_text (stmt, 6, q->ags);
+    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) limit);
+}
+
+int
+kh_store_audit_query (kh_store_t *self, const kh_audit_query_t *q, kh_rows_writer_t *w,
+                      bool *more, uint64_t *next, kh_problem_t *why)
+{
+    assert (self && q && w && more && next);
+    *more = false;
+    *next = q->since_seq ? q->since_seq : 1;
+    /* One statement: its snapshot is the page's. The at terms are +at so that
+       SQLite walks the audit in seq order and filters by time. */
+    if (!self->audit_page
+    &&  s_prepare (self, "SELECT seq, at, endpoint, command, code, size, peer, claimed, "
+                         "ags, role, key, reason FROM audit "
+                         "WHERE seq >= ?1 AND seq <= ?2 AND +at >= ?3 AND +at <= ?4 "
+                         "AND (?5 = 0 OR code = ?5) "
+                         "AND (?6 = '' OR ags = ?6 OR claimed = ?6) "
+                         "ORDER BY seq LIMIT ?7", &self->audit_page, why))
+        return -1;
+    uint32_t limit = q->limit == 0 || q->limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX
+                                                                   : q->limit;
+    s_bind_audit (self->audit_page, q, limit + 1);
+    int rc;
+    while ((rc = sqlite3_step (self->audit_page)) == SQLITE_ROW) {
+        if (kh_rows_writer_count (w) >= limit) {
+            *more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+        kh_audit_t rec;
+        s_audit_row (self->audit_page, &rec);
+        if (kh_rows_writer_add_audit (w, &rec)) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        *next = rec.seq + 1;
+    }
+    if (rc == SQLITE_NOMEM)
+        kh_problem (why, KH_ENOMEM, "store: out of memory for a page of the audit");
+    else
+    if (rc != SQLITE_DONE)
+        S_FAIL (self, why, "query the audit");
+    sqlite3_reset (self->audit_page);
+    sqlite3_clear_bindings (self->audit_page);
+    return rc == SQLITE_DONE ? 0 : -1;
 }

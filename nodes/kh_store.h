@@ -1,6 +1,7 @@
 /*  kh_store.h - the recorder's SQLite store: appends envelopes gap-free, answers queries.
 
-    A store is one SQLite database in WAL mode holding the table of nodes/kreishub.sql.
+    A store is one SQLite database in WAL mode holding the tables of nodes/kreishub.sql:
+    the log of messages and the audit of what the broker refused.
     A writer (kh_store_new) is the only one that appends (its lock keeps a second
     writer out, in this process or another): it keeps the head (the highest seq)
     and the previous-seq links per type, per sender and per type and sender in
@@ -106,6 +107,15 @@ void kh_store_destroy (kh_store_t **self_p);
 int kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
                      kh_store_result_t *results);
 
+/* As kh_store_append, and in the same transaction appends the audit_count records
+   at audits (the broker's, as they came) to the audit, each under the next seq of
+   the audit (gap-free from 1); a batch may hold only records of the audit. They
+   share the batch's fate: stored with it once 0 is returned, not stored with it
+   when -1 is, unknown with it after KH_STORE_UNKNOWN. */
+int kh_store_commit (kh_store_t *self, const kh_store_item_t *items, size_t count,
+                     kh_store_result_t *results, const kh_audit_t *audits,
+                     size_t audit_count);
+
 /* Answers one page of query q into w (created by the caller with the query's req):
    matching records in ascending seq, at most q->limit (0 or above KH_QUERY_PAGE_MAX:
    KH_QUERY_PAGE_MAX) and ending early once the page nears KH_QUERY_PAGE_BYTES (but
@@ -119,6 +129,19 @@ int kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w,
 /* Returns the highest committed seq (0 for an empty store). A writer knows it; a
    reader asks the database each time (0 if that fails). */
 uint64_t kh_store_head (kh_store_t *self);
+
+/* Answers one page of the audit query q into w (created with the query's req), as
+   kh_store_query answers a query: records in ascending seq, at most q->limit (0 or
+   above KH_QUERY_PAGE_MAX: KH_QUERY_PAGE_MAX), those at or after since_at and at or
+   before until_at (the broker's clock, which is not ordered by seq), of code q->code
+   (0: any) and whose claimed or authenticated AGS is q->ags ("": any); *more and
+   *next as there. Returns 0, or -1 with why set (KH_ESTORE, KH_ENOMEM). */
+int kh_store_audit_query (kh_store_t *self, const kh_audit_query_t *q,
+                          kh_rows_writer_t *w, bool *more, uint64_t *next,
+                          kh_problem_t *why);
+
+/* Returns the audit's highest seq (0 if it holds nothing, or if asking fails). */
+uint64_t kh_store_audit_head (kh_store_t *self);
 
 /* Returns the path the store was opened with. */
 const char *kh_store_path (kh_store_t *self);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kh_codec.h"
+#include "kh_sql.h"
 #include "kh_store.h"
 
 #include "kh_check.h"
@@ -423,7 +424,7 @@ test_versions (void)
 {
     char path [128];
     s_path (path, sizeof path, "newer");
-    int rc = s_sql (path, "PRAGMA user_version = 2");
+    int rc = s_sql (path, "PRAGMA user_version = 3");
     kh_problem_t why = { 0 };
     kh_store_t *store = kh_store_new (path, KH_SYNC_FULL, &why);
     KH_CHECK ("newer user_version is refused",
@@ -454,7 +455,8 @@ test_versions (void)
     sqlite3_finalize (stmt);
     sqlite3_close (db);
     KH_CHECK ("a new store is created at the current version in WAL mode",
-           version == 1 && streq (mode, "wal"), "version %d mode %s", version, mode);
+           version == KH_SQL_VERSION && streq (mode, "wal"), "version %d mode %s", version,
+           mode);
 
     memset (&why, 0, sizeof why);
     store = kh_store_new_reader ("/nonexistent/kreishub.db", &why);
@@ -905,6 +907,180 @@ test_foreign (void)
     kh_store_destroy (&store);
 }
 
+/* ------------------------------------------------------------------ audit */
+
+/* An audit record of the broker's, told apart by reason. */
+static kh_audit_t
+s_audit (const char *reason, int code, const char *ags, const char *claimed, uint64_t at)
+{
+    kh_audit_t rec;
+    memset (&rec, 0, sizeof rec);
+    rec.at = at;
+    rec.code = code;
+    rec.size = 42;
+    snprintf (rec.endpoint, sizeof rec.endpoint, "client");
+    snprintf (rec.command, sizeof rec.command, "PUBLISH");
+    snprintf (rec.peer, sizeof rec.peer, "127.0.0.1");
+    snprintf (rec.ags, sizeof rec.ags, "%s", ags);
+    snprintf (rec.claimed, sizeof rec.claimed, "%s", claimed);
+    snprintf (rec.role, sizeof rec.role, "municipality");
+    snprintf (rec.key, sizeof rec.key, "%040d", code);
+    snprintf (rec.reason, sizeof rec.reason, "%s", reason);
+    return rec;
+}
+
+/* Runs q on store into *rows (decoded); returns kh_store_audit_query's rc. */
+static int
+s_audit_page (kh_store_t *store, const kh_audit_query_t *q, kh_audit_rows_t *rows)
+{
+    kh_problem_t why = { 0 };
+    kh_rows_writer_t *writer = kh_rows_writer_new (q->req ? q->req : 1);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    bool more = false;
+    uint64_t next = 0;
+    int rc = writer ? kh_store_audit_query (store, q, writer, &more, &next, &why) : -1;
+    memset (rows, 0, sizeof *rows);
+    if (rc == 0 && (kh_rows_writer_finish (writer, more, next, &buf)
+                ||  kh_audit_rows_decode (buf.data, buf.size, rows, &why)))
+        rc = -1;
+    if (rc)
+        printf ("  audit page: %s\n", why.reason);
+    kh_rows_writer_destroy (&writer);
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
+/* Audit records share their batch's transaction and get the audit's own gap-free
+   seq; a batch may hold records alone; a reader pages through them by seq, time,
+   code and AGS (claimed or authenticated), and they outlive a reopen. */
+static void
+test_audit (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "audit");
+    kh_store_t *store = s_open (path);
+    s_env_t env = s_env ("idea", "05162004", "Mit Audit");
+    kh_store_item_t item = { env.data, env.size };
+    kh_store_result_t result;
+    kh_audit_t recs [3] = {
+        s_audit ("first", KH_ESENDER, "05162012", "05162008", 1000),
+        s_audit ("second", KH_EMALFORMED, "05162004", "", 3000),
+        s_audit ("third", KH_EFORBIDDEN, "05162", "05162", 2000) };
+    int rc = kh_store_commit (store, &item, 1, &result, recs, 2);
+    KH_CHECK ("a batch holds messages and audit records", rc == 0 && result.code == KH_OK
+              && kh_store_head (store) == 1 && kh_store_audit_head (store) == 2,
+              "rc %d head %llu audit %llu", rc, (unsigned long long) kh_store_head (store),
+              (unsigned long long) kh_store_audit_head (store));
+    rc = kh_store_commit (store, NULL, 0, NULL, &recs [2], 1);
+    KH_CHECK ("a batch of audit records alone is committed, under the next seq",
+              rc == 0 && kh_store_audit_head (store) == 3 && kh_store_head (store) == 1,
+              "rc %d audit %llu", rc, (unsigned long long) kh_store_audit_head (store));
+    kh_store_destroy (&store);
+    store = s_open (path);
+    kh_problem_t why = { 0 };
+    kh_store_t *reader = kh_store_new_reader (path, &why);
+    kh_audit_query_t q = { .req = 5 };
+    kh_audit_rows_t rows;
+    rc = reader ? s_audit_page (reader, &q, &rows) : -1;
+    bool ok = rc == 0 && rows.count == 3 && !rows.more && rows.next == 4 && rows.req == 5;
+    for (uint32_t i = 0; ok && i < 3; i++) {
+        kh_audit_t want = recs [i];
+        want.seq = i + 1;
+        ok = memcmp (&rows.rows [i], &want, sizeof want) == 0;
+    }
+    KH_CHECK ("a reader reads the audit back, field for field, after a reopen", ok,
+              "rc %d count %u", rc, rows.count);
+    kh_audit_rows_release (&rows);
+    q = (kh_audit_query_t) { .req = 6, .since_at = 1500, .until_at = 2500 };
+    rc = reader ? s_audit_page (reader, &q, &rows) : -1;
+    KH_CHECK ("by time: the broker's clock, not the seq", rc == 0 && rows.count == 1
+              && rows.rows [0].seq == 3, "rc %d count %u", rc, rows.count);
+    kh_audit_rows_release (&rows);
+    q = (kh_audit_query_t) { .req = 7, .code = KH_EMALFORMED };
+    rc = reader ? s_audit_page (reader, &q, &rows) : -1;
+    KH_CHECK ("by code", rc == 0 && rows.count == 1 && rows.rows [0].seq == 2, "rc %d count %u",
+              rc, rows.count);
+    kh_audit_rows_release (&rows);
+    q = (kh_audit_query_t) { .req = 8, .ags = "05162008" };
+    rc = reader ? s_audit_page (reader, &q, &rows) : -1;
+    KH_CHECK ("by an AGS claimed", rc == 0 && rows.count == 1 && rows.rows [0].seq == 1,
+              "rc %d count %u", rc, rows.count);
+    kh_audit_rows_release (&rows);
+    q = (kh_audit_query_t) { .req = 9, .ags = "05162012" };
+    rc = reader ? s_audit_page (reader, &q, &rows) : -1;
+    KH_CHECK ("by an AGS authenticated", rc == 0 && rows.count == 1
+              && rows.rows [0].seq == 1, "rc %d count %u", rc, rows.count);
+    kh_audit_rows_release (&rows);
+    q = (kh_audit_query_t) { .req = 10, .since_seq = 2, .limit = 1 };
+    rc = reader ? s_audit_page (reader, &q, &rows) : -1;
+    KH_CHECK ("in pages by seq", rc == 0 && rows.count == 1 && rows.rows [0].seq == 2
+              && rows.more && rows.next == 3, "rc %d count %u more %d next %llu", rc,
+              rows.count, rows.more, (unsigned long long) rows.next);
+    kh_audit_rows_release (&rows);
+    kh_store_destroy (&reader);
+
+    /* A batch that rolls back takes its audit records with it. */
+    s_sql (path, "CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.reason = 'boom' "
+                 "BEGIN SELECT RAISE (ABORT, 'boom'); END");
+    kh_audit_t boom [2] = { s_audit ("fine", 1, "", "", 4000),
+                            s_audit ("boom", 1, "", "", 4000) };
+    s_env_t more = s_env ("idea", "05162004", "Mit dem Audit zurueckgerollt");
+    item = (kh_store_item_t) { more.data, more.size };
+    rc = kh_store_commit (store, &item, 1, &result, boom, 2);
+    KH_CHECK ("an audit record that cannot be stored rolls its batch back, messages too",
+              rc == -1 && result.code == KH_ESTORE && kh_store_head (store) == 1
+              && kh_store_audit_head (store) == 3, "rc %d code %d head %llu audit %llu", rc,
+              result.code, (unsigned long long) kh_store_head (store),
+              (unsigned long long) kh_store_audit_head (store));
+    s_sql (path, "DROP TRIGGER boom");
+    rc = kh_store_commit (store, &item, 1, &result, boom, 1);
+    KH_CHECK ("and the audit's seq stays gap-free after it", rc == 0
+              && kh_store_audit_head (store) == 4 && kh_store_head (store) == 2, "rc %d", rc);
+    kh_store_destroy (&store);
+    s_env_free (&env);
+    s_env_free (&more);
+}
+
+/* Returns a new string: the schema's first section (version 1), or NULL. */
+static char *
+s_version1 (void)
+{
+    const char *end = strstr (kh_sql_schema, "\n-- version 2");
+    return end ? strndup (kh_sql_schema, (size_t) (end - kh_sql_schema)) : NULL;
+}
+
+/* A store of version 1 (as the recorder wrote it before the audit) is migrated to
+   version 2 with its messages; a version-1 store with an audit table, or a
+   version-2 one without, is no kreishub store. */
+static void
+test_migration (void)
+{
+    char path [128], *v1 = s_version1 (), *sql = NULL;
+    s_path (path, sizeof path, "version-1");
+    int rc = v1 ? s_sql (path, v1) : -1;
+    rc |= s_sql (path, "INSERT INTO message VALUES (1, zeroblob (16), 'idea', '05162004', "
+                       "1, 2, 0, 0, 0, 'Alt', x'80')");
+    kh_problem_t why = { 0 };
+    kh_store_t *store = rc == 0 ? kh_store_new (path, KH_SYNC_FULL, &why) : NULL;
+    kh_audit_t rec = s_audit ("after the migration", KH_EVALUE, "", "", 5);
+    int committed = store ? kh_store_commit (store, NULL, 0, NULL, &rec, 1) : -1;
+    KH_CHECK ("a store of version 1 is migrated to version 2, its messages kept",
+              store && kh_store_head (store) == 1 && committed == 0
+              && kh_store_audit_head (store) == 1, "rc %d '%s'", rc, why.reason);
+    kh_store_destroy (&store);
+
+    if (v1 && (sql = (char *) malloc (strlen (v1) + 64))) {
+        sprintf (sql, "%s; CREATE TABLE audit (seq INTEGER PRIMARY KEY)", v1);
+        s_foreign (&(s_foreign_t) { .name = "version 1 with an audit table", .sql = sql },
+                   true);
+        sprintf (sql, "%s; PRAGMA user_version = 2", v1);
+        s_foreign (&(s_foreign_t) { .name = "version 2 without the audit", .sql = sql }, true);
+    }
+    free (sql);
+    free (v1);
+}
+
 /* The user the read-only checks run as: a root user writes anything, so they drop
    to nobody (65534) in a child of their own. */
 #define S_NOBODY 65534
@@ -998,6 +1174,8 @@ main (void)
     test_two_writers ();
     test_edited_by_hand ();
     test_foreign ();
+    test_audit ();
+    test_migration ();
     test_read_only ();
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);

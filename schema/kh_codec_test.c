@@ -518,6 +518,17 @@ test_audit_records (void)
     KH_CHECK ("nor a from given twice", from [0] == 0, "'%s'", from);
     kh_audit_claimed ("\xc1", 1, from);
     KH_CHECK ("nor anything of bytes that are not msgpack", from [0] == 0, "'%s'", from);
+
+    char line [8];
+    size_t n = kh_utf8_line (line, sizeof line, "a\tb\xff\0c", 6);
+    KH_CHECK ("a line keeps UTF-8 and turns control characters and stray bytes into '?'",
+              n == 6 && strcmp (line, "a?b??c") == 0, "%zu '%s'", n, line);
+    n = kh_utf8_line (line, sizeof line, "abcdef\xc3\xa4", 8);
+    KH_CHECK ("a line too long is cut at a character's boundary", n == 6
+              && strcmp (line, "abcdef") == 0, "%zu '%s'", n, line);
+    n = kh_utf8_line (line, sizeof line, "\xc3\xa4\xc3\xa4x", 5);
+    KH_CHECK ("a line that fits keeps its characters whole", n == 5
+              && strcmp (line, "\xc3\xa4\xc3\xa4x") == 0, "%zu '%s'", n, line);
     msgpack_sbuffer_destroy (&out);
 }
 

@@ -184,3 +184,26 @@ kh_audit_claimed (const void *data, size_t size, char from [KH_AGS_MAX + 1])
     }
     msgpack_unpacked_destroy (&u);
 }
+
+size_t
+kh_utf8_line (char *dst, size_t cap, const void *src, size_t len)
+{
+    assert (dst && cap > 0);
+    const uint8_t *p = (const uint8_t *) src;
+    size_t n = 0;
+    for (size_t i = 0; i < len; ) {
+        size_t seq = kh_utf8_seq (p + i, len - i);
+        bool plain = seq == 1 && p [i] >= 0x20 && p [i] != 0x7f;
+        size_t take = seq > 1 ? seq : 1;
+        if (n + take >= cap)
+            break;
+        if (seq > 1)
+            memcpy (dst + n, p + i, seq);
+        else
+            dst [n] = plain ? (char) p [i] : '?';
+        n += take;
+        i += seq ? seq : 1;
+    }
+    dst [n] = 0;
+    return n;
+}

@@ -53,6 +53,13 @@ int kh_audit_decode (const void *data, size_t size, kh_audit_t *rec, kh_problem_
 /* The same decoder on one object already unpacked (kh_codec.c's audit rows). */
 int kh__audit_read (const msgpack_object *map, kh_audit_t *rec, kh_problem_t *why);
 
+/* Copies the len bytes at src into dst (cap > 0 bytes), NUL-terminated, as one line
+   of well-formed UTF-8: a byte that begins no well-formed sequence, a control
+   character (below 0x20, 0x7f) and a NUL become '?'; what does not fit is cut at a
+   character's boundary. Returns the bytes written, without the NUL. For the audit's
+   texts, which come from anyone. */
+size_t kh_utf8_line (char *dst, size_t cap, const void *src, size_t len);
+
 /* Writes the from of the envelope in the size bytes at data into from: "" unless
    the bytes are one msgpack map (within KH_ENVELOPE_MAX) holding "from" once as a
    str that is an AGS. For the audit of a refused publish: what it claimed to be. */
