@@ -7,6 +7,7 @@
 #define S_HWM           100000      /* socket queues, in messages */
 #define S_LINGER_MS     500         /* how long unsent replies may hold up a shutdown */
 #define S_QUERY_CMD     "Q"         /* recorder -> query actor: [Q][client][query] */
+#define S_AUDIT_CMD     "A"         /* recorder -> query actor: [A][client][audit query] */
 #define S_RETRY_MS      50          /* HELLO period while no connection takes it */
 #define S_STANDBY_MS    100         /* a standby tries the store's lock this often */
 
@@ -17,8 +18,9 @@ typedef struct {
 } s_slot_t;
 
 /*  The recorder's whole state, touched only by the thread that runs it. Between
-    turns of the loop the batch is empty (count 0): every STORE taken from the socket
-    is committed and answered before the loop waits again. */
+    turns of the loop the batch is empty (count and audit_count 0): every STORE and
+    AUDIT taken from the socket is committed (and each STORE answered) before the
+    loop waits again. */
 struct _kh_recorder_t {
     kh_store_t        *store;           /* the writer */
     zactor_t          *queries;         /* owns a reader; answers [Q][client][query] */
@@ -33,6 +35,8 @@ struct _kh_recorder_t {
     s_slot_t          *slots;           /* batch_max; the first count are in use */
     kh_store_item_t   *items;           /* batch_max: the envelopes, for the store */
     kh_store_result_t *results;         /* batch_max: what became of them */
+    kh_audit_t        *audits;          /* batch_max: the batch's audit records */
+    size_t             audit_count;     /* audit records in the batch now */
     msgpack_sbuffer    buf;             /* reused by every encode */
     int                hello_ms;        /* HELLO period */
     int64_t            next_hello;      /* zclock_mono when HELLO is due */
@@ -129,21 +133,39 @@ s_answer (kh_recorder_t *self, size_t i)
 /* Forgets the batch without a word to the broker: a commit failed with an I/O
    error, so whether it is on the disk is unknown, and neither STORED nor FAILED
    would be true. The recorder stops; the broker keeps the publishes and sends them
-   again to the next recorder, which learns from the disk whether each is stored. */
+   again to the next recorder, which learns from the disk whether each is stored.
+   The batch's audit records are the broker's no longer: on the disk or lost. */
 static void
 s_lose (kh_recorder_t *self)
 {
-    snprintf (self->lost_why, sizeof self->lost_why, "a commit of %zu failed with an I/O "
-              "error (%.140s); whether it is on the disk is unknown, so it is not answered",
-              self->count, self->results [0].why.reason);
+    snprintf (self->lost_why, sizeof self->lost_why, "a commit of %zu (and %zu audit "
+              "records) failed with an I/O error (%.120s); whether it is on the disk is "
+              "unknown, so it is not answered", self->count, self->audit_count,
+              self->count ? self->results [0].why.reason : "");
     zsys_error ("recorder: %s; stopping: the next start reads from the disk what it holds "
                 "and answers the broker's resend from it", self->lost_why);
     for (size_t i = 0; i < self->count; i++) {
         zmq_msg_close (&self->slots [i].token);
         zmq_msg_close (&self->slots [i].envelope);
     }
-    self->count = 0;
+    self->count = self->audit_count = 0;
     self->lost = true;
+}
+
+/* Counts the batch's audit records as stored, or logs and counts them lost if the
+   batch was not committed (rc -1): the broker does not send them again. */
+static void
+s_audited (kh_recorder_t *self, int rc)
+{
+    if (rc == 0)
+        self->stats.audited += self->audit_count;
+    else
+    if (self->audit_count) {
+        self->stats.audit_lost += self->audit_count;
+        zsys_error ("recorder: %zu audit records were not stored with their batch",
+                    self->audit_count);
+    }
+    self->audit_count = 0;
 }
 
 /* Commits the batch in one transaction and answers every STORE of it, in order. */
@@ -153,11 +175,13 @@ s_commit (kh_recorder_t *self)
     for (size_t i = 0; i < self->count; i++)
         self->items [i] = (kh_store_item_t) { zmq_msg_data (&self->slots [i].envelope),
                                               zmq_msg_size (&self->slots [i].envelope) };
-    int rc = kh_store_append (self->store, self->items, self->count, self->results);
+    int rc = kh_store_commit (self->store, self->items, self->count, self->results,
+                              self->audits, self->audit_count);
     if (rc == KH_STORE_UNKNOWN) {
         s_lose (self);
         return;
     }
+    s_audited (self, rc);
     if (rc == 0)
         self->stats.batches++;
     else
@@ -192,39 +216,74 @@ s_on_store (kh_recorder_t *self, kh_parts_t *msg)
     zmq_msg_move (&slot->envelope, kh_parts_at (msg, 2));
 }
 
-/* Answers a query the query actor cannot take now with UNAVAILABLE (or QUERY, if
-   it is not even a query), naming its req. */
+/* [AUDIT][record]: joins the batch, committed with it; nothing answers it. */
 static void
-s_query_refuse (kh_recorder_t *self, kh_parts_t *msg)
+s_on_audit (kh_recorder_t *self, kh_parts_t *msg)
+{
+    assert (self->audit_count < self->batch_max);  /* s_drain stops at a full batch */
+    zmq_msg_t *body = kh_parts_at (msg, 1);
+    kh_problem_t why;
+    if (kh_audit_decode (zmq_msg_data (body), zmq_msg_size (body),
+                         &self->audits [self->audit_count], &why) == 0)
+        self->audit_count++;
+    else
+        s_ignore (self, why.reason, msg);
+}
+
+/* Answers a query (an audit query if audit) the query actor cannot take now with
+   UNAVAILABLE (or QUERY, if it is not even a query), naming its req. */
+static void
+s_query_refuse (kh_recorder_t *self, kh_parts_t *msg, bool audit)
 {
     kh_query_t query;
+    kh_audit_query_t audit_query;
     kh_problem_t why = { 0 };
     int code = KH_EUNAVAILABLE;
     const char *reason = "the recorder has too many queries waiting; try again";
     zmq_msg_t *body = kh_parts_at (msg, 2);
-    if (kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, &why)) {
+    int rc = audit ? kh_audit_query_decode (zmq_msg_data (body), zmq_msg_size (body),
+                                            &audit_query, &why)
+                   : kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query,
+                                      &why);
+    if (rc) {
         code = KH_EQUERY;
         reason = why.reason;
     }
     msgpack_sbuffer_clear (&self->buf);
-    if (kh_error_encode (&self->buf, NULL, query.req, code, reason) == 0)
-        s_reply (self, KH_REP_ERROR, kh_parts_at (msg, 1));
+    if (kh_error_encode (&self->buf, NULL, audit ? audit_query.req : query.req, code,
+                         reason) == 0)
+        s_reply (self, audit ? KH_REC_AUDIT_ERROR : KH_REP_ERROR, kh_parts_at (msg, 1));
     else
         s_unencodable (self, "ERROR");
 }
 
-/* [QUERY][client][query]: handed to the query actor, which answers in its own time. */
+/* Hands [command][client][query] to the query actor, which answers in its own time;
+   one it cannot take now is refused (s_query_refuse). */
 static void
-s_on_query (kh_recorder_t *self, kh_parts_t *msg)
+s_to_queries (kh_recorder_t *self, kh_parts_t *msg, const char *command, bool audit)
 {
-    if (zmq_send (self->queries_h, S_QUERY_CMD, strlen (S_QUERY_CMD),
+    if (zmq_send (self->queries_h, command, strlen (command),
                   ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
-        s_query_refuse (self, msg);
+        s_query_refuse (self, msg, audit);
         return;
     }
     zmq_msg_send (kh_parts_at (msg, 1), self->queries_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_msg_send (kh_parts_at (msg, 2), self->queries_h, ZMQ_DONTWAIT);
     self->stats.queries++;
+}
+
+/* [QUERY][client][query]: for the query actor. */
+static void
+s_on_query (kh_recorder_t *self, kh_parts_t *msg)
+{
+    s_to_queries (self, msg, S_QUERY_CMD, false);
+}
+
+/* [AUDIT_QUERY][client][audit query]: for the query actor too. */
+static void
+s_on_audit_query (kh_recorder_t *self, kh_parts_t *msg)
+{
+    s_to_queries (self, msg, S_AUDIT_CMD, true);
 }
 
 /* [HELLO] from the broker: it asks libzmq whether our connection stands (another
@@ -238,6 +297,8 @@ static const s_command_t s_commands [] = {
     { KH_REC_STORE, 3, s_on_store },
     { KH_CMD_QUERY, 3, s_on_query },
     { KH_REC_HELLO, 1, s_on_hello },
+    { KH_REC_AUDIT, 2, s_on_audit },
+    { KH_REC_AUDIT_QUERY, 3, s_on_audit_query },
 };
 
 /* Hands a message from the broker to its handler, which may take its frames; anything
@@ -260,19 +321,19 @@ s_dispatch (kh_recorder_t *self, kh_parts_t *msg)
 }
 
 /* Takes what waits on the broker socket - at most batch_max messages - and commits
-   the STOREs among them as one batch. While one batch commits, the next one
+   the STOREs and AUDITs among them as one batch. While one batch commits, the next one
    gathers in the socket's queue: that is the group commit. */
 static void
 s_drain (kh_recorder_t *self)
 {
     for (size_t taken = 0; taken < self->batch_max && self->count < self->batch_max
-                           && !self->lost; taken++) {
+                           && self->audit_count < self->batch_max && !self->lost; taken++) {
         kh_parts_t msg;
         if (kh_parts_recv (&msg, self->broker_h, ZMQ_DONTWAIT) <= 0)
             break;
         s_dispatch (self, &msg);
     }
-    if (self->count)
+    if (self->count || self->audit_count)
         s_commit (self);
 }
 
@@ -342,35 +403,52 @@ s_free (void *data, void *hint)
     free (data);
 }
 
-/* Answers [Q][client][query] from reader: [ROWS][client][rows] or
-   [ERROR][client][error] back up the pipe. The body goes without a copy. */
+/* Answers the query in body (an audit query if audit) from reader: a ROWS reply in
+   buf. Returns KH_OK, or the error code with why set; *req is the query's req. */
+static int
+s_page (kh_store_t *reader, zmq_msg_t *body, bool audit, msgpack_sbuffer *buf,
+        uint64_t *req, kh_problem_t *why)
+{
+    kh_query_t query = { 0 };
+    kh_audit_query_t audit_query = { 0 };
+    int rc = audit ? kh_audit_query_decode (zmq_msg_data (body), zmq_msg_size (body),
+                                            &audit_query, why)
+                   : kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, why);
+    *req = audit ? audit_query.req : query.req;
+    if (rc)
+        return KH_EQUERY;
+    kh_rows_writer_t *writer = kh_rows_writer_new (*req);
+    bool more = false;
+    uint64_t next = 0;
+    int code = !writer ? KH_ENOMEM
+             : (audit ? kh_store_audit_query (reader, &audit_query, writer, &more, &next, why)
+                      : kh_store_query (reader, &query, writer, &more, &next, why)) ? why->code
+             : kh_rows_writer_finish (writer, more, next, buf) ? KH_ENOMEM : KH_OK;
+    if (code == KH_ENOMEM)
+        snprintf (why->reason, sizeof why->reason, "recorder: out of memory for a page");
+    kh_rows_writer_destroy (&writer);
+    return code;
+}
+
+/* Answers [Q|A][client][query] from reader: [ROWS][client][rows] or
+   [ERROR][client][error] back up the pipe ([AUDIT_ROWS] or [AUDIT_ERROR] for an
+   audit query). The body goes without a copy. */
 static void
 s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, msgpack_sbuffer *buf)
 {
-    kh_query_t query = { 0 };
+    bool audit = kh_parts_is (msg, 0, S_AUDIT_CMD);
+    const char *command = audit ? KH_REC_AUDIT_ROWS : KH_REP_ROWS;
     kh_problem_t why = { 0 };
-    const char *command = KH_REP_ROWS;
-    int code = KH_EQUERY;
-    zmq_msg_t *text = kh_parts_at (msg, 2);
+    uint64_t req = 0;
     msgpack_sbuffer_clear (buf);
-    if (kh_query_decode (zmq_msg_data (text), zmq_msg_size (text), &query, &why) == 0) {
-        kh_rows_writer_t *writer = kh_rows_writer_new (query.req);
-        bool more = false;
-        uint64_t next = 0;
-        code = !writer ? KH_ENOMEM
-             : kh_store_query (reader, &query, writer, &more, &next, &why) ? why.code
-             : kh_rows_writer_finish (writer, more, next, buf) ? KH_ENOMEM : KH_OK;
-        if (code == KH_ENOMEM)
-            snprintf (why.reason, sizeof why.reason, "recorder: out of memory for a page");
-        kh_rows_writer_destroy (&writer);
-    }
+    int code = s_page (reader, kh_parts_at (msg, 2), audit, buf, &req, &why);
     if (code != KH_OK) {
         msgpack_sbuffer_clear (buf);
-        if (kh_error_encode (buf, NULL, query.req, code, why.reason)) {
+        if (kh_error_encode (buf, NULL, req, code, why.reason)) {
             zsys_error ("recorder: out of memory encoding a query's ERROR; not sent");
             return;                     /* the broker forgets the query after a while */
         }
-        command = KH_REP_ERROR;
+        command = audit ? KH_REC_AUDIT_ERROR : KH_REP_ERROR;
     }
     size_t size = buf->size;
     char *data = msgpack_sbuffer_release (buf);
@@ -385,8 +463,8 @@ s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, msgpack_sbuffer
     zmq_msg_close (&body);
 }
 
-/* The query actor: owns a read-only store (args) and answers queries from the pipe
-   one at a time, beside the writer, until "$TERM". */
+/* The query actor: owns a read-only store (args) and answers queries and audit
+   queries from the pipe one at a time, beside the writer, until "$TERM". */
 static void
 s_query_actor (zsock_t *pipe, void *args)
 {
@@ -403,7 +481,8 @@ s_query_actor (zsock_t *pipe, void *args)
         if (frames < 0)
             break;
         running = !kh_parts_is (&msg, 0, "$TERM");
-        if (frames == 3 && kh_parts_is (&msg, 0, S_QUERY_CMD))
+        if (frames == 3 && (kh_parts_is (&msg, 0, S_QUERY_CMD)
+                        || kh_parts_is (&msg, 0, S_AUDIT_CMD)))
             s_query_answer (reader, handle, &msg, &buf);
         kh_parts_close (&msg);
     }
@@ -537,9 +616,11 @@ kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
     self->slots = (s_slot_t *) calloc (self->batch_max, sizeof *self->slots);
     self->items = (kh_store_item_t *) calloc (self->batch_max, sizeof *self->items);
     self->results = (kh_store_result_t *) calloc (self->batch_max, sizeof *self->results);
-    if (!self->endpoint || !self->slots || !self->items || !self->results)
+    self->audits = (kh_audit_t *) calloc (self->batch_max, sizeof *self->audits);
+    bool made = self->endpoint && self->slots && self->items && self->results && self->audits;
+    if (!made)
         kh_problem (why, KH_ENOMEM, "recorder: out of memory");
-    if (!self->endpoint || !self->slots || !self->items || !self->results
+    if (!made
     ||  s_make_parent (db, why)
     ||  s_open_store (self, db, config->sync, why)
     ||  s_start_queries (self, why)
@@ -567,6 +648,7 @@ kh_recorder_destroy (kh_recorder_t **self_p)
     free (self->slots);
     free (self->items);
     free (self->results);
+    free (self->audits);
     free (self->endpoint);
     free (self);
     *self_p = NULL;
@@ -616,8 +698,8 @@ s_on_pipe (kh_recorder_t *self, zsock_t *pipe, const char *reason)
         kh_recorder_stats_t s = { 0 };
         if (self)
             s = self->stats;
-        zsock_send (pipe, "8888888", s.batches, s.stored, s.dups, s.failed, s.queries,
-                    s.ignored, s.dropped);
+        zsock_send (pipe, "888888888", s.batches, s.stored, s.dups, s.failed, s.queries,
+                    s.ignored, s.dropped, s.audited, s.audit_lost);
     }
     zstr_free (&command);
     return stop;
@@ -635,7 +717,7 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
     s_hello (self);
     int rc = 0;
     while (true) {
-        assert (self->count == 0);      /* no batch is in hand between turns */
+        assert (self->count == 0 && self->audit_count == 0);   /* no batch in hand */
         int64_t wait = self->next_hello - zclock_mono ();
         void *which = zpoller_wait (poller, wait > 0 ? (int) wait : 0);
         if (zpoller_terminated (poller))

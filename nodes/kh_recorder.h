@@ -7,11 +7,14 @@
     [STORE][token][envelope] it receives is taken together with every other STORE
     already waiting on the socket (up to batch_max) into one transaction of the store
     (group commit); once that is committed, each STORE is answered in order with
-    [STORED][token][stored] or [FAILED][token][error].
+    [STORED][token][stored] or [FAILED][token][error]. What the broker refused comes
+    as [AUDIT][record], unanswered, and joins the batch the same way: the audit
+    table is written in the same transaction, with the same durability.
 
     Queries ([QUERY][client][query]) do not wait for the store's writer: a query actor
     with its own read-only connection answers them, and the recorder forwards its
-    [ROWS|ERROR][client][body] to the broker.
+    [ROWS|ERROR][client][body] to the broker; an admin's audit queries
+    ([AUDIT_QUERY][client][query]) likewise, answered [AUDIT_ROWS|AUDIT_ERROR].
 
     A recorder runs its loop in the calling thread (kh_recorder_run, as the program
     does) or as a czmq actor (kh_recorder_actor, as the tests do). Nothing it reads
@@ -62,6 +65,8 @@ typedef struct {
     uint64_t ignored;                   /* frames from the broker that made no sense */
     uint64_t dropped;                   /* replies not sent: the broker's queue was full,
                                            or out of memory to encode them */
+    uint64_t audited;                   /* audit records stored */
+    uint64_t audit_lost;                /* audit records of batches that failed */
 } kh_recorder_stats_t;
 
 typedef struct _kh_recorder_t kh_recorder_t;
@@ -106,7 +111,7 @@ void kh_recorder_stats (kh_recorder_t *self, kh_recorder_stats_t *stats);
 /* The recorder as a czmq actor; args is a const kh_recorder_config_t * read before the
    actor signals. Commands on the actor's pipe:
      "STATUS" -> "s8" "" and the head, or the reason it could not start and 0
-     "STATS"  -> "8888888" the fields of kh_recorder_stats_t in order
+     "STATS"  -> "888888888" the fields of kh_recorder_stats_t in order
      "$TERM"  -> stops the actor. */
 void kh_recorder_actor (zsock_t *pipe, void *args);
 

@@ -1,6 +1,7 @@
 /*  kh_recorder_test.c - the recorder in-process, with this test as its broker (a ROUTER):
     HELLO, group-committed STOREs answered in order, duplicates, invalid envelopes, a
-    batch that cannot commit, queries through the query actor, garbage, restart. */
+    batch that cannot commit, queries through the query actor, audit records and
+    audit queries, garbage, restart. */
 #include <czmq.h>
 #include <sqlite3.h>
 #include "kh_codec.h"
@@ -162,8 +163,8 @@ s_stats (s_rig_t *rig)
 {
     kh_recorder_stats_t s = { 0 };
     zstr_send (rig->recorder, "STATS");
-    zsock_recv (rig->recorder, "8888888", &s.batches, &s.stored, &s.dups, &s.failed,
-                &s.queries, &s.ignored, &s.dropped);
+    zsock_recv (rig->recorder, "888888888", &s.batches, &s.stored, &s.dups, &s.failed,
+                &s.queries, &s.ignored, &s.dropped, &s.audited, &s.audit_lost);
     return s;
 }
 
@@ -346,6 +347,144 @@ test_query (s_rig_t *rig)
            reply.command, err.code);
     s_reply_clear (&reply);
     msgpack_sbuffer_destroy (&buf);
+}
+
+/* Sends [AUDIT][record] for an audit record told apart by reason and code. */
+static void
+s_audit (s_rig_t *rig, const char *reason, int code, kh_audit_t *sent)
+{
+    kh_audit_t rec;
+    memset (&rec, 0, sizeof rec);
+    rec.at = kh_now_ms ();
+    rec.code = code;
+    rec.size = 17;
+    snprintf (rec.endpoint, sizeof rec.endpoint, "client");
+    snprintf (rec.command, sizeof rec.command, "PUBLISH");
+    snprintf (rec.peer, sizeof rec.peer, "127.0.0.1");
+    snprintf (rec.ags, sizeof rec.ags, "05162004");
+    snprintf (rec.reason, sizeof rec.reason, "%s", reason);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_audit_encode (&buf, &rec);
+    s_send (rig, KH_REC_AUDIT, buf.data, buf.size, NULL, 0);
+    msgpack_sbuffer_destroy (&buf);
+    if (sent)
+        *sent = rec;
+}
+
+/* Sends [AUDIT_QUERY][client][query] and decodes the AUDIT_ROWS that answers it into
+   rows. Returns 0, or -1 (another answer, or none). */
+static int
+s_audit_query (s_rig_t *rig, const kh_audit_query_t *query, kh_audit_rows_t *rows,
+               char command [16])
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_audit_query_encode (&buf, query);
+    s_send (rig, KH_REC_AUDIT_QUERY, "admin", 5, buf.data, buf.size);
+    msgpack_sbuffer_destroy (&buf);
+    s_reply_t reply;
+    kh_problem_t why;
+    memset (rows, 0, sizeof *rows);
+    int rc = s_next (rig, S_WAIT_MS, false, &reply);
+    snprintf (command, 16, "%s", rc == 0 ? reply.command : "");
+    if (rc == 0 && (!streq (reply.command, KH_REC_AUDIT_ROWS) || !reply.body
+                    || zframe_size (reply.arg) != 5
+                    || kh_audit_rows_decode (zframe_data (reply.body),
+                                             zframe_size (reply.body), rows, &why)))
+        rc = -1;
+    s_reply_clear (&reply);
+    return rc;
+}
+
+/* Waits until the recorder has stored audited audit records in all. */
+static bool
+s_audited (s_rig_t *rig, uint64_t audited)
+{
+    int64_t end = zclock_mono () + S_WAIT_MS;
+    while (s_stats (rig).audited < audited && zclock_mono () < end)
+        zclock_sleep (5);
+    return s_stats (rig).audited == audited;
+}
+
+/* AUDIT records join the batch (nothing answers them) and are committed with it,
+   under the audit's own seq; AUDIT_QUERY pages through them via the query actor. */
+static void
+test_audit (s_rig_t *rig)
+{
+    kh_audit_t first, second;
+    s_audit (rig, "first", KH_EMALFORMED, &first);
+    s_audit (rig, "second", KH_ESENDER, &second);
+    uint8_t id [KH_ID_SIZE];
+    msgpack_sbuffer env = s_envelope ("idea", "05162004", "with the audit", id);
+    uint64_t token = s_store (rig, env.data, env.size);
+    bool stored, dup;
+    kh_seqinfo_t info;
+    kh_error_reply_t err;
+    uint64_t answered = s_answer (rig, &stored, &info, &dup, &err);
+    kh_recorder_stats_t stats = s_stats (rig);
+    KH_CHECK ("AUDIT frames are not answered; they are committed with the STOREs after "
+              "them", answered == token && stored && stats.audited == 2, "answered %llu "
+              "audited %llu", (unsigned long long) answered,
+              (unsigned long long) stats.audited);
+    s_audit (rig, "third", KH_EFORBIDDEN, NULL);
+    KH_CHECK ("an AUDIT alone is committed too", s_audited (rig, 3), "audited %llu",
+              (unsigned long long) s_stats (rig).audited);
+
+    kh_audit_query_t query = { .req = 77, .limit = 2 };
+    kh_audit_rows_t rows;
+    char command [16];
+    int rc = s_audit_query (rig, &query, &rows, command);
+    first.seq = 1;
+    second.seq = 2;
+    KH_CHECK ("AUDIT_QUERY is answered AUDIT_ROWS with the client id, in the audit's "
+              "own seq", rc == 0 && rows.req == 77 && rows.count == 2 && rows.more
+              && rows.next == 3 && memcmp (&rows.rows [0], &first, sizeof first) == 0
+              && memcmp (&rows.rows [1], &second, sizeof second) == 0,
+              "rc %d command '%s' count %u", rc, command, rows.count);
+    kh_audit_rows_release (&rows);
+    query = (kh_audit_query_t) { .req = 78, .code = KH_EFORBIDDEN };
+    rc = s_audit_query (rig, &query, &rows, command);
+    KH_CHECK ("and filters by code", rc == 0 && rows.count == 1 && rows.rows [0].seq == 3
+              && streq (rows.rows [0].reason, "third"), "rc %d count %u", rc, rows.count);
+    kh_audit_rows_release (&rows);
+
+    static const char bad [] = "\x82\xa3" "req\x09\xa4" "type\xa4" "idea";
+    s_send (rig, KH_REC_AUDIT_QUERY, "admin", 5, bad, sizeof bad - 1);
+    s_reply_t reply;
+    kh_problem_t why;
+    rc = s_next (rig, S_WAIT_MS, false, &reply);
+    bool refused = rc == 0 && streq (reply.command, KH_REC_AUDIT_ERROR) && reply.body
+                && kh_error_decode (zframe_data (reply.body), zframe_size (reply.body), &err,
+                                    &why) == 0 && err.code == KH_EQUERY && err.req == 9;
+    KH_CHECK ("a bad audit query is answered AUDIT_ERROR, its req echoed", refused,
+              "rc %d command '%s' code %d", rc, reply.command, err.code);
+    s_reply_clear (&reply);
+
+    uint64_t ignored = s_stats (rig).ignored;
+    s_send (rig, KH_REC_AUDIT, "\xc1", 1, NULL, 0);
+    s_audit (rig, "after the garbage", KH_EVALUE, NULL);
+    KH_CHECK ("an AUDIT that cannot be read is ignored; the next is stored",
+              s_audited (rig, 4) && s_stats (rig).ignored == ignored + 1, "ignored %llu",
+              (unsigned long long) (s_stats (rig).ignored - ignored));
+
+    s_sql (rig, "CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.reason = 'boom' "
+                "BEGIN SELECT RAISE (ABORT, 'boom'); END");
+    s_audit (rig, "boom", KH_EVALUE, NULL);
+    int64_t end = zclock_mono () + S_WAIT_MS;
+    while (s_stats (rig).audit_lost == 0 && zclock_mono () < end)
+        zclock_sleep (5);
+    msgpack_sbuffer other = s_envelope ("idea", "05162004", "after a failing audit", id);
+    token = s_store (rig, other.data, other.size);
+    answered = s_answer (rig, &stored, &info, &dup, &err);
+    stats = s_stats (rig);
+    KH_CHECK ("an audit record that cannot be stored is counted lost, and the recorder "
+              "serves on", answered == token && stored && stats.audit_lost == 1
+              && stats.audited == 4, "answered %llu stored %d lost %llu",
+              (unsigned long long) answered, stored, (unsigned long long) stats.audit_lost);
+    s_sql (rig, "DROP TRIGGER boom");
+    msgpack_sbuffer_destroy (&env);
+    msgpack_sbuffer_destroy (&other);
 }
 
 static void
@@ -534,6 +673,7 @@ main (void)
         test_store (&rig);
         test_many (&rig);
         test_query (&rig);
+        test_audit (&rig);
         test_garbage (&rig);
         test_hello (&rig);
         test_commit_fails (&rig);
