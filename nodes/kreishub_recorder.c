@@ -180,9 +180,14 @@ main (int argc, char *argv [])
     zcert_destroy (&config.cert);       /* applied, or not needed any more */
     free ((void *) config.server_key);
     if (!recorder) {
-        fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
+        /* A standby stopped by SIGINT/SIGTERM while it waited: stopped as asked. */
+        bool stopped = why.code == KH_EBUSY && zsys_interrupted;
+        if (stopped)
+            zsys_info ("%s", why.reason);
+        else
+            fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
         zconfig_destroy (&root);
-        return KH_DAEMON_FAILED;
+        return stopped ? 0 : KH_DAEMON_FAILED;
     }
     char head [24];
     snprintf (head, sizeof head, "%llu", (unsigned long long) kh_recorder_head (recorder));
