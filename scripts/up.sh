@@ -4,6 +4,13 @@
 # and, once that hub says READY, publishes the demo data into it and shows its log.
 # The hub stays up until Ctrl-C.
 #
+# The hub is secure: `kreishub up` makes the certificates of the Kreis, each member
+# and an admin in DATA/certs on its first start, and its READY line names them
+# (certs=DIR server_cert=FILE). The demo publishes each item with its sender's
+# certificate, the log is read with the admin's, and the tour printed at the end
+# speaks as Jüchen (05162012) with its own. With --plain (a hub without certificates,
+# loopback only) all of it goes plain.
+#
 # Endpoints and the data directory come from the options (passed to `kreishub up`) or
 # from KREISHUB_ENDPOINT, KREISHUB_LIVE, KREISHUB_RECORDER and KREISHUB_DIR. If a port
 # is taken, `kreishub up` says which and exits, and this script publishes nothing:
@@ -57,18 +64,47 @@ field () {
 client=$(field client)
 live=$(field live)
 db=$(field db)
+certs=$(field certs)
+server_cert=$(field server_cert)
 export KREISHUB_ENDPOINT=$client KREISHUB_LIVE=$live
+unset KREISHUB_CERT KREISHUB_SERVER_CERT KREISHUB_CERTS
+if [ -n "$certs" ]; then                # a secure hub: each speaks with its certificate
+    export KREISHUB_SERVER_CERT=$server_cert
+    KREISHUB_CERTS=$certs KREISHUB="$bin/kreishub" ./scripts/demo.sh
+    echo
+    KREISHUB_CERT=$certs/admin.cert_secret "$bin/kreishub" log
+    cat <<EOT
 
-KREISHUB="$bin/kreishub" ./scripts/demo.sh
-echo
-"$bin/kreishub" log
-cat <<EOT
-
-The hub is running (store $db). In another terminal, try:
+The hub is running (store $db, certificates in $certs).
+In another terminal, speak as Jüchen (05162012) with its certificate:
     export PATH=$bin:\$PATH KREISHUB_ENDPOINT=$client KREISHUB_LIVE=$live
-    kreishub subscribe --from 05162012
-    kreishub publish idea --from 05162012 --title "Gemeinsame Bauhof-Software"
+    export KREISHUB_SERVER_CERT=$server_cert
+    export KREISHUB_CERT=$certs/05162012.cert_secret
+    kreishub subscribe --from 05162012 --since 1 &
+    kreishub publish idea --title "Gemeinsame Bauhof-Software"
+    kreishub publish idea --from 05162004 --title "Im Namen Dormagens"
     kreishub log --format json
+    kill %1
+The subscriber shows Jüchen's items, the stored one and then the new one; the
+second publish claims to be Dormagen and is refused: SENDER (the hub takes the
+sender from the certificate). Another member: its own KREISHUB_CERT in $certs.
 Ctrl-C stops the hub.
 EOT
+else                                    # --plain: nobody is identified
+    export KREISHUB_PLAIN=1
+    KREISHUB="$bin/kreishub" ./scripts/demo.sh
+    echo
+    "$bin/kreishub" log
+    cat <<EOT
+
+The hub is running in PLAIN MODE (store $db): nobody is identified. In another
+terminal, try:
+    export PATH=$bin:\$PATH KREISHUB_ENDPOINT=$client KREISHUB_LIVE=$live KREISHUB_PLAIN=1
+    kreishub subscribe --from 05162012 --since 1 &
+    kreishub publish idea --from 05162012 --title "Gemeinsame Bauhof-Software"
+    kreishub log --format json
+    kill %1
+Ctrl-C stops the hub.
+EOT
+fi
 wait $hub

@@ -4,11 +4,20 @@
     starts again on the same store; up.sh publishes the demo into the hub it started.
     With a port taken, by a plain listening socket or by a real hub, both stop at
     once, name the port, and publish nowhere: the socket holder is never connected
-    to, and the other hub's log stays as it was.
+    to, and the other hub's log stays as it was. A second up on a data directory in
+    use stops at once too, and a standby recorder stopped by SIGTERM exits 0.
+
+    The hub up runs is secure: its first start makes the certificates of the broker,
+    the recorder, an admin, the Kreis and each member in DATA/certs (their public
+    parts in DATA/clients), later starts reuse them and make those of members added
+    to the configuration; up.sh's demo publishes each item with its sender's own
+    certificate, and the tour it prints works as printed. --plain still runs a plain
+    hub, and says so.
 
     Programs run through support/kh_proc.h: the test waits for a READY line or for
     output, never for a time. */
 #include <czmq.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "kh_cert.h"
 #include "kh_harness.h"
 #include "kh_proc.h"
 #include "kh_ready.h"
@@ -136,7 +146,8 @@ s_kids_gone (const int kids [2])
     return true;
 }
 
-/* Runs a shell command with the programs on PATH; stdout into t->out. */
+/* Runs a shell command with the programs on PATH, speaking to the harness' hub;
+   stdout into t->out. */
 static int
 s_sh (s_test_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -149,6 +160,27 @@ s_sh (s_test_t *t, const char *fmt, ...)
     vsnprintf (cmd, sizeof cmd, fmt, args);
     va_end (args);
     return kh_hub_run (&t->hub, t->out, sizeof t->out, "%s", cmd);
+}
+
+/* The same for a hub that `kreishub up` runs on the data directory data, as who
+   (a base in DATA/certs: an AGS, or "admin"), with the certificates up made. */
+static int
+s_sh_as (s_test_t *t, const char *data, const char *who, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static int
+s_sh_as (s_test_t *t, const char *data, const char *who, const char *fmt, ...)
+{
+    char cmd [2048];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (cmd, sizeof cmd, fmt, args);
+    va_end (args);
+    /* after the harness' own, so these win */
+    return kh_hub_run_as (&t->hub, "admin", t->out, sizeof t->out,
+                          "KREISHUB_CERT='%s/certs/%s.cert_secret' "
+                          "KREISHUB_SERVER_CERT='%s/certs/server.cert' %s", data, who, data,
+                          cmd);
 }
 
 /* Opens a plain TCP socket listening on a free loopback port; returns it (or -1) and
@@ -227,12 +259,223 @@ s_up_stop (s_test_t *t, s_run_t *run)
               "pids %d, %d", kids [0], kids [1]);
 }
 
-/* up on wildcard ports by flags: READY, ping, publish, stop; then again on the same
-   directory, its endpoints and directory from the environment alone. */
+/* ------------------------------------------------------------ certificates */
+
+#define S_MEMBERS       8               /* the default's, the Rhein-Kreis Neuss' */
+#define S_HOLDERS_MAX   16
+
+/* Whom `kreishub up` makes certificates for: file base, ags, role, name. */
+typedef struct {
+    const char *base;
+    const char *ags;
+    const char *role;                   /* "" for the server's */
+    const char *name;
+} s_holder_t;
+
+static const s_holder_t s_holders [] = {
+    { "server", "", "", "kreishub" }, { "hub", "05162", "hub", "recorder" },
+    { "admin", "05162", "admin", "admin" }, { "05162", "05162", "kreis", "Rhein-Kreis Neuss" },
+    { "05162004", "05162004", "municipality", "Dormagen" },
+    { "05162008", "05162008", "municipality", "Grevenbroich" },
+    { "05162012", "05162012", "municipality", "Jüchen" },
+    { "05162016", "05162016", "municipality", "Kaarst" },
+    { "05162020", "05162020", "municipality", "Korschenbroich" },
+    { "05162022", "05162022", "municipality", "Meerbusch" },
+    { "05162024", "05162024", "municipality", "Neuss" },
+    { "05162028", "05162028", "municipality", "Rommerskirchen" },
+    /* added to the configuration later */
+    { "05162032", "05162032", "municipality", "Testdorf" }
+};
+#define S_DEFAULT_HOLDERS   12          /* s_holders without the one added later */
+
+/* The public keys of the holders, to tell a reused pair from a new one. */
+typedef struct {
+    char key [S_HOLDERS_MAX][41];
+} s_keys_t;
+
+/* True if path has the mode bits mode (and exists). */
+static bool
+s_mode (const char *path, mode_t mode)
+{
+    struct stat st;
+    return stat (path, &st) == 0 && (st.st_mode & 0777) == mode;
+}
+
+/* The value of cert's metadata key; "" if it lacks the key (or cert is NULL). */
+static const char *
+s_meta (zcert_t *cert, const char *key)
+{
+    const char *value = cert ? zcert_meta (cert, key) : NULL;
+    return value ? value : "";
+}
+
+/* True if cert's metadata key says value ("" also for a key it lacks). */
+static bool
+s_meta_is (zcert_t *cert, const char *key, const char *value)
+{
+    return streq (s_meta (cert, key), value);
+}
+
+/* Checks holder's pair in DATA/certs (its metadata, the secret file's mode 0600) and
+   its public part in DATA/clients (the same key and metadata, no secret), and
+   writes its public key into key. Returns true if all holds, after saying what does
+   not. */
+static bool
+s_check_pair (const char *data, const s_holder_t *holder, char key [41])
+{
+    char pub [512], sec [512], copy [512];
+    snprintf (pub, sizeof pub, "%s/certs/%s.cert", data, holder->base);
+    snprintf (sec, sizeof sec, "%s/certs/%s.cert_secret", data, holder->base);
+    snprintf (copy, sizeof copy, "%s/clients/%s.cert", data, holder->base);
+    kh_problem_t why;
+    zcert_t *pair = kh_cert_load (sec, true, &why);
+    bool server = streq (holder->base, "server");
+    zcert_t *admitted = server ? NULL : kh_cert_load (copy, false, &why);
+    zcert_t *secret = server ? NULL : kh_cert_load (copy, true, &why);
+    bool ok = pair && s_mode (sec, 0600) && s_mode (pub, 0644)
+           && s_meta_is (pair, "ags", holder->ags) && s_meta_is (pair, "role", holder->role)
+           && s_meta_is (pair, "name", holder->name)
+           && (server ? !zsys_file_exists (copy)
+                      : admitted && !secret
+                        && streq (zcert_public_txt (admitted), zcert_public_txt (pair))
+                        && s_meta_is (admitted, "ags", holder->ags)
+                        && s_meta_is (admitted, "role", holder->role));
+    if (!ok)
+        printf ("it_up: %s: pair %s (%s), mode %o, ags '%s' role '%s' name '%s'; "
+                "admitted %s, with a secret %s\n", holder->base, pair ? "read" : "not read",
+                why.reason, (unsigned) (zsys_file_mode (sec) & 0777), s_meta (pair, "ags"),
+                s_meta (pair, "role"), s_meta (pair, "name"), admitted ? "yes" : "no",
+                secret ? "yes" : "no");
+    snprintf (key, 41, "%s", pair ? zcert_public_txt (pair) : "");
+    zcert_destroy (&pair);
+    zcert_destroy (&admitted);
+    zcert_destroy (&secret);
+    return ok;
+}
+
+/* Counts the files in dir whose names end in suffix ("" for all); -1 if it cannot
+   be read. */
+static int
+s_count_files (const char *dir, const char *suffix)
+{
+    DIR *listing = opendir (dir);
+    if (!listing)
+        return -1;
+    int count = 0;
+    for (struct dirent *entry; (entry = readdir (listing)) != NULL; ) {
+        size_t len = strlen (entry->d_name), tail = strlen (suffix);
+        count += entry->d_name [0] != '.' && len >= tail
+              && streq (entry->d_name + len - tail, suffix);
+    }
+    closedir (listing);
+    return count;
+}
+
+/* Checks the certificates of data: the first count holders' pairs, each public part
+   admitted but the server's, and nothing else in DATA/clients; DATA/certs mode
+   0700. Fills keys. */
+static void
+s_check_certs (const char *data, size_t count, s_keys_t *keys)
+{
+    char certs [420], clients [420];
+    snprintf (certs, sizeof certs, "%s/certs", data);
+    snprintf (clients, sizeof clients, "%s/clients", data);
+    bool pairs = true;
+    for (size_t i = 0; i < count; i++)
+        pairs = s_check_pair (data, &s_holders [i], keys->key [i]) && pairs;
+    KH_CHECK ("each pair carries its holder's ags, role and name; secret files are 0600",
+              pairs, "see above (%zu holders)", count);
+    int admitted = s_count_files (clients, ""), secrets = s_count_files (clients, "_secret");
+    KH_CHECK ("the clients directory holds the public parts, none secret, not the server's",
+              pairs && admitted == (int) count - 1 && secrets == 0,
+              "%d files there, %d secret", admitted, secrets);
+    KH_CHECK ("the certs directory is the user's alone (0700)", s_mode (certs, 0700),
+              "mode %o", (unsigned) (zsys_file_mode (certs) & 0777));
+}
+
+/* Counts the pairs up said it made in text. */
+static int
+s_made (const char *text)
+{
+    int count = 0;
+    for (const char *p = strstr (text, "kreishub up: made "); p;
+         p = strstr (p + 1, "kreishub up: made "))
+        count++;
+    return count;
+}
+
+/* Writes a config file at path whose section kreis is the default and one member
+   more, 05162032 Testdorf. Returns 0 or -1. */
+static int
+s_members_config (const char *path)
+{
+    FILE *file = fopen (path, "w");
+    if (!file)
+        return -1;
+    fprintf (file, "kreis\n    ags = 05162\n    name = \"Rhein-Kreis Neuss\"\n    members\n");
+    for (size_t i = 4; i < sizeof s_holders / sizeof s_holders [0]; i++)
+        fprintf (file, "        %s = \"%s\"\n", s_holders [i].ags, s_holders [i].name);
+    return fclose (file) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ up, secure */
+
+/* A second `kreishub up` on data, while the first (whose recorder pid is recorder)
+   runs there: it stops at once, names the lock and its holder, starts nothing. */
+static void
+s_check_dir_taken (s_test_t *t, const char *data, int recorder)
+{
+    char expect [600];
+    const char *args [] = { "kreishub", "up", "--dir", data, "--client", S_ANY, "--live",
+                            S_ANY, "--recorder", S_ANY, NULL };
+    int64_t start = zclock_mono ();
+    s_run_t run = s_start (t, "up-second", NULL, args);
+    int rc = s_finish (t, &run, 10000);
+    int64_t took = zclock_mono () - start;
+    snprintf (expect, sizeof expect, "kreishub up: the data directory %s is in use by "
+              "another hub (its recorder, pid %d,\nholds %s/kreishub.db-lock); nothing was "
+              "started", data, recorder, data);
+    KH_CHECK ("a second kreishub up on a directory in use exits 1 at once, naming the lock",
+              rc == 1 && took < S_TAKEN_MS && strstr (t->err, expect)
+              && strstr (t->err, "--dir DIR       or KREISHUB_DIR"),
+              "rc %d after %d ms, stderr '%s'", rc, (int) took, t->err);
+    KH_CHECK ("and starts nothing: no READY, nothing on stdout", !*t->out, "out '%s'", t->out);
+}
+
+/* A recorder started on the store of data, which another recorder holds, waits as
+   its standby; SIGTERM ends the wait with status 0. */
+static void
+s_check_standby_stop (s_test_t *t, const char *data)
+{
+    char db [460], link [460], err [400];
+    snprintf (db, sizeof db, "%s/kreishub.db", data);
+    snprintf (link, sizeof link, "ipc://%s/standby.sock", data);
+    snprintf (err, sizeof err, "%s/standby.err", t->dir);
+    const char *args [] = { "kreishub-recorder", "--db", db, "--broker", link, NULL };
+    s_run_t run = s_start (t, "standby", NULL, args);
+    /* its log goes to the file: look there until it says it waits */
+    int64_t end = zclock_mono () + S_UP_MS;
+    while (!strstr (kh_hub_slurp (err, t->err, sizeof t->err), "waiting as its standby")
+    &&     run.proc && kh_proc_running (run.proc) && zclock_mono () < end)
+        kh_proc_wait (&run.proc, 1, 10, -1);
+    KH_CHECK ("a second recorder on the store waits as a standby",
+              strstr (t->err, "waiting as its standby"), "err '%s'", t->err);
+    kh_proc_signal (run.proc, SIGTERM);
+    int rc = s_finish (t, &run, 30000);
+    KH_CHECK ("a standby stopped by SIGTERM exits 0, saying it stopped while waiting",
+              rc == 0 && strstr (t->err, "stopped while waiting as a standby"),
+              "rc %d err '%s'", rc, t->err);
+}
+
+/* up on wildcard ports by flags: it makes the certificates, says READY with them,
+   serves the Kreis (publish) and the admin (ping), refuses a second up on its
+   directory, stops; then again on the same directory, its endpoints and directory
+   from the environment alone, a member added by the config file: the pairs are
+   reused, the new member's made and admitted, a revoked one left revoked. */
 static void
 test_up (s_test_t *t)
 {
-    char data [400], client [256], db [512], head [32];
+    char data [400], client [256], db [512], head [32], value [512], path [1024];
     snprintf (data, sizeof data, "%s/data", t->dir);
     const char *args [] = { "kreishub", "up", "--dir", data, "--client", S_ANY,
                             "--live", S_ANY, "--recorder", S_ANY, NULL };
@@ -245,33 +488,125 @@ test_up (s_test_t *t)
     kh_ready_get (ready, "head", head, sizeof head);
     KH_CHECK ("its READY line names the store in --dir and its head", strncmp (db, data,
               strlen (data)) == 0 && streq (head, "0"), "'%s'", ready);
-    int rc = s_sh (t, "kreishub -e %s ping -t 5000", client);
-    KH_CHECK ("once kreishub up says READY, the hub can store", rc == 0
+    snprintf (path, sizeof path, "%s/certs/server.cert", data);
+    bool named = kh_ready_get (ready, "server_cert", value, sizeof value) == 0
+              && streq (value, path);
+    snprintf (path, sizeof path, "%s/certs", data);
+    named = named && kh_ready_get (ready, "certs", value, sizeof value) == 0
+         && streq (value, path);
+    KH_CHECK ("and the hub's certificate and the certificates' directory", named, "'%s'",
+              ready);
+    s_keys_t first;
+    s_check_certs (data, S_DEFAULT_HOLDERS, &first);
+    char text [S_OUT_MAX];
+    s_await_output (&run, "Ctrl-C stops it.", S_UP_MS, text, sizeof text);
+    char exports [1200];                /* as echoed: each line after "up: " */
+    snprintf (exports, sizeof exports, "up:   export KREISHUB_SERVER_CERT=%s/certs/"
+              "server.cert\nup:   export KREISHUB_CERT=%s/certs/05162004.cert_secret\n",
+              data, data);
+    KH_CHECK ("its first start says it made every pair, and how a client uses them",
+              s_made (text) == S_DEFAULT_HOLDERS && strstr (text, exports), "out '%s'", text);
+
+    int rc = s_sh_as (t, data, "admin", "kreishub -e %s ping -t 5000", client);
+    KH_CHECK ("once kreishub up says READY, the hub can store (the admin pings it)", rc == 0
               && streq (t->out, "head 0 recorder up\n"), "rc %d '%s'", rc, t->out);
-    rc = s_sh (t, "kreishub -e %s publish idea --title 'Vor dem Neustart' --from 05162", client);
-    KH_CHECK ("a publish through kreishub up is stored", rc == 0 && streq (t->out, "seq 1\n"),
+    rc = s_sh_as (t, data, "05162", "kreishub -e %s publish idea --title 'Vor dem Neustart'",
+                  client);
+    KH_CHECK ("the Kreis publishes with its certificate through kreishub up",
+              rc == 0 && streq (t->out, "seq 1\n"), "rc %d '%s'", rc, t->out);
+    int kids [2];
+    s_kids (text, kids);
+    s_check_dir_taken (t, data, kids [1]);
+    s_check_standby_stop (t, data);
+    rc = s_sh_as (t, data, "admin", "kreishub -e %s ping -t 5000", client);
+    KH_CHECK ("the first hub serves on", rc == 0 && streq (t->out, "head 1 recorder up\n"),
               "rc %d '%s'", rc, t->out);
     s_up_stop (t, &run);
 
-    char dir_env [420];
+    /* Neuss revoked meanwhile; Testdorf joins the Kreis */
+    char dir_env [420], config [460], config_env [480], revoked [460];
+    snprintf (revoked, sizeof revoked, "%s/clients/05162024.cert", data);
+    snprintf (config, sizeof config, "%s/members.cfg", t->dir);
     snprintf (dir_env, sizeof dir_env, "KREISHUB_DIR=%s", data);
+    snprintf (config_env, sizeof config_env, "KREISHUB_CONFIG=%s", config);
+    rc = unlink (revoked) || s_members_config (config) ? -1 : 0;
+    KH_CHECK ("a certificate is revoked and a member added to a config file", rc == 0,
+              "%s", strerror (errno));
     const char *env [] = { "KREISHUB_ENDPOINT=" S_ANY, "KREISHUB_LIVE=" S_ANY,
-                           "KREISHUB_RECORDER=" S_ANY, dir_env, NULL };
+                           "KREISHUB_RECORDER=" S_ANY, dir_env, config_env, NULL };
     const char *bare [] = { "kreishub", "up", NULL };
     run = s_up (t, env, bare, client, sizeof client);
-    KH_CHECK ("kreishub up takes endpoints and directory from the environment", run.proc
-              && kh_ready_get (kh_proc_ready (run.proc), "head", head, sizeof head) == 0
-              && streq (head, "1"), "head '%s'", head);
+    KH_CHECK ("kreishub up takes endpoints, directory and config from the environment",
+              run.proc && kh_ready_get (kh_proc_ready (run.proc), "head", head,
+              sizeof head) == 0 && streq (head, "1"), "head '%s'", head);
     if (!run.proc)
         return;
-    rc = s_sh (t, "kreishub -e %s log --format csv", client);
+    s_await_output (&run, "Ctrl-C stops it.", S_UP_MS, text, sizeof text);
+    snprintf (path, sizeof path, "kreishub up: made %s/certs/05162032.cert_secret "
+              "(05162032 Testdorf)\n", data);
+    KH_CHECK ("a later start makes only the pair of the member added",
+              s_made (text) == 1 && strstr (text, path), "out '%s'", text);
+    snprintf (path, sizeof path, "kreishub up: 05162024 (Neuss) is not admitted: %s is not "
+              "there (revoked)", revoked);
+    KH_CHECK ("and says that a member's certificate is revoked, leaving it so",
+              strstr (text, path) && !zsys_file_exists (revoked), "out '%s'", text);
+    s_keys_t second;
+    snprintf (path, sizeof path, "%s/certs/05162024.cert", data);
+    zcert_t *neuss = zcert_load (path);     /* put back, to check the rest */
+    rc = neuss ? zcert_save_public (neuss, revoked) : -1;
+    zcert_destroy (&neuss);
+    s_check_certs (data, sizeof s_holders / sizeof s_holders [0], &second);
+    bool same = rc == 0;
+    for (size_t i = 0; i < S_DEFAULT_HOLDERS; i++)
+        same = same && *first.key [i] && streq (first.key [i], second.key [i]);
+    KH_CHECK ("a second start reuses every pair it made before", same, "keys differ");
+
+    rc = s_sh_as (t, data, "admin", "kreishub -e %s log --format csv", client);
     KH_CHECK ("the log still holds the earlier message after a restart", rc == 0
               && kh_hub_lines (t->out) == 2 && strstr (t->out, "\n1,")
-              && strstr (t->out, "Vor dem Neustart"), "rc %d '%s'", rc, t->out);
-    rc = s_sh (t, "kreishub -e %s publish idea --title 'Nach dem Neustart' --from 05162", client);
-    KH_CHECK ("seqs go on after a restart", rc == 0 && streq (t->out, "seq 2\n"), "rc %d '%s'",
-              rc, t->out);
+              && strstr (t->out, ",05162,") && strstr (t->out, "Vor dem Neustart"),
+              "rc %d '%s'", rc, t->out);
+    rc = s_sh_as (t, data, "05162032", "kreishub -e %s publish idea --title 'Nach dem "
+                  "Neustart'", client);
+    KH_CHECK ("the member added publishes with its new certificate; seqs go on",
+              rc == 0 && streq (t->out, "seq 2\n"), "rc %d '%s'", rc, t->out);
+    rc = s_sh_as (t, data, "admin", "kreishub -e %s log --format csv --since 2", client);
+    KH_CHECK ("stored as its own", rc == 0 && strstr (t->out, "\n2,")
+              && strstr (t->out, ",05162032,"), "rc %d '%s'", rc, t->out);
     s_up_stop (t, &run);
+}
+
+/* up --plain: a plain hub as before, no certificates, and a warning. */
+static void
+test_up_plain (s_test_t *t)
+{
+    char data [400], client [256], value [64], certs [420];
+    snprintf (data, sizeof data, "%s/data-plain", t->dir);
+    snprintf (certs, sizeof certs, "%s/certs", data);
+    const char *args [] = { "kreishub", "up", "--plain", "--dir", data, "--client", S_ANY,
+                            "--live", S_ANY, "--recorder", S_ANY, NULL };
+    s_run_t run = s_up (t, NULL, args, client, sizeof client);
+    KH_CHECK ("kreishub up --plain comes up", run.proc, "see above");
+    if (!run.proc)
+        return;
+    const char *ready = kh_proc_ready (run.proc);
+    KH_CHECK ("without certificates: none made, none in its READY line",
+              !zsys_file_exists (certs) && kh_ready_get (ready, "certs", value, sizeof value)
+              && kh_ready_get (ready, "server_cert", value, sizeof value), "'%s'", ready);
+    int rc = s_sh (t, "kreishub --plain -e %s publish idea --title 'Ohne Zertifikat' "
+                   "--from 05162012", client);
+    KH_CHECK ("a plain client publishes as any AGS it names", rc == 0
+              && streq (t->out, "seq 1\n"), "rc %d '%s'", rc, t->out);
+    char text [S_OUT_MAX];
+    s_await_output (&run, "Ctrl-C stops it.", S_UP_MS, text, sizeof text);
+    KH_CHECK ("it says plain mode where the certificates would be",
+              strstr (text, "PLAIN MODE: nothing is encrypted, nobody is identified"),
+              "out '%s'", text);
+    s_up_stop (t, &run);
+    KH_CHECK ("and its programs warn loudly on stderr",
+              strstr (t->err, "kreishub-broker: WARNING: PLAIN MODE")
+              && strstr (t->err, "kreishub-recorder: WARNING: PLAIN MODE"),
+              "err '%s'", t->err);
 }
 
 /* Runs `kreishub up` with one endpoint on a port a plain socket holds, given as env
@@ -475,12 +810,38 @@ s_up_sh (s_test_t *t, const char *name, const char *client, const char *live,
     return s_start (t, name, env, argv);
 }
 
-/* up.sh on free ports: the demo goes into the hub it started, which it names. */
+/* Runs the tour that up.sh printed in text, as echoed with the prefix "up-sh: " (the
+   indented lines after "with its certificate:"), as a bash script; its stdout and
+   stderr into t->out. Returns its exit status, or -1 if text holds no tour. */
+static int
+s_run_tour (s_test_t *t, const char *text)
+{
+    const char *prefix = "up-sh:     ";
+    size_t skip = strlen (prefix);
+    const char *begin = strstr (text, "with its certificate:\n");
+    char path [420];
+    snprintf (path, sizeof path, "%s/tour.sh", t->dir);
+    FILE *file = begin ? fopen (path, "w") : NULL;
+    if (!file)
+        return -1;
+    int lines = 0;
+    for (const char *line = strchr (begin, '\n') + 1;
+         strncmp (line, prefix, skip) == 0 && strchr (line, '\n');
+         line = strchr (line, '\n') + 1, lines++)
+        fprintf (file, "%.*s\n", (int) (strchr (line, '\n') - line - skip), line + skip);
+    fclose (file);
+    return lines ? kh_hub_run_as (&t->hub, "admin", t->out, sizeof t->out, "bash '%s' 2>&1",
+                                  path) : -1;
+}
+
+/* up.sh on free ports: the demo goes into the hub it started, which it names, each
+   item with its sender's certificate; the tour it prints works as printed. */
 static void
 test_up_sh (s_test_t *t)
 {
     s_run_t run = s_up_sh (t, "up-sh", S_ANY, S_ANY, S_ANY);
-    char text [S_OUT_MAX], client [128] = "";
+    char text [S_OUT_MAX], client [128] = "", data [420];
+    snprintf (data, sizeof data, "%s/up-sh", t->dir);
     bool up = s_await_output (&run, "Ctrl-C stops the hub.", S_UP_MS, text, sizeof text);
     const char *named = strstr (text, "KREISHUB_ENDPOINT=");
     if (named)
@@ -489,10 +850,41 @@ test_up_sh (s_test_t *t)
     s_kids (text, kids);
     KH_CHECK ("up.sh starts the hub, publishes the demo and names the endpoint", up
               && strstr (text, "demo: 10 items published") && *client, "out '%s'", text);
-    int rc = s_sh (t, "kreishub -e %s log --format csv", client);
+    int rc = s_sh_as (t, data, "admin", "kreishub -e %s log --format csv", client);
     KH_CHECK ("the demo is in the hub up.sh started, on the endpoint it names",
               rc == 0 && kh_hub_lines (t->out) == 11 && strstr (t->out, "Digitaler Zwilling"),
               "rc %d '%s'", rc, t->out);
+    /* id's last two digits, type, from: as scripts/demo.sh publishes them */
+    static const char *const items [10][3] = {
+        { "01", "idea", "05162" }, { "02", "offer", "05162" }, { "03", "offer", "05162" },
+        { "04", "offer", "05162" }, { "05", "idea", "05162" }, { "06", "idea", "05162" },
+        { "07", "idea", "05162" }, { "08", "idea", "05162020" },
+        { "09", "idea", "05162012" }, { "0a", "idea", "05162" } };
+    bool senders = rc == 0;
+    for (int i = 0; i < 10; i++) {
+        char row [128];
+        snprintf (row, sizeof row, ",017ce42a-3800-7000-8000-0000000000%s,%s,%s,",
+                  items [i][0], items [i][1], items [i][2]);
+        senders = senders && strstr (t->out, row);
+    }
+    KH_CHECK ("each demo item is stored with the sender of the certificate it came with",
+              senders, "'%s'", t->out);
+
+    rc = s_run_tour (t, text);
+    KH_CHECK ("the tour up.sh prints runs as printed: Jüchen publishes with its certificate",
+              rc == 0 && strstr (t->out, "seq 11\n"), "rc %d out '%s'", rc, t->out);
+    KH_CHECK ("its claim to publish as Dormagen is refused SENDER",
+              strstr (t->out, "kreishub: rejected: SENDER: from: 05162004 is not the AGS of "
+                      "your certificate (05162012)"), "out '%s'", t->out);
+    KH_CHECK ("and its log shows Jüchen's new item as Jüchen's",
+              strstr (t->out, "\"seq\":11,") && strstr (t->out, "\"from\":\"05162012\","
+                      "\"ts\"") && strstr (t->out, "Gemeinsame Bauhof-Software"),
+              "out '%s'", t->out);
+    rc = s_sh_as (t, data, "admin", "kreishub -e %s log --format csv --since 11", client);
+    KH_CHECK ("nothing but that item was stored by the tour", rc == 0
+              && kh_hub_lines (t->out) == 2 && strstr (t->out, ",idea,05162012,"),
+              "rc %d '%s'", rc, t->out);
+
     kh_proc_signal (run.proc, SIGTERM);
     rc = s_finish (t, &run, 30000);
     KH_CHECK ("up.sh stops with its hub on SIGTERM and exits 0", rc == 0, "rc %d err '%s'",
@@ -543,13 +935,13 @@ test_up_sh_taken (s_test_t *t)
 int
 main (void)
 {
-    unsetenv ("KREISHUB_CONFIG");       /* the runner's own settings must not leak in */
-    unsetenv ("KREISHUB_FROM");
-    /* Until `kreishub up` makes its certificates, the hubs it runs are plain, and
-       so is the harness' (the programs it starts would take KREISHUB_PLAIN too). */
-    setenv ("KREISHUB_PLAIN", "1", 1);
+    /* the runner's own settings must not leak in */
+    const char *leaks [] = { "KREISHUB_CONFIG", "KREISHUB_FROM", "KREISHUB_PLAIN",
+                             "KREISHUB_CERT", "KREISHUB_SERVER_CERT", "KREISHUB_CERTS" };
+    for (size_t i = 0; i < sizeof leaks / sizeof leaks [0]; i++)
+        unsetenv (leaks [i]);
     s_test_t *t = (s_test_t *) calloc (1, sizeof *t);
-    if (!t || !getenv ("KH_SOURCE_DIR") || kh_hub_start_plain (&t->hub, NULL, NULL)) {
+    if (!t || !getenv ("KH_SOURCE_DIR") || kh_hub_start (&t->hub, NULL, NULL)) {
         printf ("FAIL hub starts (and KH_SOURCE_DIR is set)\n");
         free (t);
         return 1;
@@ -560,7 +952,8 @@ main (void)
         const char *name;
         void (*run) (s_test_t *t);
     } tests [] = {
-        { "up", test_up }, { "up taken", test_up_taken }, { "up no pipe", test_up_no_pipe },
+        { "up", test_up }, { "up plain", test_up_plain }, { "up taken", test_up_taken },
+        { "up no pipe", test_up_no_pipe },
         { "up stopped", test_up_stopped_in_start }, { "up.sh", test_up_sh },
         { "up.sh taken", test_up_sh_taken },
     };

@@ -3,22 +3,31 @@
     recorder is linked, prints a READY line and where the hub is, and stops both
     cleanly on Ctrl-C or SIGTERM.
 
-    Before it starts anything it tries the broker's three ports: if one is taken
-    (another hub, or any other program), it says which and how to choose others,
-    and exits 1 having started nothing, so that a script that waits for its READY
-    line publishes nowhere. Signals reach the waits through a self-pipe.
+    The hub is secure unless --plain: before the start, the data directory gets the
+    certificates of the broker, the recorder, an admin, the Kreis and each member
+    that it lacks (kh_up_certs.h, kh_members.h); the programs get theirs by flag.
+
+    Before it starts anything it checks that the data directory is not another
+    hub's (its recorder holds the store's lock) and tries the broker's three ports:
+    if one is taken (another hub, or any other program), it says which and how to
+    choose others, and exits 1 having started nothing, so that a script that waits
+    for its READY line publishes nowhere. Signals reach the waits through a
+    self-pipe.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "kh_cli.h"
 #include "kh_launch.h"
+#include "kh_members.h"
 #include "kh_port.h"
 #include "kh_ready.h"
 #include "kh_sync.h"
+#include "kh_up_certs.h"
 
 #define S_DIR          "./kreishub-data"
 
@@ -28,6 +37,7 @@ typedef struct {
     const char *client;                 /* the same as -e */
     const char *recorder;
     const char *sync;
+    bool        certs_only;
 } s_args_t;
 
 /* What the hub is run with: flag, else environment, else config file, else default. */
@@ -40,6 +50,7 @@ typedef struct {
     const char *sync;                   /* a mode's name, or NULL: the recorder's own */
     bool        plain;                  /* both programs in plain mode */
     char        db [PATH_MAX];          /* DIR/kreishub.db */
+    kh_up_certs_t certs;                /* DIR/certs, DIR/clients (unless plain) */
 } s_plan_t;
 
 static int s_signal_pipe [2] = { -1, -1 };
@@ -63,8 +74,10 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
           "recorder durability: full (default), normal, off" },
         { "config", 'c', "FILE", &cli->config, NULL, "handed to both programs (sections "
           "broker, recorder;\nenv KREISHUB_CONFIG); flags and environment win" },
-        { "plain", 0, NULL, NULL, &cli->plain, "no CURVE, nobody identified: loopback "
-          "endpoints only,\nfor development (env KREISHUB_PLAIN=1)" },
+        { "plain", 0, NULL, NULL, &cli->plain, "no CURVE, no certificates, nobody "
+          "identified: loopback\nendpoints only, for development (env KREISHUB_PLAIN=1)" },
+        { "certs-only", 0, NULL, NULL, &args->certs_only, "make the certificates DIR lacks, "
+          "say where they are, and exit\n(starts nothing)" },
         { NULL }
     };
     kh_opts_t opts = {
@@ -73,17 +86,33 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
                  "this\nprogram, else on PATH), until Ctrl-C or SIGTERM stops both.\n",
         .notes = "An endpoint comes from its flag, else the environment, else the config "
                  "file's\nsection 'broker' (client, live, recorder), else the default. A port "
-                 "of * lets\nthe system choose a free one. If a port is taken, it says which "
-                 "and starts\nnothing. Once the recorder is linked it prints\n"
-                 "  READY client=EP live=EP recorder=EP db=PATH head=SEQ\n"
-                 "and then where the hub is, for people.\n"
-                 "Exit status 0 after a clean stop, 1 if a port is taken or a program could "
-                 "not\nstart or died.\n"
+                 "of * lets\nthe system choose a free one. If a port is taken, or DIR is "
+                 "another running\nhub's, it says so and starts nothing.\n"
+                 "Unless --plain the hub is secure: its first start makes in DIR/certs the "
+                 "certificate\npairs of the broker (server), the recorder (hub), an admin, "
+                 "the Kreis and each\nmember, and puts their public parts into DIR/clients, "
+                 "which the broker admits\n(remove one there to revoke it). The members are "
+                 "the config file's section\n'kreis' (default: the Rhein-Kreis Neuss and its "
+                 "8 municipalities); later starts\nreuse the pairs and make those of members "
+                 "added since. A client gives its pair\nand the hub's certificate: "
+                 "KREISHUB_CERT=DIR/certs/AGS.cert_secret and\n"
+                 "KREISHUB_SERVER_CERT=DIR/certs/server.cert.\n"
+                 "Once the recorder is linked it prints\n"
+                 "  READY client=EP live=EP recorder=EP db=PATH head=SEQ server_cert=PATH "
+                 "certs=DIR\n(without server_cert and certs in plain mode) and then where "
+                 "the hub is, for people.\n"
+                 "Exit status 0 after a clean stop, 1 if a port or DIR is taken, a "
+                 "certificate\ncannot be made, or a program could not start or died.\n"
     };
     int rc = kh_opts_parse (&opts, argc, argv, NULL);
     kh_sync_t mode;
     if (rc == KH_OPTS_GO && args->sync && kh_sync_parse (args->sync, &mode)) {
         fprintf (stderr, "kreishub up: --sync is " KH_SYNC_CHOICES ", not '%s'\n", args->sync);
+        rc = kh_cli_bad (&opts);
+    }
+    if (rc == KH_OPTS_GO && args->certs_only && cli->plain) {
+        fprintf (stderr, "kreishub up: --certs-only makes certificates, which --plain "
+                 "does without\n");
         rc = kh_cli_bad (&opts);
     }
     return rc;
@@ -107,8 +136,10 @@ s_plan (const kh_cli_t *cli, const s_args_t *args, s_plan_t *plan)
     kh_sync_t mode;
     plan->sync = args->sync && kh_sync_parse (args->sync, &mode) == 0
                ? kh_sync_name (mode) : NULL;
+    kh_problem_t why;
     if (snprintf (plan->db, sizeof plan->db, "%s/kreishub.db", plan->dir)
-        >= (int) sizeof plan->db) {
+        >= (int) sizeof plan->db - 8    /* room for the lock's "-lock" */
+    ||  kh_up_certs_init (&plan->certs, plan->dir, &why)) {
         fprintf (stderr, "kreishub up: the data directory's name is too long\n");
         return -1;
     }
@@ -147,6 +178,31 @@ s_ports_taken (const s_plan_t *plan)
     if (taken) {
         fprintf (stderr, "kreishub up: another program, perhaps another kreishub, listens "
                  "there; nothing was started\n");
+        s_how_to_choose (plan);
+    }
+    return taken;
+}
+
+/* True if another hub runs on plan's data directory: its recorder holds the store's
+   lock, DIR/kreishub.db-lock (kh_store.h), which our recorder would wait for as a
+   standby. Says so, and how to choose another directory. */
+static bool
+s_dir_taken (const s_plan_t *plan)
+{
+    char lock [PATH_MAX], pid [24] = "";
+    if (snprintf (lock, sizeof lock, "%s-lock", plan->db) >= (int) sizeof lock)
+        return false;                   /* s_plan left room for it */
+    int fd = open (lock, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return false;                   /* no store yet; else the recorder will say */
+    bool taken = flock (fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+    if (taken && pread (fd, pid, sizeof pid - 1, 0) > 0)
+        pid [strcspn (pid, "\n")] = 0;
+    close (fd);                         /* and with it our lock, if we got it */
+    if (taken) {
+        fprintf (stderr, "kreishub up: the data directory %s is in use by another hub (its "
+                 "recorder, pid %s,\nholds %s); nothing was started\n", plan->dir,
+                 *pid ? pid : "?", lock);
         s_how_to_choose (plan);
     }
     return taken;
@@ -219,8 +275,9 @@ s_flag (const char *args [], int *n, const char *flag, const char *value)
 static int
 s_start (kh_launch_t *launch, const s_plan_t *plan)
 {
-    const char *broker [10], *recorder [8];
+    const char *broker [14], *recorder [12];
     int brokers = 0, recorders = 0;
+    const kh_up_certs_t *certs = &plan->certs;
     s_flag (broker, &brokers, "--client", plan->client);
     s_flag (broker, &brokers, "--live", plan->live);
     s_flag (broker, &brokers, "--recorder", plan->recorder);
@@ -231,6 +288,12 @@ s_start (kh_launch_t *launch, const s_plan_t *plan)
     if (plan->plain) {                  /* each program checks its endpoints and warns */
         broker [brokers++] = recorder [recorders++] = "--plain";
         broker [brokers] = recorder [recorders] = NULL;
+    }
+    else {                              /* flags: they win over the config file's keys */
+        s_flag (broker, &brokers, "--cert", certs->server_secret);
+        s_flag (broker, &brokers, "--clients", certs->clients);
+        s_flag (recorder, &recorders, "--cert", certs->hub_secret);
+        s_flag (recorder, &recorders, "--server-cert", certs->server_cert);
     }
     int rc = kh_launch_broker (launch, broker);
     if (rc == 0)
@@ -246,9 +309,29 @@ s_start (kh_launch_t *launch, const s_plan_t *plan)
     return rc ? -1 : 0;
 }
 
+/* Says to out where the certificates of plan are and how a client uses them, with
+   the first member as the example. */
+static void
+s_tell_certs (FILE *out, const s_plan_t *plan, const kh_members_t *members)
+{
+    const kh_ident_t *kreis = kh_members_kreis (members);
+    const kh_ident_t *member = kh_members_at (members, 0);
+    char secret [PATH_MAX];
+    fprintf (out,
+        "  certs   %s: the pairs of %s (%s), its %zu members,\n"
+        "          the admin, the recorder (hub) and the broker (server)\n"
+        "  admits  %s: remove a NAME.cert there to revoke it\n"
+        "A client gives its pair and the hub's certificate, e.g. as %s (%s):\n"
+        "  export KREISHUB_SERVER_CERT=%s\n"
+        "  export KREISHUB_CERT=%s\n",
+        plan->certs.certs, kreis->name, kreis->ags, kh_members_count (members),
+        plan->certs.clients, member->name, member->ags, plan->certs.server_cert,
+        kh_up_certs_secret (&plan->certs, member->ags, secret, sizeof secret));
+}
+
 /* Prints the READY line and shows the user where the hub is. */
 static void
-s_announce (kh_launch_t *launch)
+s_announce (kh_launch_t *launch, const s_plan_t *plan, const kh_members_t *members)
 {
     kh_proc_t *broker = kh_launch_broker_proc (launch);
     kh_proc_t *recorder = kh_launch_recorder_proc (launch);
@@ -259,13 +342,19 @@ s_announce (kh_launch_t *launch)
     const char *live = kh_launch_endpoint (launch, "live");
     kh_ready_print (stdout, "client", client, "live", live,
                     "recorder", kh_launch_endpoint (launch, "recorder"),
-                    "db", db, "head", head, NULL);
+                    "db", db, "head", head,     /* in plain mode the list ends here: */
+                    plan->plain ? NULL : "server_cert", plan->certs.server_cert,
+                    "certs", plan->certs.certs, NULL);
     printf ("kreishub is up (broker pid %d, recorder pid %d)\n"
             "  client  %-28s  publish, log, ping  (KREISHUB_ENDPOINT)\n"
             "  live    %-28s  subscribe           (KREISHUB_LIVE)\n"
-            "  store   %s, head %s\n"
-            "Ctrl-C stops it.\n",
+            "  store   %s, head %s\n",
             (int) kh_proc_pid (broker), (int) kh_proc_pid (recorder), client, live, db, head);
+    if (plan->plain)
+        printf ("  PLAIN MODE: nothing is encrypted, nobody is identified (--plain)\n");
+    else
+        s_tell_certs (stdout, plan, members);
+    printf ("Ctrl-C stops it.\n");
     fflush (stdout);
 }
 
@@ -286,24 +375,44 @@ s_serve (kh_launch_t *launch)
     return true;
 }
 
-/* Runs the hub of plan until a stop, asking the broker whether it is up with keys
-   (NULL: plain). Returns the exit status: 0 after a stop that was asked for, also
-   during the start, if both programs then end cleanly. */
+/* Makes the certificates plan's data directory lacks and loads the admin's keys,
+   with which we ask the broker whether it is up, into *keys. Returns 0, or -1
+   after saying why. */
 static int
-s_run (const s_plan_t *plan, const kh_keys_t *keys)
+s_certs (const s_plan_t *plan, const kh_members_t *members, kh_keys_t **keys)
 {
-    if (s_ports_taken (plan) || s_mkdirs (plan->dir) || s_signals ())
+    kh_problem_t why;
+    if (kh_up_certs_make (&plan->certs, members, stdout, &why) < 0) {
+        fprintf (stderr, "kreishub up: %s\n", why.reason);
+        return -1;
+    }
+    fflush (stdout);
+    *keys = kh_keys_load (plan->certs.admin_secret, plan->certs.server_cert, &why);
+    if (!*keys)
+        fprintf (stderr, "kreishub up: %s\n", why.reason);
+    return *keys ? 0 : -1;
+}
+
+/* Runs the hub of plan until a stop. Returns the exit status: 0 after a stop that
+   was asked for, also during the start, if both programs then end cleanly. */
+static int
+s_run (const s_plan_t *plan, const kh_members_t *members)
+{
+    kh_keys_t *keys = NULL;
+    if (s_dir_taken (plan) || s_ports_taken (plan) || s_mkdirs (plan->dir) || s_signals ()
+    ||  (!plan->plain && s_certs (plan, members, &keys)))
         return KH_EXIT_USAGE;
     kh_launch_opts_t opts = { .echo = stdout, .keys = keys };
     kh_launch_t *launch = kh_launch_new (&opts);
     if (!launch) {
         fprintf (stderr, "kreishub up: out of memory\n");
+        kh_keys_destroy (&keys);
         return KH_EXIT_USAGE;
     }
     kh_launch_set_wake (launch, s_signal_pipe [0]);
     bool ok = s_start (launch, plan) == 0;
     if (ok) {
-        s_announce (launch);
+        s_announce (launch, plan, members);
         ok = s_serve (launch);
     }
     ok = ok || s_stop_asked;            /* a start cut short on purpose did not fail */
@@ -311,9 +420,27 @@ s_run (const s_plan_t *plan, const kh_keys_t *keys)
     if (ok && !clean)                   /* a failed start has said why already */
         fprintf (stderr, "kreishub up: %s\n", kh_launch_why (launch));
     kh_launch_destroy (&launch);
+    kh_keys_destroy (&keys);
     if (ok && clean)
         printf ("kreishub: stopped\n");
     return ok && clean ? KH_EXIT_OK : KH_EXIT_USAGE;
+}
+
+/* --certs-only: makes what plan's data directory lacks and says where it is. Returns
+   the exit status. */
+static int
+s_certs_only (const s_plan_t *plan, const kh_members_t *members)
+{
+    kh_problem_t why;
+    if (s_mkdirs (plan->dir))
+        return KH_EXIT_USAGE;
+    if (kh_up_certs_make (&plan->certs, members, stdout, &why) < 0) {
+        fprintf (stderr, "kreishub up: %s\n", why.reason);
+        return KH_EXIT_USAGE;
+    }
+    printf ("kreishub up: the hub's certificates:\n");
+    s_tell_certs (stdout, plan, members);
+    return KH_EXIT_OK;
 }
 
 int
@@ -327,13 +454,15 @@ kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
     s_plan_t plan;
     if (s_plan (cli, &args, &plan))
         return KH_EXIT_USAGE;
-    /* A secure hub: the programs find their certificates in the config file; ours
-       asks the broker whether it is up. */
-    if (!plan.plain && kh_cli_trust (cli, false)) {
-        fprintf (stderr, "kreishub up: a secure hub needs certificates (kreishub keygen): "
-                 "the config file's\nbroker/cert, broker/clients, recorder/cert, "
-                 "recorder/server_cert, and yours; or --plain\n");
+    kh_problem_t why;
+    kh_members_t *members = plan.plain ? NULL : kh_members_load (cli->root, &why);
+    if (!plan.plain && !members) {
+        const char *config = kh_cli_config_path (cli);
+        fprintf (stderr, "kreishub up: %s%s%s\n", config ? config : "", config ? ": " : "",
+                 why.reason);
         return KH_EXIT_USAGE;
     }
-    return s_run (&plan, cli->keys);
+    rc = args.certs_only ? s_certs_only (&plan, members) : s_run (&plan, members);
+    kh_members_destroy (&members);
+    return rc;
 }

@@ -1,0 +1,150 @@
+/*  kh_members.c - the Kreis and its members from the configuration (see kh_members.h). */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kh_codec.h"
+#include "kh_members.h"
+
+#define S_KREIS_LEN     5               /* digits of a Kreisschluessel */
+#define S_MEMBER_LEN    8               /* digits of a municipality's AGS */
+
+struct _kh_members_t {
+    kh_ident_t  kreis;
+    kh_ident_t *members;                /* count of them, in the configuration's order */
+    size_t      count;
+};
+
+/* The default: the Rhein-Kreis Neuss and its municipalities (AGS from the annex of
+   the MietNEinV, BGBl. I 2021, territory as of 25.01.2021). */
+static const char *const s_default [][2] = {
+    { "05162", "Rhein-Kreis Neuss" },
+    { "05162004", "Dormagen" }, { "05162008", "Grevenbroich" },
+    { "05162012", "Jüchen" }, { "05162016", "Kaarst" },
+    { "05162020", "Korschenbroich" }, { "05162022", "Meerbusch" },
+    { "05162024", "Neuss" }, { "05162028", "Rommerskirchen" }
+};
+
+/* Fills ident with ags, name and role after checking them (what says where they
+   come from, for the reason). Returns 0, or -1 with why set. */
+static int
+s_ident (kh_ident_t *ident, const char *ags, const char *name, kh_role_t role,
+         const char *what, kh_problem_t *why)
+{
+    size_t want = role == KH_ROLE_KREIS ? S_KREIS_LEN : S_MEMBER_LEN;
+    size_t len = ags ? strlen (ags) : 0;
+    if (!ags || len != want || !kh_ags_valid (ags, len))
+        return kh_problem (why, KH_EVALUE, "%s: '%.20s' is not an AGS of %zu digits", what,
+                           ags ? ags : "", want);
+    if (!kh_cert_name_valid (name))
+        return kh_problem (why, KH_EVALUE, "%s %s: give a name of 1 to %d bytes without "
+                           "quotes or control characters", what, ags, KH_CERT_NAME_MAX);
+    snprintf (ident->ags, sizeof ident->ags, "%s", ags);
+    snprintf (ident->name, sizeof ident->name, "%s", name);
+    ident->role = role;
+    return 0;
+}
+
+/* Adds a member to self after checking it belongs to the Kreis and is new. Returns
+   0, or -1 with why set. */
+static int
+s_add (kh_members_t *self, const char *ags, const char *name, size_t cap, kh_problem_t *why)
+{
+    assert (self->count < cap);
+    kh_ident_t *member = &self->members [self->count];
+    if (s_ident (member, ags, name, KH_ROLE_MUNICIPALITY, "kreis/members", why))
+        return -1;
+    if (strncmp (ags, self->kreis.ags, S_KREIS_LEN))
+        return kh_problem (why, KH_EVALUE, "kreis/members: %s (%s) is not in the Kreis "
+                           "%s: its AGS must begin with %s", ags, member->name,
+                           self->kreis.ags, self->kreis.ags);
+    for (size_t i = 0; i < self->count; i++)
+        if (streq (self->members [i].ags, ags))
+            return kh_problem (why, KH_EVALUE, "kreis/members: %s is named twice", ags);
+    self->count++;
+    return 0;
+}
+
+/* Fills self from the section kreis of root. Returns 0, or -1 with why set. */
+static int
+s_read (kh_members_t *self, zconfig_t *kreis, kh_problem_t *why)
+{
+    if (s_ident (&self->kreis, zconfig_get (kreis, "ags", NULL),
+                 zconfig_get (kreis, "name", NULL), KH_ROLE_KREIS, "kreis/ags, kreis/name",
+                 why))
+        return -1;
+    zconfig_t *list = zconfig_locate (kreis, "members");
+    size_t cap = 0;
+    for (zconfig_t *item = list ? zconfig_child (list) : NULL; item; item = zconfig_next (item))
+        cap++;
+    if (cap == 0)
+        return kh_problem (why, KH_EVALUE, "kreis/members: the Kreis %s has no members "
+                           "(give each as AGS = \"Name\")", self->kreis.ags);
+    self->members = (kh_ident_t *) calloc (cap, sizeof *self->members);
+    if (!self->members)
+        return kh_problem (why, KH_ENOMEM, "out of memory");
+    for (zconfig_t *item = zconfig_child (list); item; item = zconfig_next (item))
+        if (s_add (self, zconfig_name (item), zconfig_value (item), cap, why))
+            return -1;
+    return 0;
+}
+
+/* Fills self with the default. Returns 0, or -1 with why set. */
+static int
+s_default_members (kh_members_t *self, kh_problem_t *why)
+{
+    size_t cap = sizeof s_default / sizeof s_default [0] - 1;
+    self->members = (kh_ident_t *) calloc (cap, sizeof *self->members);
+    if (!self->members)
+        return kh_problem (why, KH_ENOMEM, "out of memory");
+    int rc = s_ident (&self->kreis, s_default [0][0], s_default [0][1], KH_ROLE_KREIS,
+                      "kreis", why);
+    for (size_t i = 0; rc == 0 && i < cap; i++)
+        rc = s_add (self, s_default [i + 1][0], s_default [i + 1][1], cap, why);
+    return rc;
+}
+
+kh_members_t *
+kh_members_load (zconfig_t *root, kh_problem_t *why)
+{
+    kh_members_t *self = (kh_members_t *) calloc (1, sizeof *self);
+    if (!self) {
+        kh_problem (why, KH_ENOMEM, "out of memory");
+        return NULL;
+    }
+    zconfig_t *kreis = root ? zconfig_locate (root, "kreis") : NULL;
+    if (kreis ? s_read (self, kreis, why) : s_default_members (self, why))
+        kh_members_destroy (&self);
+    return self;
+}
+
+void
+kh_members_destroy (kh_members_t **self_p)
+{
+    kh_members_t *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    free (self->members);
+    free (self);
+    *self_p = NULL;
+}
+
+const kh_ident_t *
+kh_members_kreis (const kh_members_t *self)
+{
+    assert (self);
+    return &self->kreis;
+}
+
+size_t
+kh_members_count (const kh_members_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+const kh_ident_t *
+kh_members_at (const kh_members_t *self, size_t index)
+{
+    assert (self && index < self->count);
+    return &self->members [index];
+}
