@@ -5,10 +5,17 @@
     It uses only the installed libkreishub (#include <kreishub/kreishub.h>). Build it
     with the Makefile here (pkg-config) or with CMakeLists.txt (find_package).
 
-        publish_follow [-e CLIENT_EP] [-l LIVE_EP] [-f AGS] [-t TITLE] [-n COUNT] [-w MS]
+        publish_follow --cert FILE --server-cert FILE [-e CLIENT_EP] [-l LIVE_EP]
+                       [-f AGS] [-t TITLE] [-n COUNT] [-w MS]
+        publish_follow --plain [-e CLIENT_EP] ...
 
+    --cert         the municipality's certificate with its secret key, e.g.
+                   05162008.cert_secret (env KREISHUB_CERT): the hub knows it by it
+    --server-cert  the hub's public certificate, server.cert (env KREISHUB_SERVER_CERT)
+    --plain        no certificates: a hub in plain mode on this machine
     -e, -l  the broker's client and live endpoints (default the hub's defaults)
-    -f      the AGS it publishes as (default 05162008, Grevenbroich)
+    -f      the AGS it publishes as (default: its certificate's; plain: 05162008,
+            Grevenbroich). A secure hub refuses another than the certificate's.
     -t      the offer's title
     -n      stop after COUNT offers received (default: no limit)
     -w      stop after MS without an offer (default 3000)
@@ -19,6 +26,7 @@
 #define _POSIX_C_SOURCE 200809L         /* getopt */
 #include <kreishub/kreishub.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +36,14 @@
 typedef struct {
     const char *client;                 /* broker's client endpoint */
     const char *live;                   /* broker's live endpoint */
-    const char *from;                   /* our AGS */
+    const char *from;                   /* our AGS (NULL: the certificate's) */
     const char *title;                  /* of the offer we publish */
     int         count;                  /* offers to receive, 0: no limit */
     int         wait_ms;                /* quiet time that ends the follow */
+    const char *cert;                   /* our certificate, with its secret key */
+    const char *server_cert;            /* the hub's public certificate */
+    int         plain;                  /* 1: no certificates (a plain hub) */
+    kh_keys_t  *keys;                   /* loaded from cert and server_cert */
 } s_args_t;
 
 /* Reads a number from 0 to INT_MAX into *value. Returns 0, or -1 if text is none. */
@@ -51,9 +63,18 @@ s_number (const char *text, int *value)
 static int
 s_parse_args (int argc, char *argv [], s_args_t *args)
 {
+    const struct option longs [] = {
+        { "cert", required_argument, NULL, 'c' },
+        { "server-cert", required_argument, NULL, 's' },
+        { "plain", no_argument, &args->plain, 1 },
+        { NULL, 0, NULL, 0 }
+    };
     int opt;
-    while ((opt = getopt (argc, argv, "e:l:f:t:n:w:")) != -1) {
+    while ((opt = getopt_long (argc, argv, "e:l:f:t:n:w:", longs, NULL)) != -1) {
         switch (opt) {
+            case 0:   break;            /* --plain */
+            case 'c': args->cert = optarg; break;
+            case 's': args->server_cert = optarg; break;
             case 'e': args->client = optarg; break;
             case 'l': args->live = optarg; break;
             case 'f': args->from = optarg; break;
@@ -96,13 +117,39 @@ s_build_offer (kh_builder_t *builder, const s_args_t *args, uint8_t id [KH_ID_SI
     return 0;
 }
 
+/* Loads our keys, unless plain, and takes our AGS from them if -f did not give it.
+   Returns 0, or -1 after saying why. */
+static int
+s_load_keys (s_args_t *args)
+{
+    if (args->plain) {
+        args->from = args->from ? args->from : "05162008";
+        return 0;
+    }
+    if (!args->cert || !args->server_cert) {
+        fprintf (stderr, "publish_follow: the hub knows us by our certificate: give "
+                 "--cert FILE and --server-cert FILE\n(or KREISHUB_CERT and "
+                 "KREISHUB_SERVER_CERT), or --plain for a hub in plain mode\n");
+        return -1;
+    }
+    kh_problem_t why;
+    args->keys = kh_keys_load (args->cert, args->server_cert, &why);
+    if (!args->keys) {
+        fprintf (stderr, "publish_follow: %s\n", why.reason);
+        return -1;
+    }
+    args->from = args->from ? args->from : kh_keys_ags (args->keys);
+    return 0;
+}
+
 /* Publishes our offer and waits until the hub has stored it. Returns 0, or -1 after
    saying why. */
 static int
 s_publish_offer (const s_args_t *args, uint8_t id [KH_ID_SIZE])
 {
     kh_builder_t *builder = kh_builder_new ("offer");
-    kh_client_t *client = kh_client_new (args->client);
+    kh_client_t *client = args->keys ? kh_client_new_secure (args->client, args->keys)
+                                     : kh_client_new (args->client);
     int rc = builder && client ? s_build_offer (builder, args, id) : -1;
     if (rc == 0) {
         size_t size;
@@ -148,8 +195,9 @@ s_print_record (const kh_record_t *rec, const uint8_t id [KH_ID_SIZE])
 static int
 s_follow_offers (const s_args_t *args, const uint8_t id [KH_ID_SIZE])
 {
-    kh_subscriber_t *subscriber = kh_subscriber_new (args->client, args->live, "offer",
-                                                     NULL, 1);
+    kh_subscriber_t *subscriber = args->keys
+        ? kh_subscriber_new_secure (args->client, args->live, args->keys, "offer", NULL, 1)
+        : kh_subscriber_new (args->client, args->live, "offer", NULL, 1);
     if (!subscriber) {
         fprintf (stderr, "publish_follow: cannot follow %s\n", args->live);
         return -1;
@@ -175,15 +223,18 @@ s_follow_offers (const s_args_t *args, const uint8_t id [KH_ID_SIZE])
 int
 main (int argc, char *argv [])
 {
-    s_args_t args = { KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE, "05162008",
-                    "E-Akte als Shared Service", 0, 3000 };
+    s_args_t args = { KH_DEFAULT_CLIENT, KH_DEFAULT_LIVE, NULL, "E-Akte als Shared Service",
+                      0, 3000, getenv ("KREISHUB_CERT"), getenv ("KREISHUB_SERVER_CERT"), 0,
+                      NULL };
     if (s_parse_args (argc, argv, &args)) {
-        fprintf (stderr, "usage: publish_follow [-e CLIENT_EP] [-l LIVE_EP] [-f AGS] "
-                         "[-t TITLE] [-n COUNT] [-w MS]\n");
+        fprintf (stderr, "usage: publish_follow --cert FILE --server-cert FILE | --plain\n"
+                         "       [-e CLIENT_EP] [-l LIVE_EP] [-f AGS] [-t TITLE] "
+                         "[-n COUNT] [-w MS]\n");
         return 2;
     }
     uint8_t id [KH_ID_SIZE];
-    if (s_publish_offer (&args, id))
-        return 1;
-    return s_follow_offers (&args, id) == 0 ? 0 : 1;
+    int rc = s_load_keys (&args) || s_publish_offer (&args, id)
+           || s_follow_offers (&args, id) != 0 ? 1 : 0;
+    kh_keys_destroy (&args.keys);
+    return rc;
 }

@@ -4,7 +4,8 @@
 # SONAME link and link-time name, and static), the headers, kreishub.pc and the CMake
 # package, the manual pages (gzipped), the two systemd units (which systemd-analyze
 # accepts) and the config as a conffile; its Depends name the libraries the programs
-# link.
+# link. The broker's unit makes the certificates the config names (its ExecStartPre
+# is run here, in a directory of the test's).
 set -euo pipefail
 build=$1
 version=$2
@@ -66,7 +67,8 @@ for path in "${want[@]}"; do
     grep -qxF "$path" <<<"$contents" || fail "the .deb lacks $path: $contents"
 done
 
-# --- what names the prefix names /usr and /etc
+# --- what names the prefix names /usr and /etc; the broker's unit makes the hub's
+# certificates in the state directory both units share, where the config names them
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
 grep -qx "prefix=/usr" "$root/usr/lib/pkgconfig/kreishub.pc" || fail "kreishub.pc: wrong prefix"
@@ -77,6 +79,31 @@ for prog in broker recorder; do
 done
 grep -qE "^ +db = /var/lib/kreishub/kreishub.db( |$)" "$root/etc/kreishub/kreishub.cfg" \
     || fail "the config's recorder/db is not in the unit's StateDirectory"
+pre="ExecStartPre=/usr/bin/kreishub up --certs-only --dir %S/kreishub -c /etc/kreishub/kreishub.cfg"
+grep -qxF "$pre" "$units/kreishub-broker.service" \
+    || fail "kreishub-broker.service does not make the certificates: $(grep Exec "$units/kreishub-broker.service")"
+for prog in broker recorder; do
+    grep -qx "StateDirectory=kreishub" "$units/kreishub-$prog.service" \
+        || fail "kreishub-$prog.service does not share the state directory kreishub"
+done
+# The unit's ExecStartPre as systemd runs it (%S: /var/lib, here a directory of ours),
+# then every certificate the config names is there: the units and the config agree.
+state=$tmp/state
+cmd=${pre#ExecStartPre=}
+cmd=${cmd//%S/$state}
+cmd=${cmd//\/etc\//$root/etc/}
+$root$cmd >"$tmp/certs.log" 2>&1 || fail "$cmd: $(cat "$tmp/certs.log")"
+keys=$(awk '/^[a-z]/ { section = $1 } /^ +(cert|clients|server_cert) = / { print section "/" $1 " " $3 }' \
+       "$root/etc/kreishub/kreishub.cfg")
+for want in broker/cert broker/clients recorder/cert recorder/server_cert client/cert \
+            client/server_cert; do
+    path=$(awk -v k="$want" '$1 == k { print $2 }' <<<"$keys")
+    [[ $path == /var/lib/kreishub/* ]] || fail "the config's $want is not in /var/lib/kreishub: '$path'"
+    [ -e "$state/kreishub/${path#/var/lib/kreishub/}" ] \
+        || fail "the config's $want $path is not what the unit made: $(ls -R "$state")"
+done
+[ "$(stat -c %a "$state/kreishub/certs/server.cert_secret")" = 600 ] \
+    || fail "the broker's secret key is not mode 0600"
 
 # --- the man pages are compressed as Debian's policy wants (gzip -9n: no name and no
 # time in the header, so that the same page gives the same bytes), and are the pages

@@ -4,8 +4,10 @@
 # install alone, once through pkg-config (examples/Makefile, with a pkg-config that
 # sees no .pc file but kreishub.pc; the static library linked by what --static names)
 # and once through find_package (examples/CMakeLists.txt, shared and static), runs the
-# three programs against a hub started from the build tree, and checks that each
-# one's offer was stored (the installed `kreishub log`) and came back to it. With
+# three programs against a secure hub started from the build tree (`kreishub up`, which
+# makes the certificates), each with a municipality's certificate, and checks that
+# each one's offer was stored as that municipality's (the installed `kreishub log`,
+# with the admin's) and came back to it. With
 # SANITIZE (the build's KH_SANITIZE) the example is built with the same sanitizers as
 # the library.
 set -euo pipefail
@@ -31,17 +33,22 @@ fail () {
 }
 
 # Starts a program of the build tree with its stdout on a pipe; its pid goes to pids
-# and the READY line it prints into the variable named by $1.
+# and the READY line it prints (after any others) into the variable named by $1.
 start () {
-    local var=$1 name=$2
+    local var=$1 name=$2 line
     shift 2
     mkfifo "$tmp/$name.out"
     "$build/bin/$name" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pids+=($!)
     local fd
     exec {fd}<"$tmp/$name.out"
-    read -r -t 20 "$var" <&"$fd" && [[ ${!var} == READY\ * ]] \
-        || fail "$name did not say READY: $(cat "$tmp/$name.err")"
+    while read -r -t 20 line <&"$fd"; do
+        if [[ $line == READY\ * ]]; then
+            printf -v "$var" '%s' "$line"
+            return 0
+        fi
+    done
+    fail "$name did not say READY: $(cat "$tmp/$name.err")"
 }
 
 # --- install, and the installed program runs
@@ -99,34 +106,29 @@ done
 libs=$(ldd "$tmp/cm/publish_follow_static")
 ! grep -q libkreishub <<<"$libs" || fail "publish_follow_static loads libkreishub.so"
 
-# --- a hub from the build tree, on ports the system chooses; in plain mode, as the
-#     examples speak plain (they take no certificate)
-export KREISHUB_PLAIN=1
-start ready kreishub-broker --client 'tcp://127.0.0.1:!' --live 'tcp://127.0.0.1:!' \
-      --recorder 'tcp://127.0.0.1:!'
-[[ $ready =~ client=([^ ]+)\ live=([^ ]+)\ recorder=([^ ]+) ]] || fail "broker said '$ready'"
+# --- a secure hub from the build tree, on ports the system chooses: `kreishub up`
+#     makes the certificates of the Kreis, its members and an admin, and says READY
+#     (with server_cert= and certs=) once the recorder is linked
+unset KREISHUB_PLAIN KREISHUB_CERT KREISHUB_SERVER_CERT KREISHUB_CONFIG
+start ready kreishub up --dir "$tmp/data" --client 'tcp://127.0.0.1:!' \
+      --live 'tcp://127.0.0.1:!' --recorder 'tcp://127.0.0.1:!'
+[[ $ready =~ client=([^ ]+)\ live=([^ ]+)\ .*\ server_cert=([^ ]+)\ certs=([^ ]+) ]] \
+    || fail "kreishub up said '$ready'"
 client=${BASH_REMATCH[1]}
 live=${BASH_REMATCH[2]}
-recorder=${BASH_REMATCH[3]}
-start ready kreishub-recorder --broker "$recorder" --db "$tmp/data/kreishub.db"
-# The recorder is READY before the broker has its HELLO: ask until it has.
-for _ in $(seq 100); do
-    if "$prefix/bin/kreishub" ping -e "$client" -t 2000 >/dev/null 2>&1; then
-        linked=1
-        break
-    fi
-    sleep 0.05
-done
-[ -n "${linked:-}" ] || fail "the recorder did not reach the broker"
+server_cert=${BASH_REMATCH[3]}
+certs=${BASH_REMATCH[4]}
 
-# --- each example publishes its offer and sees it among all offers so far
+# --- each example publishes its offer, with its municipality's certificate (the
+#     sender is the certificate's AGS), and sees it among all offers so far
 titles=("E-Akte via pkg-config" "E-Akte via find_package" "E-Akte statisch gelinkt")
 froms=(05162004 05162008 05162024)
 exes=("$tmp/pc/publish_follow" "$tmp/cm/publish_follow" "$tmp/cm/publish_follow_static")
 for i in 0 1 2; do
     n=$((i + 1))
-    out=$("${exes[$i]}" -e "$client" -l "$live" -f "${froms[$i]}" -t "${titles[$i]}" \
-          -n "$n" -w 5000) || fail "${exes[$i]} failed: $out"
+    out=$("${exes[$i]}" -e "$client" -l "$live" --cert "$certs/${froms[$i]}.cert_secret" \
+          --server-cert "$server_cert" -t "${titles[$i]}" -n "$n" -w 5000) \
+        || fail "${exes[$i]} failed: $out"
     for k in $(seq 0 "$i"); do
         line="seq $((k + 1)): offer from ${froms[$k]}: ${titles[$k]}"
         [ "$k" -eq "$i" ] && line="$line (ours)"
@@ -135,20 +137,31 @@ for i in 0 1 2; do
     grep -qxF "published offer as seq $n" <<<"$out" || fail "${exes[$i]}: $out"
 done
 
+# --- an example that claims another municipality is refused, and one without a
+#     certificate reaches nothing
+out=$("${exes[0]}" -e "$client" -l "$live" --cert "$certs/05162004.cert_secret" \
+      --server-cert "$server_cert" -f 05162008 -t "Im Namen Grevenbroichs" -w 100 2>&1) \
+    && fail "${exes[0]} published as another municipality: $out"
+grep -q "SENDER" <<<"$out" || fail "${exes[0]} as another municipality: $out"
+out=$("${exes[0]}" -e "$client" -l "$live" -w 100 2>&1) \
+    && fail "${exes[0]} ran without a certificate: $out"
+grep -q "give --cert FILE and --server-cert FILE" <<<"$out" \
+    || fail "${exes[0]} without a certificate: $out"
+
 # --- the store has the three, as the installed program shows them
-log=$("$prefix/bin/kreishub" log -e "$client" -f csv) || fail "kreishub log failed"
+log=$("$prefix/bin/kreishub" log -e "$client" -f csv --cert "$certs/admin.cert_secret" \
+      --server-cert "$server_cert") || fail "kreishub log failed"
 for i in 0 1 2; do
     # seq,at,id,type,from,ts,title,body
     grep -q "^$((i + 1)),[^,]*,[^,]*,offer,${froms[$i]},[^,]*,${titles[$i]}," <<<"$log" \
         || fail "kreishub log lacks seq $((i + 1)) '${titles[$i]}': $log"
 done
 
-# --- both processes stop cleanly (a sanitizer's finding would make them fail)
-for pid in "${pids[1]}" "${pids[0]}"; do             # the recorder first
-    kill -TERM "$pid"
-    status=0
-    wait "$pid" || status=$?
-    [ "$status" -eq 0 ] || fail "a hub process exited $status on SIGTERM"
-done
+# --- the hub stops cleanly (kreishub up fails if broker or recorder does not; a
+#     sanitizer's finding would make them fail)
+kill -TERM "${pids[0]}"
+status=0
+wait "${pids[0]}" || status=$?
+[ "$status" -eq 0 ] || fail "kreishub up exited $status on SIGTERM: $(cat "$tmp/kreishub.err")"
 pids=()
-echo "ok: installed into a prefix; the example built both ways ran against the hub"
+echo "ok: installed into a prefix; the example built both ways ran against a secure hub"
