@@ -139,8 +139,11 @@ int kh_cli_filters (const char *command, const char *type, const char *from);
 int kh_cli_exit_status (int code);
 
 /* Prints why a request to the hub failed, on stderr, and returns the exit status:
-   "kreishub: rejected: NAME: reason" (2) for a refusal, a sentence naming the
-   endpoint for a timeout or a transient refusal (3). err may be NULL. */
+   "kreishub: rejected: NAME: reason" (2) for a refusal; "kreishub: no answer from
+   the hub at ENDPOINT in time" (3) for a timeout or a hub out of reach; "kreishub:
+   the store is full; nothing was stored ..." (3) for FULL (the store's disk is
+   full); "kreishub: hub unavailable: NAME: reason" (3) for another transient
+   refusal (UNAVAILABLE, STORE, BUSY) or a local failure. err may be NULL. */
 int kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err);
 
 /* One body value for `publish`: a field from `--name value`, or a JSON source. */
