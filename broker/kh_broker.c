@@ -167,6 +167,8 @@ s_loop_build (kh_broker_t *self, zsock_t *pipe)
             return -1;
         zloop_reader_set_tolerant (self->loop, socks [i]);
     }
+    if (kh__audit_loop (self, self->loop))
+        return -1;
     if (!kh__virtual_time (self)
     &&  zloop_timer (self->loop, S_SECOND_MS, 0, s_on_second, self) == -1)
         return -1;
@@ -241,9 +243,12 @@ s_sockets (kh_broker_t *self, const kh_broker_config_t *config)
     if (self->client)
         zsock_set_router_mandatory (self->client, 1);   /* a reply that cannot go is counted */
     zsock_t *socks [3] = { self->client, self->live, self->recorder };
+    const char *names [3] = { "client", "live", "recorder" };
     for (int i = 0; i < 3; i++)
-        if (socks [i])
+        if (socks [i]) {
             kh__trust_socket (self, socks [i], socks [i] == self->recorder);
+            kh__audit_watch (self, socks [i], names [i]);       /* refused connections */
+        }
     if (s_bind (self->client, config->client ? config->client : KH_DEFAULT_CLIENT,
                 &self->client_ep)
     ||  s_bind (self->live, config->live ? config->live : KH_DEFAULT_LIVE, &self->live_ep)
@@ -285,6 +290,7 @@ kh_broker_destroy (kh_broker_t **self_p)
     zsock_destroy (&self->client);
     zsock_destroy (&self->live);
     zsock_destroy (&self->recorder);
+    kh__audit_teardown (self);
     zstr_free (&self->client_ep);
     zstr_free (&self->live_ep);
     zstr_free (&self->recorder_ep);

@@ -60,6 +60,7 @@ s_error (kh_broker_t *self, kh_parts_t *msg, const uint8_t *id, uint64_t req, in
          const char *reason)
 {
     zmq_msg_t *client = kh_parts_at (msg, 0);
+    kh__audit_refusal (self, msg, code, reason);        /* every refusal is audited */
     kh__reply_error (self, zmq_msg_data (client), zmq_msg_size (client), id, req, code,
                      reason);
 }
@@ -290,6 +291,7 @@ static const kh__command_t s_commands [] = {
     { KH_CMD_PUBLISH, 2, 2, s_publish },
     { KH_CMD_QUERY,   2, 2, s_query },
     { KH_CMD_PING,    1, 2, s_ping },
+    { KH_CMD_AUDIT,   2, 2, kh__audit_query },
 };
 
 /* Writes why msg does not fit command (or names no command) into reason. */

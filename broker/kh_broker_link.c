@@ -1,6 +1,7 @@
 /*  kh_broker_link.c - the broker's side of the recorder link: hands publishes over as
-    STOREs, turns the answers into ACKs and live records, passes queries on, and
-    tells when the recorder is gone (PROTOCOL.md section 8). */
+    STOREs, turns the answers into ACKs and live records, passes queries (and audit
+    queries) on, hands the audit its records once no STORE waits, and tells when the
+    recorder is gone (PROTOCOL.md sections 8 and 12). */
 #include <errno.h>
 #include "kh_broker_priv.h"
 
@@ -68,6 +69,7 @@ s_lost (kh_broker_t *self, const char *why)
         return;
     self->rec_state = KH__REC_GONE;
     kh__queries_purge (self);           /* their answers will not come */
+    kh__audit_purge (self);
     zsys_warning ("broker: recorder %s; %zu publishes wait for one", why,
                   kh_pending_size (self->pending));
 }
@@ -160,7 +162,7 @@ kh__link_flush (kh_broker_t *self)
     for (int sent = 0; sent < S_FLUSH_MAX; sent++) {
         uint64_t token = kh_pending_unsent (self->pending);
         if (!token)
-            return;
+            break;
         if (s_send_store (self, token)) {
             if (kh__link_up (self)) {
                 self->rec_state = KH__REC_BLOCKED;
@@ -172,6 +174,8 @@ kh__link_flush (kh_broker_t *self)
     }
     if (kh_pending_unsent (self->pending))
         self->flush_timer = kh__timer_once (self, self->flush_timer, 0, s_on_flush);
+    else
+        kh__audit_flush (self);         /* STOREs first; the audit once none waits */
 }
 
 void
@@ -182,13 +186,43 @@ kh__link_handover (kh_broker_t *self)
 }
 
 int
-kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body)
+kh__link_send_query (kh_broker_t *self, const char *command, zmq_msg_t *client,
+                     zmq_msg_t *body)
 {
-    if (!kh__link_up (self) || s_send_start (self, KH_CMD_QUERY))
+    if (!kh__link_up (self) || s_send_start (self, command))
         return -1;
     zmq_send (self->recorder_h, zmq_msg_data (client), zmq_msg_size (client),
               ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_msg_send (body, self->recorder_h, ZMQ_DONTWAIT);
+    return 0;
+}
+
+int
+kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body)
+{
+    return kh__link_send_query (self, KH_CMD_QUERY, client, body);
+}
+
+bool
+kh__link_idle (kh_broker_t *self)
+{
+    return self->rec_state == KH__REC_UP && kh_pending_unsent (self->pending) == 0;
+}
+
+int
+kh__link_audit (kh_broker_t *self, const void *data, size_t size)
+{
+    if (!kh__link_up (self))
+        return -1;
+    if (s_send_start (self, KH_REC_AUDIT)) {
+        if (kh__link_up (self)) {       /* its queue is full: as for a STORE */
+            self->rec_state = KH__REC_BLOCKED;
+            self->flush_timer = kh__timer_once (self, self->flush_timer, S_BLOCKED_MS,
+                                                s_on_flush);
+        }
+        return -1;
+    }
+    zmq_send (self->recorder_h, data, size, ZMQ_DONTWAIT);
     return 0;
 }
 
@@ -214,6 +248,7 @@ s_take (kh_broker_t *self, zmq_msg_t *id)
     self->rec_seen = kh__now (self);
     kh_pending_rewind (self->pending, self->rec_seen);
     kh__queries_purge (self);
+    kh__audit_purge (self);
     zsys_info ("broker: recorder connected; %zu publishes to hand over",
                kh_pending_size (self->pending));
     s_ttl_check (self);
@@ -304,6 +339,8 @@ s_stored (kh_broker_t *self, kh_parts_t *msg)
     kh_problem_t why;
     if (kh_stored_decode (zmq_msg_data (body), zmq_msg_size (body), &info, &dup, &why)) {
         s_ignore (self, why.reason);
+        kh__audit_unstored (self, &entry, KH_ESTORE, "the recorder's answer could not be "
+                            "read");
         kh__reply_error (self, entry.client, entry.client_size, entry.id, 0, KH_ESTORE,
                          "the recorder's answer could not be read");
         kh_pending_remove (self->pending, token);
@@ -343,6 +380,8 @@ s_failed (kh_broker_t *self, kh_parts_t *msg)
     kh_problem_t why;
     memset (&err, 0, sizeof err);
     int rc = kh_error_decode (zmq_msg_data (body), zmq_msg_size (body), &err, &why);
+    kh__audit_unstored (self, &entry, rc ? KH_ESTORE : err.code ? err.code : KH_ESTORE,
+                        rc ? "the store failed to commit" : err.reason);
     if (rc == 0 && err.has_id) {
         kh__reply_msg (self, entry.client, entry.client_size, KH_REP_ERROR, body);
         self->stats.errors++;
@@ -372,6 +411,20 @@ s_reply (kh_broker_t *self, kh_parts_t *msg)
         self->stats.errors++;
 }
 
+/* [AUDIT_ROWS|AUDIT_ERROR][client id][body]: an audit query's answer, passed on as
+   [ROWS|ERROR][body]. */
+static void
+s_audit_reply (kh_broker_t *self, kh_parts_t *msg)
+{
+    bool rows = kh_parts_is (msg, 1, KH_REC_AUDIT_ROWS);
+    zmq_msg_t *client = kh_parts_at (msg, 2);
+    kh__audit_answered (self);
+    kh__reply_msg (self, zmq_msg_data (client), zmq_msg_size (client),
+                   rows ? KH_REP_ROWS : KH_REP_ERROR, kh_parts_at (msg, 3));
+    if (!rows)
+        self->stats.errors++;
+}
+
 /* [BYE]: the current recorder stops; what it has not answered waits for the next. */
 static void
 s_bye (kh_broker_t *self, kh_parts_t *msg)
@@ -387,6 +440,8 @@ static const kh__command_t s_commands [] = {
     { KH_REC_FAILED, 3, 3, s_failed },
     { KH_REP_ROWS,   3, 3, s_reply },
     { KH_REP_ERROR,  3, 3, s_reply },
+    { KH_REC_AUDIT_ROWS,  3, 3, s_audit_reply },
+    { KH_REC_AUDIT_ERROR, 3, 3, s_audit_reply },
 };
 
 /* Any message from the current recorder shows it alive, so that a HELLO queued
@@ -426,4 +481,5 @@ kh__link_tick (kh_broker_t *self)
 {
     s_ttl_check (self);
     s_resend_check (self);
+    kh__audit_tick (self);
 }

@@ -18,6 +18,8 @@
 #include "kh_pending.h"
 
 #define KH__ROUTING_MAX 255     /* bytes of a ZeroMQ routing id, at most */
+#define KH__AUDIT_MAX   10000   /* audit records waiting for the recorder, at most */
+#define KH__AUDIT_QUERIES_MAX 8 /* audit queries in flight, all admins', at most */
 
 /* Where the link to the recorder stands. */
 typedef enum {
@@ -76,6 +78,19 @@ struct _kh_broker_t {
     unsigned  generation;               /* the one zauth reads now (0: none yet) */
     bool      live_cut;                 /* a certificate went: live connections are to
                                            be made again (kh__live_rebind) */
+
+    /* kh_broker_audit.c: what was refused, on its way to the recorder */
+    kh_audit_t *audit_ring;             /* the queue: audit_count records from
+                                           audit_first on, in a ring of audit_cap */
+    size_t    audit_cap;                /* grows by doubling up to KH__AUDIT_MAX */
+    size_t    audit_first;
+    size_t    audit_count;
+    uint64_t  audit_dropped;            /* dropped (queue full) since the last note */
+    uint64_t  audit_dropped_all;        /* dropped in all */
+    uint64_t  audit_sent;               /* handed to a recorder */
+    zactor_t *audit_watch;              /* watches the sockets' monitors, or NULL */
+    int       audit_queries;            /* audit queries in flight */
+    int64_t   audit_touched;            /* clock when that count last changed */
 };
 
 /* ------------------------------------------------------------ kh_broker.c */
@@ -151,6 +166,19 @@ void kh__link_handover (kh_broker_t *self);
 /* Passes a query on as [QUERY][client id][*body]; takes *body on success. Returns 0,
    or -1 if no recorder is linked or its queue is full. */
 int kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body);
+
+/* The same as [command][client id][*body], e.g. an audit query. */
+int kh__link_send_query (kh_broker_t *self, const char *command, zmq_msg_t *client,
+                         zmq_msg_t *body);
+
+/* True if a recorder is linked, its queue took the last send, and no STORE waits to
+   be handed over: audit records may go. */
+bool kh__link_idle (kh_broker_t *self);
+
+/* Sends [AUDIT][the size bytes at data] to the recorder, which does not answer it.
+   Returns 0, or -1 if no recorder is linked or its queue is full (then the link
+   tries again soon, kh__link_flush, and sends what waits). */
+int kh__link_audit (kh_broker_t *self, const void *data, size_t size);
 
 /* The link's once-a-second work: liveness, lost answers, what waits. */
 void kh__link_tick (kh_broker_t *self);
@@ -230,6 +258,51 @@ int kh__trust_client (kh_broker_t *self, kh_parts_t *msg, kh__peer_t *peer,
    comes from a certificate of role hub that the directory holds (or the link is
    not CURVE), else ignores and counts it. */
 void kh__trust_link_message (kh_broker_t *self, kh_parts_t *msg);
+
+/* ------------------------------------------------------------ kh_broker_audit.c */
+
+/* Watches sock (named "client", "live" or "recorder"; before it binds) through a
+   socket monitor, so that its refused connections are audited; the first call
+   starts the watcher. A socket that cannot be watched is logged. */
+void kh__audit_watch (kh_broker_t *self, zsock_t *sock, const char *name);
+
+/* Adds the watcher's reader to loop (nothing if no socket is watched). Returns 0,
+   or -1 if memory ran out. */
+int kh__audit_loop (kh_broker_t *self, zloop_t *loop);
+
+/* Stops the watcher and frees the queue (what it holds is lost, and logged). Safe
+   after a failed or no start. */
+void kh__audit_teardown (kh_broker_t *self);
+
+/* Audits msg (from the client socket), refused with code and reason: its peer's
+   address, command, size, the certificate its connection was made with and the
+   from it claimed (a publish), as the record's bounded fields hold them. */
+void kh__audit_refusal (kh_broker_t *self, kh_parts_t *msg, int code,
+                        const char *reason);
+
+/* Audits a publish the recorder refused (FAILED) or whose answer could not be read:
+   the broker no longer holds its frames, so the record has no peer and no
+   certificate (the from, read from the envelope, was checked against it when the
+   publish was accepted). */
+void kh__audit_unstored (kh_broker_t *self, const kh_pending_view_t *entry, int code,
+                         const char *reason);
+
+/* Handles [AUDIT][audit query] from a client: only an admin's (any peer's in plain
+   mode) goes to the recorder; every refusal is answered and audited. */
+void kh__audit_query (kh_broker_t *self, kh_parts_t *msg);
+
+/* Hands queued audit records to the recorder while kh__link_idle says it may. */
+void kh__audit_flush (kh_broker_t *self);
+
+/* An audit query's answer went back: one fewer in flight. */
+void kh__audit_answered (kh_broker_t *self);
+
+/* Forgets the audit queries in flight (their answers will not come). */
+void kh__audit_purge (kh_broker_t *self);
+
+/* The audit's once-a-second work: queries whose answers never came expire, and
+   what is queued goes to the recorder if it can. */
+void kh__audit_tick (kh_broker_t *self);
 
 /* ------------------------------------------------------------ kh_broker_live.c */
 

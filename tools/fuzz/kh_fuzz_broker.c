@@ -72,7 +72,9 @@ s_recorder_send (const char *name, zmq_msg_t *frame)
 }
 
 /* A message the broker sent its recorder: [STORE][token][valid envelope] is answered
-   STORED, [QUERY][client][valid query] an empty ROWS; anything else is a failure. */
+   STORED, [QUERY][client][valid query] an empty ROWS, [AUDIT_QUERY][client][valid
+   audit query] an empty AUDIT_ROWS; [AUDIT][record] must decode; anything else is a
+   failure. */
 static void
 s_on_recorder (kh_parts_t *msg)
 {
@@ -99,6 +101,24 @@ s_on_recorder (kh_parts_t *msg)
             kh_fuzz_fail (S_TARGET, "out of memory");
         kh_rows_writer_destroy (&writer);
         s_recorder_send (KH_REP_ROWS, kh_parts_at (msg, 1));
+    }
+    else
+    if (msg->count == 2 && kh_parts_is (msg, 0, KH_REC_AUDIT)) {
+        kh_audit_t rec;
+        zmq_msg_t *record = kh_parts_at (msg, 1);
+        if (kh_audit_decode (zmq_msg_data (record), zmq_msg_size (record), &rec, &why))
+            kh_fuzz_fail (S_TARGET, "the broker audited what cannot be read: %s", why.reason);
+    }
+    else
+    if (msg->count == 3 && kh_parts_is (msg, 0, KH_REC_AUDIT_QUERY)) {
+        kh_audit_query_t query;
+        if (kh_audit_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, &why))
+            kh_fuzz_fail (S_TARGET, "the broker passed on a bad audit query: %s", why.reason);
+        kh_rows_writer_t *writer = kh_rows_writer_new (query.req);
+        if (!writer || kh_rows_writer_finish (writer, false, query.since_seq, &s_rig.buf))
+            kh_fuzz_fail (S_TARGET, "out of memory");
+        kh_rows_writer_destroy (&writer);
+        s_recorder_send (KH_REC_AUDIT_ROWS, kh_parts_at (msg, 1));
     }
     else
         kh_fuzz_fail (S_TARGET, "the broker sent its recorder a message of %d frames",
