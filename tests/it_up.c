@@ -609,6 +609,32 @@ test_up_plain (s_test_t *t)
               "err '%s'", t->err);
 }
 
+/* up --certs-only: the certificates, and nothing started; KREISHUB_PLAIN does not
+   keep it from making them. */
+static void
+test_up_certs_only (s_test_t *t)
+{
+    char data [400], cmd [1200], out [460], db [460], text [S_OUT_MAX];
+    snprintf (data, sizeof data, "%s/data-certs", t->dir);
+    snprintf (out, sizeof out, "%s/certs-only.out", t->dir);
+    snprintf (db, sizeof db, "%s/kreishub.db", data);
+    /* stdout into a file: all of it is there once the program ended */
+    snprintf (cmd, sizeof cmd, "exec '%s/kreishub' up --certs-only --dir '%s' >'%s'",
+              getenv ("KH_BIN_DIR"), data, out);
+    const char *env [] = { "KREISHUB_PLAIN=1", NULL };
+    const char *args [] = { "/bin/sh", "-c", cmd, NULL };
+    s_run_t run = s_start (t, "up-certs", env, args);
+    int rc = s_finish (t, &run, 10000);
+    kh_hub_slurp (out, text, sizeof text);
+    KH_CHECK ("kreishub up --certs-only makes every pair, says how to use them, exits 0",
+              rc == 0 && s_made (text) == S_DEFAULT_HOLDERS
+              && strstr (text, "export KREISHUB_CERT="), "rc %d out '%s' err '%s'", rc, text,
+              t->err);
+    s_keys_t keys;
+    s_check_certs (data, S_DEFAULT_HOLDERS, &keys);
+    KH_CHECK ("and starts nothing: no store", !zsys_file_exists (db), "%s", db);
+}
+
 /* Runs `kreishub up` with one endpoint on a port a plain socket holds, given as env
    or flag says; checks that it stops at once naming the port, starts nothing and
    never connects to the holder. */
@@ -952,7 +978,8 @@ main (void)
         const char *name;
         void (*run) (s_test_t *t);
     } tests [] = {
-        { "up", test_up }, { "up plain", test_up_plain }, { "up taken", test_up_taken },
+        { "up", test_up }, { "up plain", test_up_plain },
+        { "up certs", test_up_certs_only }, { "up taken", test_up_taken },
         { "up no pipe", test_up_no_pipe },
         { "up stopped", test_up_stopped_in_start }, { "up.sh", test_up_sh },
         { "up.sh taken", test_up_sh_taken },

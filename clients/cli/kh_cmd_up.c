@@ -72,8 +72,9 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
           "recorder (env KREISHUB_RECORDER,\ndefault " KH_DEFAULT_RECORDER ")" },
         { "sync", 0, "MODE", &args->sync, NULL,
           "recorder durability: full (default), normal, off" },
-        { "config", 'c', "FILE", &cli->config, NULL, "handed to both programs (sections "
-          "broker, recorder;\nenv KREISHUB_CONFIG); flags and environment win" },
+        { "config", 'c', "FILE", &cli->config, NULL, "its section kreis names the members; "
+          "handed to both\nprograms (sections broker, recorder; env KREISHUB_CONFIG);\n"
+          "flags and environment win" },
         { "plain", 0, NULL, NULL, &cli->plain, "no CURVE, no certificates, nobody "
           "identified: loopback\nendpoints only, for development (env KREISHUB_PLAIN=1)" },
         { "certs-only", 0, NULL, NULL, &args->certs_only, "make the certificates DIR lacks, "
@@ -455,8 +456,9 @@ kh_cmd_up (kh_cli_t *cli, int argc, char *argv [])
     if (s_plan (cli, &args, &plan))
         return KH_EXIT_USAGE;
     kh_problem_t why;
-    kh_members_t *members = plan.plain ? NULL : kh_members_load (cli->root, &why);
-    if (!plan.plain && !members) {
+    bool certs = !plan.plain || args.certs_only;    /* --certs-only makes them anyway */
+    kh_members_t *members = certs ? kh_members_load (cli->root, &why) : NULL;
+    if (certs && !members) {
         const char *config = kh_cli_config_path (cli);
         fprintf (stderr, "kreishub up: %s%s%s\n", config ? config : "", config ? ": " : "",
                  why.reason);

@@ -59,8 +59,8 @@ test_section (void)
     static const char *const wrong [][2] = {
         { "kreis\n    name = \"X\"\n    members\n        05162004 = \"A\"\n",
           "is not an AGS of 5 digits" },
-        { "kreis\n    ags = 05162004\n    name = \"X\"\n    members\n        05162004 = \"A\"\n",
-          "is not an AGS of 5 digits" },
+        { "kreis\n    ags = 05162004\n    name = \"X\"\n    members\n"
+          "        05162004 = \"A\"\n", "is not an AGS of 5 digits" },
         { "kreis\n    ags = 05162\n    members\n        05162004 = \"A\"\n",
           "give a name" },
         { "kreis\n    ags = 05162\n    name = \"X\"\n", "has no members" },
@@ -104,8 +104,8 @@ test_certs (void)
               && strstr (certs.server_cert, "/certs/server.cert")
               && strstr (certs.hub_secret, "/certs/hub.cert_secret")
               && strstr (certs.admin_secret, "/certs/admin.cert_secret")
-              && streq (kh_up_certs_secret (&certs, "05162012", path, sizeof path) + strlen (dir),
-                        "/certs/05162012.cert_secret"), "%s", path);
+              && streq (kh_up_certs_secret (&certs, "05162012", path, sizeof path)
+                        + strlen (dir), "/certs/05162012.cert_secret"), "%s", path);
     FILE *log = tmpfile ();
     int made = members && log ? kh_up_certs_make (&certs, members, log, &why) : -1;
     KH_CHECK ("the first time every pair is made: server, hub, admin, Kreis, 8 members",
