@@ -337,31 +337,78 @@ kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head, bool *recorde
 
 /* ------------------------------------------------------------------- query */
 
-/* Reads the last reply as the answer to query req. Returns 0 with rows decoded,
-   the hub's error code for an ERROR naming req, or -1 if it answers something
-   else (or cannot be read). */
+/* Reads the last reply as an ERROR answering req: returns its code (KH_EQUERY if it
+   carries none), or -1 if it is not one. */
 static int
-s_read_page (kh_client_t *self, uint64_t req, kh_rows_t *rows)
+s_error_for (kh_client_t *self, uint64_t req)
 {
     kh_problem_t why;
     size_t size;
     const void *body = kh__body (&self->reply, &size);
-    if (s_is (self, KH_REP_ROWS)) {
-        if (kh_rows_decode (body, size, rows, &why))
-            return -1;
-        if (rows->req == req)
-            return 0;
-        kh_rows_release (rows);
-        return -1;
-    }
     kh_error_reply_t err;
-    if (s_is (self, KH_REP_ERROR)
-    &&  kh_error_decode (body, size, &err, &why) == 0
-    &&  err.req == req) {
-        self->last_error = err;
-        return err.code != KH_OK ? err.code : KH_EQUERY;
-    }
+    if (!s_is (self, KH_REP_ERROR) || kh_error_decode (body, size, &err, &why)
+    ||  err.req != req)
+        return -1;
+    self->last_error = err;
+    return err.code != KH_OK ? err.code : KH_EQUERY;
+}
+
+/* Reads the last reply as the answer to query req: a page of records into rows
+   (kh_rows_t) or of audit records (kh_audit_rows_t) as the kind of query asked.
+   Returns 0 with rows decoded, the hub's error code for an ERROR naming req, or -1
+   if it answers something else (or cannot be read). */
+typedef int (s_page_fn) (kh_client_t *self, uint64_t req, void *rows);
+
+static int
+s_read_page (kh_client_t *self, uint64_t req, void *rows)
+{
+    kh_problem_t why;
+    size_t size;
+    const void *body = kh__body (&self->reply, &size);
+    kh_rows_t *page = (kh_rows_t *) rows;
+    if (!s_is (self, KH_REP_ROWS))
+        return s_error_for (self, req);
+    if (kh_rows_decode (body, size, page, &why))
+        return -1;
+    if (page->req == req)
+        return 0;
+    kh_rows_release (page);
     return -1;
+}
+
+static int
+s_read_audit_page (kh_client_t *self, uint64_t req, void *rows)
+{
+    kh_problem_t why;
+    size_t size;
+    const void *body = kh__body (&self->reply, &size);
+    kh_audit_rows_t *page = (kh_audit_rows_t *) rows;
+    if (!s_is (self, KH_REP_ROWS))
+        return s_error_for (self, req);
+    if (kh_audit_rows_decode (body, size, page, &why))
+        return -1;
+    if (page->req == req)
+        return 0;
+    kh_audit_rows_release (page);
+    return -1;
+}
+
+/* Sends [command][self->buf], a query whose req is req, and waits up to timeout_ms
+   for its answer, read by read into rows. Returns 0 (rows decoded), the hub's code,
+   KH_ETIMEOUT or KH_EIO. */
+static int
+s_ask (kh_client_t *self, const char *command, uint64_t req, int timeout_ms,
+       s_page_fn *read, void *rows)
+{
+    int rc = s_send (self, command, self->buf.data, self->buf.size);
+    int64_t deadline = kh__deadline (timeout_ms);
+    while (rc == 0 && (rc = s_recv (self, deadline)) == 0) {
+        rc = read (self, req, rows);
+        if (rc >= 0)
+            return rc;
+        rc = 0;
+    }
+    return rc;
 }
 
 int
@@ -373,15 +420,7 @@ kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms, kh_rows_t
     msgpack_sbuffer_clear (&self->buf);
     if (kh_query_encode (&self->buf, query))
         return KH_ENOMEM;
-    int rc = s_send (self, KH_CMD_QUERY, self->buf.data, self->buf.size);
-    int64_t deadline = kh__deadline (timeout_ms);
-    while (rc == 0 && (rc = s_recv (self, deadline)) == 0) {
-        rc = s_read_page (self, query->req, rows);
-        if (rc >= 0)
-            return rc;
-        rc = 0;
-    }
-    return rc;
+    return s_ask (self, KH_CMD_QUERY, query->req, timeout_ms, s_read_page, rows);
 }
 
 /* Hands the page's rows to callback, counting them in *delivered, until the
@@ -417,6 +456,50 @@ kh_client_query (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
         bool more = rows.more;
         uint64_t next = rows.next;
         kh_rows_release (&rows);
+        if (stop || !more)
+            return 0;
+        if (next <= q.since_seq)        /* a page that does not advance: not a hub */
+            return KH_EMALFORMED;
+        q.since_seq = next;
+    }
+}
+
+/* ------------------------------------------------------------------- audit */
+
+/* Asks for one page of the audit query (its req is set here) and waits up to
+   timeout_ms for the ROWS that answer it, as kh__client_page does for a query. */
+static int
+s_audit_page (kh_client_t *self, kh_audit_query_t *query, int timeout_ms,
+              kh_audit_rows_t *rows)
+{
+    memset (rows, 0, sizeof *rows);
+    query->req = ++self->next_req;
+    msgpack_sbuffer_clear (&self->buf);
+    if (kh_audit_query_encode (&self->buf, query))
+        return KH_ENOMEM;
+    return s_ask (self, KH_CMD_AUDIT, query->req, timeout_ms, s_read_audit_page, rows);
+}
+
+int
+kh_client_audit (kh_client_t *self, const kh_audit_query_t *query, uint64_t max_rows,
+                 int timeout_ms, kh_audit_fn *callback, void *arg)
+{
+    if (!self || !query || !callback)
+        return KH_EINVAL;
+    kh_audit_query_t q = *query;
+    for (uint64_t delivered = 0; ; ) {
+        uint64_t left = max_rows ? max_rows - delivered : 0;
+        q.limit = left && left < KH_QUERY_PAGE_MAX ? (uint32_t) left : KH_QUERY_PAGE_MAX;
+        kh_audit_rows_t rows;
+        int rc = s_audit_page (self, &q, timeout_ms, &rows);
+        if (rc)
+            return rc;
+        bool stop = false;
+        for (uint32_t i = 0; i < rows.count && !stop; i++)
+            stop = callback (&rows.rows [i], arg) || (max_rows && ++delivered >= max_rows);
+        bool more = rows.more;
+        uint64_t next = rows.next;
+        kh_audit_rows_release (&rows);
         if (stop || !more)
             return 0;
         if (next <= q.since_seq)        /* a page that does not advance: not a hub */

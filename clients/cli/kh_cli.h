@@ -181,4 +181,11 @@ void kh_cli_print_header (FILE *file, kh_format_t format);
    '?' in its table columns. */
 int kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec);
 
+/* The same for the audit (`kreishub log --audit`): the header of format, and one
+   audit record as a line (table: seq, at, endpoint, command, code, peer, claimed,
+   ags, role, reason, "-" for what is not known; json and csv: every field, the
+   key and the code's number too). Returns 0, or -1 if memory ran out (json). */
+void kh_cli_print_audit_header (FILE *file, kh_format_t format);
+int kh_cli_print_audit (FILE *file, kh_format_t format, const kh_audit_t *rec);
+
 #endif

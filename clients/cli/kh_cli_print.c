@@ -1,4 +1,5 @@
-/*  kh_cli_print.c - records as lines of text: an aligned table, JSON lines, or CSV. */
+/*  kh_cli_print.c - records and audit records as lines of text: an aligned table,
+    JSON lines, or CSV. */
 #include <string.h>
 #include "kh_cli.h"
 #include "kh_json.h"
@@ -84,5 +85,114 @@ kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec)
         return -1;
     fprintf (file, "%s\n", line);
     free (line);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ audit */
+
+/* The audit's columns, as the header and every format name them. */
+#define S_AUDIT_CSV_HEADER \
+    "seq,at,endpoint,command,code,name,size,peer,claimed,ags,role,key,reason"
+
+void
+kh_cli_print_audit_header (FILE *file, kh_format_t format)
+{
+    if (format == KH_FORMAT_TABLE)
+        fprintf (file, "%*s  %-24s  %-8s  %-8s  %-13s  %-21s  %-*s  %-*s  %-12s  %s\n",
+                 S_SEQ_WIDTH, "SEQ", "AT", "ENDPOINT", "COMMAND", "CODE", "PEER",
+                 S_FROM_WIDTH, "CLAIMED", S_FROM_WIDTH, "AGS", "ROLE", "REASON");
+    else
+    if (format == KH_FORMAT_CSV)
+        fprintf (file, "%s\n", S_AUDIT_CSV_HEADER);
+}
+
+/* The text, or "-" for an empty one (a column of the table must not vanish). */
+static const char *
+s_dash (const char *text)
+{
+    return text [0] ? text : "-";
+}
+
+/* A msgpack str object over the C string text (for kh_json_from_object). */
+static msgpack_object
+s_str (const char *text)
+{
+    msgpack_object o = { .type = MSGPACK_OBJECT_STR };
+    o.via.str.ptr = text;
+    o.via.str.size = (uint32_t) strlen (text);
+    return o;
+}
+
+/* A msgpack integer object of value. */
+static msgpack_object
+s_uint (uint64_t value)
+{
+    msgpack_object o = { .type = MSGPACK_OBJECT_POSITIVE_INTEGER };
+    o.via.u64 = value;
+    return o;
+}
+
+/* Returns rec as one JSON object (malloc'd), keys as the CSV header names them; NULL
+   if memory runs out. */
+static char *
+s_audit_json (const kh_audit_t *rec, const char *at)
+{
+    const char *keys [] = { "seq", "at", "endpoint", "command", "code", "name", "size",
+                            "peer", "claimed", "ags", "role", "key", "reason" };
+    msgpack_object values [] = {
+        s_uint (rec->seq), s_str (at), s_str (rec->endpoint), s_str (rec->command),
+        s_uint ((uint64_t) rec->code), s_str (kh_errname (rec->code)), s_uint (rec->size),
+        s_str (rec->peer), s_str (rec->claimed), s_str (rec->ags), s_str (rec->role),
+        s_str (rec->key), s_str (rec->reason) };
+    msgpack_object_kv kv [sizeof keys / sizeof keys [0]];
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++)
+        kv [i] = (msgpack_object_kv) { s_str (keys [i]), values [i] };
+    msgpack_object map = { .type = MSGPACK_OBJECT_MAP };
+    map.via.map.size = sizeof kv / sizeof kv [0];
+    map.via.map.ptr = kv;
+    return kh_json_from_object (&map);
+}
+
+/* Prints text as one CSV field, quoted (RFC 4180: a quote is doubled), and sep. */
+static void
+s_csv (FILE *file, const char *text, char sep)
+{
+    fputc ('"', file);
+    for (; *text; text++)
+        *text == '"' ? fputs ("\"\"", file) : fputc (*text, file);
+    fputc ('"', file);
+    fputc (sep, file);
+}
+
+int
+kh_cli_print_audit (FILE *file, kh_format_t format, const kh_audit_t *rec)
+{
+    char at [25];
+    kh_time_format (rec->at, at);
+    const char *name = rec->code ? kh_errname (rec->code) : "-";
+    if (format == KH_FORMAT_TABLE)
+        fprintf (file, "%*llu  %-24s  %-8s  %-8s  %-13s  %-21s  %-*s  %-*s  %-12s  %s\n",
+                 S_SEQ_WIDTH, (unsigned long long) rec->seq, at, s_dash (rec->endpoint),
+                 s_dash (rec->command), name, s_dash (rec->peer), S_FROM_WIDTH,
+                 s_dash (rec->claimed), S_FROM_WIDTH, s_dash (rec->ags), s_dash (rec->role),
+                 rec->reason);
+    else
+    if (format == KH_FORMAT_CSV) {
+        fprintf (file, "%llu,%s,", (unsigned long long) rec->seq, at);
+        s_csv (file, rec->endpoint, ',');
+        s_csv (file, rec->command, ',');
+        fprintf (file, "%d,%s,%u,", rec->code, kh_errname (rec->code), rec->size);
+        const char *texts [] = { rec->peer, rec->claimed, rec->ags, rec->role, rec->key,
+                                 rec->reason };
+        for (size_t i = 0; i < sizeof texts / sizeof texts [0]; i++)
+            s_csv (file, texts [i], i + 1 < sizeof texts / sizeof texts [0] ? ',' : '\n');
+    }
+    else {
+        char *line = s_audit_json (rec, at);
+        if (!line)
+            return -1;
+        fprintf (file, "%s\n", line);
+        free (line);
+    }
     return 0;
 }

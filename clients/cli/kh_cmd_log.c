@@ -1,11 +1,14 @@
-/*  kh_cmd_log.c - `kreishub log`: the admin's view of the stored log, filtered, as a
-    table, JSON lines or CSV. */
+/*  kh_cmd_log.c - `kreishub log`: the admin's view of the stored log, or with --audit
+    of what the hub refused, filtered, as a table, JSON lines or CSV. */
 #include <limits.h>
+#include <strings.h>
 #include "kh_cli.h"
 
 /* What the command line says, besides the shared options. */
 typedef struct {
     kh_query_t  query;                  /* filter and bounds */
+    bool        audit;                  /* --audit: the audit, by audit_query */
+    kh_audit_query_t audit_query;
     uint64_t    limit;                  /* --limit N, 0: all */
     kh_format_t format;
     int         timeout;
@@ -34,8 +37,50 @@ s_position (const char *text, bool until, kh_query_t *query)
 
 /* The options as given, before they are read into s_args_t. */
 typedef struct {
-    const char *type, *from, *since, *until, *limit, *format, *timeout;
+    const char *type, *from, *since, *until, *limit, *format, *timeout, *code;
+    bool        audit;
 } s_given_t;
+
+/* Reads --code (an error's name, any case, or its number) into *code. Returns 0, or
+   -1 after saying why. */
+static int
+s_code (const char *text, int *code)
+{
+    uint64_t number;
+    for (int c = 1; c < KH_ERR_COUNT_; c++)
+        if (strcasecmp (text, kh_errname (c)) == 0) {
+            *code = c;
+            return 0;
+        }
+    if (kh_uint_parse (text, KH_ERR_COUNT_ - 1, &number) == 0 && number > 0) {
+        *code = (int) number;
+        return 0;
+    }
+    fprintf (stderr, "kreishub log: --code is an error's name or number (PROTOCOL.md "
+             "section 7), not '%s'\n", text);
+    return -1;
+}
+
+/* Copies the bounds and filters of a log query into the audit's query: --from is the
+   AGS claimed or authenticated, a position the audit's seq or the refusal's time. */
+static int
+s_read_audit (const s_given_t *given, s_args_t *args)
+{
+    kh_query_t *q = &args->query;
+    kh_audit_query_t *a = &args->audit_query;
+    if (given->type) {
+        fprintf (stderr, "kreishub log: --type filters the log, not the audit\n");
+        return -1;
+    }
+    if (given->code && s_code (given->code, &a->code))
+        return -1;
+    a->since_seq = q->since_seq;
+    a->until_seq = q->until_seq;
+    a->since_at = q->since_at;
+    a->until_at = q->until_at;
+    snprintf (a->ags, sizeof a->ags, "%s", q->from);
+    return 0;
+}
 
 /* Reads the options given into args. Returns 0, or -1 after saying why. */
 static int
@@ -56,7 +101,12 @@ s_read (const s_given_t *given, s_args_t *args)
                  given->format);
         return -1;
     }
-    return 0;
+    if (given->code && !given->audit) {
+        fprintf (stderr, "kreishub log: --code filters the audit (--audit)\n");
+        return -1;
+    }
+    args->audit = given->audit;
+    return given->audit ? s_read_audit (given, args) : 0;
 }
 
 /* Parses argv into args. Returns what kh_opts_parse returned (KH_OPTS_BAD also for
@@ -67,7 +117,12 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     s_given_t given = { NULL };
     const kh_opt_t table [] = {
         { "type", 0, "TYPE", &given.type, NULL, "only this message type (idea, offer)" },
-        { "from", 0, "AGS", &given.from, NULL, "only this sender" },
+        { "from", 0, "AGS", &given.from, NULL, "only this sender (with --audit: this AGS,\n"
+          "claimed or of the certificate)" },
+        { "audit", 0, NULL, NULL, &given.audit, "what the hub refused, instead of the log\n"
+          "(an admin's certificate only)" },
+        { "code", 0, "CODE", &given.code, NULL, "with --audit: only this error (a name\n"
+          "as SENDER, or its number)" },
         { "since", 0, "SEQ|TIME", &given.since, NULL, "first position to show" },
         { "until", 0, "SEQ|TIME", &given.until, NULL, "last position to show" },
         { "limit", 'n', "N", &given.limit, NULL, "at most N records" },
@@ -81,8 +136,11 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
         .program = "kreishub log", .table = table, .shared = kh_cli_shared (cli),
         .about = "Prints stored records in ascending seq. A position is a seq (only digits) "
                  "or a\ntime (YYYY-MM-DD[THH:MM[:SS[.mmm]]Z], UTC) compared with the "
-                 "record's commit\ntime; an --until date includes that whole day.\n",
-        .notes = "Exit status: 0 ok, 1 usage, 2 query rejected, 3 no answer.\n"
+                 "record's commit\ntime; an --until date includes that whole day. With "
+                 "--audit it prints the\naudit instead: every message and connection the "
+                 "hub refused, by the audit's\nown seq or the time of the refusal.\n",
+        .notes = "Exit status: 0 ok, 1 usage, 2 query rejected (the audit: not an admin),\n"
+                 "3 no answer.\n"
     };
     int rc = kh_opts_parse (&opts, argc, argv, NULL);
     if (rc == KH_OPTS_GO && s_read (&given, args))
@@ -106,6 +164,22 @@ s_row (const kh_record_t *rec, void *arg)
     return 0;
 }
 
+/* Prints one audit record (and the header before the first). */
+static int
+s_audit_row (const kh_audit_t *rec, void *arg)
+{
+    s_output_t *out = (s_output_t *) arg;
+    if (!out->header) {
+        kh_cli_print_audit_header (stdout, out->format);
+        out->header = true;
+    }
+    if (kh_cli_print_audit (stdout, out->format, rec))
+        fprintf (stderr, "kreishub log: audit record %llu cannot be shown\n",
+                 (unsigned long long) rec->seq);
+    out->rows++;
+    return 0;
+}
+
 int
 kh_cmd_log (kh_cli_t *cli, int argc, char *argv [])
 {
@@ -117,9 +191,13 @@ kh_cmd_log (kh_cli_t *cli, int argc, char *argv [])
     if (!client)
         return KH_EXIT_USAGE;
     s_output_t out = { .format = args.format };
-    rc = kh_client_query (client, &args.query, args.limit, args.timeout, s_row, &out);
+    if (args.audit)
+        rc = kh_client_audit (client, &args.audit_query, args.limit, args.timeout,
+                              s_audit_row, &out);
+    else
+        rc = kh_client_query (client, &args.query, args.limit, args.timeout, s_row, &out);
     if (rc == 0 && !out.header)
-        kh_cli_print_header (stdout, out.format);
+        (args.audit ? kh_cli_print_audit_header : kh_cli_print_header) (stdout, out.format);
     int status = rc ? kh_cli_report (kh_cli_endpoint (cli), rc, kh_client_last_error (client))
                     : KH_EXIT_OK;
     kh_client_destroy (&client);

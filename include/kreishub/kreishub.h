@@ -155,9 +155,26 @@ KH_EXPORT int kh_client_query (kh_client_t *self, const kh_query_t *query,
                                uint64_t max_rows, int timeout_ms, kh_record_fn *callback,
                                void *arg);
 
-/* The last ERROR the hub sent this client in answer to a query, a ping, or a
-   publish made with kh_client_publish (all zero before the first). Valid until the
-   next call; NULL for no client. */
+/* Called once per record of the audit, in ascending seq; rec is valid only during
+   the call. A non-zero return stops kh_client_audit (which then returns 0). */
+typedef int (kh_audit_fn) (const kh_audit_t *rec, void *arg);
+
+/* Reads the hub's audit (PROTOCOL.md section 12): what it refused, messages and
+   connections, in ascending seq, paging as kh_client_query does until no more
+   matches query or max_rows (0: no limit) were delivered. query->req and
+   query->limit are chosen here. Only an admin's certificate may read it (any
+   client of a hub in plain mode). Returns 0; KH_EFORBIDDEN if the hub does not
+   show us the audit (see kh_client_last_error); the hub's code for another ERROR
+   answering it (KH_EQUERY: a code that names no error, an ags that is no AGS;
+   KH_EUNAVAILABLE: no recorder); KH_ETIMEOUT, KH_EMALFORMED, KH_ENOMEM, KH_EIO or
+   KH_EINVAL as kh_client_query. */
+KH_EXPORT int kh_client_audit (kh_client_t *self, const kh_audit_query_t *query,
+                               uint64_t max_rows, int timeout_ms, kh_audit_fn *callback,
+                               void *arg);
+
+/* The last ERROR the hub sent this client in answer to a query (or audit query), a
+   ping, or a publish made with kh_client_publish (all zero before the first).
+   Valid until the next call; NULL for no client. */
 KH_EXPORT const kh_error_reply_t *kh_client_last_error (kh_client_t *self);
 
 /* -------------------------------------------------------------- subscriber */
