@@ -73,12 +73,12 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
         { "sync", 0, "MODE", &args->sync, NULL,
           "recorder durability: full (default), normal, off" },
         { "config", 'c', "FILE", &cli->config, NULL, "its section kreis names the members; "
-          "handed to both\nprograms (sections broker, recorder; env KREISHUB_CONFIG);\n"
-          "flags and environment win" },
+          "handed to both\nprograms (sections broker, recorder; env "
+          "KREISHUB_CONFIG),\nwhose flags and environment win" },
         { "plain", 0, NULL, NULL, &cli->plain, "no CURVE, no certificates, nobody "
           "identified: loopback\nendpoints only, for development (env KREISHUB_PLAIN=1)" },
         { "certs-only", 0, NULL, NULL, &args->certs_only, "make the certificates DIR lacks, "
-          "say where they are, and exit\n(starts nothing)" },
+          "say where they are,\nand exit (starts nothing)" },
         { NULL }
     };
     kh_opts_t opts = {
@@ -89,15 +89,15 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
                  "file's\nsection 'broker' (client, live, recorder), else the default. A port "
                  "of * lets\nthe system choose a free one. If a port is taken, or DIR is "
                  "another running\nhub's, it says so and starts nothing.\n"
-                 "Unless --plain the hub is secure: its first start makes in DIR/certs the "
-                 "certificate\npairs of the broker (server), the recorder (hub), an admin, "
-                 "the Kreis and each\nmember, and puts their public parts into DIR/clients, "
-                 "which the broker admits\n(remove one there to revoke it). The members are "
-                 "the config file's section\n'kreis' (default: the Rhein-Kreis Neuss and its "
-                 "8 municipalities); later starts\nreuse the pairs and make those of members "
-                 "added since. A client gives its pair\nand the hub's certificate: "
-                 "KREISHUB_CERT=DIR/certs/AGS.cert_secret and\n"
-                 "KREISHUB_SERVER_CERT=DIR/certs/server.cert.\n"
+                 "Unless --plain the hub is secure: its first start makes in DIR/certs "
+                 "the\ncertificate pairs of the broker (server), the recorder (hub), an "
+                 "admin, the\nKreis and each member, and puts their public parts into "
+                 "DIR/clients, which\nthe broker admits (remove one there to revoke it). "
+                 "The members are the config\nfile's section 'kreis' (default: the "
+                 "Rhein-Kreis Neuss, its 8 municipalities);\nlater starts reuse the "
+                 "pairs and make those of members added since. A client\ngives its pair "
+                 "and the hub's certificate:\n  KREISHUB_CERT=DIR/certs/AGS.cert_secret "
+                 "KREISHUB_SERVER_CERT=DIR/certs/server.cert\n"
                  "Once the recorder is linked it prints\n"
                  "  READY client=EP live=EP recorder=EP db=PATH head=SEQ server_cert=PATH "
                  "certs=DIR\n(without server_cert and certs in plain mode) and then where "
