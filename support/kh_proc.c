@@ -150,7 +150,7 @@ kh_proc_t *
 kh_proc_new (const char *const argv [], const kh_proc_opts_t *opts)
 {
     assert (argv && argv [0]);
-    kh_proc_opts_t none = { NULL };
+    kh_proc_opts_t none = { 0 };        /* clang's -Wextra takes { NULL } for one field */
     if (!opts)
         opts = &none;
     int out = -1;
