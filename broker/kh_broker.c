@@ -281,15 +281,27 @@ kh_broker_new (const kh_broker_config_t *config)
     return self;
 }
 
+/* Closes *sock (nothing if NULL) once its monitor is stopped: libzmq's I/O thread
+   sends a closing socket's events to the monitor with a blocking send, and once the
+   audit's watcher, which reads them, is gone, that send would stop every socket of
+   the process. */
+static void
+s_socket_close (zsock_t **sock)
+{
+    if (*sock)
+        zmq_socket_monitor (zsock_resolve (*sock), NULL, 0);
+    zsock_destroy (sock);
+}
+
 void
 kh_broker_destroy (kh_broker_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     kh_broker_t *self = *self_p;
-    zsock_destroy (&self->client);
-    zsock_destroy (&self->live);
-    zsock_destroy (&self->recorder);
+    s_socket_close (&self->client);
+    s_socket_close (&self->live);
+    s_socket_close (&self->recorder);
     kh__audit_teardown (self);
     zstr_free (&self->client_ep);
     zstr_free (&self->live_ep);
