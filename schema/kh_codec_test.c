@@ -598,6 +598,12 @@ test_ids_topics (void)
            && !kh_ags_valid ("0516200", 7) && !kh_ags_valid ("0516200a", 8), "wrong");
     KH_CHECK ("error names", strcmp (kh_errname (KH_ETOOLARGE), "TOO_LARGE") == 0
            && strcmp (kh_errname (999), "UNKNOWN") == 0, "wrong");
+    static const char *const state [] = { "NO_ITEM", "TRANSITION", "NOT_OWNER", "CLOSED" };
+    for (int code = KH_ENOITEM; code <= KH_ECLOSED; code++)
+        KH_CHECK ("the codes of an item's state are 25..28, named, and not transient",
+                  strcmp (kh_errname (code), state [code - KH_ENOITEM]) == 0
+                  && strcmp (kh_strerror (code), "unknown error") != 0
+                  && !kh_err_transient (code), "%d", code);
 }
 
 /* The library's boundary (kreishub/kh_wire.h) answers NULL arguments, never aborts. */

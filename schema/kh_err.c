@@ -33,6 +33,10 @@ static const struct {
     [KH_ESENDER]       = { "SENDER", "from is not the sender's own AGS" },
     [KH_EFULL]         = { "FULL", "the store is full; nothing was stored" },
     [KH_EBUSY]         = { "BUSY", "too many publishes wait for answers; try again" },
+    [KH_ENOITEM]       = { "NO_ITEM", "ref names no item" },
+    [KH_ETRANSITION]   = { "TRANSITION", "the lifecycle does not allow this status change" },
+    [KH_ENOTOWNER]     = { "NOT_OWNER", "only the item's owner or its Kreis may do this" },
+    [KH_ECLOSED]       = { "CLOSED", "the item is withdrawn or expired" },
 };
 
 const char *

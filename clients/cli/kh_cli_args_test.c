@@ -153,6 +153,10 @@ s_test_exit_statuses (void)
               kh_cli_exit_status (KH_EMISSING));
     KH_CHECK ("success exits 0", kh_cli_exit_status (KH_OK) == KH_EXIT_OK, "got %d",
               kh_cli_exit_status (KH_OK));
+    for (int code = KH_ENOITEM; code <= KH_ECLOSED; code++)
+        KH_CHECK ("a refusal for an item's state (NO_ITEM, TRANSITION, NOT_OWNER, CLOSED) "
+                  "exits 2", kh_cli_exit_status (code) == KH_EXIT_REJECTED, "%s: %d",
+                  kh_errname (code), kh_cli_exit_status (code));
 }
 
 /* Renders a record of title in format into a string (caller frees). */

@@ -43,6 +43,10 @@ typedef enum {
     KH_ESENDER = 22,        /* from is not the AGS of the sender's certificate */
     KH_EFULL = 23,          /* the store's disk is full: nothing was stored */
     KH_EBUSY = 24,          /* too many publishes of this connection wait: read answers */
+    KH_ENOITEM = 25,        /* ref names no item: an unknown id, or not an item's */
+    KH_ETRANSITION = 26,    /* a status change the lifecycle does not allow */
+    KH_ENOTOWNER = 27,      /* a status, revise or withdraw by neither owner nor its Kreis */
+    KH_ECLOSED = 28,        /* interest in a withdrawn or expired item */
     KH_ERR_COUNT_
 } kh_err_t;
 
