@@ -100,7 +100,7 @@ s_build_offer (kh_builder_t *builder, const s_args_t *args, uint8_t id [KH_ID_SI
         { "keywords",     "E-Akte, Shared Service" },
         { "lead",         args->from },
         { "participants", "05162004, 05162024" },
-        { "status",       "stable" },
+        { "maturity",     "stable" },
         { "cost",         "nach Aufwand" },
     };
     kh_problem_t why;

@@ -98,6 +98,24 @@ static const uint8_t s_id [KH_ID_SIZE] = {
     0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0x2a };
 static const uint8_t s_msg [] = { 0x81, 0xa1, 0x76, 0x01 };
 
+/* A revise: its ref, and fields set one at a time (read by eye: body {ref: bin 16,
+   fields: {title: "Neu", hf: 2}}); then its ref set from msgpack, as an id's text. */
+#define S_REVISE_OLD \
+    "86a17601a26964c410017ce42a38007001800000000000002aa474797065a67265766973" \
+    "65a466726f6da83035313632303034a27473cf0000018bcfe56800a4626f647982a37265" \
+    "66c410017ce42a38007001800000000000002aa66669656c647381a57469746c65a34e65" \
+    "75"
+#define S_REVISE_FULL \
+    "86a17601a26964c410017ce42a38007001800000000000002aa474797065a67265766973" \
+    "65a466726f6da83035313632303034a27473cf0000018bcfe56800a4626f647982a37265" \
+    "66c410017ce42a38007001800000000000002aa66669656c647382a57469746c65a34e65" \
+    "75a2686602"
+#define S_REVISE_REF \
+    "86a17601a26964c410017ce42a38007001800000000000002aa474797065a67265766973" \
+    "65a466726f6da83035313632303034a27473cf0000018bcfe56800a4626f647982a37265" \
+    "66c410017ce42a38007001800000000000002ba66669656c647382a57469746c65a34e65" \
+    "75a2686602"
+
 /* What one case works on; made afresh for every N. */
 typedef struct {
     msgpack_sbuffer   out;              /* S_PREFIX, then what the case writes */
@@ -328,6 +346,36 @@ s_builder_bytes (s_ctx_t *ctx)
     return data ? msgpack_sbuffer_write (&ctx->out, (const char *) data, size) : 0;
 }
 
+/* A revise with its ref and a changed title. */
+static int
+s_revise_old (s_ctx_t *ctx)
+{
+    ctx->builder = kh_builder_new ("revise");
+    return kh_builder_set (ctx->builder, "ref", "017ce42a-3800-7001-8000-00000000002a",
+                           &ctx->why)
+        || kh_builder_set (ctx->builder, "fields.title", "Neu", &ctx->why) ? -1 : 0;
+}
+
+static int
+s_set_field_hf (s_ctx_t *ctx)
+{
+    return kh_builder_set (ctx->builder, "fields.hf", "2", &ctx->why);
+}
+
+/* The revise with a changed title and hf. */
+static int
+s_revise_full (s_ctx_t *ctx)
+{
+    return s_revise_old (ctx) || s_set_field_hf (ctx) ? -1 : 0;
+}
+
+static int
+s_set_ref_msgpack (s_ctx_t *ctx)
+{
+    static const char ref [] = "\xd9\x24" "017ce42a-3800-7001-8000-00000000002b";
+    return kh_builder_set_msgpack (ctx->builder, "ref", 3, ref, sizeof ref - 1, &ctx->why);
+}
+
 static const s_case_t s_cases [] = {
     { "kh_record_encode", NULL, s_encode_record, NULL, S_RECORD, "", false },
     { "kh_query_encode (every key)", NULL, s_encode_query_full, NULL, S_QUERY_FULL, "", false },
@@ -354,6 +402,10 @@ static const s_case_t s_cases [] = {
       S_IDEA_FULL, true },
     { "kh_builder_pack", s_idea_full, s_pack_idea, NULL, S_IDEA_FULL, "", true },
     { "kh_builder_encode", s_idea_full, s_encode_idea, s_builder_bytes, S_IDEA_FULL, "", true },
+    { "kh_builder_set (fields.NAME)", s_revise_old, s_set_field_hf, s_pack_idea, S_REVISE_FULL,
+      S_REVISE_OLD, true },
+    { "kh_builder_set_msgpack (a ref as text)", s_revise_full, s_set_ref_msgpack, s_pack_idea,
+      S_REVISE_REF, S_REVISE_FULL, true },
 };
 
 /* ------------------------------------------------------------------ the runs */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "kh_codec.h"
 #include "kh_link.h"
+#include "kh_schema.h"
 
 #include "kh_check.h"
 
@@ -305,6 +306,186 @@ test_builder (void)
     kh_builder_destroy (&b);
     KH_CHECK ("destroy nulls the pointer", b == NULL, "not NULL");
     kh_builder_destroy (&b);
+}
+
+/* Builds a message of type from the pairs in fields (field, text, ..., NULL), as
+   05162 (a Kreis: every type) at ts 1; checks it and returns kh_envelope_check's
+   result, with env and why filled. */
+static int
+s_build_check (const char *type, const char *const *fields, kh_envelope_t *env,
+               kh_problem_t *why)
+{
+    kh_builder_t *b = kh_builder_new (type);
+    int rc = b ? 0 : -1;
+    for (const char *const *f = fields; rc == 0 && *f; f += 2)
+        rc = kh_builder_set (b, f [0], f [1], why);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    size_t size = 0;
+    if (rc == 0)
+        rc = kh_builder_encode (b, id, "05162", 1, why);
+    const void *data = kh_builder_data (b, &size);
+    if (rc == 0)
+        rc = kh_envelope_check (data, size, env, NULL, why);
+    kh_builder_destroy (&b);
+    return rc;
+}
+
+/* The builder's text forms of a ref and of a revise's fields, and what the hub
+   reads of a message about an item. */
+static void
+test_builder_items (void)
+{
+    static const uint8_t item [KH_ID_SIZE] = { 0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x01,
+                                               0x80, 0, 0, 0, 0, 0, 0, 0x2a };
+    kh_envelope_t env;
+    kh_problem_t why = { 0 };
+    int rc = s_build_check ("interest", (const char *const []) {
+        "ref", "017ce42a-3800-7001-8000-00000000002a", "action", "join", NULL }, &env, &why);
+    KH_CHECK ("a ref is given as the id's text and read back as the item's id",
+              rc == 0 && env.has_ref && memcmp (env.ref, item, KH_ID_SIZE) == 0
+              && env.title [0] == 0, "rc %d: %s", rc, why.reason);
+    rc = s_build_check ("comment", (const char *const []) {
+        "ref", "017ce42a38007001800000000000002a", "text", "a\n\tb", NULL }, &env, &why);
+    KH_CHECK ("a ref of 32 hex digits is an id too; a comment may hold LF and TAB",
+              rc == 0 && env.has_ref && memcmp (env.ref, item, KH_ID_SIZE) == 0,
+              "rc %d: %s", rc, why.reason);
+    rc = s_build_check ("idea", (const char *const []) { "title", "t", NULL }, &env, &why);
+    KH_CHECK ("an item names no ref", rc == 0 && !env.has_ref, "rc %d", rc);
+    kh_builder_t *b = kh_builder_new ("revise");
+    KH_CHECK ("a ref that is no id is refused as not a bin",
+              kh_builder_set (b, "ref", "017ce42a-3800", &why) == -1
+              && why.code == KH_EWRONGTYPE && strstr (why.reason, "not an id"),
+              "code %d: %s", why.code, why.reason);
+    KH_CHECK ("a revise's fields are not given as one text",
+              kh_builder_set (b, "fields", "title=x", &why) == -1 && why.code == KH_EWRONGTYPE
+              && strstr (why.reason, "fields.NAME"), "code %d: %s", why.code, why.reason);
+    KH_CHECK ("fields.NAME must name an item field",
+              kh_builder_set (b, "fields.colour", "red", &why) == -1
+              && why.code == KH_EUNKNOWNFIELD, "code %d", why.code);
+    KH_CHECK ("only a fields map takes NAME.FIELD",
+              kh_builder_set (b, "text.title", "x", &why) == -1
+              && why.code == KH_EUNKNOWNFIELD, "code %d", why.code);
+    kh_builder_destroy (&b);
+    rc = s_build_check ("revise", (const char *const []) {
+        "ref", "017ce42a-3800-7001-8000-00000000002a", "fields.title", "Neu",
+        "fields.hf", "3", "fields.keywords", "a, b", "fields.title", "Neuer", NULL },
+        &env, &why);
+    KH_CHECK ("a revise's fields are set one by one, each by its item field's kind",
+              rc == 0 && env.has_ref, "rc %d: %s", rc, why.reason);
+    rc = s_build_check ("revise", (const char *const []) {
+        "ref", "017ce42a-3800-7001-8000-00000000002a", "fields.hf", "9", NULL }, &env, &why);
+    KH_CHECK ("a revised field is checked as its item field",
+              rc == -1 && why.code == KH_ERANGE && strstr (why.reason, "body.fields.hf"),
+              "rc %d: %s", rc, why.reason);
+    rc = s_build_check ("announcement", (const char *const []) { "title", "Kurs", NULL },
+                        &env, &why);
+    KH_CHECK ("the Kreis sends an announcement", rc == 0, "%s", why.reason);
+
+    /* as JSON arrives: msgpack objects, a ref as a str holding the id's text */
+    b = kh_builder_new ("revise");
+    static const char ref_mp [] = "\xd9\x24" "017ce42a-3800-7001-8000-00000000002a";
+    rc = kh_builder_set_msgpack (b, "ref", 3, ref_mp, sizeof ref_mp - 1, &why);
+    kh_builder_set (b, "fields.title", "dropped", &why);
+    rc |= kh_builder_set_msgpack (b, "fields", 6, "\x81\xa2hf\x02", 5, &why);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    size_t size = 0;
+    if (rc == 0)
+        rc = kh_builder_encode (b, id, "05162004", 1, &why);
+    const uint8_t *data = (const uint8_t *) kh_builder_data (b, &size);
+    rc = rc == 0 ? kh_envelope_check (data, size, &env, NULL, &why) : rc;
+    KH_CHECK ("a msgpack str holding an id becomes the ref; a fields map set whole "
+              "replaces the fields set one by one",
+              rc == 0 && memcmp (env.ref, item, KH_ID_SIZE) == 0
+              && !memmem (data, size, "dropped", 7) && memmem (data, size, "\xa2hf\x02", 4),
+              "rc %d: %s", rc, why.reason);
+    KH_CHECK ("a msgpack str that is no id stays a str, refused as the ref",
+              kh_builder_set_msgpack (b, "ref", 3, "\xa1x", 2, &why) == 0
+              && kh_builder_encode (b, id, "05162004", 1, &why) == -1
+              && why.code == KH_EWRONGTYPE, "code %d", why.code);
+    kh_builder_destroy (&b);
+}
+
+/* Texts are counted in characters and hold no control characters (but LF and TAB
+   in a multi-line text); an announcement comes from a Kreis only. */
+static void
+test_texts (void)
+{
+    static const struct {
+        const char *title;
+        int         code;
+    } cases [] = {
+        { "\xc2\xa0non-breaking space", 0 },  /* U+00A0: after C1, no control */
+        { "\xc2\x9f", KH_EVALUE },             /* U+009F: the last C1 character */
+        { "\xc2\x80", KH_EVALUE },             /* U+0080: the first */
+        { "\x1f", KH_EVALUE }, { " ", 0 }, { "~\x7f", KH_EVALUE },
+        { "\xe2\x80\xa8", 0 },                /* U+2028 line separator: no control */
+        { "a\xcc\x88", 0 },                    /* a + combining diaeresis: 2 characters */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        kh_envelope_t env;
+        kh_problem_t why = { 0 };
+        int rc = s_build_check ("idea", (const char *const []) {
+            "title", cases [i].title, NULL }, &env, &why);
+        KH_CHECK ("a title's control characters are C0, DEL and C1, and nothing else",
+                  cases [i].code ? rc == -1 && why.code == cases [i].code : rc == 0,
+                  "case %zu: rc %d %s", i, rc, why.reason);
+    }
+    /* 199 umlauts and a + U+0308: 201 characters, though 200 letters to the eye */
+    char title [512] = "";
+    for (int i = 0; i < 199; i++)
+        strcat (title, "\xc3\xa4");
+    strcat (title, "a\xcc\x88");
+    kh_envelope_t env;
+    kh_problem_t why = { 0 };
+    int rc = s_build_check ("idea", (const char *const []) { "title", title, NULL }, &env,
+                            &why);
+    KH_CHECK ("characters are code points as they stand, not normalised",
+              rc == -1 && why.code == KH_ERANGE && strstr (why.reason, "201 characters"),
+              "rc %d %s", rc, why.reason);
+    title [strlen (title) - 2] = 0;
+    rc = s_build_check ("idea", (const char *const []) { "title", title, NULL }, &env, &why);
+    KH_CHECK ("a title of 200 characters of 2 bytes is read whole",
+              rc == 0 && strlen (env.title) == 399 && strcmp (env.title, title) == 0,
+              "rc %d, %zu bytes", rc, strlen (env.title));
+    kh_builder_t *b = kh_builder_new ("announcement");
+    kh_builder_set (b, "title", "Kurs", &why);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    KH_CHECK ("an announcement from a municipality is FORBIDDEN by the envelope's check",
+              kh_builder_encode (b, id, "05162004", 1, &why) == -1
+              && why.code == KH_EFORBIDDEN, "code %d %s", why.code, why.reason);
+    kh_builder_destroy (&b);
+}
+
+/* The schema: item types, and one item field per name, of the same kind in every
+   item type that has it (a revise's fields are checked by that kind). */
+static void
+test_schema (void)
+{
+    int items = 0;
+    for (size_t t = 0; t < kh_schema_type_count (); t++) {
+        const char *name = kh_schema_type_name (t);
+        const kh_msgtype_t *type = kh__schema_type (name, strlen (name));
+        items += kh_schema_type_item (name);
+        KH_CHECK ("an item has a title, a message about one a ref",
+                  type->item ? kh__schema_field (type, "title", 5) == 0
+                             : kh__schema_field (type, "ref", 3) == 0, "%s", name);
+        for (size_t i = 0; type->item && i < type->count; i++) {
+            const kh_field_t *f = &type->fields [i];
+            int at = kh__schema_item_field (f->name, strlen (f->name));
+            const kh_field_t *g = at >= 0 ? kh__schema_item_field_at ((size_t) at) : NULL;
+            KH_CHECK ("every item field is among the item fields, the same",
+                      g && g->kind == f->kind && g->min == f->min && g->max == f->max
+                      && g->item_max == f->item_max && g->values == f->values,
+                      "%s.%s", name, f->name);
+        }
+    }
+    KH_CHECK ("there are four item types", items == 4, "%d", items);
+    KH_CHECK ("a comment is no item, an announcement is",
+              !kh_schema_type_item ("comment") && kh_schema_type_item ("announcement")
+              && !kh_schema_type_item ("poll") && !kh_schema_type_item (NULL), "wrong");
 }
 
 /* Records, ROWS paging metadata, and that decoded views point into the input. */
@@ -661,6 +842,9 @@ main (void)
     test_mutations ();
     test_uint_parse ();
     test_builder ();
+    test_builder_items ();
+    test_texts ();
+    test_schema ();
     test_records ();
     test_replies ();
     test_queries ();

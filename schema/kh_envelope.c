@@ -1,5 +1,6 @@
 /*  kh_envelope.c - validates an envelope against the schema table: the value checks
-    (UTF-8, AGS, dates, strings, lists, enums), the body, the envelope's own keys.
+    (UTF-8, texts counted in characters, AGS, dates, lists, enums, refs, a revise's
+    fields), the body, the envelope's own keys, and who may send the type.
 
     What the hub accepts is decoded strictly: unknown keys, keys given twice and
     values outside their limits are refused with a code and a reason that names the
@@ -121,19 +122,59 @@ s_check_nul (const msgpack_object *o, const char *path, kh_problem_t *why)
     return 0;
 }
 
-/* Checks a str object with limits: type, UTF-8, length within min..max bytes
-   (RANGE), no NUL. */
+/* Returns the first control character in the n bytes of well-formed UTF-8 at p that
+   a text may not hold: any of C0 (U+0000..U+001F), DEL (U+007F) and C1
+   (U+0080..U+009F), but LF and TAB in a multi-line text; its position (in
+   characters, from 0) goes to *at. Returns -1 if there is none. */
+static int32_t
+s_control (const uint8_t *p, size_t n, bool multiline, uint64_t *at)
+{
+    uint64_t chars = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t cp = -1;
+        if (p [i] < 0x20 && !(multiline && (p [i] == '\n' || p [i] == '\t')))
+            cp = p [i];
+        else
+        if (p [i] == 0x7f)
+            cp = 0x7f;
+        else
+        if (p [i] == 0xc2 && i + 1 < n && p [i + 1] <= 0x9f)
+            cp = p [i + 1];             /* U+0080..U+009F: C2 80..C2 9F */
+        if (cp >= 0) {
+            *at = chars;
+            return cp;
+        }
+        chars += (p [i] & 0xc0) != 0x80;
+    }
+    return -1;
+}
+
+/* Checks a str object that people write: type, UTF-8, its length within min..max
+   characters (Unicode code points; RANGE), then no control character (VALUE): none
+   on one line, LF and TAB only in a multi-line text (PROTOCOL.md section 3). A
+   character takes 1 to 4 bytes of UTF-8, so max characters are 4 * max bytes at
+   most. */
 static int
-s_check_str (const msgpack_object *o, const char *path, uint64_t min, uint64_t max,
-             kh_problem_t *why)
+s_check_chars (const msgpack_object *o, const char *path, uint64_t min, uint64_t max,
+               bool multiline, kh_problem_t *why)
 {
     if (s_check_text (o, path, why))
         return -1;
-    if (o->via.str.size < min || o->via.str.size > max)
-        return kh_problem (why, KH_ERANGE, "%s: %u bytes, allowed %llu..%llu", path,
-                           o->via.str.size, (unsigned long long) min,
+    const uint8_t *p = (const uint8_t *) o->via.str.ptr;
+    uint64_t chars = 0, at = 0;
+    for (uint32_t i = 0; i < o->via.str.size; i++)
+        chars += (p [i] & 0xc0) != 0x80;        /* each lead byte begins a character */
+    if (chars < min || chars > max)
+        return kh_problem (why, KH_ERANGE, "%s: %llu characters, allowed %llu..%llu", path,
+                           (unsigned long long) chars, (unsigned long long) min,
                            (unsigned long long) max);
-    return s_check_nul (o, path, why);
+    int32_t cp = s_control (p, o->via.str.size, multiline, &at);
+    if (cp >= 0)
+        return kh_problem (why, KH_EVALUE, "%s: control character U+%04X at character "
+                           "%llu; %s", path, (unsigned) cp, (unsigned long long) at + 1,
+                           multiline ? "a text holds LF and TAB, no others"
+                                     : "one line holds none");
+    return 0;
 }
 
 /* Checks a str object holding an AGS: a str of another form, of any length, is
@@ -175,7 +216,7 @@ s_check_list (const kh_field_t *f, const msgpack_object *o, const char *path,
                                        (int) item->via.str.size, item->via.str.ptr);
         }
         else
-        if (s_check_str (item, ipath, 1, f->item_max, why))
+        if (s_check_chars (item, ipath, 1, f->item_max, false, why))
             return -1;
     }
     return 0;
@@ -209,22 +250,111 @@ s_check_enum (const kh_field_t *f, const msgpack_object *o, const char *path,
 {
     if (s_check_text (o, path, why) || s_check_nul (o, path, why))
         return -1;
-    for (const char *const *v = f->values; *v; v++)
+    char allowed [128] = "";
+    size_t used = 0;
+    for (const char *const *v = f->values; *v; v++) {
         if (strlen (*v) == o->via.str.size && memcmp (*v, o->via.str.ptr, o->via.str.size) == 0)
             return 0;
-    return kh_problem (why, KH_EVALUE, "%s: '%.*s' is not one of the allowed values", path,
-                       o->via.str.size > 32 ? 32 : (int) o->via.str.size, o->via.str.ptr);
+        int n = snprintf (allowed + used, sizeof allowed - used, "%s%s",
+                          v == f->values ? "" : ", ", *v);
+        used += n > 0 && (size_t) n < sizeof allowed - used ? (size_t) n : 0;
+    }
+    return kh_problem (why, KH_EVALUE, "%s: '%.*s' is not one of %s", path,
+                       o->via.str.size > 32 ? 32 : (int) o->via.str.size, o->via.str.ptr,
+                       allowed);
 }
 
-/* Checks one body field value against its schema entry. */
+/* Checks an id: a bin (WRONG_TYPE) of 16 bytes (RANGE), not all zero (VALUE). The
+   envelope's id and every ref are ids. */
 static int
-s_check_field (const kh_field_t *f, const msgpack_object *o, kh_problem_t *why)
+s_check_id (const msgpack_object *o, const char *path, kh_problem_t *why)
+{
+    static const uint8_t zero [KH_ID_SIZE] = { 0 };
+    if (o->type != MSGPACK_OBJECT_BIN)
+        return kh_problem (why, KH_EWRONGTYPE, "%s: expected bin of 16 bytes", path);
+    if (o->via.bin.size != KH_ID_SIZE)
+        return kh_problem (why, KH_ERANGE, "%s: %u bytes, must be 16", path, o->via.bin.size);
+    if (memcmp (o->via.bin.ptr, zero, KH_ID_SIZE) == 0)
+        return kh_problem (why, KH_EVALUE, "%s: must not be all zero", path);
+    return 0;
+}
+
+/* Sorts the pairs of map into values [index], each key's index given by type's
+   table, or by the item fields' if type is NULL (a revise's fields). A key that is
+   not a str is WRONG_TYPE, one that names no field UNKNOWN_FIELD, one given twice
+   MALFORMED; path names the map in the reason. */
+static int
+s_sort_keys (const msgpack_object *map, const kh_msgtype_t *type, const char *path,
+             const msgpack_object *values [KH_FIELDS_MAX], kh_problem_t *why)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr [i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return kh_problem (why, KH_EWRONGTYPE, "%s: keys must be strings", path);
+        const char *name = key->via.str.ptr;
+        uint32_t len = key->via.str.size;
+        int index = type ? kh__schema_field (type, name, len)
+                         : kh__schema_item_field (name, len);
+        if (index < 0)
+            return kh_problem (why, KH_EUNKNOWNFIELD, "%s.%.*s: not a field of %s", path,
+                               (int) (len > 64 ? 64 : len), name,
+                               type ? type->name : "an item");
+        if (values [index])
+            return kh_problem (why, KH_EMALFORMED, "%s.%.*s: given twice", path, (int) len,
+                               name);
+        values [index] = &map->via.map.ptr [i].val;
+    }
+    return 0;
+}
+
+static int s_check_field (const kh_field_t *f, const msgpack_object *o, const char *map,
+                          kh_problem_t *why);
+
+/* Checks a revise's fields: a map (WRONG_TYPE) of at least f->min pairs (RANGE),
+   its keys (s_sort_keys, against the item fields), then each value in the order of
+   the item fields, by its field's kind. */
+static int
+s_check_fields (const kh_field_t *f, const msgpack_object *o, const char *path,
+                kh_problem_t *why)
+{
+    const msgpack_object *values [KH_FIELDS_MAX] = { NULL };
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return kh_problem (why, KH_EWRONGTYPE, "%s: expected a map of item fields", path);
+    if (o->via.map.size < f->min)
+        return kh_problem (why, KH_ERANGE, "%s: %u fields, at least %llu", path,
+                           o->via.map.size, (unsigned long long) f->min);
+    if (s_sort_keys (o, NULL, path, values, why))
+        return -1;
+    const kh_field_t *item;
+    for (size_t i = 0; (item = kh__schema_item_field_at (i)) != NULL; i++)
+        if (values [i] && s_check_field (item, values [i], path, why))
+            return -1;
+    return 0;
+}
+
+/* Checks a str object holding a date YYYY-MM-DD: a str of another form is VALUE. */
+static int
+s_check_date (const msgpack_object *o, const char *path, kh_problem_t *why)
+{
+    if (s_check_text (o, path, why) || s_check_nul (o, path, why))
+        return -1;
+    if (!s_date_valid (o->via.str.ptr, o->via.str.size))
+        return kh_problem (why, KH_EVALUE, "%s: not a date YYYY-MM-DD (0001..9999)", path);
+    return 0;
+}
+
+/* Checks the value of field f, found in the map named map ("body", "body.fields"),
+   against its schema entry. */
+static int
+s_check_field (const kh_field_t *f, const msgpack_object *o, const char *map,
+               kh_problem_t *why)
 {
     char path [64];
-    snprintf (path, sizeof path, "body.%s", f->name);
+    snprintf (path, sizeof path, "%s.%s", map, f->name);
     switch (f->kind) {
-        case KH_KIND_STR:
-            return s_check_str (o, path, f->min, f->max, why);
+        case KH_KIND_LINE:
+        case KH_KIND_TEXT:
+            return s_check_chars (o, path, f->min, f->max, f->kind == KH_KIND_TEXT, why);
         case KH_KIND_UINT:
             return s_check_uint (o, path, f->min, f->max, why);
         case KH_KIND_AGS:
@@ -233,14 +363,13 @@ s_check_field (const kh_field_t *f, const msgpack_object *o, kh_problem_t *why)
         case KH_KIND_AGSLIST:
             return s_check_list (f, o, path, why);
         case KH_KIND_DATE:
-            if (s_check_text (o, path, why) || s_check_nul (o, path, why))
-                return -1;
-            if (!s_date_valid (o->via.str.ptr, o->via.str.size))
-                return kh_problem (why, KH_EVALUE, "%s: not a date YYYY-MM-DD (0001..9999)",
-                                   path);
-            return 0;
+            return s_check_date (o, path, why);
         case KH_KIND_ENUM:
             return s_check_enum (f, o, path, why);
+        case KH_KIND_REF:
+            return s_check_id (o, path, why);
+        case KH_KIND_FIELDS:
+            return s_check_fields (f, o, path, why);
     }
     /* Every kind has its case (-Wswitch names a missing one): only a corrupt schema
        table gets here, a programmer error. A build without asserts refuses. */
@@ -256,20 +385,8 @@ s_check_body (const kh_msgtype_t *type, const msgpack_object *body, kh_problem_t
     const msgpack_object *values [KH_FIELDS_MAX] = { NULL };
     if (body->type != MSGPACK_OBJECT_MAP)
         return kh_problem (why, KH_EWRONGTYPE, "body: expected a map");
-    for (uint32_t i = 0; i < body->via.map.size; i++) {
-        const msgpack_object *key = &body->via.map.ptr [i].key;
-        if (key->type != MSGPACK_OBJECT_STR)
-            return kh_problem (why, KH_EWRONGTYPE, "body: keys must be strings");
-        int index = kh__schema_field (type, key->via.str.ptr, key->via.str.size);
-        if (index < 0)
-            return kh_problem (why, KH_EUNKNOWNFIELD, "body.%.*s: not a field of %s",
-                               (int) (key->via.str.size > 64 ? 64 : key->via.str.size),
-                               key->via.str.ptr, type->name);
-        if (values [index])
-            return kh_problem (why, KH_EMALFORMED, "body.%s: given twice",
-                               type->fields [index].name);
-        values [index] = &body->via.map.ptr [i].val;
-    }
+    if (s_sort_keys (body, type, "body", values, why))
+        return -1;
     for (size_t i = 0; i < type->count; i++) {
         const kh_field_t *f = &type->fields [i];
         if (!values [i]) {
@@ -278,7 +395,7 @@ s_check_body (const kh_msgtype_t *type, const msgpack_object *body, kh_problem_t
                                    f->name);
             continue;
         }
-        if (s_check_field (f, values [i], why))
+        if (s_check_field (f, values [i], "body", why))
             return -1;
     }
     return 0;
@@ -349,14 +466,7 @@ s_check_head (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
     env->version = (uint32_t) v->via.u64;
     if (!id)
         return kh_problem (why, KH_EMISSING, "id: required field missing");
-    if (id->type != MSGPACK_OBJECT_BIN)
-        return kh_problem (why, KH_EWRONGTYPE, "id: expected bin of 16 bytes");
-    if (id->via.bin.size != KH_ID_SIZE)
-        return kh_problem (why, KH_ERANGE, "id: %u bytes, must be 16", id->via.bin.size);
-    static const uint8_t zero [KH_ID_SIZE] = { 0 };
-    if (memcmp (id->via.bin.ptr, zero, KH_ID_SIZE) == 0)
-        return kh_problem (why, KH_EVALUE, "id: must not be all zero");
-    return 0;
+    return s_check_id (id, "id", why);
 }
 
 /* Checks "type", "from" and "ts"; fills env and returns the type's schema in *type.
@@ -388,6 +498,21 @@ s_check_meta (const msgpack_object *slot [S_ENV_KEYS], kh_envelope_t *env,
     return 0;
 }
 
+/* Copies what the hub reads from a valid body into env: an item's title, the ref of
+   a message about an item. */
+static void
+s_read_body (const msgpack_object *body, kh_envelope_t *env)
+{
+    const msgpack_object *title = kh__get (body, "title");
+    if (title)
+        kh__copy_str (title, env->title, sizeof env->title);
+    const msgpack_object *ref = kh__get (body, "ref");
+    if (ref && ref->type == MSGPACK_OBJECT_BIN && ref->via.bin.size == KH_ID_SIZE) {
+        memcpy (env->ref, ref->via.bin.ptr, KH_ID_SIZE);
+        env->has_ref = true;
+    }
+}
+
 /* Runs all envelope checks on the unpacked root object, in the order of PROTOCOL.md
    section 3. */
 static int
@@ -414,8 +539,10 @@ s_check_envelope (const msgpack_object *root, kh_envelope_t *env, bool *has_id,
         return kh_problem (why, KH_EMISSING, "body: required field missing");
     if (s_check_body (type, slot [S_BODY], why))
         return -1;
-    const msgpack_object *title = kh__get (slot [S_BODY], "title");
-    kh__copy_str (title, env->title, sizeof env->title);
+    s_read_body (slot [S_BODY], env);
+    if (type->kreis_only && strlen (env->from) != 5)
+        return kh_problem (why, KH_EFORBIDDEN, "from: %s is not a Kreis; only a Kreis "
+                           "(its 5-digit key) sends an %s", env->from, type->name);
     return 0;
 }
 

@@ -439,7 +439,7 @@ test_publish (s_test_t *t)
                "kreishub publish idea --json - --title '\xc3\x9c" "berschrieben' --from 05162012");
 
     snprintf (path, sizeof path, "%s/offer.json", t->hub.dir);
-    s_write_file (path, "{\"title\": \"Geoportal als Shared Service\", \"status\": \"stable\"}");
+    s_write_file (path, "{\"title\": \"Geoportal als Shared Service\", \"maturity\": \"stable\"}");
     snprintf (cmd, sizeof cmd, "kreishub publish offer --json '%s' --from 05162 "
               "--id 017ce42a-3800-7001-8000-0000000000c1", path);
     s_publish (t, "offer", "05162", "Geoportal als Shared Service", cmd);
@@ -459,7 +459,7 @@ test_publish (s_test_t *t)
               "hub's reason on stderr", rc == 2 && strncmp (t->out, expect, strlen (expect)) == 0,
               "rc %d, stderr '%s', expected '%s...'", rc, t->out, expect);
 
-    s_publish_flags (t, "idea", "05162004", "Gemeinsamer Glasfaserausbau", "--status concept");
+    s_publish_flags (t, "idea", "05162004", "Gemeinsamer Glasfaserausbau", "--maturity concept");
 }
 
 /* ----------------------------------------------------------- subscribe */
@@ -559,12 +559,13 @@ s_check_table (s_test_t *t, const char *args, const int *seqs, int count)
 {
     int rc = s_sh (t, "kreishub log %s", args);
     char expect [S_OUT_MAX];
-    size_t n = (size_t) snprintf (expect, sizeof expect, "%8s  %-24s  %-5s  %-8s  %s\n",
-                                  "SEQ", "AT", "TYPE", "FROM", "TITLE");
+    int width = 12;                     /* the longest type: announcement */
+    size_t n = (size_t) snprintf (expect, sizeof expect, "%8s  %-24s  %-*s  %-8s  %s\n",
+                                  "SEQ", "AT", width, "TYPE", "FROM", "TITLE");
     for (int i = 0; i < count && n < sizeof expect; i++) {
         const s_msg_t *msg = &t->msgs [seqs [i] - 1];
-        n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-24s  %-5s  %-8s  %s\n",
-                                seqs [i], msg->at, msg->type, msg->from, msg->title);
+        n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-24s  %-*s  %-8s  %s\n",
+                                seqs [i], msg->at, width, msg->type, msg->from, msg->title);
     }
     KH_CHECK ("log prints the table with exactly the expected rows",
               rc == 0 && streq (t->out, expect), "log %s: rc %d, got\n%s\nexpected\n%s",
@@ -775,6 +776,58 @@ test_usage_errors (s_test_t *t)
     s_ping (t, "nothing invalid was stored", "kreishub");
 }
 
+/* The item id of the request test_items publishes (an id of this form is what the
+   CLI prints and reads). */
+#define S_ITEM "017ce42a-3800-7001-8000-0000000000d1"
+
+/* Publishes a request and an announcement, and a message of each type about the
+   request, by --ref with the id it was published under; checks that the log shows
+   the ref in the same form, and what the CLI refuses before the hub sees it. */
+static void
+test_items (s_test_t *t)
+{
+    s_publish_flags (t, "request", "05162012", "Gemeinsame Datenschutzbeauftragte",
+                     "--id " S_ITEM " --hf 4 --valid-until 2030-12-31 --maturity concept");
+    s_publish_flags (t, "announcement", "05162", "Fortbildung: E-Akte",
+                     "--start 2022-05-10 --place 'Kreishaus Grevenbroich'");
+    s_publish (t, "interest", "05162016", "", "kreishub publish interest --from 05162016 "
+               "--ref " S_ITEM " --action join --text 'Kaarst macht mit'");
+    s_publish (t, "status", "05162012", "", "kreishub publish status --from 05162012 "
+               "--ref " S_ITEM " --status discussion");
+    s_publish (t, "revise", "05162012", "", "kreishub publish revise --from 05162012 "
+               "--ref " S_ITEM " --fields.title 'Gemeinsamer DSB' --fields.hf 4 "
+               "--fields.keywords Datenschutz,DSB");
+    char path [512], cmd [1024];
+    snprintf (path, sizeof path, "%s/comment.json", t->hub.dir);
+    s_write_file (path, "{\"ref\": \"" S_ITEM "\", \"text\": \"Neuss pr\\u00fcft.\\nBis "
+                        "M\xc3\xa4rz.\"}");
+    snprintf (cmd, sizeof cmd, "kreishub publish comment --json '%s' --from 05162024", path);
+    s_publish (t, "comment", "05162024", "", cmd);
+    int rc = s_sh (t, "kreishub log --type revise --format json");
+    KH_CHECK ("a ref is shown in the form it was given; a revise's fields as a map",
+              rc == 0 && strstr (t->out, "\"body\":{\"ref\":\"" S_ITEM "\",\"fields\":"
+                                         "{\"title\":\"Gemeinsamer DSB\",\"hf\":4,"
+                                         "\"keywords\":[\"Datenschutz\",\"DSB\"]}}"),
+              "rc %d '%s'", rc, t->out);
+    rc = s_sh (t, "kreishub log --type comment --format json");
+    KH_CHECK ("a comment keeps its line break", rc == 0
+              && strstr (t->out, "\"text\":\"Neuss pr\xc3\xbc" "ft.\\u000aBis M\xc3\xa4rz.\""),
+              "rc %d '%s'", rc, t->out);
+    s_check_fails_as (t, "05162004", "kreishub publish announcement --title Kurs "
+                      "--from 05162004", 1, "FORBIDDEN: from: 05162004 is not a Kreis");
+    s_check_fails_as (t, "05162016", "kreishub publish interest --from 05162016 --ref 12 "
+                      "--action join", 1, "WRONG_TYPE: ref: '12' is not an id");
+    s_check_fails_as (t, "05162016", "kreishub publish interest --from 05162016 --ref "
+                      S_ITEM " --action joined", 1, "'joined' is not one of interested, join");
+    s_check_fails_as (t, "05162012", "kreishub publish revise --from 05162012 --ref "
+                      S_ITEM, 1, "MISSING: body.fields");
+    s_check_fails_as (t, "05162012", "kreishub publish revise --from 05162012 --ref "
+                      S_ITEM " --fields.colour red", 1, "fields.colour: not a field of an item");
+    s_check_fails_as (t, "05162012", "kreishub publish idea --from 05162012 "
+                      "--title \"$(printf 'eins\\tzwei')\"", 1, "VALUE: body.title: control "
+                      "character U+0009");
+}
+
 /* A publish that gets no answer (the recorder hangs: SIGSTOP) exits 3 and names its
    id; retried with that id once the recorder goes on, it is stored once. */
 static void
@@ -983,7 +1036,8 @@ main (void)
         const char *name;
         void (*run) (s_test_t *t);
     } tests [] = {
-        { "publish", test_publish }, { "subscribe", test_subscribe }, { "log", test_log },
+        { "publish", test_publish }, { "items", test_items },
+        { "subscribe", test_subscribe }, { "log", test_log },
         { "usage errors", test_usage_errors }, { "help", test_help },
         { "endpoints", test_endpoints }, { "unreachable", test_unreachable },
         { "whole log", test_whole_log },

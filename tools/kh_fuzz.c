@@ -169,10 +169,12 @@ s_try_envelope (s_fuzz_t *fz, const uint8_t *data, size_t size)
     if (rc2 != 0 || has_id != has_id2 || env.version != env2.version
     ||  memcmp (env.id, env2.id, KH_ID_SIZE) != 0 || strcmp (env.type, env2.type) != 0
     ||  strcmp (env.from, env2.from) != 0 || env.ts != env2.ts
-    ||  strcmp (env.title, env2.title) != 0)
+    ||  strcmp (env.title, env2.title) != 0 || env.has_ref != env2.has_ref
+    ||  memcmp (env.ref, env2.ref, KH_ID_SIZE) != 0)
         s_fail (fz, "envelope", "a second check disagrees (rc %d: %s)", rc2, why2.reason);
-    if (env.version != KH_FORMAT_VERSION || env.title [0] == 0 || env.ts > KH_TS_MAX
-    ||  !kh_ags_valid (env.from, strlen (env.from)))
+    bool item = kh_schema_type_item (env.type);     /* a title, else a ref */
+    if (env.version != KH_FORMAT_VERSION || (env.title [0] != 0) != item
+    ||  env.has_ref == item || env.ts > KH_TS_MAX || !kh_ags_valid (env.from, strlen (env.from)))
         s_fail (fz, "envelope", "accepted with version %u, title '%s', from '%s'",
                 env.version, env.title, env.from);
     kh_record_t rec = { { 1, 1700000000000ULL, 0, 0, 0 }, data, size };
@@ -699,8 +701,18 @@ s_take (s_corpus_t *corpus, msgpack_sbuffer *out)
     msgpack_sbuffer_clear (out);
 }
 
-/* Adds one envelope per message type, built with the builder, and returns (in env)
-   the first of them for the records below; env is cleared first. */
+/* The fields of the seed envelopes: each type takes those it has (the builder
+   refuses the others, and they are left out). */
+static const char *const s_seed_fields [][2] = {
+    { "title", "Fuzz \xc3\xa4 title" }, { "hf", "3" }, { "keywords", "a,b" },
+    { "participants", "05162004,05162" }, { "maturity", "beta" }, { "start", "2024-02-29" },
+    { "ref", "017ce42a-3800-7001-8000-00000000002a" }, { "action", "join" },
+    { "status", "pilot" }, { "fields.title", "Fuzz" }, { "text", "eins\n\tzwei" },
+};
+
+/* Adds one envelope per message type, built with the builder as the Kreis (who may
+   send every type), and returns (in env) the first of them for the records below;
+   env is cleared first. */
 static void
 s_seed_envelopes (s_corpus_t *corpus, const uint8_t id [KH_ID_SIZE], msgpack_sbuffer *env)
 {
@@ -708,15 +720,11 @@ s_seed_envelopes (s_corpus_t *corpus, const uint8_t id [KH_ID_SIZE], msgpack_sbu
     for (size_t t = 0; t < kh_schema_type_count (); t++) {
         kh_builder_t *b = kh_builder_new (kh_schema_type_name (t));
         kh_problem_t why;
-        kh_builder_set (b, "title", "Fuzz \xc3\xa4 title", &why);
-        kh_builder_set (b, "hf", "3", &why);
-        kh_builder_set (b, "keywords", "a,b", &why);
-        kh_builder_set (b, "participants", "05162004,05162", &why);
-        kh_builder_set (b, "status", "beta", &why);
-        kh_builder_set (b, "start", "2024-02-29", &why);
+        for (size_t f = 0; f < sizeof s_seed_fields / sizeof s_seed_fields [0]; f++)
+            kh_builder_set (b, s_seed_fields [f][0], s_seed_fields [f][1], &why);
         msgpack_sbuffer out;
         msgpack_sbuffer_init (&out);
-        if (kh_builder_pack (b, id, "05162004", 1700000000000ULL, &out, &why) != 0) {
+        if (kh_builder_pack (b, id, "05162", 1700000000000ULL, &out, &why) != 0) {
             fprintf (stderr, "kreishub-fuzz: cannot build a %s seed: %s\n",
                      kh_schema_type_name (t), why.reason);
             msgpack_sbuffer_clear (&out);

@@ -245,10 +245,11 @@ s_sized (const char *dir, FILE *manifest, const char *name, const char *expect, 
     return -1;
 }
 
-/* The full, valid idea and offer, built through the codec's builder. */
+/* A valid envelope of every field the pairs in fields name (field, text, ...,
+   NULL), built through the codec's builder; the last byte of its id is tail. */
 static int
 s_built (const char *dir, FILE *manifest, const char *name, const char *type,
-         const char *from, const char *const *fields)
+         const char *from, uint8_t tail, const char *const *fields)
 {
     kh_builder_t *b = kh_builder_new (type);
     kh_problem_t why;
@@ -259,7 +260,7 @@ s_built (const char *dir, FILE *manifest, const char *name, const char *type,
             return -1;
         }
     uint8_t id [16] = { 0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x02, 0x80 };
-    id [15] = (uint8_t) strlen (name);
+    id [15] = tail;
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
     int rc = b ? kh_builder_pack (b, id, from, S_TS, &buf, &why) : -1;
@@ -272,6 +273,46 @@ s_built (const char *dir, FILE *manifest, const char *name, const char *type,
     return rc;
 }
 
+/* Appends a map of the count pairs, in their order, to buf. */
+static void
+s_pack_map (msgpack_sbuffer *buf, const s_pair_t *pairs, size_t count)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, count);
+    for (size_t i = 0; i < count; i++)
+        s_pack_pair (&pk, &pairs [i]);
+}
+
+/* Writes an envelope of type from `from` whose body is the count pairs given, in
+   their order; the last byte of its id is tail (0: the standard id's). */
+static int
+s_message (const char *dir, FILE *m, const char *name, const char *expect,
+           const char *type, const char *from, uint8_t tail, const s_pair_t *pairs,
+           size_t count)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    s_pack_map (&body, pairs, count);
+    s_shape_t shape = {
+        .env [K_TYPE] = s_text (type, strlen (type)),
+        .env [K_FROM] = s_text (from, strlen (from)),
+        .env [K_BODY] = { .kind = V_RAW, .bytes = body.data, .len = body.size },
+        .id_tail = tail
+    };
+    int rc = s_vector (dir, m, name, expect, shape, 0, NULL);
+    msgpack_sbuffer_destroy (&body);
+    return rc;
+}
+
+#define S_MSG(name, expect, type, from, tail, ...) \
+    s_message (dir, m, name, expect, type, from, tail, (const s_pair_t []) { __VA_ARGS__ }, \
+               sizeof ((const s_pair_t []) { __VA_ARGS__ }) / sizeof (s_pair_t))
+/* The standard id: ok_idea_minimal's, an item of 05162004 stored early on. */
+#define S_ITEM_ID   "\x01\x7c\xe4\x2a\x38\x00\x70\x01\x80\x00\x00\x00\x00\x00\x00\x2a"
+#define S_ITEM_TEXT "017ce42a-3800-7001-8000-00000000002a"
+#define S_REF       S_PAIR ("ref", S_RAW ("\xc4\x10" S_ITEM_ID))
+
 /* Writes a query body: a map of the count pairs, then append (may be NULL). */
 static int
 s_query (const char *dir, FILE *list, const char *name, const char *expect,
@@ -279,11 +320,7 @@ s_query (const char *dir, FILE *list, const char *name, const char *expect,
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, count);
-    for (size_t i = 0; i < count; i++)
-        s_pack_pair (&pk, &pairs [i]);
+    s_pack_map (&buf, pairs, count);
     if (append)
         msgpack_sbuffer_write (&buf, append, strlen (append));
     int rc = s_write (dir, list, name, expect, buf.data, buf.size);
@@ -307,17 +344,17 @@ s_valid (const char *dir, FILE *m)
         "description", "Ein kreisweites 3D-Modell fuer Planung, gemeinsam mit allen Kommunen.",
         "hf", "2", "topic", "Querschnitt", "keywords", "3D, Planung, Geodaten",
         "lead", "05162", "participants", "05162004,05162008,05162012,05162016",
-        "status", "concept", "start", "2022-03-30", "contact", "Kreis IT",
+        "maturity", "concept", "start", "2022-03-30", "contact", "Kreis IT",
         "benefit", "eine Datengrundlage statt acht", NULL };
     static const char *const offer [] = {
         "title", "LoRaWAN-Netz des Kreises", "description", "Frei nutzbar fuer Sensoren.",
-        "hf", "3", "keywords", "IoT,LoRaWAN", "status", "stable", "cost", "kostenfrei",
+        "hf", "3", "keywords", "IoT,LoRaWAN", "maturity", "stable", "cost", "kostenfrei",
         "licence", "EUPL-1.2", "valid_until", "2025-12-31", NULL };
     static char t200 [200];
     memset (t200, 'a', sizeof t200);
     int rc = 0;
-    rc |= s_built (dir, m, "ok_idea_full.mp", "idea", "05162004", idea);
-    rc |= s_built (dir, m, "ok_offer_full.mp", "offer", "05162", offer);
+    rc |= s_built (dir, m, "ok_idea_full.mp", "idea", "05162004", 15, idea);
+    rc |= s_built (dir, m, "ok_offer_full.mp", "offer", "05162", 16, offer);
     rc |= s_vector (dir, m, "ok_idea_minimal.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
     rc |= s_vector (dir, m, "ok_idea_minimal_again.mp", "OK", (s_shape_t) { 0 }, 0, NULL);
     rc |= s_vector (dir, m, "bad_id_reused.mp", "VALUE store id",
@@ -358,6 +395,83 @@ s_valid (const char *dir, FILE *m)
                     (s_shape_t) { .env [K_ID] = S_RAW ("\xc4\x10\x3b\x24\x1f\x0e\x5a\x6c\x4d"
                                                        "\x2e\x9f\x10\x22\x33\x44\x55\x66\x77") },
                     0, NULL);
+    return rc;
+}
+
+/* Fills buf with count copies of the UTF-8 character ch; returns it as a str. */
+static s_val_t
+s_repeat (char *buf, const char *ch, size_t count)
+{
+    size_t n = strlen (ch);
+    for (size_t i = 0; i < count; i++)
+        memcpy (buf + i * n, ch, n);
+    return s_text (buf, count * n);
+}
+
+/* The valid items of the new types and the messages about an item, stored after
+   s_valid's. Every ref names ok_idea_minimal, an idea of 05162004 stored before
+   them, and each message is one its current state allows (PROTOCOL.md section 13):
+   an interest, the owner's and then its Kreis' status forward, the owner's
+   revisions, comments. */
+static int
+s_items (const char *dir, FILE *m)
+{
+    static const char *const request [] = {
+        "title", "Gemeinsame Datenschutzbeauftragte gesucht",
+        "description", "Wir suchen Partner fuer eine gemeinsame Stelle.\nAb 2023.",
+        "hf", "4", "topic", "Querschnitt", "keywords", "Datenschutz,DSB",
+        "lead", "05162012", "participants", "05162012", "maturity", "concept",
+        "start", "2023-01-01", "contact", "Gemeinde Juechen, Hauptamt",
+        "valid_until", "2023-06-30", NULL };
+    static const char *const announcement [] = {
+        "title", "Fortbildung: Einfuehrung in die E-Akte",
+        "description", "Kurs des Fortbildungsprogramms, kostenfrei fuer Beschaeftigte.",
+        "hf", "1", "topic", "Querschnitt", "keywords", "Fortbildung,E-Akte",
+        "lead", "05162", "start", "2022-05-10", "contact", "Kreis, Personalentwicklung",
+        "valid_until", "2022-05-10", "place", "Kreishaus Grevenbroich, Digitallabor", NULL };
+    static const char *const interest [] = {
+        "ref", S_ITEM_TEXT, "action", "join", "text", "Kaarst macht mit.\nAnsprechpartner folgt.",
+        NULL };
+    static const char *const status [] = {
+        "ref", S_ITEM_TEXT, "status", "decided", "text", "Beschluss des Kreistags", NULL };
+    static const char *const revise [] = {
+        "ref", S_ITEM_TEXT, "fields.description", "Ein Modell fuer alle.",
+        "fields.keywords", "3D,Zwilling", "fields.participants", "05162004,05162016",
+        "fields.valid_until", "2025-12-31", "fields.benefit", "eine Datengrundlage",
+        "text", "Nach der Sitzung\tergaenzt", NULL };
+    static const char *const comment [] = {
+        "ref", S_ITEM_TEXT, "text", "Neuss prueft das.\n\tRueckmeldung bis Maerz.", NULL };
+    static char umlauts [400], wide [800];
+    int rc = 0;
+    rc |= S_MSG ("ok_request_minimal.mp", "OK", "request", "05162008", 0x34,
+                 S_PAIR ("title", S_STR ("Partner fuer ein Geoportal gesucht")));
+    rc |= S_MSG ("ok_announcement_minimal.mp", "OK", "announcement", "05162", 0x35,
+                 S_PAIR ("title", S_STR ("Foerderung: 420.000 EUR fuer den Zwilling")));
+    rc |= s_built (dir, m, "ok_request_full.mp", "request", "05162012", 17, request);
+    rc |= s_built (dir, m, "ok_announcement_full.mp", "announcement", "05162", 18,
+                   announcement);
+    rc |= S_MSG ("ok_interest_minimal.mp", "OK", "interest", "05162012", 0x36, S_REF,
+                 S_PAIR ("action", S_STR ("interested")));
+    rc |= s_built (dir, m, "ok_interest_full.mp", "interest", "05162016", 19, interest);
+    rc |= S_MSG ("ok_status_minimal.mp", "OK", "status", "05162004", 0x37, S_REF,
+                 S_PAIR ("status", S_STR ("discussion")));
+    rc |= s_built (dir, m, "ok_status_full.mp", "status", "05162", 20, status);
+    rc |= S_MSG ("ok_revise_minimal.mp", "OK", "revise", "05162004", 0x38, S_REF,
+                 S_PAIR ("fields", S_RAW ("\x81\xa5title\xa8Zwilling")));
+    rc |= s_built (dir, m, "ok_revise_full.mp", "revise", "05162004", 21, revise);
+    rc |= S_MSG ("ok_comment_minimal.mp", "OK", "comment", "05162024", 0x39, S_REF,
+                 S_PAIR ("text", S_STR ("Gute Idee.")));
+    rc |= s_built (dir, m, "ok_comment_full.mp", "comment", "05162028", 22, comment);
+    /* texts: LF and TAB in a multi-line text; characters, not bytes */
+    rc |= s_vector (dir, m, "ok_description_lf_tab.mp", "OK",
+                    (s_shape_t) { S_POST ("description", S_STR ("Zeile 1\nZeile 2\tmit Tab")),
+                                  .id_tail = 0x3a }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_title_200_umlauts.mp", "OK",
+                    (s_shape_t) { .title = s_repeat (umlauts, "\xc3\xa4", 200),
+                                  .id_tail = 0x3b }, 0, NULL);
+    rc |= s_vector (dir, m, "ok_title_200_4_byte_chars.mp", "OK",
+                    (s_shape_t) { .title = s_repeat (wide, "\xf0\x9f\x98\x80", 200),
+                                  .id_tail = 0x3c }, 0, NULL);
     return rc;
 }
 
@@ -457,10 +571,10 @@ s_keys_bad (const char *dir, FILE *m)
 static int
 s_body_bad (const char *dir, FILE *m)
 {
-    static char t201 [201], licence [65], status [65];
+    static char t201 [201], licence [65], maturity [65];
     memset (t201, 'a', sizeof t201);
     memset (licence, 'A', sizeof licence);
-    memset (status, 's', sizeof status);
+    memset (maturity, 's', sizeof maturity);
     static char t201_nul [201], t201_utf8 [201];
     memcpy (t201_nul, t201, sizeof t201);
     t201_nul [100] = 0;
@@ -510,10 +624,13 @@ s_body_bad (const char *dir, FILE *m)
     rc |= s_vector (dir, m, "bad_participant_repeated.mp", "VALUE id",
                     (s_shape_t) { S_POST ("participants", S_RAW ("\x92\xa8" "05162012" "\xa8" "05162012")) },
                     0, NULL);
-    rc |= s_vector (dir, m, "bad_status_unknown.mp", "VALUE id", (s_shape_t) { S_POST ("status", S_STR ("done")) }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_status_empty.mp", "VALUE id", (s_shape_t) { S_POST ("status", S_STR ("")) }, 0, NULL);
-    rc |= s_vector (dir, m, "bad_status_65_bytes.mp", "VALUE id",
-                    (s_shape_t) { S_POST ("status", s_text (status, sizeof status)) }, 0, NULL);
+    /* a maturity is not a lifecycle stage: done is a status message's */
+    rc |= s_vector (dir, m, "bad_maturity_unknown.mp", "VALUE id", (s_shape_t) { S_POST ("maturity", S_STR ("done")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_maturity_empty.mp", "VALUE id", (s_shape_t) { S_POST ("maturity", S_STR ("")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_maturity_65_bytes.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("maturity", s_text (maturity, sizeof maturity)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_status_field_on_idea.mp", "UNKNOWN_FIELD id",
+                    (s_shape_t) { S_POST ("status", S_STR ("beta")) }, 0, NULL);
     rc |= s_vector (dir, m, "bad_start_not_a_date.mp", "VALUE id",
                     (s_shape_t) { S_POST ("start", S_STR ("2022-02-30")) }, 0, NULL);
     rc |= s_vector (dir, m, "bad_start_1900_02_29.mp", "VALUE id",
@@ -529,6 +646,93 @@ s_body_bad (const char *dir, FILE *m)
                                   S_POST ("licence", s_text (licence, sizeof licence)) }, 0, NULL);
     rc |= s_vector (dir, m, "bad_oversized.mp", "TOO_LARGE",
                     (s_shape_t) { S_POST ("description", s_text (big, sizeof big)) }, 0, NULL);
+    return rc;
+}
+
+/* Messages about an item and the new item types, refused by the envelope's rules
+   alone (what the hub's state decides has no vector: PROTOCOL.md section 13). */
+static int
+s_items_bad (const char *dir, FILE *m)
+{
+    int rc = 0;
+    s_pair_t join = S_PAIR ("action", S_STR ("join"));
+    rc |= S_MSG ("bad_ref_missing.mp", "MISSING id", "interest", "05162012", 0, join);
+    rc |= S_MSG ("bad_ref_as_text.mp", "WRONG_TYPE id", "interest", "05162012", 0,
+                 S_PAIR ("ref", S_STR (S_ITEM_TEXT)), join);
+    rc |= S_MSG ("bad_ref_15_bytes.mp", "RANGE id", "interest", "05162012", 0,
+                 S_PAIR ("ref", S_RAW ("\xc4\x0f" "0123456789abcde")), join);
+    rc |= S_MSG ("bad_ref_17_bytes.mp", "RANGE id", "interest", "05162012", 0,
+                 S_PAIR ("ref", S_RAW ("\xc4\x11" "0123456789abcdefg")), join);
+    rc |= S_MSG ("bad_ref_all_zero.mp", "VALUE id", "interest", "05162012", 0,
+                 S_PAIR ("ref", S_RAW ("\xc4\x10\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")), join);
+    rc |= S_MSG ("bad_ref_on_idea.mp", "UNKNOWN_FIELD id", "idea", "05162012", 0,
+                 S_PAIR ("title", S_STR ("Antwort")), S_REF);
+    rc |= S_MSG ("bad_action_missing.mp", "MISSING id", "interest", "05162012", 0, S_REF);
+    rc |= S_MSG ("bad_action_unknown.mp", "VALUE id", "interest", "05162012", 0, S_REF,
+                 S_PAIR ("action", S_STR ("joined")));
+    rc |= S_MSG ("bad_interest_text_empty.mp", "RANGE id", "interest", "05162012", 0, S_REF,
+                 join, S_PAIR ("text", S_STR ("")));
+    rc |= S_MSG ("bad_status_missing.mp", "MISSING id", "status", "05162004", 0, S_REF);
+    rc |= S_MSG ("bad_status_maturity_value.mp", "VALUE id", "status", "05162004", 0, S_REF,
+                 S_PAIR ("status", S_STR ("beta")));
+    rc |= S_MSG ("bad_status_int.mp", "WRONG_TYPE id", "status", "05162004", 0, S_REF,
+                 S_PAIR ("status", S_UINT (3)));
+    rc |= S_MSG ("bad_revise_fields_missing.mp", "MISSING id", "revise", "05162004", 0, S_REF);
+    rc |= S_MSG ("bad_revise_fields_empty.mp", "RANGE id", "revise", "05162004", 0, S_REF,
+                 S_PAIR ("fields", S_RAW ("\x80")));
+    rc |= S_MSG ("bad_revise_fields_not_map.mp", "WRONG_TYPE id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x91\xa5title")));
+    rc |= S_MSG ("bad_revise_fields_unknown.mp", "UNKNOWN_FIELD id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x81\xa6" "colour\xa3red")));
+    rc |= S_MSG ("bad_revise_fields_ref.mp", "UNKNOWN_FIELD id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x81\xa3ref\xc4\x10" S_ITEM_ID)));
+    rc |= S_MSG ("bad_revise_fields_key_int.mp", "WRONG_TYPE id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x81\x01\xa1x")));
+    rc |= S_MSG ("bad_revise_fields_twice.mp", "MALFORMED id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x82\xa5title\xa1x\xa5title\xa1y")));
+    rc |= S_MSG ("bad_revise_fields_title_empty.mp", "RANGE id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x81\xa5title\xa0")));
+    rc |= S_MSG ("bad_revise_fields_hf_6.mp", "RANGE id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x81\xa2hf\x06")));
+    rc |= S_MSG ("bad_revise_fields_title_lf.mp", "VALUE id", "revise", "05162004", 0,
+                 S_REF, S_PAIR ("fields", S_RAW ("\x81\xa5title\xa3" "a\nb")));
+    rc |= S_MSG ("bad_comment_no_text.mp", "MISSING id", "comment", "05162024", 0, S_REF);
+    rc |= S_MSG ("bad_comment_text_empty.mp", "RANGE id", "comment", "05162024", 0, S_REF,
+                 S_PAIR ("text", S_STR ("")));
+    rc |= S_MSG ("bad_comment_cr.mp", "VALUE id", "comment", "05162024", 0, S_REF,
+                 S_PAIR ("text", S_STR ("Zeile\r\nZeile")));
+    rc |= S_MSG ("bad_comment_title.mp", "UNKNOWN_FIELD id", "comment", "05162024", 0, S_REF,
+                 S_PAIR ("title", S_STR ("Betreff")), S_PAIR ("text", S_STR ("x")));
+    rc |= S_MSG ("bad_request_no_title.mp", "MISSING id", "request", "05162008", 0,
+                 S_PAIR ("hf", S_UINT (2)));
+    rc |= S_MSG ("bad_announcement_from_municipality.mp", "FORBIDDEN id", "announcement",
+                 "05162004", 0, S_PAIR ("title", S_STR ("Fortbildung")));
+    return rc;
+}
+
+/* Texts: characters, not bytes; control characters. */
+static int
+s_texts_bad (const char *dir, FILE *m)
+{
+    static char umlauts [402], big [8001];
+    memset (big, 'x', sizeof big);
+    int rc = 0;
+    rc |= s_vector (dir, m, "bad_title_201_umlauts.mp", "RANGE id",
+                    (s_shape_t) { .title = s_repeat (umlauts, "\xc3\xa4", 201) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_lf.mp", "VALUE id", (s_shape_t) { .title = S_STR ("eins\nzwei") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_tab.mp", "VALUE id", (s_shape_t) { .title = S_STR ("eins\tzwei") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_escape.mp", "VALUE id", (s_shape_t) { .title = S_STR ("\x1b[31mrot") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_del.mp", "VALUE id", (s_shape_t) { .title = S_STR ("a\x7f") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_title_c1_next_line.mp", "VALUE id",
+                    (s_shape_t) { .title = S_STR ("eins\xc2\x85zwei") }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_description_cr.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("description", S_STR ("Zeile\r\nZeile")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_description_8001_chars.mp", "RANGE id",
+                    (s_shape_t) { S_POST ("description", s_text (big, sizeof big)) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_keyword_lf.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("keywords", S_RAW ("\x91\xa3" "a\nb")) }, 0, NULL);
+    rc |= s_vector (dir, m, "bad_contact_tab.mp", "VALUE id",
+                    (s_shape_t) { S_POST ("contact", S_STR ("Herr\tMeier")) }, 0, NULL);
     return rc;
 }
 
@@ -551,11 +755,25 @@ s_order (const char *dir, FILE *m)
                     (s_shape_t) { .title = S_SKIP, S_POST ("hf", S_UINT (9)) }, 0, NULL);
     rc |= s_vector (dir, m, "bad_order_list_count_before_items.mp", "RANGE id",
                     (s_shape_t) { S_POST ("keywords", S_FN (v_kw21_ints)) }, 0, NULL);
+    static char t201 [202];
+    memset (t201, 'a', sizeof t201);
+    t201 [0] = '\n';
+    rc |= s_vector (dir, m, "bad_order_chars_before_control.mp", "RANGE id",
+                    (s_shape_t) { .title = s_text (t201, 201) }, 0, NULL);
+    rc |= S_MSG ("bad_order_body_before_sender.mp", "MISSING id", "announcement", "05162004",
+                 0, S_PAIR ("hf", S_UINT (2)));
+    rc |= S_MSG ("bad_order_fields_keys_before_values.mp", "UNKNOWN_FIELD id", "revise",
+                 "05162004", 0, S_REF,
+                 S_PAIR ("fields", S_RAW ("\x82\xa2hf\x09\xa6" "colour\xa3red")));
+    rc |= S_MSG ("bad_order_ref_before_fields.mp", "WRONG_TYPE id", "revise", "05162004", 0,
+                 S_PAIR ("fields", S_RAW ("\x81\xa6" "colour\xa3red")),
+                 S_PAIR ("ref", S_STR (S_ITEM_TEXT)));
     return rc;
 }
 
-/* The query vectors, answered after every envelope above: 13 stored messages, 1
-   offer, 12 ideas, 2 from 05162, 1 idea from 05162 (PROTOCOL.md section 10). */
+/* The query vectors, answered after every envelope above: 28 stored messages, 1
+   offer, 15 ideas, 2 requests, 2 announcements, 2 interests, 2 status, 2 revise and
+   2 comment messages; 5 from 05162, 1 idea from 05162 (PROTOCOL.md section 10). */
 static int
 s_queries (const char *dir, FILE *q)
 {
@@ -564,14 +782,14 @@ s_queries (const char *dir, FILE *q)
     const uint8_t deep [] = { 0x82, 0xa3, 'r', 'e', 'q', 0x07, 0xa1, 'x',
                               0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x90 };
     int rc = 0;
-    rc |= S_Q ("query_req_only.mp", "ROWS 13", S_REQ);
-    rc |= S_Q ("query_limit_0.mp", "ROWS 13", S_REQ, S_PAIR ("limit", S_UINT (0)));
+    rc |= S_Q ("query_req_only.mp", "ROWS 28", S_REQ);
+    rc |= S_Q ("query_limit_0.mp", "ROWS 28", S_REQ, S_PAIR ("limit", S_UINT (0)));
     rc |= S_Q ("query_limit_2.mp", "ROWS 2", S_REQ, S_PAIR ("limit", S_UINT (2)));
-    rc |= S_Q ("query_limit_5000.mp", "ROWS 13", S_REQ, S_PAIR ("limit", S_UINT (5000)));
-    rc |= S_Q ("query_bounds_0.mp", "ROWS 13", S_REQ, S_PAIR ("since_seq", S_UINT (0)),
+    rc |= S_Q ("query_limit_5000.mp", "ROWS 28", S_REQ, S_PAIR ("limit", S_UINT (5000)));
+    rc |= S_Q ("query_bounds_0.mp", "ROWS 28", S_REQ, S_PAIR ("since_seq", S_UINT (0)),
                S_PAIR ("until_seq", S_UINT (0)), S_PAIR ("since_at", S_UINT (0)),
                S_PAIR ("until_at", S_UINT (0)));
-    rc |= S_Q ("query_since_seq_12.mp", "ROWS 2", S_REQ, S_PAIR ("since_seq", S_UINT (12)));
+    rc |= S_Q ("query_since_seq_12.mp", "ROWS 17", S_REQ, S_PAIR ("since_seq", S_UINT (12)));
     rc |= S_Q ("query_until_seq_3.mp", "ROWS 3", S_REQ, S_PAIR ("until_seq", S_UINT (3)));
     rc |= S_Q ("query_since_after_until.mp", "ROWS 0", S_REQ, S_PAIR ("since_seq", S_UINT (5)),
                S_PAIR ("until_seq", S_UINT (3)));
@@ -579,7 +797,10 @@ s_queries (const char *dir, FILE *q)
     rc |= S_Q ("query_since_at_max.mp", "ROWS 0", S_REQ,
                S_PAIR ("since_at", S_UINT (UINT64_MAX)));
     rc |= S_Q ("query_type_offer.mp", "ROWS 1", S_REQ, S_PAIR ("type", S_STR ("offer")));
-    rc |= S_Q ("query_from_kreis.mp", "ROWS 2", S_REQ, S_PAIR ("from", S_STR ("05162")));
+    rc |= S_Q ("query_type_announcement.mp", "ROWS 2", S_REQ,
+               S_PAIR ("type", S_STR ("announcement")));
+    rc |= S_Q ("query_type_comment.mp", "ROWS 2", S_REQ, S_PAIR ("type", S_STR ("comment")));
+    rc |= S_Q ("query_from_kreis.mp", "ROWS 5", S_REQ, S_PAIR ("from", S_STR ("05162")));
     rc |= S_Q ("query_type_and_from.mp", "ROWS 1", S_REQ, S_PAIR ("type", S_STR ("idea")),
                S_PAIR ("from", S_STR ("05162")));
     rc |= S_Q ("query_integer_formats.mp", "ROWS 2", S_PAIR ("req", S_RAW ("\xd0\x07")),
@@ -655,9 +876,12 @@ main (int argc, char *argv [])
     if (!rc) {
         /* in this order: MANIFEST's order is the order the hub sees them in */
         rc |= s_valid (dir, m);
+        rc |= s_items (dir, m);
         rc |= s_frames (dir, m);
         rc |= s_keys_bad (dir, m);
         rc |= s_body_bad (dir, m);
+        rc |= s_items_bad (dir, m);
+        rc |= s_texts_bad (dir, m);
         rc |= s_order (dir, m);
         rc |= s_queries (dir, q);
     }

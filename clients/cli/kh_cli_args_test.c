@@ -194,10 +194,11 @@ s_test_output (void)
     KH_CHECK ("xml is not a format", kh_cli_format ("xml", &format) == -1, "accepted");
     KH_CHECK ("a format's name is read in any case, as every choice is",
               kh_cli_format ("JSON", &format) == 0 && format == KH_FORMAT_JSON, "refused");
-    char *text = s_render (KH_FORMAT_TABLE, "Gemeinsame\nBauhof-Software", true);
-    KH_CHECK ("a table row shows seq, time, type, sender and title on one line",
+    char *text = s_render (KH_FORMAT_TABLE, "Gemeinsame Bauhof-Software", true);
+    KH_CHECK ("a table row shows seq, time, type (as wide as 'announcement'), sender and "
+              "title on one line",
               text && strstr (text, "SEQ") && strstr (text, "TITLE")
-              && strstr (text, "      42  2021-11-03T00:00:00.000Z  idea   05162012  "
+              && strstr (text, "      42  2021-11-03T00:00:00.000Z  idea          05162012  "
                                "Gemeinsame Bauhof-Software\n"),
               "got '%s'", text ? text : "NULL");
     free (text);

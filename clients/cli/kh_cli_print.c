@@ -60,7 +60,7 @@ s_print_row (FILE *file, const kh_record_t *rec)
 {
     kh_envelope_t env;
     kh_problem_t why;
-    char at [25], title [KH_TITLE_MAX + 1];
+    char at [25], title [KH_TITLE_BYTES + 1];
     kh_time_format (rec->info.at, at);
     if (kh_envelope_check (rec->msg, rec->msg_size, &env, NULL, &why)) {
         snprintf (env.type, sizeof env.type, "?");

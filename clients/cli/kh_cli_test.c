@@ -150,7 +150,7 @@ s_test_log (void)
     int rc = s_run (out, sizeof out, err, sizeof err, "log");
     KH_CHECK ("log prints a header and one aligned row per record",
               rc == 0 && s_lines (out) == 5 && strstr (out, "     SEQ  AT")
-              && strstr (out, "       2  ") && strstr (out, "  offer  05162     Fortbildung"),
+              && strstr (out, "       2  ") && strstr (out, "  offer         05162     Fortbildung"),
               "rc %d out '%s' err '%s'", rc, out, err);
     rc = s_run (out, sizeof out, err, sizeof err, "log --type offer --format csv");
     KH_CHECK ("log --type offer --format csv prints the header and the one offer",

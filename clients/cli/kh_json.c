@@ -700,6 +700,16 @@ s_write_hex (s_text_t *text, const char *ptr, size_t size)
     s_text_putc (text, '"');
 }
 
+/* Appends an id (a ref) as a JSON string in the form the CLI prints ids in, which
+   kh_json_set_body and `publish --ref` read back. */
+static void
+s_write_id (s_text_t *text, const uint8_t id [KH_ID_SIZE])
+{
+    char form [KH_ID_STR_SIZE];
+    kh_id_format (id, form);
+    s_text_printf (text, "\"%s\"", form);
+}
+
 /* Appends a double with 17 significant digits, whatever the locale's decimal point;
    NaN and the infinities, which JSON cannot say, as null. */
 static void
@@ -781,7 +791,10 @@ s_write_object (s_text_t *text, const msgpack_object *obj)
             s_write_string (text, obj->via.str.ptr, obj->via.str.size);
             break;
         case MSGPACK_OBJECT_BIN:
-            s_write_hex (text, obj->via.bin.ptr, obj->via.bin.size);
+            if (obj->via.bin.size == KH_ID_SIZE)
+                s_write_id (text, (const uint8_t *) obj->via.bin.ptr);
+            else
+                s_write_hex (text, obj->via.bin.ptr, obj->via.bin.size);
             break;
         case MSGPACK_OBJECT_ARRAY:
         case MSGPACK_OBJECT_MAP:

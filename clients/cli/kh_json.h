@@ -24,14 +24,16 @@ int kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out,
 
 /* Sets body fields of builder from a JSON object (UTF-8 text of len bytes): each
    member becomes the field it names, converted to msgpack as it stands (string,
-   integer, list, ...). Returns 0, or -1 with why set (not JSON, not an object, a
-   field the type does not have). What the values hold is checked when the builder
-   encodes. */
+   integer, list, object ...), but a ref given as a string holding an id
+   ("017ce42a-3800-7001-8000-00000000002a") becomes that id's bin. Returns 0, or -1
+   with why set (not JSON, not an object, a field the type does not have). What the
+   values hold is checked when the builder encodes. */
 int kh_json_set_body (kh_builder_t *builder, const char *json, size_t len,
                       kh_problem_t *why);
 
 /* Returns a malloc'd NUL-terminated JSON text for one msgpack object already
-   decoded (bin as lowercase hex string, ext as null), or NULL on allocation failure. */
+   decoded (a bin of 16 bytes, an id, as a string in kh_id_format's form, any other
+   bin as lowercase hex string, ext as null), or NULL on allocation failure. */
 char *kh_json_from_object (const msgpack_object *obj);
 
 /* Returns a malloc'd single-line JSON object for a record:

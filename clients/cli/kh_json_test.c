@@ -419,6 +419,9 @@ test_write_kinds (void)
 {
     s_expect_render ("json renders bin as lowercase hex", "\xc4\x03\x00\xab\xff", 5, "\"00abff\"");
     s_expect_render ("json renders empty bin as empty string", "\xc4\x00", 2, "\"\"");
+    s_expect_render ("json renders a bin of 16 bytes as an id, as the CLI prints ids",
+                     "\xc4\x10\x01\x7c\xe4\x2a\x38\x00\x70\x01\x80\x00\x00\x00\x00\x00"
+                     "\x00\x2a", 18, "\"017ce42a-3800-7001-8000-00000000002a\"");
     s_expect_render ("json renders ext as null", "\x92\xd4\x01\x02\xc7\x01\x05\xaa", 8, "[null,null]");
     s_expect_render ("json renders float32 with 17 digits", "\xca\x3d\xcc\xcc\xcd", 5,
                      "0.10000000149011612");
@@ -783,6 +786,32 @@ test_set_body (void)
     kh_builder_destroy (&b);
 }
 
+/* A revise from JSON: its ref as the id's text, its fields as an object; printed as
+   a record, the ref comes back in the same text. */
+static void
+test_set_revise (void)
+{
+    kh_builder_t *b = kh_builder_new ("revise");
+    kh_problem_t why = { 0 };
+    const char *json = "{\"ref\": \"017ce42a-3800-7001-8000-00000000002a\", "
+                       "\"fields\": {\"title\": \"Zwilling\", \"hf\": 2}}";
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    int rc = kh_json_set_body (b, json, strlen (json), &why);
+    if (rc == 0)
+        rc = kh_builder_encode (b, id, "05162004", 1, &why);
+    size_t size = 0;
+    const void *data = kh_builder_data (b, &size);
+    kh_record_t rec = { { 1, 1, 0, 0, 0 }, (const uint8_t *) data, size };
+    char *line = rc == 0 ? kh_record_to_json (&rec) : NULL;
+    KH_CHECK ("a revise is read from JSON and printed with its ref as given",
+              line && strstr (line, "\"body\":{\"ref\":\"017ce42a-3800-7001-8000-00000000002a\","
+                                    "\"fields\":{\"title\":\"Zwilling\",\"hf\":2}}"),
+              "rc %d %s: %s", rc, why.reason, line ? line : "");
+    free (line);
+    kh_builder_destroy (&b);
+}
+
 int
 main (void)
 {
@@ -803,5 +832,6 @@ main (void)
     test_time_format ();
     test_time_parse ();
     test_set_body ();
+    test_set_revise ();
     return kh_check_done ("json_test");
 }

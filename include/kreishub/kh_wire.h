@@ -31,7 +31,8 @@ extern "C" {
 #define KH_ID_STR_SIZE      37              /* "xxxxxxxx-xxxx-...": 36 chars + NUL */
 #define KH_TYPE_MAX         16              /* longest type name */
 #define KH_AGS_MAX          8               /* AGS: 8 digits; Kreisschluessel: 5 */
-#define KH_TITLE_MAX        200             /* bytes of UTF-8 */
+#define KH_TITLE_MAX        200             /* characters (Unicode code points) */
+#define KH_TITLE_BYTES      (4 * KH_TITLE_MAX)  /* a title's bytes of UTF-8 at most */
 #define KH_ENVELOPE_MAX     (64 * 1024)     /* largest valid envelope, bytes */
 #define KH_TS_MAX           253402300799999ULL  /* 9999-12-31T23:59:59.999Z, in ms */
 #define KH_FRAME_MAX        (1024 * 1024)   /* socket hard cap; larger peers are cut off */
@@ -69,6 +70,10 @@ KH_EXPORT size_t kh_schema_type_count (void);
 KH_EXPORT const char *kh_schema_type_name (size_t index);
 /* True if type (NUL-terminated) names a message type of the schema. */
 KH_EXPORT bool kh_schema_type_known (const char *type);
+/* True if type names an item type (idea, offer, request, announcement): a message
+   that starts an item, whose id is the item's id. The other types are about an item
+   and name it in their body's ref. */
+KH_EXPORT bool kh_schema_type_item (const char *type);
 /* True if the len bytes at text are an AGS (8 digits) or a Kreisschluessel (5). */
 KH_EXPORT bool kh_ags_valid (const char *text, size_t len);
 
@@ -80,7 +85,9 @@ typedef struct {
     char     type [KH_TYPE_MAX + 1];
     char     from [KH_AGS_MAX + 1];
     uint64_t ts;                        /* publisher's clock, ms since epoch */
-    char     title [KH_TITLE_MAX + 1];
+    char     title [KH_TITLE_BYTES + 1];    /* an item's title; "" for the other types */
+    bool     has_ref;                   /* the body names an item (every type but items) */
+    uint8_t  ref [KH_ID_SIZE];          /* that item's id, if has_ref */
 } kh_envelope_t;
 
 /* Validates the size bytes at data as an envelope against the schema: version, id,
@@ -100,10 +107,13 @@ KH_EXPORT kh_builder_t *kh_builder_new (const char *type);
 /* Frees the builder and sets *self_p to NULL; safe on NULL. */
 KH_EXPORT void kh_builder_destroy (kh_builder_t **self_p);
 /* Sets a body field from text, converted by the field's kind: integers in decimal,
-   lists split at commas (blanks around items trimmed), everything else as given.
-   Setting a field again replaces it. Returns 0, or -1 with why set (unknown field,
-   not a number, out of memory); the field then keeps what it held. Limits are
-   checked by kh_builder_encode. */
+   lists split at commas (blanks around items trimmed), a ref (an item's id) in the
+   form kh_id_format writes (or 32 hex digits), everything else as given. A revise's
+   changed fields are set one at a time as "fields.NAME" (e.g. "fields.title"), each
+   converted by the kind of the item field NAME. Setting a field again replaces it.
+   Returns 0, or -1 with why set (unknown field, not a number, not an id, out of
+   memory); the field then keeps what it held. Limits are checked by
+   kh_builder_encode. */
 KH_EXPORT int kh_builder_set (kh_builder_t *self, const char *field, const char *text,
                               kh_problem_t *why);
 /* Encodes the envelope (version KH_FORMAT_VERSION, id, the builder's type, from, ts

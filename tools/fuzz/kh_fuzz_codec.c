@@ -103,11 +103,14 @@ s_envelope (const uint8_t *data, size_t size)
     if (rc)
         return;
     if (strcmp (env.type, again.type) || strcmp (env.from, again.from)
-    ||  strcmp (env.title, again.title) || env.ts != again.ts || env.version != again.version)
+    ||  strcmp (env.title, again.title) || env.ts != again.ts || env.version != again.version
+    ||  env.has_ref != again.has_ref || memcmp (env.ref, again.ref, KH_ID_SIZE) != 0)
         kh_fuzz_fail (S_TARGET, "kh_envelope_check read an envelope two ways");
+    bool item = kh_schema_type_item (env.type);     /* a title, else a ref */
     if (env.version != KH_FORMAT_VERSION || !kh_schema_type_known (env.type)
     ||  !kh_ags_valid (env.from, strlen (env.from)) || env.ts > KH_TS_MAX
-    ||  env.title [0] == 0 || !kh_utf8_valid (env.title, strlen (env.title)))
+    ||  (env.title [0] != 0) != item || env.has_ref == item
+    ||  !kh_utf8_valid (env.title, strlen (env.title)))
         kh_fuzz_fail (S_TARGET, "accepted an envelope with v %u, type '%s', from '%s'",
                       env.version, env.type, env.from);
     if (!rendered)
