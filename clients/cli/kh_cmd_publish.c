@@ -25,11 +25,34 @@ typedef struct {
     const char *timeout, *retries;
 } s_given_t;
 
+/* Returns the message types of the schema as one text, "idea, offer, ...". */
+static const char *
+s_types (void)
+{
+    static char text [256];
+    size_t used = 0;
+    for (size_t i = 0; i < kh_schema_type_count () && used < sizeof text; i++) {
+        int n = snprintf (text + used, sizeof text - used, "%s%s", i ? ", " : "",
+                          kh_schema_type_name (i));
+        used += n > 0 ? (size_t) n : 0;
+    }
+    return text;
+}
+
 /* Fills the option table and opts of publish for args and given. */
 static void
 s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
            kh_opts_t *opts)
 {
+    static char about [1024];
+    snprintf (about, sizeof about,
+              "Publishes one message of TYPE, waits until the hub has stored it durably, "
+              "and\nprints its seq ('seq 42', or 'seq 42 (duplicate)' if its id was stored "
+              "before).\nTYPE: %s.\nBody fields are given as --FIELD VALUE (e.g. --title, "
+              "--hf, --keywords a,b,\n--participants 05162004,05162008). A message about an "
+              "item names it with\n--ref ID (its id, as the log prints it); a revise gives "
+              "each changed field as\n--fields.NAME VALUE. See PROTOCOL.md section 4.\n",
+              s_types ());
     const kh_opt_t options [] = {
         { "from", 0, "AGS", &args->from, NULL,
           "sender (default env KREISHUB_FROM, config client/from,\n"
@@ -52,11 +75,7 @@ s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
     *opts = (kh_opts_t) {
         .program = "kreishub publish", .synopsis = "TYPE [options] [--FIELD VALUE ...]",
         .table = table, .shared = kh_cli_shared (cli),
-        .about = "Publishes one message (TYPE: idea or offer), waits until the hub has "
-                 "stored it\ndurably, and prints its seq ('seq 42', or 'seq 42 "
-                 "(duplicate)' if its id was\nstored before). Body fields are given as "
-                 "--FIELD VALUE (e.g. --title, --hf,\n--keywords a,b, --participants "
-                 "05162004,05162008); see PROTOCOL.md section 4.\n",
+        .about = about,
         .notes = "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer or "
                  "unable\nto store now. Without an answer it names the message's id: "
                  "retry with that --id,\nand the message is stored only once.\n"
@@ -84,8 +103,10 @@ s_parse_into (kh_cli_t *cli, int argc, char *argv [], s_args_t *args, char *kept
     if (rc != KH_OPTS_GO)
         return rc;
     if (first != kept_argc - 1) {
-        fprintf (stderr, "kreishub publish: %s\n",
-                 first < kept_argc ? "one message type, please" : "which type? idea or offer");
+        if (first < kept_argc)
+            fprintf (stderr, "kreishub publish: one message type, please\n");
+        else
+            fprintf (stderr, "kreishub publish: which type? %s\n", s_types ());
         return kh_cli_bad (&opts);
     }
     args->type = kept [first];
