@@ -3,7 +3,7 @@
 
 static const kh_cli_command_t s_commands [] = {
     { "up",        kh_cmd_up,        "run the hub here: broker and recorder, until Ctrl-C" },
-    { "publish",   kh_cmd_publish,   "publish an idea or offer and wait until it is stored" },
+    { "publish",   kh_cmd_publish,   "publish an item or a message about one; wait until stored" },
     { "subscribe", kh_cmd_subscribe, "follow records live, optionally catching up first" },
     { "log",       kh_cmd_log,       "show the stored log: filter, export (table/json/csv)" },
     { "ping",      kh_cmd_ping,      "show the hub's head and whether it can store" },
