@@ -87,10 +87,12 @@ size_t kh_utf8_seq (const uint8_t *p, size_t n);
 bool kh_utf8_valid (const void *s, size_t len);
 
 /* Sets a body field of the builder to one msgpack object, the size bytes at value,
-   as given (the JSON input of the CLI arrives so). Setting a field again replaces
-   it. Returns 0, or -1 with why set (unknown field, not one object, out of memory);
-   the field then keeps what it held. What the object holds is checked by
-   kh_builder_encode. */
+   as given (the JSON input of the CLI arrives so), but a str holding an id's text
+   for a ref (JSON has no bin). field may be "fields.NAME" as for kh_builder_set; a
+   revise's whole fields map set so replaces the fields set one at a time. Setting a
+   field again replaces it. Returns 0, or -1 with why set (unknown field, not one
+   object, out of memory); the field then keeps what it held. What the object holds
+   is checked by kh_builder_encode. */
 int kh_builder_set_msgpack (kh_builder_t *self, const char *field, size_t field_len,
                             const void *value, size_t size, kh_problem_t *why);
 
