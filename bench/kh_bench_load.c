@@ -88,7 +88,7 @@ s_encode (const kh_bench_ids_t *ids, int pub, size_t desc_len, msgpack_sbuffer *
     if (rc == 0)
         rc = kh_builder_set (builder, "title", title, why)
           || kh_builder_set (builder, "description", desc, why)
-          || kh_builder_set (builder, "status", "concept", why)
+          || kh_builder_set (builder, "maturity", "concept", why)
           || kh_builder_pack (builder, id, s_ags [(size_t) pub % S_AGS_COUNT],
                                 kh_now_ms (), out, why) ? -1 : 0;
     kh_builder_destroy (&builder);
