@@ -5,6 +5,14 @@
 
     Values are kept as the text given; the program converts them afterwards (numbers
     through kh_value.h), so that a bad value is refused with a message of its own.
+
+    An option is given once: a value option given again is bad usage, never "the
+    last one wins". An option that may repeat (a filter: --type idea --type offer)
+    says so by its list (kh_opt_list_t), which collects every value in order.
+
+    Bad usage is told in one line, "PROGRAM: what is wrong", then "try 'PROGRAM
+    --help'", not the whole usage; a mistyped long option gets "did you mean --X?"
+    (kh_suggest.h).
 */
 #ifndef KH_OPTS_H_INCLUDED
 #define KH_OPTS_H_INCLUDED
@@ -20,8 +28,9 @@ extern "C" {
 #define KH_STR(x)   KH__STR (x)
 #define KH__STR(x)  #x
 
-/* One option: a value (arg set; argv's text goes to *value) or a switch (arg NULL;
-   *on is set true). A table ends with an entry whose name is NULL. */
+/* One option: a value (arg set; argv's text goes to *value, or to the option's
+   list) or a switch (arg NULL; *on is set true). A table ends with an entry whose
+   name is NULL. */
 typedef struct {
     const char  *name;                  /* long name, without "--" */
     char         letter;                /* short form, or 0 ('h' is --help's) */
@@ -31,13 +40,29 @@ typedef struct {
     const char  *help;                  /* usage text; '\n' starts another line */
 } kh_opt_t;
 
+#define KH_OPTS_LIST_MAX  16            /* values of one repeatable option, at most */
+
+/* The values of an option that may repeat, in the order given. An array of lists
+   ends with one whose name is NULL. */
+typedef struct {
+    const char *name;                   /* the option's long name */
+    const char *items [KH_OPTS_LIST_MAX];
+    size_t      count;                  /* how many were given */
+} kh_opt_list_t;
+
 /* A program's (or a command's) command line. */
 typedef struct {
     const char     *program;            /* e.g. "kreishub-broker", "kreishub log" */
     const char     *synopsis;           /* after it in the usage line; NULL: "[options]" */
     const char     *about;              /* lines before the options, or NULL */
     const kh_opt_t *table;              /* the options */
-    const kh_opt_t *shared;             /* more, listed after them, or NULL */
+    const kh_opt_t *shared;             /* more, listed after them, or NULL; a value
+                                           already set when parsing starts was given
+                                           before (kreishub -e EP log -e EP2): given
+                                           again, it is bad usage */
+    kh_opt_list_t  *lists;              /* the options that may repeat, or NULL: an
+                                           option named here collects its values
+                                           here (its value may be NULL) */
     const char     *notes;              /* lines after the options, or NULL */
     bool            version;            /* offer --version: "PROGRAM VERSION" */
     bool            in_order;           /* options end at the first other argument */
@@ -47,7 +72,7 @@ typedef struct {
 #define KH_OPTS_GO       0              /* parsed: go on */
 #define KH_OPTS_HELP     1              /* --help: the usage went to stdout */
 #define KH_OPTS_VERSION  2              /* --version: the version went to stdout */
-#define KH_OPTS_BAD     -1              /* bad usage: why and the usage went to stderr */
+#define KH_OPTS_BAD     -1              /* bad usage: why and "try" went to stderr */
 
 /* Parses argv by self's tables. If first is NULL, any argument that is not an option
    is bad usage; else *first is set to the index of the first one (argc if none;
@@ -58,6 +83,15 @@ int kh_opts_parse (const kh_opts_t *self, int argc, char *argv [], int *first);
 /* Prints the usage: "usage: PROGRAM SYNOPSIS", about, one line per option (help and
    version included), notes. */
 void kh_opts_usage (const kh_opts_t *self, FILE *out);
+
+/* Says on stderr what is wrong with the command line in one line, "PROGRAM: "
+   and the text fmt makes (NULL: none), then "try 'PROGRAM --help'". Returns
+   KH_OPTS_BAD. */
+int kh_opts_bad (const kh_opts_t *self, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* Returns the list of self that collects the option name, or NULL. */
+const kh_opt_list_t *kh_opts_list (const kh_opts_t *self, const char *name);
 
 /* Finds a long option (name of len bytes) or a short one (letter; name NULL) among
    self's tables, --help and --version included. Returns it, or NULL. */

@@ -12,6 +12,7 @@ typedef struct {
     const char *client;
     const char *window;
     bool        verbose;
+    kh_opt_list_t lists [2];            /* --tag may repeat */
 } s_args_t;
 
 /* Parses args (NULL-terminated, after the program name) by a table like a program's,
@@ -24,18 +25,20 @@ s_parse (s_args_t *args, const char *const *words, bool in_order, int *first, ch
         { "config", 'c', "FILE", &args->config, NULL, "read a ZPL file" },
         { "client", 0, "EP", &args->client, NULL, "the client endpoint\n(default here)" },
         { "verbose", 'v', NULL, NULL, &args->verbose, "say more" },
+        { "tag", 0, "TAG", NULL, NULL, "a tag; repeat for more" },
         { NULL }
     };
+    args->lists [0].name = "tag";
     const kh_opt_t shared [] = {
         { "window", 'w', "N", &args->window, NULL, "a window" },
         { NULL }
     };
     kh_opts_t opts = { .program = "kh-test", .about = "Tests options.\n", .table = table,
                        .shared = shared, .notes = "Exit status 0.\n", .version = true,
-                       .in_order = in_order };
-    char *argv [16] = { "kh-test" };
+                       .in_order = in_order, .lists = args->lists };
+    char *argv [48] = { "kh-test" };
     int argc = 1;
-    for (; words [argc - 1] && argc < 15; argc++)
+    for (; words [argc - 1] && argc < 47; argc++)
         argv [argc] = (char *) words [argc - 1];
     argv [argc] = NULL;
     FILE *files [2] = { tmpfile (), tmpfile () };
@@ -79,27 +82,88 @@ s_test_values (void)
               && !none.client && !none.verbose, "rc %d", rc);
 }
 
+/* Parses words with a fresh s_args_t; expects bad usage with exactly the line why
+   and the "try" line on stderr, nothing on stdout. */
+static void
+s_expect_bad (const char *name, const char *const *words, const char *why)
+{
+    s_args_t args = { 0 };
+    char out [4096], err [4096], expect [512];
+    int rc = s_parse (&args, words, false, NULL, out, err, sizeof out);
+    snprintf (expect, sizeof expect, "kh-test: %s\ntry 'kh-test --help'\n", why);
+    KH_CHECK (name, rc == KH_OPTS_BAD && streq (err, expect) && !*out,
+              "rc %d err '%s' out '%s'", rc, err, out);
+}
+
 static void
 s_test_bad (void)
 {
-    s_args_t args = { 0 };
-    char out [4096], err [4096];
     const char *bogus [] = { "--bogus", NULL };
-    int rc = s_parse (&args, bogus, false, NULL, out, err, sizeof out);
-    KH_CHECK ("an unknown option is bad usage, with the usage on stderr",
-              rc == KH_OPTS_BAD && strstr (err, "usage: kh-test [options]") && !*out,
-              "rc %d err '%s'", rc, err);
+    s_expect_bad ("an unknown option is one line and 'try --help', not the usage", bogus,
+                  "unknown option '--bogus'");
+    const char *typo [] = { "--cleint=x", NULL };
+    s_expect_bad ("a mistyped option gets did you mean", typo,
+                  "unknown option '--cleint'; did you mean --client?");
+    const char *typo_short [] = { "--verbsoe", NULL };
+    s_expect_bad ("a mistyped switch too", typo_short,
+                  "unknown option '--verbsoe'; did you mean --verbose?");
+    const char *ambiguous [] = { "--c", "x", NULL };
+    s_expect_bad ("an abbreviation of two options is ambiguous, naming both", ambiguous,
+                  "option '--c' is ambiguous: --config, --client");
     const char *missing [] = { "--client", NULL };
-    rc = s_parse (&args, missing, false, NULL, out, err, sizeof out);
-    KH_CHECK ("an option without its value is bad usage", rc == KH_OPTS_BAD, "rc %d", rc);
+    s_expect_bad ("a long option without its value names the value", missing,
+                  "option --client needs a value (EP)");
+    const char *missing_short [] = { "-v", "-c", NULL };
+    s_expect_bad ("a short option without its value too", missing_short,
+                  "option -c needs a value (FILE)");
+    const char *no_value [] = { "--verbose=yes", NULL };
+    s_expect_bad ("a switch given a value is refused", no_value,
+                  "option --verbose takes no value");
+    const char *short_unknown [] = { "-vq", NULL };
+    s_expect_bad ("an unknown short option is named", short_unknown,
+                  "unknown option '-q'");
     const char *extra [] = { "-v", "leftover", NULL };
-    rc = s_parse (&args, extra, false, NULL, out, err, sizeof out);
-    KH_CHECK ("an argument that is not an option is bad usage, named",
-              rc == KH_OPTS_BAD && strstr (err, "kh-test: unexpected argument 'leftover'"),
-              "rc %d err '%s'", rc, err);
+    s_expect_bad ("an argument that is not an option is bad usage, named", extra,
+                  "unexpected argument 'leftover'");
     KH_CHECK ("kh_opts_exit gives 0 after help or version and the bad status else",
               kh_opts_exit (KH_OPTS_BAD, 2) == 2 && kh_opts_exit (KH_OPTS_HELP, 2) == 0
               && kh_opts_exit (KH_OPTS_VERSION, 2) == 0, "wrong");
+}
+
+static void
+s_test_repeat (void)
+{
+    const char *twice [] = { "-c", "a.cfg", "--config=b.cfg", NULL };
+    s_expect_bad ("a value option given twice is refused, never last-wins", twice,
+                  "--config given twice ('a.cfg', then 'b.cfg'); give it once");
+    s_args_t args = { 0 };
+    char out [4096], err [4096];
+    args.window = "7";                  /* as if given before a command */
+    const char *after [] = { "-w", "9", NULL };
+    int rc = s_parse (&args, after, false, NULL, out, err, sizeof out);
+    KH_CHECK ("a shared option given before the command and after it is refused",
+              rc == KH_OPTS_BAD && strstr (err, "--window given twice ('7', then '9' after "
+                                                "the command)"), "rc %d err '%s'", rc, err);
+    s_args_t fresh = { 0 };
+    const char *tags [] = { "--tag", "a", "-v", "--tag=b", "--tag", "c", NULL };
+    rc = s_parse (&fresh, tags, false, NULL, out, err, sizeof out);
+    const kh_opt_list_t *list = &fresh.lists [0];
+    KH_CHECK ("an option that may repeat collects every value in order",
+              rc == KH_OPTS_GO && list->count == 3 && streq (list->items [0], "a")
+              && streq (list->items [1], "b") && streq (list->items [2], "c") && fresh.verbose,
+              "rc %d count %zu err '%s'", rc, list->count, err);
+    kh_opts_t opts = { .program = "kh-test", .lists = fresh.lists };
+    KH_CHECK ("kh_opts_list finds a list by its option's name",
+              kh_opts_list (&opts, "tag") == list && !kh_opts_list (&opts, "config"), "wrong");
+    const char *many [2 * (KH_OPTS_LIST_MAX + 1) + 1];
+    for (int i = 0; i <= KH_OPTS_LIST_MAX; i++) {
+        many [2 * i] = "--tag";
+        many [2 * i + 1] = "x";
+    }
+    many [2 * (KH_OPTS_LIST_MAX + 1)] = NULL;
+    char why [64];
+    snprintf (why, sizeof why, "--tag given more than %d times", KH_OPTS_LIST_MAX);
+    s_expect_bad ("more values than a list holds are refused", many, why);
 }
 
 static void
@@ -134,6 +198,7 @@ s_test_help_and_version (void)
         "      --client EP       the client endpoint\n"
         "                        (default here)\n"
         "  -v, --verbose         say more\n"
+        "      --tag TAG         a tag; repeat for more\n"
         "  -w, --window N        a window\n"
         "  -h, --help            this text\n"
         "      --version         print the version and exit\n"
@@ -169,6 +234,7 @@ main (void)
 {
     s_test_values ();
     s_test_bad ();
+    s_test_repeat ();
     s_test_in_order ();
     s_test_help_and_version ();
     s_test_find ();

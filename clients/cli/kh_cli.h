@@ -75,7 +75,8 @@ const kh_opt_t *kh_cli_shared (kh_cli_t *cli);
    KH_EXIT_USAGE after bad usage or a config file that cannot be read. */
 int kh_cli_parsed (kh_cli_t *cli, int rc);
 
-/* Prints the usage of opts on stderr after a refused value. Returns KH_OPTS_BAD. */
+/* Ends a refusal of a value (said on stderr already) with "try 'PROGRAM --help'"
+   on stderr. Returns KH_OPTS_BAD. */
 int kh_cli_bad (const kh_opts_t *opts);
 
 /* Loads the config file named by -c or KREISHUB_CONFIG, if any. Returns 0, or -1

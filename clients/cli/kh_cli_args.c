@@ -48,8 +48,7 @@ kh_cli_parsed (kh_cli_t *cli, int rc)
 int
 kh_cli_bad (const kh_opts_t *opts)
 {
-    kh_opts_usage (opts, stderr);
-    return KH_OPTS_BAD;
+    return kh_opts_bad (opts, NULL);
 }
 
 const char *

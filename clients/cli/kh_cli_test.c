@@ -167,8 +167,9 @@ s_test_log (void)
     KH_CHECK ("log with nothing to show prints the header only",
               rc == 0 && s_lines (out) == 1, "rc %d out '%s'", rc, out);
     rc = s_run (out, sizeof out, err, sizeof err, "log --format xml");
-    KH_CHECK ("an unknown format is a usage error", rc == 1 && strstr (err, "usage"),
-              "rc %d err '%s'", rc, err);
+    KH_CHECK ("an unknown format is a usage error naming the formats",
+              rc == 1 && strstr (err, "table, json or csv, not 'xml'")
+              && strstr (err, "try 'kreishub log --help'"), "rc %d err '%s'", rc, err);
     rc = s_run (out, sizeof out, err, sizeof err, "log --since soon");
     KH_CHECK ("a position that is neither seq nor time is a usage error", rc == 1,
               "rc %d", rc);
@@ -200,8 +201,10 @@ s_test_subscribe_and_ping (void)
     KH_CHECK ("a command's --help prints its usage on stdout and exits 0",
               rc == 0 && strstr (out, "usage: kreishub subscribe"), "rc %d", rc);
     rc = s_run (out, sizeof out, err, sizeof err, "publish");
-    KH_CHECK ("publish without a type is a usage error", rc == 1 && strstr (err, "usage"),
-              "rc %d", rc);
+    KH_CHECK ("publish without a type is a usage error, pointing to --help",
+              rc == 1 && strstr (err, "which type?")
+              && strstr (err, "try 'kreishub publish --help'") && !strstr (err, "usage:"),
+              "rc %d err '%s'", rc, err);
 }
 
 /* What a certificate and plain mode change: the certificate names the sender, a

@@ -1,5 +1,6 @@
 /*  kreishub_cli.c - the kreishub program: shared options, then one command from a table. */
 #include "kh_cli.h"
+#include "kh_suggest.h"
 
 static const kh_cli_command_t s_commands [] = {
     { "up",        kh_cmd_up,        "run the hub here: broker and recorder, until Ctrl-C" },
@@ -23,13 +24,35 @@ s_about (char *about, size_t cap)
         snprintf (about + n, cap - n, "\noptions (also accepted after the command):\n");
 }
 
-/* Returns the command named name, or NULL. */
-static const kh_cli_command_t *
-s_command (const char *name)
+/* Writes the commands' names into list, "up, publish, ...". */
+static void
+s_names (char *list, size_t cap)
 {
-    for (size_t i = 0; i < S_COMMANDS; i++)
+    list [0] = 0;
+    for (size_t i = 0; i < S_COMMANDS; i++) {
+        size_t used = strlen (list);
+        snprintf (list + used, cap - used, "%s%s", i ? ", " : "", s_commands [i].name);
+    }
+}
+
+/* Returns the command named name, or NULL after saying on stderr that there is none
+   (and which it may be) with opts' "try" line. */
+static const kh_cli_command_t *
+s_command (const kh_opts_t *opts, const char *name)
+{
+    const char *names [S_COMMANDS];
+    char list [128];
+    for (size_t i = 0; i < S_COMMANDS; i++) {
         if (streq (name, s_commands [i].name))
             return &s_commands [i];
+        names [i] = s_commands [i].name;
+    }
+    int best = kh_suggest_best (name, names, S_COMMANDS);
+    s_names (list, sizeof list);
+    if (best >= 0)
+        kh_opts_bad (opts, "unknown command '%s'; did you mean %s?", name, names [best]);
+    else
+        kh_opts_bad (opts, "unknown command '%s' (commands: %s)", name, list);
     return NULL;
 }
 
@@ -56,15 +79,14 @@ main (int argc, char *argv [])
     if (rc != KH_OPTS_GO)
         return kh_opts_exit (rc, KH_EXIT_USAGE);
     if (first >= argc) {
-        kh_opts_usage (&opts, stderr);
+        char list [128];
+        s_names (list, sizeof list);
+        kh_opts_bad (&opts, "which command? %s", list);
         return KH_EXIT_USAGE;
     }
-    const kh_cli_command_t *command = s_command (argv [first]);
-    if (!command) {
-        fprintf (stderr, "kreishub: unknown command '%s'\n", argv [first]);
-        kh_opts_usage (&opts, stderr);
+    const kh_cli_command_t *command = s_command (&opts, argv [first]);
+    if (!command)
         return KH_EXIT_USAGE;
-    }
     rc = command->run (&cli, argc - first, argv + first);
     kh_cli_release (&cli);
     return rc;
