@@ -4,6 +4,7 @@
 #include <string.h>
 #include "kh_codec.h"
 #include "kh_members.h"
+#include "kh_suggest.h"
 
 #define S_KREIS_LEN     5               /* digits of a Kreisschluessel */
 #define S_MEMBER_LEN    8               /* digits of a municipality's AGS */
@@ -147,4 +148,91 @@ kh_members_at (const kh_members_t *self, size_t index)
 {
     assert (self && index < self->count);
     return &self->members [index];
+}
+
+/* The Kreis (index 0) and the members (1 ..), one list for the lookups. */
+static const kh_ident_t *
+s_ident_at (const kh_members_t *self, size_t index)
+{
+    return index ? &self->members [index - 1] : &self->kreis;
+}
+
+const char *
+kh_members_name (const kh_members_t *self, const char *ags)
+{
+    assert (self);
+    for (size_t i = 0; ags && i <= self->count; i++)
+        if (streq (s_ident_at (self, i)->ags, ags))
+            return s_ident_at (self, i)->name;
+    return NULL;
+}
+
+/* The characters (code points) of the UTF-8 text. */
+static size_t
+s_chars (const char *text)
+{
+    size_t chars = 0;
+    for (; *text; text++)
+        chars += ((unsigned char) *text & 0xc0) != 0x80;
+    return chars;
+}
+
+size_t
+kh_members_name_width (const kh_members_t *self)
+{
+    assert (self);
+    size_t width = 0;
+    for (size_t i = 0; i <= self->count; i++) {
+        size_t chars = s_chars (s_ident_at (self, i)->name);
+        width = chars > width ? chars : width;
+    }
+    return width;
+}
+
+size_t
+kh_members_find (const kh_members_t *self, const char *text, const kh_ident_t *found [],
+                 size_t max)
+{
+    assert (self && text);
+    char typed [4 * KH_CERT_NAME_MAX + 8], name [4 * KH_CERT_NAME_MAX + 8];
+    kh_suggest_fold (text, typed, sizeof typed);
+    size_t len = strlen (typed), count = 0;
+    for (size_t i = 0; len && i <= self->count; i++) {
+        kh_suggest_fold (s_ident_at (self, i)->name, name, sizeof name);
+        if (streq (name, typed)) {
+            if (max)
+                found [0] = s_ident_at (self, i);
+            return 1;
+        }
+        if (strncmp (name, typed, len) == 0 && count++ < max)
+            found [count - 1] = s_ident_at (self, i);
+    }
+    return count;
+}
+
+size_t
+kh_members_near (const kh_members_t *self, const char *text, const kh_ident_t *found [],
+                 size_t max)
+{
+    assert (self && text);
+    const char **names = (const char **) calloc (self->count + 1, sizeof *names);
+    size_t index [16], count = 0;
+    for (size_t i = 0; names && i <= self->count; i++)
+        names [i] = s_ident_at (self, i)->name;
+    if (names)
+        count = kh_suggest_all (text, names, self->count + 1, index, max < 16 ? max : 16);
+    free (names);
+    for (size_t i = 0; i < count; i++)
+        found [i] = s_ident_at (self, index [i]);
+    char typed [4 * KH_CERT_NAME_MAX + 8], name [4 * KH_CERT_NAME_MAX + 8];
+    kh_suggest_fold (text, typed, sizeof typed);
+    for (size_t i = 0; *typed && i <= self->count && count < max; i++) {
+        kh_suggest_fold (s_ident_at (self, i)->name, name, sizeof name);
+        bool known = false;
+        for (size_t k = 0; k < count; k++)
+            known |= found [k] == s_ident_at (self, i);
+        if (!known && strstr (name, typed))
+            found [count++] = s_ident_at (self, i);
+    }
+    return count;
 }

@@ -13,6 +13,10 @@
                 05162008 = "Grevenbroich"
 
     The member list is configuration, not code: another Kreis brings its own.
+
+    It is also the CLI's registry of names: tables show a name next to each AGS,
+    and a name is accepted where an AGS is (kh_members_find), as people type it:
+    any case, an umlaut as ü or ue, the first letters if only one name begins so.
 */
 #ifndef KH_MEMBERS_H_INCLUDED
 #define KH_MEMBERS_H_INCLUDED
@@ -39,5 +43,25 @@ size_t kh_members_count (const kh_members_t *self);
 /* Member index (0 .. count - 1, in the order of the configuration), role
    municipality. */
 const kh_ident_t *kh_members_at (const kh_members_t *self, size_t index);
+
+/* The name of the Kreis or member whose AGS is ags, or NULL if it is neither. */
+const char *kh_members_name (const kh_members_t *self, const char *ags);
+
+/* The most characters (code points) a name of the Kreis or a member has. */
+size_t kh_members_name_width (const kh_members_t *self);
+
+/* Finds whom text names, the Kreis or a member, compared as kh_suggest_fold folds
+   (any case, ü as ue): the one whose name is text, else those whose names begin
+   with it. Writes them (at most max) into found, in the order of the
+   configuration with the Kreis first, and returns how many there are in all (more
+   than max if they did not fit); 1 means text names exactly one. */
+size_t kh_members_find (const kh_members_t *self, const char *text,
+                        const kh_ident_t *found [], size_t max);
+
+/* The same for names near text (kh_suggest_near), or holding it inside (e.g.
+   "broich" in Grevenbroich), for "did you mean": nearest first. Returns how many
+   it wrote. */
+size_t kh_members_near (const kh_members_t *self, const char *text,
+                        const kh_ident_t *found [], size_t max);
 
 #endif

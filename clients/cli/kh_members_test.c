@@ -2,6 +2,7 @@
     another Kreis from one, and each mistake in it refused with a reason; the
     certificates of a data directory: made once, reused, completed for a member added,
     a revoked one left revoked, half a pair refused. */
+#include <assert.h>
 #include <czmq.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,11 +145,66 @@ test_certs (void)
     KH_CHECK ("the directory goes", system (text) == 0, "%s", dir);
 }
 
+/* Finds text among the default members; returns how many match, the first in *ags. */
+static size_t
+s_find (const kh_members_t *members, const char *text, const char **ags)
+{
+    const kh_ident_t *found [4];
+    size_t n = kh_members_find (members, text, found, 4);
+    *ags = n ? found [0]->ags : "";
+    return n;
+}
+
+static void
+test_names (void)
+{
+    kh_problem_t why = { 0 };
+    kh_members_t *members = s_load (NULL, &why);
+    assert (members);
+    KH_CHECK ("an AGS has its name, the Kreis' too, and an unknown AGS none",
+              streq (kh_members_name (members, "05162024"), "Neuss")
+              && streq (kh_members_name (members, "05162"), "Rhein-Kreis Neuss")
+              && kh_members_name (members, "05158004") == NULL, "wrong");
+    KH_CHECK ("the widest name is counted in characters",
+              kh_members_name_width (members) == 17, "got %zu",
+              kh_members_name_width (members));
+    const char *ags;
+    KH_CHECK ("a name is found as written", s_find (members, "Neuss", &ags) == 1
+              && streq (ags, "05162024"), "ags %s", ags);
+    KH_CHECK ("in any case, with the umlaut as typed",
+              s_find (members, "j\xc3\xbc" "chen", &ags) == 1 && streq (ags, "05162012")
+              && s_find (members, "J\xc3\x9c" "CHEN", &ags) == 1 && streq (ags, "05162012"),
+              "ags %s", ags);
+    KH_CHECK ("or written ue", s_find (members, "Juechen", &ags) == 1
+              && streq (ags, "05162012"), "ags %s", ags);
+    KH_CHECK ("a name is found by its first letters if only it begins so",
+              s_find (members, "gre", &ags) == 1 && streq (ags, "05162008")
+              && s_find (members, "rhein", &ags) == 1 && streq (ags, "05162"), "ags %s", ags);
+    KH_CHECK ("first letters that begin several names find them all",
+              s_find (members, "K", &ags) == 2 && streq (ags, "05162016")
+              && s_find (members, "r", &ags) == 2 && streq (ags, "05162"), "ags %s", ags);
+    KH_CHECK ("a name that is not one finds nothing",
+              s_find (members, "Nuess", &ags) == 0 && s_find (members, "", &ags) == 0,
+              "found %s", ags);
+    const kh_ident_t *near [4];
+    size_t n = kh_members_near (members, "Nuess", near, 4);
+    KH_CHECK ("a mistyped name has the name it may mean near it",
+              n == 1 && streq (near [0]->name, "Neuss"), "n %zu", n);
+    n = kh_members_near (members, "broich", near, 4);
+    KH_CHECK ("names holding the text are near it too",
+              n == 2 && streq (near [0]->name, "Grevenbroich")
+              && streq (near [1]->name, "Korschenbroich"), "n %zu", n);
+    n = kh_members_near (members, "Berlin", near, 4);
+    KH_CHECK ("an unrelated text is near no name", n == 0, "n %zu", n);
+    kh_members_destroy (&members);
+}
+
 int
 main (void)
 {
     test_default ();
     test_section ();
+    test_names ();
     test_certs ();
     return kh_check_done ("members_test");
 }
