@@ -1,5 +1,8 @@
 /*  kh_broker.c - the broker's life: builds it, binds its sockets, runs its loop. */
 #include <limits.h>
+#if defined (__GLIBC__)
+#include <malloc.h>
+#endif
 #include "kh_broker_priv.h"
 
 #define S_BATCH     256     /* messages read from one socket per wake-up, at most */
@@ -69,6 +72,7 @@ s_on_recorder (zloop_t *loop, zsock_t *sock, void *arg)
 {
     kh_broker_t *self = (kh_broker_t *) arg;
     s_drain (self, self->recorder_h, kh__trust_link_message);
+    kh__link_handover (self);           /* the answers made room at the recorder */
     return 0;
 }
 
@@ -88,6 +92,25 @@ s_on_live (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+/* Gives the memory freed after a burst back to the system (glibc keeps it in its
+   arenas otherwise): once a second of the broker's tallies standing still follows
+   a change since the last time. Not while the broker works: a trim walks every
+   arena, a millisecond or more. */
+static void
+s_trim (kh_broker_t *self)
+{
+    kh_broker_stats_t *s = &self->stats;
+    uint64_t work = s->published + s->acked + s->errors + s->subscribers + s->stored
+                  + s->queries + s->dropped;
+    if (work == self->trim_seen && work != self->trim_done) {
+#if defined (__GLIBC__)
+        malloc_trim (0);
+#endif
+        self->trim_done = work;
+    }
+    self->trim_seen = work;
+}
+
 /* Runs the once-a-second work of every part now. */
 static void
 s_tick (kh_broker_t *self)
@@ -95,6 +118,7 @@ s_tick (kh_broker_t *self)
     kh__live_tick (self);
     kh__link_tick (self);
     kh__client_tick (self);
+    s_trim (self);
 }
 
 static int
@@ -230,12 +254,16 @@ static int
 s_sockets (kh_broker_t *self, const kh_broker_config_t *config)
 {
     int live_hwm = config->live_hwm > 0 ? config->live_hwm : KH_BROKER_LIVE_HWM;
-    /* Every pending publish may be answered at once: room for that many replies. */
+    /* Every pending publish may go to the recorder at once, and each connection's
+       may be answered at once, with room for as many refusals (BUSY) beside: a
+       client that does not read holds that many replies in the broker, at most. */
     size_t pending_max = kh_pending_max (self->pending);
-    int reply_hwm = pending_max < INT_MAX - 1000 ? (int) pending_max + 1000 : INT_MAX;
+    size_t lane_max = kh_pending_lane_max (self->pending);
+    int store_hwm = pending_max < INT_MAX - 1000 ? (int) pending_max + 1000 : INT_MAX;
+    int reply_hwm = lane_max && lane_max < INT_MAX / 2 ? 2 * (int) lane_max : store_hwm;
     self->client = s_socket (ZMQ_ROUTER, reply_hwm, KH_FRAME_MAX);
     self->live = s_socket (ZMQ_XPUB, live_hwm, KH_FRAME_MAX);
-    self->recorder = s_socket (ZMQ_ROUTER, reply_hwm, S_RECORDER_FRAME_MAX);
+    self->recorder = s_socket (ZMQ_ROUTER, store_hwm, S_RECORDER_FRAME_MAX);
     if (self->live)
         zsock_set_xpub_verboser (self->live, 1);       /* every (un)subscribe */
     if (self->recorder)

@@ -32,8 +32,21 @@ extern "C" {
 
 #define KH_BROKER_PENDING_MAX   200000  /* publishes waiting for the recorder */
 #define KH_BROKER_PENDING_BYTES (256 * 1024 * 1024)    /* and their bytes, at most */
-#define KH_BROKER_LIVE_HWM      100000  /* per-subscriber queue before drops */
-#define KH_BROKER_QUERIES_MAX   8       /* queries one client may have in flight */
+/* Publishes of one connection waiting for the recorder, at most; one more is refused
+   BUSY. Above kreishub-bench's window of 1000 publishes per publisher. The client
+   socket queues at most twice as many replies to one connection. */
+#define KH_BROKER_CONNECTION_PENDING 1024
+/* While a connection that publishes a few at a time is served (kh_pending.h), each
+   connection has at most this many STOREs at the recorder, so that the recorder's
+   transactions stay short and a publish does not wait behind another's thousand. */
+#define KH_BROKER_CALM_INFLIGHT 2
+/* Records queued for one live subscriber before the broker drops them for it (it
+   fills the gap from the store): a subscriber that stops reading holds at most this
+   many in the broker, ~1 MiB of 1 KiB records. */
+#define KH_BROKER_LIVE_HWM      1000
+/* Queries one client may have in flight: at the recorder, or answered and not yet
+   written out to its connection (each answer a page of at most ~4 MiB). */
+#define KH_BROKER_QUERIES_MAX   8
 /* The recorder says HELLO every second and answers in order; after this many ms
    without a word from it, it is considered gone (longer than a slow fsync). */
 #define KH_BROKER_RECORDER_TTL  10000
@@ -53,6 +66,9 @@ typedef struct {
     const char *live;                   /* XPUB endpoint for subscribers */
     const char *recorder;               /* ROUTER endpoint for the recorder */
     size_t      pending_max;            /* 0: KH_BROKER_PENDING_MAX */
+    size_t      connection_pending;     /* one connection's part of it, at most;
+                                           0: KH_BROKER_CONNECTION_PENDING */
+    size_t      calm_inflight;          /* 0: KH_BROKER_CALM_INFLIGHT */
     int         live_hwm;               /* 0: KH_BROKER_LIVE_HWM */
     int         recorder_ttl;           /* ms; 0: KH_BROKER_RECORDER_TTL */
     int         resend_ms;              /* ms; 0: KH_BROKER_RESEND_MS */

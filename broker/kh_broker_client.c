@@ -1,5 +1,6 @@
 /*  kh_broker_client.c - the broker's client socket: one handler per request (PUBLISH,
     QUERY, PING), the replies, and how many queries each client has in flight. */
+#include <stdatomic.h>
 #include "kh_broker_priv.h"
 
 /* ------------------------------------------------------------ replies */
@@ -67,21 +68,66 @@ s_error (kh_broker_t *self, kh_parts_t *msg, const uint8_t *id, uint64_t req, in
 
 /* ------------------------------------------------------------ queries in flight */
 
-/* A client's queries in flight, and when that count last changed. */
+/*  A client's queries in flight: count at the recorder (touched: when that count last
+    changed), and queued of their answers that the broker still holds for it, passed
+    to the client socket but not yet written out to the connection. A client that
+    does not read its answers keeps them queued, so count + queued is what the
+    KH_BROKER_QUERIES_MAX cap weighs: at most that many pages (each at most ~4 MiB)
+    are held for one client.
+
+    libzmq's I/O thread lets go of an answer once it is written out (or its
+    connection is gone) and calls s_answer_gone, which lowers queued: that field is
+    atomic, and the struct is freed by whoever drops its last reference (refs: one
+    for the queries table's entry, one for each answer queued). */
 typedef struct {
-    size_t  count;
-    int64_t touched;
+    size_t        count;
+    int64_t       touched;
+    atomic_size_t queued;
+    atomic_int    refs;
 } s_queries_t;
+
+/* An answer on its way: the page as the recorder sent it, and whose it is. */
+typedef struct {
+    zmq_msg_t    page;
+    s_queries_t *owner;
+} s_answer_t;
+
+/* Drops a reference to q; the last one frees it. */
+static void
+s_queries_release (s_queries_t *q)
+{
+    if (atomic_fetch_sub (&q->refs, 1) == 1)
+        free (q);
+}
+
+/* The queries table's destructor: drops the table's reference. */
+static void
+s_queries_free (void **item_p)
+{
+    s_queries_release ((s_queries_t *) *item_p);
+    *item_p = NULL;
+}
+
+/* libzmq is done with an answer (written out, or its connection gone); called by
+   whichever thread closes its message last. */
+static void
+s_answer_gone (void *data, void *hint)
+{
+    s_answer_t *answer = (s_answer_t *) hint;
+    zmq_msg_close (&answer->page);
+    atomic_fetch_sub (&answer->owner->queued, 1);
+    s_queries_release (answer->owner);
+    free (answer);
+}
 
 /* Writes the routing id as hex into key (2 * 255 + 1 bytes). */
 static void
-s_client_key (zmq_msg_t *client, char key [2 * KH__ROUTING_MAX + 1])
+s_client_key (const void *client, size_t size, char key [2 * KH__ROUTING_MAX + 1])
 {
     static const char hex [] = "0123456789abcdef";
-    size_t size = zmq_msg_size (client);
     if (size > KH__ROUTING_MAX)
         size = KH__ROUTING_MAX;
-    const uint8_t *data = (const uint8_t *) zmq_msg_data (client);
+    const uint8_t *data = (const uint8_t *) client;
     for (size_t i = 0; i < size; i++) {
         key [2 * i] = hex [data [i] >> 4];
         key [2 * i + 1] = hex [data [i] & 15];
@@ -89,62 +135,141 @@ s_client_key (zmq_msg_t *client, char key [2 * KH__ROUTING_MAX + 1])
     key [2 * size] = 0;
 }
 
-/* Returns how many queries the client has in flight; adds delta first (the count
-   never goes below 0; at 0 the client is forgotten). */
-static size_t
-s_queries_add (kh_broker_t *self, zmq_msg_t *client, int delta)
+/* Returns the queries of client (made if make and it has none), or NULL. */
+static s_queries_t *
+s_queries_of (kh_broker_t *self, const void *client, size_t size, bool make)
 {
     char key [2 * KH__ROUTING_MAX + 1];
-    s_client_key (client, key);
+    s_client_key (client, size, key);
     s_queries_t *q = (s_queries_t *) zhashx_lookup (self->queries, key);
-    if (!q && delta > 0) {
-        q = (s_queries_t *) calloc (1, sizeof *q);
-        if (!q || zhashx_insert (self->queries, key, q)) {
-            free (q);
-            return 0;                   /* out of memory: not counted, not refused */
+    if (q || !make)
+        return q;
+    q = (s_queries_t *) calloc (1, sizeof *q);
+    if (!q)
+        return NULL;
+    atomic_init (&q->queued, 0);
+    atomic_init (&q->refs, 1);
+    if (zhashx_insert (self->queries, key, q)) {
+        free (q);
+        return NULL;
+    }
+    return q;
+}
+
+/* Forgets the queries of client at the recorder if forget, and the client once
+   nothing of it is counted. */
+static void
+s_queries_tidy (kh_broker_t *self, const char *key, s_queries_t *q, bool forget)
+{
+    if (forget)
+        q->count = 0;
+    if (q->count == 0 && atomic_load (&q->queued) == 0)
+        zhashx_delete (self->queries, key);
+}
+
+/* Returns how many queries the client has in flight: at the recorder, and answered
+   but held for it. */
+static size_t
+s_queries_held (kh_broker_t *self, zmq_msg_t *client)
+{
+    s_queries_t *q = s_queries_of (self, zmq_msg_data (client), zmq_msg_size (client),
+                                   false);
+    return q ? q->count + atomic_load (&q->queued) : 0;
+}
+
+/* The client sent one more query to the recorder. */
+static void
+s_queries_sent (kh_broker_t *self, zmq_msg_t *client)
+{
+    s_queries_t *q = s_queries_of (self, zmq_msg_data (client), zmq_msg_size (client),
+                                   true);
+    if (q) {                            /* out of memory: not counted, not refused */
+        q->count++;
+        q->touched = kh__now (self);
+    }
+}
+
+/* Sends body to client as the last frame of a reply begun, counted in q's queued
+   until libzmq lets go of it. Takes *body. */
+static void
+s_answer_send (kh_broker_t *self, s_queries_t *q, zmq_msg_t *body)
+{
+    s_answer_t *answer = (s_answer_t *) malloc (sizeof *answer);
+    zmq_msg_t wrap;
+    if (answer) {
+        zmq_msg_init (&answer->page);
+        zmq_msg_move (&answer->page, body);
+        answer->owner = q;
+        atomic_fetch_add (&q->refs, 1);
+        atomic_fetch_add (&q->queued, 1);
+        if (zmq_msg_init_data (&wrap, zmq_msg_data (&answer->page),
+                               zmq_msg_size (&answer->page), s_answer_gone, answer)) {
+            zmq_msg_move (body, &answer->page);     /* no memory: sent uncounted */
+            zmq_msg_close (&answer->page);
+            atomic_fetch_sub (&q->queued, 1);
+            s_queries_release (q);
+            free (answer);
+            answer = NULL;
         }
     }
-    if (!q)
-        return 0;
-    if (delta < 0 && q->count < (size_t) -delta)
-        q->count = 0;
+    if (!answer)
+        zmq_msg_send (body, self->client_h, ZMQ_DONTWAIT);
     else
-        q->count += delta;
-    if (delta)
+    if (zmq_msg_send (&wrap, self->client_h, ZMQ_DONTWAIT) == -1)
+        zmq_msg_close (&wrap);          /* calls s_answer_gone */
+}
+
+void
+kh__reply_answer (kh_broker_t *self, const void *client, size_t client_size,
+                  const char *command, zmq_msg_t *body, bool counted)
+{
+    s_queries_t *q = s_queries_of (self, client, client_size, true);
+    if (q && counted && q->count > 0) {
+        q->count--;
         q->touched = kh__now (self);
-    size_t count = q->count;
-    if (count == 0)
-        zhashx_delete (self->queries, key);
-    return count;
+    }
+    if (s_reply_start (self, client, client_size, command))
+        return;
+    if (q && zmq_msg_size (body) > 0)
+        s_answer_send (self, q, body);
+    else
+        zmq_msg_send (body, self->client_h, ZMQ_DONTWAIT);
+    if (q) {
+        char key [2 * KH__ROUTING_MAX + 1];
+        s_client_key (client, client_size, key);
+        s_queries_tidy (self, key, q, false);
+    }
 }
 
-void
-kh__queries_done (kh_broker_t *self, zmq_msg_t *client)
-{
-    s_queries_add (self, client, -1);
-}
-
-void
-kh__queries_purge (kh_broker_t *self)
-{
-    zhashx_purge (self->queries);
-}
-
-/* Forgets the queries of clients that have had no answer for resend_ms: the
-   recorder drops answers the broker's queue has no room for, and those must not
-   hold a client at the cap for ever. */
-void
-kh__client_tick (kh_broker_t *self)
+/* Forgets the queries at the recorder of every client (forget), or of those that
+   have had no answer for resend_ms; and the clients of which nothing is counted. */
+static void
+s_queries_sweep (kh_broker_t *self, bool forget)
 {
     int64_t now = kh__now (self);
     zlistx_t *keys = zhashx_keys (self->queries);
     for (const char *key = keys ? (const char *) zlistx_first (keys) : NULL; key;
          key = (const char *) zlistx_next (keys)) {
         s_queries_t *q = (s_queries_t *) zhashx_lookup (self->queries, key);
-        if (q && now - q->touched >= self->resend_ms)
-            zhashx_delete (self->queries, key);
+        if (q)
+            s_queries_tidy (self, key, q, forget || now - q->touched >= self->resend_ms);
     }
     zlistx_destroy (&keys);
+}
+
+void
+kh__queries_purge (kh_broker_t *self)
+{
+    s_queries_sweep (self, true);
+}
+
+/* The recorder drops answers the broker's queue has no room for, and those must
+   not hold a client at the cap for ever: queries unanswered for resend_ms stop
+   counting (answers held for the client count until they are written out). */
+void
+kh__client_tick (kh_broker_t *self)
+{
+    s_queries_sweep (self, false);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -215,9 +340,28 @@ s_publish (kh_broker_t *self, kh_parts_t *msg)
                  "no recorder is connected; this publish was not stored, try again");
         return;
     }
+    /* One connection may not keep the recorder to itself: past its bound it is
+       told to read its answers first (it is, as a rule, a publisher that does not
+       wait for them). The audit records the first refusal of a flood, not each. */
+    size_t refused = kh_pending_busy (self->pending, kh_parts_at (msg, 0));
+    if (refused) {
+        char reason [KH_REASON_MAX];
+        snprintf (reason, sizeof reason, "%zu publishes of this connection wait for the "
+                  "store; read the answers, then try again",
+                  kh_pending_lane_max (self->pending));
+        if (refused == 1)
+            s_error (self, msg, env.id, 0, KH_EBUSY, reason);
+        else {
+            zmq_msg_t *client = kh_parts_at (msg, 0);
+            kh__reply_error (self, zmq_msg_data (client), zmq_msg_size (client), env.id, 0,
+                             KH_EBUSY, reason);
+        }
+        return;
+    }
     char topic [KH_TOPIC_MAX + 1];
     kh_topic_format (topic, sizeof topic, env.type, env.from);
-    if (!kh_pending_add (self->pending, kh_parts_at (msg, 0), body, env.id, topic)) {
+    if (!kh_pending_add (self->pending, kh_parts_at (msg, 0), body, env.id, topic,
+                         kh__now (self))) {
         s_error (self, msg, env.id, 0, KH_EUNAVAILABLE,
                  "too many messages wait for the recorder; try again");
         return;
@@ -251,7 +395,7 @@ s_query (kh_broker_t *self, kh_parts_t *msg)
     }
     /* Each answer may be megabytes: a client that does not read them must not make
        the broker hold more than a few for it. */
-    if (s_queries_add (self, kh_parts_at (msg, 0), 0) >= KH_BROKER_QUERIES_MAX) {
+    if (s_queries_held (self, kh_parts_at (msg, 0)) >= KH_BROKER_QUERIES_MAX) {
         s_error (self, msg, NULL, query.req, KH_EUNAVAILABLE,
                  "too many queries in flight; read the answers first");
         return;
@@ -261,7 +405,7 @@ s_query (kh_broker_t *self, kh_parts_t *msg)
                  "the recorder is not connected");
         return;
     }
-    s_queries_add (self, kh_parts_at (msg, 0), 1);
+    s_queries_sent (self, kh_parts_at (msg, 0));
     self->stats.queries++;
 }
 
@@ -365,14 +509,6 @@ s_senders_parse (const char *list, zhashx_t **set)
 }
 
 /* ------------------------------------------------------------ life */
-
-/* Frees a client's count of queries in flight (the queries table's destructor). */
-static void
-s_queries_free (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
 
 int
 kh__client_init (kh_broker_t *self, const kh_broker_config_t *config)

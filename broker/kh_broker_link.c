@@ -23,7 +23,13 @@ kh__link_init (kh_broker_t *self, const kh_broker_config_t *config)
     self->pending = kh_pending_new (config->pending_max ? config->pending_max
                                                         : KH_BROKER_PENDING_MAX,
                                     KH_BROKER_PENDING_BYTES, (kh_now_ms () << 20) + 1);
-    return self->pending ? 0 : -1;
+    if (!self->pending)
+        return -1;
+    kh_pending_set_lanes (self->pending, config->connection_pending
+                          ? config->connection_pending : KH_BROKER_CONNECTION_PENDING,
+                          config->calm_inflight ? config->calm_inflight
+                                                : KH_BROKER_CALM_INFLIGHT);
+    return 0;
 }
 
 void
@@ -206,7 +212,10 @@ kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body)
 bool
 kh__link_idle (kh_broker_t *self)
 {
-    return self->rec_state == KH__REC_UP && kh_pending_unsent (self->pending) == 0;
+    /* Not merely nothing to hand over now (a connection may be held to its part of
+       the recorder, kh_pending.h): nothing waiting to be handed over at all. */
+    return self->rec_state == KH__REC_UP
+        && kh_pending_size (self->pending) == kh_pending_inflight (self->pending);
 }
 
 int
@@ -404,9 +413,8 @@ s_reply (kh_broker_t *self, kh_parts_t *msg)
 {
     bool rows = kh_parts_is (msg, 1, KH_REP_ROWS);
     zmq_msg_t *client = kh_parts_at (msg, 2);
-    kh__queries_done (self, client);
-    kh__reply_msg (self, zmq_msg_data (client), zmq_msg_size (client),
-                   rows ? KH_REP_ROWS : KH_REP_ERROR, kh_parts_at (msg, 3));
+    kh__reply_answer (self, zmq_msg_data (client), zmq_msg_size (client),
+                      rows ? KH_REP_ROWS : KH_REP_ERROR, kh_parts_at (msg, 3), true);
     if (!rows)
         self->stats.errors++;
 }
@@ -419,8 +427,8 @@ s_audit_reply (kh_broker_t *self, kh_parts_t *msg)
     bool rows = kh_parts_is (msg, 1, KH_REC_AUDIT_ROWS);
     zmq_msg_t *client = kh_parts_at (msg, 2);
     kh__audit_answered (self);
-    kh__reply_msg (self, zmq_msg_data (client), zmq_msg_size (client),
-                   rows ? KH_REP_ROWS : KH_REP_ERROR, kh_parts_at (msg, 3));
+    kh__reply_answer (self, zmq_msg_data (client), zmq_msg_size (client),
+                      rows ? KH_REP_ROWS : KH_REP_ERROR, kh_parts_at (msg, 3), false);
     if (!rows)
         self->stats.errors++;
 }

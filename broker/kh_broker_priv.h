@@ -46,6 +46,8 @@ struct _kh_broker_t {
     msgpack_sbuffer buf;                /* reused by every encode on the hot path */
     kh_broker_stats_t stats;
     bool      verbose;
+    uint64_t  trim_seen;                /* the stats' sum at the last tick */
+    uint64_t  trim_done;                /* and at the last malloc_trim */
 
     /* kh_broker_link.c: the recorder and what waits for it */
     kh__rec_state_t rec_state;
@@ -64,7 +66,8 @@ struct _kh_broker_t {
                                            subscriptions, or -1 */
 
     /* kh_broker_client.c: clients */
-    zhashx_t *queries;                  /* client routing id (hex) -> queries in flight */
+    zhashx_t *queries;                  /* client routing id (hex) -> its queries in
+                                           flight (kh_broker_client.c) */
     zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
 
     /* kh_broker_trust.c: who may connect, and who sent each message */
@@ -209,8 +212,13 @@ void kh__reply_msg (kh_broker_t *self, const void *client, size_t client_size,
 void kh__reply_error (kh_broker_t *self, const void *client, size_t client_size,
                       const uint8_t *id, uint64_t req, int code, const char *reason);
 
-/* A query answer went back to client: one fewer in flight for it. */
-void kh__queries_done (kh_broker_t *self, zmq_msg_t *client);
+/* Passes a query's answer (*body, taken) on to client as [command][body]: one query
+   fewer at the recorder for it if counted (an audit query's is counted by the
+   audit), and one more answer held for it until libzmq has written it out to the
+   connection (a client that does not read is sent no more than
+   KH_BROKER_QUERIES_MAX answers: its further queries are refused). */
+void kh__reply_answer (kh_broker_t *self, const void *client, size_t client_size,
+                       const char *command, zmq_msg_t *body, bool counted);
 
 /* Forgets every query in flight (their answers will not come). */
 void kh__queries_purge (kh_broker_t *self);

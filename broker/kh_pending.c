@@ -3,9 +3,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <czmq.h>
 #include "kh_pending.h"
 
-#define S_CAP_MIN 1024                  /* slots allocated at first */
+#define S_CAP_MIN   1024                /* slots allocated at first */
+#define S_RID_MAX   255                 /* bytes of a ZeroMQ routing id, at most */
+
+/* A routing id, as the lanes' hash table keys it. */
+typedef struct {
+    size_t  size;
+    uint8_t data [S_RID_MAX];
+} s_rid_t;
+
+/*  A connection's lane: its entries waiting, and the unsent ones among them in token
+    order, linked through the entries (head, tail; 0: none). A lane exists exactly
+    while count > 0; it is in the ring of lanes to serve exactly while it has unsent
+    entries. peak is the most entries it held since it was made (a light lane never
+    held more than KH_PENDING_LIGHT). */
+typedef struct s_lane_s s_lane_t;
+struct s_lane_s {
+    s_rid_t   rid;                      /* the connection (the hash table's key) */
+    size_t    count;                    /* entries waiting */
+    size_t    peak;                     /* the most entries it held */
+    size_t    unsent;                   /* of them, not handed to the current recorder */
+    size_t    inflight;                 /* of them, handed over and not answered */
+    size_t    refused;                  /* publishes refused at the bound since made */
+    uint64_t  head;                     /* its oldest unsent token, 0: none */
+    uint64_t  tail;                     /* its newest unsent token, 0: none */
+    s_lane_t *prev;                     /* the ring of lanes with unsent entries; */
+    s_lane_t *next;                     /*   both NULL while the lane is not in it */
+};
 
 /* One waiting publish. Its two messages are open exactly while token is not 0. */
 typedef struct {
@@ -14,6 +41,8 @@ typedef struct {
     zmq_msg_t envelope;                 /* the envelope, byte for byte as received */
     uint8_t   id [KH_ID_SIZE];          /* the envelope's message id, for the ACK */
     char      topic [KH_TOPIC_MAX + 1]; /* live topic "<type>/<from>/" */
+    s_lane_t *lane;                     /* its connection's lane */
+    uint64_t  next_unsent;              /* the lane's next unsent token (0: none) */
     bool      sent;                     /* handed to the current recorder */
     bool      resent;                   /* handed over more than once */
     int64_t   sent_at;                  /* the caller's clock at the last send */
@@ -27,24 +56,207 @@ typedef struct {
     freed slots when its entry goes. count is the number of waiting slots and bytes
     the size of their envelopes.
 
-    The send cursor lies in [oldest, next]: every waiting entry below it has been
-    handed to the current recorder. Sends are numbered 1, 2, ... (sends is the last
-    number); answered_no is the highest number the current recorder has answered, so
-    a waiting entry sent under a lower number has lost its answer. */
+    Every waiting entry belongs to the lane of its client; the lanes' counts add up to
+    count, their unsent and inflight counts to the entries not sent and sent (inflight
+    is that sum). The ring of lanes to serve is circular; turn is the lane whose turn
+    comes next (NULL: the ring is empty). Sends are numbered 1, 2, ... (sends is the
+    last number); answered_no is the highest number the current recorder has answered,
+    so a waiting entry sent under a lower number has lost its answer. calm_until is
+    the clock until which lanes are held to calm_inflight at the recorder. */
 struct _kh_pending_t {
     s_entry_t *slot;                    /* cap slots */
     size_t   cap;                       /* power of two, grows up to cover max */
     size_t   max;                       /* span [oldest, next) allowed at most */
     size_t   max_bytes;                 /* envelope bytes allowed at most */
+    size_t   lane_max;                  /* entries of one lane at most, 0: any */
+    size_t   calm_inflight;             /* a lane's STOREs at the recorder while calm */
     size_t   count;                     /* entries waiting */
     size_t   bytes;                     /* bytes of their envelopes */
+    size_t   inflight;                  /* entries sent and not answered */
     uint64_t oldest;                    /* lowest waiting token, or next if none */
     uint64_t next;                      /* token the next add issues */
-    uint64_t cursor;                    /* first token not yet handed over */
     uint64_t sends;                     /* sends numbered so far */
     uint64_t answered_no;               /* highest send number answered, 0: none */
     int64_t  answered_at;               /* when the current recorder answered last */
+    int64_t  now;                       /* the latest clock a call passed */
+    int64_t  calm_until;                /* a light lane was served: calm until then */
+    zhashx_t *lanes;                    /* s_rid_t * -> s_lane_t * */
+    s_lane_t *turn;                     /* the lane to serve next, in the ring */
 };
+
+/* ------------------------------------------------------------------ lanes */
+
+/* The lanes' hash: FNV-1a of the routing id's bytes. */
+static size_t
+s_rid_hash (const void *key)
+{
+    const s_rid_t *rid = (const s_rid_t *) key;
+    uint64_t hash = 14695981039346656037u;
+    for (size_t i = 0; i < rid->size; i++)
+        hash = (hash ^ rid->data [i]) * 1099511628211u;
+    return (size_t) hash;
+}
+
+static int
+s_rid_compare (const void *a, const void *b)
+{
+    const s_rid_t *x = (const s_rid_t *) a, *y = (const s_rid_t *) b;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return memcmp (x->data, y->data, x->size);
+}
+
+/* Frees a lane (the hash table's item destructor). */
+static void
+s_lane_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+/* Fills rid with the routing id in client (cut at S_RID_MAX bytes). */
+static void
+s_rid_set (s_rid_t *rid, zmq_msg_t *client)
+{
+    rid->size = zmq_msg_size (client) < S_RID_MAX ? zmq_msg_size (client) : S_RID_MAX;
+    memcpy (rid->data, zmq_msg_data (client), rid->size);
+}
+
+/* Returns the lane of client, made (empty) if make and it has none; NULL if it has
+   none or memory runs out. */
+static s_lane_t *
+s_lane_of (kh_pending_t *self, zmq_msg_t *client, bool make)
+{
+    s_rid_t rid;
+    s_rid_set (&rid, client);
+    s_lane_t *lane = (s_lane_t *) zhashx_lookup (self->lanes, &rid);
+    if (lane || !make)
+        return lane;
+    lane = (s_lane_t *) calloc (1, sizeof *lane);
+    if (lane) {
+        lane->rid = rid;
+        if (zhashx_insert (self->lanes, &lane->rid, lane))
+            s_lane_free ((void **) &lane);
+    }
+    return lane;
+}
+
+/* Puts lane into the ring, just before the lane whose turn comes (so it is served
+   last in this round); nothing if it is in it. */
+static void
+s_ring_join (kh_pending_t *self, s_lane_t *lane)
+{
+    if (lane->next)
+        return;
+    if (!self->turn) {
+        lane->prev = lane->next = lane;
+        self->turn = lane;
+        return;
+    }
+    lane->next = self->turn;
+    lane->prev = self->turn->prev;
+    lane->prev->next = lane;
+    self->turn->prev = lane;
+}
+
+/* Takes lane out of the ring; nothing if it is not in it. */
+static void
+s_ring_leave (kh_pending_t *self, s_lane_t *lane)
+{
+    if (!lane->next)
+        return;
+    if (lane->next == lane)
+        self->turn = NULL;
+    else {
+        lane->prev->next = lane->next;
+        lane->next->prev = lane->prev;
+        if (self->turn == lane)
+            self->turn = lane->next;
+    }
+    lane->prev = lane->next = NULL;
+}
+
+/* Returns the entry waiting under token, or NULL. */
+static s_entry_t *
+s_lookup (kh_pending_t *self, uint64_t token)
+{
+    if (token < self->oldest || token >= self->next)
+        return NULL;
+    s_entry_t *entry = &self->slot [token & (self->cap - 1)];
+    return entry->token == token ? entry : NULL;
+}
+
+/* Appends the unsent entry, newer than every unsent one of its lane, to that lane's
+   unsent list, and the lane to the ring. */
+static void
+s_unsent_push (kh_pending_t *self, s_entry_t *entry)
+{
+    s_lane_t *lane = entry->lane;
+    assert (entry->token > lane->tail);
+    entry->next_unsent = 0;
+    if (lane->tail)
+        s_lookup (self, lane->tail)->next_unsent = entry->token;
+    else
+        lane->head = entry->token;
+    lane->tail = entry->token;
+    lane->unsent++;
+    s_ring_join (self, lane);
+}
+
+/* Makes every lane's unsent list and the ring again from the entries not sent, in
+   token order (after entries were made unsent out of order). */
+static void
+s_unsent_rebuild (kh_pending_t *self)
+{
+    for (s_lane_t *lane = (s_lane_t *) zhashx_first (self->lanes); lane;
+         lane = (s_lane_t *) zhashx_next (self->lanes)) {
+        lane->head = lane->tail = 0;
+        lane->unsent = 0;
+        lane->prev = lane->next = NULL;
+    }
+    self->turn = NULL;
+    for (uint64_t token = self->oldest; token < self->next; token++) {
+        s_entry_t *entry = s_lookup (self, token);
+        if (entry && !entry->sent)
+            s_unsent_push (self, entry);
+    }
+}
+
+/* Takes the unsent entry out of its lane's unsent list (and the lane out of the ring
+   when that list empties). */
+static void
+s_unsent_drop (kh_pending_t *self, s_entry_t *entry)
+{
+    s_lane_t *lane = entry->lane;
+    if (lane->head == entry->token)
+        lane->head = entry->next_unsent;
+    else {
+        s_entry_t *at = s_lookup (self, lane->head);
+        while (at->next_unsent != entry->token)
+            at = s_lookup (self, at->next_unsent);
+        at->next_unsent = entry->next_unsent;
+    }
+    if (lane->tail == entry->token) {
+        lane->tail = 0;
+        for (uint64_t t = lane->head; t; t = s_lookup (self, t)->next_unsent)
+            lane->tail = t;
+    }
+    entry->next_unsent = 0;
+    lane->unsent--;
+    if (lane->unsent == 0)
+        s_ring_leave (self, lane);
+}
+
+/* The sent entry is no longer handed over (answered or to be sent again). */
+static void
+s_unsend (kh_pending_t *self, s_entry_t *entry)
+{
+    entry->sent = false;
+    entry->lane->inflight--;
+    self->inflight--;
+}
+
+/* ------------------------------------------------------------------ the table */
 
 kh_pending_t *
 kh_pending_new (size_t max, size_t max_bytes, uint64_t first_token)
@@ -56,14 +268,28 @@ kh_pending_new (size_t max, size_t max_bytes, uint64_t first_token)
         return NULL;
     self->cap = S_CAP_MIN;
     self->slot = (s_entry_t *) calloc (self->cap, sizeof *self->slot);
-    if (!self->slot) {
-        free (self);
+    self->lanes = zhashx_new ();
+    if (!self->slot || !self->lanes) {
+        kh_pending_destroy (&self);
         return NULL;
     }
+    zhashx_set_key_hasher (self->lanes, s_rid_hash);
+    zhashx_set_key_comparator (self->lanes, s_rid_compare);
+    zhashx_set_key_duplicator (self->lanes, NULL);     /* the key lives in the lane */
+    zhashx_set_key_destructor (self->lanes, NULL);
+    zhashx_set_destructor (self->lanes, s_lane_free);
     self->max = max;
     self->max_bytes = max_bytes;
-    self->oldest = self->next = self->cursor = first_token;
+    self->oldest = self->next = first_token;
     return self;
+}
+
+void
+kh_pending_set_lanes (kh_pending_t *self, size_t lane_max, size_t calm_inflight)
+{
+    assert (self);
+    self->lane_max = lane_max;
+    self->calm_inflight = calm_inflight;
 }
 
 /* Closes the messages of a waiting entry and frees its slot. */
@@ -81,22 +307,13 @@ kh_pending_destroy (kh_pending_t **self_p)
     if (!self_p || !*self_p)
         return;
     kh_pending_t *self = *self_p;
-    for (size_t i = 0; i < self->cap; i++)
+    for (size_t i = 0; self->slot && i < self->cap; i++)
         if (self->slot [i].token)
             s_entry_free (&self->slot [i]);
     free (self->slot);
+    zhashx_destroy (&self->lanes);
     free (self);
     *self_p = NULL;
-}
-
-/* Returns the entry waiting under token, or NULL. */
-static s_entry_t *
-s_lookup (kh_pending_t *self, uint64_t token)
-{
-    if (token < self->oldest || token >= self->next)
-        return NULL;
-    s_entry_t *entry = &self->slot [token & (self->cap - 1)];
-    return entry->token == token ? entry : NULL;
 }
 
 /* Doubles the ring, moving every waiting entry to its slot in the larger one.
@@ -133,16 +350,36 @@ kh_pending_full (kh_pending_t *self)
     return self->next - self->oldest >= self->max;
 }
 
+bool
+kh_pending_lane_full (kh_pending_t *self, zmq_msg_t *client)
+{
+    assert (self);
+    s_lane_t *lane = self->lane_max ? s_lane_of (self, client, false) : NULL;
+    return lane && lane->count >= self->lane_max;
+}
+
+size_t
+kh_pending_busy (kh_pending_t *self, zmq_msg_t *client)
+{
+    assert (self);
+    s_lane_t *lane = self->lane_max ? s_lane_of (self, client, false) : NULL;
+    return lane && lane->count >= self->lane_max ? ++lane->refused : 0;
+}
+
 uint64_t
 kh_pending_add (kh_pending_t *self, zmq_msg_t *client, zmq_msg_t *envelope,
-                const uint8_t id [KH_ID_SIZE], const char *topic)
+                const uint8_t id [KH_ID_SIZE], const char *topic, int64_t now)
 {
     assert (self);
     assert (client && envelope && id && topic);
+    self->now = now;
     size_t size = zmq_msg_size (envelope);
     if (kh_pending_full (self) || size > self->max_bytes - self->bytes)
         return 0;
     if (self->next - self->oldest >= self->cap && s_grow (self))
+        return 0;
+    s_lane_t *lane = s_lane_of (self, client, true);
+    if (!lane || (self->lane_max && lane->count >= self->lane_max))
         return 0;
     s_entry_t *entry = &self->slot [self->next & (self->cap - 1)];
     assert (entry->token == 0);
@@ -154,6 +391,10 @@ kh_pending_add (kh_pending_t *self, zmq_msg_t *client, zmq_msg_t *envelope,
     memcpy (entry->id, id, KH_ID_SIZE);
     snprintf (entry->topic, sizeof entry->topic, "%s", topic);
     entry->token = self->next++;
+    entry->lane = lane;
+    if (++lane->count > lane->peak)
+        lane->peak = lane->count;
+    s_unsent_push (self, entry);
     self->count++;
     self->bytes += size;
     assert (self->count <= self->next - self->oldest);
@@ -179,6 +420,25 @@ kh_pending_get (kh_pending_t *self, uint64_t token, kh_pending_view_t *view)
     return 0;
 }
 
+/* The entry leaves its lane; a lane left empty goes, and one that stayed light
+   keeps the others calm for a while (its next publish should not wait behind
+   theirs). */
+static void
+s_lane_leave (kh_pending_t *self, s_entry_t *entry)
+{
+    s_lane_t *lane = entry->lane;
+    if (entry->sent)
+        s_unsend (self, entry);
+    else
+        s_unsent_drop (self, entry);
+    if (--lane->count > 0)
+        return;
+    if (lane->peak <= KH_PENDING_LIGHT)
+        self->calm_until = self->now + KH_PENDING_CALM_MS;
+    assert (lane->unsent == 0 && lane->inflight == 0 && !lane->next);
+    zhashx_delete (self->lanes, &lane->rid);
+}
+
 void
 kh_pending_remove (kh_pending_t *self, uint64_t token)
 {
@@ -186,14 +446,13 @@ kh_pending_remove (kh_pending_t *self, uint64_t token)
     s_entry_t *entry = s_lookup (self, token);
     if (!entry)
         return;
+    s_lane_leave (self, entry);
     self->bytes -= zmq_msg_size (&entry->envelope);
     s_entry_free (entry);
     self->count--;
     while (self->oldest < self->next
        &&  self->slot [self->oldest & (self->cap - 1)].token != self->oldest)
         self->oldest++;
-    if (self->cursor < self->oldest)
-        self->cursor = self->oldest;
     assert (self->count <= self->next - self->oldest);
     assert (self->count > 0 || self->oldest == self->next);
 }
@@ -202,11 +461,18 @@ uint64_t
 kh_pending_unsent (kh_pending_t *self)
 {
     assert (self);
-    for (; self->cursor < self->next; self->cursor++) {
-        s_entry_t *entry = s_lookup (self, self->cursor);
-        if (entry && !entry->sent)
-            return self->cursor;
-    }
+    size_t bound = self->calm_inflight && self->now < self->calm_until
+                 ? self->calm_inflight : SIZE_MAX;
+    s_lane_t *lane = self->turn;
+    if (!lane)
+        return 0;
+    do {
+        if (lane->inflight < bound) {
+            self->turn = lane;
+            return lane->head;
+        }
+        lane = lane->next;
+    } while (lane != self->turn);
     return 0;
 }
 
@@ -227,19 +493,25 @@ void
 kh_pending_sent (kh_pending_t *self, uint64_t token, int64_t now)
 {
     assert (self);
-    assert (token == self->cursor);
+    assert (self->turn && token == self->turn->head);
     s_entry_t *entry = s_lookup (self, token);
     assert (entry && !entry->sent);
+    s_lane_t *lane = entry->lane;
+    self->now = now;
+    self->turn = lane->next;            /* the next lane's turn, even if this one leaves */
+    s_unsent_drop (self, entry);
     entry->sent = true;
     entry->sent_at = now;
     entry->send_no = ++self->sends;
-    self->cursor = token + 1;
+    lane->inflight++;
+    self->inflight++;
 }
 
 void
 kh_pending_answered (kh_pending_t *self, uint64_t token, int64_t now)
 {
     assert (self);
+    self->now = now;
     s_entry_t *entry = s_lookup (self, token);
     if (!entry || !entry->sent)
         return;
@@ -252,40 +524,56 @@ void
 kh_pending_rewind (kh_pending_t *self, int64_t now)
 {
     assert (self);
-    for (uint64_t token = self->oldest; token < self->next; token++) {
+    self->now = now;
+    for (uint64_t token = self->oldest; self->inflight && token < self->next; token++) {
         s_entry_t *entry = s_lookup (self, token);
-        if (entry) {
-            entry->resent |= entry->sent;
-            entry->sent = false;
+        if (entry && entry->sent) {
+            entry->resent = true;
+            s_unsend (self, entry);
         }
     }
-    self->cursor = self->oldest;
+    s_unsent_rebuild (self);
     self->answered_no = 0;
     self->answered_at = now;
     assert (kh_pending_check (self));
+}
+
+/* Sends entry again: it is unsent (its lane's list is made again after) and marked
+   resent. */
+static void
+s_requeue (kh_pending_t *self, s_entry_t *entry)
+{
+    s_unsend (self, entry);
+    entry->resent = true;               /* its first answer may never have gone live */
 }
 
 size_t
 kh_pending_requeue (kh_pending_t *self, int64_t now, int64_t after_ms)
 {
     assert (self);
+    self->now = now;
     bool silent = now - self->answered_at >= after_ms;
+    s_entry_t *first = NULL;            /* the first sent of those waiting after_ms */
     size_t count = 0;
-    for (uint64_t token = self->oldest; token < self->next; token++) {
+    for (uint64_t token = self->oldest; self->inflight && token < self->next; token++) {
         s_entry_t *entry = s_lookup (self, token);
         if (!entry || !entry->sent)
             continue;
-        bool lost = entry->send_no < self->answered_no;
-        if (!lost && !(silent && now - entry->sent_at >= after_ms))
-            break;
-        entry->sent = false;
-        entry->resent = true;           /* its first answer may never have gone live */
-        if (token < self->cursor)
-            self->cursor = token;
-        count++;
-        if (!lost)
-            break;
+        if (entry->send_no < self->answered_no) {
+            s_requeue (self, entry);
+            count++;
+        }
+        else
+        if (silent && now - entry->sent_at >= after_ms
+        &&  (!first || entry->send_no < first->send_no))
+            first = entry;
     }
+    if (count == 0 && first) {
+        s_requeue (self, first);
+        count++;
+    }
+    if (count)
+        s_unsent_rebuild (self);
     assert (kh_pending_check (self));
     return count;
 }
@@ -319,29 +607,103 @@ kh_pending_max (kh_pending_t *self)
 }
 
 size_t
+kh_pending_lane_max (kh_pending_t *self)
+{
+    assert (self);
+    return self->lane_max;
+}
+
+size_t
 kh_pending_bytes (kh_pending_t *self)
 {
     assert (self);
     return self->bytes;
 }
 
-/* True if the slot at index i is as the window [oldest, next) and the cursor say:
-   free, or holding a token of the window that belongs there, sent if it lies below
-   the cursor. Adds a waiting entry to *count and *bytes. */
+size_t
+kh_pending_inflight (kh_pending_t *self)
+{
+    assert (self);
+    return self->inflight;
+}
+
+/* ------------------------------------------------------------------ invariants */
+
+/* The sums over the waiting entries, to compare with the table's and lanes' counts. */
+typedef struct {
+    size_t count, bytes, unsent, inflight;
+} s_sums_t;
+
+/* True if the slot at index i is as the window [oldest, next) says: free, or
+   holding a token of the window that belongs there, with a lane of the table, and
+   numbered if sent. Adds a waiting entry to sums. */
 static bool
-s_slot_check (kh_pending_t *self, size_t i, size_t *count, size_t *bytes)
+s_slot_check (kh_pending_t *self, size_t i, s_sums_t *sums)
 {
     s_entry_t *entry = &self->slot [i];
     if (entry->token == 0)
         return true;
     if (entry->token < self->oldest || entry->token >= self->next
-    ||  (entry->token & (self->cap - 1)) != i
-    ||  (entry->token < self->cursor && !entry->sent)
-    ||  (entry->sent && (entry->send_no == 0 || entry->send_no > self->sends)))
+    ||  (entry->token & (self->cap - 1)) != i || !entry->lane
+    ||  zhashx_lookup (self->lanes, &entry->lane->rid) != entry->lane
+    ||  (entry->sent && (entry->send_no == 0 || entry->send_no > self->sends
+                         || entry->next_unsent)))
         return false;
-    (*count)++;
-    *bytes += zmq_msg_size (&entry->envelope);
+    sums->count++;
+    sums->bytes += zmq_msg_size (&entry->envelope);
+    if (entry->sent)
+        sums->inflight++;
+    else
+        sums->unsent++;
     return true;
+}
+
+/* True if lane's unsent list holds exactly lane->unsent unsent entries of its own,
+   in ascending tokens, ending at its tail; and it is in the ring iff that list is
+   not empty. */
+static bool
+s_lane_check (kh_pending_t *self, s_lane_t *lane)
+{
+    size_t unsent = 0;
+    uint64_t last = 0;
+    for (uint64_t token = lane->head; token; token = s_lookup (self, token)->next_unsent) {
+        s_entry_t *entry = s_lookup (self, token);
+        if (!entry || entry->sent || entry->lane != lane || token <= last
+        ||  ++unsent > lane->unsent)
+            return false;
+        last = token;
+    }
+    return lane->count > 0 && unsent == lane->unsent && last == lane->tail
+        && lane->unsent + lane->inflight <= lane->count && lane->count <= lane->peak
+        && (lane->unsent > 0) == (lane->next != NULL) && (!lane->next) == (!lane->prev);
+}
+
+/* True if every lane is sound, their counts add up to the sums, and the ring holds
+   exactly the lanes with unsent entries. */
+static bool
+s_lanes_check (kh_pending_t *self, const s_sums_t *sums)
+{
+    s_sums_t lanes = { 0 };
+    size_t in_ring = 0, ring = 0;
+    for (s_lane_t *lane = (s_lane_t *) zhashx_first (self->lanes); lane;
+         lane = (s_lane_t *) zhashx_next (self->lanes)) {
+        if (!s_lane_check (self, lane))
+            return false;
+        lanes.count += lane->count;
+        lanes.unsent += lane->unsent;
+        lanes.inflight += lane->inflight;
+        in_ring += lane->next != NULL;
+    }
+    s_lane_t *lane = self->turn;
+    for (; lane && ring <= in_ring; lane = lane->next) {
+        if (lane->next->prev != lane)
+            return false;
+        ring++;
+        if (lane->next == self->turn)
+            break;
+    }
+    return lanes.count == sums->count && lanes.unsent == sums->unsent
+        && lanes.inflight == sums->inflight && ring == in_ring;
 }
 
 bool
@@ -351,161 +713,14 @@ kh_pending_check (kh_pending_t *self)
         return false;
     if (self->oldest == 0 || self->oldest > self->next
     ||  self->next - self->oldest > self->max || self->next - self->oldest > self->cap
-    ||  self->cursor < self->oldest || self->cursor > self->next
     ||  self->answered_no > self->sends || self->bytes > self->max_bytes)
         return false;
     if (self->oldest < self->next && !s_lookup (self, self->oldest))
         return false;
-    size_t count = 0, bytes = 0;
+    s_sums_t sums = { 0 };
     for (size_t i = 0; i < self->cap; i++)
-        if (!s_slot_check (self, i, &count, &bytes))
+        if (!s_slot_check (self, i, &sums))
             return false;
-    return count == self->count && bytes == self->bytes;
-}
-
-/* ------------------------------------------------------------------ self-test */
-
-/* Adds one entry whose client names n; returns its token, 0 if the add failed. */
-static uint64_t
-s_test_add (kh_pending_t *self, int n)
-{
-    zmq_msg_t client, envelope;
-    zmq_msg_init_size (&client, sizeof n);
-    memcpy (zmq_msg_data (&client), &n, sizeof n);
-    zmq_msg_init_size (&envelope, 3);
-    memcpy (zmq_msg_data (&envelope), "env", 3);
-    uint8_t id [KH_ID_SIZE] = { (uint8_t) n };
-    uint64_t token = kh_pending_add (self, &client, &envelope, id, "idea/05162/");
-    zmq_msg_close (&client);
-    zmq_msg_close (&envelope);
-    return token;
-}
-
-/* Hands over every unsent entry at now; returns how many. */
-static int
-s_test_send_all (kh_pending_t *self, int64_t now)
-{
-    int sent = 0;
-    for (uint64_t token; (token = kh_pending_unsent (self)) != 0; sent++)
-        kh_pending_sent (self, token, now);
-    return sent;
-}
-
-int
-kh_pending_test (bool verbose)
-{
-    int failed = 0;
-#define S_CHECK(name, cond) do { if (!(cond)) { failed++; \
-        printf ("FAIL %s (%s:%d)\n", name, __FILE__, __LINE__); } \
-        else if (verbose) printf ("ok   %s\n", name); } while (0)
-    S_CHECK ("a table of size 0 cannot be made", kh_pending_new (0, 100, 1) == NULL);
-    S_CHECK ("a table whose tokens start at 0 cannot be made",
-             kh_pending_new (10, 100, 0) == NULL);
-    kh_pending_t *self = kh_pending_new (3000, 1000000, 77);
-    S_CHECK ("a table is made", self && kh_pending_check (self));
-    if (!self)
-        return failed;
-    S_CHECK ("the first token is the one asked for", s_test_add (self, 0) == 77);
-    for (int i = 1; i < 3000; i++)
-        s_test_add (self, i);
-    S_CHECK ("the table grows past its first ring and holds max entries",
-             kh_pending_size (self) == 3000 && kh_pending_full (self)
-             && kh_pending_check (self));
-    S_CHECK ("the table tells the max it was made with", kh_pending_max (self) == 3000);
-    S_CHECK ("the table counts the bytes of the envelopes it holds",
-             kh_pending_bytes (self) == 3000 * 3);
-    zmq_msg_t client, envelope;
-    zmq_msg_init_size (&client, 5);
-    zmq_msg_init_size (&envelope, 3);
-    uint8_t id [KH_ID_SIZE] = { 0 };
-    S_CHECK ("a full table refuses an add and leaves the messages with the caller",
-             kh_pending_add (self, &client, &envelope, id, "t/") == 0
-             && zmq_msg_size (&client) == 5 && zmq_msg_size (&envelope) == 3);
-    kh_pending_view_t view;
-    int n = -1;
-    if (kh_pending_get (self, 77 + 1500, &view) == 0 && view.client_size == sizeof n)
-        memcpy (&n, view.client, sizeof n);
-    S_CHECK ("entries keep their messages across growth", n == 1500);
-    S_CHECK ("an entry keeps its id, topic and envelope",
-             kh_pending_get (self, 77 + 1500, &view) == 0 && view.id [0] == (uint8_t) 1500
-             && strcmp (view.topic, "idea/05162/") == 0 && view.envelope_size == 3
-             && memcmp (view.envelope, "env", 3) == 0 && !view.resent);
-    S_CHECK ("there is no entry under a token never issued",
-             kh_pending_get (self, 5, &view) == -1 && kh_pending_get (self, 9999, &view) == -1);
-
-    /* Answered in order, the span from the oldest token to the next is the count. */
-    for (uint64_t token = 77; token < 77 + 100; token++)
-        kh_pending_remove (self, token);
-    S_CHECK ("answered in order, the span equals the count",
-             kh_pending_next (self) - kh_pending_oldest (self) == kh_pending_size (self)
-             && kh_pending_oldest (self) == 177 && kh_pending_check (self));
-    kh_pending_remove (self, 178);
-    S_CHECK ("removing a middle entry does not move the oldest",
-             kh_pending_oldest (self) == 177 && kh_pending_get (self, 178, &view) == -1
-             && kh_pending_next (self) - kh_pending_oldest (self) == kh_pending_size (self) + 1);
-    kh_pending_remove (self, 177);
-    S_CHECK ("removing the oldest skips past freed tokens",
-             kh_pending_oldest (self) == 179 && kh_pending_check (self));
-    S_CHECK ("a table with room takes an add again", s_test_add (self, 3000) == 77 + 3000);
-    kh_pending_remove (self, 5);
-    S_CHECK ("removing an unknown token does nothing", kh_pending_size (self) == 2899);
-    for (uint64_t token = kh_pending_oldest (self); token < kh_pending_next (self); token++)
-        kh_pending_remove (self, token);
-    S_CHECK ("an emptied table starts at the next token",
-             kh_pending_size (self) == 0 && kh_pending_oldest (self) == kh_pending_next (self)
-             && kh_pending_unsent (self) == 0);
-    S_CHECK ("an emptied table holds no bytes",
-             kh_pending_bytes (self) == 0 && kh_pending_check (self));
-
-    /* The send cursor: hand over in order; lost answers are found by send order. */
-    uint64_t a = s_test_add (self, 1), b = s_test_add (self, 2), c = s_test_add (self, 3);
-    S_CHECK ("the oldest unsent entry is handed over first", kh_pending_unsent (self) == a);
-    S_CHECK ("every entry is handed over once",
-             s_test_send_all (self, 1000) == 3 && kh_pending_unsent (self) == 0
-             && kh_pending_check (self));
-    S_CHECK ("nothing is lost while nothing is answered and the recorder is not silent",
-             kh_pending_requeue (self, 1500, 1000) == 0);
-    kh_pending_answered (self, c, 1600);
-    kh_pending_remove (self, c);
-    S_CHECK ("an answer to a later send shows the earlier sends lost their answers",
-             kh_pending_requeue (self, 1700, 1000) == 2 && kh_pending_unsent (self) == a
-             && kh_pending_check (self));
-    S_CHECK ("a requeued entry is marked resent",
-             kh_pending_get (self, a, &view) == 0 && view.resent);
-    S_CHECK ("requeued entries go again oldest first", s_test_send_all (self, 1800) == 2);
-    S_CHECK ("a silent recorder is sent nothing again before after_ms",
-             kh_pending_requeue (self, 2599, 1000) == 0);
-    S_CHECK ("a silent recorder is sent again only the oldest entry waiting that long",
-             kh_pending_requeue (self, 2800, 1000) == 1 && kh_pending_unsent (self) == a
-             && kh_pending_check (self));
-    kh_pending_sent (self, a, 2800);
-    kh_pending_rewind (self, 3000);
-    S_CHECK ("a new recorder is handed every waiting entry again, oldest first",
-             kh_pending_unsent (self) == a && s_test_send_all (self, 3000) == 2
-             && kh_pending_check (self));
-    kh_pending_answered (self, a, 3100);
-    S_CHECK ("an answer in order loses nothing", kh_pending_requeue (self, 3200, 1000) == 0);
-
-    zmq_msg_t copy;
-    S_CHECK ("an envelope is shared, not copied",
-             kh_pending_share (self, b, &copy) == 0 && zmq_msg_size (&copy) == 3);
-    kh_pending_remove (self, a);
-    kh_pending_remove (self, b);
-    S_CHECK ("a shared envelope outlives its entry", memcmp (zmq_msg_data (&copy), "env", 3) == 0
-             && kh_pending_size (self) == 0 && kh_pending_check (self));
-    zmq_msg_close (&copy);
-    S_CHECK ("an entry that is not there cannot be shared", kh_pending_share (self, b, &copy) == -1);
-
-    kh_pending_t *small = kh_pending_new (10, 5, 1);
-    S_CHECK ("a table refuses an envelope beyond its bytes",
-             small && s_test_add (small, 1) == 1 && s_test_add (small, 2) == 0);
-    kh_pending_destroy (&small);
-    zmq_msg_close (&client);
-    zmq_msg_close (&envelope);
-    s_test_add (self, 1);
-    kh_pending_destroy (&self);
-    kh_pending_destroy (&self);
-    S_CHECK ("destroy clears the pointer and is safe twice", self == NULL);
-#undef S_CHECK
-    return failed;
+    return sums.count == self->count && sums.bytes == self->bytes
+        && sums.inflight == self->inflight && s_lanes_check (self, &sums);
 }

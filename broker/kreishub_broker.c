@@ -17,6 +17,7 @@ typedef struct {
     const char *live;
     const char *recorder;
     const char *pending_max;
+    const char *connection_pending;
     const char *live_hwm;
     const char *senders;
     const char *cert;
@@ -41,6 +42,9 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
           "ROUTER for the recorder (default " KH_DEFAULT_RECORDER ")" },
         { "pending-max", 0, "N", &args->pending_max, NULL, "publishes waiting for the "
           "recorder, at most (default " KH_STR (KH_BROKER_PENDING_MAX) ")" },
+        { "connection-pending", 0, "N", &args->connection_pending, NULL, "publishes of one "
+          "connection waiting, at most;\nmore are refused BUSY (default "
+          KH_STR (KH_BROKER_CONNECTION_PENDING) ")" },
         { "live-hwm", 0, "N", &args->live_hwm, NULL,
           "per-subscriber queue before drops (default " KH_STR (KH_BROKER_LIVE_HWM) ")" },
         { "cert", 0, "FILE", &args->cert, NULL,
@@ -103,6 +107,8 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
 {
     const char *pending = kh_conf_get (args->pending_max, NULL, root, "broker/pending_max",
                                        NULL);
+    const char *connection = kh_conf_get (args->connection_pending, NULL, root,
+                                          "broker/connection_pending", NULL);
     const char *hwm = kh_conf_get (args->live_hwm, NULL, root, "broker/live_hwm", NULL);
     config->client = kh_conf_get (args->client, NULL, root, "broker/client", NULL);
     config->live = kh_conf_get (args->live, NULL, root, "broker/live", NULL);
@@ -118,6 +124,11 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_broker_config_t *config)
         if (kh_value_number (S_PROGRAM, "pending_max", pending, 1, 100000000, &n))
             return -1;
         config->pending_max = (size_t) n;
+    }
+    if (connection) {
+        if (kh_value_number (S_PROGRAM, "connection_pending", connection, 1, 100000000, &n))
+            return -1;
+        config->connection_pending = (size_t) n;
     }
     if (hwm) {
         if (kh_value_number (S_PROGRAM, "live_hwm", hwm, 1, INT_MAX, &n))
