@@ -276,6 +276,23 @@ test_store (s_rig_t *rig)
     KH_CHECK ("bytes that are no envelope are answered FAILED without an id",
            answered == token && !stored && err.code == KH_EWRONGTYPE && !err.has_id,
            "stored %d code %d has_id %d", stored, err.code, err.has_id);
+    /* seq 1 is an idea of the Kreis 05162: a municipality may not move it */
+    msgpack_sbuffer_clear (&bad);
+    builder = kh_builder_new ("status");
+    char ref [KH_ID_STR_SIZE];
+    kh_id_format (ids [0], ref);
+    kh_id_new (bad_id);
+    kh_builder_set (builder, "ref", ref, &why);
+    kh_builder_set (builder, "status", "decided", &why);
+    kh_builder_pack (builder, bad_id, "05162004", kh_now_ms (), &bad, &why);
+    kh_builder_destroy (&builder);
+    token = s_store (rig, bad.data, bad.size);
+    answered = s_answer (rig, &stored, &info, &dup, &err);
+    KH_CHECK ("a message the items' state refuses is answered FAILED with its rule's code "
+           "and id", answered == token && !stored && err.code == KH_ENOTOWNER && err.has_id
+           && memcmp (err.id, bad_id, KH_ID_SIZE) == 0 && strstr (err.reason, "05162004"),
+           "stored %d code %d has_id %d reason '%s'", stored, err.code, err.has_id,
+           err.reason);
     msgpack_sbuffer_destroy (&bad);
     for (int i = 0; i < 10; i++)
         msgpack_sbuffer_destroy (&envs [i]);

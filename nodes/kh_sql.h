@@ -4,7 +4,7 @@
 
 /* The version `PRAGMA user_version` holds after every section of kh_sql_schema has
    run. */
-#define KH_SQL_VERSION 2
+#define KH_SQL_VERSION 3
 
 /* The whole of nodes/kreishub.sql: one section per version, each beginning with a
    line "-- version N", run one after the other (kh_store.c migrates so). */

@@ -14,6 +14,7 @@
 #include <czmq.h>
 #include "kh_link.h"
 #include "kh_sql.h"
+#include "kh_state.h"
 #include "kh_store.h"
 
 #define S_BUSY_MS       5000        /* how long a statement waits for a lock */
@@ -71,6 +72,7 @@ struct _kh_store_t {
     size_t         undo_cap;
     kh_envelope_t *envs;                /* writer: the batch's envelopes, as validated */
     size_t         envs_cap;
+    kh_state_t    *state;               /* writer: the items' current state */
 };
 
 /* ----------------------------------------------------------------- errors */
@@ -251,40 +253,51 @@ s_section (int version)
     return strndup (start, end ? (size_t) (end - start) : strlen (start));
 }
 
-/* Takes the database from version to version + 1 in one transaction, running the
-   schema's section for version + 1. Another process may have done it first: the
-   version is read again under the write lock. Returns 0, or -1 with why set and
-   the step rolled back. */
+/* Runs the schema's section for version (it must take the database from version -
+   1 to version). Returns 0, or -1 with why set. */
 static int
-s_migrate_step (kh_store_t *self, int version, kh_problem_t *why)
+s_migrate_section (kh_store_t *self, int version, kh_problem_t *why)
 {
-    char *sql = version < KH_SQL_VERSION ? s_section (version + 1) : NULL;
+    char *sql = version <= KH_SQL_VERSION ? s_section (version) : NULL;
     if (!sql)
         return kh_problem (why, KH_ESTORE, "store: %s has version %d and no migration "
-                           "from it is known", self->path, version);
+                           "from it is known", self->path, version - 1);
+    int now;
+    int rc = s_exec (self, sql, "migrate", why);
+    if (rc == 0)
+        rc = s_version (self, &now, why);
+    if (rc == 0 && now != version)
+        rc = kh_problem (why, KH_ESTORE, "store: migration to version %d left version %d",
+                         version, now);
+    free (sql);
+    return rc;
+}
+
+/* Takes the database from version to target in one transaction, running the
+   schema's sections after version in turn (one commit, one sync: a new store
+   starts with as few writes as it can). Another process may have done it first:
+   the version is read again under the write lock. Returns 0, or -1 with why set
+   and nothing changed. */
+static int
+s_migrate_step (kh_store_t *self, int version, int target, kh_problem_t *why)
+{
     int now;
     int rc = s_exec (self, "BEGIN IMMEDIATE", "begin migration", why);
     if (rc == 0)
         rc = s_version (self, &now, why);
-    if (rc == 0 && now == version) {    /* else another process did it meanwhile */
-        rc = s_exec (self, sql, "migrate", why);
-        if (rc == 0)
-            rc = s_version (self, &now, why);
-        if (rc == 0 && now != version + 1)
-            rc = kh_problem (why, KH_ESTORE, "store: migration from version %d left "
-                             "version %d", version, now);
-    }
+    if (rc == 0 && now == version)      /* else another process did it meanwhile */
+        for (int step = version + 1; rc == 0 && step <= target; step++)
+            rc = s_migrate_section (self, step, why);
     if (rc == 0)
         rc = s_exec (self, "COMMIT", "commit migration", why);
     if (rc)
         sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-    free (sql);
     return rc;
 }
 
 static int s_check_shape (kh_store_t *self, int *version, kh_problem_t *why);
 
-/* Brings the database to KH_SQL_VERSION, one step at a time, once s_check_shape
+/* Brings the database to KH_SQL_VERSION in one transaction, once s_check_shape
    has found it empty or ours. Returns 0, or -1 with why set. */
 static int
 s_migrate (kh_store_t *self, kh_problem_t *why)
@@ -293,7 +306,8 @@ s_migrate (kh_store_t *self, kh_problem_t *why)
     if (s_check_shape (self, &version, why))
         return -1;
     while (version < KH_SQL_VERSION) {
-        if (s_migrate_step (self, version, why) || s_version (self, &version, why))
+        if (s_migrate_step (self, version, KH_SQL_VERSION, why)
+        ||  s_version (self, &version, why))
             return -1;
     }
     return 0;
@@ -351,9 +365,7 @@ s_shape_of (int version, char **shape, kh_problem_t *why)
     *shape = NULL;
     kh_store_t *model = s_open (":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                 why);
-    int rc = model ? 0 : -1;
-    for (int step = 0; step < version && rc == 0; step++)
-        rc = s_migrate_step (model, step, why);
+    int rc = model ? s_migrate_step (model, 0, version, why) : -1;
     if (rc == 0)
         rc = s_text (model, S_SHAPE_SQL, shape, why);
     kh_store_destroy (&model);
@@ -499,8 +511,8 @@ s_prepare_writer (kh_store_t *self, kh_problem_t *why)
     return s_prepare (self, "BEGIN IMMEDIATE", &self->begin, why)
         || s_prepare (self,
                "INSERT INTO message (seq, id, type, sender, ts, at, prev_type, "
-               "prev_sender, prev_pair, title, envelope) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+               "prev_sender, prev_pair, title, envelope, item) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                "ON CONFLICT (id) DO NOTHING", &self->insert, why)
         || s_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope "
                             "FROM message WHERE id = ?1", &self->by_id, why)
@@ -696,6 +708,31 @@ s_load_state (kh_store_t *self, kh_problem_t *why)
     return rc;
 }
 
+static int s_rebuild (kh_store_t *self, kh_state_counts_t *counts, kh_problem_t *why);
+
+/* Derives the state from the log if a migration asked for it (derived.pending), as
+   kh_store_rebuild_state does, and logs what it found. Returns 0, or -1 with why set. */
+static int
+s_derive (kh_store_t *self, kh_problem_t *why)
+{
+    bool pending;
+    uint64_t search_seq;
+    kh_state_counts_t counts;
+    if (kh_state_derived (self->state, &pending, &search_seq, why))
+        return -1;
+    if (!pending)
+        return 0;
+    if (s_rebuild (self, &counts, why))
+        return -1;
+    if (counts.messages)
+        zsys_info ("store: derived the state of %s from its log: %llu messages, %llu "
+                   "items, %llu unreadable, %llu breaking a rule", self->path,
+                   (unsigned long long) counts.messages, (unsigned long long) counts.items,
+                   (unsigned long long) counts.unreadable,
+                   (unsigned long long) counts.refused);
+    return 0;
+}
+
 kh_store_t *
 kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
 {
@@ -720,7 +757,9 @@ kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
     ||  s_checkpoint (self, why)
     ||  s_prepare_common (self, why)
     ||  s_prepare_writer (self, why)
-    ||  s_load_state (self, why))
+    ||  s_load_state (self, why)
+    ||  !(self->state = kh_state_new (self->db, why))
+    ||  s_derive (self, why))
         kh_store_destroy (&self);
     return self;
 }
@@ -756,6 +795,7 @@ kh_store_destroy (kh_store_t **self_p)
         sqlite3_finalize (*stmts [i]);
     for (int i = 0; i < S_Q_SHAPES; i++)
         sqlite3_finalize (self->query [i]);
+    kh_state_destroy (&self->state);
     sqlite3_close (self->db);           /* every statement is finalized: cannot be busy */
     if (self->lock_fd != -1)
         close (self->lock_fd);          /* only now: the close may still write the WAL */
@@ -834,10 +874,11 @@ s_validate (kh_store_t *self, const kh_store_item_t *items, size_t count,
 
 /* Reads back the seq info of an id already stored into result (dup). The same id
    with other bytes is not a retry but a publisher reusing an id: result says VALUE
-   then, and nothing is stored. Returns 0, or -1 with why set. */
+   then, and nothing is stored. If found is NULL, the id must be stored; else *found
+   says whether it is (result untouched if not). Returns 0, or -1 with why set. */
 static int
 s_original (kh_store_t *self, const kh_store_item_t *item, const uint8_t id [KH_ID_SIZE],
-            kh_store_result_t *result, kh_problem_t *why)
+            kh_store_result_t *result, bool *found, kh_problem_t *why)
 {
     sqlite3_bind_blob (self->by_id, 1, id, KH_ID_SIZE, SQLITE_STATIC);
     int rc = sqlite3_step (self->by_id);
@@ -845,7 +886,7 @@ s_original (kh_store_t *self, const kh_store_item_t *item, const uint8_t id [KH_
     &&  ((size_t) sqlite3_column_bytes (self->by_id, 5) != item->size
     ||   memcmp (sqlite3_column_blob (self->by_id, 5), item->data, item->size) != 0)) {
         result->code = KH_EVALUE;
-        result->conflict = true;        /* depends on this batch: undone if it is */
+        result->in_batch = true;        /* depends on this batch: undone if it is */
         kh_problem (&result->why, KH_EVALUE, "id: already used by seq %lld for another message",
                     (long long) sqlite3_column_int64 (self->by_id, 0));
     }
@@ -860,12 +901,34 @@ s_original (kh_store_t *self, const kh_store_item_t *item, const uint8_t id [KH_
         result->dup = true;
     }
     else
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE && !found)
         kh_problem (why, KH_ESTORE, "store: an id conflicted but cannot be found");
     else
+    if (rc != SQLITE_DONE)
         S_FAIL (self, why, "read a duplicate");
     sqlite3_reset (self->by_id);
-    return rc == SQLITE_ROW ? 0 : -1;
+    if (found)
+        *found = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || (rc == SQLITE_DONE && found) ? 0 : -1;
+}
+
+/* Answers a message that breaks a rule of the state (verdict): a retry of a message
+   stored before is acknowledged as a duplicate all the same (PROTOCOL.md section 13:
+   the id is checked first), any other is refused with the rule's code, a verdict of
+   this batch's state (undone if the batch is). Returns 0, or -1 with why set. */
+static int
+s_refuse (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
+          const kh_verdict_t *verdict, kh_store_result_t *result, kh_problem_t *why)
+{
+    bool found;
+    if (s_original (self, item, env->id, result, &found, why))
+        return -1;
+    if (!found) {
+        result->code = verdict->code;
+        result->why = verdict->why;
+        result->in_batch = true;
+    }
+    return 0;
 }
 
 /* Points slot [0..2] at the type, sender and pair links of env. Returns 0, or -1
@@ -883,10 +946,11 @@ s_slots (kh_store_t *self, const kh_envelope_t *env, uint64_t *slot [3], kh_prob
     return 0;
 }
 
-/* Binds one row for env at seq with its links and the envelope's bytes. */
+/* Binds one row for env at seq with its links, the envelope's bytes and the seq of
+   the item it is about (0: none, NULL in the table). */
 static void
 s_bind_row (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
-            const kh_seqinfo_t *info)
+            const kh_seqinfo_t *info, uint64_t of_item)
 {
     sqlite3_stmt *stmt = self->insert;
     sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) info->seq);
@@ -900,6 +964,10 @@ s_bind_row (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *
     sqlite3_bind_int64 (stmt, 9, (sqlite3_int64) info->prev_pair);
     sqlite3_bind_text (stmt, 10, env->title, -1, SQLITE_STATIC);
     sqlite3_bind_blob (stmt, 11, item->data, (int) item->size, SQLITE_STATIC);
+    if (of_item)
+        sqlite3_bind_int64 (stmt, 12, (sqlite3_int64) of_item);
+    else
+        sqlite3_bind_null (stmt, 12);
 }
 
 #ifndef NDEBUG
@@ -916,20 +984,27 @@ s_extends_head (const kh_store_t *self, const kh_seqinfo_t *info)
 }
 #endif
 
-/* Stores one valid envelope in the open transaction, or finds it stored before.
-   On a new row, head and the links advance (the old links go to the undo log).
-   Returns 0 with result filled, or -1 with why set (the batch must roll back). */
+/* Stores one valid envelope in the open transaction if the state allows it (the
+   rules of PROTOCOL.md section 13, judged as committed at `at`), and changes the
+   state by it; or finds it stored before. On a new row, head and the links advance
+   (the old links go to the undo log). Returns 0 with result filled, or -1 with why
+   set (the batch must roll back). */
 static int
 s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
        uint64_t at, kh_store_result_t *result, kh_problem_t *why)
 {
+    kh_verdict_t verdict;
+    if (kh_state_judge (self->state, env, item->data, item->size, at, &verdict, why))
+        return -1;
+    if (verdict.code != KH_OK)
+        return s_refuse (self, item, env, &verdict, result, why);
     uint64_t *slot [3];
     if (s_slots (self, env, slot, why))
         return -1;
     kh_seqinfo_t info = { .seq = self->head + 1, .at = at, .prev_type = *slot [0],
                           .prev_sender = *slot [1], .prev_pair = *slot [2] };
     assert (s_extends_head (self, &info));
-    s_bind_row (self, item, env, &info);
+    s_bind_row (self, item, env, &info, verdict.item);
     int rc = sqlite3_step (self->insert);
     if (rc != SQLITE_DONE)
         S_FAIL (self, why, "insert");
@@ -937,7 +1012,9 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
     if (rc != SQLITE_DONE)
         return -1;
     if (sqlite3_changes (self->db) == 0)
-        return s_original (self, item, env->id, result, why);
+        return s_original (self, item, env->id, result, NULL, why);
+    if (kh_state_apply (self->state, env, info.seq, why))
+        return -1;
     for (int i = 0; i < 3; i++) {
         assert (self->undo_count < self->undo_cap);
         self->undo [self->undo_count++] = (s_undo_t) { slot [i], *slot [i] };
@@ -951,7 +1028,8 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
 
 /* Undoes the open batch: rolls the transaction back (if SQLite has not already), puts
    head, last_at and the links back, and turns every result not already failed (and
-   every id conflict: it may be with a row of this batch) into KH_ESTORE with why.
+   every verdict of this batch: an id conflict may be with a row of it, a rule judged
+   its state) into KH_ESTORE with why.
    Returns -1. */
 static int
 s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *results,
@@ -970,9 +1048,9 @@ s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *r
     assert (s_head_ok (self));
     int code = why->code == KH_EFULL ? KH_EFULL : KH_ESTORE;
     for (size_t i = 0; i < count; i++)
-        if (results [i].code == KH_OK || results [i].conflict) {
+        if (results [i].code == KH_OK || results [i].in_batch) {
             results [i].code = code;
-            results [i].conflict = false;
+            results [i].in_batch = false;
             results [i].dup = false;
             memset (&results [i].info, 0, sizeof results [i].info);
             results [i].why = *why;
@@ -1130,6 +1208,69 @@ kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
                  kh_store_result_t *results)
 {
     return kh_store_commit (self, items, count, results, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- derived */
+
+/* Ends a transaction of the derived tables (rc: how its work went): commits it, or
+   rolls it back. A commit that fails with an I/O error leaves the store lost, as
+   for a batch (s_commit): its outcome is unknown. Returns 0, -1 (why set), or
+   KH_STORE_UNKNOWN. */
+static int
+s_end_derived (kh_store_t *self, int rc, kh_problem_t *why)
+{
+    kh_problem_t ignored;
+    if (rc == 0) {
+        rc = sqlite3_step (self->commit);
+        int code = sqlite3_extended_errcode (self->db) & 0xff;
+        if (rc != SQLITE_DONE)
+            S_FAIL (self, why, "commit");
+        sqlite3_reset (self->commit);
+        rc = rc == SQLITE_DONE ? 0 : code == SQLITE_IOERR || code == SQLITE_CORRUPT
+                                     ? KH_STORE_UNKNOWN : -1;
+    }
+    if (!sqlite3_get_autocommit (self->db))
+        s_run (self, self->rollback, "rollback", &ignored);
+    if (rc == KH_STORE_UNKNOWN)
+        self->lost = true;
+    return rc;
+}
+
+/* Derives the state from the log in one transaction of its own (kh_state_rebuild).
+   Returns 0, or -1 / KH_STORE_UNKNOWN with why set. */
+static int
+s_rebuild (kh_store_t *self, kh_state_counts_t *counts, kh_problem_t *why)
+{
+    if (s_run (self, self->begin, "begin", why))
+        return -1;
+    return s_end_derived (self, kh_state_rebuild (self->state, counts, why), why);
+}
+
+int
+kh_store_rebuild_state (kh_store_t *self, kh_state_counts_t *counts, kh_problem_t *why)
+{
+    assert (self && self->writer && counts);
+    memset (counts, 0, sizeof *counts);
+    if (self->lost)
+        return kh_problem (why, KH_ESTORE, "store: a commit's outcome is unknown; close "
+                           "the store and open it again");
+    return s_rebuild (self, counts, why);
+}
+
+int
+kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *why)
+{
+    assert (self && self->writer && count);
+    *count = 0;
+    if (self->lost)
+        return kh_problem (why, KH_ESTORE, "store: a commit's outcome is unknown; close "
+                           "the store and open it again");
+    if (s_run (self, self->begin, "begin", why))
+        return -1;
+    int rc = s_end_derived (self, kh_state_index (self->state, max, count, why), why);
+    if (rc)
+        *count = 0;
+    return rc;
 }
 
 /* ----------------------------------------------------------------- query */

@@ -1,7 +1,9 @@
 /*  kh_store.h - the recorder's SQLite store: appends envelopes gap-free, answers queries.
 
     A store is one SQLite database in WAL mode holding the tables of nodes/kreishub.sql:
-    the log of messages and the audit of what the broker refused.
+    the log of messages, the audit of what the broker refused, and the items' current
+    state derived from the log (kh_state.h): each message is judged against the
+    state and changes it in the transaction that stores it.
     A writer (kh_store_new) is the only one that appends (its lock keeps a second
     writer out, in this process or another): it keeps the head (the highest seq)
     and the previous-seq links per type, per sender and per type and sender in
@@ -28,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kh_codec.h"
+#include "kh_state.h"
 #include "kh_sync.h"
 
 #ifdef __cplusplus
@@ -43,7 +46,9 @@ typedef struct {
 
 /* What became of one envelope of a batch. code is KH_OK when the envelope is stored
    (dup false: now, under info.seq; dup true: before, info is the original's), else
-   a kh_err_t with why saying what went wrong. */
+   a kh_err_t with why saying what went wrong: a validation error, a rule of the
+   state (NO_ITEM, NOT_OWNER, TRANSITION, CLOSED, UNKNOWN_FIELD: PROTOCOL.md section
+   13), VALUE for an id stored with other bytes, or STORE/FULL/NOMEM. */
 typedef struct {
     int          code;                  /* KH_OK, a validation error, or KH_ESTORE */
     bool         dup;                   /* the id was already stored (info: original) */
@@ -51,7 +56,9 @@ typedef struct {
     bool         has_id;                /* id could be read from the envelope */
     uint8_t      id [KH_ID_SIZE];       /* the message id, if has_id */
     kh_problem_t why;                   /* code and reason when code != KH_OK */
-    bool         conflict;              /* VALUE: the id is stored with other bytes */
+    bool         in_batch;              /* code was judged in the batch's transaction (an
+                                           id stored with other bytes, a rule of the
+                                           state): it is undone with the batch */
 } kh_store_result_t;
 
 typedef struct _kh_store_t kh_store_t;
@@ -67,7 +74,8 @@ typedef struct _kh_store_t kh_store_t;
    process) holds it, it fails with KH_EBUSY, the holder's pid in the reason. Then
    it sets WAL mode (and fails if SQLite cannot give it),
    synchronous per sync, a busy timeout; creates the schema in an empty database
-   and migrates an older one step by step. Loads the head and the previous-seq
+   and migrates an older one step by step; derives the state from the log if a
+   migration asks for it (kh_store_rebuild_state). Loads the head and the previous-seq
    links from one snapshot and refuses a table where they do not fit (a negative
    seq, a link above the head). What a WAL left behind is written into the store
    file and fsync'd before it returns (a disk that fails that fails the open).
@@ -93,8 +101,11 @@ void kh_store_destroy (kh_store_t **self_p);
    items [i]. Each envelope is validated first: an invalid one fails alone (its result
    carries the problem) and the rest proceed. An id already stored, before or earlier
    in the same batch, is not stored again: its result is dup with the original's seq
-   info. Every other envelope gets seq = head + 1, in batch order, at = the commit
-   clock and its previous-seq links. Returns 0 once the transaction is committed
+   info. Every other envelope is judged in batch order against the state as the
+   envelopes before it left it (kh_state_judge, with the commit clock as its time):
+   one that breaks a rule fails alone, not stored (its result carries the rule's
+   code); the rest get seq = head + 1, in batch order, at = the commit clock and
+   their previous-seq links, and change the state. Returns 0 once the transaction is committed
    (with the durability of the store's sync mode). If an SQLite step fails, or the
    commit fails in a way that leaves nothing on the disk, the transaction is rolled
    back, the head and links are as before the call, every result that was not
@@ -142,6 +153,19 @@ int kh_store_audit_query (kh_store_t *self, const kh_audit_query_t *q,
 
 /* Returns the audit's highest seq (0 if it holds nothing, or if asking fails). */
 uint64_t kh_store_audit_head (kh_store_t *self);
+
+/* Derives the current state and the search index from the log again, in one
+   transaction, as a live store would have them (kh_state_rebuild), and fills counts.
+   Returns 0; -1 with why set if it failed (nothing changed); KH_STORE_UNKNOWN if its
+   commit failed with an I/O error (the store is lost then, as after kh_store_commit).
+   Only a writer. */
+int kh_store_rebuild_state (kh_store_t *self, kh_state_counts_t *counts, kh_problem_t *why);
+
+/* Brings up to max more messages into the search index, which follows the log
+   outside the batches' transactions, in a transaction of its own. Sets *count to
+   how many it read: 0 once the index holds the whole log. Returns 0, or -1 /
+   KH_STORE_UNKNOWN as kh_store_rebuild_state. Only a writer. */
+int kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *why);
 
 /* Returns the path the store was opened with. */
 const char *kh_store_path (kh_store_t *self);

@@ -398,7 +398,7 @@ test_rollback (void)
            "codes %d %d %d reason '%s'", results [0].code, results [1].code, results [4].code,
            results [4].why.reason);
     KH_CHECK ("an id conflict with a row of a rolled-back batch gets STORE, not VALUE",
-           at && results [3].code == KH_ESTORE && !results [3].conflict, "code %d",
+           at && results [3].code == KH_ESTORE && !results [3].in_batch, "code %d",
            results [3].code);
     KH_CHECK ("an invalid item of a rolled-back batch keeps its own problem",
            results [2].code != KH_ESTORE && results [2].code != KH_OK, "code %d",
@@ -726,8 +726,10 @@ static int
 s_sql_row (const char *path, long long seq, const char *type, const char *from)
 {
     char sql [256];
-    snprintf (sql, sizeof sql, "INSERT INTO message VALUES (%lld, randomblob (16), '%s', "
-              "'%s', 1, 1, 0, 0, 0, 'by hand', x'00')", seq, type, from);
+    snprintf (sql, sizeof sql, "INSERT INTO message (seq, id, type, sender, ts, at, "
+              "prev_type, prev_sender, prev_pair, title, envelope) VALUES (%lld, "
+              "randomblob (16), '%s', '%s', 1, 1, 0, 0, 0, 'by hand', x'00')", seq, type,
+              from);
     return s_sql (path, sql);
 }
 

@@ -25,6 +25,7 @@ typedef struct {
     const char *server_cert;
     bool        plain;
     bool        verbose;
+    bool        rebuild_state;
 } s_args_t;
 
 /* Parses argv into args and starts the daemon with the config file it names
@@ -52,6 +53,9 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
         { "plain", 0, NULL, NULL, &args->plain, "no CURVE: a broker in plain mode on this "
           "machine\n(env KREISHUB_PLAIN=1)" },
         { "verbose", 'v', NULL, NULL, &args->verbose, "log every batch" },
+        { "rebuild-state", 0, NULL, NULL, &args->rebuild_state, "derive the items' state "
+          "and search index from the log\nagain, in one transaction, and exit (no broker "
+          "is needed;\nthe recorder of the store must be stopped)" },
         { NULL }
     };
     kh_opts_t opts = {
@@ -61,6 +65,8 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
                  "unless\n--plain; over ipc:// it is not (its directory must be the hub "
                  "user's alone).\n"
                  "Prints 'READY db=PATH head=SEQ broker=EP' on stdout once the store is open.\n"
+                 "With --rebuild-state it prints what it derived and exits 0, or 1 if it "
+                 "cannot.\n"
                  "Exit status: 0 after SIGINT/SIGTERM, 1 if the configuration is bad or the "
                  "store\nor the socket cannot be opened, 2 for bad usage, 3 after an I/O "
                  "error in a commit\n(the next start learns from the disk what it "
@@ -158,6 +164,35 @@ s_log_stats (kh_recorder_t *recorder)
                (unsigned long long) stats.dropped);
 }
 
+/* --rebuild-state: derives the state of the store the configuration names from its
+   log again (kh_store_rebuild_state) and says what it found. Returns the exit
+   status: 0, or KH_DAEMON_FAILED after saying why (there is no store, it cannot be
+   opened, a recorder holds it, the rebuild failed and changed nothing). */
+static int
+s_rebuild_state (const s_args_t *args, zconfig_t *root)
+{
+    const char *db = kh_conf_get (args->db, NULL, root, "recorder/db", KH_RECORDER_DB);
+    kh_problem_t why = { 0 };
+    kh_state_counts_t counts;
+    if (!zsys_file_exists (db)) {
+        fprintf (stderr, S_PROGRAM ": there is no store at %s\n", db);
+        return KH_DAEMON_FAILED;
+    }
+    kh_store_t *store = kh_store_new (db, KH_SYNC_FULL, &why);
+    int rc = store ? kh_store_rebuild_state (store, &counts, &why) : -1;
+    if (rc == 0)
+        printf ("rebuilt the state of %s from %llu messages: %llu items, %llu messages "
+                "indexed; %llu unreadable, %llu breaking a rule (they change nothing)\n",
+                kh_store_path (store), (unsigned long long) counts.messages,
+                (unsigned long long) counts.items, (unsigned long long) counts.indexed,
+                (unsigned long long) counts.unreadable, (unsigned long long) counts.refused);
+    else
+        fprintf (stderr, S_PROGRAM ": %s%s\n", why.reason, why.code == KH_EBUSY
+                 ? "; stop that recorder first" : "; the store is as it was");
+    kh_store_destroy (&store);
+    return rc == 0 ? 0 : KH_DAEMON_FAILED;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -170,6 +205,11 @@ main (int argc, char *argv [])
     int rc = s_start (argc, argv, &args, &root);
     if (rc != KH_DAEMON_GO)
         return rc;
+    if (args.rebuild_state) {
+        rc = s_rebuild_state (&args, root);
+        zconfig_destroy (&root);
+        return rc;
+    }
     kh_recorder_config_t config = { 0 };
     if (s_configure (&args, root, &config)) {
         zconfig_destroy (&root);

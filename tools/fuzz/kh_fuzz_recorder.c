@@ -7,7 +7,8 @@
     all at once, so that several may share one batch. Besides the sanitizers' findings
     it fails the input if a STORE gets no answer within S_BOUND_MS, or an answer out of
     order, or one that does not decode; if an envelope the hub refuses is STORED, or
-    one it accepts FAILED with anything but VALUE (its id stored with other bytes); if
+    one it accepts FAILED with anything but VALUE (its id stored with other bytes) or
+    a rule of the items' state (NO_ITEM .. CLOSED, UNKNOWN_FIELD); if
     a new message's seq is not the head + 1, a duplicate's is above the head, or the
     recorder's head differs from what its answers said. Every S_ROTATE inputs, and at
     exit, the recorder stops and its store must pass integrity_check and hold the rows
@@ -239,7 +240,10 @@ s_check_answer (kh_parts_t *msg, const kh_fuzz_frame_t *envelope, uint64_t token
     if (kh_parts_is (msg, 1, KH_REC_FAILED)) {
         if (kh_error_decode (zmq_msg_data (body), zmq_msg_size (body), &err, &why))
             kh_fuzz_fail (S_TARGET, "a FAILED that does not decode: %s", why.reason);
-        if (err.code == KH_OK || (valid && err.code != KH_EVALUE))
+        /* A valid message about an item may break a rule of the items' state too. */
+        bool state = err.code == KH_EUNKNOWNFIELD || (err.code >= KH_ENOITEM
+                                                      && err.code <= KH_ECLOSED);
+        if (err.code == KH_OK || (valid && err.code != KH_EVALUE && !state))
             kh_fuzz_fail (S_TARGET, "a valid envelope FAILED with %s: %s", err.name,
                           err.reason);
         s_rig.failed++;
