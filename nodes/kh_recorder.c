@@ -10,6 +10,8 @@
 #define S_AUDIT_CMD     "A"         /* recorder -> query actor: [A][client][audit query] */
 #define S_RETRY_MS      50          /* HELLO period while no connection takes it */
 #define S_STANDBY_MS    100         /* a standby tries the store's lock this often */
+#define S_INDEX_IDLE_MS 50          /* the search index follows once no STORE came so long */
+#define S_INDEX_CHUNK   500         /* messages it takes in one transaction */
 
 /* A STORE in the batch: its token (echoed in the answer) and its envelope. */
 typedef struct {
@@ -40,6 +42,8 @@ struct _kh_recorder_t {
     msgpack_sbuffer    buf;             /* reused by every encode */
     int                hello_ms;        /* HELLO period */
     int64_t            next_hello;      /* zclock_mono when HELLO is due */
+    int64_t            last_store;      /* zclock_mono when the last batch came */
+    bool               index_behind;    /* the search index may lag the log */
     kh_recorder_stats_t stats;
     bool               verbose;
     bool               lost;            /* a commit's outcome is unknown: stop */
@@ -333,8 +337,51 @@ s_drain (kh_recorder_t *self)
             break;
         s_dispatch (self, &msg);
     }
-    if (self->count || self->audit_count)
+    if (self->count || self->audit_count) {
+        self->index_behind |= self->count > 0;
+        self->last_store = zclock_mono ();
         s_commit (self);
+    }
+}
+
+/* Brings the next chunk of the log into the search index (kh_store_index), which
+   follows the log outside the batches' transactions: only once no STORE came for
+   S_INDEX_IDLE_MS, so that it never holds up a batch. A failure is logged and
+   tried again after the next quiet spell; one whose outcome is unknown (an I/O
+   error) stops the recorder as a failed batch does. */
+static void
+s_index (kh_recorder_t *self)
+{
+    size_t count = 0;
+    kh_problem_t why = { 0 };
+    int rc = kh_store_index (self->store, S_INDEX_CHUNK, &count, &why);
+    if (rc == KH_STORE_UNKNOWN) {
+        snprintf (self->lost_why, sizeof self->lost_why, "the search index's commit failed "
+                  "with an I/O error (%.160s)", why.reason);
+        zsys_error ("recorder: %s; stopping", self->lost_why);
+        self->lost = true;
+    }
+    else
+    if (rc) {
+        zsys_warning ("recorder: the search index cannot follow the log now: %s",
+                      why.reason);
+        self->last_store = zclock_mono ();
+    }
+    else
+        self->index_behind = count == S_INDEX_CHUNK;
+}
+
+/* Returns how long the loop may wait for the broker: until the next HELLO, or, while
+   the search index lags, until the quiet spell after the last batch is over. */
+static int64_t
+s_wait (kh_recorder_t *self)
+{
+    int64_t now = zclock_mono ();
+    int64_t wait = self->next_hello - now;
+    int64_t idle = self->last_store + S_INDEX_IDLE_MS - now;
+    if (self->index_behind && idle < wait)
+        wait = idle;
+    return wait > 0 ? wait : 0;
 }
 
 /* Passes every answer the query actor has ready on to the broker, unchanged. */
@@ -609,6 +656,7 @@ kh_recorder_new (const kh_recorder_config_t *config, kh_problem_t *why)
     const char *db = config->db ? config->db : KH_RECORDER_DB;
     self->verbose = config->verbose;
     self->hello_ms = config->hello_ms > 0 ? config->hello_ms : KH_RECORDER_HELLO_MS;
+    self->index_behind = true;          /* a lag left by the last run is taken up */
     self->batch_max = config->batch_max ? config->batch_max : KH_RECORDER_BATCH_MAX;
     if (self->batch_max > KH_RECORDER_BATCH_LIMIT)
         self->batch_max = KH_RECORDER_BATCH_LIMIT;
@@ -718,10 +766,12 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
     int rc = 0;
     while (true) {
         assert (self->count == 0 && self->audit_count == 0);   /* no batch in hand */
-        int64_t wait = self->next_hello - zclock_mono ();
-        void *which = zpoller_wait (poller, wait > 0 ? (int) wait : 0);
+        void *which = zpoller_wait (poller, (int) s_wait (self));
         if (zpoller_terminated (poller))
             break;                      /* interrupted: no batch is in hand here */
+        if (!which && self->index_behind
+        &&  zclock_mono () - self->last_store >= S_INDEX_IDLE_MS)
+            s_index (self);
         if (which == self->broker)
             s_drain (self);
         else

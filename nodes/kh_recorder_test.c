@@ -215,6 +215,23 @@ s_sql (s_rig_t *rig, const char *sql)
     return rc;
 }
 
+/* Reads an integer with sql from the rig's store through a connection of the
+   test's own; -1 if it cannot. */
+static int64_t
+s_number (s_rig_t *rig, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int64_t value = -1;
+    if (sqlite3_open_v2 (rig->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return value;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 /* Runs first, on the fresh store: seqs and links are known from 1. */
@@ -325,6 +342,15 @@ test_many (s_rig_t *rig)
            (unsigned long long) token, (unsigned long long) seq);
     KH_CHECK ("STOREs that wait together are committed together", batches < S_MANY / 4,
            "%llu transactions for %d STOREs", (unsigned long long) batches, S_MANY);
+    /* The search index follows once the STOREs stop: watch it catch up. */
+    int64_t deadline = zclock_mono () + S_WAIT_MS, indexed = -1;
+    while (zclock_mono () < deadline
+    &&     (indexed = s_number (rig, "SELECT search_seq FROM derived")) < (int64_t) seq)
+        zclock_sleep (10);
+    int64_t found = s_number (rig, "SELECT count (*) FROM search WHERE search MATCH 'many'");
+    KH_CHECK ("the search index takes up the log once the STOREs stop",
+           indexed == (int64_t) seq && found == S_MANY, "search_seq %lld of %llu, %lld found",
+           (long long) indexed, (unsigned long long) seq, (long long) found);
 }
 
 static void
