@@ -4,7 +4,8 @@
     kreishub-bench measures a real broker and recorder (started through
     support/kh_launch.h) over loopback TCP:
       W1  durable publish: N publisher threads with a sliding window of unacknowledged
-          publishes, one live subscriber; acked and delivered msgs/s, latencies.
+          publishes, one live subscriber; acked and delivered msgs/s, latencies; on a
+          plain hub, a secure (CURVE) one or both, one after the other.
       W2  replay: a new client pages QUERY from seq 1 through the stored log.
       MQTT the same load as W1 against a Mosquitto broker at QoS 1, for comparison.
 
@@ -20,13 +21,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <czmq.h>
 #include "kh_codec.h"
 
 #define KH_BENCH_PUBLISHERS_MAX 4096    /* the id scheme has 12 bits for the publisher */
 #define KH_BENCH_STALL_MS       10000   /* no reply for this long with work in flight: fail */
-#define KH_BENCH_SUB_HWM        100000  /* subscriber's receive queue, as the broker's */
+#define KH_BENCH_SUB_HWM        100000  /* subscriber's receive queue, and the broker's
+                                           for it (--live-hwm) */
 #define KH_BENCH_FAILURE_MAX    256     /* why a worker broke off, at most */
 #define KH_BENCH_READY_MS       10000   /* workers must be connected within this */
+#define KH_BENCH_AGS_COUNT      8       /* senders the publishers take in turn */
 
 /* The command line. */
 typedef struct {
@@ -42,12 +46,20 @@ typedef struct {
     const char *bin;                    /* where kreishub-broker and -recorder are */
     int         timeout_s;              /* a workload taking longer fails */
     bool        keep;                   /* keep the hub's data directory */
+    bool        plain;                  /* run a plain hub (--curve off or both) */
+    bool        curve;                  /* run a secure one (--curve on or both) */
 } kh_bench_opts_t;
 
-/* The hub under test: endpoints of the broker it started. */
+/* The hub under test: endpoints of the broker it started and, for a secure hub,
+   the certificates its clients speak with (read-only while the workers run). */
 typedef struct {
     const char *client;                 /* ROUTER for clients */
     const char *live;                   /* XPUB for subscribers */
+    const char *server_key;             /* the broker's public key (Z85); NULL: plain */
+    zcert_t    *senders [KH_BENCH_AGS_COUNT];   /* publisher p's: kh_bench_ags (p) */
+    zcert_t    *reader;                 /* the subscriber's and the replay's (admin) */
+    const char *reader_file;            /* its file and the server's public one, for */
+    const char *server_file;            /*   libkreishub (kh_keys_load) */
 } kh_bench_hub_t;
 
 /* Coordination between the main thread and the workers: the only state they share. */
@@ -160,6 +172,13 @@ bool kh_bench_stopping (kh_bench_flags_t *flags);
    the run, so that the other workers stop too. */
 void kh_bench_fail (kh_bench_flags_t *flags, char *failure, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/* ------------------------------------------------------------- the hub */
+/* The sender (AGS) publisher pub publishes as. */
+const char *kh_bench_ags (int pub);
+/* Makes sock, before it connects, a CURVE client of a secure hub with cert (NULL:
+   the reader's); nothing for a plain hub. */
+void kh_bench_secure (const kh_bench_hub_t *hub, zsock_t *sock, zcert_t *cert);
 
 /* ------------------------------------------------------------- message ids */
 /* A run's ids are UUIDv7-shaped: 48-bit ms timestamp of the run, version 7, the

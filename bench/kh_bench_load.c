@@ -21,11 +21,25 @@
 
 /* Senders, round robin: real AGS of Rhein-Kreis Neuss, all 8 digits long so that
    every publisher's template has the same layout. */
-static const char *const s_ags [] = {
+static const char *const s_ags [KH_BENCH_AGS_COUNT] = {
     "05162004", "05162008", "05162012", "05162016",
     "05162020", "05162022", "05162024", "05162028"
 };
-#define S_AGS_COUNT (sizeof s_ags / sizeof s_ags [0])
+
+const char *
+kh_bench_ags (int pub)
+{
+    return s_ags [(size_t) pub % KH_BENCH_AGS_COUNT];
+}
+
+void
+kh_bench_secure (const kh_bench_hub_t *hub, zsock_t *sock, zcert_t *cert)
+{
+    if (!hub->server_key)
+        return;
+    zcert_apply (cert ? cert : hub->reader, sock);
+    zsock_set_curve_serverkey (sock, hub->server_key);
+}
 
 static const char s_filler [] =
     "Gemeinsame Digitalisierung der Verwaltung im Rhein-Kreis Neuss: ein Portal fuer "
@@ -89,7 +103,7 @@ s_encode (const kh_bench_ids_t *ids, int pub, size_t desc_len, msgpack_sbuffer *
         rc = kh_builder_set (builder, "title", title, why)
           || kh_builder_set (builder, "description", desc, why)
           || kh_builder_set (builder, "maturity", "concept", why)
-          || kh_builder_pack (builder, id, s_ags [(size_t) pub % S_AGS_COUNT],
+          || kh_builder_pack (builder, id, kh_bench_ags (pub),
                                 kh_now_ms (), out, why) ? -1 : 0;
     kh_builder_destroy (&builder);
     free (desc);
@@ -302,6 +316,8 @@ s_publisher (void *arg)
     zsock_set_sndhwm (dealer, (int) window + 64);
     zsock_set_rcvhwm (dealer, 2 * (int) window + 64);
     zsock_set_linger (dealer, 0);
+    kh_bench_secure (self->load->hub, dealer,
+                     self->load->hub->senders [(size_t) self->pub % KH_BENCH_AGS_COUNT]);
     if (zsock_connect (dealer, "%s", self->load->hub->client) == -1)
         kh_bench_fail (self->flags, self->failure, "cannot connect to %s",
                        self->load->hub->client);
@@ -467,6 +483,7 @@ s_subscriber (void *arg)
     }
     zsock_set_rcvhwm (sub, KH_BENCH_SUB_HWM);
     zsock_set_linger (sub, 0);
+    kh_bench_secure (self->load->hub, sub, NULL);
     /* Connect first, then subscribe, "!hb" last: subscriptions made before the
        connection stands are sent in sorted order ("!hb" first), and the first
        heartbeat would not prove "idea/" in place. */
@@ -623,6 +640,7 @@ kh_bench_ping (const kh_bench_hub_t *hub, uint64_t *head)
     if (!dealer)
         return -1;
     zsock_set_linger (dealer, 0);
+    kh_bench_secure (hub, dealer, NULL);
     int rc = zsock_connect (dealer, "%s", hub->client) == 0 ? 1 : -1;
     zpoller_t *poller = zpoller_new (dealer, NULL);
     for (int tries = 0; rc == 1 && tries < 20 && !zsys_interrupted; tries++) {

@@ -139,6 +139,7 @@ s_replay_query (const kh_bench_hub_t *hub, uint64_t count, s_replay_t *replay)
         return -1;
     zsock_set_linger (dealer, 0);
     zsock_set_maxmsgsize (dealer, 2 * KH_QUERY_PAGE_BYTES);
+    kh_bench_secure (hub, dealer, NULL);
     zpoller_t *poller = zpoller_new (dealer, NULL);
     int rc = zsock_connect (dealer, "%s", hub->client);
     kh_query_t query = { .since_seq = 1, .until_seq = count, .limit = KH_QUERY_PAGE_MAX };
@@ -179,7 +180,13 @@ static int
 s_replay_subscriber (const kh_bench_hub_t *hub, uint64_t count, s_replay_t *replay)
 {
     uint64_t t0 = kh_bench_now_ns ();
-    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, NULL, NULL, 1);
+    kh_keys_t *keys = hub->server_key ? kh_keys_load (hub->reader_file, hub->server_file,
+                                                      NULL) : NULL;
+    kh_subscriber_t *sub = !hub->server_key
+                         ? kh_subscriber_new (hub->client, hub->live, NULL, NULL, 1)
+                         : keys ? kh_subscriber_new_secure (hub->client, hub->live, keys,
+                                                            NULL, NULL, 1) : NULL;
+    kh_keys_destroy (&keys);
     if (!sub)
         return -1;
     replay->next_seq = 1;
