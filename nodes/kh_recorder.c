@@ -44,6 +44,7 @@ struct _kh_recorder_t {
     int64_t            next_hello;      /* zclock_mono when HELLO is due */
     int64_t            last_store;      /* zclock_mono when the last batch came */
     bool               index_behind;    /* the search index may lag the log */
+    bool               index_failing;   /* its last attempt failed (logged once) */
     kh_recorder_stats_t stats;
     bool               verbose;
     bool               lost;            /* a commit's outcome is unknown: stop */
@@ -346,9 +347,9 @@ s_drain (kh_recorder_t *self)
 
 /* Brings the next chunk of the log into the search index (kh_store_index), which
    follows the log outside the batches' transactions: only once no STORE came for
-   S_INDEX_IDLE_MS, so that it never holds up a batch. A failure is logged and
-   tried again after the next quiet spell; one whose outcome is unknown (an I/O
-   error) stops the recorder as a failed batch does. */
+   S_INDEX_IDLE_MS, so that it never holds up a batch. A failure is logged (once,
+   until it works again) and tried again after the next quiet spell; one whose
+   outcome is unknown (an I/O error) stops the recorder as a failed batch does. */
 static void
 s_index (kh_recorder_t *self)
 {
@@ -363,12 +364,18 @@ s_index (kh_recorder_t *self)
     }
     else
     if (rc) {
-        zsys_warning ("recorder: the search index cannot follow the log now: %s",
-                      why.reason);
+        if (!self->index_failing)
+            zsys_warning ("recorder: the search index cannot follow the log now: %s",
+                          why.reason);
+        self->index_failing = true;
         self->last_store = zclock_mono ();
     }
-    else
+    else {
+        if (self->index_failing)
+            zsys_info ("recorder: the search index follows the log again");
+        self->index_failing = false;
         self->index_behind = count == S_INDEX_CHUNK;
+    }
 }
 
 /* Returns how long the loop may wait for the broker: until the next HELLO, or, while
