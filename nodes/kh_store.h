@@ -18,7 +18,7 @@
 
     Invariants of the table that this class keeps: seq is gap-free from 1; every id
     is stored once; `at` never decreases as seq grows (a clock stepping back is
-    clamped), so queries can map an `at` range to a seq range through its index;
+    clamped), so queries map an `at` range to a seq range by a binary search;
     every previous-link names an earlier row. The writer asserts them of each row it
     adds (builds without NDEBUG); what it loads from the file is checked instead,
     since a file may have been edited by hand.

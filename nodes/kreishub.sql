@@ -65,8 +65,11 @@ PRAGMA user_version = 2;
 -- holds only the messages about an item, so that storing an item costs no entry.
 ALTER TABLE message ADD COLUMN item INTEGER;
 CREATE INDEX IF NOT EXISTS message_by_item ON message (item, seq) WHERE item IS NOT NULL;
--- The publication time (the envelope's ts), on which queries filter by default.
+-- The publication time (the envelope's ts), on which queries filter by default. The
+-- commit time needs no index: at never decreases as seq grows, so a range of at is
+-- found as a range of seq by a binary search over the primary key.
 CREATE INDEX IF NOT EXISTS message_by_ts ON message (ts);
+DROP INDEX IF EXISTS message_by_at;
 
 -- One row per item, as its messages left it. The field columns hold the item's fields
 -- now, after its revisions (NULL where the field is not set); body holds all of them.

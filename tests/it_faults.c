@@ -322,7 +322,7 @@ main (void)
     setenv ("KH_BIN_DIR", bin, 1);
     zsys_init ();
     s_io_fault ("fsync fails", "sync=12");
-    /* A new store takes about 75 writes to start (version 3's tables: 30 before). */
+    /* A new store takes 67 writes to start (version 3's tables; 30 before). */
     s_io_fault ("write fails", "write=105");
     test_full_simulated ();
     test_full_tmpfs ();
