@@ -237,7 +237,7 @@ s_store (const kh_opts_t *self, const kh_opt_t *opt, int given, bool preset)
     if (values)
         values->items [values->count++] = optarg;
     else
-    if (opt->arg && (given > 1 || preset))
+    if (opt->arg && self->once && (given > 1 || preset))
         return kh_opts_bad (self, "--%s given twice ('%s', then '%s'%s); give it once",
                             opt->name, *opt->value, optarg,
                             preset && given == 1 ? " after the command" : "");

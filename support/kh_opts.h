@@ -6,9 +6,11 @@
     Values are kept as the text given; the program converts them afterwards (numbers
     through kh_value.h), so that a bad value is refused with a message of its own.
 
-    An option is given once: a value option given again is bad usage, never "the
-    last one wins". An option that may repeat (a filter: --type idea --type offer)
-    says so by its list (kh_opt_list_t), which collects every value in order.
+    With once set (the kreishub command line), an option is given once: a value
+    option given again is bad usage, never "the last one wins". An option that may
+    repeat (a filter: --type idea --type offer) says so by its list (kh_opt_list_t),
+    which collects every value in order. Without once the last value counts, for
+    the daemons, whose launchers and tests override an option by appending it.
 
     Bad usage is told in one line, "PROGRAM: what is wrong", then "try 'PROGRAM
     --help'", not the whole usage; a mistyped long option gets "did you mean --X?"
@@ -56,16 +58,17 @@ typedef struct {
     const char     *synopsis;           /* after it in the usage line; NULL: "[options]" */
     const char     *about;              /* lines before the options, or NULL */
     const kh_opt_t *table;              /* the options */
-    const kh_opt_t *shared;             /* more, listed after them, or NULL; a value
-                                           already set when parsing starts was given
-                                           before (kreishub -e EP log -e EP2): given
-                                           again, it is bad usage */
+    const kh_opt_t *shared;             /* more, listed after them, or NULL; with
+                                           once, a value already set when parsing
+                                           starts was given before (kreishub -e EP
+                                           log -e EP2): given again, it is bad usage */
     kh_opt_list_t  *lists;              /* the options that may repeat, or NULL: an
                                            option named here collects its values
                                            here (its value may be NULL) */
     const char     *notes;              /* lines after the options, or NULL */
     bool            version;            /* offer --version: "PROGRAM VERSION" */
     bool            in_order;           /* options end at the first other argument */
+    bool            once;               /* a value option given twice is bad usage */
 } kh_opts_t;
 
 /* What kh_opts_parse returns. */

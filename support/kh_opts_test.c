@@ -13,6 +13,7 @@ typedef struct {
     const char *window;
     bool        verbose;
     kh_opt_list_t lists [2];            /* --tag may repeat */
+    bool        last_wins;              /* parse without once */
 } s_args_t;
 
 /* Parses args (NULL-terminated, after the program name) by a table like a program's,
@@ -35,7 +36,7 @@ s_parse (s_args_t *args, const char *const *words, bool in_order, int *first, ch
     };
     kh_opts_t opts = { .program = "kh-test", .about = "Tests options.\n", .table = table,
                        .shared = shared, .notes = "Exit status 0.\n", .version = true,
-                       .in_order = in_order, .lists = args->lists };
+                       .in_order = in_order, .lists = args->lists, .once = !args->last_wins };
     char *argv [48] = { "kh-test" };
     int argc = 1;
     for (; words [argc - 1] && argc < 47; argc++)
@@ -144,6 +145,10 @@ s_test_repeat (void)
     KH_CHECK ("a shared option given before the command and after it is refused",
               rc == KH_OPTS_BAD && strstr (err, "--window given twice ('7', then '9' after "
                                                 "the command)"), "rc %d err '%s'", rc, err);
+    s_args_t daemon = { .last_wins = true };
+    rc = s_parse (&daemon, twice, false, NULL, out, err, sizeof out);
+    KH_CHECK ("without once (the daemons) the last value counts", rc == KH_OPTS_GO
+              && streq (daemon.config, "b.cfg") && !*err, "rc %d err '%s'", rc, err);
     s_args_t fresh = { 0 };
     const char *tags [] = { "--tag", "a", "-v", "--tag=b", "--tag", "c", NULL };
     rc = s_parse (&fresh, tags, false, NULL, out, err, sizeof out);

@@ -60,6 +60,15 @@ kh_suggest_fold (const char *text, char *out, size_t cap)
     out [n] = 0;
 }
 
+size_t
+kh_suggest_length (const char *text)
+{
+    size_t chars = 0;
+    for (; *text; text++)
+        chars += ((unsigned char) *text & 0xc0) != 0x80;
+    return chars;
+}
+
 /* Decodes the folded form of text into chars (one number per character; a byte
    that is no UTF-8 as itself with the top bit set). Returns the number of
    characters, or more than KH_SUGGEST_CHARS_MAX if text is longer. */

@@ -24,6 +24,10 @@ extern "C" {
    lower case, ä ö ü as ae oe ue, ß as ss; everything else as it is. */
 void kh_suggest_fold (const char *text, char *out, size_t cap);
 
+/* The characters of the UTF-8 text (code points: every byte but a continuation
+   byte counts), as a column of a table or a person counts them. */
+size_t kh_suggest_length (const char *text);
+
 /* The edit distance between the folded forms of a and b, in characters (bytes that
    are not UTF-8 count one each). Above KH_SUGGEST_CHARS_MAX characters either way,
    returns (size_t) -1. */

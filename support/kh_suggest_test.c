@@ -26,6 +26,8 @@ s_test_fold (void)
 static void
 s_test_distance (void)
 {
+    KH_CHECK ("a length is counted in characters", kh_suggest_length ("J\xc3\xbc" "chen") == 6
+              && kh_suggest_length ("") == 0, "got %zu", kh_suggest_length ("J\xc3\xbc" "chen"));
     KH_CHECK ("equal words have distance 0", kh_suggest_distance ("type", "type") == 0, "wrong");
     KH_CHECK ("case does not count", kh_suggest_distance ("TYPE", "type") == 0, "wrong");
     KH_CHECK ("a swap of neighbours counts one", kh_suggest_distance ("tpye", "type") == 1,

@@ -51,8 +51,8 @@ typedef struct {
 
 /* A filter of the log, as the test computes it from its model. */
 typedef struct {
-    const char *type;
-    const char *from;
+    const char *type;                   /* types, blank-separated ("idea offer") */
+    const char *from;                   /* AGS, blank-separated; "0516*": a prefix */
     int         since;                  /* seq, 0: none */
     int         until;
     int64_t     since_ms;               /* commit time, 0: none */
@@ -257,13 +257,28 @@ s_publish_flags (s_test_t *t, const char *type, const char *from, const char *ti
     s_publish (t, type, from, title, cmd);
 }
 
+/* True if value is one of the blank-separated words of list (NULL: any), a word
+   ending in '*' standing for every value that begins so. */
+static bool
+s_listed (const char *list, const char *value)
+{
+    for (const char *word = list; word && *word; ) {
+        size_t len = strcspn (word, " ");
+        bool prefix = len && word [len - 1] == '*';
+        if (prefix ? strncmp (value, word, len - 1) == 0
+                   : strlen (value) == len && strncmp (value, word, len) == 0)
+            return true;
+        word += len + strspn (word + len, " ");
+    }
+    return !list;
+}
+
 /* True if the message with seq (1-based) passes filter f, ignoring the limit. */
 static bool
 s_matches (const s_test_t *t, int seq, const s_filter_t *f)
 {
     const s_msg_t *msg = &t->msgs [seq - 1];
-    return (!f->type || streq (f->type, msg->type))
-        && (!f->from || streq (f->from, msg->from))
+    return s_listed (f->type, msg->type) && s_listed (f->from, msg->from)
         && (!f->since || seq >= f->since) && (!f->until || seq <= f->until)
         && (!f->since_ms || msg->at_ms >= f->since_ms)
         && (!f->until_ms || msg->at_ms <= f->until_ms);
@@ -522,6 +537,13 @@ test_subscribe (s_test_t *t)
     s_check_catch_up (t, "--type offer --from 05162", &(s_filter_t) { .type = "offer",
                       .from = "05162" }, 0);
     s_check_catch_up (t, "--type offer", &(s_filter_t) { .type = "offer" }, 1);
+    s_check_catch_up (t, "--type idea --type offer", &(s_filter_t) { .type = "idea offer" },
+                      0);
+    s_check_catch_up (t, "--from j\xc3\xbc" "chen --from DORMAGEN --type idea",
+                      &(s_filter_t) { .from = "05162012 05162004", .type = "idea" }, 0);
+    s_check_catch_up (t, "--from 0516", &(s_filter_t) { .from = "0516*" }, 0);
+    s_check_catch_up (t, "--from Rhein-Kreis --from kaa", &(s_filter_t) {
+                      .from = "05162 05162016" }, 1);
     s_check_live (t);
 }
 
@@ -553,19 +575,45 @@ s_learn_times (s_test_t *t)
     }
 }
 
-/* Checks `log ARGS` in table format: the header, then exactly the expected rows. */
+/* The Kreis and its members as the CLI names them without a section kreis. */
+static const char *const s_names [][2] = {
+    { "05162", "Rhein-Kreis Neuss" }, { "05162004", "Dormagen" },
+    { "05162008", "Grevenbroich" }, { "05162012", "J\xc3\xbc" "chen" },
+    { "05162016", "Kaarst" }, { "05162020", "Korschenbroich" }, { "05162022", "Meerbusch" },
+    { "05162024", "Neuss" }, { "05162028", "Rommerskirchen" }
+};
+
+/* Writes the table's FROM cell for ags into out: the AGS and its name, padded to
+   the width of the longest, "05162 Rhein-Kreis Neuss", in characters. */
+static void
+s_who (const char *ags, char *out, size_t cap)
+{
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof s_names / sizeof s_names [0]; i++)
+        if (streq (s_names [i][0], ags))
+            name = s_names [i][1];
+    int n = snprintf (out, cap, "%s%s%s", ags, name ? " " : "", name ? name : "");
+    int chars = 0;
+    for (const char *p = out; *p; p++)
+        chars += ((unsigned char) *p & 0xc0) != 0x80;
+    snprintf (out + n, cap - (size_t) n, "%*s", chars < 26 ? 26 - chars : 0, "");
+}
+
+/* Checks `log ARGS` in table format: the header, then exactly the expected rows,
+   each sender with its name. */
 static void
 s_check_table (s_test_t *t, const char *args, const int *seqs, int count)
 {
     int rc = s_sh (t, "kreishub log %s", args);
-    char expect [S_OUT_MAX];
+    char expect [S_OUT_MAX], who [128];
     int width = 12;                     /* the longest type: announcement */
-    size_t n = (size_t) snprintf (expect, sizeof expect, "%8s  %-24s  %-*s  %-8s  %s\n",
+    size_t n = (size_t) snprintf (expect, sizeof expect, "%8s  %-24s  %-*s  %-26s  %s\n",
                                   "SEQ", "AT", width, "TYPE", "FROM", "TITLE");
     for (int i = 0; i < count && n < sizeof expect; i++) {
         const s_msg_t *msg = &t->msgs [seqs [i] - 1];
-        n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-24s  %-*s  %-8s  %s\n",
-                                seqs [i], msg->at, width, msg->type, msg->from, msg->title);
+        s_who (msg->from, who, sizeof who);
+        n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-24s  %-*s  %s  %s\n",
+                                seqs [i], msg->at, width, msg->type, who, msg->title);
     }
     KH_CHECK ("log prints the table with exactly the expected rows",
               rc == 0 && streq (t->out, expect), "log %s: rc %d, got\n%s\nexpected\n%s",
@@ -641,6 +689,71 @@ s_check_quoting (s_test_t *t)
                                  "f\xc3\xbcr J\xc3\xbc" "chen\""), "rc %d '%s'", rc, t->out);
 }
 
+/* Counts the non-overlapping occurrences of needle in text. */
+static int
+s_occurrences (const char *text, const char *needle)
+{
+    int count = 0;
+    for (const char *p = strstr (text, needle); p; p = strstr (p + strlen (needle), needle))
+        count++;
+    return count;
+}
+
+/* Writes ms as Europe/Berlin's local time, TT.MM.JJJJ HH:MM, by the system's time
+   zone data (an oracle independent of the CLI's own rule). */
+static void
+s_berlin (int64_t ms, char *out, size_t cap)
+{
+    setenv ("TZ", "Europe/Berlin", 1);
+    tzset ();
+    time_t secs = (time_t) (ms / 1000);
+    struct tm tm;
+    localtime_r (&secs, &tm);
+    strftime (out, cap, "%d.%m.%Y %H:%M", &tm);
+    unsetenv ("TZ");
+    tzset ();
+}
+
+/* Exports with chosen columns, as JSON Lines, and for spreadsheets (--excel). */
+static void
+s_check_export (s_test_t *t)
+{
+    int rc = s_sh (t, "kreishub log --format csv --columns 'seq,from,name, body.keywords' "
+                   "--type idea --from 05162012 --until 1");
+    KH_CHECK ("--columns chooses the columns, a list's items joined with ';'", rc == 0
+              && streq (t->out, "seq,from,name,body.keywords\n"
+                                "1,05162012,J\xc3\xbc" "chen,Bauhof;Software\n"),
+              "rc %d '%s'", rc, t->out);
+    rc = s_sh (t, "kreishub log --format json --columns seq,name,title,body.hf --until 2");
+    KH_CHECK ("JSON Lines with chosen columns", rc == 0
+              && streq (t->out, "{\"seq\":1,\"name\":\"J\xc3\xbc" "chen\",\"title\":"
+                                "\"Gemeinsame Bauhof-Software\",\"body.hf\":2}\n"
+                                "{\"seq\":2,\"name\":\"Dormagen\",\"title\":\"B\xc3\xbc"
+                                "rgerportal, \\\"Digitaler Zwilling\\\" f\xc3\xbcr J\xc3\xbc"
+                                "chen\",\"body.hf\":null}\n"), "rc %d '%s'", rc, t->out);
+    rc = s_sh (t, "kreishub log --type comment --format csv --columns seq,from,body.text");
+    KH_CHECK ("a text with a line break stays one row, quoted", rc == 0
+              && strstr (t->out, ",05162024,\"Neuss pr\xc3\xbc" "ft.\nBis M\xc3\xa4rz.\"\n")
+              && s_occurrences (t->out, "\n") == 3, "rc %d '%s'", rc, t->out);
+    rc = s_sh (t, "kreishub log --excel --until 2");
+    KH_CHECK ("--excel: the BOM, ';', quoted texts, CRLF, Berlin's dates, the names",
+              rc == 0 && strncmp (t->out, "\xef\xbb\xbf\"seq\";\"at\";\"id\";\"type\";"
+                                  "\"from\";\"name\";\"ts\";\"title\";\"body\"\r\n", 59) == 0
+              && s_occurrences (t->out, "\r\n") == 3 && s_occurrences (t->out, "\n") == 3
+              && strstr (t->out, ";\"=\"\"05162004\"\"\";\"Dormagen\";")
+              && strstr (t->out, ";\"B\xc3\xbcrgerportal, \"\"Digitaler Zwilling\"\" "
+                                 "f\xc3\xbcr J\xc3\xbc" "chen\";"), "rc %d '%s'", rc, t->out);
+    char date [32], expect [48];
+    s_berlin (t->msgs [0].at_ms, date, sizeof date);
+    snprintf (expect, sizeof expect, "\r\n1;%s;", date);
+    KH_CHECK ("--excel gives the commit time in Berlin as TT.MM.JJJJ HH:MM",
+              strstr (t->out, expect), "'%s' not in '%s'", expect, t->out);
+    rc = s_sh (t, "kreishub log --type comment --excel --columns seq,body.text");
+    KH_CHECK ("--excel keeps a line break inside the quotes, the row ends in CRLF", rc == 0
+              && strstr (t->out, ";\"Neuss pr\xc3\xbc" "ft.\nBis M\xc3\xa4rz.\"\r\n"),
+              "rc %d '%s'", rc, t->out);
+}
+
 /* Formats ms as a time argument: "YYYY-MM-DDTHH:MM:SS.mmmZ", or with minutes only
    ("YYYY-MM-DD HH:MM"), or the date alone. */
 static void
@@ -674,6 +787,21 @@ test_log (s_test_t *t)
     s_check_log (t, "--since 4 -n 2 --type idea", &(s_filter_t) { .since = 4, .limit = 2,
                  .type = "idea" });
     s_check_log (t, "--since 99", &(s_filter_t) { .since = 99 });
+    /* repeated filters accumulate; a sender by name, in any case, or region prefix */
+    s_check_log (t, "--type idea --type offer", &(s_filter_t) { .type = "idea offer" });
+    s_check_log (t, "--type offer --type idea -n 3", &(s_filter_t) { .type = "idea offer",
+                 .limit = 3 });
+    s_check_log (t, "--from Dormagen --from j\xc3\xbc" "chen", &(s_filter_t) {
+                 .from = "05162004 05162012" });
+    s_check_log (t, "--from JUECHEN --type idea --type offer --from 05162", &(s_filter_t) {
+                 .from = "05162012 05162", .type = "idea offer" });
+    s_check_log (t, "--from 0516", &(s_filter_t) { .from = "0516*" });
+    s_check_log (t, "--from '05162*' --type offer", &(s_filter_t) { .from = "05162*",
+                 .type = "offer" });
+    s_check_log (t, "--from 05162 --from 0516201 --since 2", &(s_filter_t) {
+                 .from = "05162 0516201*", .since = 2 });
+    s_check_log (t, "--from kaarst --from Gre --type idea", &(s_filter_t) {
+                 .from = "05162016 05162008", .type = "idea" });
 
     /* times: exact to the ms, to the minute, and dates (an --until date: whole day) */
     char arg [64], args [160];
@@ -697,6 +825,7 @@ test_log (s_test_t *t)
     s_check_log (t, args, &(s_filter_t) { .since_ms = last->at_ms + S_DAY_MS });
     s_check_log (t, "--since 2021-11-01 --from 05162", &(s_filter_t) { .from = "05162" });
     s_check_quoting (t);
+    s_check_export (t);
 }
 
 /* ------------------------------------------------------- exit statuses */
@@ -754,27 +883,49 @@ test_usage_errors (s_test_t *t)
     memset (long_title, 'x', 201);
     long_title [201] = 0;
     char cmd [512];
-    s_check_usage (t, "kreishub log --bogus", "kreishub log", "unknown option '--bogus'");
-    s_check_usage (t, "kreishub subscribe --bogus", "kreishub subscribe",
-                   "unknown option '--bogus'");
-    s_check_usage (t, "kreishub ping --bogus", "kreishub ping", "unknown option '--bogus'");
-    s_check_usage (t, "kreishub --bogus", "kreishub", "unknown option '--bogus'");
-    s_check_usage (t, "kreishub", "kreishub",
-                   "which command? up, publish, subscribe, log, ping, keygen");
-    s_check_usage (t, "kreishub frobnicate", "kreishub", "unknown command 'frobnicate' "
-                   "(commands: up, publish, subscribe, log, ping, keygen)");
-    s_check_usage (t, "kreishub subscirbe", "kreishub",
-                   "unknown command 'subscirbe'; did you mean subscribe?");
-    s_check_usage (t, "kreishub log --limt 3", "kreishub log",
-                   "unknown option '--limt'; did you mean --limit?");
-    s_check_usage (t, "kreishub log --limit", "kreishub log", "option --limit needs a value (N)");
-    s_check_usage (t, "kreishub log --limit 1 -n 2", "kreishub log",
-                   "--limit given twice ('1', then '2'); give it once");
-    s_check_usage (t, "kreishub -e tcp://127.0.0.1:1 log -e tcp://127.0.0.1:2", "kreishub log",
-                   "--endpoint given twice ('tcp://127.0.0.1:1', then 'tcp://127.0.0.1:2' "
-                   "after the command); give it once");
-    s_check_usage (t, "kreishub log --format xml", "kreishub log",
-                   "--format is table, json or csv, not 'xml'");
+    static const char *const usage [][3] = {  /* command, program, why */
+        { "kreishub log --bogus", "kreishub log", "unknown option '--bogus'" },
+        { "kreishub subscribe --bogus", "kreishub subscribe",
+          "unknown option '--bogus'" },
+        { "kreishub ping --bogus", "kreishub ping", "unknown option '--bogus'" },
+        { "kreishub --bogus", "kreishub", "unknown option '--bogus'" },
+        { "kreishub", "kreishub",
+          "which command? up, publish, subscribe, log, ping, keygen" },
+        { "kreishub frobnicate", "kreishub", "unknown command 'frobnicate' "
+          "(commands: up, publish, subscribe, log, ping, keygen)" },
+        { "kreishub subscirbe", "kreishub",
+          "unknown command 'subscirbe'; did you mean subscribe?" },
+        { "kreishub log --limt 3", "kreishub log",
+          "unknown option '--limt'; did you mean --limit?" },
+        { "kreishub log --limit", "kreishub log", "option --limit needs a value (N)" },
+        { "kreishub log --limit 1 -n 2", "kreishub log",
+          "--limit given twice ('1', then '2'); give it once" },
+        { "kreishub -e tcp://127.0.0.1:1 log -e tcp://127.0.0.1:2", "kreishub log",
+          "--endpoint given twice ('tcp://127.0.0.1:1', then 'tcp://127.0.0.1:2' "
+          "after the command); give it once" },
+        { "kreishub log --format xml", "kreishub log",
+          "--format is table, json or csv, not 'xml'" },
+        { "kreishub log --type ida", "kreishub log",
+          "--type: 'ida' is not a message type; did you mean idea?" },
+        { "kreishub log --from 051620241", "kreishub log", "--from: '051620241' "
+          "is not an AGS (8 or 5 digits) nor a region prefix (0516, 05162*)" },
+        { "kreishub subscribe --from Nuess", "kreishub subscribe", "--from: "
+          "'Nuess' is not a name of the Kreis' members; did you mean Neuss "
+          "(05162024)?" },
+        { "kreishub log --from Ko --from K", "kreishub log", "--from: 'K' "
+          "begins 2 names: Kaarst (05162016) or Korschenbroich (05162020); give "
+          "more of it" },
+        { "kreishub log --audit --type idea", "kreishub log",
+          "--type filters the log, not the audit" },
+        { "kreishub log --columns seq", "kreishub log", "--columns chooses the "
+          "columns of csv and json; give --format csv or --format json" },
+        { "kreishub log --format json --excel", "kreishub log",
+          "--excel is a kind of csv, not of json" },
+        { "kreishub log -f csv --columns seq,titel", "kreishub log",
+          "--columns: 'titel' is not a column; did you mean title?" },
+    };
+    for (size_t i = 0; i < sizeof usage / sizeof usage [0]; i++)
+        s_check_usage (t, usage [i][0], usage [i][1], usage [i][2]);
     s_check_fails (t, "kreishub publish idea --from 05162012", 1, "title: required");
     s_check_fails (t, "kreishub publish idea --from 05162012 --title ''", 1, "RANGE");
     snprintf (cmd, sizeof cmd, "kreishub publish idea --from 05162012 --title %s", long_title);
@@ -795,7 +946,6 @@ test_usage_errors (s_test_t *t)
     s_check_fails (t, "kreishub publish idea --title x --from 05162012 "
                    "--id 3f2a9c4e-8b1d-4e6f-9a2b-1c3d4e5f6a7b", 1, "give --ts too");
     s_check_fails (t, "kreishub log --type memo", 1, "'memo' is not a message type");
-    s_check_fails (t, "kreishub log --from 0516", 1, "AGS (8 or 5 digits)");
     s_check_fails (t, "kreishub log --since yesterday", 1, "neither a seq nor a time");
     s_check_fails (t, "kreishub log --until 2021-02-30", 1, "neither a seq nor a time");
     s_check_fails (t, "kreishub subscribe --type memo", 1, "'memo' is not a message type");

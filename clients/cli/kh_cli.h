@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <czmq.h>
 #include "kh_conf.h"
+#include "kh_filter.h"
 #include "kh_json.h"
+#include "kh_members.h"
 #include "kh_opts.h"
 #include "kh_value.h"
 #include "kreishub/kreishub.h"
@@ -41,6 +43,7 @@ typedef struct {
     kh_keys_t  *keys;                   /* loaded by kh_cli_trust; NULL: not yet, or plain */
     int         trust;                  /* kh_cli_trust's result: 0 not decided yet, 1
                                            secure, 2 plain, -1 refused */
+    kh_members_t *members;              /* the registry of names (kh_cli_members) */
     kh_opt_t    shared [7];             /* the table of the shared options (kh_cli_shared) */
 } kh_cli_t;
 
@@ -83,7 +86,12 @@ int kh_cli_bad (const kh_opts_t *opts);
    (after saying why on stderr) if a file was named but cannot be read. */
 int kh_cli_load_config (kh_cli_t *cli);
 
-/* Frees what kh_cli_load_config and kh_cli_trust loaded. */
+/* The registry of names: the config file's section kreis, else the Rhein-Kreis
+   Neuss (kh_members.h), loaded once. Returns it, or NULL after saying on stderr
+   why the config file or its section kreis cannot be read. */
+const kh_members_t *kh_cli_members (kh_cli_t *cli);
+
+/* Frees what kh_cli_load_config, kh_cli_trust and kh_cli_members loaded. */
 void kh_cli_release (kh_cli_t *cli);
 
 /* The config file's path: -c, else KREISHUB_CONFIG, else NULL. */
@@ -130,11 +138,12 @@ int kh_cli_int (const char *name, const char *text, int *value);
    set and the other 0, or -1 if text is neither. */
 int kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at);
 
-/* Checks the filters --type and --from of command (e.g. "kreishub log"); NULL is
-   not given. Returns 0 if type is a message type and from an AGS, else -1 after
-   saying on stderr "COMMAND: 'TEXT' is not a message type" (or "... not an AGS (8
-   or 5 digits)"). */
-int kh_cli_filters (const char *command, const char *type, const char *from);
+/* Reads the values of the repeatable options --type and --from (from may be NULL:
+   none) into filter (kh_filter.h), a sender as an AGS, a region prefix or a name
+   from kh_cli_members. Returns 0, or -1 after saying on stderr "PROGRAM: --from:
+   why" (or --type). */
+int kh_cli_filter (kh_cli_t *cli, const char *program, const kh_opt_list_t *types,
+                   const kh_opt_list_t *from, kh_filter_t *filter);
 
 /* The exit status for a kh_err code from the library. */
 int kh_cli_exit_status (int code);
@@ -174,19 +183,24 @@ typedef enum {
 /* Reads a format name; returns 0 or -1. */
 int kh_cli_format (const char *text, kh_format_t *format);
 
-/* Prints the header line of format (none for json) to file. */
-void kh_cli_print_header (FILE *file, kh_format_t format);
+/* Prints the header line of format (none for json) to file; the table's FROM column
+   is as wide as an AGS and the longest name of names (NULL: no names). */
+void kh_cli_print_header (FILE *file, kh_format_t format, const kh_members_t *names);
 
-/* Prints one record as a line of format to file. Returns 0, or -1 if it cannot be
-   rendered (out of memory); a record whose envelope cannot be read is shown with
-   '?' in its table columns. */
-int kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec);
+/* Prints one record as a line of format to file, in a table with the sender's name
+   next to its AGS (if names knows it). Returns 0, or -1 if it cannot be rendered
+   (out of memory); a record whose envelope cannot be read is shown with '?' in its
+   table columns. */
+int kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec,
+                         const kh_members_t *names);
 
 /* The same for the audit (`kreishub log --audit`): the header of format, and one
    audit record as a line (table: seq, at, endpoint, command, code, peer, claimed,
    ags, role, reason, "-" for what is not known; json and csv: every field, the
-   key and the code's number too). Returns 0, or -1 if memory ran out (json). */
-void kh_cli_print_audit_header (FILE *file, kh_format_t format);
-int kh_cli_print_audit (FILE *file, kh_format_t format, const kh_audit_t *rec);
+   key and the code's number too); names as for records. Returns 0, or -1 if
+   memory ran out (json). */
+void kh_cli_print_audit_header (FILE *file, kh_format_t format, const kh_members_t *names);
+int kh_cli_print_audit (FILE *file, kh_format_t format, const kh_audit_t *rec,
+                        const kh_members_t *names);
 
 #endif

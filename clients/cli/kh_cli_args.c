@@ -63,11 +63,24 @@ kh_cli_load_config (kh_cli_t *cli)
     return cli->root ? 0 : kh_conf_load ("kreishub", kh_cli_config_path (cli), &cli->root);
 }
 
+const kh_members_t *
+kh_cli_members (kh_cli_t *cli)
+{
+    if (cli->members || kh_cli_load_config (cli))
+        return cli->members;
+    kh_problem_t why;
+    cli->members = kh_members_load (cli->root, &why);
+    if (!cli->members)
+        fprintf (stderr, "kreishub: the config file's section kreis: %s\n", why.reason);
+    return cli->members;
+}
+
 void
 kh_cli_release (kh_cli_t *cli)
 {
     zconfig_destroy (&cli->root);
     kh_keys_destroy (&cli->keys);
+    kh_members_destroy (&cli->members);
 }
 
 /* ------------------------------------------------------------ endpoints */
@@ -217,16 +230,24 @@ kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at)
 }
 
 int
-kh_cli_filters (const char *command, const char *type, const char *from)
+kh_cli_filter (kh_cli_t *cli, const char *program, const kh_opt_list_t *types,
+               const kh_opt_list_t *from, kh_filter_t *filter)
 {
-    if (type && !kh_schema_type_known (type)) {
-        fprintf (stderr, "%s: '%s' is not a message type\n", command, type);
+    char err [600];
+    memset (filter, 0, sizeof *filter);
+    for (size_t i = 0; types && i < types->count; i++)
+        if (kh_filter_add_type (filter, types->items [i], err, sizeof err)) {
+            fprintf (stderr, "%s: --type: %s\n", program, err);
+            return -1;
+        }
+    const kh_members_t *members = from && from->count ? kh_cli_members (cli) : NULL;
+    if (from && from->count && !members)
         return -1;
-    }
-    if (from && !kh_ags_valid (from, strlen (from))) {
-        fprintf (stderr, "%s: '%s' is not an AGS (8 or 5 digits)\n", command, from);
-        return -1;
-    }
+    for (size_t i = 0; from && i < from->count; i++)
+        if (kh_filter_add_sender (filter, members, from->items [i], err, sizeof err)) {
+            fprintf (stderr, "%s: --from: %s\n", program, err);
+            return -1;
+        }
     return 0;
 }
 

@@ -49,20 +49,90 @@ s_test_numbers (void)
               && ms == 0, "ms %d", ms);
 }
 
-/* --type and --from of log and subscribe, checked in one place. */
+/* Adds the sender text to filter; returns 0 or -1, the reason in err. */
+static int
+s_sender (kh_filter_t *filter, const kh_members_t *members, const char *text, char *err)
+{
+    return kh_filter_add_sender (filter, members, text, err, 600);
+}
+
+/* --type and --from of log and subscribe: repeatable, by AGS, name or prefix. */
 static void
 s_test_filters (void)
 {
-    KH_CHECK ("no filters pass", kh_cli_filters ("kreishub log", NULL, NULL) == 0, "refused");
-    KH_CHECK ("a message type and an AGS of 8 or 5 digits pass",
-              kh_cli_filters ("kreishub log", "offer", "05162004") == 0
-              && kh_cli_filters ("kreishub log", "idea", "05162") == 0, "refused");
-    fprintf (stderr, "(three expected messages follow)\n");
-    KH_CHECK ("a type that is not one is refused",
-              kh_cli_filters ("kreishub log", "memo", NULL) == -1, "passed");
-    KH_CHECK ("a sender that is not an AGS is refused",
-              kh_cli_filters ("kreishub subscribe", NULL, "0516") == -1
-              && kh_cli_filters ("kreishub subscribe", "idea", "05162x04") == -1, "passed");
+    kh_problem_t why;
+    kh_members_t *members = kh_members_load (NULL, &why);
+    kh_filter_t filter = { .type_count = 0 };
+    char err [600] = "";
+    KH_CHECK ("no filter selects everything", kh_filter_match (&filter, "idea", "05162004")
+              && kh_filter_match_sender (&filter, "05158004"), "refused");
+    KH_CHECK ("types are added and a type given twice counts once",
+              kh_filter_add_type (&filter, "idea", err, sizeof err) == 0
+              && kh_filter_add_type (&filter, "offer", err, sizeof err) == 0
+              && kh_filter_add_type (&filter, "idea", err, sizeof err) == 0
+              && filter.type_count == 2, "%s", err);
+    KH_CHECK ("a mistyped type gets did you mean",
+              kh_filter_add_type (&filter, "ofer", err, sizeof err) == -1
+              && streq (err, "'ofer' is not a message type; did you mean offer?"), "%s", err);
+    KH_CHECK ("a type that is nothing like one lists the types",
+              kh_filter_add_type (&filter, "memo", err, sizeof err) == -1
+              && strstr (err, "'memo' is not a message type (idea, offer, request, "),
+              "%s", err);
+    KH_CHECK ("an AGS, a name in any case and a name's beginning are senders",
+              s_sender (&filter, members, "05162004", err) == 0
+              && s_sender (&filter, members, "neuss", err) == 0
+              && s_sender (&filter, members, "J\xc3\xbc" "ch", err) == 0
+              && s_sender (&filter, members, "Rhein-Kreis", err) == 0
+              && filter.sender_count == 4 && streq (filter.senders [1], "05162024")
+              && streq (filter.senders [2], "05162012") && streq (filter.senders [3], "05162"),
+              "%s", err);
+    KH_CHECK ("the filter selects by type and sender",
+              kh_filter_match (&filter, "offer", "05162012")
+              && !kh_filter_match (&filter, "comment", "05162012")
+              && !kh_filter_match (&filter, "idea", "05162016"), "wrong");
+    KH_CHECK ("several types and senders: the hub filters by none of them",
+              streq (kh_filter_hub_type (&filter), "") && streq (kh_filter_hub_sender (&filter), ""),
+              "wrong");
+    kh_query_t base = { .since_seq = 7 }, queries [KH_FILTER_QUERIES_MAX];
+    size_t n = kh_filter_queries (&filter, &base, queries);
+    KH_CHECK ("two types and four senders ask eight queries, one per pair, in base's bounds",
+              n == 8 && streq (queries [0].type, "idea") && streq (queries [0].from, "05162004")
+              && streq (queries [7].type, "offer") && streq (queries [7].from, "05162")
+              && queries [5].since_seq == 7, "n %zu", n);
+    KH_CHECK ("a region prefix and a Kreis with its members are senders",
+              s_sender (&filter, members, "0516", err) == 0
+              && s_sender (&filter, members, "05158*", err) == 0 && filter.prefix_count == 2
+              && streq (filter.prefixes [1], "05158"), "%s", err);
+    KH_CHECK ("a prefix selects every AGS that begins so",
+              kh_filter_match (&filter, "idea", "05158004")
+              && kh_filter_match (&filter, "idea", "05166004")
+              && !kh_filter_match (&filter, "idea", "05370004"), "wrong");
+    n = kh_filter_queries (&filter, &base, queries);
+    KH_CHECK ("with a prefix the hub is asked by type only", n == 2
+              && streq (queries [1].type, "offer") && streq (queries [1].from, ""), "n %zu", n);
+    KH_CHECK ("a beginning of several names lists them",
+              s_sender (&filter, members, "k", err) == -1
+              && streq (err, "'k' begins 2 names: Kaarst (05162016) or Korschenbroich "
+                             "(05162020); give more of it"), "%s", err);
+    KH_CHECK ("a mistyped name gets did you mean",
+              s_sender (&filter, members, "Nuess", err) == -1
+              && streq (err, "'Nuess' is not a name of the Kreis' members; did you mean "
+                             "Neuss (05162024)?"), "%s", err);
+    KH_CHECK ("a name of no member says what a sender can be",
+              s_sender (&filter, members, "Berlin", err) == -1
+              && strstr (err, "neither an AGS (8 or 5 digits), a region prefix"), "%s", err);
+    KH_CHECK ("digits that are no AGS nor prefix are refused",
+              s_sender (&filter, members, "051620241", err) == -1
+              && s_sender (&filter, members, "0516x", err) == -1, "%s", err);
+    kh_filter_t one = { .type_count = 0 };
+    s_sender (&one, members, "Kaarst", err);
+    kh_filter_add_type (&one, "request", err, sizeof err);
+    n = kh_filter_queries (&one, &base, queries);
+    KH_CHECK ("one type from one sender: the hub filters by both, in one query",
+              streq (kh_filter_hub_type (&one), "request")
+              && streq (kh_filter_hub_sender (&one), "05162016") && n == 1
+              && streq (queries [0].from, "05162016"), "n %zu", n);
+    kh_members_destroy (&members);
 }
 
 static void
@@ -159,9 +229,10 @@ s_test_exit_statuses (void)
                   kh_errname (code), kh_cli_exit_status (code));
 }
 
-/* Renders a record of title in format into a string (caller frees). */
+/* Renders a record of title from 05162012 in format into a string (caller frees),
+   with the names of members (NULL: none). */
 static char *
-s_render (kh_format_t format, const char *title, bool header)
+s_render (kh_format_t format, const char *title, bool header, const kh_members_t *members)
 {
     kh_builder_t *builder = kh_builder_new ("idea");
     kh_problem_t why;
@@ -177,8 +248,8 @@ s_render (kh_format_t format, const char *title, bool header)
     size_t size = 0;
     FILE *file = open_memstream (&text, &size);
     if (header)
-        kh_cli_print_header (file, format);
-    kh_cli_print_record (file, format, &rec);
+        kh_cli_print_header (file, format, members);
+    kh_cli_print_record (file, format, &rec, members);
     fclose (file);
     msgpack_sbuffer_destroy (&env);
     kh_builder_destroy (&builder);
@@ -194,7 +265,7 @@ s_test_output (void)
     KH_CHECK ("xml is not a format", kh_cli_format ("xml", &format) == -1, "accepted");
     KH_CHECK ("a format's name is read in any case, as every choice is",
               kh_cli_format ("JSON", &format) == 0 && format == KH_FORMAT_JSON, "refused");
-    char *text = s_render (KH_FORMAT_TABLE, "Gemeinsame Bauhof-Software", true);
+    char *text = s_render (KH_FORMAT_TABLE, "Gemeinsame Bauhof-Software", true, NULL);
     KH_CHECK ("a table row shows seq, time, type (as wide as 'announcement'), sender and "
               "title on one line",
               text && strstr (text, "SEQ") && strstr (text, "TITLE")
@@ -202,12 +273,22 @@ s_test_output (void)
                                "Gemeinsame Bauhof-Software\n"),
               "got '%s'", text ? text : "NULL");
     free (text);
-    text = s_render (KH_FORMAT_JSON, "Open Data", false);
+    kh_problem_t why;
+    kh_members_t *members = kh_members_load (NULL, &why);
+    text = s_render (KH_FORMAT_TABLE, "Bauhof", true, members);
+    KH_CHECK ("with names the sender's name stands next to its AGS, the column as wide "
+              "as the longest name (in characters, not bytes)",
+              text && strstr (text, "TYPE          FROM                        TITLE\n")
+              && strstr (text, "idea          05162012 J\xc3\xbc" "chen             Bauhof\n"),
+              "got '%s'", text ? text : "NULL");
+    free (text);
+    kh_members_destroy (&members);
+    text = s_render (KH_FORMAT_JSON, "Open Data", false, NULL);
     KH_CHECK ("a JSON line is one object with the seq", text && text [0] == '{'
               && strstr (text, "\"seq\":42") && strchr (text, '\n') == text + strlen (text) - 1,
               "got '%s'", text ? text : "NULL");
     free (text);
-    text = s_render (KH_FORMAT_CSV, "a, \"quoted\" title", true);
+    text = s_render (KH_FORMAT_CSV, "a, \"quoted\" title", true, NULL);
     KH_CHECK ("CSV has a header and quotes a title with commas and quotes",
               text && strstr (text, "seq,") == text && strstr (text, "\"a, \"\"quoted\"\" title\""),
               "got '%s'", text ? text : "NULL");

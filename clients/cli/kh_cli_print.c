@@ -3,9 +3,10 @@
 #include <string.h>
 #include "kh_cli.h"
 #include "kh_json.h"
+#include "kh_suggest.h"
 
 #define S_SEQ_WIDTH  8                  /* seq column; larger numbers push the row */
-#define S_FROM_WIDTH KH_AGS_MAX
+#define S_NAME_MAX   20                 /* characters of a name in a table, at most */
 
 int
 kh_cli_format (const char *text, kh_format_t *format)
@@ -32,12 +33,57 @@ s_type_width (void)
     return (int) width;
 }
 
-void
-kh_cli_print_header (FILE *file, kh_format_t format)
+/* The width of a column that shows an AGS and its name (names NULL: the AGS
+   alone), in characters. */
+static int
+s_who_width (const kh_members_t *names)
 {
-    if (format == KH_FORMAT_TABLE)
-        fprintf (file, "%*s  %-24s  %-*s  %-*s  %s\n", S_SEQ_WIDTH, "SEQ", "AT",
-                 s_type_width (), "TYPE", S_FROM_WIDTH, "FROM", "TITLE");
+    size_t width = names ? kh_members_name_width (names) : 0;
+    width = width > S_NAME_MAX ? S_NAME_MAX : width;
+    return KH_AGS_MAX + (width ? 1 + (int) width : 0);
+}
+
+/* Prints text and blanks after it up to width characters. */
+static void
+s_pad (FILE *file, const char *text, int width)
+{
+    int chars = (int) kh_suggest_length (text);
+    fprintf (file, "%s%*s", text, width > chars ? width - chars : 0, "");
+}
+
+/* Prints the AGS ags and its name (if names knows it; a longer one than
+   S_NAME_MAX characters cut, ending in an ellipsis), padded to width characters. */
+static void
+s_who (FILE *file, const kh_members_t *names, const char *ags, int width)
+{
+    const char *name = names ? kh_members_name (names, ags) : NULL;
+    char text [KH_AGS_MAX + 2 + 4 * S_NAME_MAX + 4];
+    int len = snprintf (text, KH_AGS_MAX + 3, "%s%s", ags, name ? " " : "");
+    size_t n = len < 0 ? 0 : len > KH_AGS_MAX + 2 ? KH_AGS_MAX + 2 : (size_t) len;
+    size_t chars = name ? kh_suggest_length (name) : 0;
+    size_t keep = chars > S_NAME_MAX ? S_NAME_MAX - 1 : chars;
+    for (size_t c = 0; name && *name; name++) {
+        if (((unsigned char) *name & 0xc0) != 0x80 && c++ == keep)
+            break;
+        text [n++] = *name;
+    }
+    if (chars > keep) {
+        memcpy (text + n, "\xe2\x80\xa6", 3);
+        n += 3;
+    }
+    text [n] = 0;
+    s_pad (file, text, width);
+}
+
+void
+kh_cli_print_header (FILE *file, kh_format_t format, const kh_members_t *names)
+{
+    if (format == KH_FORMAT_TABLE) {
+        fprintf (file, "%*s  %-24s  %-*s  ", S_SEQ_WIDTH, "SEQ", "AT", s_type_width (),
+                 "TYPE");
+        s_pad (file, "FROM", s_who_width (names));
+        fprintf (file, "  TITLE\n");
+    }
     else
     if (format == KH_FORMAT_CSV)
         fprintf (file, "%s\n", kh_record_csv_header ());
@@ -56,7 +102,7 @@ s_one_line (const char *title, char *out, size_t cap)
 
 /* Prints rec as one row of the table. */
 static void
-s_print_row (FILE *file, const kh_record_t *rec)
+s_print_row (FILE *file, const kh_record_t *rec, const kh_members_t *names)
 {
     kh_envelope_t env;
     kh_problem_t why;
@@ -68,16 +114,18 @@ s_print_row (FILE *file, const kh_record_t *rec)
         snprintf (env.title, sizeof env.title, "? (%s)", kh_errname (why.code));
     }
     s_one_line (env.title, title, sizeof title);
-    fprintf (file, "%*llu  %-24s  %-*s  %-*s  %s\n", S_SEQ_WIDTH,
-             (unsigned long long) rec->info.seq, at, s_type_width (), env.type,
-             S_FROM_WIDTH, env.from, title);
+    fprintf (file, "%*llu  %-24s  %-*s  ", S_SEQ_WIDTH, (unsigned long long) rec->info.seq,
+             at, s_type_width (), env.type);
+    s_who (file, names, env.from, s_who_width (names));
+    fprintf (file, "  %s\n", title);
 }
 
 int
-kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec)
+kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec,
+                     const kh_members_t *names)
 {
     if (format == KH_FORMAT_TABLE) {
-        s_print_row (file, rec);
+        s_print_row (file, rec, names);
         return 0;
     }
     char *line = format == KH_FORMAT_JSON ? kh_record_to_json (rec) : kh_record_to_csv (rec);
@@ -95,12 +143,16 @@ kh_cli_print_record (FILE *file, kh_format_t format, const kh_record_t *rec)
     "seq,at,endpoint,command,code,name,size,peer,claimed,ags,role,key,reason"
 
 void
-kh_cli_print_audit_header (FILE *file, kh_format_t format)
+kh_cli_print_audit_header (FILE *file, kh_format_t format, const kh_members_t *names)
 {
-    if (format == KH_FORMAT_TABLE)
-        fprintf (file, "%*s  %-24s  %-8s  %-8s  %-13s  %-21s  %-*s  %-*s  %-12s  %s\n",
-                 S_SEQ_WIDTH, "SEQ", "AT", "ENDPOINT", "COMMAND", "CODE", "PEER",
-                 S_FROM_WIDTH, "CLAIMED", S_FROM_WIDTH, "AGS", "ROLE", "REASON");
+    if (format == KH_FORMAT_TABLE) {
+        fprintf (file, "%*s  %-24s  %-8s  %-8s  %-13s  %-21s  ", S_SEQ_WIDTH, "SEQ", "AT",
+                 "ENDPOINT", "COMMAND", "CODE", "PEER");
+        s_pad (file, "CLAIMED", s_who_width (names));
+        fputs ("  ", file);
+        s_pad (file, "AGS", s_who_width (names));
+        fprintf (file, "  %-12s  %s\n", "ROLE", "REASON");
+    }
     else
     if (format == KH_FORMAT_CSV)
         fprintf (file, "%s\n", S_AUDIT_CSV_HEADER);
@@ -164,18 +216,30 @@ s_csv (FILE *file, const char *text, char sep)
     fputc (sep, file);
 }
 
-int
-kh_cli_print_audit (FILE *file, kh_format_t format, const kh_audit_t *rec)
+/* Prints rec as one row of the audit's table. */
+static void
+s_print_audit_row (FILE *file, const kh_audit_t *rec, const kh_members_t *names)
 {
     char at [25];
     kh_time_format (rec->at, at);
-    const char *name = rec->code ? kh_errname (rec->code) : "-";
+    fprintf (file, "%*llu  %-24s  %-8s  %-8s  %-13s  %-21s  ", S_SEQ_WIDTH,
+             (unsigned long long) rec->seq, at, s_dash (rec->endpoint),
+             s_dash (rec->command), rec->code ? kh_errname (rec->code) : "-",
+             s_dash (rec->peer));
+    s_who (file, names, s_dash (rec->claimed), s_who_width (names));
+    fputs ("  ", file);
+    s_who (file, names, s_dash (rec->ags), s_who_width (names));
+    fprintf (file, "  %-12s  %s\n", s_dash (rec->role), rec->reason);
+}
+
+int
+kh_cli_print_audit (FILE *file, kh_format_t format, const kh_audit_t *rec,
+                    const kh_members_t *names)
+{
+    char at [25];
+    kh_time_format (rec->at, at);
     if (format == KH_FORMAT_TABLE)
-        fprintf (file, "%*llu  %-24s  %-8s  %-8s  %-13s  %-21s  %-*s  %-*s  %-12s  %s\n",
-                 S_SEQ_WIDTH, (unsigned long long) rec->seq, at, s_dash (rec->endpoint),
-                 s_dash (rec->command), name, s_dash (rec->peer), S_FROM_WIDTH,
-                 s_dash (rec->claimed), S_FROM_WIDTH, s_dash (rec->ags), s_dash (rec->role),
-                 rec->reason);
+        s_print_audit_row (file, rec, names);
     else
     if (format == KH_FORMAT_CSV) {
         fprintf (file, "%llu,%s,", (unsigned long long) rec->seq, at);

@@ -150,7 +150,8 @@ s_test_log (void)
     int rc = s_run (out, sizeof out, err, sizeof err, "log");
     KH_CHECK ("log prints a header and one aligned row per record",
               rc == 0 && s_lines (out) == 5 && strstr (out, "     SEQ  AT")
-              && strstr (out, "       2  ") && strstr (out, "  offer         05162     Fortbildung"),
+              && strstr (out, "       2  ")
+              && strstr (out, "  offer         05162 Rhein-Kreis Neuss     Fortbildung\n"),
               "rc %d out '%s' err '%s'", rc, out, err);
     rc = s_run (out, sizeof out, err, sizeof err, "log --type offer --format csv");
     KH_CHECK ("log --type offer --format csv prints the header and the one offer",
@@ -191,7 +192,7 @@ s_test_subscribe_and_ping (void)
               rc == 3 && s_lines (out) == 4, "rc %d out '%s' err '%s'", rc, out, err);
     rc = s_run (out, sizeof out, err, sizeof err, "subscribe --type offer --timeout 200");
     KH_CHECK ("subscribe without --count ends at --timeout with 0", rc == 0, "rc %d", rc);
-    rc = s_run (out, sizeof out, err, sizeof err, "subscribe --from 0516");
+    rc = s_run (out, sizeof out, err, sizeof err, "subscribe --from 051620241");
     KH_CHECK ("subscribe --from with a bad AGS is a usage error", rc == 1, "rc %d", rc);
     rc = s_run (out, sizeof out, err, sizeof err, "ping");
     KH_CHECK ("ping prints the head and the recorder",

@@ -36,7 +36,7 @@ s_parse (int argc, char *argv [], s_args_t *args)
         { NULL }
     };
     kh_opts_t opts = {
-        .program = "kreishub keygen", .table = table,
+        .program = "kreishub keygen", .once = true, .table = table,
         .synopsis = "--ags AGS --name NAME --role ROLE [options] | --server [options]",
         .about = "Makes a CURVE certificate pair: BASE.cert, the public part, which names "
                  "its holder\n(ags, name, role) and goes into the broker's clients "

@@ -13,7 +13,8 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], int *timeout)
         { NULL }
     };
     kh_opts_t opts = {
-        .program = "kreishub ping", .table = table, .shared = kh_cli_shared (cli),
+        .program = "kreishub ping",
+        .once = true, .table = table, .shared = kh_cli_shared (cli),
         .about = "Asks the broker for its head (the last published seq) and whether a "
                  "recorder is\nconnected. Exit status 0 if the hub can store, 3 if it did "
                  "not answer in time or\nhas no recorder.\n"

@@ -73,7 +73,8 @@ s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
     };
     memcpy (table, options, sizeof options);
     *opts = (kh_opts_t) {
-        .program = "kreishub publish", .synopsis = "TYPE [options] [--FIELD VALUE ...]",
+        .program = "kreishub publish",
+        .once = true, .synopsis = "TYPE [options] [--FIELD VALUE ...]",
         .table = table, .shared = kh_cli_shared (cli),
         .about = about,
         .notes = "Exit status: 0 stored, 1 invalid, 2 rejected by the hub, 3 no answer or "

@@ -5,8 +5,8 @@
 
 /* What the command line says, besides the shared options. */
 typedef struct {
-    const char *type;                   /* --type, NULL: any */
-    const char *from;                   /* --from, NULL: any */
+    kh_filter_t filter;                 /* --type and --from */
+    const kh_members_t *names;          /* names next to the AGS */
     uint64_t    since;                  /* --since SEQ, 0: live only */
     uint64_t    count;                  /* --count N, 0: no end */
     bool        json;                   /* --json: one object per line */
@@ -19,9 +19,13 @@ static int
 s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
 {
     const char *since = NULL, *count = NULL, *timeout = NULL;
+    kh_opt_list_t lists [] = { { .name = "type" }, { .name = "from" }, { .name = NULL } };
     const kh_opt_t table [] = {
-        { "type", 0, "TYPE", &args->type, NULL, "only this message type (idea, offer)" },
-        { "from", 0, "AGS", &args->from, NULL, "only this sender" },
+        { "type", 0, "TYPE", NULL, NULL, "only this message type (idea, offer, ...);\n"
+          "repeat for more" },
+        { "from", 0, "WHO", NULL, NULL, "only this sender: an AGS, a name of the Kreis'\n"
+          "members (Neuss, jüchen; a unique beginning will do)\nor a region prefix "
+          "(0516, 05162*); repeat for more" },
         { "since", 0, "SEQ", &since, NULL,
           "catch up from this seq on first (default: live only)" },
         { "count", 'n', "N", &count, NULL, "stop after N records" },
@@ -31,9 +35,11 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
         { NULL }
     };
     kh_opts_t opts = {
-        .program = "kreishub subscribe", .table = table, .shared = kh_cli_shared (cli),
+        .program = "kreishub subscribe",
+        .once = true, .table = table, .shared = kh_cli_shared (cli),
+        .lists = lists,
         .about = "Prints records as they are stored, one line each (seq, time, type, "
-                 "sender,\ntitle). With --since it first prints the stored records from "
+                 "sender\nwith its name, title). With --since it first prints the stored records from "
                  "that seq on, then\ncontinues live; a record dropped on the way is fetched "
                  "from the store, so none\nis missed or shown twice.\n",
         .notes = "While the store is unavailable (recorder restarting) it waits and tries "
@@ -46,7 +52,8 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     &&  (kh_cli_uint ("--since", since, UINT64_MAX, &args->since)
      ||  kh_cli_uint ("--count", count, UINT64_MAX, &args->count)
      ||  kh_cli_int ("--timeout", timeout, &args->timeout)
-     ||  kh_cli_filters (opts.program, args->type, args->from)))
+     ||  kh_cli_filter (cli, opts.program, &lists [0], &lists [1], &args->filter)
+     ||  !(args->names = kh_cli_members (cli))))
         rc = kh_cli_bad (&opts);
     return rc;
 }
@@ -73,17 +80,28 @@ s_wait_store (const s_args_t *args, int64_t since, bool *warned, int code)
     return !zsys_interrupted;
 }
 
+/* How long the next wait may take: what is left of --timeout since the last
+   record shown at shown_at (-1: for ever). */
+static int
+s_left (const s_args_t *args, int64_t shown_at)
+{
+    if (args->timeout < 0)
+        return -1;
+    int64_t left = shown_at + args->timeout - zclock_mono ();
+    return left > 0 ? (int) left : 0;
+}
+
 /* Prints records until count, timeout, interrupt or failure. Returns the exit status. */
 static int
 s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
 {
     kh_format_t format = args->json ? KH_FORMAT_JSON : KH_FORMAT_TABLE;
     uint64_t shown = 0;
-    int64_t progress = zclock_mono ();
+    int64_t shown_at = zclock_mono ();
     bool warned = false;
     while (!args->count || shown < args->count) {
         kh_record_t rec;
-        int rc = kh_subscriber_next (sub, args->timeout, &rec);
+        int rc = kh_subscriber_next (sub, s_left (args, shown_at), &rec);
         if (rc == KH_ETIMEOUT) {
             if (zsys_interrupted || !args->count)
                 return KH_EXIT_OK;
@@ -92,17 +110,19 @@ s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
                      (unsigned long long) args->count);
             return KH_EXIT_UNREACHABLE;
         }
-        if (s_transient (rc) && s_wait_store (args, progress, &warned, rc))
+        if (s_transient (rc) && s_wait_store (args, shown_at, &warned, rc))
             continue;
         if (rc)
             return zsys_interrupted ? KH_EXIT_OK : kh_cli_report (endpoint, rc, NULL);
-        if (kh_cli_print_record (stdout, format, &rec))
+        warned = false;
+        if (!kh_filter_match_record (&args->filter, &rec))
+            continue;                   /* the hub filters by one type and sender */
+        if (kh_cli_print_record (stdout, format, &rec, args->names))
             fprintf (stderr, "kreishub subscribe: record %llu cannot be shown\n",
                      (unsigned long long) rec.info.seq);
         fflush (stdout);
         shown++;
-        progress = zclock_mono ();
-        warned = false;
+        shown_at = zclock_mono ();
     }
     return KH_EXIT_OK;
 }
@@ -115,7 +135,9 @@ kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
     if (rc != KH_CLI_GO)
         return rc;
     const char *endpoint = kh_cli_endpoint (cli);
-    kh_subscriber_t *sub = kh_cli_subscriber (cli, args.type, args.from, args.since);
+    kh_subscriber_t *sub = kh_cli_subscriber (cli, kh_filter_hub_type (&args.filter),
+                                              kh_filter_hub_sender (&args.filter),
+                                              args.since);
     if (!sub)
         return KH_EXIT_USAGE;
     if (args.timeout >= 0)              /* a store query may not take longer either */

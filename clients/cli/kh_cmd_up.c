@@ -82,7 +82,7 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
         { NULL }
     };
     kh_opts_t opts = {
-        .program = "kreishub up", .table = table,
+        .program = "kreishub up", .once = true, .table = table,
         .about = "Runs the hub here: kreishub-broker and kreishub-recorder (found beside "
                  "this\nprogram, else on PATH), until Ctrl-C or SIGTERM stops both.\n",
         .notes = "An endpoint comes from its flag, else the environment, else the config "

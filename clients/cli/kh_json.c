@@ -819,20 +819,12 @@ kh_json_from_object (const msgpack_object *obj)
 
 /* ================================================================= records */
 
-/* The pieces of an envelope that a rendered record shows; they point into the
-   unpacked object. */
-typedef struct {
-    const uint8_t        *id;           /* KH_ID_SIZE bytes */
-    const msgpack_object *type;         /* a str */
-    const msgpack_object *from;         /* a str */
-    uint64_t              ts;           /* publisher's clock, ms since epoch */
-    const msgpack_object *body;         /* a map */
-} s_pieces_t;
-
 /* Returns the value under the str key in map (the first, if given twice), or NULL. */
 static const msgpack_object *
 s_lookup (const msgpack_object *map, const char *key)
 {
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
     size_t len = strlen (key);
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr [i].key;
@@ -851,11 +843,14 @@ s_lookup_typed (const msgpack_object *map, const char *key, msgpack_object_type 
     return value && value->type == type ? value : NULL;
 }
 
-/* Bounds and unpacks rec's envelope into u (which the caller destroys, whatever
-   this returns) and picks out its pieces. Returns 0, or -1 if the envelope is not
-   one msgpack map or a piece is missing or of the wrong type. */
-static int
-s_pieces_read (const kh_record_t *rec, msgpack_unpacked *u, s_pieces_t *pieces)
+const msgpack_object *
+kh_json_lookup (const msgpack_object *map, const char *key)
+{
+    return map && key ? s_lookup (map, key) : NULL;
+}
+
+int
+kh_record_unpack (const kh_record_t *rec, msgpack_unpacked *u, kh_record_pieces_t *pieces)
 {
     msgpack_unpacked_init (u);
     if (!rec || !rec->msg || kh_mp_scan (rec->msg, rec->msg_size, NULL))
@@ -881,7 +876,7 @@ s_pieces_read (const kh_record_t *rec, msgpack_unpacked *u, s_pieces_t *pieces)
 
 /* Appends the record as one line of JSON. */
 static void
-s_write_record_json (s_text_t *text, const kh_record_t *rec, const s_pieces_t *pieces)
+s_write_record_json (s_text_t *text, const kh_record_t *rec, const kh_record_pieces_t *pieces)
 {
     char at [25], ts [25], id [KH_ID_STR_SIZE];
     kh_time_format (rec->info.at, at);
@@ -904,9 +899,9 @@ char *
 kh_record_to_json (const kh_record_t *rec)
 {
     msgpack_unpacked u;
-    s_pieces_t pieces;
+    kh_record_pieces_t pieces;
     char *line = NULL;
-    if (s_pieces_read (rec, &u, &pieces) == 0) {
+    if (kh_record_unpack (rec, &u, &pieces) == 0) {
         s_text_t text = { .data = NULL };
         s_write_record_json (&text, rec, &pieces);
         line = s_text_release (&text);
@@ -915,16 +910,16 @@ kh_record_to_json (const kh_record_t *rec)
     return line;
 }
 
-/* Appends bytes as one CSV field (RFC 4180): quoted if they hold a comma, quote,
-   CR or LF, with quotes doubled. Bytes that are not well-formed UTF-8, and NUL,
-   which would end the line early, become U+FFFD. */
+/* Appends bytes as one CSV field (RFC 4180): quoted if always or if they hold the
+   separator sep, a quote, CR or LF, with quotes doubled. Bytes that are not
+   well-formed UTF-8, and NUL, which would end the line early, become U+FFFD. */
 static void
-s_write_csv_field (s_text_t *text, const char *ptr, size_t size)
+s_write_csv_quoted (s_text_t *text, const char *ptr, size_t size, char sep, bool always)
 {
     const uint8_t *p = (const uint8_t *) ptr;
-    bool quote = false;
+    bool quote = always;
     for (size_t i = 0; i < size && !quote; i++)
-        quote = p [i] == ',' || p [i] == '"' || p [i] == '\r' || p [i] == '\n';
+        quote = p [i] == sep || p [i] == '"' || p [i] == '\r' || p [i] == '\n';
     if (quote)
         s_text_putc (text, '"');
     for (size_t i = 0; i < size; ) {
@@ -944,9 +939,24 @@ s_write_csv_field (s_text_t *text, const char *ptr, size_t size)
         s_text_putc (text, '"');
 }
 
+/* Appends bytes as one CSV field of the comma-separated kind. */
+static void
+s_write_csv_field (s_text_t *text, const char *ptr, size_t size)
+{
+    s_write_csv_quoted (text, ptr, size, ',', false);
+}
+
+char *
+kh_csv_field (const char *ptr, size_t size, char sep, bool always)
+{
+    s_text_t text = { .data = NULL };
+    s_write_csv_quoted (&text, ptr ? ptr : "", ptr ? size : 0, sep, always);
+    return s_text_release (&text);
+}
+
 /* Appends the record as one CSV line, columns as kh_record_csv_header names them. */
 static void
-s_write_record_csv (s_text_t *text, const kh_record_t *rec, const s_pieces_t *pieces)
+s_write_record_csv (s_text_t *text, const kh_record_t *rec, const kh_record_pieces_t *pieces)
 {
     char at [25], ts [25], id [KH_ID_STR_SIZE];
     kh_time_format (rec->info.at, at);
@@ -981,9 +991,9 @@ char *
 kh_record_to_csv (const kh_record_t *rec)
 {
     msgpack_unpacked u;
-    s_pieces_t pieces;
+    kh_record_pieces_t pieces;
     char *line = NULL;
-    if (s_pieces_read (rec, &u, &pieces) == 0) {
+    if (kh_record_unpack (rec, &u, &pieces) == 0) {
         s_text_t text = { .data = NULL };
         s_write_record_csv (&text, rec, &pieces);
         line = s_text_release (&text);

@@ -36,6 +36,26 @@ int kh_json_set_body (kh_builder_t *builder, const char *json, size_t len,
    bin as lowercase hex string, ext as null), or NULL on allocation failure. */
 char *kh_json_from_object (const msgpack_object *obj);
 
+/* The pieces of a record's envelope; they point into the unpacked object. */
+typedef struct {
+    const uint8_t        *id;           /* KH_ID_SIZE bytes */
+    const msgpack_object *type;         /* a str */
+    const msgpack_object *from;         /* a str */
+    uint64_t              ts;           /* publisher's clock, ms since epoch */
+    const msgpack_object *body;         /* a map */
+} kh_record_pieces_t;
+
+/* Bounds (kh_mp_scan) and unpacks rec's envelope into u, which the caller destroys
+   whatever this returns, and picks out its pieces; the envelope is not checked
+   against today's schema, so that what was stored can always be shown. Returns 0,
+   or -1 if it is not one msgpack map or a piece is missing or of the wrong type. */
+int kh_record_unpack (const kh_record_t *rec, msgpack_unpacked *u,
+                      kh_record_pieces_t *pieces);
+
+/* Returns the value under the str key in map (the first, if given twice), or NULL
+   if map is not a map or holds no such key. */
+const msgpack_object *kh_json_lookup (const msgpack_object *map, const char *key);
+
 /* Returns a malloc'd single-line JSON object for a record:
    {"seq":N,"at":"ISO-8601 UTC","id":"uuid","type":"..","from":"..","ts":"ISO",
     "prev_type":N,"prev_sender":N,"prev_pair":N,"body":{...}}
@@ -47,6 +67,11 @@ const char *kh_record_csv_header (void);
 /* Returns a malloc'd RFC 4180 CSV line (no newline) for a record:
    seq,at,id,type,from,ts,title,body   (body as JSON), or NULL as above. */
 char *kh_record_to_csv (const kh_record_t *rec);
+
+/* Returns size bytes at ptr as one malloc'd CSV field (RFC 4180): quoted if always,
+   or if they hold sep, a quote, CR or LF; quotes doubled; NUL and bytes that are
+   not UTF-8 as U+FFFD. NULL if memory runs out. */
+char *kh_csv_field (const char *ptr, size_t size, char sep, bool always);
 
 /* Formats ms since epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (25 bytes). */
 void kh_time_format (uint64_t ms, char out [25]);

@@ -63,7 +63,8 @@ main (int argc, char *argv [])
     char about [1024];
     s_about (about, sizeof about);
     kh_opts_t opts = {
-        .program = "kreishub", .synopsis = "[options] COMMAND [command options]",
+        .program = "kreishub",
+        .once = true, .synopsis = "[options] COMMAND [command options]",
         .about = about, .shared = kh_cli_shared (&cli), .version = true, .in_order = true,
         .notes = "\n"
             "Endpoints come from the flags, else KREISHUB_ENDPOINT / KREISHUB_LIVE, else the\n"
