@@ -731,7 +731,7 @@ s_check_export (s_test_t *t)
                                 "{\"seq\":2,\"name\":\"Dormagen\",\"title\":\"B\xc3\xbc"
                                 "rgerportal, \\\"Digitaler Zwilling\\\" f\xc3\xbcr J\xc3\xbc"
                                 "chen\",\"body.hf\":null}\n"), "rc %d '%s'", rc, t->out);
-    rc = s_sh (t, "kreishub log --type comment --format csv --columns seq,from,body.text");
+    rc = s_sh (t, "kreishub log --type comment --from neuss -f csv --columns seq,from,body.text");
     KH_CHECK ("a text with a line break stays one row, quoted", rc == 0
               && strstr (t->out, ",05162024,\"Neuss pr\xc3\xbc" "ft.\nBis M\xc3\xa4rz.\"\n")
               && s_occurrences (t->out, "\n") == 3, "rc %d '%s'", rc, t->out);
@@ -748,7 +748,7 @@ s_check_export (s_test_t *t)
     snprintf (expect, sizeof expect, "\r\n1;%s;", date);
     KH_CHECK ("--excel gives the commit time in Berlin as TT.MM.JJJJ HH:MM",
               strstr (t->out, expect), "'%s' not in '%s'", expect, t->out);
-    rc = s_sh (t, "kreishub log --type comment --excel --columns seq,body.text");
+    rc = s_sh (t, "kreishub log --type comment --from Neuss --excel --columns seq,body.text");
     KH_CHECK ("--excel keeps a line break inside the quotes, the row ends in CRLF", rc == 0
               && strstr (t->out, ";\"Neuss pr\xc3\xbc" "ft.\nBis M\xc3\xa4rz.\"\r\n"),
               "rc %d '%s'", rc, t->out);
@@ -991,6 +991,31 @@ test_items (s_test_t *t)
     KH_CHECK ("a comment keeps its line break", rc == 0
               && strstr (t->out, "\"text\":\"Neuss pr\xc3\xbc" "ft.\\u000aBis M\xc3\xa4rz.\""),
               "rc %d '%s'", rc, t->out);
+    /* a file saved on Windows, and a text given with CRLF: the hub gets LF */
+    snprintf (path, sizeof path, "%s/windows.json", t->hub.dir);
+    s_write_file (path, "{\r\n  \"title\": \"Aus Windows\",\r\n  \"description\": "
+                        "\"Zeile 1\\r\\nZeile 2\"\r\n}\r\n");
+    snprintf (cmd, sizeof cmd, "kreishub publish idea --json '%s' --from 05162028", path);
+    s_publish (t, "idea", "05162028", "Aus Windows", cmd);
+    s_publish (t, "comment", "05162028", "", "kreishub publish comment --from 05162028 "
+               "--ref " S_ITEM " --text \"$(printf 'Zeile A\\r\\nZeile B')\"");
+    rc = s_sh (t, "kreishub log --from Rommerskirchen --format csv --columns type,body.text,"
+               "body.description");
+    KH_CHECK ("texts given with CRLF are stored with LF", rc == 0
+              && strstr (t->out, "idea,,\"Zeile 1\nZeile 2\"\n")
+              && strstr (t->out, "comment,\"Zeile A\nZeile B\",\n")
+              && !strchr (t->out, '\r'), "rc %d '%s'", rc, t->out);
+    s_check_fails_as (t, "05162028", "kreishub publish comment --from 05162028 --ref "
+                      S_ITEM " --text \"$(printf 'a\\rb')\"", 1, "control character U+000D");
+    s_check_fails_as (t, "05162004", "kreishub publish idea --titel Kurs --from 05162004", 1,
+                      "UNKNOWN_FIELD: titel: not a field of idea; did you mean --title?");
+    s_check_fails_as (t, "05162004", "kreishub publish idea --title Kurs --from 05162004 "
+                      "--valid-untl 2030-01-01", 1, "did you mean --valid-until?");
+    s_check_fails_as (t, "05162012", "kreishub publish revise --from 05162012 --ref "
+                      S_ITEM " --fields.titel x", 1, "did you mean --fields.title?");
+    s_check_fails_as (t, "05162004", "kreishub publish idea --title A --title B "
+                      "--from 05162004", 1, "--title given twice ('A', then 'B'); give it "
+                      "once\ntry 'kreishub publish --help'\n");
     s_check_fails_as (t, "05162004", "kreishub publish announcement --title Kurs "
                       "--from 05162004", 1, "FORBIDDEN: from: 05162004 is not a Kreis");
     s_check_fails_as (t, "05162016", "kreishub publish interest --from 05162016 --ref 12 "

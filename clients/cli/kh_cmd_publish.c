@@ -2,6 +2,8 @@
     publish it, wait until it is stored, print its seq. */
 #include <limits.h>
 #include "kh_cli.h"
+#include "kh_schema.h"
+#include "kh_suggest.h"
 
 #define S_FIELDS_MAX  64                /* body values on one command line */
 #define S_JSON_MAX    (1024 * 1024)     /* a JSON body file, at most */
@@ -83,6 +85,22 @@ s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
     };
 }
 
+/* Says on stderr if a body field was given twice as a flag (a flag after --json
+   overrides the file's field: that is no repeat). Returns true if one was. */
+static bool
+s_field_twice (const s_args_t *args)
+{
+    for (int i = 0; i < args->field_count; i++)
+        for (int k = 0; k < i && !args->fields [i].json; k++)
+            if (!args->fields [k].json && streq (args->fields [k].name, args->fields [i].name)) {
+                fprintf (stderr, "kreishub publish: --%s given twice ('%s', then '%s'); give "
+                         "it once\n", args->fields [i].name, args->fields [k].value,
+                         args->fields [i].value);
+                return true;
+            }
+    return false;
+}
+
 /* Parses argv into args, with kept (argc + 1 entries) to hold what kh_opts_parse
    reads. Returns what kh_opts_parse returned (KH_OPTS_BAD also for bad values). */
 static int
@@ -103,6 +121,8 @@ s_parse_into (kh_cli_t *cli, int argc, char *argv [], s_args_t *args, char *kept
     int rc = kh_opts_parse (&opts, kept_argc, kept, &first);
     if (rc != KH_OPTS_GO)
         return rc;
+    if (s_field_twice (args))
+        return kh_cli_bad (&opts);
     if (first != kept_argc - 1) {
         if (first < kept_argc)
             fprintf (stderr, "kreishub publish: one message type, please\n");
@@ -152,6 +172,50 @@ s_read_file (const char *path, size_t *size)
     return data;
 }
 
+/* Sets the body field name from text, every CR LF of it as LF. Returns what
+   kh_builder_set returns. */
+static int
+s_set_text (kh_builder_t *builder, const char *name, const char *text, kh_problem_t *why)
+{
+    char *copy = strdup (text);
+    if (!copy)
+        return kh_problem (why, KH_ENOMEM, "out of memory");
+    kh_crlf_to_lf (copy, strlen (copy));
+    int rc = kh_builder_set (builder, name, copy, why);
+    free (copy);
+    return rc;
+}
+
+/* Writes into hint "; did you mean --X?" for the field name that type does not
+   have, if a field of it (or, for fields.NAME, an item field) or an option of
+   publish is near; else nothing. */
+static void
+s_hint (const char *type, const char *name, char *hint, size_t cap)
+{
+    static const char *const options [] = { "from", "json", "ts", "id", "timeout",
+                                            "retries" };
+    const char *words [KH_FIELDS_MAX * 2 + 8];
+    char items [KH_FIELDS_MAX * 2][64];
+    size_t count = 0;
+    const kh_msgtype_t *msgtype = kh__schema_type (type, strlen (type));
+    bool item = strncmp (name, "fields.", 7) == 0;
+    for (size_t i = 0; !item && msgtype && i < msgtype->count; i++)
+        words [count++] = msgtype->fields [i].name;
+    for (size_t i = 0; !item && i < sizeof options / sizeof options [0]; i++)
+        words [count++] = options [i];
+    for (const kh_field_t *field; item && count < KH_FIELDS_MAX * 2
+                                  && (field = kh__schema_item_field_at (count)); count++) {
+        snprintf (items [count], sizeof items [count], "fields.%s", field->name);
+        words [count] = items [count];
+    }
+    int best = kh_suggest_best (name, words, count);
+    if (best < 0)
+        return;
+    int n = snprintf (hint, cap, "; did you mean --%s?", words [best]);
+    for (int i = 0; i < n && (size_t) i < cap; i++)
+        hint [i] = hint [i] == '_' ? '-' : hint [i];
+}
+
 /* Sets the body values in order. Returns 0, or an exit status after saying why. */
 static int
 s_set_fields (kh_builder_t *builder, const s_args_t *args)
@@ -169,10 +233,13 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args)
             free (json);
         }
         else
-            rc = kh_builder_set (builder, field->name, field->value, &why);
+            rc = s_set_text (builder, field->name, field->value, &why);
         if (rc) {
-            fprintf (stderr, "kreishub: invalid message: %s: %s\n", kh_errname (why.code),
-                     why.reason);
+            char hint [96] = "";
+            if (why.code == KH_EUNKNOWNFIELD)
+                s_hint (args->type, field->name, hint, sizeof hint);
+            fprintf (stderr, "kreishub: invalid message: %s: %s%s\n", kh_errname (why.code),
+                     why.reason, hint);
             return KH_EXIT_USAGE;
         }
     }

@@ -165,6 +165,7 @@ typedef struct {
     msgpack_sbuffer *out;               /* where msgpack goes */
     msgpack_packer   pk;                /* writes to out */
     s_text_t         scratch;           /* the string being decoded */
+    bool             lf;                /* a CR LF in a string becomes LF */
     kh_problem_t    *why;               /* the caller's, may be NULL */
 } s_parser_t;
 
@@ -347,6 +348,8 @@ s_pack_string (s_parser_t *self)
 {
     if (s_parse_string (self))
         return -1;
+    if (self->lf)
+        self->scratch.size = kh_crlf_to_lf (self->scratch.data, self->scratch.size);
     if (msgpack_pack_str (&self->pk, self->scratch.size)
     ||  msgpack_pack_str_body (&self->pk, self->scratch.data, self->scratch.size))
         return s_nomem (self);
@@ -594,13 +597,27 @@ s_parse_value (s_parser_t *self)
     return rc;
 }
 
-/* Parses len bytes of JSON into out. On error out is left as it was. */
-int
-kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out, kh_problem_t *why)
+size_t
+kh_crlf_to_lf (char *text, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; text && i < len; i++)
+        if (text [i] != '\r' || i + 1 == len || text [i + 1] != '\n')
+            text [n++] = text [i];
+    if (text && n < len)
+        text [n] = 0;
+    return n;
+}
+
+/* Parses len bytes of JSON into out, a CR LF in a string as LF if lf. On error out
+   is left as it was. */
+static int
+s_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out, bool lf, kh_problem_t *why)
 {
     assert (out);
     assert (json || len == 0);
-    s_parser_t self = { .text = (const uint8_t *) json, .len = len, .out = out, .why = why };
+    s_parser_t self = { .text = (const uint8_t *) json, .len = len, .out = out, .lf = lf,
+                        .why = why };
     msgpack_packer_init (&self.pk, out, msgpack_sbuffer_write);
     size_t start = out->size;
     int rc = s_parse_value (&self);
@@ -610,6 +627,12 @@ kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out, kh_probl
     if (rc)
         out->size = start;
     return rc;
+}
+
+int
+kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out, kh_problem_t *why)
+{
+    return s_to_msgpack (json, len, out, false, why);
 }
 
 /* ============================================================ body fields */
@@ -625,7 +648,7 @@ kh_json_set_body (kh_builder_t *builder, const char *json, size_t len, kh_proble
     msgpack_unpacked u;
     msgpack_unpacked_init (&u);
     size_t off = 0;
-    int rc = kh_json_to_msgpack (json, len, &buf, why);
+    int rc = s_to_msgpack (json, len, &buf, true, why);
     if (rc == 0 && msgpack_unpack_next (&u, buf.data, buf.size, &off)
                    != MSGPACK_UNPACK_SUCCESS)
         rc = kh_problem (why, KH_ENOMEM, "json: out of memory");

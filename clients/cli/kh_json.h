@@ -25,11 +25,16 @@ int kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out,
 /* Sets body fields of builder from a JSON object (UTF-8 text of len bytes): each
    member becomes the field it names, converted to msgpack as it stands (string,
    integer, list, object ...), but a ref given as a string holding an id
-   ("017ce42a-3800-7001-8000-00000000002a") becomes that id's bin. Returns 0, or -1
+   ("017ce42a-3800-7001-8000-00000000002a") becomes that id's bin, and a CR LF in a
+   string becomes LF (a text written on Windows; the schema refuses CR). Returns 0, or -1
    with why set (not JSON, not an object, a field the type does not have). What the
    values hold is checked when the builder encodes. */
 int kh_json_set_body (kh_builder_t *builder, const char *json, size_t len,
                       kh_problem_t *why);
+
+/* Turns every CR LF of the len bytes of text into LF, in place (a NUL follows the
+   text if it got shorter). Returns the new length. A CR alone stays. */
+size_t kh_crlf_to_lf (char *text, size_t len);
 
 /* Returns a malloc'd NUL-terminated JSON text for one msgpack object already
    decoded (a bin of 16 bytes, an id, as a string in kh_id_format's form, any other

@@ -786,6 +786,48 @@ test_set_body (void)
     kh_builder_destroy (&b);
 }
 
+/* A body from a file saved on Windows: CRLF line ends between the members and CR LF
+   in a string; the string keeps its line break as LF, a CR alone stays (and is
+   refused when encoded). kh_json_to_msgpack itself keeps every byte. */
+static void
+test_set_body_crlf (void)
+{
+    kh_builder_t *b = kh_builder_new ("idea");
+    kh_problem_t why = { 0 };
+    const char *json = "{\r\n  \"title\": \"Windows\",\r\n  \"description\": "
+                       "\"Zeile 1\\r\\nZeile 2\\r\\n\"\r\n}\r\n";
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    int rc = kh_json_set_body (b, json, strlen (json), &why);
+    if (rc == 0)
+        rc = kh_builder_encode (b, id, "05162004", 1, &why);
+    size_t size = 0;
+    const void *data = kh_builder_data (b, &size);
+    kh_record_t rec = { { 1, 1, 0, 0, 0 }, (const uint8_t *) data, size };
+    char *line = rc == 0 ? kh_record_to_json (&rec) : NULL;
+    KH_CHECK ("a CR LF in a JSON string becomes LF, and the envelope is valid",
+              line && strstr (line, "\"description\":\"Zeile 1\\u000aZeile 2\\u000a\""),
+              "rc %d %s: %s", rc, why.reason, line ? line : "");
+    free (line);
+    const char *lone = "{\"title\": \"x\", \"description\": \"a\\rb\"}";
+    rc = kh_json_set_body (b, lone, strlen (lone), &why);
+    if (rc == 0)
+        rc = kh_builder_encode (b, id, "05162004", 1, &why);
+    KH_CHECK ("a CR alone stays and the text is refused", rc != 0 && why.code == KH_EVALUE,
+              "rc %d code %d", rc, why.code);
+    kh_builder_destroy (&b);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    rc = kh_json_to_msgpack ("\"a\\r\\nb\"", 8, &buf, &why);
+    KH_CHECK ("kh_json_to_msgpack keeps a CR LF as it is", rc == 0 && buf.size == 5
+              && memcmp (buf.data + 1, "a\r\nb", 4) == 0, "rc %d size %zu", rc, buf.size);
+    msgpack_sbuffer_destroy (&buf);
+    char text [] = "a\r\nb\rc\r\n\r";
+    size_t n = kh_crlf_to_lf (text, strlen (text));
+    KH_CHECK ("kh_crlf_to_lf turns each CR LF into LF, in place", n == 7
+              && strcmp (text, "a\nb\rc\n\r") == 0, "n %zu '%s'", n, text);
+}
+
 /* A revise from JSON: its ref as the id's text, its fields as an object; printed as
    a record, the ref comes back in the same text. */
 static void
@@ -827,6 +869,7 @@ main (void)
     test_write_kinds ();
     test_record_json ();
     test_record_bad_bytes ();
+    test_set_body_crlf ();
     test_record_csv ();
     test_record_csv_bytes ();
     test_time_format ();
