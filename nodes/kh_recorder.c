@@ -10,8 +10,8 @@
 #define S_AUDIT_CMD     "A"         /* recorder -> query actor: [A][client][audit query] */
 #define S_RETRY_MS      50          /* HELLO period while no connection takes it */
 #define S_STANDBY_MS    100         /* a standby tries the store's lock this often */
-#define S_INDEX_IDLE_MS 50          /* the search index follows once no STORE came so long */
-#define S_INDEX_CHUNK   500         /* messages it takes in one transaction */
+#define S_INDEX_IDLE_MS 100         /* the search index follows once no STORE came so long */
+#define S_INDEX_CHUNK   200         /* messages it takes in one transaction: some ms */
 
 /* A STORE in the batch: its token (echoed in the answer) and its envelope. */
 typedef struct {
