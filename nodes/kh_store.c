@@ -314,9 +314,11 @@ s_migrate (kh_store_t *self, kh_problem_t *why)
 
 /* ------------------------------------------------------------ whose file */
 
-/* One line per column of every table (SQLite's own aside), per key of every index,
-   and per other object: the shape of a database, comments and spacing aside. Two
-   databases with the same text hold the same tables, columns and indexes. */
+/* One line per column of every table (SQLite's own aside, and the shadow tables of
+   the full-text index, whose layout is FTS5's and may change with the library), per
+   key of every index, and per other object: the shape of a database, comments and
+   spacing aside. Two databases with the same text hold the same tables, columns and
+   indexes. */
 #define S_SHAPE_SQL \
     "SELECT coalesce (group_concat (line, char (10)), '') FROM (" \
     " SELECT s.type || ' ' || s.name || ' ' || s.tbl_name || ': ' || c.cid || ' ' ||" \
@@ -324,6 +326,7 @@ s_migrate (kh_store_t *self, kh_problem_t *why)
     "        coalesce (c.dflt_value, '-') || ' ' || c.pk || ' ' || c.hidden AS line" \
     "   FROM sqlite_schema AS s, pragma_table_xinfo (s.name) AS c" \
     "  WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'" \
+    "    AND s.name NOT IN (SELECT name FROM pragma_table_list WHERE type = 'shadow')" \
     " UNION ALL" \
     " SELECT s.type || ' ' || s.name || ' ' || s.tbl_name || ': ' || c.seqno || ' ' ||" \
     "        coalesce (c.name, '-') || ' ' || c.\"desc\" || ' ' || c.coll || ' ' || c.key" \
