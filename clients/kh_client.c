@@ -11,6 +11,7 @@
 #include <czmq.h>
 #include "kreishub/kreishub.h"
 #include "kh_client_priv.h"
+#include "kh_watch.h"
 
 #define S_SEND_TIMEOUT  5000    /* ms a send may wait for room in the socket queue */
 #define S_SEND_HWM      100000  /* requests queued towards the broker, at most */
@@ -23,12 +24,13 @@ struct _kh_client_t {
     msgpack_sbuffer  buf;               /* requests are encoded here */
     uint64_t         next_req;          /* last query req used */
     kh_error_reply_t last_error;        /* last ERROR answering our query/publish */
+    kh_watch_t      *watch;             /* the connection's state, or NULL */
 };
 
 /* --------------------------------------------------------------- lifecycle */
 
 kh_client_t *
-kh__client_new (const char *endpoint, const kh_keys_t *keys)
+kh__client_new (const char *endpoint, const kh_keys_t *keys, bool watch)
 {
     if (!endpoint || !*endpoint)
         return NULL;
@@ -49,7 +51,9 @@ kh__client_new (const char *endpoint, const kh_keys_t *keys)
     if (keys)
         kh__keys_apply (keys, self->dealer);
     msgpack_sbuffer_init (&self->buf);
-    if (zsock_connect (self->dealer, "%s", endpoint)) {
+    if (watch)                          /* before the connection, to see all of it */
+        self->watch = kh__watch_new (self->dealer);
+    if ((watch && !self->watch) || zsock_connect (self->dealer, "%s", endpoint)) {
         kh_client_destroy (&self);
         return NULL;
     }
@@ -59,13 +63,25 @@ kh__client_new (const char *endpoint, const kh_keys_t *keys)
 kh_client_t *
 kh_client_new (const char *endpoint)
 {
-    return kh__client_new (endpoint, NULL);
+    return kh__client_new (endpoint, NULL, false);
 }
 
 kh_client_t *
 kh_client_new_secure (const char *endpoint, const kh_keys_t *keys)
 {
-    return keys ? kh__client_new (endpoint, keys) : NULL;
+    return keys ? kh__client_new (endpoint, keys, false) : NULL;
+}
+
+kh_client_t *
+kh_client_new_watched (const char *endpoint, const kh_keys_t *keys)
+{
+    return kh__client_new (endpoint, keys, true);
+}
+
+kh_link_t
+kh_client_link (kh_client_t *self)
+{
+    return self ? kh__watch_link (self->watch) : KH_LINK_UNKNOWN;
 }
 
 void
@@ -74,6 +90,7 @@ kh_client_destroy (kh_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     kh_client_t *self = *self_p;
+    kh__watch_destroy (&self->watch, self->dealer);     /* before the socket closes */
     zsock_destroy (&self->dealer);
     kh_parts_close (&self->reply);
     msgpack_sbuffer_destroy (&self->buf);

@@ -44,8 +44,9 @@ bool kh__subscriber_heard (kh_subscriber_t *self);
    before it connects. */
 void kh__keys_apply (const kh_keys_t *keys, zsock_t *sock);
 
-/* As kh_client_new, over CURVE with keys if they are not NULL. */
-kh_client_t *kh__client_new (const char *endpoint, const kh_keys_t *keys);
+/* As kh_client_new, over CURVE with keys if they are not NULL, its connection
+   watched (kh_client_link) if watch. */
+kh_client_t *kh__client_new (const char *endpoint, const kh_keys_t *keys, bool watch);
 
 /* The zclock_mono time timeout_ms from now, or -1 for a negative timeout. */
 int64_t kh__deadline (int timeout_ms);

@@ -20,6 +20,7 @@
 #include <czmq.h>
 #include "kreishub/kreishub.h"
 #include "kh_client_priv.h"
+#include "kh_watch.h"
 
 #define S_QUERY_TIMEOUT 5000    /* ms a store query may take, by default */
 #define S_LIVE_HWM      100000  /* live messages buffered here, e.g. while catching up */
@@ -56,6 +57,7 @@ struct _kh_subscriber_t {
     bool         stashed;
     kh_record_t  stash;
     kh_parts_t   live;                  /* the last live message: [topic][body] */
+    kh_watch_t  *watch;                 /* the live connection's state, or NULL */
     int          query_timeout;
     uint64_t     gaps;
     uint64_t     filled;
@@ -117,10 +119,11 @@ s_fill_start (kh_subscriber_t *self, uint64_t since, uint64_t until, bool counti
     self->fill_found = 0;
 }
 
-/* As kh_subscriber_new, over CURVE with keys if they are not NULL. */
+/* As kh_subscriber_new, over CURVE with keys if they are not NULL, the live
+   connection watched if watch. */
 static kh_subscriber_t *
 s_new (const char *client_endpoint, const char *live_endpoint, const kh_keys_t *keys,
-       const char *type, const char *from, uint64_t since_seq)
+       const char *type, const char *from, uint64_t since_seq, bool watch)
 {
     type = type ? type : "";
     from = from ? from : "";
@@ -135,7 +138,7 @@ s_new (const char *client_endpoint, const char *live_endpoint, const kh_keys_t *
     self->link = *type ? (*from ? S_LINK_PAIR : S_LINK_TYPE)
                        : (*from ? S_LINK_SENDER : S_LINK_SEQ);
     self->query_timeout = S_QUERY_TIMEOUT;
-    self->client = kh__client_new (client_endpoint, keys);
+    self->client = kh__client_new (client_endpoint, keys, false);
     self->sub = zsock_new (ZMQ_SUB);
     if (!self->client || !self->sub) {
         kh_subscriber_destroy (&self);
@@ -147,7 +150,10 @@ s_new (const char *client_endpoint, const char *live_endpoint, const kh_keys_t *
     zsock_set_linger (self->sub, 0);
     zsock_set_maxmsgsize (self->sub, KH_FRAME_MAX);
     zsock_set_rcvhwm (self->sub, S_LIVE_HWM);
-    if (zsock_connect (self->sub, "%s", live_endpoint) || s_subscribe_all (self)) {
+    if (watch)                          /* before the connection, to see all of it */
+        self->watch = kh__watch_new (self->sub);
+    if ((watch && !self->watch) || zsock_connect (self->sub, "%s", live_endpoint)
+    ||  s_subscribe_all (self)) {
         kh_subscriber_destroy (&self);
         return NULL;
     }
@@ -163,7 +169,7 @@ kh_subscriber_t *
 kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
                    const char *type, const char *from, uint64_t since_seq)
 {
-    return s_new (client_endpoint, live_endpoint, NULL, type, from, since_seq);
+    return s_new (client_endpoint, live_endpoint, NULL, type, from, since_seq, false);
 }
 
 kh_subscriber_t *
@@ -171,8 +177,22 @@ kh_subscriber_new_secure (const char *client_endpoint, const char *live_endpoint
                           const kh_keys_t *keys, const char *type, const char *from,
                           uint64_t since_seq)
 {
-    return keys ? s_new (client_endpoint, live_endpoint, keys, type, from, since_seq)
+    return keys ? s_new (client_endpoint, live_endpoint, keys, type, from, since_seq, false)
                 : NULL;
+}
+
+kh_subscriber_t *
+kh_subscriber_new_watched (const char *client_endpoint, const char *live_endpoint,
+                           const kh_keys_t *keys, const char *type, const char *from,
+                           uint64_t since_seq)
+{
+    return s_new (client_endpoint, live_endpoint, keys, type, from, since_seq, true);
+}
+
+kh_link_t
+kh_subscriber_link (kh_subscriber_t *self)
+{
+    return self ? kh__watch_link (self->watch) : KH_LINK_UNKNOWN;
 }
 
 void
@@ -183,6 +203,7 @@ kh_subscriber_destroy (kh_subscriber_t **self_p)
     kh_subscriber_t *self = *self_p;
     kh_rows_release (&self->page);
     kh_client_destroy (&self->client);
+    kh__watch_destroy (&self->watch, self->sub);       /* before the socket closes */
     zsock_destroy (&self->sub);
     kh_parts_close (&self->live);
     free (self);

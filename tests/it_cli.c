@@ -1039,7 +1039,9 @@ s_check_retry (s_test_t *t)
     kill (t->hub.recorder_pid, SIGSTOP);
     const char *publish = "kreishub publish idea --title 'Gemeinsame Cloud' --from 05162020 "
                           "-t 500 -r 0";
-    s_check_fails_as (t, "05162020", publish, 3, "no answer from the hub");
+    s_check_fails_as (t, "05162020", publish, 3, "connected to the hub at tcp://127.0.0.1:");
+    KH_CHECK ("a hub that is reached but does not answer is told apart",
+              strstr (t->out, ", but no answer in time\n"), "stderr '%s'", t->out);
     kill (t->hub.recorder_pid, SIGCONT);
     const char *named = strstr (t->out, "retry with --id ");
     char id [KH_ID_STR_SIZE] = "", retry [512], expect [64];
@@ -1091,20 +1093,66 @@ s_check_recorder_down (s_test_t *t)
             "kreishub");
 }
 
-/* A hub that is not there, a recorder that hangs, a recorder that is down: exit 3. */
+/* Waits up to ms until the file at path holds needle. Returns true if it does. */
+static bool
+s_await_in_file (const char *path, const char *needle, int ms)
+{
+    for (int64_t end = zclock_mono () + ms; zclock_mono () < end; zclock_sleep (20))
+        if (s_count_in_file (path, needle) > 0)
+            return true;
+    return false;
+}
+
+/* A live subscriber says when the hub goes away and when it is back, and gets what
+   is published after; one that cannot reach the hub says so. */
+static void
+s_check_hub_away (s_test_t *t)
+{
+    char out [512], err [512], cmd [1024];
+    snprintf (out, sizeof out, "%s/away.out", t->hub.dir);
+    snprintf (err, sizeof err, "%s/away.err", t->hub.dir);
+    int base [3];
+    s_subscription_base (t, base);
+    pid_t pid = s_background (t, out, err, "kreishub subscribe --count 1 --json -t 60000");
+    bool ready = s_await_subscriptions (t, base, (const int [3]) { 1, 1, 1 }, 20000);
+    int status = kh_hub_stop_broker (&t->hub, SIGTERM);
+    KH_CHECK ("a live subscriber says when the hub goes away", ready && status == 0
+              && s_await_in_file (err, "kreishub subscribe: the hub at tcp://127.0.0.1:", 10000)
+              && s_await_in_file (err, " went away; waiting for it to come back", 100),
+              "ready %d status 0x%x, see %s", ready, status, err);
+    int rc = kh_hub_start_broker (&t->hub) == 0 && kh_hub_await_link (&t->hub, 20000) == 0
+             ? 0 : -1;
+    KH_CHECK ("the broker starts again on its endpoints", rc == 0, "see %s", t->hub.dir);
+    KH_CHECK ("and the subscriber says that the hub is back",
+              s_await_in_file (err, " is back", 20000), "see %s", err);
+    s_publish_flags (t, "idea", "05162022", "Nach dem Neustart", "");
+    rc = s_wait_exit (pid, 20000);
+    kh_hub_slurp (out, t->out, sizeof t->out);
+    KH_CHECK ("and it gets what is published after", rc == 0, "rc %d", rc);
+    s_check_json_lines (t, "subscribe across a broker restart", t->out, &t->head, 1);
+    snprintf (cmd, sizeof cmd, "kreishub subscribe -e %s -l %s -t 1500", t->dead, t->dead);
+    s_check_fails (t, cmd, 0, "cannot reach the hub at tcp://127.0.0.1:");
+}
+
+/* A hub that is not there, a recorder that hangs, a recorder that is down: exit 3,
+   saying which; a hub that refuses the connection. */
 static void
 test_unreachable (s_test_t *t)
 {
     char cmd [512];
     snprintf (cmd, sizeof cmd, "kreishub -e %s publish idea --title x --from 05162012 -t 300 "
               "-r 0", t->dead);
-    s_check_fails (t, cmd, 3, "no answer from the hub at tcp://127.0.0.1:");
+    s_check_fails (t, cmd, 3, "no connection to the hub at tcp://127.0.0.1:");
+    s_check_fails_as (t, "05162012", "kreishub --plain publish idea --title x --from 05162012 "
+                      "-t 1000 -r 0", 3, "refused the connection: it does not admit this "
+                      "certificate");
     snprintf (cmd, sizeof cmd, "kreishub log -e %s -t 300", t->dead);
     s_check_fails (t, cmd, 3, t->dead);
     snprintf (cmd, sizeof cmd, "kreishub ping --endpoint %s -t 300", t->dead);
     s_check_fails (t, cmd, 3, t->dead);
     s_check_retry (t);
     s_check_recorder_down (t);
+    s_check_hub_away (t);
 }
 
 /* ---------------------------------------------------------------- help */

@@ -116,11 +116,12 @@ bool kh_cli_plain (const kh_cli_t *cli);
 int kh_cli_trust (kh_cli_t *cli, bool live);
 
 /* Creates a client of the hub at kh_cli_endpoint, secure or plain as kh_cli_trust
-   decides. Returns it, or NULL after saying on stderr why not (the endpoint is not
-   valid, or kh_cli_trust refused). */
+   decides, its connection watched (kh_client_link). Returns it, or NULL after
+   saying on stderr why not (the endpoint is not valid, or kh_cli_trust refused). */
 kh_client_t *kh_cli_client (kh_cli_t *cli);
 
-/* The same for a subscriber of both endpoints, with kh_subscriber_new's filter. */
+/* The same for a subscriber of both endpoints, with kh_subscriber_new's filter, its
+   live connection watched (kh_subscriber_link). */
 kh_subscriber_t *kh_cli_subscriber (kh_cli_t *cli, const char *type, const char *from,
                                     uint64_t since);
 
@@ -149,12 +150,16 @@ int kh_cli_filter (kh_cli_t *cli, const char *program, const kh_opt_list_t *type
 int kh_cli_exit_status (int code);
 
 /* Prints why a request to the hub failed, on stderr, and returns the exit status:
-   "kreishub: rejected: NAME: reason" (2) for a refusal; "kreishub: no answer from
-   the hub at ENDPOINT in time" (3) for a timeout or a hub out of reach; "kreishub:
-   the store is full; nothing was stored ..." (3) for FULL (the store's disk is
-   full); "kreishub: hub unavailable: NAME: reason" (3) for another transient
-   refusal (UNAVAILABLE, STORE, BUSY) or a local failure. err may be NULL. */
-int kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err);
+   "kreishub: rejected: NAME: reason" (2) for a refusal; for a timeout or a hub out
+   of reach (3) what link (kh_client_link) says: "no connection to the hub at
+   ENDPOINT ...", "connected to the hub at ENDPOINT, but no answer in time", "the
+   connection ... broke off", "the hub at ENDPOINT refused the connection ...", or
+   for KH_LINK_UNKNOWN "no answer from the hub at ENDPOINT in time"; "kreishub: the
+   store is full; nothing was stored ..." (3) for FULL (the store's disk is full);
+   "kreishub: hub unavailable: NAME: reason" (3) for another transient refusal
+   (UNAVAILABLE, STORE, BUSY) or a local failure. err may be NULL. */
+int kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err,
+                   kh_link_t link);
 
 /* One body value for `publish`: a field from `--name value`, or a JSON source. */
 typedef struct {

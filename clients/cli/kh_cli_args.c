@@ -165,8 +165,7 @@ kh_cli_client (kh_cli_t *cli)
     if (kh_cli_trust (cli, false))
         return NULL;
     const char *endpoint = kh_cli_endpoint (cli);
-    kh_client_t *client = cli->keys ? kh_client_new_secure (endpoint, cli->keys)
-                                    : kh_client_new (endpoint);
+    kh_client_t *client = kh_client_new_watched (endpoint, cli->keys);
     if (!client)
         fprintf (stderr, "kreishub: not a valid endpoint: %s\n", endpoint);
     return client;
@@ -178,9 +177,8 @@ kh_cli_subscriber (kh_cli_t *cli, const char *type, const char *from, uint64_t s
     if (kh_cli_trust (cli, true))
         return NULL;
     const char *endpoint = kh_cli_endpoint (cli), *live = kh_cli_live (cli);
-    kh_subscriber_t *sub = cli->keys
-        ? kh_subscriber_new_secure (endpoint, live, cli->keys, type, from, since)
-        : kh_subscriber_new (endpoint, live, type, from, since);
+    kh_subscriber_t *sub = kh_subscriber_new_watched (endpoint, live, cli->keys, type, from,
+                                                      since);
     if (!sub)
         fprintf (stderr, "kreishub: not valid endpoints: %s, %s\n", endpoint, live);
     return sub;
@@ -271,14 +269,38 @@ kh_cli_exit_status (int code)
     return s_unreachable (code) ? KH_EXIT_UNREACHABLE : KH_EXIT_REJECTED;
 }
 
+/* Says why the hub at endpoint gave no answer, by what is known of the connection. */
+static void
+s_no_answer (const char *endpoint, kh_link_t link)
+{
+    if (link == KH_LINK_NONE)
+        fprintf (stderr, "kreishub: no connection to the hub at %s (it does not run there, "
+                 "or the endpoint is wrong)\n", endpoint);
+    else
+    if (link == KH_LINK_UP)
+        fprintf (stderr, "kreishub: connected to the hub at %s, but no answer in time\n",
+                 endpoint);
+    else
+    if (link == KH_LINK_LOST)
+        fprintf (stderr, "kreishub: the connection to the hub at %s broke off; no answer "
+                 "in time\n", endpoint);
+    else
+    if (link == KH_LINK_REFUSED)
+        fprintf (stderr, "kreishub: the hub at %s refused the connection: it does not "
+                 "admit this certificate, or it is not the hub of the server certificate "
+                 "given (or one side is in plain mode)\n", endpoint);
+    else
+        fprintf (stderr, "kreishub: no answer from the hub at %s in time\n", endpoint);
+}
+
 int
-kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err)
+kh_cli_report (const char *endpoint, int code, const kh_error_reply_t *err, kh_link_t link)
 {
     int status = kh_cli_exit_status (code);
     const char *name = err && err->code == code ? err->name : kh_errname (code);
     const char *reason = err && err->code == code ? err->reason : kh_strerror (code);
     if (code == KH_ETIMEOUT || code == KH_EUNREACHABLE)
-        fprintf (stderr, "kreishub: no answer from the hub at %s in time\n", endpoint);
+        s_no_answer (endpoint, link);
     else
     if (code == KH_EFULL)
         fprintf (stderr, "kreishub: the store is full; nothing was stored. Try again once "

@@ -102,7 +102,16 @@ s_test_publish (void)
     kh_fake_hub_mode (&s_hub, "silent", 2);
     rc = s_run (out, sizeof out, err, sizeof err,
                 "publish idea --from 05162012 --title x --timeout 100 --retries 1");
-    KH_CHECK ("a hub that does not answer exits 3", rc == 3 && strstr (err, "no answer"),
+    char expect [256];
+    snprintf (expect, sizeof expect, "kreishub: connected to the hub at %s, but no answer in "
+              "time\n", s_hub.client);
+    KH_CHECK ("a hub that does not answer exits 3, saying it was reached",
+              rc == 3 && strncmp (err, expect, strlen (expect)) == 0, "rc %d err '%s'", rc, err);
+    rc = s_run (out, sizeof out, err, sizeof err,
+                "publish idea --from 05162012 --title x -e tcp://127.0.0.1:1 -t 100 -r 0");
+    KH_CHECK ("a hub that is not there exits 3, saying there is no connection", rc == 3
+              && strstr (err, "kreishub: no connection to the hub at tcp://127.0.0.1:1 (it "
+                              "does not run there, or the endpoint is wrong)\n"),
               "rc %d err '%s'", rc, err);
 }
 
@@ -311,6 +320,71 @@ s_certificates (void)
     return rc;
 }
 
+/* Waits up to 5 s until link () gives want. Returns the last state seen. */
+static kh_link_t
+s_await_link (kh_link_t (*link) (void *), void *object, kh_link_t want)
+{
+    kh_link_t seen = link (object);
+    for (int64_t end = zclock_mono () + 5000; seen != want && zclock_mono () < end; ) {
+        zclock_sleep (10);
+        seen = link (object);
+    }
+    return seen;
+}
+
+static kh_link_t
+s_client_link (void *client)
+{
+    return kh_client_link ((kh_client_t *) client);
+}
+
+static kh_link_t
+s_subscriber_link (void *sub)
+{
+    return kh_subscriber_link ((kh_subscriber_t *) sub);
+}
+
+/* libkreishub's watched clients and subscribers: what they know of the connection. */
+static void
+s_test_link (void)
+{
+    kh_fake_hub_t hub;
+    if (kh_fake_hub_start (&hub)) {
+        KH_CHECK ("a second fake hub starts", false, "no");
+        return;
+    }
+    kh_client_t *client = kh_client_new_watched (hub.client, NULL);
+    kh_client_t *plain = kh_client_new (hub.client);
+    kh_client_t *nowhere = kh_client_new_watched ("tcp://127.0.0.1:1", NULL);
+    kh_subscriber_t *sub = kh_subscriber_new_watched (hub.client, hub.live, NULL, NULL, NULL, 0);
+    kh_client_t *refused = kh_client_new_watched (s_hub.client, NULL);
+    KH_CHECK ("a client that is not watched knows nothing", kh_client_link (plain)
+              == KH_LINK_UNKNOWN && kh_client_link (NULL) == KH_LINK_UNKNOWN, "wrong");
+    KH_CHECK ("a watched client sees its connection come up",
+              s_await_link (s_client_link, client, KH_LINK_UP) == KH_LINK_UP, "no");
+    KH_CHECK ("a watched subscriber too",
+              s_await_link (s_subscriber_link, sub, KH_LINK_UP) == KH_LINK_UP, "no");
+    KH_CHECK ("a plain client of a CURVE hub is refused",
+              s_await_link (s_client_link, refused, KH_LINK_REFUSED) == KH_LINK_REFUSED, "no");
+    int rc = kh_client_ping (nowhere, 200, NULL, NULL);
+    KH_CHECK ("a client of a hub that is not there has no connection after a timeout",
+              rc == KH_ETIMEOUT && kh_client_link (nowhere) == KH_LINK_NONE, "rc %d link %d",
+              rc, kh_client_link (nowhere));
+    kh_fake_hub_stop (&hub);
+    KH_CHECK ("when the hub goes away the client sees its connection lost",
+              s_await_link (s_client_link, client, KH_LINK_LOST) == KH_LINK_LOST, "no");
+    KH_CHECK ("and the subscriber too",
+              s_await_link (s_subscriber_link, sub, KH_LINK_LOST) == KH_LINK_LOST, "no");
+    kh_client_destroy (&client);
+    kh_client_destroy (&plain);
+    kh_client_destroy (&nowhere);
+    kh_client_destroy (&refused);
+    kh_subscriber_destroy (&sub);
+    KH_CHECK ("a watched subscriber is NULL where kh_subscriber_new is",
+              !kh_subscriber_new_watched ("tcp://127.0.0.1:1", "", NULL, NULL, NULL, 0)
+              && !kh_client_new_watched ("", NULL), "made");
+}
+
 int
 main (void)
 {
@@ -339,6 +413,7 @@ main (void)
     s_test_subscribe_and_ping ();
     s_test_identity ();
     s_test_keygen ();
+    s_test_link ();
     kh_fake_hub_stop (&s_hub);
     zactor_destroy (&auth);
     char cmd [128];

@@ -323,7 +323,8 @@ kh_cmd_log (kh_cli_t *cli, int argc, char *argv [])
         s_header (&out);
     kh_progress_end (&out.progress, out.rows, zclock_mono ());
     fflush (stdout);
-    int status = rc ? kh_cli_report (kh_cli_endpoint (cli), rc, kh_client_last_error (client))
+    int status = rc ? kh_cli_report (kh_cli_endpoint (cli), rc, kh_client_last_error (client),
+                                     kh_client_link (client))
                     : KH_EXIT_OK;
     kh_client_destroy (&client);
     kh_export_destroy (&out.export);

@@ -39,9 +39,10 @@ kh_cmd_ping (kh_cli_t *cli, int argc, char *argv [])
     bool up = false;
     rc = kh_client_ping (client, timeout, &head, &up);
     kh_error_reply_t err = *kh_client_last_error (client);
+    kh_link_t link = kh_client_link (client);
     kh_client_destroy (&client);
     if (rc)
-        return kh_cli_report (kh_cli_endpoint (cli), rc, &err);
+        return kh_cli_report (kh_cli_endpoint (cli), rc, &err, link);
     printf ("head %llu recorder %s\n", (unsigned long long) head, up ? "up" : "down");
     return up ? KH_EXIT_OK : KH_EXIT_UNREACHABLE;
 }

@@ -325,9 +325,10 @@ s_publish (kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
     kh_error_reply_t err;
     int rc = kh_client_publish (client, envelope, size, args->timeout,
                                 args->retries, &seq, &dup, &err);
+    kh_link_t link = kh_client_link (client);
     kh_client_destroy (&client);
     if (rc) {
-        int status = kh_cli_report (kh_cli_endpoint (cli), rc, &err);
+        int status = kh_cli_report (kh_cli_endpoint (cli), rc, &err, link);
         if (rc == KH_ETIMEOUT || rc == KH_EUNREACHABLE) {
             char text [KH_ID_STR_SIZE];
             kh_id_format (id, text);

@@ -43,9 +43,11 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
                  "that seq on, then\ncontinues live; a record dropped on the way is fetched "
                  "from the store, so none\nis missed or shown twice.\n",
         .notes = "While the store is unavailable (recorder restarting) it waits and tries "
-                 "again.\nExit status: 0 done (count reached, Ctrl-C, or --timeout without "
-                 "--count), 3 the\nhub did not answer a store query, or --timeout passed "
-                 "before --count records.\n"
+                 "again.\nIt says on stderr when it cannot reach the hub, when the hub goes "
+                 "away and when it\nis back.\n"
+                 "Exit status: 0 done (count reached, Ctrl-C, or --timeout without --count), "
+                 "3 the\nhub did not answer a store query, or --timeout passed before "
+                 "--count records.\n"
     };
     int rc = kh_opts_parse (&opts, argc, argv, NULL);
     if (rc == KH_OPTS_GO
@@ -80,20 +82,72 @@ s_wait_store (const s_args_t *args, int64_t since, bool *warned, int code)
     return !zsys_interrupted;
 }
 
-/* How long the next wait may take: what is left of --timeout since the last
-   record shown at shown_at (-1: for ever). */
-static int
-s_left (const s_args_t *args, int64_t shown_at)
+#define S_SLICE          250            /* ms between looks at the connection */
+#define S_NO_HUB_AFTER   1000           /* ms without a connection before saying so */
+
+/* What subscribe has told of the live connection. */
+typedef struct {
+    const char *live;                   /* the live endpoint */
+    kh_link_t   told;                   /* the state last told (NONE: none yet) */
+    bool        missed;                 /* said that the hub cannot be reached */
+    int64_t     start;                  /* zclock_mono when following began */
+} s_link_t;
+
+/* Says on stderr when the live connection changed since it was last told: the hub
+   cannot be reached (after S_NO_HUB_AFTER ms without a connection), is reached,
+   went away, is back, or refused the connection. */
+static void
+s_tell_link (kh_subscriber_t *sub, s_link_t *state)
 {
-    if (args->timeout < 0)
-        return -1;
-    int64_t left = shown_at + args->timeout - zclock_mono ();
-    return left > 0 ? (int) left : 0;
+    kh_link_t link = kh_subscriber_link (sub);
+    const char *live = state->live;
+    if (link == KH_LINK_NONE && !state->missed
+    &&  zclock_mono () - state->start >= S_NO_HUB_AFTER) {
+        fprintf (stderr, "kreishub subscribe: cannot reach the hub at %s; trying on\n", live);
+        state->missed = true;
+    }
+    if (link == state->told || link == KH_LINK_NONE)
+        return;
+    if (link == KH_LINK_UP && state->told == KH_LINK_LOST)
+        fprintf (stderr, "kreishub subscribe: the hub at %s is back\n", live);
+    else
+    if (link == KH_LINK_UP && (state->missed || state->told == KH_LINK_REFUSED))
+        fprintf (stderr, "kreishub subscribe: connected to the hub at %s\n", live);
+    else
+    if (link == KH_LINK_LOST)
+        fprintf (stderr, "kreishub subscribe: the hub at %s went away; waiting for it to "
+                 "come back\n", live);
+    else
+    if (link == KH_LINK_REFUSED)
+        fprintf (stderr, "kreishub subscribe: the hub at %s refused the connection: it does "
+                 "not admit this certificate, or it is not the hub of the server "
+                 "certificate given; trying on\n", live);
+    state->told = link;
 }
 
-/* Prints records until count, timeout, interrupt or failure. Returns the exit status. */
+/* How long the next wait may take: what is left of --timeout since the last
+   record shown at shown_at (-1: for ever), at most S_SLICE. */
 static int
-s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
+s_slice (const s_args_t *args, int64_t shown_at)
+{
+    if (args->timeout < 0)
+        return S_SLICE;
+    int64_t left = shown_at + args->timeout - zclock_mono ();
+    return left <= 0 ? 0 : left < S_SLICE ? (int) left : S_SLICE;
+}
+
+/* True once --timeout has passed since shown_at. */
+static bool
+s_timed_out (const s_args_t *args, int64_t shown_at)
+{
+    return args->timeout >= 0 && zclock_mono () - shown_at >= args->timeout;
+}
+
+/* Prints records until count, timeout, interrupt or failure, and tells how the
+   live connection fares. Returns the exit status. */
+static int
+s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint,
+          s_link_t *link)
 {
     kh_format_t format = args->json ? KH_FORMAT_JSON : KH_FORMAT_TABLE;
     uint64_t shown = 0;
@@ -101,7 +155,10 @@ s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
     bool warned = false;
     while (!args->count || shown < args->count) {
         kh_record_t rec;
-        int rc = kh_subscriber_next (sub, s_left (args, shown_at), &rec);
+        int rc = kh_subscriber_next (sub, s_slice (args, shown_at), &rec);
+        s_tell_link (sub, link);
+        if (rc == KH_ETIMEOUT && !zsys_interrupted && !s_timed_out (args, shown_at))
+            continue;
         if (rc == KH_ETIMEOUT) {
             if (zsys_interrupted || !args->count)
                 return KH_EXIT_OK;
@@ -113,7 +170,8 @@ s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint)
         if (s_transient (rc) && s_wait_store (args, shown_at, &warned, rc))
             continue;
         if (rc)
-            return zsys_interrupted ? KH_EXIT_OK : kh_cli_report (endpoint, rc, NULL);
+            return zsys_interrupted ? KH_EXIT_OK
+                                    : kh_cli_report (endpoint, rc, NULL, KH_LINK_UNKNOWN);
         warned = false;
         if (!kh_filter_match_record (&args->filter, &rec))
             continue;                   /* the hub filters by one type and sender */
@@ -142,7 +200,9 @@ kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
         return KH_EXIT_USAGE;
     if (args.timeout >= 0)              /* a store query may not take longer either */
         kh_subscriber_set_query_timeout (sub, args.timeout > 0 ? args.timeout : 1);
-    rc = s_follow (sub, &args, endpoint);
+    s_link_t link = { .live = kh_cli_live (cli), .told = KH_LINK_NONE,
+                      .start = zclock_mono () };
+    rc = s_follow (sub, &args, endpoint, &link);
     uint64_t gaps, filled;
     kh_subscriber_stats (sub, &gaps, &filled);
     if (gaps)

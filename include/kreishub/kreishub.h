@@ -91,6 +91,30 @@ KH_EXPORT kh_client_t *kh_client_new (const char *endpoint);
    NULL as kh_client_new does, and for no keys. */
 KH_EXPORT kh_client_t *kh_client_new_secure (const char *endpoint, const kh_keys_t *keys);
 
+/* What a watched client or subscriber knows of its connection to the hub (a
+   ZeroMQ socket monitor tells it), so that a program can say "no connection to the
+   hub" apart from "connected, but no answer in time". */
+typedef enum {
+    KH_LINK_UNKNOWN = 0,                /* not watched (made by the other _new calls) */
+    KH_LINK_NONE = 1,                   /* no connection so far: the hub is not reached */
+    KH_LINK_UP = 2,                     /* connected, the handshake done */
+    KH_LINK_LOST = 3,                   /* was connected; the connection ended (ZeroMQ
+                                           tries again: KH_LINK_UP once it is back) */
+    KH_LINK_REFUSED = 4                 /* reached, but the handshake failed: the hub
+                                           does not admit our certificate, or it is
+                                           not the hub whose public key we hold, or it
+                                           speaks plain where we speak CURVE */
+} kh_link_t;
+
+/* As kh_client_new (keys NULL) or kh_client_new_secure, and watches the connection
+   from the start: kh_client_link tells its state. The watching costs a thread,
+   which reads the monitor's events as they come. Returns NULL as those do. */
+KH_EXPORT kh_client_t *kh_client_new_watched (const char *endpoint, const kh_keys_t *keys);
+
+/* The state of a watched client's connection now; KH_LINK_UNKNOWN for a client
+   that is not watched, or no client. */
+KH_EXPORT kh_link_t kh_client_link (kh_client_t *self);
+
 /* Closes the connection (dropping anything unsent) and frees the client; sets
    *self_p to NULL. Safe on NULL. */
 KH_EXPORT void kh_client_destroy (kh_client_t **self_p);
@@ -199,6 +223,19 @@ KH_EXPORT kh_subscriber_t *kh_subscriber_new_secure (const char *client_endpoint
                                                      const kh_keys_t *keys,
                                                      const char *type, const char *from,
                                                      uint64_t since_seq);
+
+/* As kh_subscriber_new (keys NULL) or kh_subscriber_new_secure, and watches the
+   connection to the live endpoint from the start (kh_subscriber_link). Returns NULL
+   as those do. */
+KH_EXPORT kh_subscriber_t *kh_subscriber_new_watched (const char *client_endpoint,
+                                                      const char *live_endpoint,
+                                                      const kh_keys_t *keys,
+                                                      const char *type, const char *from,
+                                                      uint64_t since_seq);
+
+/* The state of a watched subscriber's connection to the live endpoint now (see
+   kh_link_t); KH_LINK_UNKNOWN if it is not watched, or for no subscriber. */
+KH_EXPORT kh_link_t kh_subscriber_link (kh_subscriber_t *self);
 
 /* Closes both connections and frees the subscriber; sets *self_p to NULL. Safe on
    NULL. */
