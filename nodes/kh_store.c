@@ -718,7 +718,7 @@ s_load_state (kh_store_t *self, kh_problem_t *why)
 static int s_rebuild (kh_store_t *self, kh_state_counts_t *counts, kh_problem_t *why);
 
 /* Derives the state from the log if a migration asked for it (derived.pending), as
-   kh_store_rebuild_state does, and logs what it found. Returns 0, or -1 with why set. */
+   kh_store_rebuild_state does. Returns 0, or -1 with why set. */
 static int
 s_derive (kh_store_t *self, kh_problem_t *why)
 {
@@ -727,17 +727,7 @@ s_derive (kh_store_t *self, kh_problem_t *why)
     kh_state_counts_t counts;
     if (kh_state_derived (self->state, &pending, &search_seq, why))
         return -1;
-    if (!pending)
-        return 0;
-    if (s_rebuild (self, &counts, why))
-        return -1;
-    if (counts.messages)
-        zsys_info ("store: derived the state of %s from its log: %llu messages, %llu "
-                   "items, %llu unreadable, %llu breaking a rule", self->path,
-                   (unsigned long long) counts.messages, (unsigned long long) counts.items,
-                   (unsigned long long) counts.unreadable,
-                   (unsigned long long) counts.refused);
-    return 0;
+    return pending ? s_rebuild (self, &counts, why) : 0;
 }
 
 kh_store_t *
