@@ -923,6 +923,8 @@ test_usage_errors (s_test_t *t)
           "--excel is a kind of csv, not of json" },
         { "kreishub log -f csv --columns seq,titel", "kreishub log",
           "--columns: 'titel' is not a column; did you mean title?" },
+        { "kreishub log --audit --code SENDR", "kreishub log",
+          "--code: 'SENDR' is no error; did you mean SENDER?" },
     };
     for (size_t i = 0; i < sizeof usage / sizeof usage [0]; i++)
         s_check_usage (t, usage [i][0], usage [i][1], usage [i][2]);
@@ -1007,6 +1009,19 @@ test_items (s_test_t *t)
               && !strchr (t->out, '\r'), "rc %d '%s'", rc, t->out);
     s_check_fails_as (t, "05162028", "kreishub publish comment --from 05162028 --ref "
                       S_ITEM " --text \"$(printf 'a\\rb')\"", 1, "control character U+000D");
+    s_publish (t, "idea", "05162022", "Namentlich", "kreishub publish idea --title Namentlich "
+               "--from meerb");
+    s_check_fails_as (t, "05162022", "kreishub publish idea --title x --from Mersbusch", 1,
+                      "--from: 'Mersbusch' is not a name of the Kreis' members; did you mean "
+                      "Meerbusch (05162022)?");
+    s_check_fails_as (t, "05162022", "kreishub publish idea --title x --from '0516*'", 1,
+                      "a message has one sender, an AGS or a name, not the region '0516*'");
+    s_check_fails_as (t, "05162004", "kreishub publish ide --title Kurs --from 05162004", 1,
+                      "kreishub publish: 'ide' is not a message type; did you mean idea?");
+    rc = s_sh (t, "kreishub publish --help");
+    KH_CHECK ("publish --help lists the fields of each type, from the schema", rc == 0
+              && strstr (t->out, "\n  comment: ref*, text*\n")
+              && strstr (t->out, "\n  offer: title*, description,"), "rc %d '%s'", rc, t->out);
     s_check_fails_as (t, "05162004", "kreishub publish idea --titel Kurs --from 05162004", 1,
                       "UNKNOWN_FIELD: titel: not a field of idea; did you mean --title?");
     s_check_fails_as (t, "05162004", "kreishub publish idea --title Kurs --from 05162004 "

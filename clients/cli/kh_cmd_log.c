@@ -7,6 +7,7 @@
 #include "kh_export.h"
 #include "kh_merge.h"
 #include "kh_progress.h"
+#include "kh_suggest.h"
 
 /* What the command line says, besides the shared options. */
 typedef struct {
@@ -68,8 +69,16 @@ s_code (const char *text, int *code)
         *code = (int) number;
         return 0;
     }
-    fprintf (stderr, "kreishub log: --code is an error's name or number (PROTOCOL.md "
-             "section 7), not '%s'\n", text);
+    const char *names [KH_ERR_COUNT_];
+    for (int c = 0; c < KH_ERR_COUNT_; c++)
+        names [c] = c ? kh_errname (c) : NULL;
+    int best = kh_suggest_best (text, names, KH_ERR_COUNT_);
+    if (best > 0)
+        fprintf (stderr, "kreishub log: --code: '%s' is no error; did you mean %s?\n", text,
+                 names [best]);
+    else
+        fprintf (stderr, "kreishub log: --code is an error's name or number (PROTOCOL.md "
+                 "section 7), not '%s'\n", text);
     return -1;
 }
 

@@ -41,24 +41,69 @@ s_types (void)
     return text;
 }
 
+/* Appends the word to text (cap bytes, used of them taken) on a line that is col
+   characters long so far, wrapped before 80 columns (the next line begins with 3 blanks and the word's). */
+static void
+s_word (char *text, size_t cap, size_t *used, size_t *col, const char *word)
+{
+    size_t len = strlen (word);
+    if (*col + len > 79 && *used + 5 < cap) {
+        memcpy (text + *used, "\n   ", 4);
+        *used += 4;
+        *col = 3;
+    }
+    if (*used + len + 1 < cap) {
+        memcpy (text + *used, word, len + 1);
+        *used += len;
+        *col += len;
+    }
+}
+
+/* Returns the fields of each type of the schema as lines of text, "  idea:
+   title*, description, ..." (* for a required one), generated from the table. */
+static const char *
+s_fields (void)
+{
+    static char text [2048];
+    size_t used = 0, col = 0;
+    s_word (text, sizeof text, &used, &col, "Fields (* required):");
+    for (size_t t = 0; t < kh_schema_type_count (); t++) {
+        const char *name = kh_schema_type_name (t);
+        const kh_msgtype_t *type = kh__schema_type (name, strlen (name));
+        char word [80];
+        col = 0;
+        snprintf (word, sizeof word, "\n  %s:", name);
+        s_word (text, sizeof text, &used, &col, word);
+        for (size_t f = 0; type && f < type->count; f++) {
+            snprintf (word, sizeof word, " %s%s%s", type->fields [f].name,
+                      type->fields [f].required ? "*" : "", f + 1 < type->count ? "," : "");
+            s_word (text, sizeof text, &used, &col, word);
+        }
+    }
+    s_word (text, sizeof text, &used, &col, "\n");
+    return text;
+}
+
 /* Fills the option table and opts of publish for args and given. */
 static void
 s_options (kh_cli_t *cli, s_args_t *args, s_given_t *given, kh_opt_t table [7],
            kh_opts_t *opts)
 {
-    static char about [1024];
+    static char about [4096];
     snprintf (about, sizeof about,
               "Publishes one message of TYPE, waits until the hub has stored it durably, "
               "and\nprints its seq ('seq 42', or 'seq 42 (duplicate)' if its id was stored "
               "before).\nTYPE: %s.\nBody fields are given as --FIELD VALUE (e.g. --title, "
               "--hf, --keywords a,b,\n--participants 05162004,05162008). A message about an "
               "item names it with\n--ref ID (its id, as the log prints it); a revise gives "
-              "each changed field as\n--fields.NAME VALUE. See PROTOCOL.md section 4.\n",
-              s_types ());
+              "each changed field as\n--fields.NAME VALUE. See PROTOCOL.md section 4. "
+              "Texts with CRLF line ends (a file\nsaved on Windows) are sent with LF, as "
+              "the hub wants them. --from takes an AGS\nor a name of the Kreis' members "
+              "(Neuss, juechen).\n%s", s_types (), s_fields ());
     const kh_opt_t options [] = {
-        { "from", 0, "AGS", &args->from, NULL,
-          "sender (default env KREISHUB_FROM, config client/from,\n"
-          "else your certificate's AGS)" },
+        { "from", 0, "WHO", &args->from, NULL,
+          "sender, an AGS or a name (default env KREISHUB_FROM,\n"
+          "config client/from, else your certificate's AGS)" },
         { "json", 0, "FILE", &args->json, NULL,
           "body fields from a JSON object (- for stdin); fields\n"
           "given after it override it" },
@@ -329,7 +374,8 @@ s_publish (kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
     kh_client_destroy (&client);
     if (rc) {
         int status = kh_cli_report (kh_cli_endpoint (cli), rc, &err, link);
-        if (rc == KH_ETIMEOUT || rc == KH_EUNREACHABLE) {
+        bool reached = link != KH_LINK_NONE && link != KH_LINK_REFUSED;
+        if ((rc == KH_ETIMEOUT || rc == KH_EUNREACHABLE) && reached) {
             char text [KH_ID_STR_SIZE];
             kh_id_format (id, text);
             fprintf (stderr, "kreishub publish: it may still be stored; retry with --id %s "
@@ -339,6 +385,41 @@ s_publish (kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
     }
     printf ("seq %llu%s\n", (unsigned long long) seq, dup ? " (duplicate)" : "");
     return KH_EXIT_OK;
+}
+
+/* Says that the digits text are too many for an AGS. Returns -1. */
+static int
+s_too_long (const char *text)
+{
+    fprintf (stderr, "kreishub publish: --from: '%s' is not an AGS (8 or 5 digits)\n", text);
+    return -1;
+}
+
+/* Reads the sender text into ags: digits as they are (the codec checks them), a
+   name of the Kreis' registry as its AGS. Returns 0, or -1 after saying why (no
+   such name, with the near ones; a beginning of several). */
+static int
+s_sender (kh_cli_t *cli, const char *text, char ags [KH_AGS_MAX + 1])
+{
+    if (strspn (text, "0123456789") == strlen (text)) {
+        snprintf (ags, KH_AGS_MAX + 1, "%.*s", KH_AGS_MAX, text);
+        return strlen (text) > KH_AGS_MAX ? s_too_long (text) : 0;
+    }
+    const kh_members_t *members = kh_cli_members (cli);
+    kh_filter_t filter = { .type_count = 0 };
+    char err [600];
+    if (!members || kh_filter_add_sender (&filter, members, text, err, sizeof err)) {
+        if (members)
+            fprintf (stderr, "kreishub publish: --from: %s\n", err);
+        return -1;
+    }
+    if (filter.sender_count != 1) {
+        fprintf (stderr, "kreishub publish: --from: a message has one sender, an AGS or a "
+                 "name, not the region '%s'\n", text);
+        return -1;
+    }
+    snprintf (ags, KH_AGS_MAX + 1, "%s", filter.senders [0]);
+    return 0;
 }
 
 int
@@ -358,13 +439,19 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
                  "(or set KREISHUB_FROM, or 'from' in the config's section client)\n");
         return KH_EXIT_USAGE;
     }
+    char ags [KH_AGS_MAX + 1];
+    if (s_sender (cli, from, ags))
+        return KH_EXIT_USAGE;
     kh_builder_t *builder = kh_builder_new (args.type);
     if (!builder) {
-        fprintf (stderr, "kreishub publish: '%s' is not a message type\n", args.type);
+        char err [512] = "";
+        kh_filter_t filter = { .type_count = 0 };
+        kh_filter_add_type (&filter, args.type, err, sizeof err);
+        fprintf (stderr, "kreishub publish: %s\n", err);
         return KH_EXIT_USAGE;
     }
     uint8_t id [KH_ID_SIZE];
-    rc = s_build (&args, from, builder, id);
+    rc = s_build (&args, ags, builder, id);
     if (rc == KH_EXIT_OK)
         rc = s_publish (cli, &args, builder, id);
     kh_builder_destroy (&builder);

@@ -167,23 +167,13 @@ kh_members_name (const kh_members_t *self, const char *ags)
     return NULL;
 }
 
-/* The characters (code points) of the UTF-8 text. */
-static size_t
-s_chars (const char *text)
-{
-    size_t chars = 0;
-    for (; *text; text++)
-        chars += ((unsigned char) *text & 0xc0) != 0x80;
-    return chars;
-}
-
 size_t
 kh_members_name_width (const kh_members_t *self)
 {
     assert (self);
     size_t width = 0;
     for (size_t i = 0; i <= self->count; i++) {
-        size_t chars = s_chars (s_ident_at (self, i)->name);
+        size_t chars = kh_suggest_length (s_ident_at (self, i)->name);
         width = chars > width ? chars : width;
     }
     return width;
