@@ -3,7 +3,9 @@
     store migrated, and a long randomised history whose rebuilt state is the live one. */
 #include <czmq.h>
 #include <sqlite3.h>
+#include <limits.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include "kh_berlin.h"
 #include "kh_codec.h"
 #include "kh_sql.h"
@@ -1240,15 +1242,24 @@ s_same (const char *what, const char *a, const char *b)
     return false;
 }
 
-/* Runs the recorder program (KH_RECORDER) with --rebuild-state on path; returns its
-   exit status (-1 if it did not run) and its output in out. */
+/* Runs the recorder program (KH_RECORDER, else kreishub-recorder beside this test)
+   with --rebuild-state on path; returns its exit status (-1 if it did not run) and
+   its output in out. */
 static int
 s_rebuild_program (const char *path, char *out, size_t cap)
 {
-    const char *program = getenv ("KH_RECORDER");
-    char cmd [512];
+    char program [PATH_MAX] = "", cmd [PATH_MAX + 256];
+    if (getenv ("KH_RECORDER"))
+        snprintf (program, sizeof program, "%s", getenv ("KH_RECORDER"));
+    else {
+        ssize_t size = readlink ("/proc/self/exe", program, sizeof program - 1);
+        program [size > 0 ? size : 0] = 0;
+        char *slash = strrchr (program, '/');
+        snprintf (slash ? slash + 1 : program, sizeof program - (size_t) (slash ? slash + 1
+                  - program : 0), "kreishub-recorder");
+    }
     snprintf (cmd, sizeof cmd, "'%s' --rebuild-state --db '%s' 2>&1", program, path);
-    FILE *pipe = program ? popen (cmd, "r") : NULL;
+    FILE *pipe = popen (cmd, "r");
     size_t got = pipe ? fread (out, 1, cap - 1, pipe) : 0;
     out [got] = 0;
     int status = pipe ? pclose (pipe) : -1;
