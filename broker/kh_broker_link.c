@@ -8,6 +8,7 @@
 #define S_FLUSH_MAX     4096    /* STOREs handed over in one go, at most */
 #define S_BLOCKED_MS    10      /* retry period while the recorder's queue is full */
 #define S_TOKEN_SIZE    8       /* bytes of a STORE token on the wire */
+#define S_PROBE_MS      10      /* asks whether the recorder stands this often, at most */
 
 /* ------------------------------------------------------------ life */
 
@@ -184,11 +185,31 @@ kh__link_flush (kh_broker_t *self)
         kh__audit_flush (self);         /* STOREs first; the audit once none waits */
 }
 
+static bool s_still_there (kh_broker_t *self);
+
+/* Publishes wait that the recorder is not handed (their connections have their
+   share of it, kh_pending.h), so no send tells whether it is still there: ask
+   libzmq now and then (a [HELLO], which the recorder ignores), so that a recorder
+   that went away is noticed as soon as when every publish went to it at once. */
+static void
+s_probe (kh_broker_t *self)
+{
+    if (self->rec_state != KH__REC_UP || kh_pending_unsent (self->pending)
+    ||  kh_pending_size (self->pending) == kh_pending_inflight (self->pending))
+        return;
+    int64_t now = zclock_mono ();
+    if (now - self->probed >= S_PROBE_MS) {
+        self->probed = now;
+        s_still_there (self);
+    }
+}
+
 void
 kh__link_handover (kh_broker_t *self)
 {
     if (self->rec_state == KH__REC_UP && self->flush_timer == -1)
         kh__link_flush (self);
+    s_probe (self);
 }
 
 int

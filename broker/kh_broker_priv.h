@@ -60,6 +60,7 @@ struct _kh_broker_t {
     uint64_t  head;                     /* highest seq known to be committed */
     int       flush_timer;              /* one-shot timer to hand over more, or -1 */
     int       ttl_timer;                /* one-shot timer at the recorder's deadline, or -1 */
+    int64_t   probed;                   /* zclock_mono when last asked whether it stands */
 
     /* kh_broker_live.c: subscribers */
     int       burst_timer;              /* one-shot timer of the beat for new
@@ -162,8 +163,11 @@ bool kh__link_head_known (kh_broker_t *self);
 /* Hands the recorder, oldest first, what waits for it: some now, the rest soon. */
 void kh__link_flush (kh_broker_t *self);
 
-/* A publish was just added: hands it over at once, unless the link is catching up
-   (its queue was full, or more waits from before) and will hand it over in turn. */
+/* A publish was just added, or answers made room at the recorder: hands over what
+   may go now, unless the link is catching up (its queue was full, or more waits
+   from before) and will hand it over in turn. While publishes wait held back (a
+   connection's share, kh_pending.h), asks libzmq now and then whether the recorder
+   still stands, since no STORE would tell. */
 void kh__link_handover (kh_broker_t *self);
 
 /* Passes a query on as [QUERY][client id][*body]; takes *body on success. Returns 0,
