@@ -357,6 +357,11 @@ s_watcher (zsock_t *pipe, void *args)
     s_event_t events [S_EVENTS_MAX];
     size_t count = 0;
     zpoller_t *poller = zpoller_new (pipe, NULL);
+    /* A signal must not end it: a monitor event sent after the watcher had gone
+       would block libzmq's I/O thread, and with it every socket of the broker.
+       It ends on $TERM, which the broker sends after it stopped the monitors. */
+    if (poller)
+        zpoller_set_nonstop (poller, true);
     zsock_signal (pipe, 0);
     zsock_set_sndtimeo (pipe, 0);
     while (poller) {

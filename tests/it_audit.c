@@ -17,6 +17,14 @@
 
 #define S_WAIT_MS       5000    /* an answer or an audit record the hub owes */
 #define S_NONE_MS       500     /* an answer that must not come: none within this */
+
+/* Under AddressSanitizer the broker's memory is ASan's (its quarantine keeps what is
+   freed): the broker's RSS is printed, its bound not checked. */
+#if defined (__SANITIZE_ADDRESS__)
+#   define S_BOUNDS false
+#else
+#   define S_BOUNDS true
+#endif
 #define S_AUDIT_MAX     10000   /* the broker's queue of audit records, at most */
 #define S_FLOOD_MORE    2000    /* bad messages beyond it in the flood */
 #define S_WINDOW        500     /* the flood's messages in flight at once */
@@ -435,7 +443,8 @@ test_flood (kh_hub_t *hub, kh_client_t *admin)
               strstr (kh_hub_slurp (path, log, sizeof log), "audit: 10000 records wait for "
               "the recorder; newer ones are dropped"), "log: %.2000s", log);
     KH_CHECK ("its memory stays bounded: the queue of 10,000 costs a few MiB",
-              rss_after - rss_before < 24 * 1024, "%ld KiB more", rss_after - rss_before);
+              !S_BOUNDS || rss_after - rss_before < 24 * 1024, "%ld KiB more",
+              rss_after - rss_before);
 
     rc = kh_hub_start_recorder (hub) || kh_hub_await_link (hub, S_WAIT_MS);
     char reason [64];
