@@ -66,7 +66,7 @@ static int
 s_builder_where (kh_builder_t *self, const char *name, size_t len, s_where_t *where,
                  kh_problem_t *why)
 {
-    const char *dot = (const char *) memchr (name, '.', len);
+    const char *dot = len ? (const char *) memchr (name, '.', len) : NULL;  /* "" may be NULL */
     size_t head = dot ? (size_t) (dot - name) : len;
     where->index = kh__schema_field (self->type, name, head);
     where->sub = -1;

@@ -777,6 +777,10 @@ test_set_body (void)
     KH_CHECK ("json with a field the type lacks is refused",
               kh_json_set_body (b, "{\"prio\":1}", 10, &why) != 0
               && why.code == KH_EUNKNOWNFIELD, "code %d", why.code);
+    /* libFuzzer's fuzz_json found it: an empty key reached memchr as a NULL pointer. */
+    KH_CHECK ("json with an empty key is refused",
+              kh_json_set_body (b, "{\"\": 2}", 7, &why) != 0
+              && why.code == KH_EUNKNOWNFIELD, "code %d", why.code);
     KH_CHECK ("json that is not an object is refused",
               kh_json_set_body (b, "[1]", 3, &why) != 0 && why.code == KH_EWRONGTYPE,
               "code %d", why.code);
