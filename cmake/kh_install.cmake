@@ -8,6 +8,7 @@
 #   share/man/man1/kreishub.1.gz, man8/kreishub-broker.8.gz, man8/kreishub-recorder.8.gz
 #   lib/systemd/system/kreishub-broker.service, kreishub-recorder.service
 #   etc/kreishub/kreishub.cfg (/etc/kreishub under the prefix /usr)
+#   share/kreishub/demo/rhein-kreis-neuss.jsonl (`kreishub demo`'s data)
 #
 # The broker and the recorder go to bin, not sbin: `kreishub up` finds them beside
 # itself, and a user's PATH on Debian has no sbin. The files that name the prefix
@@ -30,6 +31,9 @@ install (TARGETS libkreishub EXPORT kreishubStaticTargets
          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install (DIRECTORY ${PROJECT_SOURCE_DIR}/include/kreishub
          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+
+install (FILES ${PROJECT_SOURCE_DIR}/packaging/demo/rhein-kreis-neuss.jsonl
+         DESTINATION ${CMAKE_INSTALL_DATADIR}/kreishub/demo)
 
 # find_package (kreishub): kreishub::kreishub (shared) always; kreishub::kreishub_static
 # when its link dependencies are found (see kreishubConfig.cmake.in).

@@ -62,6 +62,7 @@ int kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_log (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_ping (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_keygen (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_demo (kh_cli_t *cli, int argc, char *argv []);
 
 /* ------------------------------------------------------ shared options */
 /* What kh_cli_parsed returns to say "go on" (every exit status is 0 or more). */

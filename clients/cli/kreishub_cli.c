@@ -9,6 +9,7 @@ static const kh_cli_command_t s_commands [] = {
     { "log",       kh_cmd_log,       "show the stored log: filter, export (table/json/csv)" },
     { "ping",      kh_cmd_ping,      "show the hub's head and whether it can store" },
     { "keygen",    kh_cmd_keygen,    "make a certificate pair for a member, the Kreis, an admin" },
+    { "demo",      kh_cmd_demo,      "replay the demo data through the hub, as its participants" },
 };
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
 
