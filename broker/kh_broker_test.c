@@ -708,7 +708,8 @@ test_bad_input (s_rig_t *rig)
     msgpack_sbuffer q;
     msgpack_sbuffer_init (&q);
     kh_query_t query = { .req = 5 };
-    snprintf (query.type, sizeof query.type, "bogus");
+    snprintf (query.type [0], sizeof query.type [0], "bogus");
+    query.type_count = 1;
     kh_query_encode (&q, &query);
     const void *dq2 [2] = { KH_CMD_QUERY, q.data };
     size_t sq2 [2] = { 5, q.size };
@@ -744,7 +745,8 @@ test_query (s_rig_t *rig)
     msgpack_sbuffer q;
     msgpack_sbuffer_init (&q);
     kh_query_t query = { .req = 9, .since_seq = 1, .limit = 10 };
-    snprintf (query.type, sizeof query.type, "idea");
+    snprintf (query.type [0], sizeof query.type [0], "idea");
+    query.type_count = 1;
     kh_query_encode (&q, &query);
     s_send2 (rig->client, KH_CMD_QUERY, q.data, q.size);
     zmsg_t *fwd = s_recv (rig->recorder, S_WAIT_MS);

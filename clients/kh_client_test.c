@@ -178,7 +178,8 @@ s_test_query (kh_fake_hub_t *hub, kh_client_t *client)
               "rc %d rows %zu", rc, seen.count);
 
     kh_query_t bad = { .since_seq = 1 };
-    snprintf (bad.type, sizeof bad.type, "nonsense");
+    snprintf (bad.type [0], sizeof bad.type [0], "nonsense");
+    bad.type_count = 1;
     rc = kh_client_query (client, &bad, 0, 2000, s_collect, &seen);
     const kh_error_reply_t *err = kh_client_last_error (client);
     KH_CHECK ("a query the hub refuses returns its code, and the reason is kept",

@@ -206,8 +206,7 @@ s_matches (const s_rec_t *rec, const kh_query_t *q)
     return rec->info.seq >= q->since_seq
         && (!q->until_seq || rec->info.seq <= q->until_seq)
         && rec->info.at >= q->since_at && (!q->until_at || rec->info.at <= q->until_at)
-        && (!*q->type || streq (q->type, rec->type))
-        && (!*q->from || streq (q->from, rec->from));
+        && kh_query_wants_type (q, rec->type) && kh_query_wants_from (q, rec->from);
 }
 
 static void

@@ -109,8 +109,10 @@ s_fill_start (kh_subscriber_t *self, uint64_t since, uint64_t until, bool counti
     memset (&self->query, 0, sizeof self->query);
     self->query.since_seq = since;
     self->query.until_seq = until;
-    memcpy (self->query.type, self->type, sizeof self->query.type);
-    memcpy (self->query.from, self->from, sizeof self->query.from);
+    if (*self->type)
+        kh_query_add_type (&self->query, self->type, NULL);     /* valid: checked in s_new */
+    if (*self->from)
+        kh_query_add_from (&self->query, self->from, NULL);
     self->filling = true;
     self->fetch = true;
     self->counting = counting;

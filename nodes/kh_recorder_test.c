@@ -358,7 +358,8 @@ test_query (s_rig_t *rig)
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
-    kh_query_t query = { .req = 42, .since_seq = 3, .limit = 4, .type = "idea" };
+    kh_query_t query = { .req = 42, .since_seq = 3, .limit = 4, .type = { "idea" },
+                         .type_count = 1 };
     kh_query_encode (&buf, &query);
     const uint8_t client [5] = { 0, 1, 2, 3, 4 };
     s_send (rig, KH_CMD_QUERY, client, sizeof client, buf.data, buf.size);

@@ -1374,9 +1374,9 @@ s_bind_query (sqlite3_stmt *stmt, int shape, const kh_query_t *q, uint64_t lo,
     sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) lo);
     sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) hi);
     if (shape & S_Q_TYPE)
-        sqlite3_bind_text (stmt, 3, q->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 3, q->type [0], -1, SQLITE_STATIC);
     if (shape & S_Q_FROM)
-        sqlite3_bind_text (stmt, 4, q->from, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 4, q->from [0], -1, SQLITE_STATIC);
     if (shape & S_Q_SINCE_AT)
         sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) q->since_at);
     if (shape & S_Q_UNTIL_AT)
@@ -1428,7 +1428,11 @@ s_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool *more,
     *next = q->since_seq ? q->since_seq : 1;
     if (lo > hi)
         return 0;
-    int shape = (q->type [0] ? S_Q_TYPE : 0) | (q->from [0] ? S_Q_FROM : 0)
+    if (q->type_count > 1 || q->from_count > 1 || (q->from_count && strchr (q->from [0], '*'))
+    ||  q->since_ts || q->until_ts || q->has_ref || q->search [0])
+        return kh_problem (why, KH_EQUERY, "query: this store answers one type and one "
+                           "sender only, bounded by seq and at");
+    int shape = (q->type_count ? S_Q_TYPE : 0) | (q->from_count ? S_Q_FROM : 0)
               | (q->since_at ? S_Q_SINCE_AT : 0) | (q->until_at ? S_Q_UNTIL_AT : 0);
     sqlite3_stmt *stmt = s_query_stmt (self, shape, why);
     if (!stmt)

@@ -508,8 +508,7 @@ s_expect (const s_fact_t *facts, const kh_query_t *q, uint64_t *seqs)
         if ((!q->since_seq || seq >= q->since_seq) && (!q->until_seq || seq <= q->until_seq)
         &&  (!q->since_at || fact->at >= q->since_at)
         &&  (!q->until_at || fact->at <= q->until_at)
-        &&  (!q->type [0] || streq (q->type, fact->type))
-        &&  (!q->from [0] || streq (q->from, fact->from)))
+        &&  kh_query_wants_type (q, fact->type) && kh_query_wants_from (q, fact->from))
             seqs [count++] = seq;
     }
     return count;
@@ -540,7 +539,8 @@ s_paged_matches (kh_store_t *store, const s_fact_t *facts, kh_query_t q)
            && !page.more;
     if (!ok)
         printf ("  type '%s' from '%s' seq %llu..%llu at %llu..%llu limit %u: "
-                "%u rows, expected %u\n", q.type, q.from, (unsigned long long) q.since_seq,
+                "%u rows, expected %u\n", q.type_count ? q.type [0] : "",
+                q.from_count ? q.from [0] : "", (unsigned long long) q.since_seq,
                 (unsigned long long) q.until_seq, (unsigned long long) q.since_at,
                 (unsigned long long) q.until_at, q.limit, count, expected);
     return ok;
@@ -625,14 +625,17 @@ test_query (void)
         kh_query_t p = { .req = 1, .since_seq = seqs [s][0], .until_seq = seqs [s][1],
                          .since_at = ats [a][0], .until_at = ats [a][1],
                          .limit = limits [l] };
-        snprintf (p.type, sizeof p.type, "%s", types [t]);
-        snprintf (p.from, sizeof p.from, "%s", froms [f]);
+        if (*types [t])
+            kh_query_add_type (&p, types [t], NULL);
+        if (*froms [f])
+            kh_query_add_from (&p, froms [f], NULL);
         ok &= s_paged_matches (store, facts, p);
     }
     KH_CHECK ("query filters by type, from, seq range, at range, limit, more/next paging", ok,
            "see above");
 
-    q = (kh_query_t) { .req = 1, .type = "idea", .from = "05162004" };
+    q = (kh_query_t) { .req = 1, .type = { "idea" }, .type_count = 1, .from = { "05162004" },
+                       .from_count = 1 };
     s_query (store, &q, &page);
     kh_seqinfo_t last = page.last;
     KH_CHECK ("rows carry their links", page.count > 1 && last.prev_pair == page.seq [page.count - 2]

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "kh_link.h"
 #include "kh_mpio.h"
+#include "kh_query.h"
 #include "kh_schema.h"
 
 /* ---------------------------------------------------------------- records */
@@ -91,7 +92,9 @@ kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
     msgpack_packer pk;
     kh__packer_init (&pk, out);
     uint32_t n = 1 + (q->since_seq > 0) + (q->until_seq > 0) + (q->since_at > 0)
-               + (q->until_at > 0) + (q->type [0] != 0) + (q->from [0] != 0) + (q->limit > 0);
+               + (q->until_at > 0) + (q->since_ts > 0) + (q->until_ts > 0)
+               + (q->limit > 0) + (q->type_count > 0) + (q->from_count > 0)
+               + q->has_ref + (q->search [0] != 0);
     if (msgpack_pack_map (&pk, n)
     ||  kh__pack_kv_uint (&pk, "req", q->req)
     ||  s_pack_bound (&pk, "since_seq", q->since_seq)
@@ -99,19 +102,25 @@ kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
     ||  s_pack_bound (&pk, "since_at", q->since_at)
     ||  s_pack_bound (&pk, "until_at", q->until_at)
     ||  s_pack_bound (&pk, "limit", q->limit)
-    ||  s_pack_filter (&pk, "type", q->type)
-    ||  s_pack_filter (&pk, "from", q->from))
+    ||  s_pack_bound (&pk, "since_ts", q->since_ts)
+    ||  s_pack_bound (&pk, "until_ts", q->until_ts)
+    ||  kh__pack_list (&pk, "type", &q->type [0][0], sizeof q->type [0], q->type_count)
+    ||  kh__pack_list (&pk, "from", &q->from [0][0], sizeof q->from [0], q->from_count)
+    ||  (q->has_ref && (kh__pack_cstr (&pk, "ref") || kh__pack_bin (&pk, q->ref, KH_ID_SIZE)))
+    ||  s_pack_filter (&pk, "search", q->search))
         return kh__undo (out, start);
     return 0;
 }
 
 /* The keys of a query and of an audit query, each allowed once; both begin with
-   the keys of a page (S_PAGE_KEYS). */
+   the keys of a page (S_PAGE_KEYS); NULL ends a list. */
 static const char *const s_query_keys [] = { "req", "since_seq", "until_seq", "since_at",
-                                             "until_at", "limit", "type", "from" };
+                                             "until_at", "limit", "type", "from",
+                                             "since_ts", "until_ts", "ref", "search",
+                                             NULL };
 static const char *const s_audit_keys [] = { "req", "since_seq", "until_seq", "since_at",
-                                             "until_at", "limit", "code", "ags" };
-#define S_KEYS      8
+                                             "until_at", "limit", "code", "ags", NULL };
+#define S_KEYS      16                  /* keys of one kind of query at most */
 #define S_PAGE_KEYS 6
 
 /* What every query says about its page: which, where, how many. */
@@ -120,18 +129,18 @@ typedef struct {
     uint32_t limit;                     /* KH_QUERY_PAGE_MAX for absent, 0 or too many */
 } s_page_t;
 
-/* Every key of the map is one of keys (S_KEYS), and none is given twice. */
+/* Every key of the map is one of keys (at most S_KEYS, NULL-terminated), and none
+   is given twice. */
 static int
-s_keys_known (const msgpack_object *map, const char *const keys [S_KEYS],
-              kh_problem_t *why)
+s_keys_known (const msgpack_object *map, const char *const keys [], kh_problem_t *why)
 {
     bool seen [S_KEYS] = { false };
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr [i].key;
         size_t k = 0;
-        while (k < S_KEYS && !kh__key_is (key, keys [k]))
+        while (keys [k] && !kh__key_is (key, keys [k]))
             k++;
-        if (k == S_KEYS)
+        if (!keys [k])
             return kh_problem (why, KH_EQUERY, "query: unknown key");
         if (seen [k])
             return kh_problem (why, KH_EQUERY, "%s: given twice", keys [k]);
@@ -145,7 +154,7 @@ s_keys_known (const msgpack_object *map, const char *const keys [S_KEYS],
    holds it exactly once as an integer > 0 (PROTOCOL.md section 5), for the ERROR.
    Every problem is QUERY. */
 static int
-s_read_page (const msgpack_object *map, const char *const keys [S_KEYS], s_page_t *p,
+s_read_page (const msgpack_object *map, const char *const keys [], s_page_t *p,
              uint64_t *req, kh_problem_t *why)
 {
     if (map->type != MSGPACK_OBJECT_MAP)
@@ -169,8 +178,25 @@ s_read_page (const msgpack_object *map, const char *const keys [S_KEYS], s_page_
     return 0;
 }
 
-/* Checks a query map strictly: known keys, each once, right types, known type, AGS.
-   Every problem is QUERY. */
+/* Reads the optional ref under key of map: a bin of 16 bytes, not all zero. */
+static int
+s_read_ref (const msgpack_object *map, const char *key, bool *has, uint8_t id [KH_ID_SIZE],
+            kh_problem_t *why)
+{
+    const msgpack_object *o = kh__get (map, key);
+    *has = o != NULL;
+    if (!o)
+        return 0;
+    static const uint8_t zero [KH_ID_SIZE] = { 0 };
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != KH_ID_SIZE
+    ||  memcmp (o->via.bin.ptr, zero, KH_ID_SIZE) == 0)
+        return kh_problem (why, KH_EQUERY, "%s: expected an id (bin of 16 bytes)", key);
+    memcpy (id, o->via.bin.ptr, KH_ID_SIZE);
+    return 0;
+}
+
+/* Checks a query map strictly: known keys, each once, right types, known types,
+   senders, a ref and a search. Every problem is QUERY. */
 static int
 s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
 {
@@ -182,18 +208,15 @@ s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
     q->since_at = p.since_at;
     q->until_at = p.until_at;
     q->limit = p.limit;
-    const msgpack_object *type = kh__get (map, "type"), *from = kh__get (map, "from");
-    if (type) {
-        if (type->type != MSGPACK_OBJECT_STR
-        ||  !kh__schema_type (type->via.str.ptr, type->via.str.size))
-            return kh_problem (why, KH_EQUERY, "type: not a message type");
-        kh__copy_str (type, q->type, sizeof q->type);
-    }
-    if (from) {
-        if (from->type != MSGPACK_OBJECT_STR || !kh_ags_valid (from->via.str.ptr, from->via.str.size))
-            return kh_problem (why, KH_EQUERY, "from: not an AGS");
-        kh__copy_str (from, q->from, sizeof q->from);
-    }
+    if (kh__get_uint (map, "since_ts", &q->since_ts, KH_EQUERY, why)
+    ||  kh__get_uint (map, "until_ts", &q->until_ts, KH_EQUERY, why)
+    ||  kh__read_list (map, "type", KH_LIST_TYPES, &q->type [0][0], sizeof q->type [0],
+                       &q->type_count, why)
+    ||  kh__read_list (map, "from", KH_LIST_SENDERS, &q->from [0][0], sizeof q->from [0],
+                       &q->from_count, why)
+    ||  s_read_ref (map, "ref", &q->has_ref, q->ref, why)
+    ||  kh__read_search (map, "search", q->search, sizeof q->search, why))
+        return -1;
     return 0;
 }
 

@@ -48,11 +48,15 @@ extern "C" {
 #define KH_CMD_QUERY    "QUERY"
 #define KH_CMD_PING     "PING"
 #define KH_CMD_AUDIT    "AUDIT"         /* [AUDIT][audit query]: admins only */
+#define KH_CMD_ITEMS    "ITEMS"         /* [ITEMS][items query]: the catalogue */
+#define KH_CMD_STATS    "STATS"         /* [STATS][stats query]: counts of the log */
+#define KH_CMD_COUNTERS "COUNTERS"      /* [COUNTERS][{req}]: the broker's counters */
 /* broker -> client */
 #define KH_REP_ACK      "ACK"
 #define KH_REP_ERROR    "ERROR"
 #define KH_REP_ROWS     "ROWS"
 #define KH_REP_PONG     "PONG"
+#define KH_REP_COUNTERS "COUNTERS"      /* [COUNTERS][counters] */
 
 /* live updates (XPUB): [topic][record]; the heartbeat: [KH_TOPIC_BEAT][beat] */
 #define KH_TOPIC_BEAT   "!hb"
@@ -173,6 +177,57 @@ typedef struct {
 int kh_audit_rows_decode (const void *data, size_t size, kh_audit_rows_t *rows,
                           kh_problem_t *why);
 void kh_audit_rows_release (kh_audit_rows_t *rows);
+
+/* ------------------------------------------------------------ items queries */
+/* An items query (PROTOCOL.md section 14) is a map of req, id, type, from,
+   status, hf, topic, participant, open, search, before and limit; decoded strictly
+   as a query is (TOO_LARGE, MALFORMED, else QUERY), query->req kept for the ERROR. */
+int kh_items_query_encode (msgpack_sbuffer *out, const kh_items_query_t *query);
+int kh_items_query_decode (const void *data, size_t size, kh_items_query_t *query,
+                           kh_problem_t *why);
+
+/* Adds an item (its participants and its fields map with it) as a row to a ROWS
+   reply in the making. A writer holds rows of one kind. Returns 0, or -1 if memory
+   runs out. */
+int kh_rows_writer_add_item (kh_rows_writer_t *self, const kh_item_t *item);
+
+/* A ROWS reply to an items query; the items' views point into the input bytes or
+   into storage the reply owns. */
+typedef struct {
+    uint64_t   req;
+    bool       more;
+    uint64_t   next;                    /* ask again with before = next */
+    uint32_t   count;
+    kh_item_t *rows;
+    void      *storage;                 /* the participants of every row */
+} kh_item_rows_t;
+
+/* Decodes it; free with kh_item_rows_release. Returns 0, or -1 with why set. */
+int kh_item_rows_decode (const void *data, size_t size, kh_item_rows_t *rows,
+                         kh_problem_t *why);
+void kh_item_rows_release (kh_item_rows_t *rows);
+
+/* ------------------------------------------------------------ stats queries */
+/* A stats query (PROTOCOL.md section 14): req, by, since_ts, until_ts, type, from;
+   decoded strictly as a query is. */
+int kh_stats_query_encode (msgpack_sbuffer *out, const kh_stats_query_t *query);
+int kh_stats_query_decode (const void *data, size_t size, kh_stats_query_t *query,
+                           kh_problem_t *why);
+/* The ROWS reply to it: req and the count. Returns 0, or -1 if memory runs out. */
+int kh_stats_reply_encode (msgpack_sbuffer *out, uint64_t req, const kh_stats_t *stats);
+/* Decodes it into a new count in *stats_p (free with kh_stats_destroy). Returns 0,
+   or -1 with why set. */
+int kh_stats_reply_decode (const void *data, size_t size, uint64_t *req,
+                           kh_stats_t **stats_p, kh_problem_t *why);
+
+/* ----------------------------------------------------------------- counters */
+/* [COUNTERS][{req}] and its answer [COUNTERS][{req, ...counters}]. */
+int kh_counters_query_encode (msgpack_sbuffer *out, uint64_t req);
+int kh_counters_query_decode (const void *data, size_t size, uint64_t *req,
+                              kh_problem_t *why);
+int kh_counters_encode (msgpack_sbuffer *out, uint64_t req, const kh_counters_t *counters);
+int kh_counters_decode (const void *data, size_t size, uint64_t *req,
+                        kh_counters_t *counters, kh_problem_t *why);
 
 /* ----------------------------------------------------------------- replies */
 int kh_ack_encode (msgpack_sbuffer *out, const uint8_t id [KH_ID_SIZE], uint64_t seq,

@@ -155,8 +155,8 @@ static int
 s_encode_query_full (s_ctx_t *ctx)
 {
     static const kh_query_t query = { .req = 1, .since_seq = 10, .until_seq = 20,
-                                      .since_at = 5, .until_at = 6, .type = "offer",
-                                      .from = "05162", .limit = 50 };
+                                      .since_at = 5, .until_at = 6, .type = { "offer" }, .type_count = 1,
+                                      .from = { "05162" }, .from_count = 1, .limit = 50 };
     return kh_query_encode (&ctx->out, &query);
 }
 

@@ -593,18 +593,28 @@ test_queries (void)
     q.until_seq = 20;
     q.since_at = 5;
     q.until_at = 6;
-    strcpy (q.type, "offer");
-    strcpy (q.from, "05162");
+    strcpy (q.type [0], "offer");
+    strcpy (q.type [1], "idea");
+    q.type_count = 2;
+    strcpy (q.from [0], "05162");
+    strcpy (q.from [1], "0516201*");
+    q.from_count = 2;
+    q.since_ts = 7;
+    q.until_ts = 8;
+    q.has_ref = true;
+    memset (q.ref, 0xab, sizeof q.ref);
+    strcpy (q.search, "Digitaler Zwilling");
     q.limit = 50;
     kh_query_encode (&out, &q);
     KH_CHECK ("query round trip", kh_query_decode (out.data, out.size, &back, &why) == 0
            && memcmp (&q, &back, sizeof q) == 0, "%s", why.reason);
     msgpack_sbuffer_clear (&out);
     q.limit = 0;
-    q.type [0] = 0;
+    q.type_count = 0;
+    memset (q.type, 0, sizeof q.type);
     kh_query_encode (&out, &q);
     KH_CHECK ("query limit 0 means a full page", kh_query_decode (out.data, out.size, &back, &why) == 0
-           && back.limit == KH_QUERY_PAGE_MAX && back.type [0] == 0, "%u", back.limit);
+           && back.limit == KH_QUERY_PAGE_MAX && back.type_count == 0, "%u", back.limit);
     KH_CHECK ("query with unknown key refused",
            kh_query_decode ("\x82\xa3req\x01\xa1x\x01", 9, &back, &why) != 0 && why.code == KH_EQUERY
            && back.req == 1, "req %llu", (unsigned long long) back.req);

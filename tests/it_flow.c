@@ -163,8 +163,7 @@ s_matches (const kh_query_t *q, const s_row_t *row)
         && (!q->until_seq || row->seq <= q->until_seq)
         && (!q->since_at || row->at >= q->since_at)
         && (!q->until_at || row->at <= q->until_at)
-        && (!*q->type || streq (q->type, row->type))
-        && (!*q->from || streq (q->from, row->from));
+        && kh_query_wants_type (q, row->type) && kh_query_wants_from (q, row->from);
 }
 
 /* Fills out with the rows of log that pass q, at most max (0: all). */
@@ -477,8 +476,10 @@ s_follow_check (const char *name, kh_subscriber_t *sub, const s_log_t *sent,
                 const char *type, const char *from, s_log_t *got)
 {
     kh_query_t filter = { 0 };
-    snprintf (filter.type, sizeof filter.type, "%s", type ? type : "");
-    snprintf (filter.from, sizeof filter.from, "%s", from ? from : "");
+    if (type && *type)
+        kh_query_add_type (&filter, type, NULL);
+    if (from && *from)
+        kh_query_add_from (&filter, from, NULL);
     s_log_t expect = { 0 };
     s_log_filter (sent, &filter, 0, &expect);
     s_check_closed (name, &expect, S_FIRST);
@@ -512,21 +513,22 @@ s_query_check (kh_client_t *client, const char *name, const kh_query_t *q, uint6
 static void
 s_queries (kh_client_t *client, const s_log_t *sent)
 {
-    kh_query_t q = { .type = "idea" };
+    kh_query_t q = { .type = { "idea" }, .type_count = 1 };
     s_query_check (client, "a query by type with a limit gets the first matching",
                    &q, 7, sent, 7);
-    q = (kh_query_t) { .from = S_AGS_A, .since_seq = 10, .until_seq = 40 };
+    q = (kh_query_t) { .from = { S_AGS_A }, .from_count = 1, .since_seq = 10, .until_seq = 40 };
     s_query_check (client, "a query by sender and seq range gets exactly those",
                    &q, 0, sent, 5);
-    q = (kh_query_t) { .type = "offer", .from = S_AGS_K };
+    q = (kh_query_t) { .type = { "offer" }, .type_count = 1, .from = { S_AGS_K },
+                       .from_count = 1 };
     s_query_check (client, "a query by a Kreis sender does not match its municipalities",
                    &q, 0, sent, 3);
     q = (kh_query_t) { .since_at = sent->rows [S_FIRST / 3].at,
                        .until_at = sent->rows [2 * S_FIRST / 3].at };
     s_query_check (client, "a query by commit time gets exactly those committed then",
                    &q, 0, sent, S_FIRST / 3);
-    q = (kh_query_t) { .type = "idea", .since_at = sent->rows [S_FIRST / 3].at,
-                       .since_seq = 5, .from = S_AGS_B };
+    q = (kh_query_t) { .type = { "idea" }, .type_count = 1, .since_at = sent->rows [S_FIRST / 3].at,
+                       .since_seq = 5, .from = { S_AGS_B }, .from_count = 1 };
     s_query_check (client, "filters combine", &q, 3, sent, 3);
     q = (kh_query_t) { .since_seq = S_FIRST + 1 };
     s_query_check (client, "a query beyond the head gets nothing", &q, 0, sent, 0);
@@ -769,8 +771,10 @@ s_follower_check (s_follower_t *f, const s_log_t *log, uint64_t closer)
     KH_CHECK ("a subscriber following a load never fails", f->error == 0, "%s: %s",
               f->name, kh_strerror (f->error));
     kh_query_t filter = { .since_seq = f->since };
-    snprintf (filter.type, sizeof filter.type, "%s", f->type ? f->type : "");
-    snprintf (filter.from, sizeof filter.from, "%s", f->from ? f->from : "");
+    if (f->type && *f->type)
+        kh_query_add_type (&filter, f->type, NULL);
+    if (f->from && *f->from)
+        kh_query_add_from (&filter, f->from, NULL);
     s_log_t expect = { 0 };
     s_log_filter (log, &filter, 0, &expect);
     s_check_closed (f->name, &expect, closer);

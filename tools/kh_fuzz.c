@@ -198,10 +198,7 @@ s_try_query (s_fuzz_t *fz, const uint8_t *data, size_t size)
     msgpack_sbuffer_clear (&fz->out);
     kh_query_encode (&fz->out, &q);
     rc = kh_query_decode (fz->out.data, fz->out.size, &back, &why);
-    if (rc || q.req != back.req || q.since_seq != back.since_seq
-    ||  q.until_seq != back.until_seq || q.since_at != back.since_at
-    ||  q.until_at != back.until_at || strcmp (q.type, back.type) != 0
-    ||  strcmp (q.from, back.from) != 0 || q.limit != back.limit)
+    if (rc || memcmp (&q, &back, sizeof q) != 0)     /* both zeroed by the decoder */
         s_fail (fz, "query", "re-encoded query differs (rc %d)", rc);
     if (q.req == 0 || q.limit == 0 || q.limit > KH_QUERY_PAGE_MAX)
         s_fail (fz, "query", "accepted with req %llu, limit %u",
@@ -758,7 +755,8 @@ s_seed_frames (s_corpus_t *corpus)
     kh_rows_writer_destroy (&writer);
     s_take (corpus, &out);
     kh_query_t q = { .req = 1, .since_seq = 10, .until_seq = 20, .since_at = 5,
-                     .until_at = 6, .type = "offer", .from = "05162", .limit = 50 };
+                     .until_at = 6, .type = { "offer" }, .type_count = 1,
+                     .from = { "05162" }, .from_count = 1, .limit = 50 };
     kh_query_encode (&out, &q);
     s_take (corpus, &out);
     kh_query_t minimal = { .req = 2 };

@@ -96,8 +96,8 @@ s_test_filters (void)
     kh_query_t base = { .since_seq = 7 }, queries [KH_FILTER_QUERIES_MAX];
     size_t n = kh_filter_queries (&filter, &base, queries);
     KH_CHECK ("two types and four senders ask eight queries, one per pair, in base's bounds",
-              n == 8 && streq (queries [0].type, "idea") && streq (queries [0].from, "05162004")
-              && streq (queries [7].type, "offer") && streq (queries [7].from, "05162")
+              n == 8 && streq (queries [0].type [0], "idea") && streq (queries [0].from [0], "05162004")
+              && streq (queries [7].type [0], "offer") && streq (queries [7].from [0], "05162")
               && queries [5].since_seq == 7, "n %zu", n);
     KH_CHECK ("a region prefix and a Kreis with its members are senders",
               s_sender (&filter, members, "0516", err) == 0
@@ -109,7 +109,7 @@ s_test_filters (void)
               && !kh_filter_match (&filter, "idea", "05370004"), "wrong");
     n = kh_filter_queries (&filter, &base, queries);
     KH_CHECK ("with a prefix the hub is asked by type only", n == 2
-              && streq (queries [1].type, "offer") && streq (queries [1].from, ""), "n %zu", n);
+              && streq (queries [1].type [0], "offer") && streq (queries [1].from [0], ""), "n %zu", n);
     KH_CHECK ("a beginning of several names lists them",
               s_sender (&filter, members, "k", err) == -1
               && streq (err, "'k' begins 2 names: Kaarst (05162016) or Korschenbroich "
@@ -131,7 +131,7 @@ s_test_filters (void)
     KH_CHECK ("one type from one sender: the hub filters by both, in one query",
               streq (kh_filter_hub_type (&one), "request")
               && streq (kh_filter_hub_sender (&one), "05162016") && n == 1
-              && streq (queries [0].from, "05162016"), "n %zu", n);
+              && streq (queries [0].from [0], "05162016"), "n %zu", n);
     kh_members_destroy (&members);
 }
 

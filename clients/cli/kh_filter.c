@@ -215,11 +215,12 @@ kh_filter_queries (const kh_filter_t *self, const kh_query_t *base,
     for (size_t t = 0; t < types; t++)
         for (size_t s = 0; s < senders; s++) {
             out [count] = *base;
-            snprintf (out [count].type, sizeof out [count].type, "%s",
-                      self->type_count ? self->types [t] : "");
-            snprintf (out [count].from, sizeof out [count].from, "%s",
-                      senders > 1 || kh_filter_hub_sender (self) [0]
-                      ? self->senders [s] : "");
+            out [count].type_count = 0;
+            out [count].from_count = 0;
+            if (self->type_count)       /* valid: kh_filter_add_type checked it */
+                kh_query_add_type (&out [count], self->types [t], NULL);
+            if (senders > 1 || kh_filter_hub_sender (self) [0])
+                kh_query_add_from (&out [count], self->senders [s], NULL);
             count++;
         }
     return count;

@@ -15,7 +15,7 @@
 #include "kh_opts.h"
 #include "kreishub/kreishub.h"
 
-#define KH_FILTER_MAX          KH_OPTS_LIST_MAX     /* types, senders, prefixes each */
+/* KH_FILTER_MAX (kh_wire.h): types, senders, prefixes each, as KH_OPTS_LIST_MAX */
 #define KH_FILTER_QUERIES_MAX  16                   /* queries one filter asks */
 
 /* The selection; zero-initialised it selects everything. A list that is empty

@@ -39,6 +39,13 @@ extern "C" {
 #define KH_QUERY_PAGE_MAX   1000            /* rows in one ROWS reply at most */
 #define KH_QUERY_PAGE_BYTES (4 * 1024 * 1024)  /* soft cap on one ROWS reply */
 #define KH_REASON_MAX       256
+#define KH_FILTER_MAX       16              /* values of one filter (types, senders, stages) */
+#define KH_SENDER_MAX       (KH_AGS_MAX + 1)    /* a sender filter: an AGS, or digits and '*' */
+#define KH_SEARCH_MAX       200             /* characters of a full-text search */
+#define KH_SEARCH_BYTES     (4 * KH_SEARCH_MAX)
+#define KH_STAGE_MAX        16              /* longest lifecycle stage, participant state */
+#define KH_TOPIC_CHARS      100             /* an item's topic, characters */
+#define KH_TOPIC_BYTES      (4 * KH_TOPIC_CHARS)
 
 /* ------------------------------------------------------- default endpoints */
 /* Where a hub listens unless told otherwise (PROTOCOL.md section 1). */
@@ -152,18 +159,153 @@ KH_EXPORT int kh_record_decode (const void *data, size_t size, kh_record_t *rec,
                                 kh_problem_t *why);
 
 /* ----------------------------------------------------------------- queries */
-/* A history query. Zero / empty means "no bound" / "any". Bounds are inclusive;
-   since_at/until_at compare with the record's `at`. */
+/* A history query (PROTOCOL.md section 5). Zero / empty means "no bound" / "any".
+   Bounds are inclusive; since_at/until_at compare with the record's `at` (commit
+   time), since_ts/until_ts with its envelope's `ts` (publication time). A record
+   matches when every given filter matches: one of the types, one of the senders
+   (an AGS matches itself; digits followed by '*' match every AGS they begin, e.g.
+   "0516*"), the item ref (the item itself and every message about it), and the
+   search (every word of it occurs in the message's texts). */
 typedef struct {
     uint64_t req;                       /* chosen by the client, echoed in the reply */
     uint64_t since_seq;
     uint64_t until_seq;
     uint64_t since_at;
     uint64_t until_at;
-    char     type [KH_TYPE_MAX + 1];
-    char     from [KH_AGS_MAX + 1];
+    uint64_t since_ts;
+    uint64_t until_ts;
+    size_t   type_count;                /* types given in type, 0: any */
+    char     type [KH_FILTER_MAX][KH_TYPE_MAX + 1];
+    size_t   from_count;                /* senders given in from, 0: any */
+    char     from [KH_FILTER_MAX][KH_SENDER_MAX + 1];
+    bool     has_ref;                   /* only the item ref and messages about it */
+    uint8_t  ref [KH_ID_SIZE];
+    char     search [KH_SEARCH_BYTES + 1];  /* words, "" for none */
     uint32_t limit;                     /* rows in this page; 0 or > max: KH_QUERY_PAGE_MAX */
 } kh_query_t;
+
+/* Adds a type (a name of section 4) or a sender filter (an AGS, or 1-8 digits and
+   '*') to the query. Returns 0, or -1 with why set (KH_EQUERY: not a type, not an
+   AGS or prefix, or KH_FILTER_MAX given already). */
+KH_EXPORT int kh_query_add_type (kh_query_t *query, const char *type, kh_problem_t *why);
+KH_EXPORT int kh_query_add_from (kh_query_t *query, const char *from, kh_problem_t *why);
+/* True if the query's types (none: any) hold type; if its senders (none: any)
+   match the AGS from (exactly, or by a prefix filter). */
+KH_EXPORT bool kh_query_wants_type (const kh_query_t *query, const char *type);
+KH_EXPORT bool kh_query_wants_from (const kh_query_t *query, const char *from);
+
+/* ------------------------------------------------------------------- items */
+/* A query of the catalogue (PROTOCOL.md section 14): the items as their messages
+   left them, sorted by last activity, newest first. Zero / empty means "any". */
+typedef struct {
+    uint64_t req;                       /* chosen by the client, echoed in the reply */
+    bool     has_id;                    /* only the item with this id */
+    uint8_t  id [KH_ID_SIZE];
+    size_t   type_count;                /* item types, 0: any */
+    char     type [KH_FILTER_MAX][KH_TYPE_MAX + 1];
+    size_t   from_count;                /* owners: AGS or prefix as in kh_query_t */
+    char     from [KH_FILTER_MAX][KH_SENDER_MAX + 1];
+    size_t   status_count;              /* lifecycle stages now, 0: any */
+    char     status [KH_FILTER_MAX][KH_STAGE_MAX + 1];
+    uint32_t hf;                        /* Handlungsfeld 1-5, 0: any */
+    char     topic [KH_TOPIC_BYTES + 1];    /* exactly this topic, "" any */
+    char     participant [KH_AGS_MAX + 1];  /* joined or interested now, or named as
+                                               lead or participant by its fields */
+    bool     open;                      /* only items neither done, withdrawn nor expired */
+    char     search [KH_SEARCH_BYTES + 1];  /* words in its texts or its messages' */
+    uint64_t before;                    /* only items whose last_seq is below (0: none) */
+    uint32_t limit;                     /* rows in this page; 0 or > max: KH_QUERY_PAGE_MAX */
+} kh_items_query_t;
+
+/* A body that answered an item with an interest, as its latest interest left it. */
+typedef struct {
+    char     ags [KH_AGS_MAX + 1];
+    char     state [KH_STAGE_MAX + 1];  /* interested, joined, declined or left */
+    uint64_t since;                     /* that interest's publication time, ms */
+    uint64_t seq;                       /*   and seq */
+} kh_participant_t;
+
+/* An item now. Views (fields, participants) point into the reply that carried it
+   and live as long as the callback that is given the item. */
+typedef struct {
+    uint8_t  id [KH_ID_SIZE];
+    uint64_t seq;                       /* its first message */
+    char     type [KH_TYPE_MAX + 1];
+    char     owner [KH_AGS_MAX + 1];    /* its first message's from */
+    uint64_t ts;                        /* its first message's publication time, ms */
+    char     status [KH_STAGE_MAX + 1]; /* its stage in the lifecycle */
+    uint64_t status_seq;                /* the message that set it, and its */
+    uint64_t status_ts;                 /*   publication time */
+    bool     expired;                   /* its valid_until is before today (Berlin) */
+    uint32_t interested;                /* bodies whose latest interest says so */
+    uint32_t joined;
+    uint32_t declined;
+    uint32_t left;
+    uint64_t messages;                  /* messages about it, its first included */
+    uint64_t last_seq;                  /* its latest message (last activity) */
+    uint64_t last_ts;
+    const uint8_t *fields;              /* its fields now: a msgpack map as in a body */
+    size_t   fields_size;
+    size_t   participant_count;
+    const kh_participant_t *participants;   /* in the order they first answered */
+} kh_item_t;
+
+/* Writes item field name ("title", "hf", "keywords", ...) as text into out (lists
+   joined by ", "); "" if the item does not have it. Returns 0, or -1 if out is too
+   small (out then holds a cut, valid UTF-8 prefix) or the fields are malformed. */
+KH_EXPORT int kh_item_field (const kh_item_t *item, const char *name, char *out,
+                             size_t size);
+
+/* ------------------------------------------------------------------- stats */
+/* A count of the log (PROTOCOL.md section 14): messages and items, grouped by the
+   given dimension, over the messages the filters select. */
+typedef struct {
+    uint64_t req;                       /* chosen by the client, echoed in the reply */
+    char     by [KH_STAGE_MAX + 1];     /* "" (totals), municipality, type, month, hf,
+                                           status */
+    uint64_t since_ts;                  /* publication time, inclusive, 0: no bound */
+    uint64_t until_ts;
+    size_t   type_count;
+    char     type [KH_FILTER_MAX][KH_TYPE_MAX + 1];
+    size_t   from_count;
+    char     from [KH_FILTER_MAX][KH_SENDER_MAX + 1];
+} kh_stats_query_t;
+
+/* One group of a count: its key (an AGS, a type, "YYYY-MM" in Berlin, "1".."5",
+   a stage; "" for messages that have none, e.g. no hf) and what it holds. */
+typedef struct {
+    char     key [KH_TYPE_MAX + 1];
+    uint64_t items;                     /* items begun in the group */
+    uint64_t messages;                  /* messages in the group, items included */
+} kh_stats_row_t;
+
+/* A whole count, as kh_client_stats returns it. */
+typedef struct {
+    uint64_t items;                     /* totals over the selected messages */
+    uint64_t messages;
+    uint64_t head;                      /* the store's last seq */
+    uint64_t store_bytes;               /* the store's size on disk */
+    bool     more;                      /* groups beyond KH_QUERY_PAGE_MAX were left out */
+    size_t   count;
+    kh_stats_row_t *rows;               /* in the key's order */
+} kh_stats_t;
+
+/* Frees a count and sets *self_p to NULL; safe on NULL. */
+KH_EXPORT void kh_stats_destroy (kh_stats_t **self_p);
+
+/* What the broker counts while it runs (PROTOCOL.md section 14). */
+typedef struct {
+    uint64_t uptime_ms;
+    uint32_t clients;                   /* connections on the client endpoint now */
+    uint32_t subscribers;               /* connections on the live endpoint now */
+    bool     recorder_up;
+    uint64_t head;                      /* last seq published live */
+    uint64_t published;                 /* records published live since start */
+    uint64_t rate;                      /* records published per second, last 10 s */
+    uint64_t errors;                    /* ERROR replies sent since start */
+    uint64_t busy;                      /*   of them BUSY */
+    uint64_t audit_dropped;             /* audit records it could not keep */
+} kh_counters_t;
 
 /* ------------------------------------------------------------------ audit */
 /* What the hub refused (PROTOCOL.md section 12): a message it answered with an

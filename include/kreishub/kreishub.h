@@ -196,6 +196,33 @@ KH_EXPORT int kh_client_audit (kh_client_t *self, const kh_audit_query_t *query,
                                uint64_t max_rows, int timeout_ms, kh_audit_fn *callback,
                                void *arg);
 
+/* Called once per item of a catalogue query, in the reply's order; item and its
+   views are valid only during the call. A non-zero return stops kh_client_items
+   (which then returns 0). */
+typedef int (kh_item_fn) (const kh_item_t *item, void *arg);
+
+/* Reads the catalogue (PROTOCOL.md section 14): the items that match query, by last
+   activity, newest first, paging (before = next) until no more match or max_rows
+   (0: no limit) were delivered. query->req, ->before and ->limit are chosen here.
+   Returns 0; the hub's code for an ERROR answering it (KH_EQUERY: see
+   kh_client_last_error; KH_EUNAVAILABLE: no recorder); KH_ETIMEOUT, KH_EMALFORMED,
+   KH_ENOMEM, KH_EIO or KH_EINVAL as kh_client_query. */
+KH_EXPORT int kh_client_items (kh_client_t *self, const kh_items_query_t *query,
+                               uint64_t max_rows, int timeout_ms, kh_item_fn *callback,
+                               void *arg);
+
+/* Counts the log (PROTOCOL.md section 14) as query asks; query->req is chosen here.
+   On success *stats_p holds the count (free it with kh_stats_destroy). Returns 0,
+   or the codes of kh_client_items. */
+KH_EXPORT int kh_client_stats (kh_client_t *self, const kh_stats_query_t *query,
+                               int timeout_ms, kh_stats_t **stats_p);
+
+/* Asks the broker what it counts (PROTOCOL.md section 14) and fills *counters.
+   Returns 0; KH_ETIMEOUT, KH_EFORBIDDEN, KH_EMALFORMED, KH_EIO or KH_EINVAL as
+   kh_client_ping. */
+KH_EXPORT int kh_client_counters (kh_client_t *self, int timeout_ms,
+                                  kh_counters_t *counters);
+
 /* The last ERROR the hub sent this client in answer to a query (or audit query), a
    ping, or a publish made with kh_client_publish (all zero before the first).
    Valid until the next call; NULL for no client. */

@@ -194,9 +194,7 @@ s_query (const uint8_t *data, size_t size)
                       (unsigned long long) q.req, q.limit);
     msgpack_sbuffer_clear (&s_out);
     if (kh_query_encode (&s_out, &q) || kh_query_decode (s_out.data, s_out.size, &back, &why)
-    ||  q.req != back.req || q.since_seq != back.since_seq || q.until_seq != back.until_seq
-    ||  q.since_at != back.since_at || q.until_at != back.until_at || q.limit != back.limit
-    ||  strcmp (q.type, back.type) || strcmp (q.from, back.from))
+    ||  memcmp (&q, &back, sizeof q) != 0)      /* both zeroed by the decoder */
         kh_fuzz_fail (S_TARGET, "a query differs after a re-encode");
 }
 

@@ -130,7 +130,8 @@ s_codec (const s_vectors_t *v, msgpack_sbuffer *buf)
     kh_rows_writer_destroy (&writer);
     rc |= s_take ("codec", buf);
     kh_query_t q = { .req = 1, .since_seq = 10, .until_seq = 20, .since_at = 5,
-                     .until_at = 6, .type = "offer", .from = "05162", .limit = 50 };
+                     .until_at = 6, .type = { "offer" }, .type_count = 1,
+                     .from = { "05162" }, .from_count = 1, .limit = 50 };
     kh_query_encode (buf, &q);
     rc |= s_take ("codec", buf);
     kh_seqinfo_t info = { 3, 4, 1, 2, 0 };
@@ -198,7 +199,7 @@ s_broker (const s_vectors_t *v, msgpack_sbuffer *buf)
     }
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
-    kh_query_t q = { .req = 3, .type = "idea", .limit = 10 };
+    kh_query_t q = { .req = 3, .type = { "idea" }, .type_count = 1, .limit = 10 };
     kh_query_encode (&body, &q);
     kh_fuzz_frame_add (buf, KH_CMD_QUERY, strlen (KH_CMD_QUERY));
     kh_fuzz_frame_add (buf, body.data, body.size);
