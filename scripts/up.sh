@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # up.sh [kreishub up options] - installs what is needed, builds kreishub, runs the hub
 # on its embedded default (`kreishub up`: broker and recorder, data in ./kreishub-data)
-# and, once that hub says READY, publishes the demo data into it and shows its log.
-# The hub stays up until Ctrl-C.
+# and, once that hub says READY, replays the demo data into it (`kreishub demo`: how
+# the Rhein-Kreis Neuss and its municipalities cooperated, 2019-2022) and shows its
+# log. The hub stays up until Ctrl-C.
 #
 # The hub is secure: `kreishub up` makes the certificates of the Kreis, each member
 # and an admin in DATA/certs on its first start, and its READY line names them
-# (certs=DIR server_cert=FILE). The demo publishes each item with its sender's
+# (certs=DIR server_cert=FILE). The demo publishes each message with its sender's
 # certificate, the log is read with the admin's, and the tour printed at the end
 # speaks as Jüchen (05162012) with its own. With --plain (a hub without certificates,
-# loopback only) all of it goes plain.
+# loopback only) all of it goes plain. The demo's ids are fixed: on a hub that has it
+# already (a second start on the same data), it stores nothing twice.
 #
 # Endpoints and the data directory come from the options (passed to `kreishub up`) or
 # from KREISHUB_ENDPOINT, KREISHUB_LIVE, KREISHUB_RECORDER and KREISHUB_DIR. If a port
@@ -70,7 +72,7 @@ export KREISHUB_ENDPOINT=$client KREISHUB_LIVE=$live
 unset KREISHUB_CERT KREISHUB_SERVER_CERT KREISHUB_CERTS
 if [ -n "$certs" ]; then                # a secure hub: each speaks with its certificate
     export KREISHUB_SERVER_CERT=$server_cert
-    KREISHUB_CERTS=$certs KREISHUB="$bin/kreishub" ./scripts/demo.sh
+    "$bin/kreishub" demo --certs "$certs"
     echo
     KREISHUB_CERT=$certs/admin.cert_secret "$bin/kreishub" log
     cat <<EOT
@@ -85,14 +87,15 @@ In another terminal, speak as Jüchen (05162012) with its certificate:
     kreishub publish idea --from 05162004 --title "Im Namen Dormagens"
     kreishub log --format json
     kill %1
-The subscriber shows Jüchen's items, the stored one and then the new one; the
+The subscriber shows what Jüchen published in the demo (its answers to the
+Kreis' items and to Korschenbroich's request) and then its new idea; the
 second publish claims to be Dormagen and is refused: SENDER (the hub takes the
 sender from the certificate). Another member: its own KREISHUB_CERT in $certs.
 Ctrl-C stops the hub.
 EOT
 else                                    # --plain: nobody is identified
     export KREISHUB_PLAIN=1
-    KREISHUB="$bin/kreishub" ./scripts/demo.sh
+    "$bin/kreishub" demo
     echo
     "$bin/kreishub" log
     cat <<EOT
