@@ -94,12 +94,14 @@ s_default_data (char *path, size_t cap)
     char dir [PATH_MAX];
     ssize_t n = readlink ("/proc/self/exe", dir, sizeof dir - 1);
     dir [n > 0 ? n : 0] = 0;
-    char *slash = strrchr (dir, '/');
+    char *slash = strrchr (dir, '/'), found [PATH_MAX];
     if (slash) {
         *slash = 0;
         if (snprintf (path, cap, "%s/%s/%s", dir, KH_DEMO_REL, S_DATA) < (int) cap
-        &&  access (path, R_OK) == 0)
+        &&  realpath (path, found) && strlen (found) < cap) {
+            memcpy (path, found, strlen (found) + 1);
             return path;
+        }
     }
     snprintf (path, cap, "%s/%s", KH_DEMO_FULL, S_DATA);
     return path;
