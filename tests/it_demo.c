@@ -161,26 +161,31 @@ s_date (const s_test_t *t, int i)
     return i >= 0 ? t->recs [i].date : "none";
 }
 
+/* The index of the first message of type (status or interest) about the item ref
+   from sender (NULL: any) whose status or action is what, or -1. */
+static int
+s_about (const s_test_t *t, const char *type, const char *ref, const char *sender,
+         const char *what)
+{
+    for (int i = s_find (t, 0, type, ref, sender, NULL); i >= 0;
+         i = s_find (t, i + 1, type, ref, sender, NULL))
+        if (streq (streq (type, "status") ? t->recs [i].status : t->recs [i].action, what))
+            return i;
+    return -1;
+}
+
 /* The index of the status stat of the item ref, or -1. */
 static int
 s_status (const s_test_t *t, const char *ref, const char *stat)
 {
-    for (int i = s_find (t, 0, "status", ref, NULL, NULL); i >= 0;
-         i = s_find (t, i + 1, "status", ref, NULL, NULL))
-        if (streq (t->recs [i].status, stat))
-            return i;
-    return -1;
+    return s_about (t, "status", ref, NULL, stat);
 }
 
 /* The index of the interest action of sender in the item ref, or -1. */
 static int
 s_interest (const s_test_t *t, const char *ref, const char *sender, const char *action)
 {
-    for (int i = s_find (t, 0, "interest", ref, sender, NULL); i >= 0;
-         i = s_find (t, i + 1, "interest", ref, sender, NULL))
-        if (streq (t->recs [i].action, action))
-            return i;
-    return -1;
+    return s_about (t, "interest", ref, sender, action);
 }
 
 /* How many interests of action the item ref has. */
