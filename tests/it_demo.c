@@ -342,7 +342,19 @@ static void
 test_runs (s_test_t *t)
 {
     char expect [96];
-    int rc = s_demo (t, "");
+    int rc = s_demo (t, "--check");
+    snprintf (expect, sizeof expect, "demo: %d messages valid (", t->line_count);
+    KH_CHECK ("demo --check reads the packaged data (found from the build's bin) and "
+              "checks every message", rc == 0 && strncmp (t->out, expect, strlen (expect))
+              == 0 && strstr (t->out, "/share/kreishub/demo/rhein-kreis-neuss.jsonl)"),
+              "rc %d '%s'", rc, t->out);
+    rc = s_log (t);
+    KH_CHECK ("and publishes nothing", rc == 0 && t->count == 0, "rc %d, %d records", rc,
+              t->count);
+    rc = kh_hub_run_as (&t->hub, "admin", t->out, sizeof t->out, "kreishub demo extra 2>&1");
+    KH_CHECK ("an argument is bad usage", rc == 1 && strstr (t->out, "unexpected argument "
+              "'extra'"), "rc %d '%s'", rc, t->out);
+    rc = s_demo (t, "");
     snprintf (expect, sizeof expect, "demo: %d messages stored, 0 already there\n",
               t->line_count);
     KH_CHECK ("kreishub demo stores every message of the packaged data", rc == 0

@@ -80,8 +80,8 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     };
     int first;
     int rc = kh_opts_parse (&opts, argc, argv, &first);
-    if (rc == KH_OPTS_GO && first < argc - 1)
-        rc = kh_opts_bad (&opts, "unexpected argument '%s'", argv [first + 1]);
+    if (rc == KH_OPTS_GO && first < argc)
+        rc = kh_opts_bad (&opts, "unexpected argument '%s'", argv [first]);
     return rc;
 }
 
