@@ -179,6 +179,49 @@ int kh_cli_split (int argc, char *argv [], const kh_opts_t *opts, char *kept [],
                   int *kept_argc, kh_cli_field_t *fields, int field_max, char *err,
                   size_t err_size);
 
+/* ------------------------------------------------------------ publishing */
+/* Who sends (kh_cli_send.c): flag (--from), else KREISHUB_FROM, the config's
+   client/from, else the certificate's AGS; a name of the Kreis' registry is read as
+   its AGS. Returns 0 with ags set, or -1 after saying on stderr why ("PROGRAM:
+   ...": nobody, no such name, a region). */
+int kh_cli_sender (kh_cli_t *cli, const char *program, const char *flag,
+                   char ags [KH_AGS_MAX + 1]);
+
+/* Reads --id (NULL: a new UUIDv7) into id and --ts (a time, or ms since the epoch;
+   NULL: the time in the id) into ts, so that the same command with the same --id
+   builds the same bytes (a retry the hub takes as one). An id that is not a UUIDv7
+   needs ts_text. Returns 0, or -1 after saying why. */
+int kh_cli_ts_and_id (const char *program, const char *id_text, const char *ts_text,
+                      uint64_t *ts, uint8_t id [KH_ID_SIZE]);
+
+/* Sets the body field name of builder from text, every CR LF as LF (a text saved
+   on Windows). Returns what kh_builder_set returns. */
+int kh_cli_set_text (kh_builder_t *builder, const char *name, const char *text,
+                     kh_problem_t *why);
+
+/* Says on stderr what the hub's refusal err means to the command (e.g. a rule of
+   the lifecycle), instead of kh_cli_report's line. Returns true if it did. */
+typedef bool (kh_cli_explain_fn) (kh_cli_t *cli, const kh_error_reply_t *err, void *arg);
+
+/* How kh_cli_send publishes. */
+typedef struct {
+    const char *program;                /* "kreishub publish", in messages */
+    uint8_t     id [KH_ID_SIZE];        /* the envelope's id, named for a retry */
+    int         timeout;                /* ms for each answer */
+    int         retries;                /* resends without an answer */
+    bool        quiet;                  /* do not print "seq N" */
+    kh_cli_explain_fn *explain;         /* NULL, or for the hub's refusals */
+    void       *arg;                    /* explain's */
+} kh_cli_send_t;
+
+/* Publishes the envelope builder holds (kh_builder_encode done) to the hub, waits
+   until it is stored and prints "seq N" ("seq N (duplicate)" for an id stored
+   before) unless quiet; *seq is set. Without an answer from a hub it reached, it
+   names the id to retry with. Returns the exit status, after saying why on
+   stderr (explain, else kh_cli_report). */
+int kh_cli_send (kh_cli_t *cli, const kh_cli_send_t *send, const kh_builder_t *builder,
+                 uint64_t *seq);
+
 /* --------------------------------------------------------------- output */
 typedef enum {
     KH_FORMAT_TABLE,                    /* aligned columns: seq, at, type, from, title */

@@ -217,20 +217,6 @@ s_read_file (const char *path, size_t *size)
     return data;
 }
 
-/* Sets the body field name from text, every CR LF of it as LF. Returns what
-   kh_builder_set returns. */
-static int
-s_set_text (kh_builder_t *builder, const char *name, const char *text, kh_problem_t *why)
-{
-    char *copy = strdup (text);
-    if (!copy)
-        return kh_problem (why, KH_ENOMEM, "out of memory");
-    kh_crlf_to_lf (copy, strlen (copy));
-    int rc = kh_builder_set (builder, name, copy, why);
-    free (copy);
-    return rc;
-}
-
 /* Writes into hint "; did you mean --X?" for the field name that type does not
    have, if a field of it (or, for fields.NAME, an item field) or an option of
    publish is near; else nothing. */
@@ -278,7 +264,7 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args)
             free (json);
         }
         else
-            rc = s_set_text (builder, field->name, field->value, &why);
+            rc = kh_cli_set_text (builder, field->name, field->value, &why);
         if (rc) {
             char hint [96] = "";
             if (why.code == KH_EUNKNOWNFIELD)
@@ -291,48 +277,6 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args)
     return KH_EXIT_OK;
 }
 
-/* The time a UUIDv7 carries (its first 48 bits, ms since 1970), or 0 if id is not
-   a UUIDv7. */
-static uint64_t
-s_id_time (const uint8_t id [KH_ID_SIZE])
-{
-    uint64_t ms = 0;
-    for (int i = 0; i < 6; i++)
-        ms = ms << 8 | id [i];
-    return (id [6] >> 4) == 7 ? ms : 0;
-}
-
-/* Reads --id and --ts (a time, or ms since the epoch) into id and ts. The id
-   defaults to a new UUIDv7; ts to the time in the id, so that the same command
-   with the same --id builds the same bytes (a retry the hub takes as one, not as
-   an id used for another message). An id that is not a UUIDv7 carries no time, so
-   it needs --ts: with "now" a retry would build other bytes, which the hub refuses.
-   Returns 0, or -1 after saying why. */
-static int
-s_ts_and_id (const s_args_t *args, uint64_t *ts, uint8_t id [KH_ID_SIZE])
-{
-    if (!args->id)
-        kh_id_new (id);
-    else
-    if (kh_id_parse (args->id, id)) {
-        fprintf (stderr, "kreishub publish: --id '%s' is not a UUID\n", args->id);
-        return -1;
-    }
-    if (!s_id_time (id) && !args->ts) {
-        fprintf (stderr, "kreishub publish: --id '%s' is not a UUIDv7 (no time in it); "
-                 "give --ts too, the same on every retry\n", args->id);
-        return -1;
-    }
-    *ts = s_id_time (id);
-    if (args->ts && kh_value_uint (args->ts, 0, UINT64_MAX, ts)
-    &&  kh_time_parse (args->ts, ts)) {
-        fprintf (stderr, "kreishub publish: --ts '%s' is not a time (YYYY-MM-DD"
-                 "[THH:MM[:SS[.mmm]]Z] or ms since 1970)\n", args->ts);
-        return -1;
-    }
-    return 0;
-}
-
 /* Encodes the envelope in builder (kh_builder_data has it after), its id into id.
    Returns 0, or an exit status after saying why. */
 static int
@@ -342,7 +286,8 @@ s_build (const s_args_t *args, const char *from, kh_builder_t *builder,
     uint64_t ts;
     kh_problem_t why;
     int rc = s_set_fields (builder, args);
-    if (rc == KH_EXIT_OK && s_ts_and_id (args, &ts, id))
+    if (rc == KH_EXIT_OK
+    &&  kh_cli_ts_and_id ("kreishub publish", args->id, args->ts, &ts, id))
         rc = KH_EXIT_USAGE;
     if (rc == KH_EXIT_OK && kh_builder_encode (builder, id, from, ts, &why)) {
         fprintf (stderr, "kreishub: invalid message: %s: %s\n", kh_errname (why.code),
@@ -352,76 +297,6 @@ s_build (const s_args_t *args, const char *from, kh_builder_t *builder,
     return rc;
 }
 
-/* Publishes the envelope (whose id is id) and prints the outcome. Without an answer
-   it names the id: the hub may have stored the message or may still store it, and
-   only a retry with the same id is sure not to store it twice. Returns the exit
-   status. */
-static int
-s_publish (kh_cli_t *cli, const s_args_t *args, const kh_builder_t *builder,
-           const uint8_t id [KH_ID_SIZE])
-{
-    size_t size;
-    const void *envelope = kh_builder_data (builder, &size);
-    kh_client_t *client = kh_cli_client (cli);
-    if (!client)
-        return KH_EXIT_USAGE;
-    uint64_t seq = 0;
-    bool dup = false;
-    kh_error_reply_t err;
-    int rc = kh_client_publish (client, envelope, size, args->timeout,
-                                args->retries, &seq, &dup, &err);
-    kh_link_t link = kh_client_link (client);
-    kh_client_destroy (&client);
-    if (rc) {
-        int status = kh_cli_report (kh_cli_endpoint (cli), rc, &err, link);
-        bool reached = link != KH_LINK_NONE && link != KH_LINK_REFUSED;
-        if ((rc == KH_ETIMEOUT || rc == KH_EUNREACHABLE) && reached) {
-            char text [KH_ID_STR_SIZE];
-            kh_id_format (id, text);
-            fprintf (stderr, "kreishub publish: it may still be stored; retry with --id %s "
-                     "to store it once\n", text);
-        }
-        return status;
-    }
-    printf ("seq %llu%s\n", (unsigned long long) seq, dup ? " (duplicate)" : "");
-    return KH_EXIT_OK;
-}
-
-/* Says that the digits text are too many for an AGS. Returns -1. */
-static int
-s_too_long (const char *text)
-{
-    fprintf (stderr, "kreishub publish: --from: '%s' is not an AGS (8 or 5 digits)\n", text);
-    return -1;
-}
-
-/* Reads the sender text into ags: digits as they are (the codec checks them), a
-   name of the Kreis' registry as its AGS. Returns 0, or -1 after saying why (no
-   such name, with the near ones; a beginning of several). */
-static int
-s_sender (kh_cli_t *cli, const char *text, char ags [KH_AGS_MAX + 1])
-{
-    if (strspn (text, "0123456789") == strlen (text)) {
-        snprintf (ags, KH_AGS_MAX + 1, "%.*s", KH_AGS_MAX, text);
-        return strlen (text) > KH_AGS_MAX ? s_too_long (text) : 0;
-    }
-    const kh_members_t *members = kh_cli_members (cli);
-    kh_filter_t filter = { .type_count = 0 };
-    char err [600];
-    if (!members || kh_filter_add_sender (&filter, members, text, err, sizeof err)) {
-        if (members)
-            fprintf (stderr, "kreishub publish: --from: %s\n", err);
-        return -1;
-    }
-    if (filter.sender_count != 1) {
-        fprintf (stderr, "kreishub publish: --from: a message has one sender, an AGS or a "
-                 "name, not the region '%s'\n", text);
-        return -1;
-    }
-    snprintf (ags, KH_AGS_MAX + 1, "%s", filter.senders [0]);
-    return 0;
-}
-
 int
 kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
 {
@@ -429,18 +304,8 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
     int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
     if (rc != KH_CLI_GO)
         return rc;
-    const char *from = kh_cli_from (cli, args.from);
-    if (!from && kh_cli_trust (cli, false))
-        return KH_EXIT_USAGE;
-    if (!from && *kh_keys_ags (cli->keys))
-        from = kh_keys_ags (cli->keys);     /* the certificate's: who the hub knows */
-    if (!from) {
-        fprintf (stderr, "kreishub publish: who sends it? give --from AGS "
-                 "(or set KREISHUB_FROM, or 'from' in the config's section client)\n");
-        return KH_EXIT_USAGE;
-    }
     char ags [KH_AGS_MAX + 1];
-    if (s_sender (cli, from, ags))
+    if (kh_cli_sender (cli, "kreishub publish", args.from, ags))
         return KH_EXIT_USAGE;
     kh_builder_t *builder = kh_builder_new (args.type);
     if (!builder) {
@@ -450,10 +315,12 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
         fprintf (stderr, "kreishub publish: %s\n", err);
         return KH_EXIT_USAGE;
     }
-    uint8_t id [KH_ID_SIZE];
-    rc = s_build (&args, ags, builder, id);
+    kh_cli_send_t send = { .program = "kreishub publish", .timeout = args.timeout,
+                           .retries = args.retries };
+    rc = s_build (&args, ags, builder, send.id);
+    uint64_t seq;
     if (rc == KH_EXIT_OK)
-        rc = s_publish (cli, &args, builder, id);
+        rc = kh_cli_send (cli, &send, builder, &seq);
     kh_builder_destroy (&builder);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include <czmq.h>
 #include <time.h>
 #include "kh_export.h"
+#include "kh_when.h"
 #include "kh_json.h"
 #include "kh_schema.h"
 #include "kh_suggest.h"
@@ -226,35 +227,6 @@ kh_export_header (kh_export_t *self, FILE *out)
     fputs (self->eol, out);
 }
 
-/* -------------------------------------------------------------- Berlin */
-
-/* The instant (s since the epoch) of 01:00 UTC on the last Sunday of the month
-   mon (0-11, one of 31 days) of year. */
-static time_t
-s_last_sunday (int year, int mon)
-{
-    struct tm tm = { .tm_year = year - 1900, .tm_mon = mon, .tm_mday = 31, .tm_hour = 1 };
-    time_t t = timegm (&tm);
-    struct tm check;
-    gmtime_r (&t, &check);
-    return t - (time_t) check.tm_wday * 24 * 3600;
-}
-
-void
-kh_export_berlin (uint64_t ms, char out [17])
-{
-    time_t secs = (time_t) (ms / 1000);
-    struct tm tm;
-    gmtime_r (&secs, &tm);
-    int year = tm.tm_year + 1900;
-    bool summer = secs >= s_last_sunday (year, 2) && secs < s_last_sunday (year, 9);
-    secs += summer ? 7200 : 3600;
-    gmtime_r (&secs, &tm);
-    snprintf (out, 17, "%02u.%02u.%04u %02u:%02u", (unsigned) tm.tm_mday % 100,
-              (unsigned) (tm.tm_mon + 1) % 100, (unsigned) (tm.tm_year + 1900) % 10000,
-              (unsigned) tm.tm_hour % 100, (unsigned) tm.tm_min % 100);
-}
-
 /* ---------------------------------------------------------------- cells */
 
 /* Writes a text as a CSV field: quoted when it must be (always for a
@@ -310,7 +282,7 @@ s_time (const kh_export_t *self, FILE *out, uint64_t ms)
 {
     char text [25];
     if (self->excel)
-        kh_export_berlin (ms, text);
+        kh_when_berlin (ms, text);
     else
         kh_time_format (ms, text);
     if (self->json)

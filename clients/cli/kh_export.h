@@ -55,9 +55,4 @@ void kh_export_header (kh_export_t *self, FILE *out);
    or memory runs out. */
 int kh_export_record (kh_export_t *self, FILE *out, const kh_record_t *rec);
 
-/* Writes ms as Europe/Berlin local time "TT.MM.JJJJ HH:MM" into out (CET, or CEST
-   from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of
-   October, the EU rule since 1996). */
-void kh_export_berlin (uint64_t ms, char out [17]);
-
 #endif

@@ -4,6 +4,7 @@
 #include "kh_check.h"
 #include "kh_cli.h"
 #include "kh_export.h"
+#include "kh_when.h"
 #include "kh_progress.h"
 
 #define S_NOV3 1635897600000ULL         /* 2021-11-03T00:00:00Z in ms */
@@ -185,7 +186,7 @@ s_berlin (const char *utc)
     static char out [17];
     uint64_t ms = 0;
     kh_time_parse (utc, &ms);
-    kh_export_berlin (ms, out);
+    kh_when_berlin (ms, out);
     return out;
 }
 
