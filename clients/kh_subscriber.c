@@ -12,6 +12,13 @@
     heartbeats over one socket in order, so nothing matching up to head can still be
     on its way.
 
+    A filter no previous-link covers (several types or senders, a region prefix, one
+    item) has no link to check: a matching live record above last + 1 is taken as a
+    doorbell, and the store is asked for the matching records in (last, seq) before
+    it is delivered (a gap only if that finds any), as a heartbeat is. The broker
+    filters by topic (PROTOCOL.md section 6: each type, each sender or prefix); the
+    subscriber tests each record against the whole filter.
+
     Store ranges (the catch-up from since_seq, and gap fills) are delivered page by
     page from the subscriber's own client; delivered records point into the page or
     into the live message, which is why they stay valid only until the next call.
@@ -30,7 +37,8 @@ typedef enum {
     S_LINK_SEQ,                         /* no filter: the previous seq */
     S_LINK_TYPE,                        /* type filter: pt */
     S_LINK_SENDER,                      /* sender filter: ps */
-    S_LINK_PAIR                         /* both: pts */
+    S_LINK_PAIR,                        /* both: pts */
+    S_LINK_NONE                         /* a filter no link covers: ask the store */
 } s_link_t;
 
 struct _kh_subscriber_t {
@@ -38,8 +46,7 @@ struct _kh_subscriber_t {
     zsock_t     *sub;                   /* live records and heartbeats */
     void        *handle;                /* sub's libzmq socket */
     bool         heard;                 /* a heartbeat came: all subscriptions are in */
-    char         type [KH_TYPE_MAX + 1];    /* "" for any */
-    char         from [KH_AGS_MAX + 1];     /* "" for any */
+    kh_query_t   filter;                /* types, senders, ref: what is followed */
     s_link_t     link;
     bool         started;               /* last means something (since, or first seen) */
     uint64_t     last;                  /* all matching records up to here delivered */
@@ -65,16 +72,32 @@ struct _kh_subscriber_t {
 
 /* --------------------------------------------------------------- lifecycle */
 
-/* Subscribes to topic; returns 0 or -1 if it did not fit. */
+/* Subscribes to the topic of type and the sender filter from ("" any; an AGS;
+   digits and '*', a region prefix). Returns 0 or -1 if it did not fit. */
 static int
 s_subscribe (kh_subscriber_t *self, const char *type, const char *from)
 {
     char topic [KH_TOPIC_MAX + 1];
-    int n = *from ? kh_topic_format (topic, sizeof topic, type, from)
-                  : snprintf (topic, sizeof topic, "%s/", type);
+    size_t len = strlen (from);
+    int n = len && from [len - 1] == '*'
+          ? snprintf (topic, sizeof topic, "%s/%.*s", type, (int) len - 1, from)
+          : len ? kh_topic_format (topic, sizeof topic, type, from)
+                : snprintf (topic, sizeof topic, "%s/", type);
     if (n < 0 || (size_t) n >= sizeof topic)
         return -1;
     zsock_set_subscribe (self->sub, topic);
+    return 0;
+}
+
+/* Subscribes to the topics of one type: one per sender filter, or the type's. */
+static int
+s_subscribe_type (kh_subscriber_t *self, const char *type)
+{
+    if (self->filter.from_count == 0)
+        return s_subscribe (self, type, "");
+    for (size_t i = 0; i < self->filter.from_count; i++)
+        if (s_subscribe (self, type, self->filter.from [i]))
+            return -1;
     return 0;
 }
 
@@ -88,13 +111,15 @@ s_subscribe (kh_subscriber_t *self, const char *type, const char *from)
 static int
 s_subscribe_all (kh_subscriber_t *self)
 {
-    if (*self->type) {
-        if (s_subscribe (self, self->type, self->from))
-            return -1;
+    const kh_query_t *f = &self->filter;
+    if (f->type_count) {
+        for (size_t i = 0; i < f->type_count; i++)
+            if (s_subscribe_type (self, f->type [i]))
+                return -1;
     }
     else
         for (size_t i = 0; i < kh_schema_type_count (); i++)
-            if (s_subscribe (self, kh_schema_type_name (i), self->from))
+            if (s_subscribe_type (self, kh_schema_type_name (i)))
                 return -1;
     zsock_set_subscribe (self->sub, KH_TOPIC_BEAT);
     return 0;
@@ -106,13 +131,9 @@ static void
 s_fill_start (kh_subscriber_t *self, uint64_t since, uint64_t until, bool counting,
               bool from_beat, uint64_t fill_to)
 {
-    memset (&self->query, 0, sizeof self->query);
+    self->query = self->filter;
     self->query.since_seq = since;
     self->query.until_seq = until;
-    if (*self->type)
-        kh_query_add_type (&self->query, self->type, NULL);     /* valid: checked in s_new */
-    if (*self->from)
-        kh_query_add_from (&self->query, self->from, NULL);
     self->filling = true;
     self->fetch = true;
     self->counting = counting;
@@ -121,24 +142,45 @@ s_fill_start (kh_subscriber_t *self, uint64_t since, uint64_t until, bool counti
     self->fill_found = 0;
 }
 
-/* As kh_subscriber_new, over CURVE with keys if they are not NULL, the live
+/* The previous-link that covers filter, if one does: one type, one exact sender,
+   or one of each, and no item. */
+static s_link_t
+s_link_for (const kh_query_t *filter)
+{
+    if (filter->has_ref || filter->type_count > 1 || filter->from_count > 1
+    ||  (filter->from_count == 1 && strchr (filter->from [0], '*')))
+        return S_LINK_NONE;
+    if (filter->type_count)
+        return filter->from_count ? S_LINK_PAIR : S_LINK_TYPE;
+    return filter->from_count ? S_LINK_SENDER : S_LINK_SEQ;
+}
+
+/* True if filter can be followed: its lists and ref alone (no bounds, search or
+   limit: a search follows the index, which lags behind the log). */
+static bool
+s_filter_valid (const kh_query_t *filter)
+{
+    return !filter->since_seq && !filter->until_seq && !filter->since_at
+        && !filter->until_at && !filter->since_ts && !filter->until_ts
+        && !filter->search [0] && filter->type_count <= KH_FILTER_MAX
+        && filter->from_count <= KH_FILTER_MAX;
+}
+
+/* A subscriber of filter, over CURVE with keys if they are not NULL, the live
    connection watched if watch. */
 static kh_subscriber_t *
 s_new (const char *client_endpoint, const char *live_endpoint, const kh_keys_t *keys,
-       const char *type, const char *from, uint64_t since_seq, bool watch)
+       const kh_query_t *filter, uint64_t since_seq, bool watch)
 {
-    type = type ? type : "";
-    from = from ? from : "";
-    if ((*type && !kh_schema_type_known (type)) || (*from && !kh_ags_valid (from, strlen (from)))
-    ||  !live_endpoint || !*live_endpoint)
+    if (!s_filter_valid (filter) || !live_endpoint || !*live_endpoint)
         return NULL;
     kh_subscriber_t *self = (kh_subscriber_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    snprintf (self->type, sizeof self->type, "%s", type);
-    snprintf (self->from, sizeof self->from, "%s", from);
-    self->link = *type ? (*from ? S_LINK_PAIR : S_LINK_TYPE)
-                       : (*from ? S_LINK_SENDER : S_LINK_SEQ);
+    self->filter = *filter;
+    self->filter.req = 0;
+    self->filter.limit = 0;
+    self->link = s_link_for (filter);
     self->query_timeout = S_QUERY_TIMEOUT;
     self->client = kh__client_new (client_endpoint, keys, false);
     self->sub = zsock_new (ZMQ_SUB);
@@ -167,11 +209,26 @@ s_new (const char *client_endpoint, const char *live_endpoint, const kh_keys_t *
     return self;
 }
 
+/* As s_new, for the filter of one type and one sender (NULL or "": any); NULL if
+   type is not a message type or from not an AGS. */
+static kh_subscriber_t *
+s_new_simple (const char *client_endpoint, const char *live_endpoint,
+              const kh_keys_t *keys, const char *type, const char *from,
+              uint64_t since_seq, bool watch)
+{
+    kh_query_t filter = { 0 };
+    if ((type && *type && kh_query_add_type (&filter, type, NULL))
+    ||  (from && *from && (!kh_ags_valid (from, strlen (from))
+                           || kh_query_add_from (&filter, from, NULL))))
+        return NULL;
+    return s_new (client_endpoint, live_endpoint, keys, &filter, since_seq, watch);
+}
+
 kh_subscriber_t *
 kh_subscriber_new (const char *client_endpoint, const char *live_endpoint,
                    const char *type, const char *from, uint64_t since_seq)
 {
-    return s_new (client_endpoint, live_endpoint, NULL, type, from, since_seq, false);
+    return s_new_simple (client_endpoint, live_endpoint, NULL, type, from, since_seq, false);
 }
 
 kh_subscriber_t *
@@ -179,7 +236,8 @@ kh_subscriber_new_secure (const char *client_endpoint, const char *live_endpoint
                           const kh_keys_t *keys, const char *type, const char *from,
                           uint64_t since_seq)
 {
-    return keys ? s_new (client_endpoint, live_endpoint, keys, type, from, since_seq, false)
+    return keys ? s_new_simple (client_endpoint, live_endpoint, keys, type, from, since_seq,
+                                false)
                 : NULL;
 }
 
@@ -188,7 +246,16 @@ kh_subscriber_new_watched (const char *client_endpoint, const char *live_endpoin
                            const kh_keys_t *keys, const char *type, const char *from,
                            uint64_t since_seq)
 {
-    return s_new (client_endpoint, live_endpoint, keys, type, from, since_seq, true);
+    return s_new_simple (client_endpoint, live_endpoint, keys, type, from, since_seq, true);
+}
+
+kh_subscriber_t *
+kh_subscriber_new_filtered (const char *client_endpoint, const char *live_endpoint,
+                            const kh_keys_t *keys, const kh_query_t *filter,
+                            uint64_t since_seq, bool watch)
+{
+    return filter ? s_new (client_endpoint, live_endpoint, keys, filter, since_seq, watch)
+                  : NULL;
 }
 
 kh_link_t
@@ -284,7 +351,8 @@ s_fill_step (kh_subscriber_t *self)
 
 /* -------------------------------------------------------------------- live */
 
-/* The previous-link of rec that the filter checks. */
+/* The previous-link of rec that the filter checks; without one, seq - 1, so that a
+   wanted record above last + 1 has the store asked what lies between. */
 static uint64_t
 s_link (const kh_subscriber_t *self, const kh_record_t *rec)
 {
@@ -316,8 +384,26 @@ s_on_beat (kh_subscriber_t *self)
         s_fill_start (self, self->last + 1, head, true, true, head);
 }
 
+/* True if rec, which came on a subscribed topic, matches the whole filter: with a
+   filter no link covers the topic may hold more (a prefix, all types for an item),
+   so its envelope is read. */
+static bool
+s_wanted (const kh_subscriber_t *self, const kh_record_t *rec)
+{
+    if (self->link != S_LINK_NONE)
+        return true;
+    kh_envelope_t env;
+    if (kh_envelope_check (rec->msg, rec->msg_size, &env, NULL, NULL))
+        return false;                   /* the store's fill judges it as the hub does */
+    const kh_query_t *f = &self->filter;
+    if (!kh_query_wants_type (f, env.type) || !kh_query_wants_from (f, env.from))
+        return false;
+    return !f->has_ref || memcmp (env.id, f->ref, KH_ID_SIZE) == 0
+        || (env.has_ref && memcmp (env.ref, f->ref, KH_ID_SIZE) == 0);
+}
+
 /* A live record. Returns true if it is to be delivered now (*out set); false if it
-   is old, unreadable, or waits behind a gap fill. */
+   is old, unreadable, not wanted, or waits behind a gap fill. */
 static bool
 s_on_record (kh_subscriber_t *self, kh_record_t *out)
 {
@@ -327,13 +413,14 @@ s_on_record (kh_subscriber_t *self, kh_record_t *out)
     const void *body = kh__body (&self->live, &size);
     if (kh_record_decode (body, size, &rec, &why))
         return false;
-    if (self->started && rec.info.seq <= self->last)
+    if ((self->started && rec.info.seq <= self->last) || !s_wanted (self, &rec))
         return false;
     if (self->started && s_link (self, &rec) > self->last) {
-        self->gaps++;
+        bool doorbell = self->link == S_LINK_NONE;     /* a gap only if the fill finds */
+        self->gaps += !doorbell;
         self->stash = rec;
         self->stashed = true;
-        s_fill_start (self, self->last + 1, rec.info.seq - 1, true, false,
+        s_fill_start (self, self->last + 1, rec.info.seq - 1, true, doorbell,
                       rec.info.seq - 1);
         return false;
     }

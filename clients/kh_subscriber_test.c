@@ -171,6 +171,65 @@ s_test_type (kh_fake_hub_t *hub)
     kh_subscriber_destroy (&sub);
 }
 
+/* Filters no previous-link covers: one type from two senders, and a region prefix
+   over every type. A wanted record above last + 1 has the store asked what lies
+   between: a dropped record is found there (a gap), records of others are not. */
+static void
+s_test_filtered (kh_fake_hub_t *hub)
+{
+    int subs = kh_fake_hub_subs (hub);
+    kh_query_t two = { 0 }, region = { 0 };
+    kh_query_add_type (&two, "idea", NULL);
+    kh_query_add_from (&two, S_A, NULL);
+    kh_query_add_from (&two, S_B, NULL);
+    kh_query_add_from (&region, "0516201*", NULL);         /* S_A, not S_B */
+    kh_query_t searching = region;
+    snprintf (searching.search, sizeof searching.search, "Zwilling");
+    KH_CHECK ("a filter with a search cannot be followed (the index lags the log)",
+              kh_subscriber_new_filtered (hub->client, hub->live, NULL, &searching, 0,
+                                          false) == NULL, "a subscriber was made");
+    kh_subscriber_t *sub_two = kh_subscriber_new_filtered (hub->client, hub->live, NULL, &two,
+                                                           0, false);
+    kh_subscriber_t *sub_region = kh_subscriber_new_filtered (hub->client, hub->live, NULL,
+                                                              &region, 0, false);
+    int wanted = 3 + (int) kh_schema_type_count () + 1;    /* two topics, each type's, !hb */
+    if (!sub_two || !sub_region || kh_fake_hub_await_subs (hub, subs + wanted)) {
+        KH_CHECK ("filtered subscribers subscribe to a topic per type and sender", false,
+                  "no subscriptions");
+        kh_subscriber_destroy (&sub_two);
+        kh_subscriber_destroy (&sub_region);
+        return;
+    }
+    int prefixed = 0;
+    for (int i = subs; i < subs + wanted; i++) {
+        char topic [64] = "";
+        kh_fake_hub_sub (hub, i, topic, sizeof topic);
+        prefixed += streq (topic, "idea/0516201") || streq (topic, "comment/0516201");
+    }
+    KH_CHECK ("a region prefix subscribes to <type>/<digits> for each type", prefixed == 2,
+              "%d of idea/0516201 and comment/0516201 seen", prefixed);
+    uint64_t first = kh_fake_hub_add (hub, "idea", S_A);
+    uint64_t offer = kh_fake_hub_add (hub, "offer", S_A);
+    uint64_t dropped = kh_fake_hub_add (hub, "idea", S_B);
+    uint64_t other = kh_fake_hub_add (hub, "offer", S_B);
+    uint64_t last = kh_fake_hub_add (hub, "idea", S_A);
+    kh_fake_hub_live (hub, first);
+    kh_fake_hub_live (hub, offer);
+    kh_fake_hub_live (hub, other);
+    kh_fake_hub_live (hub, last);
+    s_expect (sub_two, first, "two senders: the first record as it comes");
+    s_expect (sub_two, dropped, "the dropped record of the other sender is found in the store");
+    s_expect (sub_two, last, "then the record that rang");
+    s_expect_stats (sub_two, 1, 1, "that is one gap, one record filled");
+    s_expect (sub_region, first, "a region: its member's idea");
+    s_expect (sub_region, offer, "and its offer");
+    s_expect (sub_region, last, "the other member's records are neither delivered nor a gap");
+    s_expect_stats (sub_region, 0, 0, "the store found nothing between: no gap");
+    (void) other;
+    kh_subscriber_destroy (&sub_two);
+    kh_subscriber_destroy (&sub_region);
+}
+
 /* One sender (both types), and one type from one sender. */
 static void
 s_test_sender (kh_fake_hub_t *hub)
@@ -313,6 +372,7 @@ main (void)
     s_test_after_catch_up (&hub);
     s_test_type (&hub);
     s_test_sender (&hub);
+    s_test_filtered (&hub);
     kh_fake_hub_stop (&hub);
     s_test_no_store ();
     return kh_check_done ("subscriber_test");

@@ -260,6 +260,21 @@ KH_EXPORT kh_subscriber_t *kh_subscriber_new_watched (const char *client_endpoin
                                                       const char *type, const char *from,
                                                       uint64_t since_seq);
 
+/* As kh_subscriber_new_watched (watching if watch; over CURVE if keys is not NULL),
+   following what filter selects: its types (none: all), its senders (an AGS, or a
+   region prefix such as "0516*"; none: all) and its item (has_ref: the item and
+   every message about it). The broker filters by type and sender (PROTOCOL.md
+   section 6), the subscriber tests the rest; a filter no previous-link covers (more
+   than one type or sender, a prefix, an item) has the store asked for what lies
+   between a wanted record and the last one delivered. Returns NULL as
+   kh_subscriber_new does, and if filter has bounds, a search or more than
+   KH_FILTER_MAX values in a list. */
+KH_EXPORT kh_subscriber_t *kh_subscriber_new_filtered (const char *client_endpoint,
+                                                       const char *live_endpoint,
+                                                       const kh_keys_t *keys,
+                                                       const kh_query_t *filter,
+                                                       uint64_t since_seq, bool watch);
+
 /* The state of a watched subscriber's connection to the live endpoint now (see
    kh_link_t); KH_LINK_UNKNOWN if it is not watched, or for no subscriber. */
 KH_EXPORT kh_link_t kh_subscriber_link (kh_subscriber_t *self);
