@@ -65,24 +65,6 @@ kh_record_decode (const void *data, size_t size, kh_record_t *rec, kh_problem_t 
 
 /* ----------------------------------------------------------------- queries */
 
-/* Packs key and value, unless value is 0 (no bound: the key is left out). Returns 0,
-   or -1 at the first write that fails. */
-static int
-s_pack_bound (msgpack_packer *pk, const char *key, uint64_t value)
-{
-    return value ? kh__pack_kv_uint (pk, key, value) : 0;
-}
-
-/* Packs key and text, unless text is empty (any: the key is left out). Returns 0,
-   or -1 at the first write that fails. */
-static int
-s_pack_filter (msgpack_packer *pk, const char *key, const char *text)
-{
-    if (!text [0])
-        return 0;
-    return kh__pack_cstr (pk, key) || kh__pack_cstr (pk, text) ? -1 : 0;
-}
-
 int
 kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
 {
@@ -97,17 +79,17 @@ kh_query_encode (msgpack_sbuffer *out, const kh_query_t *q)
                + q->has_ref + (q->search [0] != 0);
     if (msgpack_pack_map (&pk, n)
     ||  kh__pack_kv_uint (&pk, "req", q->req)
-    ||  s_pack_bound (&pk, "since_seq", q->since_seq)
-    ||  s_pack_bound (&pk, "until_seq", q->until_seq)
-    ||  s_pack_bound (&pk, "since_at", q->since_at)
-    ||  s_pack_bound (&pk, "until_at", q->until_at)
-    ||  s_pack_bound (&pk, "limit", q->limit)
-    ||  s_pack_bound (&pk, "since_ts", q->since_ts)
-    ||  s_pack_bound (&pk, "until_ts", q->until_ts)
+    ||  kh__pack_bound (&pk, "since_seq", q->since_seq)
+    ||  kh__pack_bound (&pk, "until_seq", q->until_seq)
+    ||  kh__pack_bound (&pk, "since_at", q->since_at)
+    ||  kh__pack_bound (&pk, "until_at", q->until_at)
+    ||  kh__pack_bound (&pk, "limit", q->limit)
+    ||  kh__pack_bound (&pk, "since_ts", q->since_ts)
+    ||  kh__pack_bound (&pk, "until_ts", q->until_ts)
     ||  kh__pack_list (&pk, "type", &q->type [0][0], sizeof q->type [0], q->type_count)
     ||  kh__pack_list (&pk, "from", &q->from [0][0], sizeof q->from [0], q->from_count)
     ||  (q->has_ref && (kh__pack_cstr (&pk, "ref") || kh__pack_bin (&pk, q->ref, KH_ID_SIZE)))
-    ||  s_pack_filter (&pk, "search", q->search))
+    ||  kh__pack_filter (&pk, "search", q->search))
         return kh__undo (out, start);
     return 0;
 }
@@ -120,7 +102,6 @@ static const char *const s_query_keys [] = { "req", "since_seq", "until_seq", "s
                                              NULL };
 static const char *const s_audit_keys [] = { "req", "since_seq", "until_seq", "since_at",
                                              "until_at", "limit", "code", "ags", NULL };
-#define S_KEYS      16                  /* keys of one kind of query at most */
 #define S_PAGE_KEYS 6
 
 /* What every query says about its page: which, where, how many. */
@@ -128,26 +109,6 @@ typedef struct {
     uint64_t req, since_seq, until_seq, since_at, until_at;
     uint32_t limit;                     /* KH_QUERY_PAGE_MAX for absent, 0 or too many */
 } s_page_t;
-
-/* Every key of the map is one of keys (at most S_KEYS, NULL-terminated), and none
-   is given twice. */
-static int
-s_keys_known (const msgpack_object *map, const char *const keys [], kh_problem_t *why)
-{
-    bool seen [S_KEYS] = { false };
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *key = &map->via.map.ptr [i].key;
-        size_t k = 0;
-        while (keys [k] && !kh__key_is (key, keys [k]))
-            k++;
-        if (!keys [k])
-            return kh_problem (why, KH_EQUERY, "query: unknown key");
-        if (seen [k])
-            return kh_problem (why, KH_EQUERY, "%s: given twice", keys [k]);
-        seen [k] = true;
-    }
-    return 0;
-}
 
 /* Reads a query map's page keys strictly: a map of known keys (keys), each once,
    the page's integers, req > 0. Before any check, *req gets the map's "req" if it
@@ -157,41 +118,17 @@ static int
 s_read_page (const msgpack_object *map, const char *const keys [], s_page_t *p,
              uint64_t *req, kh_problem_t *why)
 {
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return kh_problem (why, KH_EQUERY, "query: expected a map");
-    const msgpack_object *once = kh__get_once (map, "req");
-    if (once && once->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        *req = once->via.u64;
-    if (s_keys_known (map, keys, why))
-        return -1;
     uint64_t limit;
-    if (kh__get_uint (map, "req", &p->req, KH_EQUERY, why)
-    ||  kh__get_uint (map, "since_seq", &p->since_seq, KH_EQUERY, why)
+    if (kh__query_head (map, keys, req, why))
+        return -1;
+    p->req = *req;
+    if (kh__get_uint (map, "since_seq", &p->since_seq, KH_EQUERY, why)
     ||  kh__get_uint (map, "until_seq", &p->until_seq, KH_EQUERY, why)
     ||  kh__get_uint (map, "since_at", &p->since_at, KH_EQUERY, why)
     ||  kh__get_uint (map, "until_at", &p->until_at, KH_EQUERY, why)
     ||  kh__get_uint (map, "limit", &limit, KH_EQUERY, why))
         return -1;
-    if (p->req == 0)
-        return kh_problem (why, KH_EQUERY, "req: required and > 0");
     p->limit = limit == 0 || limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX : (uint32_t) limit;
-    return 0;
-}
-
-/* Reads the optional ref under key of map: a bin of 16 bytes, not all zero. */
-static int
-s_read_ref (const msgpack_object *map, const char *key, bool *has, uint8_t id [KH_ID_SIZE],
-            kh_problem_t *why)
-{
-    const msgpack_object *o = kh__get (map, key);
-    *has = o != NULL;
-    if (!o)
-        return 0;
-    static const uint8_t zero [KH_ID_SIZE] = { 0 };
-    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != KH_ID_SIZE
-    ||  memcmp (o->via.bin.ptr, zero, KH_ID_SIZE) == 0)
-        return kh_problem (why, KH_EQUERY, "%s: expected an id (bin of 16 bytes)", key);
-    memcpy (id, o->via.bin.ptr, KH_ID_SIZE);
     return 0;
 }
 
@@ -214,23 +151,10 @@ s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
                        &q->type_count, why)
     ||  kh__read_list (map, "from", KH_LIST_SENDERS, &q->from [0][0], sizeof q->from [0],
                        &q->from_count, why)
-    ||  s_read_ref (map, "ref", &q->has_ref, q->ref, why)
+    ||  kh__read_ref (map, "ref", &q->has_ref, q->ref, why)
     ||  kh__read_search (map, "search", q->search, sizeof q->search, why))
         return -1;
     return 0;
-}
-
-/* Bounds and unpacks a query's body (of either kind) into u, which the caller
-   destroys whatever this returns: the frame's own rules first, as for an
-   envelope: size (TOO_LARGE), then msgpack (MALFORMED). Returns 0 or -1. */
-static int
-s_query_unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why)
-{
-    if (size <= KH_ENVELOPE_MAX)
-        return kh__unpack (data, size, u, why);
-    msgpack_unpacked_init (u);
-    return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed", size,
-                       KH_ENVELOPE_MAX);
 }
 
 int
@@ -239,7 +163,7 @@ kh_query_decode (const void *data, size_t size, kh_query_t *q, kh_problem_t *why
     assert (q);
     memset (q, 0, sizeof *q);
     msgpack_unpacked u;
-    int rc = s_query_unpack (data, size, &u, why);
+    int rc = kh__query_unpack (data, size, &u, why);
     if (rc == 0)
         rc = s_read_query (&u.data, q, why);
     msgpack_unpacked_destroy (&u);
@@ -261,13 +185,13 @@ kh_audit_query_encode (msgpack_sbuffer *out, const kh_audit_query_t *q)
                + (q->until_at > 0) + (q->limit > 0) + (code > 0) + (q->ags [0] != 0);
     if (msgpack_pack_map (&pk, n)
     ||  kh__pack_kv_uint (&pk, "req", q->req)
-    ||  s_pack_bound (&pk, "since_seq", q->since_seq)
-    ||  s_pack_bound (&pk, "until_seq", q->until_seq)
-    ||  s_pack_bound (&pk, "since_at", q->since_at)
-    ||  s_pack_bound (&pk, "until_at", q->until_at)
-    ||  s_pack_bound (&pk, "limit", q->limit)
-    ||  s_pack_bound (&pk, "code", code)
-    ||  s_pack_filter (&pk, "ags", q->ags))
+    ||  kh__pack_bound (&pk, "since_seq", q->since_seq)
+    ||  kh__pack_bound (&pk, "until_seq", q->until_seq)
+    ||  kh__pack_bound (&pk, "since_at", q->since_at)
+    ||  kh__pack_bound (&pk, "until_at", q->until_at)
+    ||  kh__pack_bound (&pk, "limit", q->limit)
+    ||  kh__pack_bound (&pk, "code", code)
+    ||  kh__pack_filter (&pk, "ags", q->ags))
         return kh__undo (out, start);
     return 0;
 }
@@ -306,7 +230,7 @@ kh_audit_query_decode (const void *data, size_t size, kh_audit_query_t *q,
     assert (q);
     memset (q, 0, sizeof *q);
     msgpack_unpacked u;
-    int rc = s_query_unpack (data, size, &u, why);
+    int rc = kh__query_unpack (data, size, &u, why);
     if (rc == 0)
         rc = s_read_audit_query (&u.data, q, why);
     msgpack_unpacked_destroy (&u);
@@ -343,13 +267,27 @@ kh_rows_writer_destroy (kh_rows_writer_t **self_p)
 }
 
 int
-kh_rows_writer_add (kh_rows_writer_t *self, const kh_record_t *rec)
+kh__rows_writer_add_row (kh_rows_writer_t *self, kh__row_encode_fn *encode, const void *row)
 {
     assert (self);
-    if (kh_record_encode (&self->rows, rec))
+    assert (encode);
+    if (encode (&self->rows, row))
         return -1;
     self->count++;
     return 0;
+}
+
+/* kh_record_encode as a kh__row_encode_fn. */
+static int
+s_encode_record (msgpack_sbuffer *out, const void *row)
+{
+    return kh_record_encode (out, (const kh_record_t *) row);
+}
+
+int
+kh_rows_writer_add (kh_rows_writer_t *self, const kh_record_t *rec)
+{
+    return kh__rows_writer_add_row (self, s_encode_record, rec);
 }
 
 uint32_t
@@ -385,10 +323,8 @@ kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
     return 0;
 }
 
-/* Reads the head of a ROWS reply's map: req, more, next, and its list of rows into
-   *list. Returns 0, or -1 with why set. */
-static int
-s_rows_head (const msgpack_object *map, uint64_t *req, bool *more, uint64_t *next,
+int
+kh__rows_head (const msgpack_object *map, uint64_t *req, bool *more, uint64_t *next,
              const msgpack_object **list, kh_problem_t *why)
 {
     *list = kh__get (map, "rows");
@@ -414,7 +350,7 @@ s_page_decode (const void *data, size_t size, uint64_t *req, bool *more, uint64_
     const msgpack_object *list = NULL;
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
-        rc = s_rows_head (&u.data, req, more, next, &list, why);
+        rc = kh__rows_head (&u.data, req, more, next, &list, why);
     if (rc == 0 && list->via.array.size > max)
         rc = kh_problem (why, KH_ERANGE, "rows: more than %u in a page", max);
     if (rc == 0 && list->via.array.size > 0) {
@@ -463,14 +399,17 @@ kh_rows_release (kh_rows_t *rows)
     }
 }
 
+/* kh_audit_encode as a kh__row_encode_fn. */
+static int
+s_encode_audit (msgpack_sbuffer *out, const void *row)
+{
+    return kh_audit_encode (out, (const kh_audit_t *) row);
+}
+
 int
 kh_rows_writer_add_audit (kh_rows_writer_t *self, const kh_audit_t *rec)
 {
-    assert (self);
-    if (kh_audit_encode (&self->rows, rec))
-        return -1;
-    self->count++;
-    return 0;
+    return kh__rows_writer_add_row (self, s_encode_audit, rec);
 }
 
 static int

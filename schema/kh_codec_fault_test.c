@@ -94,6 +94,40 @@
 #define S_AUDIT_ROWS_NONE \
     "84a37265712aa46d6f7265c3a46e65787409a4726f777390"
 
+#define S_ITEMS_QUERY_FULL \
+    "8ca372657104a26964c4100102030405060708090a0b0c0d0e0f10a47479706592a56f66" \
+    "666572a469646561a466726f6da5303531362aa6737461747573a570696c6f74a2686602" \
+    "a5746f706963a4416b7465ab7061727469636970616e74a83035313632303234a46f7065" \
+    "6ec3a6736561726368a85a77696c6c696e67a66265666f72651ea56c696d697414"
+#define S_ITEMS_QUERY_MIN \
+    "81a372657105"
+#define S_ITEM_ROWS \
+    "84a37265712aa46d6f7265c3a46e65787409a4726f777391de0012a26964c41009000000" \
+    "000000000000000000000000a373657105a474797065a56f66666572a466726f6da83035" \
+    "313632303034a27473cf0000018bcfe56800a6737461747573a570696c6f74aa73746174" \
+    "75735f73657108a97374617475735f7473cf0000018bcfe56803a765787069726564c2aa" \
+    "696e746572657374656401a66a6f696e656401a86465636c696e656401a46c65667400a8" \
+    "6d6573736167657306a86c6173745f7365710ca76c6173745f7473cf0000018bcfe56804" \
+    "a66669656c647382a57469746c65a4416b7465a2686602ac7061727469636970616e7473" \
+    "9284a3616773a83035313632303234a57374617465a66a6f696e6564a573696e6365cf00" \
+    "00018bcfe56801a37365710b84a3616773a53035313632a57374617465a86465636c696e" \
+    "6564a573696e6365cf0000018bcfe56802a37365710c"
+#define S_STATS_QUERY \
+    "86a372657106a26279ac6d756e69636970616c697479a873696e63655f747301a8756e74" \
+    "696c5f7473cf0000018bcfe56800a474797065a469646561a466726f6d92a53035313632" \
+    "a5303531372a"
+#define S_STATS_REPLY \
+    "88a372657106a46d6f7265c2a46e65787400a4726f77739283a36b6579a53035313632a5" \
+    "6974656d7302a86d657373616765730583a36b6579a83035313632303034a56974656d73" \
+    "01a86d6573736167657303a56974656d7303a86d6573736167657308a46865616428ab73" \
+    "746f72655f6279746573cd2000"
+#define S_COUNTERS_QUERY \
+    "81a372657107"
+#define S_COUNTERS \
+    "8ba372657107a9757074696d655f6d73cdea60a7636c69656e747303ab73756273637269" \
+    "6265727302a87265636f72646572c3a46865616428a97075626c697368656426a4726174" \
+    "6504a66572726f727305a46275737901ad61756469745f64726f7070656400"
+
 static const uint8_t s_id [KH_ID_SIZE] = {
     0x01, 0x7c, 0xe4, 0x2a, 0x38, 0x00, 0x70, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0x2a };
 static const uint8_t s_msg [] = { 0x81, 0xa1, 0x76, 0x01 };
@@ -376,6 +410,73 @@ s_set_ref_msgpack (s_ctx_t *ctx)
     return kh_builder_set_msgpack (ctx->builder, "ref", 3, ref, sizeof ref - 1, &ctx->why);
 }
 
+
+/* An items query with every key. */
+static int
+s_encode_items_query_full (s_ctx_t *ctx)
+{
+    static const kh_items_query_t query = {
+        .req = 4, .has_id = true, .id = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
+        .type = { "offer", "idea" }, .type_count = 2, .from = { "0516*" }, .from_count = 1,
+        .status = { "pilot" }, .status_count = 1, .hf = 2, .topic = "Akte",
+        .participant = "05162024", .open = true, .search = "Zwilling", .before = 30,
+        .limit = 20 };
+    return kh_items_query_encode (&ctx->out, &query);
+}
+
+static int
+s_encode_items_query_min (s_ctx_t *ctx)
+{
+    static const kh_items_query_t query = { .req = 5 };
+    return kh_items_query_encode (&ctx->out, &query);
+}
+
+static int
+s_add_item_row (s_ctx_t *ctx)
+{
+    static const uint8_t fields [] = "\x82\xa5title\xa4""Akte\xa2hf\x02";
+    static const kh_participant_t people [2] = {
+        { "05162024", "joined", S_TS + 1, 11 }, { "05162", "declined", S_TS + 2, 12 } };
+    kh_item_t item = { .id = { 9 }, .seq = 5, .type = "offer", .owner = "05162004",
+                       .ts = S_TS, .status = "pilot", .status_seq = 8, .status_ts = S_TS + 3,
+                       .expired = false, .interested = 1, .joined = 1, .declined = 1,
+                       .messages = 6, .last_seq = 12, .last_ts = S_TS + 4, .fields = fields,
+                       .fields_size = sizeof fields - 1, .participant_count = 2,
+                       .participants = people };
+    return kh_rows_writer_add_item (ctx->writer, &item);
+}
+
+static int
+s_encode_stats_query (s_ctx_t *ctx)
+{
+    static const kh_stats_query_t query = { .req = 6, .by = "municipality", .since_ts = 1,
+                                            .until_ts = S_TS, .type = { "idea" },
+                                            .type_count = 1, .from = { "05162", "0517*" },
+                                            .from_count = 2 };
+    return kh_stats_query_encode (&ctx->out, &query);
+}
+
+static int
+s_encode_stats_reply (s_ctx_t *ctx)
+{
+    static kh_stats_row_t rows [2] = { { "05162", 2, 5 }, { "05162004", 1, 3 } };
+    kh_stats_t stats = { 3, 8, 40, 8192, false, 2, rows };
+    return kh_stats_reply_encode (&ctx->out, 6, &stats);
+}
+
+static int
+s_encode_counters_query (s_ctx_t *ctx)
+{
+    return kh_counters_query_encode (&ctx->out, 7);
+}
+
+static int
+s_encode_counters (s_ctx_t *ctx)
+{
+    static const kh_counters_t counters = { 60000, 3, 2, true, 40, 38, 4, 5, 1, 0 };
+    return kh_counters_encode (&ctx->out, 7, &counters);
+}
+
 static const s_case_t s_cases [] = {
     { "kh_record_encode", NULL, s_encode_record, NULL, S_RECORD, "", false },
     { "kh_query_encode (every key)", NULL, s_encode_query_full, NULL, S_QUERY_FULL, "", false },
@@ -396,6 +497,17 @@ static const s_case_t s_cases [] = {
     { "kh_audit_query_encode", NULL, s_encode_audit_query, NULL, S_AUDIT_QUERY, "", false },
     { "kh_rows_writer_add_audit", s_writer_audit, s_add_audit_row, s_finish_more,
       S_AUDIT_ROWS, S_AUDIT_ROWS_NONE, false },
+    { "kh_items_query_encode (every key)", NULL, s_encode_items_query_full, NULL,
+      S_ITEMS_QUERY_FULL, "", false },
+    { "kh_items_query_encode (req only)", NULL, s_encode_items_query_min, NULL,
+      S_ITEMS_QUERY_MIN, "", false },
+    { "kh_rows_writer_add_item", s_writer_audit, s_add_item_row, s_finish_more, S_ITEM_ROWS,
+      S_AUDIT_ROWS_NONE, false },
+    { "kh_stats_query_encode", NULL, s_encode_stats_query, NULL, S_STATS_QUERY, "", false },
+    { "kh_stats_reply_encode", NULL, s_encode_stats_reply, NULL, S_STATS_REPLY, "", false },
+    { "kh_counters_query_encode", NULL, s_encode_counters_query, NULL, S_COUNTERS_QUERY, "",
+      false },
+    { "kh_counters_encode", NULL, s_encode_counters, NULL, S_COUNTERS, "", false },
     { "kh_builder_set (a list)", s_idea_old, s_set_participants, s_pack_idea, S_IDEA_FULL,
       S_IDEA_OLD, true },
     { "kh_builder_set_msgpack", s_idea_full, s_set_title_msgpack, s_pack_idea, S_IDEA_MP,

@@ -843,6 +843,403 @@ test_boundary (void)
     KH_CHECK ("no type name is no type", !kh_schema_type_known (NULL), "known");
 }
 
+
+/* ------------------------------------------------------------------ reads */
+
+/* A decoder of section 14's queries, as the refusal table calls it: the req it
+   keeps for the ERROR in *req. */
+typedef int (s_read_fn) (const void *data, size_t size, uint64_t *req, kh_problem_t *why);
+
+static int
+s_items_read (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
+{
+    kh_items_query_t q;
+    int rc = kh_items_query_decode (data, size, &q, why);
+    *req = q.req;
+    return rc;
+}
+
+static int
+s_stats_read (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
+{
+    kh_stats_query_t q;
+    int rc = kh_stats_query_decode (data, size, &q, why);
+    *req = q.req;
+    return rc;
+}
+
+static int
+s_counters_read (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
+{
+    return kh_counters_query_decode (data, size, req, why);
+}
+
+/* One refusal: the bytes, the code, and the req the ERROR echoes. */
+typedef struct {
+    const char *name;
+    s_read_fn  *read;
+    const char *bytes;
+    size_t      size;
+    int         code;
+    uint64_t    req;
+} s_refusal_t;
+
+#define S_LIT(lit) lit, sizeof lit - 1  /* a literal's bytes and their count */
+#define S_REFUSE(name, read, lit, code, req) { name, read, lit, sizeof lit - 1, code, req }
+
+static const s_refusal_t s_refusals [] = {
+    S_REFUSE ("items: an unknown key", s_items_read, "\x82\xa3req\x07\xa1x\x01", KH_EQUERY, 7),
+    S_REFUSE ("items: a key given twice", s_items_read, "\x83\xa3req\x07\xa2hf\x01\xa2hf\x02",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: an id that is a str", s_items_read, "\x82\xa3req\x07\xa2id\xa1x",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: an id of 2 bytes", s_items_read, "\x82\xa3req\x07\xa2id\xc4\x02\x01\x02",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a type that is no item type", s_items_read,
+              "\x82\xa3req\x07\xa4type\xa7""comment", KH_EQUERY, 7),
+    S_REFUSE ("items: an empty array of types", s_items_read, "\x82\xa3req\x07\xa4type\x90",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a from that is no AGS", s_items_read, "\x82\xa3req\x07\xa4""from\xa3""abc",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a status that is no stage", s_items_read,
+              "\x82\xa3req\x07\xa6status\xa4open", KH_EQUERY, 7),
+    S_REFUSE ("items: hf 0", s_items_read, "\x82\xa3req\x07\xa2hf\x00", KH_EQUERY, 7),
+    S_REFUSE ("items: hf 6", s_items_read, "\x82\xa3req\x07\xa2hf\x06", KH_EQUERY, 7),
+    S_REFUSE ("items: hf as a str", s_items_read, "\x82\xa3req\x07\xa2hf\xa1""1", KH_EQUERY, 7),
+    S_REFUSE ("items: an empty topic", s_items_read, "\x82\xa3req\x07\xa5topic\xa0",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a topic that is an integer", s_items_read,
+              "\x82\xa3req\x07\xa5topic\x01", KH_EQUERY, 7),
+    S_REFUSE ("items: a topic with a line feed", s_items_read,
+              "\x82\xa3req\x07\xa5topic\xa2""a\n", KH_EQUERY, 7),
+    S_REFUSE ("items: a participant that is a prefix", s_items_read,
+              "\x82\xa3req\x07\xabparticipant\xa5""0516*", KH_EQUERY, 7),
+    S_REFUSE ("items: open as an integer", s_items_read, "\x82\xa3req\x07\xa4open\x01",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a search of blanks", s_items_read, "\x82\xa3req\x07\xa6search\xa2  ",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a negative before", s_items_read, "\x82\xa3req\x07\xa6""before\xff",
+              KH_EQUERY, 7),
+    S_REFUSE ("items: a float limit", s_items_read,
+              "\x82\xa3req\x07\xa5limit\xca\x00\x00\x00\x00", KH_EQUERY, 7),
+    S_REFUSE ("items: req 0", s_items_read, "\x81\xa3req\x00", KH_EQUERY, 0),
+    S_REFUSE ("items: no req", s_items_read, "\x81\xa2hf\x01", KH_EQUERY, 0),
+    S_REFUSE ("items: not a map", s_items_read, "\x91\x07", KH_EQUERY, 0),
+    S_REFUSE ("items: not msgpack", s_items_read, "\xc1", KH_EMALFORMED, 0),
+    S_REFUSE ("items: trailing bytes", s_items_read, "\x81\xa3req\x07\x00", KH_EMALFORMED, 0),
+    S_REFUSE ("stats: an unknown key", s_stats_read, "\x82\xa3req\x07\xa1x\x01", KH_EQUERY, 7),
+    S_REFUSE ("stats: a key given twice", s_stats_read,
+              "\x83\xa3req\x07\xa2""by\xa2hf\xa2""by\xa2hf", KH_EQUERY, 7),
+    S_REFUSE ("stats: by week", s_stats_read, "\x82\xa3req\x07\xa2""by\xa4week", KH_EQUERY, 7),
+    S_REFUSE ("stats: by an integer", s_stats_read, "\x82\xa3req\x07\xa2""by\x01", KH_EQUERY, 7),
+    S_REFUSE ("stats: a negative since_ts", s_stats_read,
+              "\x82\xa3req\x07\xa8since_ts\xff", KH_EQUERY, 7),
+    S_REFUSE ("stats: an unknown type", s_stats_read, "\x82\xa3req\x07\xa4type\xa4poll",
+              KH_EQUERY, 7),
+    S_REFUSE ("stats: a from that is an integer", s_stats_read,
+              "\x82\xa3req\x07\xa4""from\x05", KH_EQUERY, 7),
+    S_REFUSE ("stats: no req", s_stats_read, "\x80", KH_EQUERY, 0),
+    S_REFUSE ("counters: an unknown key", s_counters_read, "\x82\xa3req\x07\xa1x\x01",
+              KH_EQUERY, 7),
+    S_REFUSE ("counters: req given twice", s_counters_read, "\x82\xa3req\x07\xa3req\x07",
+              KH_EQUERY, 0),
+    S_REFUSE ("counters: req as a str", s_counters_read, "\x81\xa3req\xa1""7", KH_EQUERY, 0),
+    S_REFUSE ("counters: no req", s_counters_read, "\x80", KH_EQUERY, 0),
+    S_REFUSE ("counters: not msgpack", s_counters_read, "", KH_EMALFORMED, 0),
+};
+
+/* Every refusal of section 14's queries has its code and echoes req as section 5
+   says; each is TOO_LARGE over 64 KiB. */
+static void
+test_reads_refused (void)
+{
+    for (size_t i = 0; i < sizeof s_refusals / sizeof s_refusals [0]; i++) {
+        const s_refusal_t *r = &s_refusals [i];
+        kh_problem_t why = { 0 };
+        uint64_t req = 99;
+        int rc = r->read (r->bytes, r->size, &req, &why);
+        KH_CHECK ("a bad read query is refused with its code, req echoed as it should",
+                  rc == -1 && why.code == r->code && req == r->req && strlen (why.reason) > 3,
+                  "%s: rc %d code %d req %llu (%s)", r->name, rc, why.code,
+                  (unsigned long long) req, why.reason);
+    }
+    uint8_t *large = (uint8_t *) calloc (1, KH_ENVELOPE_MAX + 1);
+    s_read_fn *reads [] = { s_items_read, s_stats_read, s_counters_read };
+    for (size_t i = 0; large && i < 3; i++) {
+        kh_problem_t why = { 0 };
+        uint64_t req;
+        KH_CHECK ("a read query over 64 KiB is TOO_LARGE",
+                  reads [i] (large, KH_ENVELOPE_MAX + 1, &req, &why) == -1
+                  && why.code == KH_ETOOLARGE, "query %zu: code %d", i, why.code);
+    }
+    free (large);
+}
+
+/* An items query with every key survives a round trip; absent keys stay absent. */
+static void
+test_items_queries (void)
+{
+    kh_problem_t why = { 0 };
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    kh_items_query_t q, back;
+    memset (&q, 0, sizeof q);           /* padding too: the round trip compares bytes */
+    q.req = 3;
+    q.has_id = true;
+    memset (q.id, 0x5a, sizeof q.id);
+    strcpy (q.type [0], "offer");
+    strcpy (q.type [1], "request");
+    q.type_count = 2;
+    strcpy (q.from [0], "0516*");
+    q.from_count = 1;
+    strcpy (q.status [0], "pilot");
+    strcpy (q.status [1], "rollout");
+    q.status_count = 2;
+    q.hf = 2;
+    strcpy (q.topic, "Digitale Verwaltung \xc3\xbc");
+    strcpy (q.participant, "05162024");
+    q.open = true;
+    strcpy (q.search, "Zwilling Akte*");
+    q.before = 40;
+    q.limit = 10;
+    KH_CHECK ("items query encodes", kh_items_query_encode (&out, &q) == 0, "encode");
+    KH_CHECK ("items query round trip",
+              kh_items_query_decode (out.data, out.size, &back, &why) == 0
+              && memcmp (&q, &back, sizeof q) == 0, "%s", why.reason);
+    msgpack_sbuffer_clear (&out);
+    kh_items_query_t min;
+    memset (&min, 0, sizeof min);
+    min.req = 4;
+    kh_items_query_encode (&out, &min);
+    KH_CHECK ("an items query of req alone is one key, a full page",
+              out.size == 6 && kh_items_query_decode (out.data, out.size, &back, &why) == 0
+              && back.req == 4 && back.limit == KH_QUERY_PAGE_MAX && !back.open
+              && !back.has_id && back.type_count == 0 && back.hf == 0, "%zu bytes", out.size);
+    KH_CHECK ("items query: open false and a limit over the page are taken",
+              kh_items_query_decode (S_LIT ("\x83\xa3req\x07\xa4open\xc2\xa5limit\xcd\x13\x88"),
+                                     &back, &why) == 0
+              && !back.open && back.limit == KH_QUERY_PAGE_MAX, "%s", why.reason);
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* An item of the catalogue as the store would give it. */
+static const uint8_t s_fields [] = "\x83\xa5title\xa8Zwilling\xa2hf\x02\xa8keywords\x92\xa2""3D\xa3GIS";
+
+static kh_item_t
+s_item (kh_participant_t *p)
+{
+    kh_item_t item;
+    memset (&item, 0, sizeof item);
+    memset (item.id, 0x11, sizeof item.id);
+    item.seq = 5;
+    strcpy (item.type, "idea");
+    strcpy (item.owner, "05162004");
+    item.ts = 1600000000000ULL;
+    strcpy (item.status, "decided");
+    item.status_seq = 9;
+    item.status_ts = 1600000000900ULL;
+    item.expired = true;
+    item.interested = 1;
+    item.joined = 2;
+    item.declined = 3;
+    item.left = 4;
+    item.messages = 12;
+    item.last_seq = 30;
+    item.last_ts = 1600000003000ULL;
+    item.fields = s_fields;
+    item.fields_size = sizeof s_fields - 1;
+    memset (p, 0, 2 * sizeof *p);
+    strcpy (p [0].ags, "05162024");
+    strcpy (p [0].state, "joined");
+    p [0].since = 1600000001000ULL;
+    p [0].seq = 11;
+    strcpy (p [1].ags, "05162");
+    strcpy (p [1].state, "declined");
+    p [1].since = 1600000002000ULL;
+    p [1].seq = 14;
+    item.participants = p;
+    item.participant_count = 2;
+    return item;
+}
+
+/* True if two items say the same (their views compared by content). */
+static bool
+s_item_same (const kh_item_t *a, const kh_item_t *b)
+{
+    kh_item_t x = *a, y = *b;
+    bool views = x.fields_size == y.fields_size
+              && memcmp (x.fields, y.fields, x.fields_size) == 0
+              && x.participant_count == y.participant_count
+              && (x.participant_count == 0
+                  || memcmp (x.participants, y.participants,
+                             x.participant_count * sizeof *x.participants) == 0);
+    x.fields = y.fields = NULL;
+    x.participants = y.participants = NULL;
+    return views && memcmp (&x, &y, sizeof x) == 0;
+}
+
+/* Items go into a ROWS page and come out whole: fields, participants and all. */
+static void
+test_item_rows (void)
+{
+    kh_problem_t why = { 0 };
+    kh_participant_t p [2];
+    kh_item_t item = s_item (p), bare;
+    memset (&bare, 0, sizeof bare);
+    memset (bare.id, 0x22, sizeof bare.id);
+    bare.seq = 6;
+    strcpy (bare.type, "offer");
+    kh_rows_writer_t *writer = kh_rows_writer_new (8);
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    KH_CHECK ("items are added to a page",
+              writer && kh_rows_writer_add_item (writer, &item) == 0
+              && kh_rows_writer_add_item (writer, &bare) == 0
+              && kh_rows_writer_count (writer) == 2
+              && kh_rows_writer_finish (writer, true, 5, &out) == 0, "add");
+    kh_item_rows_t rows;
+    int rc = kh_item_rows_decode (out.data, out.size, &rows, &why);
+    KH_CHECK ("a page of items decodes", rc == 0 && rows.req == 8 && rows.more
+              && rows.next == 5 && rows.count == 2, "%s", why.reason);
+    if (rc == 0 && rows.count == 2) {
+        KH_CHECK ("an item round trip", s_item_same (&item, &rows.rows [0]), "item 0");
+        KH_CHECK ("an item without fields has an empty map",
+                  rows.rows [1].fields_size == 1 && rows.rows [1].fields [0] == 0x80
+                  && rows.rows [1].participant_count == 0 && rows.rows [1].seq == 6,
+                  "%zu", rows.rows [1].fields_size);
+    }
+    kh_item_rows_release (&rows);
+    kh_item_rows_release (&rows);
+    KH_CHECK ("released rows are none", rows.rows == NULL && rows.storage == NULL, "kept");
+    kh_rows_writer_destroy (&writer);
+    /* Fields that are not one map are sent as an empty one. */
+    item.fields = (const uint8_t *) "\x92\x01\x02";
+    item.fields_size = 3;
+    writer = kh_rows_writer_new (9);
+    msgpack_sbuffer_clear (&out);
+    kh_rows_writer_add_item (writer, &item);
+    kh_rows_writer_finish (writer, false, 0, &out);
+    rc = kh_item_rows_decode (out.data, out.size, &rows, &why);
+    KH_CHECK ("fields that are no map go as an empty one",
+              rc == 0 && rows.count == 1 && rows.rows [0].fields_size == 1, "%s", why.reason);
+    kh_item_rows_release (&rows);
+    kh_rows_writer_destroy (&writer);
+    KH_CHECK ("a page of items without an id is refused",
+              kh_item_rows_decode (S_LIT ("\x84\xa3req\x01\xa4more\xc2\xa4next\x00\xa4rows"
+                                          "\x91\x81\xa3seq\x01"), &rows, &why) == -1
+              && why.code == KH_EMISSING && rows.rows == NULL, "code %d", why.code);
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* An item's fields read as text: strs, numbers, lists joined; a cut at a
+   character; absent is "". */
+static void
+test_item_field (void)
+{
+    kh_participant_t p [2];
+    kh_item_t item = s_item (p);
+    char text [64];
+    KH_CHECK ("a str field", kh_item_field (&item, "title", text, sizeof text) == 0
+              && strcmp (text, "Zwilling") == 0, "%s", text);
+    KH_CHECK ("a number field", kh_item_field (&item, "hf", text, sizeof text) == 0
+              && strcmp (text, "2") == 0, "%s", text);
+    KH_CHECK ("a list field", kh_item_field (&item, "keywords", text, sizeof text) == 0
+              && strcmp (text, "3D, GIS") == 0, "%s", text);
+    KH_CHECK ("an absent field", kh_item_field (&item, "topic", text, sizeof text) == 0
+              && text [0] == 0, "%s", text);
+    KH_CHECK ("a field cut to fit", kh_item_field (&item, "keywords", text, 5) == -1
+              && strcmp (text, "3D, ") == 0, "%s", text);
+    static const uint8_t umlauts [] = "\x81\xa5title\xa4\xc3\xbc\xc3\xbc";
+    item.fields = umlauts;
+    item.fields_size = sizeof umlauts - 1;
+    KH_CHECK ("a cut keeps whole characters", kh_item_field (&item, "title", text, 4) == -1
+              && strcmp (text, "\xc3\xbc") == 0, "%s", text);
+    item.fields = (const uint8_t *) "\xc1";
+    item.fields_size = 1;
+    KH_CHECK ("malformed fields", kh_item_field (&item, "title", text, sizeof text) == -1
+              && text [0] == 0, "%s", text);
+    KH_CHECK ("no item", kh_item_field (NULL, "title", text, sizeof text) == -1, "ok");
+    KH_CHECK ("no room", kh_item_field (&item, "title", NULL, 0) == -1, "ok");
+}
+
+/* A stats query and a count survive their round trips. */
+static void
+test_stats (void)
+{
+    kh_problem_t why = { 0 };
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    kh_stats_query_t q, back;
+    memset (&q, 0, sizeof q);
+    q.req = 5;
+    strcpy (q.by, "month");
+    q.since_ts = 1;
+    q.until_ts = 2;
+    strcpy (q.type [0], "comment");
+    q.type_count = 1;
+    strcpy (q.from [0], "05162004");
+    strcpy (q.from [1], "0517*");
+    q.from_count = 2;
+    KH_CHECK ("stats query round trip", kh_stats_query_encode (&out, &q) == 0
+              && kh_stats_query_decode (out.data, out.size, &back, &why) == 0
+              && memcmp (&q, &back, sizeof q) == 0, "%s", why.reason);
+    KH_CHECK ("stats query: by \"\" is the totals",
+              kh_stats_query_decode (S_LIT ("\x82\xa3req\x07\xa2""by\xa0"), &back, &why) == 0
+              && back.by [0] == 0, "%s", why.reason);
+    kh_stats_row_t rows [2] = { { "2021-10", 3, 7 }, { "", 0, 2 } };
+    kh_stats_t stats = { 3, 9, 40, 4096, true, 2, rows }, *got = NULL;
+    uint64_t req = 0;
+    msgpack_sbuffer_clear (&out);
+    KH_CHECK ("a count round trip", kh_stats_reply_encode (&out, 77, &stats) == 0
+              && kh_stats_reply_decode (out.data, out.size, &req, &got, &why) == 0
+              && req == 77 && got && got->items == 3 && got->messages == 9 && got->head == 40
+              && got->store_bytes == 4096 && got->more && got->count == 2
+              && strcmp (got->rows [0].key, "2021-10") == 0 && got->rows [0].items == 3
+              && got->rows [0].messages == 7 && got->rows [1].key [0] == 0
+              && got->rows [1].items == 0 && got->rows [1].messages == 2, "%s", why.reason);
+    kh_stats_destroy (&got);
+    kh_stats_destroy (&got);
+    KH_CHECK ("a count is destroyed once", got == NULL, "kept");
+    kh_stats_t none = { 0, 0, 0, 0, false, 0, NULL };
+    msgpack_sbuffer_clear (&out);
+    KH_CHECK ("a count of no groups", kh_stats_reply_encode (&out, 78, &none) == 0
+              && kh_stats_reply_decode (out.data, out.size, &req, &got, &why) == 0
+              && got && got->count == 0 && got->rows == NULL, "%s", why.reason);
+    kh_stats_destroy (&got);
+    KH_CHECK ("a group key that does not fit is refused",
+              kh_stats_reply_decode (S_LIT ("\x84\xa3req\x01\xa4more\xc2\xa4next\x00\xa4rows"
+                                            "\x91\x81\xa3key\xb2""0123456789abcdefgh"),
+                                     &req, &got, &why) == -1
+              && why.code == KH_ERANGE && got == NULL, "code %d", why.code);
+    msgpack_sbuffer_destroy (&out);
+}
+
+/* The counters' request and answer survive their round trips. */
+static void
+test_counters (void)
+{
+    kh_problem_t why = { 0 };
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    uint64_t req = 0;
+    KH_CHECK ("counters request round trip", kh_counters_query_encode (&out, 12) == 0
+              && kh_counters_query_decode (out.data, out.size, &req, &why) == 0 && req == 12,
+              "%s", why.reason);
+    kh_counters_t c, back;
+    memset (&c, 0, sizeof c);           /* padding too: the round trip compares bytes */
+    c = (kh_counters_t) { 1000, 3, 4, true, 50, 49, 7, 6, 5, 2 };
+    msgpack_sbuffer_clear (&out);
+    KH_CHECK ("counters round trip", kh_counters_encode (&out, 13, &c) == 0
+              && kh_counters_decode (out.data, out.size, &req, &back, &why) == 0 && req == 13
+              && memcmp (&c, &back, sizeof c) == 0, "%s", why.reason);
+    KH_CHECK ("counters: clients above 32 bits are refused",
+              kh_counters_decode (S_LIT ("\x82\xa3req\x01\xa7""clients"
+                                         "\xcf\x00\x00\x00\x01\x00\x00\x00\x00"),
+                                  &req, &back, &why) == -1 && why.code == KH_ERANGE,
+              "code %d", why.code);
+    msgpack_sbuffer_destroy (&out);
+}
+
 int
 main (void)
 {
@@ -862,5 +1259,11 @@ main (void)
     test_audit_queries ();
     test_ids_topics ();
     test_boundary ();
+    test_reads_refused ();
+    test_items_queries ();
+    test_item_rows ();
+    test_item_field ();
+    test_stats ();
+    test_counters ();
     return kh_check_done ("codec_test");
 }

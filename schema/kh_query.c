@@ -210,6 +210,86 @@ kh__read_search (const msgpack_object *map, const char *key, char *out, size_t c
     return 0;
 }
 
+/* ------------------------------------------------------------- strict maps */
+
+int
+kh__query_unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why)
+{
+    if (size <= KH_ENVELOPE_MAX)
+        return kh__unpack (data, size, u, why);
+    msgpack_unpacked_init (u);
+    return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed", size,
+                       KH_ENVELOPE_MAX);
+}
+
+/* Every key of the map is one of keys (at most KH__QUERY_KEYS, NULL-terminated), and
+   none is given twice. */
+static int
+s_keys_known (const msgpack_object *map, const char *const keys [], kh_problem_t *why)
+{
+    bool seen [KH__QUERY_KEYS] = { false };
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr [i].key;
+        size_t k = 0;
+        while (keys [k] && !kh__key_is (key, keys [k]))
+            k++;
+        assert (k < KH__QUERY_KEYS);
+        if (!keys [k])
+            return kh_problem (why, KH_EQUERY, "query: unknown key");
+        if (seen [k])
+            return kh_problem (why, KH_EQUERY, "%s: given twice", keys [k]);
+        seen [k] = true;
+    }
+    return 0;
+}
+
+int
+kh__query_head (const msgpack_object *map, const char *const keys [], uint64_t *req,
+                kh_problem_t *why)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return kh_problem (why, KH_EQUERY, "query: expected a map");
+    const msgpack_object *once = kh__get_once (map, "req");
+    if (once && once->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *req = once->via.u64;
+    if (s_keys_known (map, keys, why)
+    ||  kh__get_uint (map, "req", req, KH_EQUERY, why))
+        return -1;
+    if (*req == 0)
+        return kh_problem (why, KH_EQUERY, "req: required and > 0");
+    return 0;
+}
+
+int
+kh__read_ref (const msgpack_object *map, const char *key, bool *has,
+              uint8_t id [KH_ID_SIZE], kh_problem_t *why)
+{
+    const msgpack_object *o = kh__get (map, key);
+    *has = o != NULL;
+    if (!o)
+        return 0;
+    static const uint8_t zero [KH_ID_SIZE] = { 0 };
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != KH_ID_SIZE
+    ||  memcmp (o->via.bin.ptr, zero, KH_ID_SIZE) == 0)
+        return kh_problem (why, KH_EQUERY, "%s: expected an id (bin of 16 bytes)", key);
+    memcpy (id, o->via.bin.ptr, KH_ID_SIZE);
+    return 0;
+}
+
+int
+kh__pack_bound (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    return value ? kh__pack_kv_uint (pk, key, value) : 0;
+}
+
+int
+kh__pack_filter (msgpack_packer *pk, const char *key, const char *text)
+{
+    if (!text [0])
+        return 0;
+    return kh__pack_cstr (pk, key) || kh__pack_cstr (pk, text) ? -1 : 0;
+}
+
 /* ------------------------------------------------------------- the API */
 
 int

@@ -1,5 +1,6 @@
-/*  kh_query.h - the filters that queries share, read and written alike (internal to
-    schema/): lists of types, senders and stages, and a search's words.
+/*  kh_query.h - what the queries and their pages share, read and written alike
+    (internal to schema/): the strict reading of a query's map, lists of types,
+    senders and stages, a search's words, an id, and the ROWS reply's frame.
 */
 #ifndef KH_QUERY_H_INCLUDED
 #define KH_QUERY_H_INCLUDED
@@ -43,5 +44,43 @@ int kh__pack_list (msgpack_packer *pk, const char *key, const char *values, size
    character (absent: ""). Returns 0, or -1 with why set (QUERY). */
 int kh__read_search (const msgpack_object *map, const char *key, char *out, size_t cap,
                      kh_problem_t *why);
+
+/* ------------------------------------------------------------- strict maps */
+#define KH__QUERY_KEYS 16               /* keys of one kind of query at most */
+
+/* Bounds and unpacks a query's body (of any kind) into u, which the caller destroys
+   whatever this returns: the frame's own rules first, as for an envelope: size
+   (TOO_LARGE over KH_ENVELOPE_MAX), then msgpack (MALFORMED). Returns 0 or -1. */
+int kh__query_unpack (const void *data, size_t size, msgpack_unpacked *u,
+                      kh_problem_t *why);
+/* Reads the head of a query's map strictly: a map whose every key is one of keys
+   (at most KH__QUERY_KEYS, NULL-terminated), none given twice, with req an integer
+   > 0. Before any check, *req gets the map's "req" if it holds it exactly once as
+   an integer > 0 (PROTOCOL.md section 5), for the ERROR to echo. Returns 0, or -1
+   with why set (QUERY). */
+int kh__query_head (const msgpack_object *map, const char *const keys [], uint64_t *req,
+                    kh_problem_t *why);
+/* Reads the optional id under key of map: a bin of 16 bytes, not all zero (absent:
+   *has false). Returns 0, or -1 with why set (QUERY). */
+int kh__read_ref (const msgpack_object *map, const char *key, bool *has,
+                  uint8_t id [KH_ID_SIZE], kh_problem_t *why);
+
+/* Pack key and value unless value is 0 (no bound), key and text unless text is ""
+   (any): the key is left out then. Return 0, or -1 at the first write that fails. */
+int kh__pack_bound (msgpack_packer *pk, const char *key, uint64_t value);
+int kh__pack_filter (msgpack_packer *pk, const char *key, const char *text);
+
+/* ------------------------------------------------------------- pages */
+/* Encodes one row (a record, an audit record, an item) onto out: 0, or -1 if memory
+   ran out (out as it was). */
+typedef int (kh__row_encode_fn) (msgpack_sbuffer *out, const void *row);
+/* Adds the row encode writes to a ROWS reply in the making. Returns 0, or -1 if
+   memory runs out (the writer as it was). */
+int kh__rows_writer_add_row (kh_rows_writer_t *self, kh__row_encode_fn *encode,
+                             const void *row);
+/* Reads the head of a ROWS reply's map (decoded leniently): req, more, next, and
+   its list of rows into *list. Returns 0, or -1 with why set. */
+int kh__rows_head (const msgpack_object *map, uint64_t *req, bool *more, uint64_t *next,
+                   const msgpack_object **list, kh_problem_t *why);
 
 #endif
