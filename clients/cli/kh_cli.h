@@ -232,6 +232,17 @@ typedef enum {
 /* Reads a format name; returns 0 or -1. */
 int kh_cli_format (const char *text, kh_format_t *format);
 
+/* The width of a column that shows an AGS and its name (names NULL: the AGS
+   alone), in characters. */
+int kh_cli_who_width (const kh_members_t *names);
+
+/* Prints text and blanks after it up to width characters (not bytes). */
+void kh_cli_pad (FILE *file, const char *text, int width);
+
+/* Prints the AGS ags and its name (if names knows it; a longer one than 20
+   characters cut, ending in an ellipsis), padded to width characters. */
+void kh_cli_who (FILE *file, const kh_members_t *names, const char *ags, int width);
+
 /* Prints the header line of format (none for json) to file; the table's FROM column
    is as wide as an AGS and the longest name of names (NULL: no names). */
 void kh_cli_print_header (FILE *file, kh_format_t format, const kh_members_t *names);

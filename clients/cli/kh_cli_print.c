@@ -33,28 +33,23 @@ s_type_width (void)
     return (int) width;
 }
 
-/* The width of a column that shows an AGS and its name (names NULL: the AGS
-   alone), in characters. */
-static int
-s_who_width (const kh_members_t *names)
+int
+kh_cli_who_width (const kh_members_t *names)
 {
     size_t width = names ? kh_members_name_width (names) : 0;
     width = width > S_NAME_MAX ? S_NAME_MAX : width;
     return KH_AGS_MAX + (width ? 1 + (int) width : 0);
 }
 
-/* Prints text and blanks after it up to width characters. */
-static void
-s_pad (FILE *file, const char *text, int width)
+void
+kh_cli_pad (FILE *file, const char *text, int width)
 {
     int chars = (int) kh_suggest_length (text);
     fprintf (file, "%s%*s", text, width > chars ? width - chars : 0, "");
 }
 
-/* Prints the AGS ags and its name (if names knows it; a longer one than
-   S_NAME_MAX characters cut, ending in an ellipsis), padded to width characters. */
-static void
-s_who (FILE *file, const kh_members_t *names, const char *ags, int width)
+void
+kh_cli_who (FILE *file, const kh_members_t *names, const char *ags, int width)
 {
     const char *name = names ? kh_members_name (names, ags) : NULL;
     char text [KH_AGS_MAX + 2 + 4 * S_NAME_MAX + 4];
@@ -72,7 +67,7 @@ s_who (FILE *file, const kh_members_t *names, const char *ags, int width)
         n += 3;
     }
     text [n] = 0;
-    s_pad (file, text, width);
+    kh_cli_pad (file, text, width);
 }
 
 void
@@ -81,7 +76,7 @@ kh_cli_print_header (FILE *file, kh_format_t format, const kh_members_t *names)
     if (format == KH_FORMAT_TABLE) {
         fprintf (file, "%*s  %-24s  %-*s  ", S_SEQ_WIDTH, "SEQ", "AT", s_type_width (),
                  "TYPE");
-        s_pad (file, "FROM", s_who_width (names));
+        kh_cli_pad (file, "FROM", kh_cli_who_width (names));
         fprintf (file, "  TITLE\n");
     }
     else
@@ -116,7 +111,7 @@ s_print_row (FILE *file, const kh_record_t *rec, const kh_members_t *names)
     s_one_line (env.title, title, sizeof title);
     fprintf (file, "%*llu  %-24s  %-*s  ", S_SEQ_WIDTH, (unsigned long long) rec->info.seq,
              at, s_type_width (), env.type);
-    s_who (file, names, env.from, s_who_width (names));
+    kh_cli_who (file, names, env.from, kh_cli_who_width (names));
     fprintf (file, "  %s\n", title);
 }
 
@@ -148,9 +143,9 @@ kh_cli_print_audit_header (FILE *file, kh_format_t format, const kh_members_t *n
     if (format == KH_FORMAT_TABLE) {
         fprintf (file, "%*s  %-24s  %-8s  %-8s  %-13s  %-21s  ", S_SEQ_WIDTH, "SEQ", "AT",
                  "ENDPOINT", "COMMAND", "CODE", "PEER");
-        s_pad (file, "CLAIMED", s_who_width (names));
+        kh_cli_pad (file, "CLAIMED", kh_cli_who_width (names));
         fputs ("  ", file);
-        s_pad (file, "AGS", s_who_width (names));
+        kh_cli_pad (file, "AGS", kh_cli_who_width (names));
         fprintf (file, "  %-12s  %s\n", "ROLE", "REASON");
     }
     else
@@ -226,9 +221,9 @@ s_print_audit_row (FILE *file, const kh_audit_t *rec, const kh_members_t *names)
              (unsigned long long) rec->seq, at, s_dash (rec->endpoint),
              s_dash (rec->command), rec->code ? kh_errname (rec->code) : "-",
              s_dash (rec->peer));
-    s_who (file, names, s_dash (rec->claimed), s_who_width (names));
+    kh_cli_who (file, names, s_dash (rec->claimed), kh_cli_who_width (names));
     fputs ("  ", file);
-    s_who (file, names, s_dash (rec->ags), s_who_width (names));
+    kh_cli_who (file, names, s_dash (rec->ags), kh_cli_who_width (names));
     fprintf (file, "  %-12s  %s\n", s_dash (rec->role), rec->reason);
 }
 
