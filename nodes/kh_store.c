@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <czmq.h>
 #include "kh_link.h"
+#include "kh_select.h"
 #include "kh_sql.h"
 #include "kh_state.h"
 #include "kh_store.h"
@@ -22,16 +23,6 @@
 #define S_KEY_MAX       (2 + KH_TYPE_MAX + 1 + KH_AGS_MAX + 1)  /* "p:" type "/" from NUL */
 #define S_ROW_OVERHEAD  96          /* bytes a record's map adds to its envelope, at most */
 #define S_SEQ_MAX       ((uint64_t) INT64_MAX)  /* SQLite integers are signed */
-
-/* The optional filters of a query; each combination is its own prepared statement,
-   so that SQLite plans each shape once (a bound NULL would defeat the indexes). */
-enum {
-    S_Q_TYPE     = 1,
-    S_Q_FROM     = 2,
-    S_Q_SINCE_AT = 4,
-    S_Q_UNTIL_AT = 8,
-    S_Q_SHAPES   = 16
-};
 
 /* One change to a previous-seq slot in the open transaction, undone on rollback. */
 typedef struct {
@@ -65,7 +56,8 @@ struct _kh_store_t {
     sqlite3_stmt  *audit_page;          /* a page of the audit, prepared on first use */
     sqlite3_stmt  *last;                /* seq and at of the head row */
     sqlite3_stmt  *at_from;             /* at of the first row at or after a seq */
-    sqlite3_stmt  *query [S_Q_SHAPES];  /* by filter shape, prepared on first use */
+    sqlite3_stmt  *item_of;             /* the seq of the item whose id is given */
+    kh_select_t   *select;              /* queries, built from their filters */
     s_undo_t      *undo;                /* writer: the open batch's link changes */
     size_t         undo_count;
     size_t         undo_cap;
@@ -501,7 +493,11 @@ s_prepare_common (kh_store_t *self, kh_problem_t *why)
                       &self->at_from, why)
         || s_prepare (self, "SELECT coalesce (max (seq), 0) FROM audit", &self->audit_last,
                       why)
-        ? -1 : 0;
+        || s_prepare (self, "SELECT i.seq FROM message AS m JOIN item AS i ON i.seq = m.seq "
+                            "WHERE m.id = ?1", &self->item_of, why)
+        ? -1
+        : !(self->select = kh_select_new (self->db))
+        ? kh_problem (why, KH_ENOMEM, "store: out of memory") : 0;
 }
 
 /* Prepares the writer's statements. Returns 0, or -1 with why set. */
@@ -787,11 +783,10 @@ kh_store_destroy (kh_store_t **self_p)
     sqlite3_stmt **stmts [] = { &self->begin, &self->begin_read, &self->commit,
                                 &self->rollback, &self->insert, &self->by_id, &self->last,
                                 &self->at_from, &self->audit_insert,
-                                &self->audit_last, &self->audit_page };
+                                &self->audit_last, &self->audit_page, &self->item_of };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (*stmts [i]);
-    for (int i = 0; i < S_Q_SHAPES; i++)
-        sqlite3_finalize (self->query [i]);
+    kh_select_destroy (&self->select);
     kh_state_destroy (&self->state);
     sqlite3_close (self->db);           /* every statement is finalized: cannot be busy */
     if (self->lock_fd != -1)
@@ -1272,27 +1267,204 @@ kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *why)
 
 /* ----------------------------------------------------------------- query */
 
-/* Returns the statement for a query of shape (S_Q_* bits), preparing it on first
-   use; NULL with why set if that fails. Parameters: ?1..?2 the seq range, ?3 type,
-   ?4 sender, ?5..?6 the at range, ?7 the row limit. The at terms are written +at so
-   that SQLite walks seq order (rowid or the type/sender index) and uses `at` only
-   to filter: s_bounds has already narrowed the seq range to it. */
-static sqlite3_stmt *
-s_query_stmt (kh_store_t *self, int shape, kh_problem_t *why)
+/*  How a query finds its rows. Each query walks one index, its driver, in seq order
+    where it can, and checks the other filters on the rows it meets; the terms of
+    those are written with a unary '+' so that SQLite does not pick another index
+    for them. The driver, by how few rows it usually leaves:
+      ref      the item (its seq) and message_by_item: one item's messages
+      search   the FTS5 index, which yields rowids (= seq) in order
+      sender   exact AGS only: message_by_sender (sender, seq), one arm per AGS
+      ts       message_by_ts: the rows published in the range, sorted by seq (a
+               sorter of seqs in a subquery, so that only a page's envelopes are read)
+      type     message_by_type (type, seq), one arm per type
+      seq      the primary key, from since_seq on (also for sender prefixes: a
+               region is most of the log)
+    Arms (one per value of a list) are merged in seq order by a compound SELECT
+    (UNION ALL ... ORDER BY 1 LIMIT n): SQLite runs each arm as a co-routine in its
+    index's order and stops after n rows. EXPLAIN QUERY PLAN of the big cases
+    (kh_store_test's s_check_plans holds them, and that none scans the table):
+      seq range   SEARCH m USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)
+      type list   MERGE (UNION ALL)
+                    LEFT  SEARCH m USING INDEX message_by_type (type=? AND seq>? AND seq<?)
+                    RIGHT SEARCH m USING INDEX message_by_type (type=? AND seq>? AND seq<?)
+      ts range    SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
+                  LIST SUBQUERY 1
+                    SEARCH m USING INDEX message_by_ts (ts>? AND ts<?)
+                    USE TEMP B-TREE FOR ORDER BY
+      search      SCAN s VIRTUAL TABLE INDEX 64:M4><     (MATCH and the rowid range)
+                  SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
+      ref         MULTI-INDEX OR
+                    SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
+                    SEARCH m USING INDEX message_by_item (item=? AND seq>? AND seq<?)
+                  USE TEMP B-TREE FOR ORDER BY           (one item's messages) */
+typedef enum {
+    S_BY_SEQ,
+    S_BY_REF,
+    S_BY_SEARCH,
+    S_BY_SENDER,
+    S_BY_TS,
+    S_BY_TYPE
+} s_driver_t;
+
+#define S_COLUMNS "m.seq AS seq, m.at, m.prev_type, m.prev_sender, m.prev_pair, m.envelope"
+
+/* Returns the index that q's rows are best found through (see above). */
+static s_driver_t
+s_driver (const kh_query_t *q)
 {
-    if (self->query [shape])
-        return self->query [shape];
-    char sql [512];
-    snprintf (sql, sizeof sql,
-              "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope FROM message "
-              "WHERE seq >= ?1 AND seq <= ?2%s%s%s%s ORDER BY seq LIMIT ?7",
-              shape & S_Q_TYPE ? " AND type = ?3" : "",
-              shape & S_Q_FROM ? " AND sender = ?4" : "",
-              shape & S_Q_SINCE_AT ? " AND +at >= ?5" : "",
-              shape & S_Q_UNTIL_AT ? " AND +at <= ?6" : "");
-    if (s_prepare (self, sql, &self->query [shape], why))
-        return NULL;
-    return self->query [shape];
+    if (q->has_ref)
+        return S_BY_REF;
+    if (q->search [0])
+        return S_BY_SEARCH;
+    if (q->from_count && kh_select_exact (q->from [0], sizeof q->from [0], q->from_count))
+        return S_BY_SENDER;
+    if (q->since_ts || q->until_ts)
+        return S_BY_TS;
+    if (q->type_count)
+        return S_BY_TYPE;
+    return S_BY_SEQ;
+}
+
+/* Appends " AND column >= ?" and " AND column <= ?" for the bounds that are given
+   (0: none). */
+static void
+s_range (kh_select_t *sel, const char *column, uint64_t since, uint64_t until)
+{
+    if (since) {
+        kh_select_sql (sel, " AND %s >= ", column);
+        kh_select_int (sel, since);
+    }
+    if (until) {
+        kh_select_sql (sel, " AND %s <= ", column);
+        kh_select_int (sel, until);
+    }
+}
+
+/* Appends the terms of q's filters but the driver's own, each kept from the
+   indexes ('+'): the at and ts bounds, types, senders and the search. */
+static void
+s_terms (kh_select_t *sel, const kh_query_t *q, s_driver_t driver)
+{
+    s_range (sel, "+m.at", q->since_at, q->until_at);
+    if (driver != S_BY_TS)
+        s_range (sel, "+m.ts", q->since_ts, q->until_ts);
+    if (driver != S_BY_TYPE)
+        kh_select_in (sel, "+m.type", q->type [0], sizeof q->type [0], q->type_count);
+    if (driver != S_BY_SENDER)
+        kh_select_senders (sel, "+m.sender", q->from [0], sizeof q->from [0], q->from_count);
+    if (driver != S_BY_SEARCH && q->search [0]) {
+        kh_select_sql (sel, " AND m.seq IN (SELECT rowid FROM search WHERE search MATCH ");
+        kh_select_match (sel, q->search);
+        kh_select_sql (sel, ")");
+    }
+}
+
+/* Appends the seq range [lo, hi] on column. */
+static void
+s_seqs (kh_select_t *sel, const char *column, uint64_t lo, uint64_t hi)
+{
+    kh_select_sql (sel, " AND %s >= ", column);
+    kh_select_int (sel, lo);
+    kh_select_sql (sel, " AND %s <= ", column);
+    kh_select_int (sel, hi);
+}
+
+/* Writes the arms of a list driver: one SELECT per value (column = ?), each in
+   the seq range with the other terms, merged in seq order. */
+static void
+s_arms (kh_select_t *sel, const kh_query_t *q, s_driver_t driver, uint64_t lo,
+        uint64_t hi)
+{
+    const char *values = driver == S_BY_TYPE ? q->type [0] : q->from [0];
+    size_t width = driver == S_BY_TYPE ? sizeof q->type [0] : sizeof q->from [0];
+    size_t count = driver == S_BY_TYPE ? q->type_count : q->from_count;
+    bool first = true;
+    for (size_t i = 0; i < count; i++) {
+        const char *value = values + i * width;
+        bool again = false;             /* a list built by hand may repeat a value */
+        for (size_t j = 0; j < i && !again; j++)
+            again = strcmp (values + j * width, value) == 0;
+        if (again)
+            continue;
+        kh_select_sql (sel, "%sSELECT " S_COLUMNS " FROM message AS m WHERE m.%s = ",
+                       first ? "" : " UNION ALL ", driver == S_BY_TYPE ? "type" : "sender");
+        kh_select_text (sel, value);
+        s_seqs (sel, "m.seq", lo, hi);
+        s_terms (sel, q, driver);
+        first = false;
+    }
+    kh_select_sql (sel, " ORDER BY 1 LIMIT ");
+}
+
+/* Writes the SELECT of q's rows in [lo, hi] (ascending seq) for its driver, up to
+   the limit still to bind; item is the seq of q's ref. */
+static void
+s_build_query (kh_select_t *sel, const kh_query_t *q, uint64_t item, uint64_t lo,
+               uint64_t hi)
+{
+    s_driver_t driver = s_driver (q);
+    kh_select_begin (sel);
+    switch (driver) {
+        case S_BY_REF:
+            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM message AS m WHERE (m.seq = ");
+            kh_select_int (sel, item);
+            kh_select_sql (sel, " OR m.item = ");
+            kh_select_int (sel, item);
+            kh_select_sql (sel, ")");
+            break;
+        case S_BY_SEARCH:
+            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM search AS s CROSS JOIN message "
+                                "AS m ON m.seq = s.rowid WHERE s.search MATCH ");
+            kh_select_match (sel, q->search);
+            s_seqs (sel, "s.rowid", lo, hi);
+            s_terms (sel, q, driver);
+            kh_select_sql (sel, " ORDER BY s.rowid LIMIT ");
+            return;
+        case S_BY_SENDER:
+        case S_BY_TYPE:
+            s_arms (sel, q, driver, lo, hi);
+            return;
+        case S_BY_TS:
+            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM message AS m WHERE m.seq IN "
+                                "(SELECT m.seq FROM message AS m WHERE 1");
+            s_range (sel, "m.ts", q->since_ts, q->until_ts);
+            s_seqs (sel, "+m.seq", lo, hi);
+            s_terms (sel, q, driver);
+            kh_select_sql (sel, " ORDER BY m.seq LIMIT ");
+            return;
+        case S_BY_SEQ:
+            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM message AS m WHERE 1");
+            break;
+    }
+    s_seqs (sel, "m.seq", lo, hi);
+    s_terms (sel, q, driver);
+    kh_select_sql (sel, " ORDER BY m.seq LIMIT ");
+}
+
+/* Ends the statement s_build_query wrote with its limit. */
+static void
+s_build_limit (kh_select_t *sel, const kh_query_t *q, uint32_t limit)
+{
+    kh_select_int (sel, limit);
+    if (s_driver (q) == S_BY_TS)
+        kh_select_sql (sel, ") ORDER BY m.seq");
+}
+
+/* Reads into *item the seq of the item whose id is id; *found false if no item has
+   it (unknown, or the id of a message about one). Returns 0, or -1 with why set. */
+static int
+s_item_of (kh_store_t *self, const uint8_t id [KH_ID_SIZE], uint64_t *item, bool *found,
+           kh_problem_t *why)
+{
+    sqlite3_bind_blob (self->item_of, 1, id, KH_ID_SIZE, SQLITE_STATIC);
+    int rc = sqlite3_step (self->item_of);
+    *found = rc == SQLITE_ROW;
+    *item = *found ? (uint64_t) sqlite3_column_int64 (self->item_of, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        S_FAIL (self, why, "find an item");
+    sqlite3_reset (self->item_of);
+    sqlite3_clear_bindings (self->item_of);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Reads into *at the commit time of the first row at or after seq, or sets *none if
@@ -1366,25 +1538,6 @@ s_bounds (kh_store_t *self, const kh_query_t *q, uint64_t *lo, uint64_t *hi,
     return 0;
 }
 
-/* Binds q's parameters to stmt of shape, for rows in [lo, hi], fetching up to limit. */
-static void
-s_bind_query (sqlite3_stmt *stmt, int shape, const kh_query_t *q, uint64_t lo,
-              uint64_t hi, uint32_t limit)
-{
-    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) lo);
-    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) hi);
-    if (shape & S_Q_TYPE)
-        sqlite3_bind_text (stmt, 3, q->type [0], -1, SQLITE_STATIC);
-    if (shape & S_Q_FROM)
-        sqlite3_bind_text (stmt, 4, q->from [0], -1, SQLITE_STATIC);
-    if (shape & S_Q_SINCE_AT)
-        sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) q->since_at);
-    if (shape & S_Q_UNTIL_AT)
-        sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) (q->until_at > S_SEQ_MAX
-                                                      ? S_SEQ_MAX : q->until_at));
-    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) limit);
-}
-
 /* Steps stmt, adding rows to w until the page is full by rows (limit) or bytes.
    Sets *more if a row was left over, *next past the last row added. Returns 0, or
    -1 with why set. */
@@ -1417,32 +1570,31 @@ s_fill (kh_store_t *self, sqlite3_stmt *stmt, uint32_t limit, kh_rows_writer_t *
     return rc == SQLITE_DONE ? 0 : S_FAIL (self, why, "query");
 }
 
-/* Answers q inside the open read transaction (see kh_store_query). */
+/* Answers q inside the open read transaction (see kh_store_query). A search sees
+   the messages the index holds: every one up to derived.search_seq, which follows
+   the log a little later (the recorder indexes once no STORE came for a moment),
+   so that the newest messages may be missing from a search for that moment. */
 static int
 s_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool *more,
          uint64_t *next, kh_problem_t *why)
 {
-    uint64_t lo, hi;
-    if (s_bounds (self, q, &lo, &hi, why))
+    uint64_t lo, hi, item = 0;
+    bool found = true;
+    if (s_bounds (self, q, &lo, &hi, why)
+    ||  (q->has_ref && s_item_of (self, q->ref, &item, &found, why)))
         return -1;
     *next = q->since_seq ? q->since_seq : 1;
-    if (lo > hi)
+    if (lo > hi || !found)
         return 0;
-    if (q->type_count > 1 || q->from_count > 1 || (q->from_count && strchr (q->from [0], '*'))
-    ||  q->since_ts || q->until_ts || q->has_ref || q->search [0])
-        return kh_problem (why, KH_EQUERY, "query: this store answers one type and one "
-                           "sender only, bounded by seq and at");
-    int shape = (q->type_count ? S_Q_TYPE : 0) | (q->from_count ? S_Q_FROM : 0)
-              | (q->since_at ? S_Q_SINCE_AT : 0) | (q->until_at ? S_Q_UNTIL_AT : 0);
-    sqlite3_stmt *stmt = s_query_stmt (self, shape, why);
-    if (!stmt)
-        return -1;
     uint32_t limit = q->limit == 0 || q->limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX
                                                                    : q->limit;
-    s_bind_query (stmt, shape, q, lo, hi, limit + 1);
+    s_build_query (self->select, q, item, lo, hi);
+    s_build_limit (self->select, q, limit + 1);
+    sqlite3_stmt *stmt = kh_select_statement (self->select, why);
+    if (!stmt)
+        return -1;
     int rc = s_fill (self, stmt, limit, w, more, next, why);
-    sqlite3_reset (stmt);
-    sqlite3_clear_bindings (stmt);      /* no pointer into q outlives the call */
+    kh_select_end (self->select, stmt);
     return rc;
 }
 
@@ -1460,6 +1612,15 @@ kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool
     if (s_run (self, self->begin_read, "begin a read", why))
         return -1;
     return s_end_read (self, s_query (self, q, w, more, next, why), why);
+}
+
+const char *
+kh_store_query_sql (kh_store_t *self, const kh_query_t *q)
+{
+    assert (self && q);
+    s_build_query (self->select, q, 1, 1, S_SEQ_MAX);
+    s_build_limit (self->select, q, KH_QUERY_PAGE_MAX + 1);
+    return kh_select_text_of (self->select);
 }
 
 /* ----------------------------------------------------------------- audit */

@@ -137,6 +137,10 @@ int kh_store_commit (kh_store_t *self, const kh_store_item_t *items, size_t coun
 int kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w,
                     bool *more, uint64_t *next, kh_problem_t *why);
 
+/* Returns the SQL text kh_store_query runs for q (its values are parameters), valid
+   until the store's next query: for EXPLAIN QUERY PLAN. */
+const char *kh_store_query_sql (kh_store_t *self, const kh_query_t *q);
+
 /* Returns the highest committed seq (0 for an empty store). A writer knows it; a
    reader asks the database each time (0 if that fails). */
 uint64_t kh_store_head (kh_store_t *self);

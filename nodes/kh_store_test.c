@@ -61,6 +61,34 @@ s_env_ts (const char *type, const char *from, const char *title, const char *des
     return env;
 }
 
+/* Builds an envelope of type from sender at ts with the body fields of the
+   NULL-terminated name, value pairs in sets; a fixture that cannot be built ends
+   the test. */
+static s_env_t
+s_env_sets (const char *type, const char *from, const char *const *sets, uint64_t ts)
+{
+    s_env_t env;
+    memset (&env, 0, sizeof env);
+    kh_id_new (env.id);
+    kh_builder_t *builder = kh_builder_new (type);
+    kh_problem_t why = { 0 };
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    int rc = builder ? 0 : -1;
+    for (int i = 0; rc == 0 && sets [i]; i += 2)
+        rc = kh_builder_set (builder, sets [i], sets [i + 1], &why);
+    if (rc == 0)
+        rc = kh_builder_pack (builder, env.id, from, ts, &buf, &why);
+    kh_builder_destroy (&builder);
+    if (rc) {
+        printf ("FAIL fixture: cannot build %s from %s: %s\n", type, from, why.reason);
+        exit (1);
+    }
+    env.size = buf.size;
+    env.data = msgpack_sbuffer_release (&buf);
+    return env;
+}
+
 static s_env_t
 s_env (const char *type, const char *from, const char *title)
 {
@@ -489,29 +517,97 @@ test_sync_parse (void)
     s_env_free (&env);
 }
 
-/* What the query test stored: per seq its type, sender and at. */
+/* What the query test stored: per seq its type, sender, at, ts, the item it is
+   about (its own seq for an item), its id and its search word. */
 typedef struct {
     const char *type;
     const char *from;
     uint64_t    at;
+    uint64_t    ts;
+    uint64_t    item;
+    uint8_t     id [KH_ID_SIZE];
+    int         word;                   /* 1 alpha, 2 beta, 4 gamma; all say "common" */
 } s_fact_t;
 
 #define S_FACTS 24
+#define S_TS0   1600000000000ULL        /* 2020-09-13: the facts' ts spread from here */
+#define S_DAY   86400000ULL
+
+/* A search of the query test and the words (s_fact_t.word) of the facts it finds. */
+typedef struct {
+    const char *text;
+    int         words;
+} s_search_t;
+
+static const s_search_t s_searches [] = {
+    { "alpha", 1 }, { "alp*", 1 }, { "alpha common", 1 }, { "gam*", 4 },
+    { "COMMON", 7 }, { "\"alpha\"", 1 }, { "alpha beta", 0 }, { "alpha OR beta", 0 },
+    { "title:alpha", 0 }, { "*", 0 }, { "NEAR(alpha common)", 0 }, { "common -beta", 2 },
+    { "be*  common*", 2 }
+};
+#define S_SEARCHES (sizeof s_searches / sizeof s_searches [0])
+
+/* The search word mask of q (see s_searches), all words if it has none. */
+static int
+s_search_words (const kh_query_t *q)
+{
+    for (size_t i = 0; i < S_SEARCHES; i++)
+        if (strcmp (q->search, s_searches [i].text) == 0)
+            return s_searches [i].words;
+    return 7;
+}
+
+/* The seq of the item q's ref names, 0 if none (not an item's id, or unknown). */
+static uint64_t
+s_ref_item (const s_fact_t *facts, const kh_query_t *q)
+{
+    for (uint64_t seq = 1; seq <= S_FACTS; seq++)
+        if (memcmp (facts [seq - 1].id, q->ref, KH_ID_SIZE) == 0)
+            return facts [seq - 1].item == seq ? seq : 0;
+    return 0;
+}
+
+/* True if the fact at seq matches every filter of q, judged by brute force. */
+static bool
+s_fact_matches (const s_fact_t *facts, uint64_t seq, const kh_query_t *q)
+{
+    const s_fact_t *fact = &facts [seq - 1];
+    return (!q->since_seq || seq >= q->since_seq) && (!q->until_seq || seq <= q->until_seq)
+        && (!q->since_at || fact->at >= q->since_at)
+        && (!q->until_at || fact->at <= q->until_at)
+        && (!q->since_ts || fact->ts >= q->since_ts)
+        && (!q->until_ts || fact->ts <= q->until_ts)
+        && kh_query_wants_type (q, fact->type) && kh_query_wants_from (q, fact->from)
+        && (!q->has_ref || fact->item == s_ref_item (facts, q))
+        && (!q->search [0] || (fact->word & s_search_words (q)));
+}
 
 /* The seqs store should return for q, computed from the facts by brute force. */
 static uint32_t
 s_expect (const s_fact_t *facts, const kh_query_t *q, uint64_t *seqs)
 {
     uint32_t count = 0;
-    for (uint64_t seq = 1; seq <= S_FACTS; seq++) {
-        const s_fact_t *fact = &facts [seq - 1];
-        if ((!q->since_seq || seq >= q->since_seq) && (!q->until_seq || seq <= q->until_seq)
-        &&  (!q->since_at || fact->at >= q->since_at)
-        &&  (!q->until_at || fact->at <= q->until_at)
-        &&  kh_query_wants_type (q, fact->type) && kh_query_wants_from (q, fact->from))
+    for (uint64_t seq = 1; seq <= S_FACTS; seq++)
+        if (s_fact_matches (facts, seq, q))
             seqs [count++] = seq;
-    }
     return count;
+}
+
+/* Prints q in a line, for a failure. */
+static void
+s_print_query (const kh_query_t *q, uint32_t count, uint32_t expected)
+{
+    char types [128] = "", froms [160] = "";
+    for (size_t i = 0; i < q->type_count; i++)
+        snprintf (types + strlen (types), sizeof types - strlen (types), "%s ", q->type [i]);
+    for (size_t i = 0; i < q->from_count; i++)
+        snprintf (froms + strlen (froms), sizeof froms - strlen (froms), "%s ", q->from [i]);
+    printf ("  type [%s] from [%s] seq %llu..%llu at %llu..%llu ts %llu..%llu ref %d "
+            "search '%s' limit %u: %u rows, expected %u\n", types, froms,
+            (unsigned long long) q->since_seq, (unsigned long long) q->until_seq,
+            (unsigned long long) q->since_at, (unsigned long long) q->until_at,
+            (unsigned long long) q->since_ts, (unsigned long long) q->until_ts,
+            q->has_ref, q->search, q->limit, count, expected);
 }
 
 /* Pages through q with since_seq = next and compares all rows with the facts. */
@@ -538,37 +634,70 @@ s_paged_matches (kh_store_t *store, const s_fact_t *facts, kh_query_t q)
     bool ok = count == expected && memcmp (got, want, count * sizeof got [0]) == 0
            && !page.more;
     if (!ok)
-        printf ("  type '%s' from '%s' seq %llu..%llu at %llu..%llu limit %u: "
-                "%u rows, expected %u\n", q.type_count ? q.type [0] : "",
-                q.from_count ? q.from [0] : "", (unsigned long long) q.since_seq,
-                (unsigned long long) q.until_seq, (unsigned long long) q.since_at,
-                (unsigned long long) q.until_at, q.limit, count, expected);
+        s_print_query (&q, count, expected);
     return ok;
 }
 
-/* Stores S_FACTS messages in three batches at distinct times, recording facts. */
-static void
-s_fill_facts (kh_store_t *store, s_fact_t *facts)
+/* Builds fact number i (0-based) of the query test into facts [i] and its envelope:
+   two of three are items (idea or offer, "fact <word> common" as title), every
+   third a comment on one of the two items before it; ts spread over 24 days out of
+   seq order. */
+static s_env_t
+s_fact (s_fact_t *facts, uint64_t i)
 {
     static const char *const types [] = { "idea", "offer" };
     static const char *const senders [] = { "05162004", "05162008", "05162", "05162016" };
+    static const char *const words [] = { "alpha", "beta", "gamma" };
+    s_fact_t *fact = &facts [i];
+    int word = (int) ((i * 5 / 2) % 3);
+    char text [64];
+    snprintf (text, sizeof text, "fact %s common", words [word]);
+    fact->word = 1 << word;
+    fact->from = senders [(i * 5) % 4];
+    fact->ts = S_TS0 + ((i * 7) % S_FACTS) * S_DAY;
+    s_env_t env;
+    if (i % 3 == 2) {
+        fact->type = "comment";
+        fact->item = i - (i / 3) % 2;   /* seq of fact i - 1 or i - 2: an item */
+        char ref [KH_ID_STR_SIZE];
+        kh_id_format (facts [fact->item - 1].id, ref);
+        const char *sets [] = { "ref", ref, "text", text, NULL };
+        env = s_env_sets ("comment", fact->from, sets, fact->ts);
+    }
+    else {
+        fact->type = types [(i * 7 / 3) % 2];
+        fact->item = i + 1;
+        env = s_env_ts (fact->type, fact->from, text, NULL, fact->ts);
+    }
+    memcpy (fact->id, env.id, KH_ID_SIZE);
+    return env;
+}
+
+/* Stores S_FACTS messages in three batches at distinct times, recording facts, and
+   brings them into the search index. */
+static void
+s_fill_facts (kh_store_t *store, s_fact_t *facts)
+{
     uint64_t seq = 0;
     for (int batch = 0; batch < 3; batch++) {
         s_env_t envs [S_FACTS / 3];
         kh_store_result_t results [S_FACTS / 3];
-        for (int i = 0; i < S_FACTS / 3; i++, seq++) {
-            facts [seq].type = types [(seq * 7 / 3) % 2];
-            facts [seq].from = senders [(seq * 5) % 4];
-            envs [i] = s_env (facts [seq].type, facts [seq].from, "fact");
-        }
+        for (int i = 0; i < S_FACTS / 3; i++, seq++)
+            envs [i] = s_fact (facts, seq);
         s_append (store, envs, S_FACTS / 3, results);
         for (int i = 0; i < S_FACTS / 3; i++) {
+            if (results [i].code != KH_OK)
+                printf ("FAIL fixture: fact %d: %s\n", i, results [i].why.reason);
             facts [seq - S_FACTS / 3 + (uint64_t) i].at = results [i].info.at;
             s_env_free (&envs [i]);
         }
         while (kh_now_ms () <= results [0].info.at)
             zclock_sleep (1);           /* the next batch commits at a later ms */
     }
+    size_t count;
+    kh_problem_t why = { 0 };
+    while (kh_store_index (store, 100, &count, &why) == 0 && count > 0)
+        ;
 }
 
 static void
@@ -655,6 +784,181 @@ test_query (void)
                (unsigned long long) kh_store_head (reader), page.count);
         kh_store_destroy (&reader);
     }
+    kh_store_destroy (&store);
+}
+
+/* The randomised check's generator (xorshift64*): a seed replays a run. */
+static uint64_t s_rng;
+
+static uint32_t
+s_rand (uint32_t n)
+{
+    s_rng ^= s_rng >> 12;
+    s_rng ^= s_rng << 25;
+    s_rng ^= s_rng >> 27;
+    return (uint32_t) ((s_rng * 2685821657736338717ULL) >> 32) % n;
+}
+
+/* A random bound among the facts' values of a dimension (0: none, often). */
+static uint64_t
+s_random_bound (const uint64_t *values, size_t count)
+{
+    uint32_t pick = s_rand ((uint32_t) count + 3);
+    return pick < count ? values [pick] + s_rand (3) - 1 : 0;
+}
+
+/* A random query over the facts: lists of types and senders (AGS and prefixes),
+   seq, at and ts bounds, a ref (an item's id, a comment's or an unknown one), a
+   search, a limit. */
+static kh_query_t
+s_random_query (const s_fact_t *facts)
+{
+    static const char *const types [] = { "idea", "offer", "comment", "status" };
+    static const char *const froms [] = {
+        "05162004", "05162008", "05162", "05162016", "0516*", "05162*", "051620*",
+        "05158*", "05162008*", "05166004"
+    };
+    static const uint32_t limits [] = { 0, 1, 2, 5, 1000 };
+    kh_query_t q = { .req = 1 + s_rand (1000) };
+    for (uint32_t n = s_rand (4); n > 0; n--)
+        kh_query_add_type (&q, types [s_rand (4)], NULL);
+    for (uint32_t n = s_rand (4); n > 0; n--)
+        kh_query_add_from (&q, froms [s_rand (10)], NULL);
+    uint64_t seqs [S_FACTS], ats [S_FACTS], tss [S_FACTS];
+    for (int i = 0; i < S_FACTS; i++) {
+        seqs [i] = (uint64_t) i + 1;
+        ats [i] = facts [i].at;
+        tss [i] = facts [i].ts;
+    }
+    q.since_seq = s_random_bound (seqs, S_FACTS);
+    q.until_seq = s_random_bound (seqs, S_FACTS);
+    if (s_rand (4) == 0) {
+        q.since_at = s_random_bound (ats, S_FACTS);
+        q.until_at = s_random_bound (ats, S_FACTS);
+    }
+    q.since_ts = s_random_bound (tss, S_FACTS);
+    q.until_ts = s_random_bound (tss, S_FACTS);
+    if (s_rand (4) == 0) {
+        q.has_ref = true;
+        if (s_rand (8) == 0)
+            kh_id_new (q.ref);
+        else
+            memcpy (q.ref, facts [s_rand (S_FACTS)].id, KH_ID_SIZE);
+    }
+    if (s_rand (3) == 0)
+        snprintf (q.search, sizeof q.search, "%s", s_searches [s_rand (S_SEARCHES)].text);
+    q.limit = limits [s_rand (5)];
+    return q;
+}
+
+/* Returns the plan of the statement kh_store_query runs for q, a line per step, as
+   EXPLAIN QUERY PLAN tells it on a connection of the test's own (sql: its text). */
+static char *
+s_plan_of (const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    char *plan = calloc (1, 4096);
+    char explain [8192];
+    snprintf (explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
+    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, explain, -1, &stmt, NULL) == SQLITE_OK)
+        while (sqlite3_step (stmt) == SQLITE_ROW)
+            snprintf (plan + strlen (plan), 4096 - strlen (plan), "%s\n",
+                      (const char *) sqlite3_column_text (stmt, 3));
+    else
+        snprintf (plan, 4096, "ERROR %s", sqlite3_errmsg (db));
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return plan;
+}
+
+/* True if the plan of q's statement uses index (a name, or "PRIMARY KEY") and never
+   scans the message table whole; prints the plan if not. */
+static bool
+s_plan_uses (kh_store_t *store, const char *path, const kh_query_t *q, const char *index)
+{
+    char *plan = s_plan_of (path, kh_store_query_sql (store, q));
+    if (getenv ("KH_PLANS"))         /* KH_PLANS=1 shows every statement and plan */
+        printf ("%s\n%s\n", kh_store_query_sql (store, q), plan);
+    bool ok = strstr (plan, index) && !strstr (plan, "SCAN m") && !strstr (plan, "ERROR");
+    if (!ok)
+        printf ("  plan for %s:\n%s", index, plan);
+    free (plan);
+    return ok;
+}
+
+/* Every driver of a query walks its index (kh_store.c: how a query finds its rows). */
+static void
+s_check_plans (kh_store_t *store, const char *path)
+{
+    kh_query_t q = { .req = 1, .since_seq = 5 };
+    bool seq = s_plan_uses (store, path, &q, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)");
+    kh_query_add_from (&q, "0516*", NULL);
+    seq &= s_plan_uses (store, path, &q, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)");
+    KH_CHECK ("a seq range (and a region) walks the primary key", seq, "see above");
+    q = (kh_query_t) { .req = 1 };
+    kh_query_add_type (&q, "idea", NULL);
+    kh_query_add_type (&q, "offer", NULL);
+    kh_query_add_from (&q, "0516*", NULL);
+    bool types = s_plan_uses (store, path, &q, "MERGE (UNION ALL)")
+              && s_plan_uses (store, path, &q, "message_by_type (type=? AND seq>? AND seq<?)");
+    KH_CHECK ("a type list merges the type index's ranges", types, "see above");
+    q = (kh_query_t) { .req = 1, .since_ts = 5, .until_ts = 7 };
+    kh_query_add_type (&q, "idea", NULL);
+    bool ts = s_plan_uses (store, path, &q, "message_by_ts (ts>? AND ts<?)");
+    KH_CHECK ("a ts range searches the ts index", ts, "see above");
+    q = (kh_query_t) { .req = 1, .search = "alpha", .since_ts = 5 };
+    kh_query_add_from (&q, "05162004", NULL);
+    bool search = s_plan_uses (store, path, &q, "VIRTUAL TABLE INDEX")
+               && s_plan_uses (store, path, &q, "INTEGER PRIMARY KEY (rowid=?)");
+    KH_CHECK ("a search walks the full-text index", search, "see above");
+    q = (kh_query_t) { .req = 1 };
+    kh_query_add_from (&q, "05162004", NULL);
+    kh_query_add_from (&q, "05162008", NULL);
+    bool senders = s_plan_uses (store, path, &q, "message_by_sender (sender=? AND seq>?");
+    KH_CHECK ("a list of AGS merges the sender index's ranges", senders, "see above");
+    q = (kh_query_t) { .req = 1, .has_ref = true, .search = "x" };
+    bool ref = s_plan_uses (store, path, &q, "message_by_item (item=?");
+    KH_CHECK ("a ref searches the item index", ref, "see above");
+}
+
+static void
+test_query_lists (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "lists");
+    kh_store_t *store = s_open (path);
+    s_fact_t facts [S_FACTS];
+    s_fill_facts (store, facts);
+    const char *seed_text = getenv ("KH_SEED");
+    uint64_t seed = seed_text ? strtoull (seed_text, NULL, 10) : (uint64_t) time (NULL);
+    s_rng = seed ? seed : 1;
+    int failed = 0, rows = 0;
+    for (int i = 0; i < 3000 && failed < 5; i++) {
+        kh_query_t q = s_random_query (facts);
+        uint64_t want [S_FACTS];
+        rows += (int) s_expect (facts, &q, want);
+        failed += !s_paged_matches (store, facts, q);
+    }
+    KH_CHECK ("queries of type and sender lists, prefixes, seq, at and ts bounds, a ref "
+              "and a search page through exactly the matching rows", failed == 0,
+              "%d failed (KH_SEED=%llu)", failed, (unsigned long long) seed);
+    KH_CHECK ("the random queries found rows", rows > 500, "%d rows", rows);
+
+    s_page_t page;
+    kh_query_t q = { .req = 1, .search = "alpha" };
+    s_query (store, &q, &page);
+    KH_CHECK ("a search finds the words of titles and texts", page.rc == 0
+              && page.count == s_expect (facts, &q, (uint64_t [S_FACTS]) { 0 })
+              && page.count > 2, "count %u", page.count);
+    q = (kh_query_t) { .req = 1, .has_ref = true };
+    memcpy (q.ref, facts [3].id, KH_ID_SIZE);
+    s_query (store, &q, &page);
+    KH_CHECK ("a ref finds the item and the messages about it", page.rc == 0
+              && page.count == 2 && page.seq [0] == 4 && page.seq [1] == 6,
+              "count %u first %llu", page.count, (unsigned long long) page.seq [0]);
+    s_check_plans (store, path);
     kh_store_destroy (&store);
 }
 
@@ -1175,6 +1479,7 @@ main (void)
     test_versions ();
     test_sync_parse ();
     test_query ();
+    test_query_lists ();
     test_page_bytes ();
     test_two_writers ();
     test_edited_by_hand ();
