@@ -111,10 +111,41 @@ s_trim (kh_broker_t *self)
     self->trim_seen = work;
 }
 
+/* Keeps the clock and what was published live at this tick, for the rate. */
+static void
+s_rate_sample (kh_broker_t *self)
+{
+    self->rate_at [self->rate_next] = kh__now (self);
+    self->rate_published [self->rate_next] = self->stats.published;
+    self->rate_next = (self->rate_next + 1) % KH__RATE_SAMPLES;
+}
+
+void
+kh__counters (kh_broker_t *self, kh_counters_t *c)
+{
+    int64_t now = kh__now (self);
+    memset (c, 0, sizeof *c);
+    c->uptime_ms = now > self->started ? (uint64_t) (now - self->started) : 0;
+    c->clients = atomic_load (&self->connections [0]);
+    c->subscribers = atomic_load (&self->connections [1]);
+    c->recorder_up = kh__link_up (self);
+    c->head = self->head;
+    c->published = self->stats.published;
+    /* The oldest sample is the one the next tick overwrites: about 10 s ago (since
+       the start until then); a rate over less than a second is taken over one. */
+    int64_t span = now - self->rate_at [self->rate_next];
+    c->rate = (c->published - self->rate_published [self->rate_next]) * 1000
+            / (uint64_t) (span > 1000 ? span : 1000);
+    c->errors = self->stats.errors;
+    c->busy = self->busy;
+    c->audit_dropped = self->audit_dropped_all;
+}
+
 /* Runs the once-a-second work of every part now. */
 static void
 s_tick (kh_broker_t *self)
 {
+    s_rate_sample (self);
     kh__live_tick (self);
     kh__link_tick (self);
     kh__client_tick (self);
@@ -300,6 +331,11 @@ kh_broker_new (const kh_broker_config_t *config)
     self->verbose = config->verbose;
     self->clock = config->clock;
     self->clock_arg = config->clock_arg;
+    self->started = kh__now (self);
+    for (size_t i = 0; i < KH__RATE_SAMPLES; i++)
+        self->rate_at [i] = self->started;
+    for (size_t i = 0; i < KH__SOCKETS; i++)
+        atomic_init (&self->connections [i], 0);
     kh__live_init (self);
     if (kh__trust_init (self, config) || kh__link_init (self, config)
     ||  kh__client_init (self, config) || s_sockets (self, config)) {

@@ -20,7 +20,9 @@
     address (getpeername). The actor reads ahead before it asks, so that a
     descriptor already closed (and maybe reused) is not asked; an address it could
     not learn is recorded as "". It sends each refusal up its pipe as
-    [name][peer][event][value]; the broker turns it into a record.
+    [name][peer][event][value]; the broker turns it into a record. The same events
+    count each socket's connections now (accepted, less disconnected) for COUNTERS,
+    in atomics of the broker's that only this actor writes.
 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -197,6 +199,7 @@ typedef struct {
     uint16_t  event;                    /* the failure: its event and value */
     uint32_t  value;
     int64_t   since;                    /* zclock_mono when it failed */
+    atomic_uint *open;                  /* the broker's count of its connections now */
 } s_watched_t;
 
 /* One monitor event: ZMQ_EVENT_* and its value (a descriptor or a code). */
@@ -267,6 +270,7 @@ s_event (zsock_t *pipe, s_watched_t *w, const s_event_t *events, size_t i, size_
     char key [16], peer [KH_AUDIT_PEER_MAX];
     snprintf (key, sizeof key, "%u", events [i].value);
     if (events [i].event == ZMQ_EVENT_ACCEPTED) {
+        atomic_fetch_add (w->open, 1);
         /* A descriptor closed since (its DISCONNECTED read ahead) may be another's. */
         bool closed = false;
         for (size_t j = i + 1; j < count && !closed; j++)
@@ -281,6 +285,9 @@ s_event (zsock_t *pipe, s_watched_t *w, const s_event_t *events, size_t i, size_
     else
     if (events [i].event == ZMQ_EVENT_DISCONNECTED) {
         const char *known = (const char *) zhashx_lookup (w->peers, key);
+        unsigned open = atomic_load (w->open);
+        while (open > 0 && !atomic_compare_exchange_weak (w->open, &open, open - 1))
+            ;                           /* the broker only reads: this settles at once */
         if (w->failed)
             s_tell (pipe, w, known ? known : "");
         zhashx_delete (w->peers, key);
@@ -303,13 +310,15 @@ s_free_peer (void **item_p)
     *item_p = NULL;
 }
 
-/* Connects a PAIR to the monitor of the socket name at endpoint, as w. Returns 0,
-   or -1. */
+/* Connects a PAIR to the monitor of the socket name at endpoint, as w, counting its
+   connections in the one of counts (the broker's connections) its name says.
+   Returns 0, or -1. */
 static int
-s_watch (s_watched_t *w, const char *name, const char *endpoint)
+s_watch (s_watched_t *w, const char *name, const char *endpoint, atomic_uint *counts)
 {
     memset (w, 0, sizeof *w);
     snprintf (w->name, sizeof w->name, "%s", name);
+    w->open = &counts [streq (name, "client") ? 0 : streq (name, "live") ? 1 : 2];
     w->peers = zhashx_new ();
     w->monitor = zsock_new (ZMQ_PAIR);
     if (!w->peers || !w->monitor || zsock_connect (w->monitor, "%s", endpoint)) {
@@ -325,7 +334,8 @@ s_watch (s_watched_t *w, const char *name, const char *endpoint)
    [*count] and signals 0 (1 if it could not); returns false on "$TERM" (or a pipe
    that failed). */
 static bool
-s_watcher_command (zsock_t *pipe, zpoller_t *poller, s_watched_t *watched, size_t *count)
+s_watcher_command (zsock_t *pipe, zpoller_t *poller, s_watched_t *watched, size_t *count,
+                   atomic_uint *counts)
 {
     zmsg_t *msg = zmsg_recv (pipe);
     char *command = msg ? zmsg_popstr (msg) : NULL;
@@ -333,7 +343,7 @@ s_watcher_command (zsock_t *pipe, zpoller_t *poller, s_watched_t *watched, size_
     if (go_on && streq (command, "WATCH")) {
         char *name = zmsg_popstr (msg), *endpoint = zmsg_popstr (msg);
         int rc = name && endpoint && *count < S_WATCH_MAX
-              && s_watch (&watched [*count], name, endpoint) == 0
+              && s_watch (&watched [*count], name, endpoint, counts) == 0
               && zpoller_add (poller, watched [*count].monitor) == 0 ? 0 : 1;
         if (rc == 0)
             (*count)++;
@@ -347,7 +357,8 @@ s_watcher_command (zsock_t *pipe, zpoller_t *poller, s_watched_t *watched, size_
 }
 
 /* The watcher: on "WATCH" name endpoint, watches one more socket's monitor; tells
-   the broker of every handshake that failed; stops on "$TERM". Its sends up the
+   the broker of every handshake that failed and counts the connections of each
+   socket in args (the broker's connections); stops on "$TERM". Its sends up the
    pipe never wait: a broker too busy to read loses them (the broker sends WATCH
    before its sockets are bound, while nothing else is on the pipe). */
 static void
@@ -368,7 +379,8 @@ s_watcher (zsock_t *pipe, void *args)
         void *which = zpoller_wait (poller, S_PENDING_MS);
         if (zpoller_terminated (poller))
             break;
-        if (which == pipe && !s_watcher_command (pipe, poller, watched, &count))
+        if (which == pipe
+        &&  !s_watcher_command (pipe, poller, watched, &count, (atomic_uint *) args))
             break;
         for (size_t w = 0; w < count; w++) {
             if (which == watched [w].monitor) {
@@ -391,7 +403,7 @@ void
 kh__audit_watch (kh_broker_t *self, zsock_t *sock, const char *name)
 {
     if (!self->audit_watch)
-        self->audit_watch = zactor_new (s_watcher, NULL);
+        self->audit_watch = zactor_new (s_watcher, self->connections);
     /* Each monitor its own endpoint: a closed socket's may linger in libzmq a while. */
     static atomic_uint s_monitors;
     char endpoint [64];

@@ -1,5 +1,6 @@
 /*  kh_broker_client.c - the broker's client socket: one handler per request (PUBLISH,
-    QUERY, PING), the replies, and how many queries each client has in flight. */
+    QUERY, ITEMS, STATS, PING, COUNTERS; AUDIT in kh_broker_audit.c), the replies, and
+    how many queries each client has in flight. */
 #include <stdatomic.h>
 #include "kh_broker_priv.h"
 
@@ -349,6 +350,7 @@ s_publish (kh_broker_t *self, kh_parts_t *msg)
         snprintf (reason, sizeof reason, "%zu publishes of this connection wait for the "
                   "store; read the answers, then try again",
                   kh_pending_lane_max (self->pending));
+        self->busy++;
         if (refused == 1)
             s_error (self, msg, env.id, 0, KH_EBUSY, reason);
         else {
@@ -369,44 +371,91 @@ s_publish (kh_broker_t *self, kh_parts_t *msg)
     kh__link_handover (self);
 }
 
-/* [QUERY][query]: checked here, answered by the recorder. Anyone the hub knows
-   reads the log. */
+/* Decodes a query of one kind (section 5 or 14) as kh_query_decode does, keeping
+   its req in *req for the ERROR. */
+typedef int (s_decode_fn) (const void *data, size_t size, uint64_t *req, kh_problem_t *why);
+
+static int
+s_decode_query (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
+{
+    kh_query_t query;
+    int rc = kh_query_decode (data, size, &query, why);
+    *req = query.req;
+    return rc;
+}
+
+static int
+s_decode_items (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
+{
+    kh_items_query_t query;
+    int rc = kh_items_query_decode (data, size, &query, why);
+    *req = query.req;
+    return rc;
+}
+
+static int
+s_decode_stats (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
+{
+    kh_stats_query_t query;
+    int rc = kh_stats_query_decode (data, size, &query, why);
+    *req = query.req;
+    return rc;
+}
+
+/* [command][query] (QUERY, ITEMS, STATS): checked here, decoded as decode says,
+   passed on to the recorder as [command][client id][query], which answers. Anyone
+   the hub knows reads the log. */
 static void
-s_query (kh_broker_t *self, kh_parts_t *msg)
+s_pass_query (kh_broker_t *self, kh_parts_t *msg, const char *command, s_decode_fn *decode)
 {
     zmq_msg_t *body = kh_parts_at (msg, 2);
-    kh_query_t query;
+    uint64_t req = 0;
     kh_problem_t why;
     kh__peer_t peer;
+    /* Its req first (within the size bound), for whatever answer it gets. */
+    int rc = decode (zmq_msg_data (body), zmq_msg_size (body), &req, &why);
     if (kh__trust_client (self, msg, &peer, &why)) {
-        memset (&query, 0, sizeof query);
-        if (zmq_msg_size (body) <= KH_ENVELOPE_MAX)     /* its req, for the client */
-            kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, NULL);
-        s_error (self, msg, NULL, query.req, why.code, why.reason);
+        s_error (self, msg, NULL, req, why.code, why.reason);
         return;
     }
-    if (zmq_msg_size (body) > KH_ENVELOPE_MAX) {
-        s_error (self, msg, NULL, 0, KH_ETOOLARGE, "query larger than 65536 bytes");
-        return;
-    }
-    if (kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, &why)) {
-        s_error (self, msg, NULL, query.req, why.code, why.reason);     /* MALFORMED, QUERY */
+    if (rc) {
+        s_error (self, msg, NULL, req, why.code, why.reason);  /* TOO_LARGE, MALFORMED, QUERY */
         return;
     }
     /* Each answer may be megabytes: a client that does not read them must not make
        the broker hold more than a few for it. */
     if (s_queries_held (self, kh_parts_at (msg, 0)) >= KH_BROKER_QUERIES_MAX) {
-        s_error (self, msg, NULL, query.req, KH_EUNAVAILABLE,
+        s_error (self, msg, NULL, req, KH_EUNAVAILABLE,
                  "too many queries in flight; read the answers first");
         return;
     }
-    if (kh__link_query (self, kh_parts_at (msg, 0), body)) {
-        s_error (self, msg, NULL, query.req, KH_EUNAVAILABLE,
-                 "the recorder is not connected");
+    if (kh__link_send_query (self, command, kh_parts_at (msg, 0), body)) {
+        s_error (self, msg, NULL, req, KH_EUNAVAILABLE, "the recorder is not connected");
         return;
     }
     s_queries_sent (self, kh_parts_at (msg, 0));
     self->stats.queries++;
+}
+
+/* [QUERY][query]: the log's records (section 5). */
+static void
+s_query (kh_broker_t *self, kh_parts_t *msg)
+{
+    s_pass_query (self, msg, KH_CMD_QUERY, s_decode_query);
+}
+
+/* [ITEMS][items query]: the catalogue (section 14). */
+static void
+s_items (kh_broker_t *self, kh_parts_t *msg)
+{
+    s_pass_query (self, msg, KH_CMD_ITEMS, s_decode_items);
+}
+
+/* [STATS][stats query]: counts of the log (section 14). */
+static void
+s_stats (kh_broker_t *self, kh_parts_t *msg)
+{
+    s_pass_query (self, msg, KH_CMD_STATS, s_decode_stats);
 }
 
 /* [PING] or [PING][anything]: answered [PONG][{head, recorder}], to anyone the hub
@@ -431,11 +480,40 @@ s_ping (kh_broker_t *self, kh_parts_t *msg)
                self->buf.data, self->buf.size);
 }
 
+/* [COUNTERS][{req}]: answered [COUNTERS][counters] by the broker itself, to anyone
+   the hub knows (as PING). */
+static void
+s_counters (kh_broker_t *self, kh_parts_t *msg)
+{
+    zmq_msg_t *client = kh_parts_at (msg, 0), *body = kh_parts_at (msg, 2);
+    uint64_t req = 0;
+    kh_problem_t why;
+    kh__peer_t peer;
+    int rc = kh_counters_query_decode (zmq_msg_data (body), zmq_msg_size (body), &req, &why);
+    if (kh__trust_client (self, msg, &peer, &why) || rc) {
+        s_error (self, msg, NULL, req, why.code, why.reason);
+        return;
+    }
+    kh_counters_t counters;
+    kh__counters (self, &counters);
+    msgpack_sbuffer_clear (&self->buf);
+    if (kh_counters_encode (&self->buf, req, &counters)) {
+        zsys_error ("broker: out of memory encoding COUNTERS");
+        self->stats.dropped++;
+        return;
+    }
+    kh__reply (self, zmq_msg_data (client), zmq_msg_size (client), KH_REP_COUNTERS,
+               self->buf.data, self->buf.size);
+}
+
 static const kh__command_t s_commands [] = {
     { KH_CMD_PUBLISH, 2, 2, s_publish },
     { KH_CMD_QUERY,   2, 2, s_query },
     { KH_CMD_PING,    1, 2, s_ping },
     { KH_CMD_AUDIT,   2, 2, kh__audit_query },
+    { KH_CMD_ITEMS,   2, 2, s_items },
+    { KH_CMD_STATS,   2, 2, s_stats },
+    { KH_CMD_COUNTERS, 2, 2, s_counters },
 };
 
 /* Writes why msg does not fit command (or names no command) into reason. */

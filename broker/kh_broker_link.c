@@ -1,6 +1,6 @@
 /*  kh_broker_link.c - the broker's side of the recorder link: hands publishes over as
-    STOREs, turns the answers into ACKs and live records, passes queries (and audit
-    queries) on, hands the audit its records once no STORE waits, and tells when the
+    STOREs, turns the answers into ACKs and live records, passes queries (QUERY,
+    ITEMS, STATS, and audit queries) on, hands the audit its records once no STORE waits, and tells when the
     recorder is gone (PROTOCOL.md sections 8 and 12). */
 #include <errno.h>
 #include "kh_broker_priv.h"
@@ -222,12 +222,6 @@ kh__link_send_query (kh_broker_t *self, const char *command, zmq_msg_t *client,
               ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_msg_send (body, self->recorder_h, ZMQ_DONTWAIT);
     return 0;
-}
-
-int
-kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body)
-{
-    return kh__link_send_query (self, KH_CMD_QUERY, client, body);
 }
 
 bool

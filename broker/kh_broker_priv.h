@@ -9,6 +9,7 @@
 #ifndef KH_BROKER_PRIV_H_INCLUDED
 #define KH_BROKER_PRIV_H_INCLUDED
 
+#include <stdatomic.h>
 #include "kh_broker.h"
 #include "kh_cert.h"
 #include "kh_certdir.h"
@@ -20,6 +21,8 @@
 #define KH__ROUTING_MAX 255     /* bytes of a ZeroMQ routing id, at most */
 #define KH__AUDIT_MAX   10000   /* audit records waiting for the recorder, at most */
 #define KH__AUDIT_QUERIES_MAX 8 /* audit queries in flight, all admins', at most */
+#define KH__SOCKETS     3       /* client, live, recorder: their order in connections */
+#define KH__RATE_SAMPLES 10     /* ticks (seconds) the publish rate is measured over */
 
 /* Where the link to the recorder stands. */
 typedef enum {
@@ -47,6 +50,10 @@ struct _kh_broker_t {
     kh_broker_stats_t stats;
     bool      verbose;
     uint64_t  trim_seen;                /* the stats' sum at the last tick */
+    int64_t   started;                  /* the clock when the broker was made */
+    int64_t   rate_at [KH__RATE_SAMPLES];   /* the clock at the last ticks, and */
+    uint64_t  rate_published [KH__RATE_SAMPLES];  /* stats.published then: a ring */
+    size_t    rate_next;                /* the ring's slot the next tick writes */
     uint64_t  trim_done;                /* and at the last malloc_trim */
 
     /* kh_broker_link.c: the recorder and what waits for it */
@@ -70,6 +77,7 @@ struct _kh_broker_t {
     zhashx_t *queries;                  /* client routing id (hex) -> its queries in
                                            flight (kh_broker_client.c) */
     zhashx_t *senders;                  /* AGS allowed to publish, or NULL: any */
+    uint64_t  busy;                     /* BUSY replies sent since the start */
 
     /* kh_broker_trust.c: who may connect, and who sent each message */
     bool      plain;                    /* no CURVE: every peer is anonymous */
@@ -93,6 +101,9 @@ struct _kh_broker_t {
     uint64_t  audit_dropped_all;        /* dropped in all */
     uint64_t  audit_sent;               /* handed to a recorder */
     zactor_t *audit_watch;              /* watches the sockets' monitors, or NULL */
+    atomic_uint connections [KH__SOCKETS];  /* connections now on the client, live and
+                                           recorder sockets: the watcher's thread counts
+                                           them (accepted, disconnected), others read */
     int       audit_queries;            /* audit queries in flight */
     int64_t   audit_touched;            /* clock when that count last changed */
 };
@@ -120,6 +131,9 @@ bool kh__command_fits (const kh__command_t *command, kh_parts_t *msg);
 
 /* Returns the broker's clock, in ms. */
 int64_t kh__now (kh_broker_t *self);
+
+/* Fills counters with what the broker counts now (PROTOCOL.md section 14). */
+void kh__counters (kh_broker_t *self, kh_counters_t *counters);
 
 /* True if the broker's clock is the caller's (then the periodic timers are left to
    the actor's TICK). */
@@ -170,11 +184,9 @@ void kh__link_flush (kh_broker_t *self);
    still stands, since no STORE would tell. */
 void kh__link_handover (kh_broker_t *self);
 
-/* Passes a query on as [QUERY][client id][*body]; takes *body on success. Returns 0,
-   or -1 if no recorder is linked or its queue is full. */
-int kh__link_query (kh_broker_t *self, zmq_msg_t *client, zmq_msg_t *body);
-
-/* The same as [command][client id][*body], e.g. an audit query. */
+/* Passes a query on as [command][client id][*body] (QUERY, ITEMS, STATS, an audit
+   query); takes *body on success. Returns 0, or -1 if no recorder is linked or its
+   queue is full. */
 int kh__link_send_query (kh_broker_t *self, const char *command, zmq_msg_t *client,
                          zmq_msg_t *body);
 
@@ -274,8 +286,8 @@ void kh__trust_link_message (kh_broker_t *self, kh_parts_t *msg);
 /* ------------------------------------------------------------ kh_broker_audit.c */
 
 /* Watches sock (named "client", "live" or "recorder"; before it binds) through a
-   socket monitor, so that its refused connections are audited; the first call
-   starts the watcher. A socket that cannot be watched is logged. */
+   socket monitor, so that its refused connections are audited and its connections
+   counted (connections); the first call starts the watcher. A socket that cannot be watched is logged. */
 void kh__audit_watch (kh_broker_t *self, zsock_t *sock, const char *name);
 
 /* Adds the watcher's reader to loop (nothing if no socket is watched). Returns 0,

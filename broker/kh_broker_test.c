@@ -1677,6 +1677,210 @@ test_bind_failure (s_rig_t *rig)
     zstr_free (&c);
 }
 
+
+/* Asks the broker for its counters over client; returns 0 with *c filled, or -1. */
+static int
+s_counters (zsock_t *client, kh_counters_t *c)
+{
+    msgpack_sbuffer q;
+    msgpack_sbuffer_init (&q);
+    kh_counters_query_encode (&q, 21);
+    s_send2 (client, KH_CMD_COUNTERS, q.data, q.size);
+    msgpack_sbuffer_destroy (&q);
+    zmsg_t *reply = s_recv (client, S_WAIT_MS);
+    zframe_t *body = s_frame (reply, 1);
+    uint64_t req = 0;
+    kh_problem_t why;
+    int rc = body && s_frame_is (reply, 0, KH_REP_COUNTERS)
+           ? kh_counters_decode (zframe_data (body), zframe_size (body), &req, c, &why) : -1;
+    zmsg_destroy (&reply);
+    return rc == 0 && req == 21 ? 0 : -1;
+}
+
+/* Asks for counters until pass says they are as expected, within S_WAIT_MS (the
+   connections are counted by the audit's watcher, in its own time). */
+static bool
+s_counters_until (zsock_t *client, kh_counters_t *c, bool (*pass) (const kh_counters_t *c))
+{
+    int64_t end = zclock_mono () + S_WAIT_MS;
+    do {
+        if (s_counters (client, c) == 0 && pass (c))
+            return true;
+        zclock_sleep (5);               /* polls what it waits for */
+    } while (zclock_mono () < end);
+    return false;
+}
+
+static bool
+s_one_each (const kh_counters_t *c)
+{
+    return c->clients == 1 && c->subscribers == 1;
+}
+
+static bool
+s_no_subscriber (const kh_counters_t *c)
+{
+    return c->clients == 1 && c->subscribers == 0;
+}
+
+/* [ITEMS] and [STATS] are checked as QUERY is and forwarded as [ITEMS|STATS][client
+   id][query]; the recorder's ROWS come back; a bad one is refused with its req and
+   never forwarded; they count against the client's queries in flight. */
+static void
+test_reads (s_rig_t *rig)
+{
+    kh_broker_stats_t before = s_stats (rig->broker);
+    msgpack_sbuffer q;
+    msgpack_sbuffer_init (&q);
+    kh_items_query_t items = { .req = 31, .hf = 2, .open = true };
+    kh_items_query_encode (&q, &items);
+    s_send2 (rig->client, KH_CMD_ITEMS, q.data, q.size);
+    zmsg_t *fwd = s_recv (rig->recorder, S_WAIT_MS);
+    zframe_t *body = s_frame (fwd, 2);
+    KH_CHECK ("an items query reaches the recorder as [ITEMS][client id][query]",
+              fwd && zmsg_size (fwd) == 3 && s_frame_is (fwd, 0, KH_CMD_ITEMS)
+              && s_frame_is (fwd, 1, S_CLIENT_ID) && body && zframe_size (body) == q.size
+              && memcmp (zframe_data (body), q.data, q.size) == 0, "%s",
+              fwd ? "wrong frames" : "nothing arrived");
+    kh_rows_writer_t *writer = kh_rows_writer_new (31);
+    kh_item_t item = { .id = { 7 }, .seq = 3, .type = "idea", .owner = "05162004" };
+    kh_rows_writer_add_item (writer, &item);
+    msgpack_sbuffer rows;
+    msgpack_sbuffer_init (&rows);
+    kh_rows_writer_finish (writer, false, 3, &rows);
+    kh_rows_writer_destroy (&writer);
+    const void *data [3] = { KH_REP_ROWS, S_CLIENT_ID, rows.data };
+    size_t sizes [3] = { 4, strlen (S_CLIENT_ID), rows.size };
+    s_send (rig->recorder, 3, data, sizes);
+    zmsg_t *reply = s_expect_reply (rig->client, KH_REP_ROWS,
+                                    "the recorder's items reach the client");
+    body = s_frame (reply, 1);
+    KH_CHECK ("items reach the client byte for byte", body && zframe_size (body) == rows.size
+              && memcmp (zframe_data (body), rows.data, rows.size) == 0, "differs");
+    zmsg_destroy (&reply);
+    zmsg_destroy (&fwd);
+
+    kh_error_reply_t err;
+    static const char bad_hf [] = "\x82\xa3req\x07\xa2hf\x06";
+    const void *bad [2] = { KH_CMD_ITEMS, bad_hf };
+    size_t bad_sizes [2] = { 5, sizeof bad_hf - 1 };
+    s_expect_error (rig, 2, bad, bad_sizes, KH_EQUERY, "a bad items query is QUERY", &err);
+    KH_CHECK ("a bad items query's ERROR echoes its req", err.req == 7 && !err.has_id,
+              "req %llu", (unsigned long long) err.req);
+    static const char bad_by [] = "\x82\xa3req\x08\xa2""by\xa4week";
+    bad [0] = KH_CMD_STATS;
+    bad [1] = bad_by;
+    bad_sizes [1] = sizeof bad_by - 1;
+    s_expect_error (rig, 2, bad, bad_sizes, KH_EQUERY, "a bad stats query is QUERY", &err);
+    KH_CHECK ("a bad stats query's ERROR echoes its req", err.req == 8, "req %llu",
+              (unsigned long long) err.req);
+    bad [1] = "\xc1";
+    bad_sizes [1] = 1;
+    s_expect_error (rig, 2, bad, bad_sizes, KH_EMALFORMED, "a stats query that is not "
+                    "msgpack is MALFORMED", NULL);
+    const void *one [1] = { KH_CMD_STATS };
+    size_t one_size [1] = { 5 };
+    s_expect_error (rig, 1, one, one_size, KH_EFRAMES, "STATS without a query is FRAMES",
+                    NULL);
+
+    msgpack_sbuffer_clear (&q);
+    kh_stats_query_t stats = { .req = 32, .by = "month" };
+    kh_stats_query_encode (&q, &stats);
+    s_send2 (rig->client, KH_CMD_STATS, q.data, q.size);
+    fwd = s_recv (rig->recorder, S_WAIT_MS);
+    body = s_frame (fwd, 2);
+    KH_CHECK ("a stats query reaches the recorder as [STATS][client id][query], the bad "
+              "ones never", fwd && zmsg_size (fwd) == 3 && s_frame_is (fwd, 0, KH_CMD_STATS)
+              && body && zframe_size (body) == q.size
+              && memcmp (zframe_data (body), q.data, q.size) == 0, "%s",
+              fwd ? "wrong frames" : "nothing arrived");
+    kh_broker_stats_t after = s_stats (rig->broker);
+    KH_CHECK ("items and stats queries are counted as queries",
+              after.queries == before.queries + 2, "%llu",
+              (unsigned long long) (after.queries - before.queries));
+    /* The stats query is in flight: KH_BROKER_QUERIES_MAX - 1 more fit, then none. */
+    zmsg_t *held [KH_BROKER_QUERIES_MAX] = { NULL };
+    for (int i = 0; i < KH_BROKER_QUERIES_MAX - 1; i++) {
+        s_send2 (rig->client, KH_CMD_STATS, q.data, q.size);
+        held [i] = s_recv (rig->recorder, S_WAIT_MS);
+    }
+    bad [1] = q.data;
+    bad_sizes [1] = q.size;
+    s_expect_error (rig, 2, bad, bad_sizes, KH_EUNAVAILABLE, "a stats query beyond the "
+                    "client's queries in flight is UNAVAILABLE", &err);
+    KH_CHECK ("UNAVAILABLE names the stats query's req", err.req == 32, "req %llu",
+              (unsigned long long) err.req);
+    /* Answer them all, so that the next test starts with none in flight. */
+    kh_stats_t none = { 0 };
+    msgpack_sbuffer_clear (&rows);
+    kh_stats_reply_encode (&rows, 32, &none);
+    data [2] = rows.data;
+    sizes [2] = rows.size;
+    for (int i = 0; i < KH_BROKER_QUERIES_MAX; i++) {
+        s_send (rig->recorder, 3, data, sizes);
+        reply = s_expect_reply (rig->client, KH_REP_ROWS, "a count reaches the client");
+        zmsg_destroy (&reply);
+        zmsg_destroy (&held [i]);
+    }
+    zmsg_destroy (&fwd);
+    msgpack_sbuffer_destroy (&rows);
+    msgpack_sbuffer_destroy (&q);
+}
+
+/* [COUNTERS] is answered by the broker: its connections, the recorder, head, what
+   it published and how fast, its errors. A broker of its own, so that nothing
+   counted before shows. */
+static void
+test_counters (void)
+{
+    s_rig_t rig;
+    s_side_start (&rig, 0, 0, 0, true);
+    zsock_t *sub = zsock_new_sub (rig.live_ep, "idea/");
+    kh_counters_t c;
+    KH_CHECK ("counters count the connections on the client and live endpoints",
+              s_counters_until (rig.client, &c, s_one_each), "clients %u subscribers %u",
+              c.clients, c.subscribers);
+    KH_CHECK ("counters of a broker without a recorder", !c.recorder_up && c.head == 0
+              && c.published == 0 && c.rate == 0 && c.errors == 0 && c.busy == 0
+              && c.audit_dropped == 0, "recorder %d head %llu", c.recorder_up,
+              (unsigned long long) c.head);
+    const void *bad [2] = { KH_CMD_COUNTERS, "\x81\xa3req\x00" };
+    size_t bad_sizes [2] = { 8, 6 };
+    s_expect_error (&rig, 2, bad, bad_sizes, KH_EQUERY, "COUNTERS with req 0 is QUERY", NULL);
+    s_link (&rig, 0);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    uint8_t id [KH_ID_SIZE];
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        s_publish_new (rig.client, &env, id);
+        zmsg_t *store = s_expect_store (rig.recorder, &env);
+        s_stored (rig.recorder, store, seq, false);
+        zmsg_t *ack = s_expect_reply (rig.client, KH_REP_ACK, "a stored publish is acked");
+        zmsg_destroy (&ack);
+        zmsg_destroy (&store);
+    }
+    KH_CHECK ("counters after three publishes in the first second",
+              s_counters (rig.client, &c) == 0 && c.recorder_up && c.head == 3
+              && c.published == 3 && c.rate == 3 && c.errors == 1, "published %llu rate "
+              "%llu errors %llu", (unsigned long long) c.published,
+              (unsigned long long) c.rate, (unsigned long long) c.errors);
+    s_tick (rig.broker, 2000);
+    KH_CHECK ("the rate is over the time since the start while that is under 10 s",
+              s_counters (rig.client, &c) == 0 && c.rate == 1 && c.uptime_ms == 2000,
+              "rate %llu uptime %llu", (unsigned long long) c.rate,
+              (unsigned long long) c.uptime_ms);
+    for (int i = 0; i < 10; i++)
+        s_tick (rig.broker, 1000);
+    KH_CHECK ("the rate is of the last 10 s", s_counters (rig.client, &c) == 0
+              && c.rate == 0 && c.published == 3, "rate %llu", (unsigned long long) c.rate);
+    zsock_destroy (&sub);
+    KH_CHECK ("a subscriber gone is counted no more",
+              s_counters_until (rig.client, &c, s_no_subscriber), "subscribers %u",
+              c.subscribers);
+    msgpack_sbuffer_destroy (&env);
+    s_rig_stop (&rig);
+}
+
 int
 main (void)
 {
@@ -1693,6 +1897,7 @@ main (void)
         test_commit_before_ack (&rig);
         test_bad_input (&rig);
         test_query (&rig);
+        test_reads (&rig);
         test_failed_and_garbage (&rig);
         test_resend (&rig);
         test_heartbeat (&rig);
@@ -1706,6 +1911,7 @@ main (void)
     s_rig_stop (&rig);
     test_pending_full ();
     test_busy ();
+    test_counters ();
     test_gone_while_calm ();
     test_senders ();
     test_slow_subscriber ();
