@@ -370,57 +370,190 @@ s_error_for (kh_client_t *self, uint64_t req)
     return err.code != KH_OK ? err.code : KH_EQUERY;
 }
 
-/* Reads the last reply as the answer to query req: a page of records into rows
-   (kh_rows_t) or of audit records (kh_audit_rows_t) as the kind of query asked.
-   Returns 0 with rows decoded, the hub's error code for an ERROR naming req, or -1
-   if it answers something else (or cannot be read). */
-typedef int (s_page_fn) (kh_client_t *self, uint64_t req, void *rows);
+/* ------------------------------------------------------------------- pages */
+
+/*  Three queries page through their answers alike (records, the audit, the
+    catalogue): ask with a cursor, hand each row of the ROWS to the caller's
+    callback, ask again from the page's next while more, until the callback stops or
+    max_rows came. A kind says what differs: the command, how the query is encoded
+    with req, limit and cursor set, how its page is decoded, released and handed on,
+    and which way the cursor goes (since_seq = next up, before = next down). */
+typedef union {
+    kh_rows_t       records;
+    kh_audit_rows_t audit;
+    kh_item_rows_t  items;
+} s_rows_t;
+
+/* What every page says beside its rows. */
+typedef struct {
+    uint64_t req;
+    bool     more;
+    uint64_t next;
+    uint32_t count;
+} s_head_t;
+
+typedef void (s_any_fn) (void);         /* the caller's callback, of the kind's type */
+
+typedef struct {
+    const char *command;
+    bool        down;                   /* the cursor goes down (before = next) */
+    int  (*encode) (msgpack_sbuffer *out, const void *query, uint64_t req, uint32_t limit,
+                    uint64_t cursor);
+    int  (*decode) (const void *data, size_t size, s_rows_t *rows, s_head_t *head,
+                    kh_problem_t *why);
+    void (*release) (s_rows_t *rows);
+    int  (*deliver) (const s_rows_t *rows, uint32_t i, s_any_fn *callback, void *arg);
+} s_kind_t;
 
 static int
-s_read_page (kh_client_t *self, uint64_t req, void *rows)
+s_records_encode (msgpack_sbuffer *out, const void *query, uint64_t req, uint32_t limit,
+                  uint64_t cursor)
 {
-    kh_problem_t why;
-    size_t size;
-    const void *body = kh__body (&self->reply, &size);
-    kh_rows_t *page = (kh_rows_t *) rows;
-    if (!s_is (self, KH_REP_ROWS))
-        return s_error_for (self, req);
-    if (kh_rows_decode (body, size, page, &why))
-        return -1;
-    if (page->req == req)
-        return 0;
-    kh_rows_release (page);
-    return -1;
+    kh_query_t q = *(const kh_query_t *) query;
+    q.req = req;
+    q.limit = limit;
+    q.since_seq = cursor;
+    return kh_query_encode (out, &q);
 }
 
 static int
-s_read_audit_page (kh_client_t *self, uint64_t req, void *rows)
+s_records_decode (const void *data, size_t size, s_rows_t *rows, s_head_t *head,
+                  kh_problem_t *why)
 {
+    int rc = kh_rows_decode (data, size, &rows->records, why);
+    *head = (s_head_t) { rows->records.req, rows->records.more, rows->records.next,
+                         rows->records.count };
+    return rc;
+}
+
+static void
+s_records_release (s_rows_t *rows)
+{
+    kh_rows_release (&rows->records);
+}
+
+static int
+s_records_deliver (const s_rows_t *rows, uint32_t i, s_any_fn *callback, void *arg)
+{
+    return ((kh_record_fn *) callback) (&rows->records.rows [i], arg);
+}
+
+static const s_kind_t s_records = { KH_CMD_QUERY, false, s_records_encode,
+                                    s_records_decode, s_records_release,
+                                    s_records_deliver };
+
+static int
+s_audit_encode (msgpack_sbuffer *out, const void *query, uint64_t req, uint32_t limit,
+                uint64_t cursor)
+{
+    kh_audit_query_t q = *(const kh_audit_query_t *) query;
+    q.req = req;
+    q.limit = limit;
+    q.since_seq = cursor;
+    return kh_audit_query_encode (out, &q);
+}
+
+static int
+s_audit_decode (const void *data, size_t size, s_rows_t *rows, s_head_t *head,
+                kh_problem_t *why)
+{
+    int rc = kh_audit_rows_decode (data, size, &rows->audit, why);
+    *head = (s_head_t) { rows->audit.req, rows->audit.more, rows->audit.next,
+                         rows->audit.count };
+    return rc;
+}
+
+static void
+s_audit_release (s_rows_t *rows)
+{
+    kh_audit_rows_release (&rows->audit);
+}
+
+static int
+s_audit_deliver (const s_rows_t *rows, uint32_t i, s_any_fn *callback, void *arg)
+{
+    return ((kh_audit_fn *) callback) (&rows->audit.rows [i], arg);
+}
+
+static const s_kind_t s_audit = { KH_CMD_AUDIT, false, s_audit_encode, s_audit_decode,
+                                  s_audit_release, s_audit_deliver };
+
+static int
+s_items_encode (msgpack_sbuffer *out, const void *query, uint64_t req, uint32_t limit,
+                uint64_t cursor)
+{
+    kh_items_query_t q = *(const kh_items_query_t *) query;
+    q.req = req;
+    q.limit = limit;
+    q.before = cursor;
+    return kh_items_query_encode (out, &q);
+}
+
+static int
+s_items_decode (const void *data, size_t size, s_rows_t *rows, s_head_t *head,
+                kh_problem_t *why)
+{
+    int rc = kh_item_rows_decode (data, size, &rows->items, why);
+    *head = (s_head_t) { rows->items.req, rows->items.more, rows->items.next,
+                         rows->items.count };
+    return rc;
+}
+
+static void
+s_items_release (s_rows_t *rows)
+{
+    kh_item_rows_release (&rows->items);
+}
+
+static int
+s_items_deliver (const s_rows_t *rows, uint32_t i, s_any_fn *callback, void *arg)
+{
+    return ((kh_item_fn *) callback) (&rows->items.rows [i], arg);
+}
+
+static const s_kind_t s_items = { KH_CMD_ITEMS, true, s_items_encode, s_items_decode,
+                                  s_items_release, s_items_deliver };
+
+/* Reads the last reply as the answer to req (a question whose answer read reads,
+   with ctx). Returns 0 with the answer read, the hub's error code for an ERROR
+   naming req, or -1 if it answers something else (or cannot be read). */
+typedef int (s_answer_fn) (kh_client_t *self, uint64_t req, void *ctx);
+
+/* Where a page goes: the kind that reads it, its rows and head. */
+typedef struct {
+    const s_kind_t *kind;
+    s_rows_t       *rows;
+    s_head_t        head;
+} s_page_t;
+
+static int
+s_read_page (kh_client_t *self, uint64_t req, void *ctx)
+{
+    s_page_t *page = (s_page_t *) ctx;
     kh_problem_t why;
     size_t size;
     const void *body = kh__body (&self->reply, &size);
-    kh_audit_rows_t *page = (kh_audit_rows_t *) rows;
     if (!s_is (self, KH_REP_ROWS))
         return s_error_for (self, req);
-    if (kh_audit_rows_decode (body, size, page, &why))
+    if (page->kind->decode (body, size, page->rows, &page->head, &why))
         return -1;
-    if (page->req == req)
+    if (page->head.req == req)
         return 0;
-    kh_audit_rows_release (page);
+    page->kind->release (page->rows);
     return -1;
 }
 
-/* Sends [command][self->buf], a query whose req is req, and waits up to timeout_ms
-   for its answer, read by read into rows. Returns 0 (rows decoded), the hub's code,
-   KH_ETIMEOUT or KH_EIO. */
+/* Sends [command][self->buf], a question whose req is req, and waits up to
+   timeout_ms for its answer, read by read with ctx. Returns 0 (answer read), the
+   hub's code, KH_ETIMEOUT or KH_EIO. */
 static int
 s_ask (kh_client_t *self, const char *command, uint64_t req, int timeout_ms,
-       s_page_fn *read, void *rows)
+       s_answer_fn *read, void *ctx)
 {
     int rc = s_send (self, command, self->buf.data, self->buf.size);
     int64_t deadline = kh__deadline (timeout_ms);
     while (rc == 0 && (rc = s_recv (self, deadline)) == 0) {
-        rc = read (self, req, rows);
+        rc = read (self, req, ctx);
         if (rc >= 0)
             return rc;
         rc = 0;
@@ -428,30 +561,65 @@ s_ask (kh_client_t *self, const char *command, uint64_t req, int timeout_ms,
     return rc;
 }
 
+/* Asks for one page of query as kind: cursor and limit as given, req new. Returns
+   0 with rows and head read, or a code as s_ask. */
+static int
+s_page (kh_client_t *self, const s_kind_t *kind, const void *query, uint32_t limit,
+        uint64_t cursor, int timeout_ms, s_rows_t *rows, s_head_t *head)
+{
+    memset (rows, 0, sizeof *rows);
+    uint64_t req = ++self->next_req;
+    msgpack_sbuffer_clear (&self->buf);
+    if (kind->encode (&self->buf, query, req, limit, cursor))
+        return KH_ENOMEM;
+    s_page_t page = { kind, rows, { 0 } };
+    int rc = s_ask (self, kind->command, req, timeout_ms, s_read_page, &page);
+    *head = page.head;
+    return rc;
+}
+
 int
 kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms, kh_rows_t *rows)
 {
     assert (self && query && rows);
-    memset (rows, 0, sizeof *rows);
-    query->req = ++self->next_req;
-    msgpack_sbuffer_clear (&self->buf);
-    if (kh_query_encode (&self->buf, query))
-        return KH_ENOMEM;
-    return s_ask (self, KH_CMD_QUERY, query->req, timeout_ms, s_read_page, rows);
+    s_rows_t page;
+    s_head_t head;
+    int rc = s_page (self, &s_records, query, query->limit, query->since_seq, timeout_ms,
+                     &page, &head);
+    query->req = self->next_req;
+    *rows = page.records;
+    return rc;
 }
 
-/* Hands the page's rows to callback, counting them in *delivered, until the
-   callback stops or max_rows is reached. Returns true if the query should stop. */
-static bool
-s_deliver_page (const kh_rows_t *rows, uint64_t max_rows, uint64_t *delivered,
-                kh_record_fn *callback, void *arg)
+/* Pages through query as kind from cursor, handing every row to callback, until no
+   more match, the callback stops, or max_rows (0: no limit) were delivered. Returns
+   0, a code as s_ask, or KH_EMALFORMED for a page whose next does not move on. */
+static int
+s_paged (kh_client_t *self, const s_kind_t *kind, const void *query, uint64_t cursor,
+         uint64_t max_rows, int timeout_ms, s_any_fn *callback, void *arg)
 {
-    for (uint32_t i = 0; i < rows->count; i++) {
-        (*delivered)++;
-        if (callback (&rows->rows [i], arg) || (max_rows && *delivered >= max_rows))
-            return true;
+    for (uint64_t delivered = 0; ; ) {
+        uint64_t left = max_rows ? max_rows - delivered : 0;
+        uint32_t limit = left && left < KH_QUERY_PAGE_MAX ? (uint32_t) left
+                                                          : KH_QUERY_PAGE_MAX;
+        s_rows_t rows;
+        s_head_t head;
+        int rc = s_page (self, kind, query, limit, cursor, timeout_ms, &rows, &head);
+        if (rc)
+            return rc;
+        bool stop = false;
+        for (uint32_t i = 0; i < head.count && !stop; i++)
+            stop = kind->deliver (&rows, i, callback, arg)
+                || (max_rows && ++delivered >= max_rows);
+        kind->release (&rows);
+        if (stop || !head.more)
+            return 0;
+        /* A page that does not move on: not a kreishub hub. */
+        if (kind->down ? head.next == 0 || (cursor && head.next >= cursor)
+                       : head.next <= cursor)
+            return KH_EMALFORMED;
+        cursor = head.next;
     }
-    return false;
 }
 
 int
@@ -460,41 +628,8 @@ kh_client_query (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
 {
     if (!self || !query || !callback)
         return KH_EINVAL;
-    kh_query_t q = *query;
-    uint64_t delivered = 0;
-    for (;;) {
-        uint64_t left = max_rows ? max_rows - delivered : 0;
-        q.limit = left && left < KH_QUERY_PAGE_MAX ? (uint32_t) left : KH_QUERY_PAGE_MAX;
-        kh_rows_t rows;
-        int rc = kh__client_page (self, &q, timeout_ms, &rows);
-        if (rc)
-            return rc;
-        bool stop = s_deliver_page (&rows, max_rows, &delivered, callback, arg);
-        bool more = rows.more;
-        uint64_t next = rows.next;
-        kh_rows_release (&rows);
-        if (stop || !more)
-            return 0;
-        if (next <= q.since_seq)        /* a page that does not advance: not a hub */
-            return KH_EMALFORMED;
-        q.since_seq = next;
-    }
-}
-
-/* ------------------------------------------------------------------- audit */
-
-/* Asks for one page of the audit query (its req is set here) and waits up to
-   timeout_ms for the ROWS that answer it, as kh__client_page does for a query. */
-static int
-s_audit_page (kh_client_t *self, kh_audit_query_t *query, int timeout_ms,
-              kh_audit_rows_t *rows)
-{
-    memset (rows, 0, sizeof *rows);
-    query->req = ++self->next_req;
-    msgpack_sbuffer_clear (&self->buf);
-    if (kh_audit_query_encode (&self->buf, query))
-        return KH_ENOMEM;
-    return s_ask (self, KH_CMD_AUDIT, query->req, timeout_ms, s_read_audit_page, rows);
+    return s_paged (self, &s_records, query, query->since_seq, max_rows, timeout_ms,
+                    (s_any_fn *) callback, arg);
 }
 
 int
@@ -503,24 +638,86 @@ kh_client_audit (kh_client_t *self, const kh_audit_query_t *query, uint64_t max_
 {
     if (!self || !query || !callback)
         return KH_EINVAL;
-    kh_audit_query_t q = *query;
-    for (uint64_t delivered = 0; ; ) {
-        uint64_t left = max_rows ? max_rows - delivered : 0;
-        q.limit = left && left < KH_QUERY_PAGE_MAX ? (uint32_t) left : KH_QUERY_PAGE_MAX;
-        kh_audit_rows_t rows;
-        int rc = s_audit_page (self, &q, timeout_ms, &rows);
-        if (rc)
-            return rc;
-        bool stop = false;
-        for (uint32_t i = 0; i < rows.count && !stop; i++)
-            stop = callback (&rows.rows [i], arg) || (max_rows && ++delivered >= max_rows);
-        bool more = rows.more;
-        uint64_t next = rows.next;
-        kh_audit_rows_release (&rows);
-        if (stop || !more)
-            return 0;
-        if (next <= q.since_seq)        /* a page that does not advance: not a hub */
-            return KH_EMALFORMED;
-        q.since_seq = next;
-    }
+    return s_paged (self, &s_audit, query, query->since_seq, max_rows, timeout_ms,
+                    (s_any_fn *) callback, arg);
+}
+
+int
+kh_client_items (kh_client_t *self, const kh_items_query_t *query, uint64_t max_rows,
+                 int timeout_ms, kh_item_fn *callback, void *arg)
+{
+    if (!self || !query || !callback)
+        return KH_EINVAL;
+    return s_paged (self, &s_items, query, 0, max_rows, timeout_ms, (s_any_fn *) callback,
+                    arg);
+}
+
+/* ------------------------------------------------------------------- stats */
+
+/* Reads the last reply as the count answering req into *ctx (a kh_stats_t **). */
+static int
+s_read_stats (kh_client_t *self, uint64_t req, void *ctx)
+{
+    kh_stats_t **stats_p = (kh_stats_t **) ctx;
+    kh_problem_t why;
+    size_t size;
+    const void *body = kh__body (&self->reply, &size);
+    uint64_t got = 0;
+    if (!s_is (self, KH_REP_ROWS))
+        return s_error_for (self, req);
+    if (kh_stats_reply_decode (body, size, &got, stats_p, &why))
+        return -1;
+    if (got == req)
+        return 0;
+    kh_stats_destroy (stats_p);
+    return -1;
+}
+
+int
+kh_client_stats (kh_client_t *self, const kh_stats_query_t *query, int timeout_ms,
+                 kh_stats_t **stats_p)
+{
+    if (stats_p)
+        *stats_p = NULL;
+    if (!self || !query || !stats_p)
+        return KH_EINVAL;
+    kh_stats_query_t q = *query;
+    q.req = ++self->next_req;
+    msgpack_sbuffer_clear (&self->buf);
+    if (kh_stats_query_encode (&self->buf, &q))
+        return KH_ENOMEM;
+    return s_ask (self, KH_CMD_STATS, q.req, timeout_ms, s_read_stats, stats_p);
+}
+
+/* ---------------------------------------------------------------- counters */
+
+/* Reads the last reply as the counters answering req into *ctx (a kh_counters_t);
+   an ERROR naming req, or no id and no query (a refusal of whoever we are, as for
+   a ping), is the answer too. */
+static int
+s_read_counters (kh_client_t *self, uint64_t req, void *ctx)
+{
+    kh_problem_t why;
+    size_t size;
+    const void *body = kh__body (&self->reply, &size);
+    uint64_t got = 0;
+    if (s_is (self, KH_REP_COUNTERS))
+        return kh_counters_decode (body, size, &got, (kh_counters_t *) ctx, &why) == 0
+            && got == req ? 0 : -1;
+    int rc = s_error_for (self, req);
+    if (rc < 0)
+        rc = s_error_for (self, 0);
+    return rc >= 0 && self->last_error.has_id ? -1 : rc;
+}
+
+int
+kh_client_counters (kh_client_t *self, int timeout_ms, kh_counters_t *counters)
+{
+    if (!self || !counters)
+        return KH_EINVAL;
+    uint64_t req = ++self->next_req;
+    msgpack_sbuffer_clear (&self->buf);
+    if (kh_counters_query_encode (&self->buf, req))
+        return KH_ENOMEM;
+    return s_ask (self, KH_CMD_COUNTERS, req, timeout_ms, s_read_counters, counters);
 }

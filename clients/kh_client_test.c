@@ -186,6 +186,142 @@ s_test_query (kh_fake_hub_t *hub, kh_client_t *client)
               rc == KH_EQUERY && err->code == KH_EQUERY && *err->reason, "rc %d", rc);
 }
 
+
+/* Collects the items a catalogue query delivers: their seqs and last_seqs. */
+typedef struct {
+    uint64_t seqs [64];
+    uint64_t lasts [64];
+    uint8_t  ids [64][KH_ID_SIZE];
+    char     titles [64][16];
+    size_t   count;
+} s_items_seen_t;
+
+static int
+s_collect_item (const kh_item_t *item, void *arg)
+{
+    s_items_seen_t *seen = (s_items_seen_t *) arg;
+    if (seen->count < 64) {
+        seen->seqs [seen->count] = item->seq;
+        seen->lasts [seen->count] = item->last_seq;
+        memcpy (seen->ids [seen->count], item->id, KH_ID_SIZE);
+        kh_item_field (item, "title", seen->titles [seen->count], 16);
+        seen->count++;
+    }
+    return 0;
+}
+
+/* Counts the records a query delivers. */
+static int
+s_count (const kh_record_t *rec, void *arg)
+{
+    (*(size_t *) arg)++;
+    return 0;
+}
+
+/* The catalogue pages down by last activity; the query's new filters reach the hub;
+   a count and the counters come back. */
+static void
+s_test_reads (kh_fake_hub_t *hub, kh_client_t *client)
+{
+    uint64_t base = 0;
+    kh_client_ping (client, 2000, &base, NULL);
+    uint64_t a = kh_fake_hub_add (hub, "offer", "05162004");
+    uint64_t b = kh_fake_hub_add (hub, "request", "05162008");
+    uint64_t c = kh_fake_hub_add (hub, "offer", "05166012");
+    uint64_t note = kh_fake_hub_about (hub, a);
+    KH_CHECK ("the fake hub stores messages about items", a == base + 1 && note == base + 4,
+              "a %llu note %llu", (unsigned long long) a, (unsigned long long) note);
+    static s_items_seen_t seen;
+    kh_items_query_t items;
+    memset (&items, 0, sizeof items);
+    kh_problem_t why;
+    kh_query_t owners;              /* to build the lists with the library's checks */
+    memset (&owners, 0, sizeof owners);
+    int rc = kh_client_items (client, &items, 0, 2000, s_collect_item, &seen);
+    /* Every idea of the earlier tests is an item too: only the last four count. */
+    KH_CHECK ("the catalogue pages down by last activity, newest first",
+              rc == 0 && seen.count >= 3 && seen.seqs [0] == a && seen.lasts [0] == note
+              && seen.seqs [1] == c && seen.seqs [2] == b, "rc %d items %zu first %llu",
+              rc, seen.count, (unsigned long long) seen.seqs [0]);
+    bool down = true;
+    for (size_t i = 1; i < seen.count; i++)
+        down &= seen.lasts [i] < seen.lasts [i - 1];
+    KH_CHECK ("every item once, across pages (of 3), by last activity", down
+              && seen.count > 30, "%zu items", seen.count);
+    char title [16];
+    snprintf (title, sizeof title, "record %llu", (unsigned long long) c);
+    KH_CHECK ("an item's fields read as text", strcmp (seen.titles [1], title) == 0, "'%s'",
+              seen.titles [1]);
+    uint8_t ref [KH_ID_SIZE];
+    memcpy (ref, seen.ids [0], KH_ID_SIZE);
+    memset (&seen, 0, sizeof seen);
+    rc = kh_client_items (client, &items, 2, 2000, s_collect_item, &seen);
+    KH_CHECK ("the catalogue stops after max_rows", rc == 0 && seen.count == 2, "rc %d %zu",
+              rc, seen.count);
+    memset (&seen, 0, sizeof seen);
+    snprintf (items.type [0], sizeof items.type [0], "offer");
+    items.type_count = 1;
+    kh_query_add_from (&owners, "05162*", &why);
+    memcpy (items.from, owners.from, sizeof items.from);
+    items.from_count = owners.from_count;
+    rc = kh_client_items (client, &items, 0, 2000, s_collect_item, &seen);
+    KH_CHECK ("the catalogue filters by type and owner region",
+              rc == 0 && seen.count == 1 && seen.seqs [0] == a, "rc %d %zu", rc, seen.count);
+    items.hf = 9;
+    rc = kh_client_items (client, &items, 0, 2000, s_collect_item, &seen);
+    KH_CHECK ("a catalogue query the hub refuses returns QUERY",
+              rc == KH_EQUERY && kh_client_last_error (client)->code == KH_EQUERY, "rc %d", rc);
+
+    kh_query_t query;
+    memset (&query, 0, sizeof query);
+    size_t count = 0;
+    kh_query_add_type (&query, "offer", &why);
+    kh_query_add_type (&query, "request", &why);
+    query.since_seq = a;
+    rc = kh_client_query (client, &query, 0, 2000, s_count, &count);
+    KH_CHECK ("a query with a list of types", rc == 0 && count == 3, "rc %d %zu", rc, count);
+    memset (&query, 0, sizeof query);
+    query.has_ref = true;
+    memcpy (query.ref, ref, KH_ID_SIZE);
+    count = 0;
+    rc = kh_client_query (client, &query, 0, 2000, s_count, &count);
+    KH_CHECK ("a query of one item: itself and what is about it", rc == 0 && count == 2,
+              "rc %d %zu", rc, count);
+    count = 0;
+    query.since_ts = 1;
+    query.until_ts = kh_now_ms () + 60000;
+    strcpy (query.search, "record");
+    query.has_ref = false;
+    query.since_seq = a;
+    rc = kh_client_query (client, &query, 0, 2000, s_count, &count);
+    KH_CHECK ("a query with publication-time bounds and a search", rc == 0 && count == 3,
+              "rc %d %zu", rc, count);
+
+    kh_stats_query_t sq;
+    memset (&sq, 0, sizeof sq);
+    snprintf (sq.by, sizeof sq.by, "type");
+    kh_stats_t *stats = NULL;
+    rc = kh_client_stats (client, &sq, 2000, &stats);
+    KH_CHECK ("a count by type", rc == 0 && stats && stats->count == 4
+              && strcmp (stats->rows [0].key, "comment") == 0 && stats->rows [0].items == 0
+              && strcmp (stats->rows [2].key, "offer") == 0 && stats->rows [2].items == 2
+              && stats->messages == base + 4 && stats->items == base + 3
+              && stats->head == base + 4, "rc %d groups %zu", rc, stats ? stats->count : 0);
+    kh_stats_destroy (&stats);
+    snprintf (sq.by, sizeof sq.by, "week");
+    rc = kh_client_stats (client, &sq, 2000, &stats);
+    KH_CHECK ("a count by an unknown grouping is refused QUERY", rc == KH_EQUERY && !stats,
+              "rc %d", rc);
+    kh_counters_t counters;
+    rc = kh_client_counters (client, 2000, &counters);
+    KH_CHECK ("the counters come back", rc == 0 && counters.head == base + 4
+              && counters.recorder_up && counters.uptime_ms == 1234 && counters.busy == 1,
+              "rc %d head %llu", rc, (unsigned long long) counters.head);
+    KH_CHECK ("the reads refuse no client", kh_client_counters (NULL, 10, &counters) == KH_EINVAL
+              && kh_client_stats (client, NULL, 10, &stats) == KH_EINVAL
+              && kh_client_items (client, &items, 0, 10, NULL, NULL) == KH_EINVAL, "accepted");
+}
+
 int
 main (void)
 {
@@ -204,6 +340,7 @@ main (void)
         s_test_publish (&hub, client);
         s_test_pipelined (client);
         s_test_query (&hub, client);
+        s_test_reads (&hub, client);
     }
     kh_client_destroy (&client);
     kh_client_destroy (&client);

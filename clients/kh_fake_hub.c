@@ -11,6 +11,10 @@ typedef struct {
     char         type [KH_TYPE_MAX + 1];
     char         from [KH_AGS_MAX + 1];
     uint8_t      id [KH_ID_SIZE];
+    uint64_t     ts;                    /* the envelope's */
+    char         title [KH_TITLE_BYTES + 1];
+    bool         has_ref;               /* about an item: its id */
+    uint8_t      ref [KH_ID_SIZE];
     zchunk_t    *msg;                   /* the envelope */
 } s_rec_t;
 
@@ -56,6 +60,10 @@ s_store (s_fake_t *self, const kh_envelope_t *env, const void *data, size_t size
     snprintf (rec->type, sizeof rec->type, "%s", env->type);
     snprintf (rec->from, sizeof rec->from, "%s", env->from);
     memcpy (rec->id, env->id, KH_ID_SIZE);
+    rec->ts = env->ts;
+    snprintf (rec->title, sizeof rec->title, "%s", env->title);
+    rec->has_ref = env->has_ref;
+    memcpy (rec->ref, env->ref, KH_ID_SIZE);
     rec->msg = zchunk_new (data, size);
     for (size_t i = self->count - 1; i-- > 0; ) {
         const s_rec_t *p = &self->recs [i];
@@ -199,14 +207,26 @@ s_on_publish (s_fake_t *self, zframe_t *client, zframe_t *body)
     s_reply_ack (self, client, env.id, rec->info.seq, dup);
 }
 
-/* True if rec matches the query's bounds and filters. */
+/* True if rec is the item id or about it. */
+static bool
+s_about (const s_rec_t *rec, const uint8_t *id)
+{
+    return memcmp (rec->id, id, KH_ID_SIZE) == 0
+        || (rec->has_ref && memcmp (rec->ref, id, KH_ID_SIZE) == 0);
+}
+
+/* True if rec matches the query's bounds and filters; a search is a substring of
+   the title here (the store searches words in every text). */
 static bool
 s_matches (const s_rec_t *rec, const kh_query_t *q)
 {
     return rec->info.seq >= q->since_seq
         && (!q->until_seq || rec->info.seq <= q->until_seq)
         && rec->info.at >= q->since_at && (!q->until_at || rec->info.at <= q->until_at)
-        && kh_query_wants_type (q, rec->type) && kh_query_wants_from (q, rec->from);
+        && rec->ts >= q->since_ts && (!q->until_ts || rec->ts <= q->until_ts)
+        && kh_query_wants_type (q, rec->type) && kh_query_wants_from (q, rec->from)
+        && (!q->has_ref || s_about (rec, q->ref))
+        && (!q->search [0] || strstr (rec->title, q->search));
 }
 
 static void
@@ -244,6 +264,163 @@ s_on_query (s_fake_t *self, zframe_t *client, zframe_t *body)
     s_reply (self, client, "ROWS");
 }
 
+/* ------------------------------------------------------------------ reads */
+
+/* The item that rec (an item) is now: its messages counted, its title its fields. */
+static kh_item_t
+s_item_of (s_fake_t *self, const s_rec_t *rec, msgpack_sbuffer *fields)
+{
+    kh_item_t item = { .seq = rec->info.seq, .ts = rec->ts, .status = "proposed",
+                       .status_seq = rec->info.seq, .status_ts = rec->ts };
+    memcpy (item.id, rec->id, KH_ID_SIZE);
+    snprintf (item.type, sizeof item.type, "%s", rec->type);
+    snprintf (item.owner, sizeof item.owner, "%s", rec->from);
+    for (size_t i = 0; i < self->count; i++)
+        if (s_about (&self->recs [i], rec->id)) {
+            item.messages++;
+            item.last_seq = self->recs [i].info.seq;
+            item.last_ts = self->recs [i].ts;
+        }
+    msgpack_packer pk;
+    msgpack_sbuffer_clear (fields);
+    msgpack_packer_init (&pk, fields, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "title", 5);
+    msgpack_pack_str_with_body (&pk, rec->title, strlen (rec->title));
+    item.fields = (const uint8_t *) fields->data;
+    item.fields_size = fields->size;
+    return item;
+}
+
+/* True if the item matches the catalogue query (its types, owners, stage, id,
+   search as a substring of the title; the rest is the store's). */
+static bool
+s_item_matches (const kh_item_t *item, const s_rec_t *rec, const kh_items_query_t *q)
+{
+    kh_query_t owners = { .from_count = q->from_count };
+    memcpy (owners.from, q->from, sizeof owners.from);
+    bool type = q->type_count == 0;
+    for (size_t i = 0; i < q->type_count; i++)
+        type |= streq (q->type [i], item->type);
+    return type && kh_query_wants_from (&owners, item->owner)
+        && (!q->has_id || memcmp (q->id, item->id, KH_ID_SIZE) == 0)
+        && (!q->before || item->last_seq < q->before)
+        && (!q->search [0] || strstr (rec->title, q->search));
+}
+
+/* [ITEMS][query]: the items by last activity, newest first, a page at a time. */
+static void
+s_on_items (s_fake_t *self, zframe_t *client, zframe_t *body)
+{
+    self->queries++;
+    kh_items_query_t q;
+    kh_problem_t why;
+    if (kh_items_query_decode (zframe_data (body), zframe_size (body), &q, &why)) {
+        s_reply_error (self, client, NULL, q.req, why.code, why.reason);
+        return;
+    }
+    uint32_t limit = q.limit < (uint32_t) self->page_rows ? q.limit : (uint32_t) self->page_rows;
+    kh_rows_writer_t *writer = kh_rows_writer_new (q.req);
+    msgpack_sbuffer fields;
+    msgpack_sbuffer_init (&fields);
+    bool more = false;
+    uint64_t next = q.before, below = q.before ? q.before : UINT64_MAX;
+    /* Newest activity first: pick the matching item of the highest last_seq below,
+       again and again (a fake's few records make that cheap enough). */
+    while (!more) {
+        const s_rec_t *best = NULL;
+        uint64_t best_last = 0;
+        for (size_t i = 0; i < self->count; i++) {
+            const s_rec_t *rec = &self->recs [i];
+            if (!kh_schema_type_item (rec->type))
+                continue;
+            kh_item_t item = s_item_of (self, rec, &fields);
+            if (item.last_seq < below && item.last_seq > best_last
+            &&  s_item_matches (&item, rec, &q)) {
+                best = rec;
+                best_last = item.last_seq;
+            }
+        }
+        if (!best)
+            break;
+        if (kh_rows_writer_count (writer) == limit) {
+            more = true;
+            break;
+        }
+        kh_item_t item = s_item_of (self, best, &fields);
+        kh_rows_writer_add_item (writer, &item);
+        next = below = item.last_seq;
+    }
+    msgpack_sbuffer_clear (&self->buf);
+    kh_rows_writer_finish (writer, more, next, &self->buf);
+    kh_rows_writer_destroy (&writer);
+    msgpack_sbuffer_destroy (&fields);
+    s_reply (self, client, "ROWS");
+}
+
+/* [STATS][query]: totals, and groups by type (the other groupings are the store's:
+   the fake gives the totals alone for them). */
+static void
+s_on_stats (s_fake_t *self, zframe_t *client, zframe_t *body)
+{
+    self->queries++;
+    kh_stats_query_t q;
+    kh_problem_t why;
+    if (kh_stats_query_decode (zframe_data (body), zframe_size (body), &q, &why)) {
+        s_reply_error (self, client, NULL, q.req, why.code, why.reason);
+        return;
+    }
+    kh_query_t filter = { .since_ts = q.since_ts, .until_ts = q.until_ts,
+                          .type_count = q.type_count, .from_count = q.from_count };
+    memcpy (filter.type, q.type, sizeof filter.type);
+    memcpy (filter.from, q.from, sizeof filter.from);
+    kh_stats_row_t rows [KH_TYPE_MAX * 2];
+    kh_stats_t stats = { .head = self->count, .store_bytes = 4096, .rows = rows };
+    for (size_t t = 0; t < kh_schema_type_count (); t++) {
+        kh_stats_row_t row = { .key = "" };
+        snprintf (row.key, sizeof row.key, "%s", kh_schema_type_name (t));
+        for (size_t i = 0; i < self->count; i++)
+            if (streq (self->recs [i].type, row.key) && s_matches (&self->recs [i], &filter)) {
+                row.messages++;
+                row.items += kh_schema_type_item (row.key);
+            }
+        stats.messages += row.messages;
+        stats.items += row.items;
+        if (row.messages && streq (q.by, "type"))
+            rows [stats.count++] = row;
+    }
+    /* by key: the schema's order is not the alphabet's */
+    for (size_t i = 1; i < stats.count; i++)
+        for (size_t j = i; j > 0 && strcmp (rows [j - 1].key, rows [j].key) > 0; j--) {
+            kh_stats_row_t swap = rows [j];
+            rows [j] = rows [j - 1];
+            rows [j - 1] = swap;
+        }
+    msgpack_sbuffer_clear (&self->buf);
+    kh_stats_reply_encode (&self->buf, q.req, &stats);
+    s_reply (self, client, "ROWS");
+}
+
+/* [COUNTERS][{req}]: made-up counters, but the head and subscriptions. */
+static void
+s_on_counters (s_fake_t *self, zframe_t *client, zframe_t *body)
+{
+    uint64_t req = 0;
+    kh_problem_t why;
+    if (kh_counters_query_decode (zframe_data (body), zframe_size (body), &req, &why)) {
+        s_reply_error (self, client, NULL, req, why.code, why.reason);
+        return;
+    }
+    kh_counters_t counters = { .uptime_ms = 1234, .clients = 1,
+                               .subscribers = (uint32_t) self->subs_count,
+                               .recorder_up = true, .head = self->count,
+                               .published = self->count, .rate = 2, .errors = 3,
+                               .busy = 1, .audit_dropped = 0 };
+    msgpack_sbuffer_clear (&self->buf);
+    kh_counters_encode (&self->buf, req, &counters);
+    s_reply (self, client, "COUNTERS");
+}
+
 static void
 s_on_client (s_fake_t *self)
 {
@@ -261,6 +438,15 @@ s_on_client (s_fake_t *self)
     else
     if (command && streq (command, "QUERY") && body)
         s_on_query (self, client, body);
+    else
+    if (command && streq (command, "ITEMS") && body)
+        s_on_items (self, client, body);
+    else
+    if (command && streq (command, "STATS") && body)
+        s_on_stats (self, client, body);
+    else
+    if (command && streq (command, "COUNTERS") && body)
+        s_on_counters (self, client, body);
     else
     if (command && streq (command, "PING")) {
         msgpack_sbuffer_clear (&self->buf);
@@ -309,6 +495,35 @@ s_cmd_add (s_fake_t *self, const char *type, const char *from)
     zstr_sendf (self->pipe, "%zu", ok ? self->count : 0);
 }
 
+/* "ABOUT" seq: stores a comment of 05162004 about the item at seq (text "about
+   <seq>"); answers its seq, or 0. */
+static void
+s_cmd_about (s_fake_t *self, uint64_t item)
+{
+    kh_builder_t *builder = kh_builder_new ("comment");
+    char ref [KH_ID_STR_SIZE], text [32];
+    if (item >= 1 && item <= self->count)
+        kh_id_format (self->recs [item - 1].id, ref);
+    else
+        snprintf (ref, sizeof ref, "none");
+    snprintf (text, sizeof text, "about %llu", (unsigned long long) item);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init (&env);
+    kh_problem_t why;
+    kh_envelope_t e;
+    bool ok = builder && kh_builder_set (builder, "ref", ref, &why) == 0
+           && kh_builder_set (builder, "text", text, &why) == 0
+           && kh_builder_pack (builder, id, "05162004", kh_now_ms (), &env, &why) == 0
+           && kh_envelope_check (env.data, env.size, &e, NULL, &why) == 0;
+    if (ok)
+        s_store (self, &e, env.data, env.size);
+    msgpack_sbuffer_destroy (&env);
+    kh_builder_destroy (&builder);
+    zstr_sendf (self->pipe, "%zu", ok ? self->count : 0);
+}
+
 static void
 s_on_pipe (s_fake_t *self)
 {
@@ -320,6 +535,8 @@ s_on_pipe (s_fake_t *self)
         zstr_sendx (self->pipe, self->client, self->live, NULL);
     else if (streq (cmd, "ADD"))
         s_cmd_add (self, a, b);
+    else if (streq (cmd, "ABOUT"))
+        s_cmd_about (self, s_number (a));
     else if (streq (cmd, "LIVE")) {
         uint64_t seq = s_number (a);
         if (seq >= 1 && seq <= self->count)
@@ -492,6 +709,14 @@ uint64_t
 kh_fake_hub_add (kh_fake_hub_t *hub, const char *type, const char *from)
 {
     return s_ask (hub, "ADD", type, from);
+}
+
+uint64_t
+kh_fake_hub_about (kh_fake_hub_t *hub, uint64_t item)
+{
+    char seq [24];
+    snprintf (seq, sizeof seq, "%llu", (unsigned long long) item);
+    return s_ask (hub, "ABOUT", seq, NULL);
 }
 
 void

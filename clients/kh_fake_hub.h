@@ -4,11 +4,15 @@
     An actor binds a ROUTER (client endpoint) and an XPUB (live endpoint) on loopback
     and keeps a store of records in memory. It answers PUBLISH (with ACK, or as a
     test asks it to misbehave), QUERY (with ROWS built by kh_rows_writer, in small
-    pages) and PING, and publishes live records and heartbeats only when the test
+    pages; a search is a substring of the title), ITEMS (every item "proposed", its
+    fields its title), STATS (totals, and by type), COUNTERS (made up but for head
+    and subscriptions) and PING, and publishes live records and heartbeats only when the test
     says so, which is how a test drops a live record on purpose.
 
     Commands on the actor's pipe (zstr/zsock_send pictures):
       "ADD" type from      -> "8" seq          store a record, do not publish it
+      "ABOUT" "8" item     -> "8" seq          store a comment of 05162004 about the
+                              item at seq item, do not publish it
       "LIVE" "8" seq       -> "i" 0             publish that stored record live
       "BEAT"               -> "i" 0             heartbeat with head = last seq
       "SUBS"               -> "i" count         subscriptions seen on the XPUB
@@ -50,6 +54,7 @@ void kh_fake_hub_stop (kh_fake_hub_t *hub);
 
 /* Shortcuts for the pipe commands above. */
 uint64_t kh_fake_hub_add (kh_fake_hub_t *hub, const char *type, const char *from);
+uint64_t kh_fake_hub_about (kh_fake_hub_t *hub, uint64_t item);
 void kh_fake_hub_live (kh_fake_hub_t *hub, uint64_t seq);
 void kh_fake_hub_beat (kh_fake_hub_t *hub);
 void kh_fake_hub_mode (kh_fake_hub_t *hub, const char *mode, int count);
