@@ -63,6 +63,14 @@ int kh_cmd_log (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_ping (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_keygen (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_demo (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_respond (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_status (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_revise (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_withdraw (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_comment (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_items (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_show (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_stats (kh_cli_t *cli, int argc, char *argv []);
 
 /* ------------------------------------------------------ shared options */
 /* What kh_cli_parsed returns to say "go on" (every exit status is 0 or more). */
@@ -121,9 +129,10 @@ int kh_cli_trust (kh_cli_t *cli, bool live);
    saying on stderr why not (the endpoint is not valid, or kh_cli_trust refused). */
 kh_client_t *kh_cli_client (kh_cli_t *cli);
 
-/* The same for a subscriber of both endpoints, with kh_subscriber_new's filter, its
-   live connection watched (kh_subscriber_link). */
-kh_subscriber_t *kh_cli_subscriber (kh_cli_t *cli, const char *type, const char *from,
+/* The same for a subscriber of both endpoints that follows what filter's lists and
+   ref select (kh_subscriber_new_filtered: no bounds, no search), its live
+   connection watched (kh_subscriber_link). */
+kh_subscriber_t *kh_cli_subscriber (kh_cli_t *cli, const kh_query_t *filter,
                                     uint64_t since);
 
 /* ------------------------------------------------------------ arguments */
@@ -134,18 +143,12 @@ int kh_cli_uint (const char *name, const char *text, uint64_t max, uint64_t *val
 /* The same for an int from 0 to INT_MAX, e.g. a timeout in ms. */
 int kh_cli_int (const char *name, const char *text, int *value);
 
-/* Reads a position in the log: only digits is a seq, anything else a time for
-   kh_time_parse (compared with a record's `at`). A date alone given as an upper
-   bound (until true) means the end of that day. Returns 0 with one of *seq, *at
-   set and the other 0, or -1 if text is neither. */
-int kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at);
-
 /* Reads the values of the repeatable options --type and --from (from may be NULL:
-   none) into filter (kh_filter.h), a sender as an AGS, a region prefix or a name
-   from kh_cli_members. Returns 0, or -1 after saying on stderr "PROGRAM: --from:
-   why" (or --type). */
+   none) into the lists of query (kh_filter.h), a sender as an AGS, a region prefix
+   or a name from kh_cli_members. Returns 0, or -1 after saying on stderr "PROGRAM:
+   --from: why" (or --type). */
 int kh_cli_filter (kh_cli_t *cli, const char *program, const kh_opt_list_t *types,
-                   const kh_opt_list_t *from, kh_filter_t *filter);
+                   const kh_opt_list_t *from, kh_query_t *query);
 
 /* The exit status for a kh_err code from the library. */
 int kh_cli_exit_status (int code);
@@ -221,6 +224,32 @@ typedef struct {
    stderr (explain, else kh_cli_report). */
 int kh_cli_send (kh_cli_t *cli, const kh_cli_send_t *send, const kh_builder_t *builder,
                  uint64_t *seq);
+
+/* ----------------------------------------------------------------- items */
+/* Reads text, an item's id (as the log prints it, or 32 hex digits) or its seq
+   (digits: the seq of its first message, as `kreishub items` shows it), into id;
+   a seq is looked up in the store (timeout ms). Returns KH_EXIT_OK, or the exit
+   status after saying on stderr why: neither an id nor a seq (1), no record at
+   that seq (2), the seq of a message about an item rather than an item (1, naming
+   the item), no answer (3). */
+int kh_cli_item_id (kh_cli_t *cli, const char *program, const char *text, int timeout,
+                    uint8_t id [KH_ID_SIZE]);
+
+/* An item fetched from the catalogue, kept beyond the reply that carried it. */
+typedef struct {
+    kh_item_t         item;             /* its views point into the fields below */
+    bool              found;
+    bool              failed;           /* memory ran out */
+    uint8_t          *fields;
+    kh_participant_t *participants;
+} kh_cli_item_t;
+
+/* Fetches the item id through client into kept (found false if there is none).
+   Returns 0 or kh_client_items' code (KH_ENOMEM if it could not be kept). Free
+   with kh_cli_item_release, whatever this returns. */
+int kh_cli_item_fetch (kh_client_t *client, const uint8_t id [KH_ID_SIZE], int timeout,
+                       kh_cli_item_t *kept);
+void kh_cli_item_release (kh_cli_item_t *kept);
 
 /* --------------------------------------------------------------- output */
 typedef enum {

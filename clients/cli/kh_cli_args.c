@@ -10,8 +10,6 @@
 #include "kh_json.h"
 #include "kh_plain.h"
 
-#define S_DAY_MS (24ULL * 3600 * 1000)
-
 /* ------------------------------------------------------- shared options */
 
 const kh_opt_t *
@@ -172,13 +170,13 @@ kh_cli_client (kh_cli_t *cli)
 }
 
 kh_subscriber_t *
-kh_cli_subscriber (kh_cli_t *cli, const char *type, const char *from, uint64_t since)
+kh_cli_subscriber (kh_cli_t *cli, const kh_query_t *filter, uint64_t since)
 {
     if (kh_cli_trust (cli, true))
         return NULL;
     const char *endpoint = kh_cli_endpoint (cli), *live = kh_cli_live (cli);
-    kh_subscriber_t *sub = kh_subscriber_new_watched (endpoint, live, cli->keys, type, from,
-                                                      since);
+    kh_subscriber_t *sub = kh_subscriber_new_filtered (endpoint, live, cli->keys, filter,
+                                                       since, true);
     if (!sub)
         fprintf (stderr, "kreishub: not valid endpoints: %s, %s\n", endpoint, live);
     return sub;
@@ -204,37 +202,14 @@ kh_cli_int (const char *name, const char *text, int *value)
     return 0;
 }
 
-/* True if text is a plain date, YYYY-MM-DD (kh_time_parse checks the rest). */
-static bool
-s_date_only (const char *text)
-{
-    return strlen (text) == 10 && text [4] == '-' && text [7] == '-';
-}
-
-int
-kh_cli_seq_or_time (const char *text, bool until, uint64_t *seq, uint64_t *at)
-{
-    if (!text || !*text)
-        return -1;
-    *seq = 0;
-    *at = 0;
-    if (strspn (text, "0123456789") == strlen (text))
-        return kh_value_uint (text, 0, UINT64_MAX, seq);
-    if (kh_time_parse (text, at))
-        return -1;
-    if (until && s_date_only (text))
-        *at += S_DAY_MS - 1;
-    return 0;
-}
-
 int
 kh_cli_filter (kh_cli_t *cli, const char *program, const kh_opt_list_t *types,
-               const kh_opt_list_t *from, kh_filter_t *filter)
+               const kh_opt_list_t *from, kh_query_t *query)
 {
     char err [600];
-    memset (filter, 0, sizeof *filter);
     for (size_t i = 0; types && i < types->count; i++)
-        if (kh_filter_add_type (filter, types->items [i], err, sizeof err)) {
+        if (kh_filter_add_type (query->type, &query->type_count, false, types->items [i],
+                                err, sizeof err)) {
             fprintf (stderr, "%s: --type: %s\n", program, err);
             return -1;
         }
@@ -242,7 +217,8 @@ kh_cli_filter (kh_cli_t *cli, const char *program, const kh_opt_list_t *types,
     if (from && from->count && !members)
         return -1;
     for (size_t i = 0; from && i < from->count; i++)
-        if (kh_filter_add_sender (filter, members, from->items [i], err, sizeof err)) {
+        if (kh_filter_add_sender (query->from, &query->from_count, members, from->items [i],
+                                  err, sizeof err)) {
             fprintf (stderr, "%s: --from: %s\n", program, err);
             return -1;
         }

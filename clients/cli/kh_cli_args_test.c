@@ -6,30 +6,6 @@
 
 #define S_NOV3 1635897600000ULL         /* 2021-11-03T00:00:00Z in ms */
 
-static void
-s_test_positions (void)
-{
-    uint64_t seq = 1, at = 1;
-    int rc = kh_cli_seq_or_time ("42", false, &seq, &at);
-    KH_CHECK ("a value of only digits is a seq", rc == 0 && seq == 42 && at == 0,
-              "rc %d seq %llu at %llu", rc, (unsigned long long) seq, (unsigned long long) at);
-    rc = kh_cli_seq_or_time ("2021-11-03", false, &seq, &at);
-    KH_CHECK ("a date is a time at its midnight UTC", rc == 0 && seq == 0 && at == S_NOV3,
-              "rc %d seq %llu at %llu", rc, (unsigned long long) seq, (unsigned long long) at);
-    rc = kh_cli_seq_or_time ("2021-11-03", true, &seq, &at);
-    KH_CHECK ("a date as an upper bound includes the whole day",
-              rc == 0 && at == S_NOV3 + 86399999, "at %llu", (unsigned long long) at);
-    rc = kh_cli_seq_or_time ("2021-11-03T10:00Z", true, &seq, &at);
-    KH_CHECK ("a time with a clock as an upper bound is taken exactly",
-              rc == 0 && at == S_NOV3 + 36000000, "at %llu", (unsigned long long) at);
-    const char *bad [] = { "", "yesterday", "12a", "2021-13-01", "-5",
-                           "99999999999999999999999", NULL };
-    for (int i = 0; bad [i]; i++) {
-        rc = kh_cli_seq_or_time (bad [i], false, &seq, &at);
-        KH_CHECK ("text that is neither a seq nor a time is refused", rc == -1,
-                  "'%s' gave rc %d", bad [i], rc);
-    }
-}
 
 static void
 s_test_numbers (void)
@@ -49,89 +25,87 @@ s_test_numbers (void)
               && ms == 0, "ms %d", ms);
 }
 
-/* Adds the sender text to filter; returns 0 or -1, the reason in err. */
+/* Adds the sender text to the query's senders; returns 0 or -1, the reason in err. */
 static int
-s_sender (kh_filter_t *filter, const kh_members_t *members, const char *text, char *err)
+s_sender (kh_query_t *query, const kh_members_t *members, const char *text, char *err)
 {
-    return kh_filter_add_sender (filter, members, text, err, 600);
+    return kh_filter_add_sender (query->from, &query->from_count, members, text, err, 600);
 }
 
-/* --type and --from of log and subscribe: repeatable, by AGS, name or prefix. */
+/* Adds the type text to the query's types; returns 0 or -1, the reason in err. */
+static int
+s_type (kh_query_t *query, const char *text, char *err)
+{
+    return kh_filter_add_type (query->type, &query->type_count, false, text, err, 600);
+}
+
+/* --type and --from of log and subscribe: repeatable, by AGS, name or prefix, into
+   the lists of one query. */
 static void
 s_test_filters (void)
 {
     kh_problem_t why;
     kh_members_t *members = kh_members_load (NULL, &why);
-    kh_filter_t filter = { .type_count = 0 };
+    kh_query_t query = { .type_count = 0 };
     char err [600] = "";
-    KH_CHECK ("no filter selects everything", kh_filter_match (&filter, "idea", "05162004")
-              && kh_filter_match_sender (&filter, "05158004"), "refused");
     KH_CHECK ("types are added and a type given twice counts once",
-              kh_filter_add_type (&filter, "idea", err, sizeof err) == 0
-              && kh_filter_add_type (&filter, "offer", err, sizeof err) == 0
-              && kh_filter_add_type (&filter, "idea", err, sizeof err) == 0
-              && filter.type_count == 2, "%s", err);
-    KH_CHECK ("a mistyped type gets did you mean",
-              kh_filter_add_type (&filter, "ofer", err, sizeof err) == -1
+              s_type (&query, "idea", err) == 0 && s_type (&query, "offer", err) == 0
+              && s_type (&query, "idea", err) == 0 && query.type_count == 2, "%s", err);
+    KH_CHECK ("a mistyped type gets did you mean", s_type (&query, "ofer", err) == -1
               && streq (err, "'ofer' is not a message type; did you mean offer?"), "%s", err);
     KH_CHECK ("a type that is nothing like one lists the types",
-              kh_filter_add_type (&filter, "memo", err, sizeof err) == -1
+              s_type (&query, "memo", err) == -1
               && strstr (err, "'memo' is not a message type (idea, offer, request, "),
               "%s", err);
+    char items [KH_FILTER_MAX][KH_TYPE_MAX + 1];
+    size_t count = 0;
+    KH_CHECK ("where items are asked for, a type of the other messages is refused",
+              kh_filter_add_type (items, &count, true, "comment", err, sizeof err) == -1
+              && streq (err, "'comment' is not an item type (idea, offer, request, "
+                             "announcement)"), "%s", err);
     KH_CHECK ("an AGS, a name in any case and a name's beginning are senders",
-              s_sender (&filter, members, "05162004", err) == 0
-              && s_sender (&filter, members, "neuss", err) == 0
-              && s_sender (&filter, members, "J\xc3\xbc" "ch", err) == 0
-              && s_sender (&filter, members, "Rhein-Kreis", err) == 0
-              && filter.sender_count == 4 && streq (filter.senders [1], "05162024")
-              && streq (filter.senders [2], "05162012") && streq (filter.senders [3], "05162"),
+              s_sender (&query, members, "05162004", err) == 0
+              && s_sender (&query, members, "neuss", err) == 0
+              && s_sender (&query, members, "J\xc3\xbc" "ch", err) == 0
+              && s_sender (&query, members, "Rhein-Kreis", err) == 0
+              && query.from_count == 4 && streq (query.from [1], "05162024")
+              && streq (query.from [2], "05162012") && streq (query.from [3], "05162"),
               "%s", err);
-    KH_CHECK ("the filter selects by type and sender",
-              kh_filter_match (&filter, "offer", "05162012")
-              && !kh_filter_match (&filter, "comment", "05162012")
-              && !kh_filter_match (&filter, "idea", "05162016"), "wrong");
-    KH_CHECK ("several types and senders: the hub filters by none of them",
-              streq (kh_filter_hub_type (&filter), "") && streq (kh_filter_hub_sender (&filter), ""),
-              "wrong");
-    kh_query_t base = { .since_seq = 7 }, queries [KH_FILTER_QUERIES_MAX];
-    size_t n = kh_filter_queries (&filter, &base, queries);
-    KH_CHECK ("two types and four senders ask eight queries, one per pair, in base's bounds",
-              n == 8 && streq (queries [0].type [0], "idea") && streq (queries [0].from [0], "05162004")
-              && streq (queries [7].type [0], "offer") && streq (queries [7].from [0], "05162")
-              && queries [5].since_seq == 7, "n %zu", n);
-    KH_CHECK ("a region prefix and a Kreis with its members are senders",
-              s_sender (&filter, members, "0516", err) == 0
-              && s_sender (&filter, members, "05158*", err) == 0 && filter.prefix_count == 2
-              && streq (filter.prefixes [1], "05158"), "%s", err);
-    KH_CHECK ("a prefix selects every AGS that begins so",
-              kh_filter_match (&filter, "idea", "05158004")
-              && kh_filter_match (&filter, "idea", "05166004")
-              && !kh_filter_match (&filter, "idea", "05370004"), "wrong");
-    n = kh_filter_queries (&filter, &base, queries);
-    KH_CHECK ("with a prefix the hub is asked by type only", n == 2
-              && streq (queries [1].type [0], "offer") && streq (queries [1].from [0], ""), "n %zu", n);
+    KH_CHECK ("several senders: no one sender", streq (kh_filter_one_sender (&query), ""),
+              "'%s'", kh_filter_one_sender (&query));
+    KH_CHECK ("a region prefix and a Kreis with its members are senders, as the hub "
+              "takes them", s_sender (&query, members, "0516", err) == 0
+              && s_sender (&query, members, "05158*", err) == 0 && query.from_count == 6
+              && streq (query.from [4], "0516*") && streq (query.from [5], "05158*"), "%s",
+              err);
+    KH_CHECK ("the query selects what the filter names",
+              kh_query_wants_type (&query, "offer") && !kh_query_wants_type (&query, "comment")
+              && kh_query_wants_from (&query, "05166004")
+              && !kh_query_wants_from (&query, "05370004"), "wrong");
     KH_CHECK ("a beginning of several names lists them",
-              s_sender (&filter, members, "k", err) == -1
+              s_sender (&query, members, "k", err) == -1
               && streq (err, "'k' begins 2 names: Kaarst (05162016) or Korschenbroich "
                              "(05162020); give more of it"), "%s", err);
     KH_CHECK ("a mistyped name gets did you mean",
-              s_sender (&filter, members, "Nuess", err) == -1
+              s_sender (&query, members, "Nuess", err) == -1
               && streq (err, "'Nuess' is not a name of the Kreis' members; did you mean "
                              "Neuss (05162024)?"), "%s", err);
     KH_CHECK ("a name of no member says what a sender can be",
-              s_sender (&filter, members, "Berlin", err) == -1
+              s_sender (&query, members, "Berlin", err) == -1
               && strstr (err, "neither an AGS (8 or 5 digits), a region prefix"), "%s", err);
     KH_CHECK ("digits that are no AGS nor prefix are refused",
-              s_sender (&filter, members, "051620241", err) == -1
-              && s_sender (&filter, members, "0516x", err) == -1, "%s", err);
-    kh_filter_t one = { .type_count = 0 };
+              s_sender (&query, members, "051620241", err) == -1
+              && s_sender (&query, members, "0516x", err) == -1, "%s", err);
+    kh_query_t one = { .type_count = 0 };
     s_sender (&one, members, "Kaarst", err);
-    kh_filter_add_type (&one, "request", err, sizeof err);
-    n = kh_filter_queries (&one, &base, queries);
-    KH_CHECK ("one type from one sender: the hub filters by both, in one query",
-              streq (kh_filter_hub_type (&one), "request")
-              && streq (kh_filter_hub_sender (&one), "05162016") && n == 1
-              && streq (queries [0].from [0], "05162016"), "n %zu", n);
+    KH_CHECK ("one AGS is one sender", streq (kh_filter_one_sender (&one), "05162016"), "%s",
+              kh_filter_one_sender (&one));
+    char ags [KH_AGS_MAX + 1];
+    KH_CHECK ("one AGS, by name", kh_filter_one_ags (members, "kaarst", ags, err,
+                                                     sizeof err) == 0
+              && streq (ags, "05162016"), "%s", err);
+    KH_CHECK ("one AGS is not a region", kh_filter_one_ags (members, "0516*", ags, err,
+                                                            sizeof err) == -1, "%s", ags);
     kh_members_destroy (&members);
 }
 
@@ -298,7 +272,6 @@ s_test_output (void)
 int
 main (void)
 {
-    s_test_positions ();
     s_test_numbers ();
     s_test_filters ();
     s_test_resolution ();

@@ -23,19 +23,18 @@ s_sender (kh_cli_t *cli, const char *program, const char *text, char ags [KH_AGS
         return strlen (text) > KH_AGS_MAX ? s_too_long (program, text) : 0;
     }
     const kh_members_t *members = kh_cli_members (cli);
-    kh_filter_t filter = { .type_count = 0 };
     char err [600];
-    if (!members || kh_filter_add_sender (&filter, members, text, err, sizeof err)) {
-        if (members)
-            fprintf (stderr, "%s: --from: %s\n", program, err);
+    if (!members)
         return -1;
-    }
-    if (filter.sender_count != 1) {
+    if (strchr (text, '*')) {
         fprintf (stderr, "%s: --from: a message has one sender, an AGS or a name, not the "
                  "region '%s'\n", program, text);
         return -1;
     }
-    snprintf (ags, KH_AGS_MAX + 1, "%s", filter.senders [0]);
+    if (kh_filter_one_ags (members, text, ags, err, sizeof err)) {
+        fprintf (stderr, "%s: --from: %s\n", program, err);
+        return -1;
+    }
     return 0;
 }
 

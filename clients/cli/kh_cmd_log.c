@@ -5,14 +5,16 @@
 #include <strings.h>
 #include "kh_cli.h"
 #include "kh_export.h"
-#include "kh_merge.h"
+#include "kh_live.h"
 #include "kh_progress.h"
 #include "kh_suggest.h"
+#include "kh_when.h"
 
 /* What the command line says, besides the shared options. */
 typedef struct {
-    kh_query_t  query;                  /* bounds */
-    kh_filter_t filter;                 /* types and senders */
+    kh_query_t  query;                  /* bounds, types, senders, search */
+    const char *item;                   /* --item ID, as given */
+    bool        follow;                 /* --follow */
     bool        audit;                  /* --audit: the audit, by audit_query */
     kh_audit_query_t audit_query;
     uint64_t    limit;                  /* --limit N, 0: all */
@@ -24,8 +26,8 @@ typedef struct {
 
 /* The options as given, before they are read into s_args_t. */
 typedef struct {
-    const char   *since, *until, *limit, *format, *timeout, *code, *columns;
-    bool          audit, excel;
+    const char   *since, *until, *limit, *format, *timeout, *code, *columns, *search;
+    bool          audit, excel, stored, utc;
     kh_opt_list_t lists [3];            /* --type, --from; the end */
 } s_given_t;
 
@@ -35,22 +37,32 @@ typedef struct {
     const kh_members_t *names;          /* for the tables and the column name */
     kh_export_t        *export;         /* csv, and json with --columns; else NULL */
     bool                header;         /* printed already */
-    bool                check;          /* test each record against args->filter */
+    bool                check;          /* test each audit record's AGS against the query */
+    uint64_t            last;           /* the highest seq shown */
     uint64_t            rows;
     kh_progress_t       progress;
 } s_output_t;
 
-/* Reads a --since/--until position into the query. Returns 0 or -1. */
+/* Reads a --since/--until position into the query: a seq, else a time (Berlin, or
+   UTC with --utc) on the publication time, or with --stored (and for the audit) on
+   the commit time. Returns 0 or -1. */
 static int
-s_position (const char *text, bool until, kh_query_t *query)
+s_position (const s_given_t *given, bool until, kh_query_t *query)
 {
-    uint64_t seq, at;
-    if (kh_cli_seq_or_time (text, until, &seq, &at)) {
-        fprintf (stderr, "kreishub log: '%s' is neither a seq nor a time\n", text);
+    const char *text = until ? given->until : given->since;
+    uint64_t seq = 0, ms = 0;
+    bool digits = strspn (text, "0123456789") == strlen (text);
+    if (digits ? kh_value_uint (text, 1, UINT64_MAX, &seq)
+               : kh_when_parse (text, given->utc, until, &ms)) {
+        fprintf (stderr, "kreishub log: '%s' is neither a seq nor a time (2022-03-30, "
+                 "30.03.2022, 30.03.2022 14:00)\n", text);
         return -1;
     }
+    bool at = given->stored || given->audit;
     *(until ? &query->until_seq : &query->since_seq) = seq;
-    *(until ? &query->until_at : &query->since_at) = at;
+    if (ms)
+        *(until ? (at ? &query->until_at : &query->until_ts)
+                : (at ? &query->since_at : &query->since_ts)) = ms;
     return 0;
 }
 
@@ -90,8 +102,9 @@ s_read_audit (const s_given_t *given, s_args_t *args)
 {
     kh_query_t *q = &args->query;
     kh_audit_query_t *a = &args->audit_query;
-    if (args->filter.type_count) {
-        fprintf (stderr, "kreishub log: --type filters the log, not the audit\n");
+    if (q->type_count || *q->search || args->item || args->follow || given->stored) {
+        fprintf (stderr, "kreishub log: --type, --search, --item, --follow and --stored "
+                 "are for the log, not the audit\n");
         return -1;
     }
     if (given->code && s_code (given->code, &a->code))
@@ -100,7 +113,7 @@ s_read_audit (const s_given_t *given, s_args_t *args)
     a->until_seq = q->until_seq;
     a->since_at = q->since_at;
     a->until_at = q->until_at;
-    snprintf (a->ags, sizeof a->ags, "%s", kh_filter_hub_sender (&args->filter));
+    snprintf (a->ags, sizeof a->ags, "%s", kh_filter_one_sender (q));
     return 0;
 }
 
@@ -136,18 +149,37 @@ s_read_format (const s_given_t *given, s_args_t *args)
     return 0;
 }
 
+/* Reads --search and checks --follow's company. Returns 0, or -1 after saying why. */
+static int
+s_read_search (const s_given_t *given, s_args_t *args)
+{
+    kh_query_t *q = &args->query;
+    if (given->search && (strlen (given->search) >= sizeof q->search
+                          || kh_suggest_length (given->search) > KH_SEARCH_MAX)) {
+        fprintf (stderr, "kreishub log: --search is at most %d characters\n", KH_SEARCH_MAX);
+        return -1;
+    }
+    if (given->search)
+        snprintf (q->search, sizeof q->search, "%s", given->search);
+    if (args->follow && (given->search || given->until)) {
+        fprintf (stderr, "kreishub log: --follow goes on live, where the hub does not "
+                 "search and nothing is after --until\n");
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads the options given into args. Returns 0, or -1 after saying why. */
 static int
 s_read (kh_cli_t *cli, const s_given_t *given, s_args_t *args)
 {
     kh_query_t *q = &args->query;
-    if (kh_cli_filter (cli, "kreishub log", &given->lists [0], &given->lists [1],
-                       &args->filter)
-    ||  (given->since && s_position (given->since, false, q))
-    ||  (given->until && s_position (given->until, true, q))
+    if (kh_cli_filter (cli, "kreishub log", &given->lists [0], &given->lists [1], q)
+    ||  (given->since && s_position (given, false, q))
+    ||  (given->until && s_position (given, true, q))
     ||  kh_cli_uint ("--limit", given->limit, UINT64_MAX, &args->limit)
     ||  kh_cli_int ("--timeout", given->timeout, &args->timeout)
-    ||  s_read_format (given, args))
+    ||  s_read_format (given, args) || s_read_search (given, args))
         return -1;
     if (given->code && !given->audit) {
         fprintf (stderr, "kreishub log: --code filters the audit (--audit)\n");
@@ -174,8 +206,19 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
           "(an admin's certificate only)" },
         { "code", 0, "CODE", &given.code, NULL, "with --audit: only this error (a name\n"
           "as SENDER, or its number)" },
-        { "since", 0, "SEQ|TIME", &given.since, NULL, "first position to show" },
-        { "until", 0, "SEQ|TIME", &given.until, NULL, "last position to show" },
+        { "since", 0, "SEQ|TIME", &given.since, NULL, "first seq, or the first time "
+          "published (a date\nas 2022-03-30 or 30.03.2022, a time of day after it)" },
+        { "until", 0, "SEQ|TIME", &given.until, NULL, "last seq, or the last time "
+          "published (a date:\nthe whole day)" },
+        { "stored", 0, NULL, NULL, &given.stored, "--since/--until times are when the hub "
+          "stored it" },
+        { "utc", 0, NULL, NULL, &given.utc, "read times in UTC (default Europe/Berlin)" },
+        { "search", 0, "WORDS", &given.search, NULL, "only messages whose texts hold every "
+          "word (a word\nending in * is a beginning: Zwill*)" },
+        { "item", 0, "ID", &args->item, NULL, "only this item and the messages about it\n"
+          "(its seq or id)" },
+        { "follow", 0, NULL, NULL, &args->follow, "after the stored records, print new ones "
+          "as they\ncome, until Ctrl-C" },
         { "limit", 'n', "N", &given.limit, NULL, "at most N records" },
         { "format", 'f', "F", &given.format, NULL,
           "table (default), json (one object per line), csv" },
@@ -192,12 +235,14 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
         .once = true, .table = table, .shared = kh_cli_shared (cli),
         .lists = given.lists,
         .about = "Prints stored records in ascending seq. A position is a seq (only digits) "
-                 "or a\ntime (YYYY-MM-DD[THH:MM[:SS[.mmm]]Z], UTC) compared with the "
-                 "record's commit\ntime; an --until date includes that whole day. With "
-                 "--audit it prints the\naudit instead: every message and connection the "
-                 "hub refused, by the audit's\nown seq or the time of the refusal. Tables "
-                 "show the name next to each AGS\n(the config file's section kreis, else "
-                 "the Rhein-Kreis Neuss).\n",
+                 "or a\ntime, in Europe/Berlin unless --utc: 2022-03-30, 30.03.2022, "
+                 "30.03.2022 14:00\n(or ISO 8601 ending in Z), compared with the time the "
+                 "message was published,\nor with --stored with the time the hub stored "
+                 "it; an --until date includes\nthat whole day. With --audit it prints "
+                 "the audit instead: every message and\nconnection the hub refused, by "
+                 "the audit's own seq or the time of the refusal.\nTables show the name "
+                 "next to each AGS (the config file's section kreis, else\nthe Rhein-Kreis "
+                 "Neuss).\n",
         .notes = "Columns: seq, at (stored), id, type, from, name, ts (published), title, "
                  "ref, prev_type,\nprev_sender, prev_pair, body (as JSON), body.FIELD "
                  "(e.g. body.hf, body.fields.title).\nIn csv a list's items are joined with "
@@ -242,9 +287,8 @@ static int
 s_row (const kh_record_t *rec, void *arg)
 {
     s_output_t *out = (s_output_t *) arg;
-    if (out->check && !kh_filter_match_record (&out->args->filter, rec))
-        return 0;
     s_header (out);
+    out->last = rec->info.seq;
     int rc = out->export ? kh_export_record (out->export, stdout, rec)
                          : kh_cli_print_record (stdout, out->args->format, rec, out->names);
     if (rc)
@@ -259,9 +303,9 @@ static int
 s_audit_row (const kh_audit_t *rec, void *arg)
 {
     s_output_t *out = (s_output_t *) arg;
-    const kh_filter_t *filter = &out->args->filter;
-    if (out->check && !kh_filter_match_sender (filter, rec->claimed)
-    &&  !kh_filter_match_sender (filter, rec->ags))
+    const kh_query_t *query = &out->args->query;
+    if (out->check && !kh_query_wants_from (query, rec->claimed)
+    &&  !kh_query_wants_from (query, rec->ags))
         return 0;
     s_header (out);
     if (kh_cli_print_audit (stdout, out->args->format, rec, out->names))
@@ -275,17 +319,65 @@ s_audit_row (const kh_audit_t *rec, void *arg)
 static int
 s_run (kh_client_t *client, const s_args_t *args, s_output_t *out)
 {
-    const kh_filter_t *filter = &args->filter;
+    const kh_query_t *query = &args->query;
     if (args->audit) {
-        out->check = (filter->sender_count || filter->prefix_count)
-                     && !*kh_filter_hub_sender (filter);
+        out->check = query->from_count && !*kh_filter_one_sender (query);
         return kh_client_audit (client, &args->audit_query, 0, args->timeout, s_audit_row,
                                 out);
     }
-    kh_query_t queries [KH_FILTER_QUERIES_MAX];
-    size_t count = kh_filter_queries (filter, &args->query, queries);
-    out->check = true;
-    return kh_merge_run (client, queries, count, args->timeout, s_row, out);
+    return kh_client_query (client, query, args->limit, args->timeout, s_row, out);
+}
+
+/* Shows a live record that the stored part has not shown and that is published
+   within --since. */
+static bool
+s_live_row (const kh_record_t *rec, void *arg)
+{
+    s_output_t *out = (s_output_t *) arg;
+    msgpack_unpacked u;
+    kh_record_pieces_t pieces;
+    bool early = kh_record_unpack (rec, &u, &pieces) == 0
+                 && pieces.ts < out->args->query.since_ts;
+    msgpack_unpacked_destroy (&u);
+    if (rec->info.seq <= out->last || early)
+        return false;
+    s_row (rec, out);
+    return true;
+}
+
+/* After the stored records (up to head when they were asked for), follows the log
+   live from head + 1 with the query's lists and item. Returns the exit status. */
+static int
+s_follow (kh_cli_t *cli, const s_args_t *args, s_output_t *out, uint64_t head)
+{
+    kh_query_t filter = { .type_count = 0 };
+    const kh_query_t *q = &args->query;
+    memcpy (filter.type, q->type, sizeof q->type);
+    memcpy (filter.from, q->from, sizeof q->from);
+    memcpy (filter.ref, q->ref, sizeof q->ref);
+    filter.type_count = q->type_count;
+    filter.from_count = q->from_count;
+    filter.has_ref = q->has_ref;
+    uint64_t since = head + 1 > q->since_seq ? head + 1 : q->since_seq;
+    kh_subscriber_t *sub = kh_cli_subscriber (cli, &filter, since);
+    if (!sub)
+        return KH_EXIT_USAGE;
+    kh_live_t how = { .program = "kreishub log", .endpoint = kh_cli_endpoint (cli),
+                        .live = kh_cli_live (cli), .timeout = -1, .show = s_live_row,
+                        .arg = out, .count = args->limit ? args->limit - out->rows : 0 };
+    int status = kh_live_run (sub, &how);
+    kh_subscriber_destroy (&sub);
+    return status;
+}
+
+/* Resolves --item into the query's ref. Returns 0, or an exit status. */
+static int
+s_item (kh_cli_t *cli, s_args_t *args)
+{
+    if (!args->item)
+        return KH_EXIT_OK;
+    args->query.has_ref = true;
+    return kh_cli_item_id (cli, "kreishub log", args->item, args->timeout, args->query.ref);
 }
 
 /* Prepares out for args: the names, the export. Returns 0, or -1 after saying
@@ -319,23 +411,29 @@ kh_cmd_log (kh_cli_t *cli, int argc, char *argv [])
     int rc = kh_cli_parsed (cli, s_parse (cli, argc, argv, &args));
     if (rc != KH_CLI_GO)
         return rc;
+    rc = s_item (cli, &args);
     s_output_t out = { NULL };
-    if (s_output (cli, &args, &out))
-        return KH_EXIT_USAGE;
+    if (rc != KH_EXIT_OK || s_output (cli, &args, &out))
+        return rc != KH_EXIT_OK ? rc : KH_EXIT_USAGE;
     kh_client_t *client = kh_cli_client (cli);
     if (!client) {
         kh_export_destroy (&out.export);
         return KH_EXIT_USAGE;
     }
-    rc = s_run (client, &args, &out);
+    uint64_t head = 0;
+    rc = args.follow ? kh_client_ping (client, args.timeout, &head, NULL) : 0;
+    if (rc == 0)
+        rc = s_run (client, &args, &out);
     if (rc == 0)
         s_header (&out);
-    kh_progress_end (&out.progress, out.rows, zclock_mono ());
     fflush (stdout);
     int status = rc ? kh_cli_report (kh_cli_endpoint (cli), rc, kh_client_last_error (client),
                                      kh_client_link (client))
                     : KH_EXIT_OK;
     kh_client_destroy (&client);
+    if (status == KH_EXIT_OK && args.follow && (!args.limit || out.rows < args.limit))
+        status = s_follow (cli, &args, &out, head);
+    kh_progress_end (&out.progress, out.rows, zclock_mono ());
     kh_export_destroy (&out.export);
     return status;
 }

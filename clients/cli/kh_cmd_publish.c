@@ -310,8 +310,9 @@ kh_cmd_publish (kh_cli_t *cli, int argc, char *argv [])
     kh_builder_t *builder = kh_builder_new (args.type);
     if (!builder) {
         char err [512] = "";
-        kh_filter_t filter = { .type_count = 0 };
-        kh_filter_add_type (&filter, args.type, err, sizeof err);
+        char types [1][KH_TYPE_MAX + 1];
+        size_t count = 0;
+        kh_filter_add_type (types, &count, false, args.type, err, sizeof err);
         fprintf (stderr, "kreishub publish: %s\n", err);
         return KH_EXIT_USAGE;
     }

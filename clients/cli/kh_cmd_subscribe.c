@@ -2,10 +2,11 @@
     seq in the store on, and print each as it comes. */
 #include <limits.h>
 #include "kh_cli.h"
+#include "kh_live.h"
 
 /* What the command line says, besides the shared options. */
 typedef struct {
-    kh_filter_t filter;                 /* --type and --from */
+    kh_query_t  filter;                 /* --type and --from */
     const kh_members_t *names;          /* names next to the AGS */
     uint64_t    since;                  /* --since SEQ, 0: live only */
     uint64_t    count;                  /* --count N, 0: no end */
@@ -60,129 +61,16 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     return rc;
 }
 
-/* True for a refusal that passes: the store is restarting or busy. */
+/* Prints one record. */
 static bool
-s_transient (int code)
+s_show (const kh_record_t *rec, void *arg)
 {
-    return code == KH_EUNAVAILABLE || code == KH_ESTORE;
-}
-
-/* Waits out a transient refusal of the store, saying so once per streak. Returns
-   true to try again, false if --timeout passed since the last record. */
-static bool
-s_wait_store (const s_args_t *args, int64_t since, bool *warned, int code)
-{
-    if (!*warned)
-        fprintf (stderr, "kreishub subscribe: %s: %s; trying again\n", kh_errname (code),
-                 kh_strerror (code));
-    *warned = true;
-    if (args->timeout >= 0 && zclock_mono () - since > args->timeout)
-        return false;
-    zclock_sleep (200);
-    return !zsys_interrupted;
-}
-
-#define S_SLICE          250            /* ms between looks at the connection */
-#define S_NO_HUB_AFTER   1000           /* ms without a connection before saying so */
-
-/* What subscribe has told of the live connection. */
-typedef struct {
-    const char *live;                   /* the live endpoint */
-    kh_link_t   told;                   /* the state last told (NONE: none yet) */
-    bool        missed;                 /* said that the hub cannot be reached */
-    int64_t     start;                  /* zclock_mono when following began */
-} s_link_t;
-
-/* Says on stderr when the live connection changed since it was last told: the hub
-   cannot be reached (after S_NO_HUB_AFTER ms without a connection), is reached,
-   went away, is back, or refused the connection. */
-static void
-s_tell_link (kh_subscriber_t *sub, s_link_t *state)
-{
-    kh_link_t link = kh_subscriber_link (sub);
-    const char *live = state->live;
-    if (link == KH_LINK_NONE && !state->missed
-    &&  zclock_mono () - state->start >= S_NO_HUB_AFTER) {
-        fprintf (stderr, "kreishub subscribe: cannot reach the hub at %s; trying on\n", live);
-        state->missed = true;
-    }
-    if (link == state->told || link == KH_LINK_NONE)
-        return;
-    if (link == KH_LINK_UP && state->told == KH_LINK_LOST)
-        fprintf (stderr, "kreishub subscribe: the hub at %s is back\n", live);
-    else
-    if (link == KH_LINK_UP && (state->missed || state->told == KH_LINK_REFUSED))
-        fprintf (stderr, "kreishub subscribe: connected to the hub at %s\n", live);
-    else
-    if (link == KH_LINK_LOST)
-        fprintf (stderr, "kreishub subscribe: the hub at %s went away; waiting for it to "
-                 "come back\n", live);
-    else
-    if (link == KH_LINK_REFUSED)
-        fprintf (stderr, "kreishub subscribe: the hub at %s refused the connection: it does "
-                 "not admit this certificate, or it is not the hub of the server "
-                 "certificate given; trying on\n", live);
-    state->told = link;
-}
-
-/* How long the next wait may take: what is left of --timeout since the last
-   record shown at shown_at (-1: for ever), at most S_SLICE. */
-static int
-s_slice (const s_args_t *args, int64_t shown_at)
-{
-    if (args->timeout < 0)
-        return S_SLICE;
-    int64_t left = shown_at + args->timeout - zclock_mono ();
-    return left <= 0 ? 0 : left < S_SLICE ? (int) left : S_SLICE;
-}
-
-/* True once --timeout has passed since shown_at. */
-static bool
-s_timed_out (const s_args_t *args, int64_t shown_at)
-{
-    return args->timeout >= 0 && zclock_mono () - shown_at >= args->timeout;
-}
-
-/* Prints records until count, timeout, interrupt or failure, and tells how the
-   live connection fares. Returns the exit status. */
-static int
-s_follow (kh_subscriber_t *sub, const s_args_t *args, const char *endpoint,
-          s_link_t *link)
-{
+    const s_args_t *args = (const s_args_t *) arg;
     kh_format_t format = args->json ? KH_FORMAT_JSON : KH_FORMAT_TABLE;
-    uint64_t shown = 0;
-    int64_t shown_at = zclock_mono ();
-    bool warned = false;
-    while (!args->count || shown < args->count) {
-        kh_record_t rec;
-        int rc = kh_subscriber_next (sub, s_slice (args, shown_at), &rec);
-        s_tell_link (sub, link);
-        if (rc == KH_ETIMEOUT && !zsys_interrupted && !s_timed_out (args, shown_at))
-            continue;
-        if (rc == KH_ETIMEOUT) {
-            if (zsys_interrupted || !args->count)
-                return KH_EXIT_OK;
-            fprintf (stderr, "kreishub subscribe: no record for %d ms (%llu of %llu shown)\n",
-                     args->timeout, (unsigned long long) shown,
-                     (unsigned long long) args->count);
-            return KH_EXIT_UNREACHABLE;
-        }
-        if (s_transient (rc) && s_wait_store (args, shown_at, &warned, rc))
-            continue;
-        if (rc)
-            return zsys_interrupted ? KH_EXIT_OK
-                                    : kh_cli_report (endpoint, rc, NULL, KH_LINK_UNKNOWN);
-        warned = false;
-        if (!kh_filter_match_record (&args->filter, &rec))
-            continue;                   /* the hub filters by one type and sender */
-        if (kh_cli_print_record (stdout, format, &rec, args->names))
-            fprintf (stderr, "kreishub subscribe: record %llu cannot be shown\n",
-                     (unsigned long long) rec.info.seq);
-        fflush (stdout);
-        shown++;
-        shown_at = zclock_mono ();
-    }
-    return KH_EXIT_OK;
+    if (kh_cli_print_record (stdout, format, rec, args->names))
+        fprintf (stderr, "kreishub subscribe: record %llu cannot be shown\n",
+                 (unsigned long long) rec->info.seq);
+    return true;
 }
 
 int
@@ -193,16 +81,15 @@ kh_cmd_subscribe (kh_cli_t *cli, int argc, char *argv [])
     if (rc != KH_CLI_GO)
         return rc;
     const char *endpoint = kh_cli_endpoint (cli);
-    kh_subscriber_t *sub = kh_cli_subscriber (cli, kh_filter_hub_type (&args.filter),
-                                              kh_filter_hub_sender (&args.filter),
-                                              args.since);
+    kh_subscriber_t *sub = kh_cli_subscriber (cli, &args.filter, args.since);
     if (!sub)
         return KH_EXIT_USAGE;
     if (args.timeout >= 0)              /* a store query may not take longer either */
         kh_subscriber_set_query_timeout (sub, args.timeout > 0 ? args.timeout : 1);
-    s_link_t link = { .live = kh_cli_live (cli), .told = KH_LINK_NONE,
-                      .start = zclock_mono () };
-    rc = s_follow (sub, &args, endpoint, &link);
+    kh_live_t how = { .program = "kreishub subscribe", .endpoint = endpoint,
+                        .live = kh_cli_live (cli), .count = args.count,
+                        .timeout = args.timeout, .show = s_show, .arg = &args };
+    rc = kh_live_run (sub, &how);
     uint64_t gaps, filled;
     kh_subscriber_stats (sub, &gaps, &filled);
     if (gaps)

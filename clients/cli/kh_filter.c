@@ -1,4 +1,5 @@
-/*  kh_filter.c - types and senders that log and subscribe select (see kh_filter.h). */
+/*  kh_filter.c - types and senders as people give them, into a query's lists (see
+    kh_filter.h). */
 #include <czmq.h>
 #include <string.h>
 #include "kh_filter.h"
@@ -33,35 +34,39 @@ s_append (char *list, size_t width, size_t *count, const char *text, char *err, 
     return 0;
 }
 
-/* Writes the schema's message types into out, "idea, offer, ...". */
-static void
-s_type_names (char *out, size_t cap)
+/* Writes the schema's message types (item: the item types only) into out,
+   "idea, offer, ...", and their names into names (count of them). */
+static size_t
+s_type_names (bool item, const char *names [32], char *out, size_t cap)
 {
+    size_t count = 0;
     out [0] = 0;
-    for (size_t i = 0; i < kh_schema_type_count (); i++) {
+    for (size_t i = 0; i < kh_schema_type_count () && count < 32; i++) {
+        const char *name = kh_schema_type_name (i);
+        if (item && !kh_schema_type_item (name))
+            continue;
         size_t used = strlen (out);
-        snprintf (out + used, cap - used, "%s%s", i ? ", " : "", kh_schema_type_name (i));
+        snprintf (out + used, cap - used, "%s%s", count ? ", " : "", name);
+        names [count++] = name;
     }
+    return count;
 }
 
 int
-kh_filter_add_type (kh_filter_t *self, const char *text, char *err, size_t cap)
+kh_filter_add_type (char types [][KH_TYPE_MAX + 1], size_t *count, bool item,
+                    const char *text, char *err, size_t cap)
 {
-    if (kh_schema_type_known (text))
-        return s_append (&self->types [0][0], sizeof self->types [0], &self->type_count,
-                         text, err, cap);
+    if (kh_schema_type_known (text) && (!item || kh_schema_type_item (text)))
+        return s_append (&types [0][0], sizeof types [0], count, text, err, cap);
     const char *names [32];
-    size_t count = kh_schema_type_count ();
-    for (size_t i = 0; i < count && i < 32; i++)
-        names [i] = kh_schema_type_name (i);
-    int best = kh_suggest_best (text, names, count < 32 ? count : 32);
     char list [256];
-    s_type_names (list, sizeof list);
+    size_t n = s_type_names (item, names, list, sizeof list);
+    int best = kh_suggest_best (text, names, n);
+    const char *what = item ? "an item type" : "a message type";
     if (best >= 0)
-        snprintf (err, cap, "'%s' is not a message type; did you mean %s?", text,
-                  names [best]);
+        snprintf (err, cap, "'%s' is not %s; did you mean %s?", text, what, names [best]);
     else
-        snprintf (err, cap, "'%s' is not a message type (%s)", text, list);
+        snprintf (err, cap, "'%s' is not %s (%s)", text, what, list);
     return -1;
 }
 
@@ -128,10 +133,28 @@ s_name (const kh_members_t *members, const char *text, char ags [KH_AGS_MAX + 1]
 }
 
 int
-kh_filter_add_sender (kh_filter_t *self, const kh_members_t *members, const char *text,
-                      char *err, size_t cap)
+kh_filter_one_ags (const kh_members_t *members, const char *text,
+                   char ags [KH_AGS_MAX + 1], char *err, size_t cap)
 {
     char value [KH_AGS_MAX + 1];
+    int kind = s_digits (text, value);
+    if (kind == 1) {
+        snprintf (ags, KH_AGS_MAX + 1, "%s", text);
+        return 0;
+    }
+    if (kind == 0)
+        return s_name (members, text, ags, err, cap);
+    snprintf (err, cap, "'%s' is not an AGS (8 or 5 digits) nor a name of the Kreis' "
+              "members", text);
+    return -1;
+}
+
+int
+kh_filter_add_sender (char senders [][KH_SENDER_MAX + 1], size_t *count,
+                      const kh_members_t *members, const char *text, char *err,
+                      size_t cap)
+{
+    char value [KH_SENDER_MAX + 1];
     int kind = s_digits (text, value);
     if (kind < 0) {
         snprintf (err, cap, "'%s' is not an AGS (8 or 5 digits) nor a region prefix "
@@ -139,89 +162,16 @@ kh_filter_add_sender (kh_filter_t *self, const kh_members_t *members, const char
         return -1;
     }
     if (kind == 2)
-        return s_append (&self->prefixes [0][0], sizeof self->prefixes [0],
-                         &self->prefix_count, value, err, cap);
+        strcat (value, "*");
     if (kind == 0 && s_name (members, text, value, err, cap))
         return -1;
     if (kind == 1)
         snprintf (value, sizeof value, "%s", text);
-    return s_append (&self->senders [0][0], sizeof self->senders [0], &self->sender_count,
-                     value, err, cap);
-}
-
-bool
-kh_filter_match_sender (const kh_filter_t *self, const char *ags)
-{
-    if (self->sender_count == 0 && self->prefix_count == 0)
-        return true;
-    if (s_listed (&self->senders [0][0], sizeof self->senders [0], self->sender_count, ags))
-        return true;
-    for (size_t i = 0; i < self->prefix_count; i++)
-        if (strncmp (ags, self->prefixes [i], strlen (self->prefixes [i])) == 0)
-            return true;
-    return false;
-}
-
-bool
-kh_filter_match (const kh_filter_t *self, const char *type, const char *from)
-{
-    return (self->type_count == 0
-            || s_listed (&self->types [0][0], sizeof self->types [0], self->type_count, type))
-        && kh_filter_match_sender (self, from);
-}
-
-bool
-kh_filter_match_record (const kh_filter_t *self, const kh_record_t *rec)
-{
-    if (!self->type_count && !self->sender_count && !self->prefix_count)
-        return true;
-    msgpack_unpacked u;
-    kh_record_pieces_t pieces;
-    bool match = false;
-    if (kh_record_unpack (rec, &u, &pieces) == 0
-    &&  pieces.type->via.str.size <= KH_TYPE_MAX && pieces.from->via.str.size <= KH_AGS_MAX) {
-        char type [KH_TYPE_MAX + 1], from [KH_AGS_MAX + 1];
-        snprintf (type, sizeof type, "%.*s", (int) pieces.type->via.str.size,
-                  pieces.type->via.str.ptr);
-        snprintf (from, sizeof from, "%.*s", (int) pieces.from->via.str.size,
-                  pieces.from->via.str.ptr);
-        match = kh_filter_match (self, type, from);
-    }
-    msgpack_unpacked_destroy (&u);
-    return match;
+    return s_append (&senders [0][0], sizeof senders [0], count, value, err, cap);
 }
 
 const char *
-kh_filter_hub_type (const kh_filter_t *self)
+kh_filter_one_sender (const kh_query_t *query)
 {
-    return self->type_count == 1 ? self->types [0] : "";
-}
-
-const char *
-kh_filter_hub_sender (const kh_filter_t *self)
-{
-    return self->sender_count == 1 && self->prefix_count == 0 ? self->senders [0] : "";
-}
-
-size_t
-kh_filter_queries (const kh_filter_t *self, const kh_query_t *base,
-                   kh_query_t out [KH_FILTER_QUERIES_MAX])
-{
-    size_t types = self->type_count ? self->type_count : 1;
-    size_t senders = self->sender_count && !self->prefix_count ? self->sender_count : 1;
-    if (types * senders > KH_FILTER_QUERIES_MAX)
-        senders = 1;                    /* the senders are tested here instead */
-    size_t count = 0;
-    for (size_t t = 0; t < types; t++)
-        for (size_t s = 0; s < senders; s++) {
-            out [count] = *base;
-            out [count].type_count = 0;
-            out [count].from_count = 0;
-            if (self->type_count)       /* valid: kh_filter_add_type checked it */
-                kh_query_add_type (&out [count], self->types [t], NULL);
-            if (senders > 1 || kh_filter_hub_sender (self) [0])
-                kh_query_add_from (&out [count], self->senders [s], NULL);
-            count++;
-        }
-    return count;
+    return query->from_count == 1 && !strchr (query->from [0], '*') ? query->from [0] : "";
 }

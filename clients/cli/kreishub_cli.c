@@ -6,7 +6,12 @@ static const kh_cli_command_t s_commands [] = {
     { "up",        kh_cmd_up,        "run the hub here: broker and recorder, until Ctrl-C" },
     { "publish",   kh_cmd_publish,   "publish an item or a message about one; wait until stored" },
     { "subscribe", kh_cmd_subscribe, "follow records live, optionally catching up first" },
-    { "log",       kh_cmd_log,       "show the stored log: filter, export (table/json/csv)" },
+    { "respond",   kh_cmd_respond,   "answer an item: interested, join, decline, leave" },
+    { "status",    kh_cmd_status,    "move your item on in its lifecycle" },
+    { "revise",    kh_cmd_revise,    "change fields of your item" },
+    { "withdraw",  kh_cmd_withdraw,  "withdraw your item" },
+    { "comment",   kh_cmd_comment,   "comment on an item" },
+    { "log",       kh_cmd_log,       "show the stored log: filter, search, export, follow" },
     { "ping",      kh_cmd_ping,      "show the hub's head and whether it can store" },
     { "keygen",    kh_cmd_keygen,    "make a certificate pair for a member, the Kreis, an admin" },
     { "demo",      kh_cmd_demo,      "replay the demo data through the hub, as its participants" },
@@ -42,7 +47,7 @@ static const kh_cli_command_t *
 s_command (const kh_opts_t *opts, const char *name)
 {
     const char *names [S_COMMANDS];
-    char list [128];
+    char list [256];
     for (size_t i = 0; i < S_COMMANDS; i++) {
         if (streq (name, s_commands [i].name))
             return &s_commands [i];
@@ -81,7 +86,7 @@ main (int argc, char *argv [])
     if (rc != KH_OPTS_GO)
         return kh_opts_exit (rc, KH_EXIT_USAGE);
     if (first >= argc) {
-        char list [128];
+        char list [256];
         s_names (list, sizeof list);
         kh_opts_bad (&opts, "which command? %s", list);
         return KH_EXIT_USAGE;
