@@ -10,7 +10,10 @@
     3. 1,000 subscribers, 100 of which never read, while 1 KiB records flow at ~200/s
        for 3 s: the broker stays within S_FLOW_MB of what the idle connections took
        (libzmq's own cost per connection, see S_CONNECTED_KB, is measured and bounded
-       apart); before, 1,000 subscribers took it to 362 MB.
+       apart); before, 1,000 subscribers took it to 362 MB. The issue's 64 MB is not
+       asserted: libzmq 4.3.4 alone needs ~73 KiB per reading CURVE subscriber (four
+       16 KiB pipe chunks, 26 KiB of batch buffers, the pages of them that are touched;
+       measured with tools/heaptrack_wrap.sh as KH_WRAP), ~80 MB for this load.
     4. After the burst, with every subscriber gone, the broker gives the memory back
        (malloc_trim) and is within S_AFTER_MB of where it started, within 15 s.
 
@@ -33,17 +36,18 @@
 #define S_WINDOW        500     /* publishes in flight, at most */
 #define S_STALL_MB      12      /* phase 1: growth allowed (1,000 records each: ~3 MB) */
 #define S_QUERY_MB      16      /* phase 2: growth allowed (8 pages of ~1 MiB) */
-#define S_CONNECTED_KB  80      /* phase 3: RSS per idle secure connection, at most */
-#define S_FLOW_MB       56      /* phase 3: growth while records flow, at most */
+#define S_CONNECTED_KB  64      /* phase 3: RSS per idle secure connection (41-43 seen) */
+#define S_FLOW_MB       56      /* phase 3: growth while records flow (30-48 seen) */
 #define S_AFTER_MB      16      /* phase 4: above the start, at most */
 
 /* Under AddressSanitizer the broker's memory is ASan's (its quarantine keeps what is
-   freed, and malloc_trim has nothing to give back): the figures are printed, the
-   bounds not checked. */
+   freed, and malloc_trim has nothing to give back), and under a wrapper (KH_WRAP:
+   valgrind, heaptrack) the RSS read is the wrapper's or includes its books: the
+   figures are printed, the bounds not checked. */
 #if defined (__SANITIZE_ADDRESS__)
 #   define S_BOUNDS false
 #else
-#   define S_BOUNDS true
+#   define S_BOUNDS (getenv ("KH_WRAP") == NULL)
 #endif
 
 /* The broker's resident set, in KiB (0 if it cannot be read). */
@@ -308,8 +312,9 @@ s_many (kh_hub_t *hub, const s_keys_t *keys, s_pub_t *pub)
         peak = rss > peak ? rss : peak;
     }
     printf ("1000 subscribers (%d never read): RSS %ld before, %ld connected, peak %ld KiB "
-            "while %d records flowed; %llu heard\n", S_IDLE, start, connected, peak,
-            S_RATE * S_FLOW_MS / 1000, (unsigned long long) heard);
+            "while %d records flowed (%ld KiB a subscriber); %llu heard\n", S_IDLE, start,
+            connected, peak, S_RATE * S_FLOW_MS / 1000, (peak - start) / S_SUBS,
+            (unsigned long long) heard);
     KH_CHECK ("every record of phase 3 is acknowledged", pub->acked + pub->errors == want
               && pub->errors == 0, "%d of %d acked, %d errors", pub->acked, want, pub->errors);
     KH_CHECK ("an idle secure connection costs the broker at most S_CONNECTED_KB",
