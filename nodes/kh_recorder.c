@@ -6,8 +6,6 @@
 
 #define S_HWM           100000      /* socket queues, in messages */
 #define S_LINGER_MS     500         /* how long unsent replies may hold up a shutdown */
-#define S_QUERY_CMD     "Q"         /* recorder -> query actor: [Q][client][query] */
-#define S_AUDIT_CMD     "A"         /* recorder -> query actor: [A][client][audit query] */
 #define S_RETRY_MS      50          /* HELLO period while no connection takes it */
 #define S_STANDBY_MS    100         /* a standby tries the store's lock this often */
 #define S_INDEX_IDLE_MS 100         /* the search index follows once no STORE came so long */
@@ -25,7 +23,7 @@ typedef struct {
     loop waits again. */
 struct _kh_recorder_t {
     kh_store_t        *store;           /* the writer */
-    zactor_t          *queries;         /* owns a reader; answers [Q][client][query] */
+    zactor_t          *queries;         /* owns a reader; answers the reads (s_reads) */
     void              *queries_h;       /* libzmq handle of our end of its pipe */
     zsock_t           *broker;          /* DEALER to the broker's recorder ROUTER */
     void              *broker_h;
@@ -235,60 +233,192 @@ s_on_audit (kh_recorder_t *self, kh_parts_t *msg)
         s_ignore (self, why.reason, msg);
 }
 
-/* Answers a query (an audit query if audit) the query actor cannot take now with
-   UNAVAILABLE (or QUERY, if it is not even a query), naming its req. */
-static void
-s_query_refuse (kh_recorder_t *self, kh_parts_t *msg, bool audit)
+/* ------------------------------------------------------------ read kinds */
+
+/* A query of any kind, as its decoder fills it. */
+typedef union {
+    kh_query_t       query;
+    kh_audit_query_t audit;
+    kh_items_query_t items;
+    kh_stats_query_t stats;
+} s_any_query_t;
+
+/* Decodes the size bytes at data into q and sets *req to its req (also when it
+   fails, if the map had one). Returns 0, or -1 with why set. */
+typedef int (s_decode_fn) (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
+                           kh_problem_t *why);
+/* Answers q (of req) from reader: the reply's body appended to buf. Returns KH_OK,
+   or the error code with why set. */
+typedef int (s_answer_fn) (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
+                           msgpack_sbuffer *buf, kh_problem_t *why);
+
+/* A kind of read the broker passes on: [command][client][query], answered
+   [rows][client][reply] or [error][client][error]. */
+typedef struct {
+    const char  *command;
+    const char  *rows;
+    const char  *error;
+    s_decode_fn *decode;
+    s_answer_fn *answer;
+} s_read_t;
+
+static int
+s_decode_query (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
+                kh_problem_t *why)
 {
-    kh_query_t query;
-    kh_audit_query_t audit_query;
+    int rc = kh_query_decode (data, size, &q->query, why);
+    *req = q->query.req;
+    return rc;
+}
+
+static int
+s_decode_audit (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
+                kh_problem_t *why)
+{
+    int rc = kh_audit_query_decode (data, size, &q->audit, why);
+    *req = q->audit.req;
+    return rc;
+}
+
+static int
+s_decode_items (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
+                kh_problem_t *why)
+{
+    int rc = kh_items_query_decode (data, size, &q->items, why);
+    *req = q->items.req;
+    return rc;
+}
+
+static int
+s_decode_stats (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
+                kh_problem_t *why)
+{
+    int rc = kh_stats_query_decode (data, size, &q->stats, why);
+    *req = q->stats.req;
+    return rc;
+}
+
+/* Ends a page that a store call (rc) wrote into w: the ROWS reply in buf. Frees
+   w. Returns KH_OK, or the error code with why set. */
+static int
+s_finish (kh_rows_writer_t *w, int rc, bool more, uint64_t next, msgpack_sbuffer *buf,
+          kh_problem_t *why)
+{
+    int code = !w ? KH_ENOMEM : rc ? why->code
+             : kh_rows_writer_finish (w, more, next, buf) ? KH_ENOMEM : KH_OK;
+    if (code == KH_ENOMEM)
+        kh_problem (why, KH_ENOMEM, "recorder: out of memory for a page");
+    kh_rows_writer_destroy (&w);
+    return code;
+}
+
+static int
+s_answer_query (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
+                msgpack_sbuffer *buf, kh_problem_t *why)
+{
+    kh_rows_writer_t *w = kh_rows_writer_new (req);
+    bool more = false;
+    uint64_t next = 0;
+    int rc = w ? kh_store_query (reader, &q->query, w, &more, &next, why) : -1;
+    return s_finish (w, rc, more, next, buf, why);
+}
+
+static int
+s_answer_audit (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
+                msgpack_sbuffer *buf, kh_problem_t *why)
+{
+    kh_rows_writer_t *w = kh_rows_writer_new (req);
+    bool more = false;
+    uint64_t next = 0;
+    int rc = w ? kh_store_audit_query (reader, &q->audit, w, &more, &next, why) : -1;
+    return s_finish (w, rc, more, next, buf, why);
+}
+
+static int
+s_answer_items (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
+                msgpack_sbuffer *buf, kh_problem_t *why)
+{
+    kh_rows_writer_t *w = kh_rows_writer_new (req);
+    bool more = false;
+    uint64_t next = 0;
+    int rc = w ? kh_store_items (reader, &q->items, w, &more, &next, why) : -1;
+    return s_finish (w, rc, more, next, buf, why);
+}
+
+static int
+s_answer_stats (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
+                msgpack_sbuffer *buf, kh_problem_t *why)
+{
+    kh_stats_t *stats = NULL;
+    if (kh_store_stats (reader, &q->stats, &stats, why))
+        return why->code;
+    int rc = kh_stats_reply_encode (buf, req, stats);
+    kh_stats_destroy (&stats);
+    if (rc == 0)
+        return KH_OK;
+    kh_problem (why, KH_ENOMEM, "recorder: out of memory for a count");
+    return KH_ENOMEM;
+}
+
+static const s_read_t s_reads [] = {
+    { KH_CMD_QUERY,       KH_REP_ROWS,       KH_REP_ERROR,       s_decode_query,
+      s_answer_query },
+    { KH_REC_AUDIT_QUERY, KH_REC_AUDIT_ROWS, KH_REC_AUDIT_ERROR, s_decode_audit,
+      s_answer_audit },
+    { KH_CMD_ITEMS,       KH_REP_ROWS,       KH_REP_ERROR,       s_decode_items,
+      s_answer_items },
+    { KH_CMD_STATS,       KH_REP_ROWS,       KH_REP_ERROR,       s_decode_stats,
+      s_answer_stats },
+};
+
+/* Returns the kind of read whose command frame msg begins with, or NULL. */
+static const s_read_t *
+s_read_of (kh_parts_t *msg)
+{
+    for (size_t i = 0; i < sizeof s_reads / sizeof s_reads [0]; i++)
+        if (kh_parts_is (msg, 0, s_reads [i].command))
+            return &s_reads [i];
+    return NULL;
+}
+
+/* Answers a read the query actor cannot take now with UNAVAILABLE (or QUERY, if it
+   is not even a query of its kind), naming its req. */
+static void
+s_query_refuse (kh_recorder_t *self, kh_parts_t *msg, const s_read_t *read)
+{
+    s_any_query_t query;
     kh_problem_t why = { 0 };
+    uint64_t req = 0;
     int code = KH_EUNAVAILABLE;
     const char *reason = "the recorder has too many queries waiting; try again";
     zmq_msg_t *body = kh_parts_at (msg, 2);
-    int rc = audit ? kh_audit_query_decode (zmq_msg_data (body), zmq_msg_size (body),
-                                            &audit_query, &why)
-                   : kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query,
-                                      &why);
-    if (rc) {
+    if (read->decode (zmq_msg_data (body), zmq_msg_size (body), &query, &req, &why)) {
         code = KH_EQUERY;
         reason = why.reason;
     }
     msgpack_sbuffer_clear (&self->buf);
-    if (kh_error_encode (&self->buf, NULL, audit ? audit_query.req : query.req, code,
-                         reason) == 0)
-        s_reply (self, audit ? KH_REC_AUDIT_ERROR : KH_REP_ERROR, kh_parts_at (msg, 1));
+    if (kh_error_encode (&self->buf, NULL, req, code, reason) == 0)
+        s_reply (self, read->error, kh_parts_at (msg, 1));
     else
         s_unencodable (self, "ERROR");
 }
 
-/* Hands [command][client][query] to the query actor, which answers in its own time;
-   one it cannot take now is refused (s_query_refuse). */
+/* [QUERY|AUDIT_QUERY|ITEMS|STATS][client][query]: handed to the query actor as it
+   came, which answers in its own time; one it cannot take now is refused
+   (s_query_refuse). */
 static void
-s_to_queries (kh_recorder_t *self, kh_parts_t *msg, const char *command, bool audit)
+s_on_read (kh_recorder_t *self, kh_parts_t *msg)
 {
-    if (zmq_send (self->queries_h, command, strlen (command),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
-        s_query_refuse (self, msg, audit);
+    const s_read_t *read = s_read_of (msg);
+    assert (read);                      /* s_commands names only the reads */
+    if (zmq_msg_send (kh_parts_at (msg, 0), self->queries_h,
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        s_query_refuse (self, msg, read);
         return;
     }
     zmq_msg_send (kh_parts_at (msg, 1), self->queries_h, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_msg_send (kh_parts_at (msg, 2), self->queries_h, ZMQ_DONTWAIT);
     self->stats.queries++;
-}
-
-/* [QUERY][client][query]: for the query actor. */
-static void
-s_on_query (kh_recorder_t *self, kh_parts_t *msg)
-{
-    s_to_queries (self, msg, S_QUERY_CMD, false);
-}
-
-/* [AUDIT_QUERY][client][audit query]: for the query actor too. */
-static void
-s_on_audit_query (kh_recorder_t *self, kh_parts_t *msg)
-{
-    s_to_queries (self, msg, S_AUDIT_CMD, true);
 }
 
 /* [HELLO] from the broker: it asks libzmq whether our connection stands (another
@@ -300,10 +430,12 @@ s_on_hello (kh_recorder_t *self, kh_parts_t *msg)
 
 static const s_command_t s_commands [] = {
     { KH_REC_STORE, 3, s_on_store },
-    { KH_CMD_QUERY, 3, s_on_query },
+    { KH_CMD_QUERY, 3, s_on_read },
     { KH_REC_HELLO, 1, s_on_hello },
     { KH_REC_AUDIT, 2, s_on_audit },
-    { KH_REC_AUDIT_QUERY, 3, s_on_audit_query },
+    { KH_REC_AUDIT_QUERY, 3, s_on_read },
+    { KH_CMD_ITEMS, 3, s_on_read },
+    { KH_CMD_STATS, 3, s_on_read },
 };
 
 /* Hands a message from the broker to its handler, which may take its frames; anything
@@ -457,64 +589,39 @@ s_free (void *data, void *hint)
     free (data);
 }
 
-/* Answers the query in body (an audit query if audit) from reader: a ROWS reply in
-   buf. Returns KH_OK, or the error code with why set; *req is the query's req. */
-static int
-s_page (kh_store_t *reader, zmq_msg_t *body, bool audit, msgpack_sbuffer *buf,
-        uint64_t *req, kh_problem_t *why)
-{
-    kh_query_t query = { 0 };
-    kh_audit_query_t audit_query = { 0 };
-    int rc = audit ? kh_audit_query_decode (zmq_msg_data (body), zmq_msg_size (body),
-                                            &audit_query, why)
-                   : kh_query_decode (zmq_msg_data (body), zmq_msg_size (body), &query, why);
-    *req = audit ? audit_query.req : query.req;
-    if (rc)
-        return KH_EQUERY;
-    kh_rows_writer_t *writer = kh_rows_writer_new (*req);
-    bool more = false;
-    uint64_t next = 0;
-    int code = !writer ? KH_ENOMEM
-             : (audit ? kh_store_audit_query (reader, &audit_query, writer, &more, &next, why)
-                      : kh_store_query (reader, &query, writer, &more, &next, why)) ? why->code
-             : kh_rows_writer_finish (writer, more, next, buf) ? KH_ENOMEM : KH_OK;
-    if (code == KH_ENOMEM)
-        snprintf (why->reason, sizeof why->reason, "recorder: out of memory for a page");
-    kh_rows_writer_destroy (&writer);
-    return code;
-}
-
-/* Answers [Q|A][client][query] from reader: [ROWS][client][rows] or
-   [ERROR][client][error] back up the pipe ([AUDIT_ROWS] or [AUDIT_ERROR] for an
-   audit query). The body goes without a copy. */
+/* Answers [command][client][query] of the kind read from reader: [rows][client][reply]
+   or [error][client][error] back up the pipe. The reply goes without a copy. */
 static void
-s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, msgpack_sbuffer *buf)
+s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, const s_read_t *read,
+                msgpack_sbuffer *buf)
 {
-    bool audit = kh_parts_is (msg, 0, S_AUDIT_CMD);
-    const char *command = audit ? KH_REC_AUDIT_ROWS : KH_REP_ROWS;
+    s_any_query_t query;
     kh_problem_t why = { 0 };
     uint64_t req = 0;
+    zmq_msg_t *body = kh_parts_at (msg, 2);
     msgpack_sbuffer_clear (buf);
-    int code = s_page (reader, kh_parts_at (msg, 2), audit, buf, &req, &why);
+    int code = read->decode (zmq_msg_data (body), zmq_msg_size (body), &query, &req, &why)
+             ? KH_EQUERY : read->answer (reader, &query, req, buf, &why);
+    const char *command = read->rows;
     if (code != KH_OK) {
         msgpack_sbuffer_clear (buf);
         if (kh_error_encode (buf, NULL, req, code, why.reason)) {
             zsys_error ("recorder: out of memory encoding a query's ERROR; not sent");
             return;                     /* the broker forgets the query after a while */
         }
-        command = audit ? KH_REC_AUDIT_ERROR : KH_REP_ERROR;
+        command = read->error;
     }
     size_t size = buf->size;
     char *data = msgpack_sbuffer_release (buf);
-    zmq_msg_t body;
-    if (zmq_msg_init_data (&body, data, size, s_free, NULL)) {
+    zmq_msg_t reply;
+    if (zmq_msg_init_data (&reply, data, size, s_free, NULL)) {
         free (data);
         return;
     }
     zmq_send (pipe, command, strlen (command), ZMQ_SNDMORE);
     zmq_msg_send (kh_parts_at (msg, 1), pipe, ZMQ_SNDMORE);
-    zmq_msg_send (&body, pipe, 0);
-    zmq_msg_close (&body);
+    zmq_msg_send (&reply, pipe, 0);
+    zmq_msg_close (&reply);
 }
 
 /* The query actor: owns a read-only store (args) and answers queries and audit
@@ -535,9 +642,9 @@ s_query_actor (zsock_t *pipe, void *args)
         if (frames < 0)
             break;
         running = !kh_parts_is (&msg, 0, "$TERM");
-        if (frames == 3 && (kh_parts_is (&msg, 0, S_QUERY_CMD)
-                        || kh_parts_is (&msg, 0, S_AUDIT_CMD)))
-            s_query_answer (reader, handle, &msg, &buf);
+        const s_read_t *read = frames == 3 ? s_read_of (&msg) : NULL;
+        if (read)
+            s_query_answer (reader, handle, &msg, read, &buf);
         kh_parts_close (&msg);
     }
     msgpack_sbuffer_destroy (&buf);

@@ -1,6 +1,6 @@
 /*  kh_recorder_test.c - the recorder in-process, with this test as its broker (a ROUTER):
     HELLO, group-committed STOREs answered in order, duplicates, invalid envelopes, a
-    batch that cannot commit, queries through the query actor, audit records and
+    batch that cannot commit, queries, items and counts through the query actor, audit records and
     audit queries, garbage, restart. */
 #include <czmq.h>
 #include <sqlite3.h>
@@ -393,6 +393,85 @@ test_query (s_rig_t *rig)
     msgpack_sbuffer_destroy (&buf);
 }
 
+/* Sends [command][client][query] and waits for the answer into reply; true if it
+   came with the client id. */
+static bool
+s_ask (s_rig_t *rig, const char *command, const void *query, size_t size, s_reply_t *reply)
+{
+    const uint8_t client [3] = { 7, 8, 9 };
+    s_send (rig, command, client, sizeof client, query, size);
+    return s_next (rig, S_WAIT_MS, false, reply) == 0 && reply->frames == 3 && reply->body
+        && zframe_size (reply->arg) == sizeof client
+        && memcmp (zframe_data (reply->arg), client, sizeof client) == 0;
+}
+
+/* True if reply is an ERROR of code for req. */
+static bool
+s_is_error (const s_reply_t *reply, int code, uint64_t req)
+{
+    kh_error_reply_t err = { 0 };
+    kh_problem_t why;
+    return streq (reply->command, KH_REP_ERROR)
+        && kh_error_decode (zframe_data (reply->body), zframe_size (reply->body), &err,
+                            &why) == 0 && err.code == code && err.req == req;
+}
+
+/* ITEMS and STATS go through the query actor as QUERY does (the read kinds). */
+static void
+test_reads (s_rig_t *rig)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    kh_items_query_t items = { .req = 43, .limit = 2, .type = { "idea" }, .type_count = 1 };
+    kh_items_query_encode (&buf, &items);
+    s_reply_t reply;
+    kh_item_rows_t rows = { 0 };
+    kh_problem_t why = { 0 };
+    bool ok = s_ask (rig, KH_CMD_ITEMS, buf.data, buf.size, &reply)
+           && streq (reply.command, KH_REP_ROWS)
+           && kh_item_rows_decode (zframe_data (reply.body), zframe_size (reply.body), &rows,
+                                   &why) == 0;
+    int64_t ideas = s_number (rig, "SELECT count (*) FROM item WHERE type = 'idea'");
+    KH_CHECK ("ITEMS is answered ROWS of items, newest activity first",
+              ok && rows.req == 43 && rows.count == 2 && ideas > 2 && rows.more
+              && streq (rows.rows [0].type, "idea") && streq (rows.rows [1].type, "idea")
+              && rows.rows [0].last_seq > rows.rows [1].last_seq
+              && rows.next == rows.rows [1].last_seq,
+              "command '%s' count %u ideas %lld reason '%s'", reply.command, rows.count,
+              (long long) ideas, why.reason);
+    kh_item_rows_release (&rows);
+    s_reply_clear (&reply);
+
+    msgpack_sbuffer_clear (&buf);
+    kh_stats_query_t stats = { .req = 44, .by = "type" };
+    kh_stats_query_encode (&buf, &stats);
+    kh_stats_t *count = NULL;
+    uint64_t req = 0;
+    ok = s_ask (rig, KH_CMD_STATS, buf.data, buf.size, &reply)
+      && streq (reply.command, KH_REP_ROWS)
+      && kh_stats_reply_decode (zframe_data (reply.body), zframe_size (reply.body), &req,
+                                &count, &why) == 0;
+    int64_t messages = s_number (rig, "SELECT count (*) FROM message");
+    KH_CHECK ("STATS is answered ROWS with the count", ok && req == 44
+              && (int64_t) count->messages == messages && count->head == s_head (rig)
+              && count->count > 0 && streq (count->rows [0].key, "idea")
+              && count->store_bytes > 0, "command '%s' messages %llu of %lld reason '%s'",
+              reply.command, ok ? (unsigned long long) count->messages : 0,
+              (long long) messages, why.reason);
+    kh_stats_destroy (&count);
+    s_reply_clear (&reply);
+
+    ok = s_ask (rig, KH_CMD_ITEMS, "\xc1", 1, &reply) && s_is_error (&reply, KH_EQUERY, 0);
+    s_reply_clear (&reply);
+    const char by_year [] = "\x82\xa3req\x2d\xa2" "by\xa4" "year";  /* {req: 45, by: year} */
+    ok &= s_ask (rig, KH_CMD_STATS, by_year, sizeof by_year - 1, &reply)
+       && s_is_error (&reply, KH_EQUERY, 45);
+    KH_CHECK ("a bad ITEMS or STATS is answered ERROR QUERY with its req", ok,
+              "command '%s'", reply.command);
+    s_reply_clear (&reply);
+    msgpack_sbuffer_destroy (&buf);
+}
+
 /* Sends [AUDIT][record] for an audit record told apart by reason and code. */
 static void
 s_audit (s_rig_t *rig, const char *reason, int code, kh_audit_t *sent)
@@ -717,6 +796,7 @@ main (void)
         test_store (&rig);
         test_many (&rig);
         test_query (&rig);
+        test_reads (&rig);
         test_audit (&rig);
         test_garbage (&rig);
         test_hello (&rig);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <czmq.h>
+#include "kh_catalogue.h"
 #include "kh_link.h"
 #include "kh_select.h"
 #include "kh_sql.h"
@@ -58,6 +59,7 @@ struct _kh_store_t {
     sqlite3_stmt  *at_from;             /* at of the first row at or after a seq */
     sqlite3_stmt  *item_of;             /* the seq of the item whose id is given */
     kh_select_t   *select;              /* queries, built from their filters */
+    kh_catalogue_t *catalogue;          /* items and counts */
     s_undo_t      *undo;                /* writer: the open batch's link changes */
     size_t         undo_count;
     size_t         undo_cap;
@@ -497,7 +499,8 @@ s_prepare_common (kh_store_t *self, kh_problem_t *why)
                             "WHERE m.id = ?1", &self->item_of, why)
         ? -1
         : !(self->select = kh_select_new (self->db))
-        ? kh_problem (why, KH_ENOMEM, "store: out of memory") : 0;
+        ? kh_problem (why, KH_ENOMEM, "store: out of memory")
+        : !(self->catalogue = kh_catalogue_new (self->db, why)) ? -1 : 0;
 }
 
 /* Prepares the writer's statements. Returns 0, or -1 with why set. */
@@ -787,6 +790,7 @@ kh_store_destroy (kh_store_t **self_p)
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (*stmts [i]);
     kh_select_destroy (&self->select);
+    kh_catalogue_destroy (&self->catalogue);
     kh_state_destroy (&self->state);
     sqlite3_close (self->db);           /* every statement is finalized: cannot be busy */
     if (self->lock_fd != -1)
@@ -1612,6 +1616,44 @@ kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool
     if (s_run (self, self->begin_read, "begin a read", why))
         return -1;
     return s_end_read (self, s_query (self, q, w, more, next, why), why);
+}
+
+/* Adds an item to the rows writer arg (kh_catalogue_fn). */
+static int
+s_add_item (void *arg, const kh_item_t *item)
+{
+    return kh_rows_writer_add_item ((kh_rows_writer_t *) arg, item);
+}
+
+int
+kh_store_items (kh_store_t *self, const kh_items_query_t *q, kh_rows_writer_t *w,
+                bool *more, uint64_t *next, kh_problem_t *why)
+{
+    assert (self && q && w && more && next);
+    *more = false;
+    *next = q->before;
+    if (!sqlite3_get_autocommit (self->db))
+        return kh_problem (why, KH_ESTORE, "store: a transaction is still open");
+    if (s_run (self, self->begin_read, "begin a read", why))
+        return -1;
+    return s_end_read (self, kh_catalogue_items (self->catalogue, q, kh_now_ms (),
+                                                 s_add_item, w, more, next, why), why);
+}
+
+int
+kh_store_stats (kh_store_t *self, const kh_stats_query_t *q, kh_stats_t **stats_p,
+                kh_problem_t *why)
+{
+    assert (self && q && stats_p);
+    *stats_p = NULL;
+    if (!sqlite3_get_autocommit (self->db))
+        return kh_problem (why, KH_ESTORE, "store: a transaction is still open");
+    if (s_run (self, self->begin_read, "begin a read", why))
+        return -1;
+    int rc = s_end_read (self, kh_catalogue_stats (self->catalogue, q, stats_p, why), why);
+    if (rc)
+        kh_stats_destroy (stats_p);
+    return rc;
 }
 
 const char *

@@ -83,7 +83,8 @@ typedef struct _kh_store_t kh_store_t;
    KH_ENOMEM) and nothing left open. */
 kh_store_t *kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why);
 
-/* Opens an existing store read-only, for kh_store_query and kh_store_head only.
+/* Opens an existing store read-only, for its queries (kh_store_query, _items,
+   _stats, _audit_query) and kh_store_head only.
    Returns the store, or NULL with why set: the file is missing, empty, not a
    kreishub store (as kh_store_new judges it), or of another version. */
 kh_store_t *kh_store_new_reader (const char *path, kh_problem_t *why);
@@ -136,6 +137,22 @@ int kh_store_commit (kh_store_t *self, const kh_store_item_t *items, size_t coun
    for a database failure, KH_ENOMEM). Works on writers and readers. */
 int kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w,
                     bool *more, uint64_t *next, kh_problem_t *why);
+
+/* Answers one page of the items query q into w (created with the query's req) from
+   the items' state (kh_catalogue.h, PROTOCOL.md section 14): items by last_seq
+   descending, below q->before, at most q->limit (0 or above KH_QUERY_PAGE_MAX:
+   KH_QUERY_PAGE_MAX), ending early near KH_QUERY_PAGE_BYTES; expiry judged by today
+   in Europe/Berlin at the store's clock. *more says whether more match; *next is
+   the before of the next page (the last row's last_seq, q->before if the page is
+   empty). Returns 0, or -1 with why set (KH_ESTORE, KH_ENOMEM). */
+int kh_store_items (kh_store_t *self, const kh_items_query_t *q, kh_rows_writer_t *w,
+                    bool *more, uint64_t *next, kh_problem_t *why);
+
+/* Counts the log as the stats query q asks (kh_catalogue_stats) into a new count in
+   *stats_p (free with kh_stats_destroy), in one snapshot. Returns 0, or -1 with
+   why set (KH_EQUERY, KH_ESTORE, KH_ENOMEM) and *stats_p NULL. */
+int kh_store_stats (kh_store_t *self, const kh_stats_query_t *q, kh_stats_t **stats_p,
+                    kh_problem_t *why);
 
 /* Returns the SQL text kh_store_query runs for q (its values are parameters), valid
    until the store's next query: for EXPLAIN QUERY PLAN. */
