@@ -1,6 +1,7 @@
 /*  kh_fuzz_codec.c - libFuzzer target: one input is handed to every decoder of
     untrusted bytes in the codec (kh_mp_scan, the envelope check, record, ROWS,
-    query, ACK, ERROR, PONG, heartbeat, HELLO, STORED) and to the CLI's renderers.
+    query, items/stats/counters queries and replies, ACK, ERROR, PONG, heartbeat,
+    HELLO, STORED) and to the CLI's renderers.
 
     Besides what the sanitizers catch, each decoder must keep its contract: a
     rejection carries a code and a reason; an accepted frame is stable under a second
@@ -198,6 +199,95 @@ s_query (const uint8_t *data, size_t size)
         kh_fuzz_fail (S_TARGET, "a query differs after a re-encode");
 }
 
+/* Items, stats and counters queries (section 14): sane, the same after a
+   re-encode. */
+static void
+s_read_queries (const uint8_t *data, size_t size)
+{
+    kh_problem_t why = { 0 };
+    kh_items_query_t items, items2;
+    int rc = kh_items_query_decode (data, size, &items, &why);
+    s_rejection_ok ("kh_items_query_decode", rc, &why);
+    msgpack_sbuffer_clear (&s_out);
+    if (rc == 0 && (items.req == 0 || items.limit == 0 || items.limit > KH_QUERY_PAGE_MAX
+                    || items.hf > 5))
+        kh_fuzz_fail (S_TARGET, "an items query with req 0, limit %u or hf %u was accepted",
+                      items.limit, items.hf);
+    if (rc == 0 && (kh_items_query_encode (&s_out, &items)
+    ||  kh_items_query_decode (s_out.data, s_out.size, &items2, &why)
+    ||  memcmp (&items, &items2, sizeof items) != 0))
+        kh_fuzz_fail (S_TARGET, "an items query differs after a re-encode");
+
+    kh_stats_query_t stats, stats2;
+    rc = kh_stats_query_decode (data, size, &stats, &why);
+    s_rejection_ok ("kh_stats_query_decode", rc, &why);
+    msgpack_sbuffer_clear (&s_out);
+    if (rc == 0 && (kh_stats_query_encode (&s_out, &stats)
+    ||  kh_stats_query_decode (s_out.data, s_out.size, &stats2, &why)
+    ||  memcmp (&stats, &stats2, sizeof stats) != 0))
+        kh_fuzz_fail (S_TARGET, "a stats query differs after a re-encode");
+
+    uint64_t req = 0, req2 = 0;
+    rc = kh_counters_query_decode (data, size, &req, &why);
+    s_rejection_ok ("kh_counters_query_decode", rc, &why);
+    msgpack_sbuffer_clear (&s_out);
+    if (rc == 0 && (req == 0 || kh_counters_query_encode (&s_out, req)
+    ||  kh_counters_query_decode (s_out.data, s_out.size, &req2, &why) || req != req2))
+        kh_fuzz_fail (S_TARGET, "a COUNTERS request differs after a re-encode");
+}
+
+/* Pages of items, counts and counters: bounded, every field readable as text, the
+   same after a re-encode. */
+static void
+s_read_replies (const uint8_t *data, size_t size)
+{
+    kh_problem_t why = { 0 };
+    kh_item_rows_t rows, again;
+    int rc = kh_item_rows_decode (data, size, &rows, &why);
+    s_rejection_ok ("kh_item_rows_decode", rc, &why);
+    kh_rows_writer_t *writer = rc == 0 ? kh_rows_writer_new (rows.req) : NULL;
+    for (uint32_t i = 0; writer && i < rows.count; i++) {
+        char text [64];
+        kh_item_field (&rows.rows [i], "title", text, sizeof text);
+        kh_item_field (&rows.rows [i], "keywords", text, sizeof text);
+        if (!memchr (text, 0, sizeof text))
+            kh_fuzz_fail (S_TARGET, "an item field is not terminated");
+        kh_rows_writer_add_item (writer, &rows.rows [i]);
+    }
+    msgpack_sbuffer_clear (&s_out);
+    if (writer && (kh_rows_writer_finish (writer, rows.more, rows.next, &s_out)
+    ||  kh_item_rows_decode (s_out.data, s_out.size, &again, &why)
+    ||  again.count != rows.count
+    ||  (rows.count && (again.rows [0].seq != rows.rows [0].seq
+                        || again.rows [0].participant_count != rows.rows [0].participant_count))))
+        kh_fuzz_fail (S_TARGET, "a page of items differs after a re-encode");
+    if (writer)
+        kh_item_rows_release (&again);
+    kh_rows_writer_destroy (&writer);
+    kh_item_rows_release (&rows);
+
+    uint64_t req = 0, req2 = 0;
+    kh_stats_t *count = NULL, *count2 = NULL;
+    rc = kh_stats_reply_decode (data, size, &req, &count, &why);
+    s_rejection_ok ("kh_stats_reply_decode", rc, &why);
+    msgpack_sbuffer_clear (&s_out);
+    if (rc == 0 && (count->count > KH_QUERY_PAGE_MAX || kh_stats_reply_encode (&s_out, req, count)
+    ||  kh_stats_reply_decode (s_out.data, s_out.size, &req2, &count2, &why)
+    ||  req != req2 || count2->count != count->count || count2->items != count->items))
+        kh_fuzz_fail (S_TARGET, "a count differs after a re-encode");
+    kh_stats_destroy (&count);
+    kh_stats_destroy (&count2);
+
+    kh_counters_t c, c2;
+    rc = kh_counters_decode (data, size, &req, &c, &why);
+    s_rejection_ok ("kh_counters_decode", rc, &why);
+    msgpack_sbuffer_clear (&s_out);
+    if (rc == 0 && (kh_counters_encode (&s_out, req, &c)
+    ||  kh_counters_decode (s_out.data, s_out.size, &req2, &c2, &why) || req != req2
+    ||  c.head != c2.head || c.clients != c2.clients || c.recorder_up != c2.recorder_up))
+        kh_fuzz_fail (S_TARGET, "COUNTERS differ after a re-encode");
+}
+
 /* ACK, STORED, HELLO, heartbeat and PONG: each the same after a re-encode. */
 static void
 s_small_replies (const uint8_t *data, size_t size)
@@ -278,6 +368,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_record (data, size);
     s_rows (data, size);
     s_query (data, size);
+    s_read_queries (data, size);
+    s_read_replies (data, size);
     s_small_replies (data, size);
     s_error (data, size);
     return 0;

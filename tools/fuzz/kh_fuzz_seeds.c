@@ -113,6 +113,45 @@ s_codec_envelopes (msgpack_sbuffer *buf)
     return rc;
 }
 
+/* Seeds of section 14: an items query with every key, a page of an item, a stats
+   query and its count, a COUNTERS request and answer. */
+static int
+s_codec_reads (msgpack_sbuffer *buf)
+{
+    kh_items_query_t items = { .req = 4, .has_id = true, .id = { 1, 2, 3 },
+                               .type = { "offer", "idea" }, .type_count = 2,
+                               .from = { "0516*" }, .from_count = 1,
+                               .status = { "pilot" }, .status_count = 1, .hf = 2,
+                               .topic = "Akte", .participant = "05162024", .open = true,
+                               .search = "Zwilling", .before = 30, .limit = 20 };
+    kh_items_query_encode (buf, &items);
+    int rc = s_take ("codec", buf);
+    static const uint8_t fields [] = "\x82\xa5title\xa4""Akte\xa8keywords\x92\xa1""a\xa1""b";
+    kh_participant_t people [1] = { { "05162024", "joined", 5, 11 } };
+    kh_item_t item = { .id = { 9 }, .seq = 5, .type = "offer", .owner = "05162004",
+                       .status = "pilot", .messages = 2, .last_seq = 11, .fields = fields,
+                       .fields_size = sizeof fields - 1, .participant_count = 1,
+                       .participants = people };
+    kh_rows_writer_t *writer = kh_rows_writer_new (4);
+    kh_rows_writer_add_item (writer, &item);
+    kh_rows_writer_finish (writer, true, 11, buf);
+    kh_rows_writer_destroy (&writer);
+    rc |= s_take ("codec", buf);
+    kh_stats_query_t stats = { .req = 6, .by = "month", .since_ts = 1, .type = { "idea" },
+                               .type_count = 1 };
+    kh_stats_query_encode (buf, &stats);
+    rc |= s_take ("codec", buf);
+    kh_stats_row_t rows [2] = { { "2021-10", 2, 5 }, { "2022-03", 1, 3 } };
+    kh_stats_t count = { 3, 8, 40, 8192, false, 2, rows };
+    kh_stats_reply_encode (buf, 6, &count);
+    rc |= s_take ("codec", buf);
+    kh_counters_query_encode (buf, 7);
+    rc |= s_take ("codec", buf);
+    kh_counters_t counters = { 60000, 3, 2, true, 40, 38, 4, 5, 1, 0 };
+    kh_counters_encode (buf, 7, &counters);
+    return rc | s_take ("codec", buf);
+}
+
 /* One frame of every other kind the hub decodes, for the codec target. */
 static int
 s_codec (const s_vectors_t *v, msgpack_sbuffer *buf)
@@ -134,6 +173,7 @@ s_codec (const s_vectors_t *v, msgpack_sbuffer *buf)
                      .from = { "05162" }, .from_count = 1, .limit = 50 };
     kh_query_encode (buf, &q);
     rc |= s_take ("codec", buf);
+    rc |= s_codec_reads (buf);
     kh_seqinfo_t info = { 3, 4, 1, 2, 0 };
     kh_stored_encode (buf, &info, true);
     rc |= s_take ("codec", buf);
