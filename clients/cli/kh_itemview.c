@@ -225,25 +225,13 @@ kh_itemview_row (FILE *file, const kh_item_t *item, const kh_members_t *names)
              last, title);
 }
 
-/* Writes text as a JSON string (escaped) to file. */
-static void
-s_json_text (FILE *file, const char *text)
-{
-    msgpack_object o = { .type = MSGPACK_OBJECT_STR };
-    o.via.str.ptr = text;
-    o.via.str.size = (uint32_t) strlen (text);
-    char *json = kh_json_from_object (&o);
-    fputs (json ? json : "\"\"", file);
-    free (json);
-}
-
 /* Writes the name of ags (or null) as a JSON value. */
 static void
 s_json_name (FILE *file, const kh_members_t *names, const char *ags)
 {
     const char *name = names ? kh_members_name (names, ags) : NULL;
     if (name)
-        s_json_text (file, name);
+        kh_json_print_str (file, name);
     else
         fputs ("null", file);
 }
@@ -258,11 +246,11 @@ s_json_participants (FILE *file, const kh_item_t *item, const kh_members_t *name
         char since [25];
         kh_time_format (p->since, since);
         fprintf (file, "%s{\"ags\":", i ? "," : "");
-        s_json_text (file, p->ags);
+        kh_json_print_str (file, p->ags);
         fputs (",\"name\":", file);
         s_json_name (file, names, p->ags);
         fputs (",\"state\":", file);
-        s_json_text (file, p->state);
+        kh_json_print_str (file, p->state);
         fprintf (file, ",\"since\":\"%s\",\"seq\":%llu}", since, (unsigned long long) p->seq);
     }
     fputc (']', file);
@@ -283,13 +271,13 @@ kh_itemview_json (FILE *file, const kh_item_t *item, const kh_members_t *names)
     kh_time_format (item->status_ts, status_ts);
     kh_time_format (item->last_ts, last_ts);
     fprintf (file, "{\"id\":\"%s\",\"seq\":%llu,\"type\":", id, (unsigned long long) item->seq);
-    s_json_text (file, item->type);
+    kh_json_print_str (file, item->type);
     fputs (",\"owner\":", file);
-    s_json_text (file, item->owner);
+    kh_json_print_str (file, item->owner);
     fputs (",\"owner_name\":", file);
     s_json_name (file, names, item->owner);
     fprintf (file, ",\"ts\":\"%s\",\"status\":", ts);
-    s_json_text (file, item->status);
+    kh_json_print_str (file, item->status);
     fprintf (file, ",\"status_seq\":%llu,\"status_ts\":\"%s\",\"expired\":%s,"
              "\"interested\":%u,\"joined\":%u,\"declined\":%u,\"left\":%u,\"messages\":%llu,"
              "\"last_seq\":%llu,\"last_ts\":\"%s\",\"fields\":%s,\"participants\":",
@@ -404,14 +392,15 @@ s_action (const msgpack_object *action)
     return "answered";
 }
 
-/* Appends ": TEXT" for the body's text, if it has one, on one line. */
+/* Appends ": TEXT" (after a status " - TEXT") for the body's text, if it has one,
+   on one line. */
 static void
-s_text (const msgpack_object *body, char *out, size_t cap, size_t *used)
+s_text (const msgpack_object *body, bool status, char *out, size_t cap, size_t *used)
 {
     const msgpack_object *text = kh_json_lookup (body, "text");
     if (!text)
         return;
-    s_put (out, cap, used, ": ");
+    s_put (out, cap, used, status ? " - " : ": ");
     kh_itemview_value (text, NULL, true, out + *used, cap - *used);
     *used += strlen (out + *used);
 }
@@ -461,7 +450,7 @@ s_event (const char *type, const msgpack_object *body, char *out, size_t cap)
         s_revised (body, out, cap, &used);
     else
         s_put (out, cap, &used, "%s", type);
-    s_text (body, out, cap, &used);
+    s_text (body, streq (type, "status") && !strstr (out, "withdrew"), out, cap, &used);
 }
 
 int

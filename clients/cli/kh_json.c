@@ -840,6 +840,17 @@ kh_json_from_object (const msgpack_object *obj)
     return s_text_release (&text);
 }
 
+void
+kh_json_print_str (FILE *file, const char *text)
+{
+    msgpack_object o = { .type = MSGPACK_OBJECT_STR };
+    o.via.str.ptr = text;
+    o.via.str.size = (uint32_t) strlen (text);
+    char *json = kh_json_from_object (&o);
+    fputs (json ? json : "\"\"", file);
+    free (json);
+}
+
 /* ================================================================= records */
 
 /* Returns the value under the str key in map (the first, if given twice), or NULL. */

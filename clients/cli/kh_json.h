@@ -7,6 +7,7 @@
 #define KH_JSON_H_INCLUDED
 
 #include <stddef.h>
+#include <stdio.h>
 #include <msgpack.h>
 #include "kh_codec.h"
 
@@ -40,6 +41,10 @@ size_t kh_crlf_to_lf (char *text, size_t len);
    decoded (a bin of 16 bytes, an id, as a string in kh_id_format's form, any other
    bin as lowercase hex string, ext as null), or NULL on allocation failure. */
 char *kh_json_from_object (const msgpack_object *obj);
+
+/* Writes text (NUL-terminated UTF-8) to file as a JSON string, escaped as
+   kh_json_from_object escapes a str; "" if memory runs out. */
+void kh_json_print_str (FILE *file, const char *text);
 
 /* The pieces of a record's envelope; they point into the unpacked object. */
 typedef struct {
