@@ -11,7 +11,8 @@
     as [AUDIT][record], unanswered, and joins the batch the same way: the audit
     table is written in the same transaction, with the same durability.
 
-    Queries ([QUERY][client][query]) do not wait for the store's writer: a query actor
+    Queries ([QUERY][client][query]), the catalogue ([ITEMS][client][query]) and
+    counts ([STATS][client][query]) do not wait for the store's writer: a query actor
     with its own read-only connection answers them, and the recorder forwards its
     [ROWS|ERROR][client][body] to the broker; an admin's audit queries
     ([AUDIT_QUERY][client][query]) likewise, answered [AUDIT_ROWS|AUDIT_ERROR].
