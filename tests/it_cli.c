@@ -803,27 +803,28 @@ test_log (s_test_t *t)
     s_check_log (t, "--from kaarst --from Gre --type idea", &(s_filter_t) {
                  .from = "05162016 05162008", .type = "idea" });
 
-    /* times: exact to the ms, to the minute, and dates (an --until date: whole day) */
+    /* commit times (--stored), in UTC: exact to the ms, to the minute, and dates (an
+       --until date: whole day) */
     char arg [64], args [160];
     const s_msg_t *m5 = &t->msgs [4], *m3 = &t->msgs [2], *last = &t->msgs [t->head - 1];
     s_time_arg (m5->at_ms, 2, arg, sizeof arg);
-    snprintf (args, sizeof args, "--since %s", arg);
+    snprintf (args, sizeof args, "--stored --utc --since %s", arg);
     s_check_log (t, args, &(s_filter_t) { .since_ms = m5->at_ms });
     s_time_arg (m3->at_ms, 2, arg, sizeof arg);
-    snprintf (args, sizeof args, "--until %s", arg);
+    snprintf (args, sizeof args, "--stored --utc --until %s", arg);
     s_check_log (t, args, &(s_filter_t) { .until_ms = m3->at_ms });
     int64_t minute = m5->at_ms - m5->at_ms % 60000;
     s_time_arg (minute, 1, arg, sizeof arg);
-    snprintf (args, sizeof args, "--since %s --type idea", arg);
+    snprintf (args, sizeof args, "--stored --utc --since %s --type idea", arg);
     s_check_log (t, args, &(s_filter_t) { .since_ms = minute, .type = "idea" });
     int64_t day = t->msgs [0].at_ms - t->msgs [0].at_ms % S_DAY_MS;
     s_time_arg (day, 0, arg, sizeof arg);
-    snprintf (args, sizeof args, "--until %s", arg);
+    snprintf (args, sizeof args, "--stored --utc --until %s", arg);
     s_check_log (t, args, &(s_filter_t) { .until_ms = day + S_DAY_MS - 1 });
     s_time_arg (last->at_ms - last->at_ms % S_DAY_MS + S_DAY_MS, 0, arg, sizeof arg);
-    snprintf (args, sizeof args, "--since %s", arg);
+    snprintf (args, sizeof args, "--stored --utc --since %s", arg);
     s_check_log (t, args, &(s_filter_t) { .since_ms = last->at_ms + S_DAY_MS });
-    s_check_log (t, "--since 2021-11-01 --from 05162", &(s_filter_t) { .from = "05162" });
+    s_check_log (t, "--stored --since 2021-11-01 --from 05162", &(s_filter_t) { .from = "05162" });
     s_check_quoting (t);
     s_check_export (t);
 }
@@ -890,9 +891,11 @@ test_usage_errors (s_test_t *t)
         { "kreishub ping --bogus", "kreishub ping", "unknown option '--bogus'" },
         { "kreishub --bogus", "kreishub", "unknown option '--bogus'" },
         { "kreishub", "kreishub",
-          "which command? up, publish, subscribe, log, ping, keygen" },
+          "which command? up, publish, subscribe, items, show, respond, status, revise, "
+          "withdraw, comment, log, stats, ping, keygen, demo" },
         { "kreishub frobnicate", "kreishub", "unknown command 'frobnicate' "
-          "(commands: up, publish, subscribe, log, ping, keygen)" },
+          "(commands: up, publish, subscribe, items, show, respond, status, revise, "
+          "withdraw, comment, log, stats, ping, keygen, demo)" },
         { "kreishub subscirbe", "kreishub",
           "unknown command 'subscirbe'; did you mean subscribe?" },
         { "kreishub log --limt 3", "kreishub log",
@@ -916,7 +919,8 @@ test_usage_errors (s_test_t *t)
           "begins 2 names: Kaarst (05162016) or Korschenbroich (05162020); give "
           "more of it" },
         { "kreishub log --audit --type idea", "kreishub log",
-          "--type filters the log, not the audit" },
+          "--type, --search, --item, --follow and --stored are for the log, not the "
+          "audit" },
         { "kreishub log --columns seq", "kreishub log", "--columns chooses the "
           "columns of csv and json; give --format csv or --format json" },
         { "kreishub log --format json --excel", "kreishub log",
