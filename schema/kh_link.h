@@ -4,10 +4,11 @@
     the broker's recorder ROUTER and says HELLO; the broker hands it STOREs, each
     with a token the answer echoes; the recorder answers STORED or FAILED in the
     order the STOREs came, and says BYE when it stops cleanly. Queries pass through
-    as [QUERY][client][query] and come back as [ROWS|ERROR][client][body]. The
-    broker also hands over what it refused as [AUDIT][record], which nothing
-    answers, and an admin's audit queries as [AUDIT_QUERY][client][query], answered
-    [AUDIT_ROWS|AUDIT_ERROR][client][body] (PROTOCOL.md section 12).
+    as [QUERY|ITEMS|STATS][client][query] (the log, the catalogue, the counts) and
+    come back as [ROWS|ERROR][client][body]. The broker also hands over what it
+    refused as [AUDIT][record], which nothing answers, and an admin's audit queries
+    as [AUDIT_QUERY][client][query], answered [AUDIT_ROWS|AUDIT_ERROR][client][body]
+    (PROTOCOL.md section 12).
 
     The encoders and decoders (in kh_link.c) keep kh_codec.h's rules: an encoder
     appends a whole frame or, if memory runs out, returns -1 and leaves out as it

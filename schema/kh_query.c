@@ -179,11 +179,11 @@ kh__pack_list (msgpack_packer *pk, const char *key, const char *values, size_t w
     return 0;
 }
 
-/* ------------------------------------------------------------- search */
+/* ------------------------------------------------------------- texts */
 
 int
-kh__read_search (const msgpack_object *map, const char *key, char *out, size_t cap,
-                 kh_problem_t *why)
+kh__read_text (const msgpack_object *map, const char *key, size_t max, bool word,
+               char *out, size_t cap, kh_problem_t *why)
 {
     out [0] = 0;
     const msgpack_object *o = kh__get (map, key);
@@ -203,11 +203,18 @@ kh__read_search (const msgpack_object *map, const char *key, char *out, size_t c
         words += !blank && !in_word;
         in_word = !blank;
     }
-    if (words == 0 || chars > KH_SEARCH_MAX || o->via.str.size >= cap)
-        return kh_problem (why, KH_EQUERY, "%s: 1..%d characters holding a word", key,
-                           KH_SEARCH_MAX);
+    if (chars == 0 || (word && words == 0) || chars > max || o->via.str.size >= cap)
+        return kh_problem (why, KH_EQUERY, "%s: 1..%zu characters%s", key, max,
+                           word ? " holding a word" : "");
     kh__copy_str (o, out, cap);
     return 0;
+}
+
+int
+kh__read_search (const msgpack_object *map, const char *key, char *out, size_t cap,
+                 kh_problem_t *why)
+{
+    return kh__read_text (map, key, KH_SEARCH_MAX, true, out, cap, why);
 }
 
 /* ------------------------------------------------------------- strict maps */

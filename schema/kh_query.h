@@ -1,6 +1,7 @@
 /*  kh_query.h - what the queries and their pages share, read and written alike
     (internal to schema/): the strict reading of a query's map, lists of types,
-    senders and stages, a search's words, an id, and the ROWS reply's frame.
+    senders and stages, a line of text or a search, an id, and the ROWS reply's
+    frame.
 */
 #ifndef KH_QUERY_H_INCLUDED
 #define KH_QUERY_H_INCLUDED
@@ -39,9 +40,14 @@ int kh__read_list (const msgpack_object *map, const char *key, kh_list_kind_t ki
    if it is empty. Returns 0, or -1 at the first write that fails. */
 int kh__pack_list (msgpack_packer *pk, const char *key, const char *values, size_t width,
                    size_t count);
-/* Reads the optional search under key of map into out (cap bytes): a str of valid
-   UTF-8, 1..KH_SEARCH_MAX characters holding at least one word, no control
-   character (absent: ""). Returns 0, or -1 with why set (QUERY). */
+/* Reads the optional text under key of map into out (cap bytes): a str of valid
+   UTF-8 of 1..max characters with no control character (C0, DEL or C1), holding a
+   word (a character other than a blank) if word is true (absent: ""). Returns 0,
+   or -1 with why set (QUERY). */
+int kh__read_text (const msgpack_object *map, const char *key, size_t max, bool word,
+                   char *out, size_t cap, kh_problem_t *why);
+/* Reads the optional search under key of map into out (cap bytes): a text of
+   1..KH_SEARCH_MAX characters holding a word, as kh__read_text reads it. */
 int kh__read_search (const msgpack_object *map, const char *key, char *out, size_t cap,
                      kh_problem_t *why);
 

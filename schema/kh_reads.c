@@ -32,33 +32,6 @@ s_read_bool (const msgpack_object *map, const char *key, bool *value, kh_problem
     return 0;
 }
 
-/* Reads an optional one-line text of a query under key into out (cap bytes): a str
-   of valid UTF-8, 1..max characters, no control character (absent: ""). Returns 0,
-   or -1 with why set (QUERY). */
-static int
-s_read_line (const msgpack_object *map, const char *key, size_t max, char *out, size_t cap,
-             kh_problem_t *why)
-{
-    out [0] = 0;
-    const msgpack_object *o = kh__get (map, key);
-    if (!o)
-        return 0;
-    if (o->type != MSGPACK_OBJECT_STR || !kh_utf8_valid (o->via.str.ptr, o->via.str.size))
-        return kh_problem (why, KH_EQUERY, "%s: expected a str of UTF-8", key);
-    const uint8_t *p = (const uint8_t *) o->via.str.ptr;
-    size_t chars = 0;
-    for (uint32_t i = 0; i < o->via.str.size; i++) {
-        if (p [i] < 0x20 || p [i] == 0x7f
-        ||  (p [i] == 0xc2 && i + 1 < o->via.str.size && p [i + 1] <= 0x9f))
-            return kh_problem (why, KH_EQUERY, "%s: holds a control character", key);
-        chars += (p [i] & 0xc0) != 0x80;
-    }
-    if (chars == 0 || chars > max || o->via.str.size >= cap)
-        return kh_problem (why, KH_EQUERY, "%s: 1..%zu characters", key, max);
-    kh__copy_str (o, out, cap);
-    return 0;
-}
-
 /* Reads the optional AGS of a query under key into out (absent: ""). */
 static int
 s_read_ags (const msgpack_object *map, const char *key, char out [KH_AGS_MAX + 1],
@@ -131,7 +104,8 @@ s_read_items_query (const msgpack_object *map, kh_items_query_t *q, kh_problem_t
     ||  kh__read_list (map, "status", KH_LIST_STAGES, &q->status [0][0],
                        sizeof q->status [0], &q->status_count, why)
     ||  kh__get_uint (map, "hf", &hf, KH_EQUERY, why)
-    ||  s_read_line (map, "topic", KH_TOPIC_CHARS, q->topic, sizeof q->topic, why)
+    ||  kh__read_text (map, "topic", KH_TOPIC_CHARS, false, q->topic, sizeof q->topic,
+                       why)
     ||  s_read_ags (map, "participant", q->participant, why)
     ||  s_read_bool (map, "open", &q->open, why)
     ||  kh__read_search (map, "search", q->search, sizeof q->search, why)
