@@ -28,6 +28,7 @@ typedef enum {
     V_SKIP,                                 /* left out */
     V_STR, V_UINT, V_INT, V_FLOAT, V_NIL,
     V_RAW,                                  /* msgpack bytes, written as they are */
+    V_STRS,                                 /* an array of the strs in list */
     V_FN                                    /* packed by fn */
 } s_kind_t;
 
@@ -38,6 +39,7 @@ typedef struct {
     uint64_t    u;                          /* V_UINT */
     int64_t     i;                          /* V_INT */
     double      f;                          /* V_FLOAT */
+    const char *const *list;                /* V_STRS, NULL-terminated */
     void      (*fn) (msgpack_packer *pk);   /* V_FN */
 } s_val_t;
 
@@ -54,6 +56,8 @@ typedef struct {
 #define S_FLOAT(x)  ((s_val_t) { .kind = V_FLOAT, .f = (x) })
 #define S_NIL       ((s_val_t) { .kind = V_NIL })
 #define S_FN(p)     ((s_val_t) { .kind = V_FN, .fn = (p) })
+#define S_STRS(...) ((s_val_t) { .kind = V_STRS, \
+                                 .list = (const char *const []) { __VA_ARGS__, NULL } })
 #define S_SKIP      ((s_val_t) { .kind = V_SKIP })
 #define S_PAIR(k, v) ((s_pair_t) { S_STR (k), v })
 
@@ -62,6 +66,20 @@ static s_val_t
 s_text (const char *text, size_t len)
 {
     return (s_val_t) { .kind = V_STR, .bytes = text, .len = len };
+}
+
+/* Packs the strs of list (NULL-terminated) as an array. */
+static void
+s_pack_strs (msgpack_packer *pk, const char *const *list)
+{
+    size_t count = 0;
+    while (list [count])
+        count++;
+    msgpack_pack_array (pk, count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_str (pk, strlen (list [i]));
+        msgpack_pack_str_body (pk, list [i], strlen (list [i]));
+    }
 }
 
 static void
@@ -77,6 +95,7 @@ s_pack (msgpack_packer *pk, s_val_t v)
         case V_FLOAT: msgpack_pack_double (pk, v.f); break;
         case V_NIL:   msgpack_pack_nil (pk); break;
         case V_RAW:   pk->callback (pk->data, v.bytes, v.len); break;
+        case V_STRS:  s_pack_strs (pk, v.list); break;
         case V_FN:    v.fn (pk); break;
         case V_NONE:
         case V_SKIP:  break;
@@ -838,6 +857,309 @@ s_queries (const char *dir, FILE *q)
     return rc;
 }
 
+/* Lists made by code: every message type twice (16 values, 8 distinct), and 17
+   values, one more than a list may hold. */
+static void
+v_types_16 (msgpack_packer *pk)
+{
+    static const char *const types [] = { "idea", "offer", "request", "announcement",
+                                          "interest", "status", "revise", "comment" };
+    msgpack_pack_array (pk, 16);
+    for (int i = 0; i < 16; i++)
+        s_pack (pk, s_text (types [i % 8], strlen (types [i % 8])));
+}
+
+static void
+v_ideas_17 (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 17);
+    for (int i = 0; i < 17; i++)
+        s_pack (pk, S_STR ("idea"));
+}
+
+static void
+v_stages_17 (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 17);
+    for (int i = 0; i < 17; i++)
+        s_pack (pk, S_STR ("proposed"));
+}
+
+/* ok_interest_minimal's id: a message about the item, itself no item. */
+#define S_INTEREST_ID "\x01\x7c\xe4\x2a\x38\x00\x70\x01\x80\x00\x00\x00\x00\x00\x00\x36"
+#define S_BIN16(id) S_RAW ("\xc4\x10" id)
+
+/* QUERY's filters of section 5 beyond type, from and the bounds: lists of types and
+   senders, region prefixes, publication times, an item, a search. Of the 28 stored
+   messages 5 are from 05162, 17 from 05162004, 1 from 05162008, 2 from 05162012
+   (the full request, an interest), 1 each from 05162016, 05162024 and 05162028; all
+   were published at S_TS; the item ok_idea_minimal (seq 3) has 8 messages about it
+   (a ref that names a message that is no item selects nothing). A search finds
+   what the index holds, which follows the log 100 ms after the last publish
+   (section 9): query_search_200_chars finds seq 27, ok_title_200_umlauts, the last
+   message with a word (and, diacritics ignored, seq 6, ok_title_200_bytes), so
+   it_wire waits for both before it sends these. */
+static int
+s_query_filters (const char *dir, FILE *q)
+{
+    static char wide [402];
+    int rc = 0;
+    rc |= S_Q ("query_type_list.mp", "ROWS 3", S_REQ,
+               S_PAIR ("type", S_STRS ("offer", "announcement")));
+    rc |= S_Q ("query_type_list_repeated.mp", "ROWS 2", S_REQ,
+               S_PAIR ("type", S_STRS ("comment", "comment")));
+    rc |= S_Q ("query_type_list_16.mp", "ROWS 28", S_REQ, S_PAIR ("type", S_FN (v_types_16)));
+    rc |= S_Q ("query_from_list.mp", "ROWS 6", S_REQ,
+               S_PAIR ("from", S_STRS ("05162", "05162008")));
+    rc |= S_Q ("query_from_prefix.mp", "ROWS 3", S_REQ, S_PAIR ("from", S_STR ("0516201*")));
+    rc |= S_Q ("query_from_prefix_1_digit.mp", "ROWS 28", S_REQ, S_PAIR ("from", S_STR ("0*")));
+    rc |= S_Q ("query_from_prefix_8_digits.mp", "ROWS 1", S_REQ,
+               S_PAIR ("from", S_STR ("05162024*")));
+    rc |= S_Q ("query_from_list_mixed.mp", "ROWS 3", S_REQ,
+               S_PAIR ("from", S_STRS ("0516202*", "05162016")));
+    rc |= S_Q ("query_since_ts.mp", "ROWS 28", S_REQ, S_PAIR ("since_ts", S_UINT (S_TS)));
+    rc |= S_Q ("query_ts_range.mp", "ROWS 28", S_REQ, S_PAIR ("since_ts", S_UINT (S_TS)),
+               S_PAIR ("until_ts", S_UINT (S_TS)));
+    rc |= S_Q ("query_since_ts_after.mp", "ROWS 0", S_REQ,
+               S_PAIR ("since_ts", S_UINT (S_TS + 1)));
+    rc |= S_Q ("query_until_ts_before.mp", "ROWS 0", S_REQ,
+               S_PAIR ("until_ts", S_UINT (S_TS - 1)));
+    rc |= S_Q ("query_ref.mp", "ROWS 9", S_REQ, S_REF);
+    rc |= S_Q ("query_ref_and_type.mp", "ROWS 2", S_REQ, S_REF,
+               S_PAIR ("type", S_STR ("comment")));
+    rc |= S_Q ("query_ref_not_an_item.mp", "ROWS 0", S_REQ,
+               S_PAIR ("ref", S_BIN16 (S_INTEREST_ID)));
+    rc |= S_Q ("query_ref_unknown.mp", "ROWS 0", S_REQ,
+               S_PAIR ("ref", S_BIN16 ("\x01\x7c\xe4\x2a\x38\x00\x70\x01\x80\0\0\0\0\0\0\xff")));
+    rc |= S_Q ("query_search.mp", "ROWS 1", S_REQ, S_PAIR ("search", S_STR ("LoRaWAN")));
+    rc |= S_Q ("query_search_words.mp", "ROWS 1", S_REQ,
+               S_PAIR ("search", S_STR ("  Rueckmeldung   Maerz ")));
+    rc |= S_Q ("query_search_case_diacritics.mp", "ROWS 1", S_REQ,
+               S_PAIR ("search", S_STR ("B\xc3\x9cRGERB\xc3\x9cRO")));
+    rc |= S_Q ("query_search_prefix.mp", "ROWS 1", S_REQ, S_PAIR ("search", S_STR ("Geoport*")));
+    rc |= S_Q ("query_search_none.mp", "ROWS 0", S_REQ,
+               S_PAIR ("search", S_STR ("Gartenzwerg")));
+    rc |= S_Q ("query_search_200_chars.mp", "ROWS 2", S_REQ,
+               S_PAIR ("search", s_repeat (wide, "\xc3\xa4", 200)));
+    /* their refusals: QUERY, req echoed */
+    rc |= S_Q ("query_type_list_17.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("type", S_FN (v_ideas_17)));
+    rc |= S_Q ("query_type_array_empty.mp", "QUERY req=7", S_REQ, S_PAIR ("type", S_RAW ("\x90")));
+    rc |= S_Q ("query_type_array_int.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("type", S_RAW ("\x92\xa4" "idea\x07")));
+    rc |= S_Q ("query_type_list_unknown.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("type", S_STRS ("idea", "poll")));
+    rc |= S_Q ("query_from_prefix_letter.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("from", S_STR ("05x*")));
+    rc |= S_Q ("query_from_star.mp", "QUERY req=7", S_REQ, S_PAIR ("from", S_STR ("*")));
+    rc |= S_Q ("query_from_prefix_9_digits.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("from", S_STR ("051620241*")));
+    rc |= S_Q ("query_from_list_bad.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("from", S_STRS ("05162", "0516*2")));
+    rc |= S_Q ("query_since_ts_float.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("since_ts", S_FLOAT (1635897600000.0)));
+    rc |= S_Q ("query_until_ts_negative.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("until_ts", S_INT (-1)));
+    rc |= S_Q ("query_ref_15_bytes.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("ref", S_RAW ("\xc4\x0f" "0123456789abcde")));
+    rc |= S_Q ("query_ref_all_zero.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("ref", S_BIN16 ("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")));
+    rc |= S_Q ("query_ref_as_text.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("ref", S_STR (S_ITEM_TEXT)));
+    rc |= S_Q ("query_search_empty.mp", "QUERY req=7", S_REQ, S_PAIR ("search", S_STR ("")));
+    rc |= S_Q ("query_search_blanks.mp", "QUERY req=7", S_REQ, S_PAIR ("search", S_STR ("   ")));
+    rc |= S_Q ("query_search_201_chars.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("search", s_repeat (wide, "\xc3\xa4", 201)));
+    rc |= S_Q ("query_search_tab.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("search", S_STR ("Zwilling\tKreis")));
+    rc |= S_Q ("query_search_c1.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("search", S_STR ("Zwilling\xc2\x85")));
+    rc |= S_Q ("query_search_invalid_utf8.mp", "QUERY req=7", S_REQ,
+               S_PAIR ("search", S_STR ("Zwilling\xc3")));
+    rc |= S_Q ("query_search_int.mp", "QUERY req=7", S_REQ, S_PAIR ("search", S_UINT (3)));
+    return rc;
+}
+
+/* A read of section 14: the command goes before the answer on the line. */
+#define S_R(name, expect, ...) \
+    s_query (dir, r, name, expect, (const s_pair_t []) { __VA_ARGS__ }, \
+             sizeof ((const s_pair_t []) { __VA_ARGS__ }) / sizeof (s_pair_t), NULL)
+
+/* The catalogue (section 14) after every envelope of MANIFEST: 20 items (15 ideas,
+   1 offer, 2 requests, 2 announcements); ok_idea_minimal (seq 3) is decided and
+   its last activity is seq 25, every other item is proposed and has none after
+   itself. hf 2: 3 items; topic Querschnitt: 3; 05162 owns 4. The valid_until of
+   the offer, the full request, the full announcement and (revised) seq 3 lie in the
+   past, so 16 items are open. */
+static int
+s_items_reads (const char *dir, FILE *r)
+{
+    static char topic [102], big [65600];
+    memset (topic, 't', sizeof topic);
+    memset (big, 't', sizeof big);
+    int rc = 0;
+    rc |= S_R ("items_req_only.mp", "ITEMS ROWS 20", S_REQ);
+    rc |= S_R ("items_limit_2.mp", "ITEMS ROWS 2", S_REQ, S_PAIR ("limit", S_UINT (2)));
+    rc |= S_R ("items_before_3.mp", "ITEMS ROWS 2", S_REQ, S_PAIR ("before", S_UINT (3)));
+    rc |= S_R ("items_before_26.mp", "ITEMS ROWS 17", S_REQ, S_PAIR ("before", S_UINT (26)));
+    rc |= S_R ("items_id.mp", "ITEMS ROWS 1", S_REQ, S_PAIR ("id", S_BIN16 (S_ITEM_ID)));
+    rc |= S_R ("items_id_not_an_item.mp", "ITEMS ROWS 0", S_REQ,
+               S_PAIR ("id", S_BIN16 (S_INTEREST_ID)));
+    rc |= S_R ("items_type_offer.mp", "ITEMS ROWS 1", S_REQ, S_PAIR ("type", S_STR ("offer")));
+    rc |= S_R ("items_type_list.mp", "ITEMS ROWS 4", S_REQ,
+               S_PAIR ("type", S_STRS ("request", "announcement")));
+    rc |= S_R ("items_from_kreis.mp", "ITEMS ROWS 4", S_REQ, S_PAIR ("from", S_STR ("05162")));
+    rc |= S_R ("items_from_prefix.mp", "ITEMS ROWS 15", S_REQ,
+               S_PAIR ("from", S_STR ("0516200*")));
+    rc |= S_R ("items_status_decided.mp", "ITEMS ROWS 1", S_REQ,
+               S_PAIR ("status", S_STR ("decided")));
+    rc |= S_R ("items_status_list.mp", "ITEMS ROWS 20", S_REQ,
+               S_PAIR ("status", S_STRS ("proposed", "decided")));
+    rc |= S_R ("items_status_done.mp", "ITEMS ROWS 0", S_REQ, S_PAIR ("status", S_STR ("done")));
+    rc |= S_R ("items_hf_2.mp", "ITEMS ROWS 3", S_REQ, S_PAIR ("hf", S_UINT (2)));
+    rc |= S_R ("items_topic.mp", "ITEMS ROWS 3", S_REQ,
+               S_PAIR ("topic", S_STR ("Querschnitt")));
+    rc |= S_R ("items_topic_100_chars.mp", "ITEMS ROWS 0", S_REQ,
+               S_PAIR ("topic", s_text (topic, 100)));
+    rc |= S_R ("items_participant.mp", "ITEMS ROWS 3", S_REQ,
+               S_PAIR ("participant", S_STR ("05162012")));
+    rc |= S_R ("items_participant_kreis.mp", "ITEMS ROWS 2", S_REQ,
+               S_PAIR ("participant", S_STR ("05162")));
+    rc |= S_R ("items_open.mp", "ITEMS ROWS 16", S_REQ, S_PAIR ("open", S_RAW ("\xc3")));
+    rc |= S_R ("items_open_false.mp", "ITEMS ROWS 20", S_REQ, S_PAIR ("open", S_RAW ("\xc2")));
+    rc |= S_R ("items_open_announcement.mp", "ITEMS ROWS 1", S_REQ,
+               S_PAIR ("type", S_STR ("announcement")), S_PAIR ("open", S_RAW ("\xc3")));
+    rc |= S_R ("items_search.mp", "ITEMS ROWS 1", S_REQ, S_PAIR ("search", S_STR ("LoRaWAN")));
+    rc |= S_R ("items_search_messages.mp", "ITEMS ROWS 1", S_REQ,
+               S_PAIR ("search", S_STR ("Rueckmeldung")));
+    /* refusals */
+    rc |= s_write (dir, r, "items_no_req.mp", "ITEMS QUERY", "\x80", 1);
+    rc |= S_R ("items_req_0.mp", "ITEMS QUERY", S_PAIR ("req", S_UINT (0)));
+    rc |= S_R ("items_req_twice.mp", "ITEMS QUERY", S_REQ, S_REQ);
+    rc |= S_R ("items_unknown_key.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("since_seq", S_UINT (1)));
+    rc |= S_R ("items_key_twice.mp", "ITEMS QUERY req=7", S_REQ, S_PAIR ("hf", S_UINT (2)),
+               S_PAIR ("hf", S_UINT (2)));
+    rc |= S_R ("items_hf_0.mp", "ITEMS QUERY req=7", S_REQ, S_PAIR ("hf", S_UINT (0)));
+    rc |= S_R ("items_hf_6.mp", "ITEMS QUERY req=7", S_REQ, S_PAIR ("hf", S_UINT (6)));
+    rc |= S_R ("items_hf_string.mp", "ITEMS QUERY req=7", S_REQ, S_PAIR ("hf", S_STR ("2")));
+    rc |= S_R ("items_status_not_a_stage.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("status", S_STR ("beta")));
+    rc |= S_R ("items_status_list_17.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("status", S_FN (v_stages_17)));
+    rc |= S_R ("items_type_not_an_item.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("type", S_STR ("interest")));
+    rc |= S_R ("items_type_array_empty.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("type", S_RAW ("\x90")));
+    rc |= S_R ("items_from_prefix_letter.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("from", S_STR ("05x*")));
+    rc |= S_R ("items_id_15_bytes.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("id", S_RAW ("\xc4\x0f" "0123456789abcde")));
+    rc |= S_R ("items_id_all_zero.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("id", S_BIN16 ("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")));
+    rc |= S_R ("items_id_as_text.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("id", S_STR (S_ITEM_TEXT)));
+    rc |= S_R ("items_topic_empty.mp", "ITEMS QUERY req=7", S_REQ, S_PAIR ("topic", S_STR ("")));
+    rc |= S_R ("items_topic_101_chars.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("topic", s_text (topic, 101)));
+    rc |= S_R ("items_topic_lf.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("topic", S_STR ("Quer\nschnitt")));
+    rc |= S_R ("items_participant_prefix.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("participant", S_STR ("0516*")));
+    rc |= S_R ("items_open_string.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("open", S_STR ("true")));
+    rc |= S_R ("items_open_int.mp", "ITEMS QUERY req=7", S_REQ, S_PAIR ("open", S_UINT (1)));
+    rc |= S_R ("items_search_blanks.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("search", S_STR ("  ")));
+    rc |= S_R ("items_before_negative.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("before", S_INT (-3)));
+    rc |= S_R ("items_limit_float.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("limit", S_FLOAT (2.0)));
+    rc |= s_write (dir, r, "items_top_array.mp", "ITEMS QUERY", "\x91\x07", 2);
+    rc |= s_write (dir, r, "items_not_msgpack.mp", "ITEMS MALFORMED", "\xc1", 1);
+    rc |= s_query (dir, r, "items_trailing_bytes.mp", "ITEMS MALFORMED", &S_REQ, 1, "\x01");
+    rc |= S_R ("items_65536_bytes.mp", "ITEMS QUERY req=7", S_REQ,
+               S_PAIR ("type", s_text (big, KH_ENVELOPE_MAX - 14)));
+    rc |= S_R ("items_65537_bytes.mp", "ITEMS TOO_LARGE", S_REQ,
+               S_PAIR ("type", s_text (big, KH_ENVELOPE_MAX - 13)));
+    return rc;
+}
+
+/* The counts (section 14): 8 message types, 7 senders, one month (2021-11 in
+   Berlin), items of hf none, 1, 2, 3 and 4, items proposed and decided. */
+static int
+s_stats_reads (const char *dir, FILE *r)
+{
+    static char big [65600];
+    memset (big, 't', sizeof big);
+    int rc = 0;
+    rc |= S_R ("stats_req_only.mp", "STATS ROWS 0", S_REQ);
+    rc |= S_R ("stats_by_empty.mp", "STATS ROWS 0", S_REQ, S_PAIR ("by", S_STR ("")));
+    rc |= S_R ("stats_by_type.mp", "STATS ROWS 8", S_REQ, S_PAIR ("by", S_STR ("type")));
+    rc |= S_R ("stats_by_municipality.mp", "STATS ROWS 7", S_REQ,
+               S_PAIR ("by", S_STR ("municipality")));
+    rc |= S_R ("stats_by_month.mp", "STATS ROWS 1", S_REQ, S_PAIR ("by", S_STR ("month")));
+    rc |= S_R ("stats_by_hf.mp", "STATS ROWS 5", S_REQ, S_PAIR ("by", S_STR ("hf")));
+    rc |= S_R ("stats_by_status.mp", "STATS ROWS 2", S_REQ, S_PAIR ("by", S_STR ("status")));
+    rc |= S_R ("stats_by_type_of_types.mp", "STATS ROWS 2", S_REQ, S_PAIR ("by", S_STR ("type")),
+               S_PAIR ("type", S_STRS ("offer", "comment")));
+    rc |= S_R ("stats_by_municipality_region.mp", "STATS ROWS 2", S_REQ,
+               S_PAIR ("by", S_STR ("municipality")), S_PAIR ("from", S_STR ("0516202*")));
+    rc |= S_R ("stats_by_month_ts_range.mp", "STATS ROWS 1", S_REQ,
+               S_PAIR ("by", S_STR ("month")), S_PAIR ("since_ts", S_UINT (S_TS)),
+               S_PAIR ("until_ts", S_UINT (S_TS)));
+    rc |= S_R ("stats_by_type_later.mp", "STATS ROWS 0", S_REQ, S_PAIR ("by", S_STR ("type")),
+               S_PAIR ("since_ts", S_UINT (S_TS + 1)));
+    /* refusals */
+    rc |= s_write (dir, r, "stats_no_req.mp", "STATS QUERY", "\x80", 1);
+    rc |= S_R ("stats_req_string.mp", "STATS QUERY", S_PAIR ("req", S_STR ("7")));
+    rc |= S_R ("stats_unknown_key.mp", "STATS QUERY req=7", S_REQ, S_PAIR ("limit", S_UINT (5)));
+    rc |= S_R ("stats_key_twice.mp", "STATS QUERY req=7", S_REQ, S_PAIR ("by", S_STR ("type")),
+               S_PAIR ("by", S_STR ("type")));
+    rc |= S_R ("stats_by_unknown.mp", "STATS QUERY req=7", S_REQ,
+               S_PAIR ("by", S_STR ("weekday")));
+    rc |= S_R ("stats_by_capital.mp", "STATS QUERY req=7", S_REQ, S_PAIR ("by", S_STR ("Type")));
+    rc |= S_R ("stats_by_int.mp", "STATS QUERY req=7", S_REQ, S_PAIR ("by", S_UINT (1)));
+    rc |= S_R ("stats_since_ts_float.mp", "STATS QUERY req=7", S_REQ,
+               S_PAIR ("since_ts", S_FLOAT (1.5)));
+    rc |= S_R ("stats_until_ts_string.mp", "STATS QUERY req=7", S_REQ,
+               S_PAIR ("until_ts", S_STR ("2022-01-01")));
+    rc |= S_R ("stats_type_list_17.mp", "STATS QUERY req=7", S_REQ,
+               S_PAIR ("type", S_FN (v_ideas_17)));
+    rc |= S_R ("stats_type_unknown.mp", "STATS QUERY req=7", S_REQ,
+               S_PAIR ("type", S_STR ("poll")));
+    rc |= S_R ("stats_from_star.mp", "STATS QUERY req=7", S_REQ, S_PAIR ("from", S_STR ("*")));
+    rc |= s_write (dir, r, "stats_top_array.mp", "STATS QUERY", "\x91\x07", 2);
+    rc |= s_write (dir, r, "stats_truncated.mp", "STATS MALFORMED", "\x82\xa3req\x07", 6);
+    rc |= S_R ("stats_65537_bytes.mp", "STATS TOO_LARGE", S_REQ,
+               S_PAIR ("type", s_text (big, KH_ENVELOPE_MAX - 13)));
+    return rc;
+}
+
+/* The broker's counters (section 14): {req} alone. */
+static int
+s_counters_reads (const char *dir, FILE *r)
+{
+    static char big [65600];
+    memset (big, 'x', sizeof big);
+    int rc = 0;
+    rc |= S_R ("counters_req_only.mp", "COUNTERS COUNTERS", S_REQ);
+    rc |= S_R ("counters_integer_format.mp", "COUNTERS COUNTERS",
+               S_PAIR ("req", S_RAW ("\xd1\x00\x07")));
+    rc |= s_write (dir, r, "counters_no_req.mp", "COUNTERS QUERY", "\x80", 1);
+    rc |= S_R ("counters_req_0.mp", "COUNTERS QUERY", S_PAIR ("req", S_UINT (0)));
+    rc |= S_R ("counters_req_string.mp", "COUNTERS QUERY", S_PAIR ("req", S_STR ("7")));
+    rc |= S_R ("counters_req_twice.mp", "COUNTERS QUERY", S_REQ, S_REQ);
+    rc |= S_R ("counters_unknown_key.mp", "COUNTERS QUERY req=7", S_REQ,
+               S_PAIR ("limit", S_UINT (1)));
+    rc |= s_write (dir, r, "counters_top_array.mp", "COUNTERS QUERY", "\x91\x07", 2);
+    rc |= s_write (dir, r, "counters_empty.mp", "COUNTERS MALFORMED", "", 0);
+    rc |= s_write (dir, r, "counters_not_msgpack.mp", "COUNTERS MALFORMED", "\xc1", 1);
+    rc |= S_R ("counters_65537_bytes.mp", "COUNTERS TOO_LARGE", S_REQ,
+               S_PAIR ("x", s_text (big, KH_ENVELOPE_MAX - 10)));
+    return rc;
+}
+
 /* Opens DIR/name for writing; NULL (and says so) if it cannot. */
 static FILE *
 s_list_open (const char *dir, const char *name)
@@ -858,7 +1180,7 @@ main (int argc, char *argv [])
     const kh_opts_t opts = {
         .program = "kreishub-vectors", .synopsis = "DIR", .table = s_no_options,
         .version = true,
-        .about = "Writes the test vectors, their MANIFEST and QUERIES into DIR "
+        .about = "Writes the test vectors, their MANIFEST, QUERIES and READS into DIR "
                  "(schema/vectors).\n"
     };
     int first = 0;
@@ -872,7 +1194,8 @@ main (int argc, char *argv [])
     const char *dir = argv [first];
     FILE *m = s_list_open (dir, "MANIFEST");
     FILE *q = m ? s_list_open (dir, "QUERIES") : NULL;
-    int rc = !m || !q;
+    FILE *r = q ? s_list_open (dir, "READS") : NULL;
+    int rc = !m || !q || !r;
     if (!rc) {
         /* in this order: MANIFEST's order is the order the hub sees them in */
         rc |= s_valid (dir, m);
@@ -884,10 +1207,16 @@ main (int argc, char *argv [])
         rc |= s_texts_bad (dir, m);
         rc |= s_order (dir, m);
         rc |= s_queries (dir, q);
+        rc |= s_query_filters (dir, q);
+        rc |= s_items_reads (dir, r);
+        rc |= s_stats_reads (dir, r);
+        rc |= s_counters_reads (dir, r);
     }
     if (m)
         fclose (m);
     if (q)
         fclose (q);
+    if (r)
+        fclose (r);
     return rc ? 1 : 0;
 }
