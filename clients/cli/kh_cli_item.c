@@ -83,8 +83,10 @@ s_keep (const kh_item_t *item, void *arg)
         return 1;
     }
     kept->item = *item;
-    memcpy (kept->fields, item->fields, item->fields_size);
-    memcpy (kept->participants, item->participants, parts);
+    if (item->fields_size)              /* an empty view may be NULL */
+        memcpy (kept->fields, item->fields, item->fields_size);
+    if (parts)
+        memcpy (kept->participants, item->participants, parts);
     kept->item.fields = kept->fields;
     kept->item.participants = kept->participants;
     kept->found = true;
