@@ -1,6 +1,7 @@
 /*  kh_fuzz.c - kreishub-fuzz: a bounded, deterministic mutation fuzzer for every decoder
-    that reads untrusted bytes (envelopes, queries, records, ROWS, replies, link frames,
-    the JSON renderers and the JSON reader).
+    that reads untrusted bytes (envelopes, queries of the log, the catalogue, counts and
+    counters, records, ROWS, replies, link frames, the JSON renderers and the JSON
+    reader).
 
     Seeds are the test vectors and a few frames made with the codec's own encoders.
     Each round copies a seed, mutates it with a xorshift generator seeded by --seed
@@ -29,7 +30,7 @@
 #define S_INPUT_MAX     (128 * 1024)    /* mutated inputs never grow beyond this */
 #define S_SEEDS_MAX     1024            /* seeds of one kind, at most */
 #define S_ROUNDS_STACK  4               /* mutations applied to one input, at most */
-#define S_TARGETS_MAX   16              /* room for the counts of s_targets */
+#define S_TARGETS_MAX   24              /* room for the counts of s_targets */
 
 /* ===================================================================== buffers */
 
@@ -203,6 +204,81 @@ s_try_query (s_fuzz_t *fz, const uint8_t *data, size_t size)
     if (q.req == 0 || q.limit == 0 || q.limit > KH_QUERY_PAGE_MAX)
         s_fail (fz, "query", "accepted with req %llu, limit %u",
                 (unsigned long long) q.req, q.limit);
+    return true;
+}
+
+/* Items queries (the catalogue): an accepted one is sane and re-encodes to the same
+   query. */
+static bool
+s_try_items_query (s_fuzz_t *fz, const uint8_t *data, size_t size)
+{
+    kh_problem_t why = { 0 };
+    kh_items_query_t q, back;
+    int rc = kh_items_query_decode (data, size, &q, &why);
+    s_check_problem (fz, "items_query", rc, &why);
+    if (rc)
+        return false;
+    if (q.req == 0 || q.limit == 0 || q.limit > KH_QUERY_PAGE_MAX || q.hf > 5
+    ||  q.type_count > KH_FILTER_MAX || q.from_count > KH_FILTER_MAX
+    ||  q.status_count > KH_FILTER_MAX)
+        s_fail (fz, "items_query", "accepted with req %llu, limit %u, hf %u, %zu types",
+                (unsigned long long) q.req, q.limit, q.hf, q.type_count);
+    msgpack_sbuffer_clear (&fz->out);
+    if (kh_items_query_encode (&fz->out, &q))
+        s_fail (fz, "items_query", "accepted, but does not encode");
+    rc = kh_items_query_decode (fz->out.data, fz->out.size, &back, &why);
+    if (rc || memcmp (&q, &back, sizeof q) != 0)     /* both zeroed by the decoder */
+        s_fail (fz, "items_query", "re-encoded query differs (rc %d: %s)", rc,
+                rc ? why.reason : "");
+    return true;
+}
+
+/* Stats queries (the counts): an accepted one groups by a known grouping and
+   re-encodes to the same query. */
+static bool
+s_try_stats_query (s_fuzz_t *fz, const uint8_t *data, size_t size)
+{
+    static const char *const by [] = { "", "municipality", "type", "month", "hf", "status" };
+    kh_problem_t why = { 0 };
+    kh_stats_query_t q, back;
+    int rc = kh_stats_query_decode (data, size, &q, &why);
+    s_check_problem (fz, "stats_query", rc, &why);
+    if (rc)
+        return false;
+    bool known = false;
+    for (size_t i = 0; i < sizeof by / sizeof by [0]; i++)
+        known |= strcmp (q.by, by [i]) == 0;
+    if (q.req == 0 || !known || q.type_count > KH_FILTER_MAX || q.from_count > KH_FILTER_MAX)
+        s_fail (fz, "stats_query", "accepted with req %llu, by '%s'",
+                (unsigned long long) q.req, q.by);
+    msgpack_sbuffer_clear (&fz->out);
+    if (kh_stats_query_encode (&fz->out, &q))
+        s_fail (fz, "stats_query", "accepted, but does not encode");
+    rc = kh_stats_query_decode (fz->out.data, fz->out.size, &back, &why);
+    if (rc || memcmp (&q, &back, sizeof q) != 0)
+        s_fail (fz, "stats_query", "re-encoded query differs (rc %d: %s)", rc,
+                rc ? why.reason : "");
+    return true;
+}
+
+/* COUNTERS requests: an accepted one holds a req above 0 and re-encodes to the same. */
+static bool
+s_try_counters_query (s_fuzz_t *fz, const uint8_t *data, size_t size)
+{
+    kh_problem_t why = { 0 };
+    uint64_t req = 0, back = 0;
+    int rc = kh_counters_query_decode (data, size, &req, &why);
+    s_check_problem (fz, "counters_query", rc, &why);
+    if (rc)
+        return false;
+    if (req == 0)
+        s_fail (fz, "counters_query", "accepted with req 0");
+    msgpack_sbuffer_clear (&fz->out);
+    if (kh_counters_query_encode (&fz->out, req))
+        s_fail (fz, "counters_query", "accepted, but does not encode");
+    rc = kh_counters_query_decode (fz->out.data, fz->out.size, &back, &why);
+    if (rc || back != req)
+        s_fail (fz, "counters_query", "re-encoded request differs (rc %d)", rc);
     return true;
 }
 
@@ -473,6 +549,9 @@ typedef struct {
 static const s_target_t s_targets [] = {
     { .name = "envelope",    .kind = S_MSGPACK, .try_input = s_try_envelope },
     { .name = "query",       .kind = S_MSGPACK, .try_input = s_try_query },
+    { .name = "items_query", .kind = S_MSGPACK, .try_input = s_try_items_query },
+    { .name = "stats_query", .kind = S_MSGPACK, .try_input = s_try_stats_query },
+    { .name = "counters_query", .kind = S_MSGPACK, .try_input = s_try_counters_query },
     { .name = "record",      .kind = S_MSGPACK, .try_input = s_try_record },
     { .name = "rows",        .kind = S_MSGPACK, .try_input = s_try_rows },
     { .name = "ack",         .kind = S_MSGPACK, .try_input = s_try_ack },
@@ -661,8 +740,16 @@ s_load_file (s_corpus_t *corpus, const char *path)
     return rc;
 }
 
-/* Loads every regular file of dir but MANIFEST, in name order. Returns how many,
-   or -1 if dir cannot be read. */
+/* True if name is one of the vectors' lists (text, not a frame). */
+static bool
+s_is_list (const char *name)
+{
+    return strcmp (name, "MANIFEST") == 0 || strcmp (name, "QUERIES") == 0
+        || strcmp (name, "READS") == 0;
+}
+
+/* Loads every regular file of dir but the vectors' lists, in name order. Returns how
+   many, or -1 if dir cannot be read. */
 static int
 s_load_dir (s_corpus_t *corpus, const char *dir)
 {
@@ -673,7 +760,7 @@ s_load_dir (s_corpus_t *corpus, const char *dir)
     size_t count = 0;
     struct dirent *entry;
     while ((entry = readdir (d)) && count < S_SEEDS_MAX)
-        if (entry->d_name [0] != '.' && strcmp (entry->d_name, "MANIFEST") != 0)
+        if (entry->d_name [0] != '.' && !s_is_list (entry->d_name))
             if ((names [count] = strdup (entry->d_name)))
                 count++;
     closedir (d);
@@ -734,6 +821,29 @@ s_seed_envelopes (s_corpus_t *corpus, const uint8_t id [KH_ID_SIZE], msgpack_sbu
     }
 }
 
+/* Adds an items query and a stats query with every key, and a COUNTERS request,
+   made with the codec's encoders (the vectors hold one of each key alone). */
+static void
+s_seed_reads (s_corpus_t *corpus, const uint8_t id [KH_ID_SIZE], msgpack_sbuffer *out)
+{
+    kh_items_query_t items = {
+        .req = 3, .has_id = true, .type = { "offer", "idea" }, .type_count = 2,
+        .from = { "0516*", "05162004" }, .from_count = 2, .status = { "pilot" },
+        .status_count = 1, .hf = 4, .topic = "Querschnitt", .participant = "05162008",
+        .open = true, .search = "Zwilling 3D*", .before = 77, .limit = 20 };
+    memcpy (items.id, id, KH_ID_SIZE);
+    kh_items_query_encode (out, &items);
+    s_take (corpus, out);
+    kh_stats_query_t stats = {
+        .req = 4, .by = "month", .since_ts = 1600000000000ULL, .until_ts = 1700000000000ULL,
+        .type = { "comment" }, .type_count = 1, .from = { "05162", "051620*" },
+        .from_count = 2 };
+    kh_stats_query_encode (out, &stats);
+    s_take (corpus, out);
+    kh_counters_query_encode (out, 5);
+    s_take (corpus, out);
+}
+
 /* Adds one frame of every other kind, made with the codec's encoders. */
 static void
 s_seed_frames (s_corpus_t *corpus)
@@ -762,6 +872,7 @@ s_seed_frames (s_corpus_t *corpus)
     kh_query_t minimal = { .req = 2 };
     kh_query_encode (&out, &minimal);
     s_take (corpus, &out);
+    s_seed_reads (corpus, id, &out);
     kh_seqinfo_t info = { 3, 4, 1, 2, 0 };
     kh_stored_encode (&out, &info, true);
     s_take (corpus, &out);
