@@ -70,7 +70,8 @@ int kh_web_account_set_password (kh_web_account_t *user, const char *password,
                               kh_problem_t *why);
 
 /* Reads the users file at path into a new array (*users, free it with free ()) of
-   *count users. A missing file is no users if missing_ok, else KH_EIO. Returns 0,
+   *count users, with room for KH_WEB_USERS_MAX (so that one may be appended); NULL
+   for no file. A missing file is no users if missing_ok, else KH_EIO. Returns 0,
    or -1 with why set: KH_EIO (it cannot be read), KH_EFORBIDDEN (group or others may
    read or write it; the reason gives its mode), KH_EVALUE (a line that is not a
    user, or a name twice: the reason gives the line's number), KH_ETOOLARGE (more
