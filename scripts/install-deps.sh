@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-      libsqlite3-dev sqlite3)
+      libsqlite3-dev sqlite3 libmicrohttpd-dev libsodium-dev)
 if [ "${1:-}" = "--test" ]; then
     # dpkg-dev, file: cpack's Depends (dpkg-shlibdeps); groff-base, systemd: the
     # package tests check the man pages and the units with groff and systemd-analyze;

@@ -107,8 +107,11 @@ typedef struct {
     const char         *db;             /* the store, opened read-only per thread */
     const kh_members_t *members;        /* names next to every AGS; must outlive */
     const char         *client_ep;      /* the broker's client endpoint, for counters */
-    const char         *cert;           /* our certificate for it (NULL: plain) */
+    const char         *live_ep;        /* the broker's live endpoint, for SSE */
+    const char         *cert;           /* our certificate for reading (NULL: plain) */
     const char         *server_cert;    /* the broker's public certificate */
+    const char         *certs;          /* the municipalities' certificates (DIR) */
+    const char         *users;          /* the users file (kh_web_auth.c) */
     bool                public_read;    /* public_ok routes need no session */
     bool                insecure_dev;   /* without an auth hook: everyone is admin */
     unsigned            threads;        /* server threads (0: 4) */
@@ -158,6 +161,9 @@ const char *kh_web_req_query (kh_web_req_t *req, const char *key);
 size_t kh_web_req_query_all (kh_web_req_t *req, const char *key, const char *values [],
                              size_t max);
 
+/* Every parameter of the query string, in order (kh_web_params_t below). */
+const struct kh_web_params *kh_web_req_params (kh_web_req_t *req);
+
 /* The first value of the url-encoded form body's field key (POST), or NULL. */
 const char *kh_web_req_form (kh_web_req_t *req, const char *key);
 
@@ -187,7 +193,36 @@ kh_web_t *kh_web_req_web (kh_web_req_t *req);
    first use). Returns it, or NULL if it cannot be opened. */
 kh_store_t *kh_web_req_store (kh_web_req_t *req);
 
+/* The connection the request came on (a struct MHD_Connection *), for a stream
+   that waits: the server runs with MHD_ALLOW_SUSPEND_RESUME, so a stream_fn with
+   nothing to send suspends it (MHD_suspend_connection) and returns 0, and the
+   thread that has something resumes it (MHD_resume_connection). A suspended
+   connection does not time out; one that is not is closed after 30 s without
+   a byte (send a comment line now and then). */
+void *kh_web_req_connection (kh_web_req_t *req);
+
+/* --------------------------------------------------------------- buffers */
+/* A growing buffer of bytes, always NUL-terminated once anything was added. A
+   write that cannot grow it sets failed and is dropped; so are later ones. */
+typedef struct {
+    char  *data;
+    size_t size;
+    size_t cap;
+    bool   failed;                      /* memory ran out (or a bound was passed) */
+} kh_web_buf_t;
+
+/* Append size bytes / formatted text. Return 0, or -1 (failed). */
+int kh_web_buf_add (kh_web_buf_t *buf, const void *data, size_t size);
+int kh_web_buf_printf (kh_web_buf_t *buf, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* Frees the bytes and empties the buffer. */
+void kh_web_buf_reset (kh_web_buf_t *buf);
+
 /* -------------------------------------------------------------- answers */
+/* The answer's body, to write into (kh_web_html.h escapes into it). */
+kh_web_buf_t *kh_web_req_out (kh_web_req_t *req);
+
 /* Sets the status (200 unless set) and the content type ("text/html;
    charset=utf-8" unless set). */
 void kh_web_status (kh_web_req_t *req, unsigned status);
@@ -225,7 +260,7 @@ int kh_web_stream (kh_web_req_t *req, const char *content_type, kh_web_stream_fn
 
 /* ------------------------------------------------------------ internals */
 /* What kh_web_params_parse keeps of a query string or a form. */
-typedef struct {
+typedef struct kh_web_params {
     size_t count;
     char  *keys [KH_WEB_PARAMS_MAX];
     char  *values [KH_WEB_PARAMS_MAX];
@@ -250,9 +285,6 @@ const char *kh_web_params_get (const kh_web_params_t *params, const char *key);
    refuses a bad escape, a NUL, non-UTF-8, or a path that does not fit. Returns
    0, or -1. */
 int kh_web_path_decode (const char *text, size_t len, char *out, size_t cap);
-
-/* True if text (len bytes) is valid UTF-8 without overlong forms or surrogates. */
-bool kh_web_utf8_valid (const char *text, size_t len);
 
 /* Finds the route for method ("GET", "HEAD", "POST", ...) and path among the
    server's tables. Returns the route and sets *arg, or NULL with *status 404
