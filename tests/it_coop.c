@@ -222,6 +222,93 @@ test_log_stats (s_test_t *t)
               "did you mean month?");
 }
 
+/* Counts the lines of out that hold want. */
+static int
+s_lines_with (const char *out, const char *want)
+{
+    int count = 0;
+    for (const char *line = out; line && *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t len = end ? (size_t) (end - line) : strlen (line);
+        char buf [4096];
+        snprintf (buf, sizeof buf, "%.*s", (int) (len < sizeof buf ? len : sizeof buf - 1),
+                  line);
+        count += strstr (buf, want) != NULL;
+        line = end ? end + 1 : NULL;
+    }
+    return count;
+}
+
+/* subscribe by one item, by what items are about, and resumed with --state. */
+static void
+test_follow (s_test_t *t)
+{
+    char cmd [512];
+    snprintf (cmd, sizeof cmd, "kreishub subscribe --item %s --since 1 --count 6 "
+              "--timeout 5000 --json", t->offer);
+    int rc = s_run (t, "admin", cmd);
+    const char *types [] = { "\"type\":\"offer\"", "\"type\":\"interest\"",
+                             "\"type\":\"interest\"", "\"type\":\"status\"",
+                             "\"type\":\"revise\"", "\"type\":\"comment\"" };
+    const char *at = t->out;
+    for (size_t i = 0; i < 6 && at; i++)
+        at = strstr (at, types [i]) ? strstr (at, types [i]) + 1 : NULL;
+    KH_CHECK ("subscribe --item: the item and every message about it, in order", rc == 0
+              && at && !strstr (t->out, "Zweites") && s_lines_with (t->out, "\"seq\"") == 6,
+              "rc %d '%s'", rc, t->out);
+
+    rc = s_run (t, "admin", "kreishub subscribe --participant Neuss --since 1 "
+                "--timeout 1500 --json");
+    KH_CHECK ("--participant: what the body sent, and nothing of an item it declined",
+              rc == 0 && s_lines_with (t->out, "\"seq\"") == 2
+              && s_lines_with (t->out, "\"from\":\"05162024\"") == 2, "rc %d '%s'", rc,
+              t->out);
+    rc = s_run (t, "admin", "kreishub subscribe --hf 3 --since 1 --timeout 1500 --json");
+    KH_CHECK ("--hf: items judged as they stood; the revision into hf 3 and what followed",
+              rc == 0 && s_lines_with (t->out, "\"seq\"") == 2
+              && s_lines_with (t->out, "\"type\":\"revise\"") == 1
+              && s_lines_with (t->out, "\"type\":\"comment\"") == 1, "rc %d '%s'", rc,
+              t->out);
+    rc = s_run (t, "admin", "kreishub subscribe --hf 6");
+    KH_CHECK ("--hf 6 is refused", rc == 1 && strstr (t->out, "--hf"), "rc %d '%s'", rc,
+              t->out);
+
+    char state [256];
+    snprintf (state, sizeof state, "/tmp/it_coop_state_%d", (int) getpid ());
+    remove (state);
+    snprintf (cmd, sizeof cmd, "kreishub subscribe --item %s --since 1 --count 3 "
+              "--timeout 5000 --json --state %s", t->offer, state);
+    rc = s_run (t, "admin", cmd);
+    char first [S_OUT_MAX];
+    snprintf (first, sizeof first, "%s", t->out);
+    snprintf (cmd, sizeof cmd, "kreishub subscribe --item %s --count 3 --timeout 5000 "
+              "--json --state %s", t->offer, state);
+    int rc2 = s_run (t, "admin", cmd);
+    KH_CHECK ("--state: a second run goes on after the last record shown, without a gap "
+              "or a repeat", rc == 0 && rc2 == 0 && strstr (first, "\"type\":\"offer\"")
+              && s_lines_with (first, "\"type\":\"interest\"") == 2
+              && strstr (t->out, "\"type\":\"status\"")
+              && strstr (t->out, "\"type\":\"revise\"")
+              && strstr (t->out, "\"type\":\"comment\"")
+              && !strstr (t->out, "\"type\":\"interest\""), "rc %d %d first '%s' then "
+              "'%s'", rc, rc2, first, t->out);
+    snprintf (cmd, sizeof cmd, "kreishub subscribe --item %s --since 1 --state %s",
+              t->offer, state);
+    rc = s_run (t, "admin", cmd);
+    KH_CHECK ("--since beside a state file that holds a seq is refused", rc == 1
+              && strstr (t->out, "give one of them"), "rc %d '%s'", rc, t->out);
+    FILE *file = fopen (state, "w");
+    if (file) {
+        fputs ("seventeen\n", file);
+        fclose (file);
+    }
+    snprintf (cmd, sizeof cmd, "kreishub subscribe --state %s", state);
+    rc = s_run (t, "admin", cmd);
+    KH_CHECK ("a state file that holds no number is refused", rc == 1
+              && strstr (t->out, "not a state file"), "rc %d '%s'", rc, t->out);
+    remove (state);
+}
+
 int
 main (void)
 {
@@ -237,6 +324,7 @@ main (void)
     test_items (t);
     test_show (t);
     test_log_stats (t);
+    test_follow (t);
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&t->hub, s_failed > 0) == 0,
               "see logs in %s", t->hub.dir);
     free (t);
