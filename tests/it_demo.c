@@ -453,6 +453,82 @@ test_plain (s_test_t *t)
     t->hub = secure;
 }
 
+/* Counts the lines of out that hold every one of the NULL-terminated words. */
+static int
+s_count_lines (const char *out, const char *const words [])
+{
+    int count = 0;
+    for (const char *line = out; line && *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t len = end ? (size_t) (end - line) : strlen (line);
+        char buf [1024];
+        snprintf (buf, sizeof buf, "%.*s", (int) (len < sizeof buf ? len : sizeof buf - 1),
+                  line);
+        bool all = true;
+        for (size_t i = 0; words [i] && all; i++)
+            all = strstr (buf, words [i]) != NULL;
+        count += all;
+        line = end ? end + 1 : NULL;
+    }
+    return count;
+}
+
+/* What a municipality sees with `kreishub items --open` and `kreishub show`: the
+   story as the issue tells it, from the derived state (not from the log). */
+static void
+test_catalogue (s_test_t *t)
+{
+    int rc = kh_hub_run_as (&t->hub, "05162022", t->out, sizeof t->out,
+                            "kreishub items --open 2>&1");
+    const char *twin [] = { S_TWIN, "decided", " 8/0 ", NULL };
+    const char *pilot [] = { "Fahrzeug-Ummeldung", "pilot", " 2/0 ", NULL };
+    const char *request [] = { "05162020 Korschenbroich", "Gesucht: Partner", NULL };
+    const char *courses [] = { "announcement", "Kurs:", "proposed", NULL };
+    const char *header [] = { "SEQ", "TITLE", NULL };
+    const char *any [] = { "", NULL };
+    KH_CHECK ("items --open: the twin is decided, with eight bodies joined",
+              rc == 0 && s_count_lines (t->out, twin) == 1, "rc %d '%s'", rc, t->out);
+    KH_CHECK ("items --open: the vehicle pilot, Jüchen and Rommerskirchen joined",
+              s_count_lines (t->out, pilot) == 1, "'%s'", t->out);
+    KH_CHECK ("items --open: Korschenbroich's request, with its name",
+              s_count_lines (t->out, request) == 1, "'%s'", t->out);
+    KH_CHECK ("items --open: the courses of the training programme are announcements",
+              s_count_lines (t->out, courses) >= 3, "'%s'", t->out);
+    KH_CHECK ("items --open: every item of the demo is open (none expired or finished): 14",
+              s_count_lines (t->out, header) == 1 && s_count_lines (t->out, any) == 15,
+              "'%s'", t->out);
+    const char *line = strstr (t->out, S_TWIN);
+    while (line && line > t->out && line [-1] != '\n')
+        line--;
+    long seq = line ? strtol (line, NULL, 10) : 0;
+    char cmd [64];
+    snprintf (cmd, sizeof cmd, "kreishub show %ld 2>&1", seq);
+    rc = kh_hub_run_as (&t->hub, "05162022", t->out, sizeof t->out, "%s", cmd);
+    KH_CHECK ("show: the twin was decided on 30.03.2022", rc == 0 && seq > 0
+              && strstr (t->out, "decided since 30.03.2022"), "rc %d seq %ld '%s'", rc, seq,
+              t->out);
+    const char *neuss [] = { "05162024 Neuss", "joined", "11.10.2022", NULL };
+    const char *seven [] = { "joined", "30.03.2022", NULL };
+    KH_CHECK ("show: Neuss joined on 11.10.2022, after all", s_count_lines (t->out, neuss)
+              == 1, "'%s'", t->out);
+    KH_CHECK ("show: the seven joined on 30.03.2022 (their lines and their timeline)",
+              s_count_lines (t->out, seven) == 14, "%d lines '%s'",
+              s_count_lines (t->out, seven), t->out);
+    const char *steps [] = { "Rhein-Kreis Neuss  published the idea \"" S_TWIN,
+                             "03.11.2021", "status: discussion",
+                             "08.03.2022", "Neuss              declined",
+                             "30.03.2022", "status: decided",
+                             "11.10.2022", "Neuss              joined",
+                             "420.000 EUR" };
+    const char *at = t->out;
+    for (size_t i = 0; i < sizeof steps / sizeof steps [0] && at; i++) {
+        const char *found = strstr (at, steps [i]);
+        KH_CHECK ("show's timeline tells the story in its order", found, "'%s' not after "
+                  "the step before", steps [i]);
+        at = found;
+    }
+}
+
 int
 main (void)
 {
@@ -477,6 +553,7 @@ main (void)
         return 1;
     }
     test_runs (t);
+    test_catalogue (t);
     test_refusal (t);
     test_plain (t);
     KH_CHECK ("broker and recorder stop cleanly", kh_hub_stop (&t->hub, s_failed > 0) == 0,
