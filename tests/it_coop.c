@@ -307,6 +307,19 @@ test_follow (s_test_t *t)
     KH_CHECK ("a state file that holds no number is refused", rc == 1
               && strstr (t->out, "not a state file"), "rc %d '%s'", rc, t->out);
     remove (state);
+
+    char live [1024];
+    snprintf (live, sizeof live, "sh -c '( sleep 1; KREISHUB_CERT=\"%s/%s.cert_secret\" "
+              "kreishub comment %s --text \"Live dabei\" --from Neuss >/dev/null ) & "
+              "kreishub log --follow --item %s -n 7 --format csv --columns type,body.text; "
+              "status=$?; wait; exit $status'",
+              t->hub.certs, S_NEUSS, t->offer, t->offer);
+    rc = s_run (t, "admin", live);
+    KH_CHECK ("log --follow: the stored messages about the item, then the new one live",
+              rc == 0 && strstr (t->out, "type,body.text\noffer,\ninterest,Wir machen mit\n"
+                                 "interest,\nstatus,Rat stimmt zu\nrevise,genauer\n"
+                                 "comment,Start im Mai\ncomment,Live dabei\n"),
+              "rc %d '%s'", rc, t->out);
 }
 
 int
