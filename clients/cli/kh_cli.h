@@ -71,6 +71,7 @@ int kh_cmd_comment (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_items (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_show (kh_cli_t *cli, int argc, char *argv []);
 int kh_cmd_stats (kh_cli_t *cli, int argc, char *argv []);
+int kh_cmd_webuser (kh_cli_t *cli, int argc, char *argv []);
 
 /* ------------------------------------------------------ shared options */
 /* What kh_cli_parsed returns to say "go on" (every exit status is 0 or more). */

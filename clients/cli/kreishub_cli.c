@@ -18,6 +18,7 @@ static const kh_cli_command_t s_commands [] = {
     { "ping",      kh_cmd_ping,      "show the hub's head and whether it can store" },
     { "keygen",    kh_cmd_keygen,    "make a certificate pair for a member, the Kreis, an admin" },
     { "demo",      kh_cmd_demo,      "replay the demo data through the hub, as its participants" },
+    { "web-user",  kh_cmd_webuser,   "the accounts of the web page: add, list, remove" },
 };
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
 

@@ -660,11 +660,18 @@ kh_web_gate_session (kh_web_gate_t *self, const char *cookie_header, kh_web_who_
 }
 
 bool
+kh_web_token_ok (const char *expected, const char *given)
+{
+    return expected && given && strlen (given) == S_ID_BYTES * 2
+        && strlen (expected) == S_ID_BYTES * 2
+        && sodium_memcmp (given, expected, S_ID_BYTES * 2) == 0;
+}
+
+bool
 kh_web_gate_csrf_ok (const kh_web_who_t *who, const char *token)
 {
     assert (who);
-    return token && strlen (token) == S_ID_BYTES * 2 && strlen (who->csrf) == S_ID_BYTES * 2
-        && sodium_memcmp (token, who->csrf, S_ID_BYTES * 2) == 0;
+    return kh_web_token_ok (who->csrf, token);
 }
 
 void

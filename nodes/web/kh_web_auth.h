@@ -144,6 +144,9 @@ kh_web_login_t kh_web_gate_login (kh_web_gate_t *self, const char *ip, const cha
    dropped from the table). */
 int kh_web_gate_session (kh_web_gate_t *self, const char *cookie_header, kh_web_who_t *who);
 
+/* True if given (may be NULL) is the token expected, 64 hex digits (constant time). */
+bool kh_web_token_ok (const char *expected, const char *given);
+
 /* True if token (a form's, may be NULL) is who's CSRF token (constant time). */
 bool kh_web_gate_csrf_ok (const kh_web_who_t *who, const char *token);
 
