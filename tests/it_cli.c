@@ -38,6 +38,7 @@ typedef struct {
     char    title [256];
     char    at [32];                    /* commit time as the log shows it, "" unknown */
     int64_t at_ms;
+    char    published [32];             /* publication time as the table shows it */
 } s_msg_t;
 
 /* The test's state: the hub, and the model of its log (msgs [i] has seq i + 1). */
@@ -327,7 +328,35 @@ typedef struct {
     char     type [512];
     char     from [512];
     char     title [512];
+    char     ts [512];                  /* publication time, JSON only */
 } s_row_t;
+
+/* Writes ms as Europe/Berlin's local time, TT.MM.JJJJ HH:MM, by the system's time
+   zone data (an oracle independent of the CLI's own rule). */
+static void
+s_berlin (int64_t ms, char *out, size_t cap)
+{
+    setenv ("TZ", "Europe/Berlin", 1);
+    tzset ();
+    time_t secs = (time_t) (ms / 1000);
+    struct tm tm;
+    localtime_r (&secs, &tm);
+    strftime (out, cap, "%d.%m.%Y %H:%M", &tm);
+    unsetenv ("TZ");
+    tzset ();
+}
+
+/* Writes the ISO time iso (as the JSON shows ts) as s_berlin does; "?" if iso is
+   no time. */
+static void
+s_published (const char *iso, char *out, size_t cap)
+{
+    uint64_t ms = 0;
+    if (kh_time_parse (iso, &ms) == 0)
+        s_berlin ((int64_t) ms, out, cap);
+    else
+        snprintf (out, cap, "?");
+}
 
 /* Reads one JSON line (an object as `log --format json` prints it) into row.
    Returns 0, or -1 if it is not such an object. */
@@ -348,6 +377,7 @@ s_json_row (const char *line, size_t len, s_row_t *row)
     else {
         row->seq = seq->via.u64;
         s_str (s_key (&u.data, "at"), row->at, sizeof row->at);
+        s_str (s_key (&u.data, "ts"), row->ts, sizeof row->ts);
         s_str (s_key (&u.data, "type"), row->type, sizeof row->type);
         s_str (s_key (&u.data, "from"), row->from, sizeof row->from);
         s_str (s_key (s_key (&u.data, "body"), "title"), row->title, sizeof row->title);
@@ -567,6 +597,7 @@ s_learn_times (s_test_t *t)
         &&  kh_time_parse (row.at, &ms) == 0 && row.seq == (uint64_t) i + 1) {
             snprintf (t->msgs [i].at, sizeof t->msgs [i].at, "%.31s", row.at);
             t->msgs [i].at_ms = (int64_t) ms;
+            s_published (row.ts, t->msgs [i].published, sizeof t->msgs [i].published);
         }
         KH_CHECK ("commit times increase with seq", t->msgs [i].at_ms > 0
                   && (i == 0 || t->msgs [i].at_ms > t->msgs [i - 1].at_ms),
@@ -607,13 +638,13 @@ s_check_table (s_test_t *t, const char *args, const int *seqs, int count)
     int rc = s_sh (t, "kreishub log %s", args);
     char expect [S_OUT_MAX], who [128];
     int width = 12;                     /* the longest type: announcement */
-    size_t n = (size_t) snprintf (expect, sizeof expect, "%8s  %-24s  %-*s  %-26s  %s\n",
-                                  "SEQ", "AT", width, "TYPE", "FROM", "TITLE");
+    size_t n = (size_t) snprintf (expect, sizeof expect, "%8s  %-16s  %-*s  %-26s  %s\n",
+                                  "SEQ", "PUBLISHED", width, "TYPE", "FROM", "TITLE");
     for (int i = 0; i < count && n < sizeof expect; i++) {
         const s_msg_t *msg = &t->msgs [seqs [i] - 1];
         s_who (msg->from, who, sizeof who);
-        n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-24s  %-*s  %s  %s\n",
-                                seqs [i], msg->at, width, msg->type, who, msg->title);
+        n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-16s  %-*s  %s  %s\n",
+                                seqs [i], msg->published, width, msg->type, who, msg->title);
     }
     KH_CHECK ("log prints the table with exactly the expected rows",
               rc == 0 && streq (t->out, expect), "log %s: rc %d, got\n%s\nexpected\n%s",
@@ -697,21 +728,6 @@ s_occurrences (const char *text, const char *needle)
     for (const char *p = strstr (text, needle); p; p = strstr (p + strlen (needle), needle))
         count++;
     return count;
-}
-
-/* Writes ms as Europe/Berlin's local time, TT.MM.JJJJ HH:MM, by the system's time
-   zone data (an oracle independent of the CLI's own rule). */
-static void
-s_berlin (int64_t ms, char *out, size_t cap)
-{
-    setenv ("TZ", "Europe/Berlin", 1);
-    tzset ();
-    time_t secs = (time_t) (ms / 1000);
-    struct tm tm;
-    localtime_r (&secs, &tm);
-    strftime (out, cap, "%d.%m.%Y %H:%M", &tm);
-    unsetenv ("TZ");
-    tzset ();
 }
 
 /* Exports with chosen columns, as JSON Lines, and for spreadsheets (--excel). */

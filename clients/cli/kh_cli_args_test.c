@@ -240,10 +240,10 @@ s_test_output (void)
     KH_CHECK ("a format's name is read in any case, as every choice is",
               kh_cli_format ("JSON", &format) == 0 && format == KH_FORMAT_JSON, "refused");
     char *text = s_render (KH_FORMAT_TABLE, "Gemeinsame Bauhof-Software", true, NULL);
-    KH_CHECK ("a table row shows seq, time, type (as wide as 'announcement'), sender and "
+    KH_CHECK ("a table row shows seq, publication time in Berlin, type (as wide as 'announcement'), sender and "
               "title on one line",
               text && strstr (text, "SEQ") && strstr (text, "TITLE")
-              && strstr (text, "      42  2021-11-03T00:00:00.000Z  idea          05162012  "
+              && strstr (text, "      42  03.11.2021 01:00  idea          05162012  "
                                "Gemeinsame Bauhof-Software\n"),
               "got '%s'", text ? text : "NULL");
     free (text);

@@ -2,6 +2,7 @@
     JSON lines, or CSV. */
 #include <string.h>
 #include "kh_cli.h"
+#include "kh_when.h"
 #include "kh_json.h"
 #include "kh_suggest.h"
 
@@ -74,8 +75,8 @@ void
 kh_cli_print_header (FILE *file, kh_format_t format, const kh_members_t *names)
 {
     if (format == KH_FORMAT_TABLE) {
-        fprintf (file, "%*s  %-24s  %-*s  ", S_SEQ_WIDTH, "SEQ", "AT", s_type_width (),
-                 "TYPE");
+        fprintf (file, "%*s  %-16s  %-*s  ", S_SEQ_WIDTH, "SEQ", "PUBLISHED",
+                 s_type_width (), "TYPE");
         kh_cli_pad (file, "FROM", kh_cli_who_width (names));
         fprintf (file, "  TITLE\n");
     }
@@ -95,22 +96,25 @@ s_one_line (const char *title, char *out, size_t cap)
     out [n] = 0;
 }
 
-/* Prints rec as one row of the table. */
+/* Prints rec as one row of the table: its publication time (the envelope's ts, on
+   which log filters by default) in Europe/Berlin; the storing time is in the JSON
+   and CSV forms. */
 static void
 s_print_row (FILE *file, const kh_record_t *rec, const kh_members_t *names)
 {
     kh_envelope_t env;
     kh_problem_t why;
-    char at [25], title [KH_TITLE_BYTES + 1];
-    kh_time_format (rec->info.at, at);
+    char when [KH_WHEN_SIZE] = "?", title [KH_TITLE_BYTES + 1];
     if (kh_envelope_check (rec->msg, rec->msg_size, &env, NULL, &why)) {
         snprintf (env.type, sizeof env.type, "?");
         snprintf (env.from, sizeof env.from, "?");
         snprintf (env.title, sizeof env.title, "? (%s)", kh_errname (why.code));
     }
+    else
+        kh_when_berlin (env.ts, when);
     s_one_line (env.title, title, sizeof title);
-    fprintf (file, "%*llu  %-24s  %-*s  ", S_SEQ_WIDTH, (unsigned long long) rec->info.seq,
-             at, s_type_width (), env.type);
+    fprintf (file, "%*llu  %-16s  %-*s  ", S_SEQ_WIDTH, (unsigned long long) rec->info.seq,
+             when, s_type_width (), env.type);
     kh_cli_who (file, names, env.from, kh_cli_who_width (names));
     fprintf (file, "  %s\n", title);
 }

@@ -161,7 +161,7 @@ s_test_log (void)
     char out [16384], err [1024];
     int rc = s_run (out, sizeof out, err, sizeof err, "log");
     KH_CHECK ("log prints a header and one aligned row per record",
-              rc == 0 && s_lines (out) == 5 && strstr (out, "     SEQ  AT")
+              rc == 0 && s_lines (out) == 5 && strstr (out, "     SEQ  PUBLISHED")
               && strstr (out, "       2  ")
               && strstr (out, "  offer         05162 Rhein-Kreis Neuss     Fortbildung\n"),
               "rc %d out '%s' err '%s'", rc, out, err);
