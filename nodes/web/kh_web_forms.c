@@ -32,42 +32,18 @@ static const char *const s_stages [] = {
     "discussion", "decided", "pilot", "rollout", "done", "withdrawn"
 };
 
-/* ================================================================ the hook */
-
-/* kh_web_auth_t.identify: the session the request's cookie names. */
-static int
-s_identify (void *arg, kh_web_req_t *req, kh_web_user_t *user)
-{
-    kh_web_forms_t *self = (kh_web_forms_t *) arg;
-    kh_web_who_t who;
-    if (kh_web_gate_session (self->gate, kh_web_req_header (req, "Cookie"), &who))
-        return -1;
-    memset (user, 0, sizeof *user);
-    snprintf (user->name, sizeof user->name, "%s", who.name);
-    snprintf (user->ags, sizeof user->ags, "%s", who.ags);
-    snprintf (user->csrf, sizeof user->csrf, "%s", who.csrf);
-    user->role = who.role == KH_ROLE_ADMIN ? KH_WEB_ROLE_ADMIN
-               : who.role == KH_ROLE_KREIS ? KH_WEB_ROLE_KREIS : KH_WEB_ROLE_MUNICIPALITY;
-    return 0;
-}
-
-/* kh_web_auth_t.refuse: a page asked for without a session goes to the sign-in page
-   (and back after it); a form posted without one is refused. */
-static int
-s_refuse (void *arg, kh_web_req_t *req)
-{
-    if (strcmp (kh_web_req_method (req), "POST") == 0)
-        return kh_web_error (req, 403, "Ihre Sitzung ist abgelaufen. Bitte melden Sie "
-                             "sich erneut an; nichts wurde gesendet.");
-    kh_web_buf_t to = { NULL };
-    kh_web_buf_printf (&to, "/login?next=");
-    kh_web_url (&to, kh_web_req_path (req));
-    int rc = to.failed ? -1 : kh_web_redirect (req, to.data);
-    kh_web_buf_reset (&to);
-    return rc;
-}
-
 /* ================================================================ pieces */
+
+/* Answers 303 to location (this server's path) with a line of hypertext to it, as
+   a 303 should carry. Returns 0, or -1. */
+static int
+s_redirect (kh_web_req_t *req, const char *location)
+{
+    kh_web_puts (req, "<!DOCTYPE html>\n<p><a href=\"");
+    kh_web_html (kh_web_req_out (req), location);
+    kh_web_puts (req, "\">Weiter</a></p>\n");
+    return kh_web_redirect (req, location);
+}
 
 /* Writes the hidden CSRF field of token. */
 static void
@@ -107,6 +83,41 @@ s_para (kh_web_req_t *req, const char *class_name, const char *text)
     kh_web_printf (req, "<p class=\"%s\">", class_name);
     kh_web_html (kh_web_req_out (req), text);
     kh_web_puts (req, "</p>\n");
+}
+
+/* ================================================================ the hook */
+
+/* kh_web_auth_t.identify: the session the request's cookie names. */
+static int
+s_identify (void *arg, kh_web_req_t *req, kh_web_user_t *user)
+{
+    kh_web_forms_t *self = (kh_web_forms_t *) arg;
+    kh_web_who_t who;
+    if (kh_web_gate_session (self->gate, kh_web_req_header (req, "Cookie"), &who))
+        return -1;
+    memset (user, 0, sizeof *user);
+    snprintf (user->name, sizeof user->name, "%s", who.name);
+    snprintf (user->ags, sizeof user->ags, "%s", who.ags);
+    snprintf (user->csrf, sizeof user->csrf, "%s", who.csrf);
+    user->role = who.role == KH_ROLE_ADMIN ? KH_WEB_ROLE_ADMIN
+               : who.role == KH_ROLE_KREIS ? KH_WEB_ROLE_KREIS : KH_WEB_ROLE_MUNICIPALITY;
+    return 0;
+}
+
+/* kh_web_auth_t.refuse: a page asked for without a session goes to the sign-in page
+   (and back after it); a form posted without one is refused. */
+static int
+s_refuse (void *arg, kh_web_req_t *req)
+{
+    if (strcmp (kh_web_req_method (req), "POST") == 0)
+        return kh_web_error (req, 403, "Ihre Sitzung ist abgelaufen. Bitte melden Sie "
+                             "sich erneut an; nichts wurde gesendet.");
+    kh_web_buf_t to = { NULL };
+    kh_web_buf_printf (&to, "/login?next=");
+    kh_web_url (&to, kh_web_req_path (req));
+    int rc = to.failed ? -1 : s_redirect (req, to.data);
+    kh_web_buf_reset (&to);
+    return rc;
 }
 
 /* ================================================================ sign-in */
@@ -159,7 +170,7 @@ s_signed_in (kh_web_forms_t *self, kh_web_req_t *req, const kh_web_who_t *who)
     ||  kh_web_gate_cookie (self->gate, KH_WEB_PRE_COOKIE, "", 0, pre, sizeof pre)
     ||  kh_web_header (req, "Set-Cookie", session) || kh_web_header (req, "Set-Cookie", pre))
         return -1;
-    return kh_web_redirect (req, s_next (kh_web_req_form (req, "next")));
+    return s_redirect (req, s_next (kh_web_req_form (req, "next")));
 }
 
 /* POST /login: the pre-session token first, then name and password. A refusal
@@ -221,7 +232,7 @@ s_logout_post (kh_web_req_t *req)
     if (kh_web_gate_cookie (self->gate, KH_WEB_SESSION_COOKIE, "", 0, cookie, sizeof cookie)
     ||  kh_web_header (req, "Set-Cookie", cookie))
         return -1;
-    return kh_web_redirect (req, "/");
+    return s_redirect (req, "/");
 }
 
 /* ================================================================ the verdict */
