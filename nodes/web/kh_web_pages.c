@@ -170,40 +170,37 @@ s_catalogue (kh_web_req_t *req)
 
 /* ------------------------------------------------------------------ item */
 
-/* Finds the record at seq; fills page (release it whatever this returns).
-   Returns 0 if it is there. */
+/* Reads the id of the item whose first message has seq into id. Returns 0, or
+   -1 if there is no message at seq or it cannot be read. */
 static int
-s_record_at (kh_web_req_t *req, uint64_t seq, kh__web_records_t *page)
+s_id_at (kh_web_req_t *req, uint64_t seq, uint8_t id [KH_ID_SIZE])
 {
+    kh__web_records_t page;
     kh_query_t q = { .req = 1, .since_seq = seq, .until_seq = seq, .limit = 1 };
-    return kh__web_read_records (req, &q, page) || page->rows.count != 1 ? -1 : 0;
+    int rc = kh__web_read_records (req, &q, &page) || page.rows.count != 1 ? -1 : 0;
+    msgpack_unpacked u;
+    kh_record_pieces_t pieces;
+    msgpack_unpacked_init (&u);
+    if (rc == 0 && (rc = kh_record_unpack (&page.rows.rows [0], &u, &pieces)) == 0)
+        memcpy (id, pieces.id, KH_ID_SIZE);
+    msgpack_unpacked_destroy (&u);
+    kh__web_records_release (&page);
+    return rc;
 }
 
-/* The item SEQ names (its own seq, or its id): fills items (release it
+/* The item text names (its own seq, or its id): fills items (release it
    whatever this returns). Returns 0, or -1 if there is no such item. */
 static int
 s_find_item (kh_web_req_t *req, const char *text, kh__web_items_t *items)
 {
     kh_items_query_t q = { .req = 1, .limit = 1, .has_id = true };
     uint64_t seq;
-    memset (&items->rows, 0, sizeof items->rows);
+    memset (items, 0, sizeof *items);
     msgpack_sbuffer_init (&items->sb);
-    if (kh_id_parse (text, q.id) != 0) {
-        kh__web_records_t rec;
-        if (kh_uint_parse (text, UINT64_MAX, &seq) || s_record_at (req, seq, &rec)) {
-            kh__web_records_release (&rec);
-            return -1;
-        }
-        msgpack_unpacked u;
-        kh_record_pieces_t pieces;
-        int rc = kh_record_unpack (&rec.rows.rows [0], &u, &pieces);
-        if (rc == 0)
-            memcpy (q.id, pieces.id, KH_ID_SIZE);
-        msgpack_unpacked_destroy (&u);
-        kh__web_records_release (&rec);
-        if (rc)
-            return -1;
-    }
+    if (kh_id_parse (text, q.id) != 0
+    &&  (strspn (text, "0123456789") != strlen (text)
+         || kh_uint_parse (text, UINT64_MAX, &seq) || s_id_at (req, seq, q.id)))
+        return -1;
     msgpack_sbuffer_destroy (&items->sb);
     return kh__web_read_items (req, &q, items) || items->rows.count != 1 ? -1 : 0;
 }
@@ -226,8 +223,10 @@ s_item_fields (kh_web_req_t *req, const kh_item_t *item)
         if (key->type != MSGPACK_OBJECT_STR
         ||  (key->via.str.size == 5 && memcmp (key->via.str.ptr, "title", 5) == 0))
             continue;
+        char name [32];
+        snprintf (name, sizeof name, "%.*s", (int) key->via.str.size, key->via.str.ptr);
         kh_web_puts (req, "<dt>");
-        kh_web_html_n (kh_web_req_out (req), key->via.str.ptr, key->via.str.size);
+        kh_web_html (kh_web_req_out (req), kh__web_field_label (name));
         kh_web_puts (req, "</dt><dd>");
         kh_itemview_value (&u.data.via.map.ptr [i].val, members, false, text, 16384);
         kh_web_html (kh_web_req_out (req), text);
@@ -241,9 +240,8 @@ s_item_fields (kh_web_req_t *req, const kh_item_t *item)
 static void
 s_item_facts (kh_web_req_t *req, const kh_item_t *item)
 {
-    char id [KH_ID_STR_SIZE], next [160];
+    char id [KH_ID_STR_SIZE];
     kh_id_format (item->id, id);
-    kh_lifecycle_next (item->status, next, sizeof next);
     kh_web_printf (req, "<dl class=\"facts\"><dt>Art</dt><dd>%s</dd><dt>Nr.</dt><dd>%"
                    PRIu64 "</dd><dt>ID</dt><dd><code>%s</code></dd><dt>Von</dt><dd>",
                    kh__web_type_label (item->type), item->seq, id);
@@ -254,7 +252,7 @@ s_item_facts (kh_web_req_t *req, const kh_item_t *item)
                    kh__web_stage_label (item->status), item->expired ? ", abgelaufen" : "");
     kh_web_time (req, item->status_ts);
     kh_web_puts (req, ")</dd><dt>Nächste Stufen</dt><dd>");
-    kh_web_html (kh_web_req_out (req), next [0] ? next : "keine (abgeschlossen)");
+    kh__web_next_stages (req, item->status);
     kh_web_printf (req, "</dd><dt>Antworten</dt><dd>%" PRIu32 " beteiligt, %" PRIu32
                    " interessiert, %" PRIu32 " abgesagt, %" PRIu32 " ausgestiegen</dd>"
                    "<dt>Letzte Aktivität</dt><dd>", item->joined, item->interested,

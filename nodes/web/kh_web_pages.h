@@ -54,6 +54,13 @@ const char *kh__web_type_label (const char *type);
 const char *kh__web_stage_label (const char *stage);
 const char *kh__web_state_label (const char *state);
 
+/* The German name of an item's field ("Beschreibung"), the key itself if none. */
+const char *kh__web_field_label (const char *field);
+
+/* Writes the stages an item at stage now may move to, in German, escaped
+   ("keine (abgeschlossen)" from a final one). */
+void kh__web_next_stages (kh_web_req_t *req, const char *now);
+
 /* Writes what the message rec did to its item, in German, escaped, into the
    answer ('veröffentlichte das Angebot „TITEL“', 'ist beteiligt', 'Status:
    beschlossen', 'überarbeitete title, hf', 'Kommentar: TEXT'). Returns 0, or -1

@@ -43,6 +43,42 @@ kh__web_stage_label (const char *stage)
 }
 
 const char *
+kh__web_field_label (const char *field)
+{
+    static const char *const words [][2] = {
+        { "title", "Titel" }, { "description", "Beschreibung" }, { "hf", "Handlungsfeld" },
+        { "topic", "Thema" }, { "keywords", "Schlagworte" }, { "lead", "Federführung" },
+        { "participants", "Beteiligte" }, { "maturity", "Reifegrad" },
+        { "contact", "Kontakt" }, { "benefit", "Nutzen" }, { "cost", "Kosten" },
+        { "valid_until", "Gültig bis" }, { "licence", "Lizenz" }, { "place", "Ort" },
+        { "start", "Beginn" },
+        { NULL, NULL }
+    };
+    return s_word (words, field);
+}
+
+void
+kh__web_next_stages (kh_web_req_t *req, const char *now)
+{
+    char next [160];
+    kh_lifecycle_next (now, next, sizeof next);
+    if (!next [0]) {
+        kh_web_puts (req, "keine (abgeschlossen)");
+        return;
+    }
+    /* "pilot, rollout, done or withdrawn": the stages, each put into German */
+    for (size_t i = 0, shown = 0; i < kh_lifecycle_count (); i++) {
+        const char *stage = kh_lifecycle_stage (i);
+        const char *at = strstr (next, stage);
+        size_t len = strlen (stage);
+        if (!at || (at [len] && at [len] != ',' && at [len] != ' '))
+            continue;
+        kh_web_puts (req, shown++ ? ", " : "");
+        kh_web_html (kh_web_req_out (req), kh__web_stage_label (stage));
+    }
+}
+
+const char *
 kh__web_state_label (const char *state)
 {
     static const char *const words [][2] = {

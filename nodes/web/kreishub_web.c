@@ -47,7 +47,7 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
         { "live", 0, "EP", &args->live, NULL,
           "the broker's live endpoint (default " KH_DEFAULT_LIVE ")" },
         { "certs", 0, "DIR", &args->certs, NULL, "the certificates of the Kreis and its "
-          "members (kreishub up's\nDATA/certs); admin.cert and server.cert are taken "
+          "members (kreishub up's\nDATA/certs); admin.cert_secret and server.cert are taken "
           "from there\nunless --cert and --server-cert say otherwise" },
         { "cert", 0, "FILE", &args->cert, NULL, "our certificate for reading the broker's "
           "counters" },
@@ -117,13 +117,13 @@ s_trust (const s_args_t *args, zconfig_t *root, kh_web_config_t *config, char *c
         return kh_plain_start (S_PROGRAM, endpoints, 2);
     }
     config->cert = kh_conf_get (args->cert, NULL, root, "web/cert",
-                                s_in_dir (config->certs, "admin.cert", cert, cap));
+                                s_in_dir (config->certs, "admin.cert_secret", cert, cap));
     config->server_cert = kh_conf_get (args->server_cert, NULL, root, "web/server_cert",
                                        s_in_dir (config->certs, "server.cert", server, cap));
     if (config->cert && config->server_cert)
         return 0;
     fprintf (stderr, S_PROGRAM ": the broker's endpoints are CURVE: give --certs DIR (with "
-             "admin.cert and server.cert),\n" S_PROGRAM ": or --cert and --server-cert, or "
+             "admin.cert_secret and server.cert),\n" S_PROGRAM ": or --cert and --server-cert, or "
              "--plain for development on this machine\n");
     return -1;
 }
