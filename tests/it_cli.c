@@ -39,6 +39,8 @@ typedef struct {
     char    at [32];                    /* commit time as the log shows it, "" unknown */
     int64_t at_ms;
     char    published [32];             /* publication time as the table shows it */
+    char    shown [256];                /* the table's title column: the title, or what a
+                                           message about an item did */
 } s_msg_t;
 
 /* The test's state: the hub, and the model of its log (msgs [i] has seq i + 1). */
@@ -242,8 +244,18 @@ s_publish (s_test_t *t, const char *type, const char *from, const char *title,
         snprintf (msg->type, sizeof msg->type, "%s", type);
         snprintf (msg->from, sizeof msg->from, "%s", from);
         snprintf (msg->title, sizeof msg->title, "%s", title);
+        snprintf (msg->shown, sizeof msg->shown, "%s", title);
     }
     kh_hub_next_ms ();                  /* distinct commit times, for --since TIME */
+}
+
+/* Sets what the table shows in the title column of the last message published: for
+   a message about an item, what it did (kreishub(1), log). */
+static void
+s_shown (s_test_t *t, const char *what)
+{
+    if (t->head > 0)
+        snprintf (t->msgs [t->head - 1].shown, sizeof t->msgs [0].shown, "%s", what);
 }
 
 /* Publishes with --title and --from and the given extra flags. */
@@ -644,7 +656,7 @@ s_check_table (s_test_t *t, const char *args, const int *seqs, int count)
         const s_msg_t *msg = &t->msgs [seqs [i] - 1];
         s_who (msg->from, who, sizeof who);
         n += (size_t) snprintf (expect + n, sizeof expect - n, "%8d  %-16s  %-*s  %s  %s\n",
-                                seqs [i], msg->published, width, msg->type, who, msg->title);
+                                seqs [i], msg->published, width, msg->type, who, msg->shown);
     }
     KH_CHECK ("log prints the table with exactly the expected rows",
               rc == 0 && streq (t->out, expect), "log %s: rc %d, got\n%s\nexpected\n%s",
@@ -908,10 +920,10 @@ test_usage_errors (s_test_t *t)
         { "kreishub --bogus", "kreishub", "unknown option '--bogus'" },
         { "kreishub", "kreishub",
           "which command? up, publish, subscribe, items, show, respond, status, revise, "
-          "withdraw, comment, log, stats, ping, keygen, demo" },
+          "withdraw, comment, log, stats, ping, keygen, demo, web-user" },
         { "kreishub frobnicate", "kreishub", "unknown command 'frobnicate' "
           "(commands: up, publish, subscribe, items, show, respond, status, revise, "
-          "withdraw, comment, log, stats, ping, keygen, demo)" },
+          "withdraw, comment, log, stats, ping, keygen, demo, web-user)" },
         { "kreishub subscirbe", "kreishub",
           "unknown command 'subscirbe'; did you mean subscribe?" },
         { "kreishub log --limt 3", "kreishub log",
@@ -992,17 +1004,21 @@ test_items (s_test_t *t)
                      "--start 2022-05-10 --place 'Kreishaus Grevenbroich'");
     s_publish (t, "interest", "05162016", "", "kreishub publish interest --from 05162016 "
                "--ref " S_ITEM " --action join --text 'Kaarst macht mit'");
+    s_shown (t, "joined: Kaarst macht mit");
     s_publish (t, "status", "05162012", "", "kreishub publish status --from 05162012 "
                "--ref " S_ITEM " --status discussion");
+    s_shown (t, "status: discussion");
     s_publish (t, "revise", "05162012", "", "kreishub publish revise --from 05162012 "
                "--ref " S_ITEM " --fields.title 'Gemeinsamer DSB' --fields.hf 4 "
                "--fields.keywords Datenschutz,DSB");
+    s_shown (t, "revised title, hf, keywords");
     char path [512], cmd [1024];
     snprintf (path, sizeof path, "%s/comment.json", t->hub.dir);
     s_write_file (path, "{\"ref\": \"" S_ITEM "\", \"text\": \"Neuss pr\\u00fcft.\\nBis "
                         "M\xc3\xa4rz.\"}");
     snprintf (cmd, sizeof cmd, "kreishub publish comment --json '%s' --from 05162024", path);
     s_publish (t, "comment", "05162024", "", cmd);
+    s_shown (t, "comment: Neuss pr\xc3\xbc" "ft. Bis M\xc3\xa4rz.");
     int rc = s_sh (t, "kreishub log --type revise --format json");
     KH_CHECK ("a ref is shown in the form it was given; a revise's fields as a map",
               rc == 0 && strstr (t->out, "\"body\":{\"ref\":\"" S_ITEM "\",\"fields\":"
@@ -1021,6 +1037,7 @@ test_items (s_test_t *t)
     s_publish (t, "idea", "05162028", "Aus Windows", cmd);
     s_publish (t, "comment", "05162028", "", "kreishub publish comment --from 05162028 "
                "--ref " S_ITEM " --text \"$(printf 'Zeile A\\r\\nZeile B')\"");
+    s_shown (t, "comment: Zeile A Zeile B");
     rc = s_sh (t, "kreishub log --from Rommerskirchen --format csv --columns type,body.text,"
                "body.description");
     KH_CHECK ("texts given with CRLF are stored with LF", rc == 0
@@ -1095,6 +1112,7 @@ s_check_retry (s_test_t *t)
         snprintf (msg->type, sizeof msg->type, "idea");
         snprintf (msg->from, sizeof msg->from, "05162020");
         snprintf (msg->title, sizeof msg->title, "Gemeinsame Cloud");
+        snprintf (msg->shown, sizeof msg->shown, "Gemeinsame Cloud");
     }
 }
 

@@ -2,6 +2,7 @@
     JSON lines, or CSV. */
 #include <string.h>
 #include "kh_cli.h"
+#include "kh_itemview.h"
 #include "kh_when.h"
 #include "kh_json.h"
 #include "kh_suggest.h"
@@ -97,8 +98,9 @@ s_one_line (const char *title, char *out, size_t cap)
 }
 
 /* Prints rec as one row of the table: its publication time (the envelope's ts, on
-   which log filters by default) in Europe/Berlin; the storing time is in the JSON
-   and CSV forms. */
+   which log filters by default) in Europe/Berlin, and an item's title or, for a
+   message about an item, what it did ("declined: TEXT", "status: decided"); the
+   storing time is in the JSON and CSV forms. */
 static void
 s_print_row (FILE *file, const kh_record_t *rec, const kh_members_t *names)
 {
@@ -110,8 +112,11 @@ s_print_row (FILE *file, const kh_record_t *rec, const kh_members_t *names)
         snprintf (env.from, sizeof env.from, "?");
         snprintf (env.title, sizeof env.title, "? (%s)", kh_errname (why.code));
     }
-    else
+    else {
         kh_when_berlin (env.ts, when);
+        if (env.has_ref)                /* what it did to its item: "declined: TEXT" */
+            kh_itemview_event (rec, env.title, sizeof env.title);
+    }
     s_one_line (env.title, title, sizeof title);
     fprintf (file, "%*llu  %-16s  %-*s  ", S_SEQ_WIDTH, (unsigned long long) rec->info.seq,
              when, s_type_width (), env.type);
