@@ -1,17 +1,18 @@
 # kh_install.cmake - what `cmake --install` (and the .deb) puts where: every install rule.
 #
-#   bin/kreishub, bin/kreishub-broker, bin/kreishub-recorder
+#   bin/kreishub, bin/kreishub-broker, bin/kreishub-recorder, bin/kreishub-web
 #   lib/libkreishub.so.0.x.y (+ .so.0, .so) and lib/libkreishub.a
 #   include/kreishub/{kreishub,kh_wire,kh_err}.h
 #   lib/pkgconfig/kreishub.pc
 #   lib/cmake/kreishub/: kreishubConfig.cmake, its version file, the exported targets
-#   share/man/man1/kreishub.1.gz, man8/kreishub-broker.8.gz, man8/kreishub-recorder.8.gz
+#   share/man/man1/kreishub.1.gz, man8/kreishub-broker.8.gz, man8/kreishub-recorder.8.gz,
+#   man8/kreishub-web.8.gz
 #   lib/systemd/system/kreishub-broker.service, kreishub-recorder.service
 #   etc/kreishub/kreishub.cfg (/etc/kreishub under the prefix /usr)
 #   share/kreishub/demo/rhein-kreis-neuss.jsonl (`kreishub demo`'s data)
 #
-# The broker and the recorder go to bin, not sbin: `kreishub up` finds them beside
-# itself, and a user's PATH on Debian has no sbin. The files that name the prefix
+# The broker, the recorder and the web node go to bin, not sbin: `kreishub up` finds
+# them beside itself, and a user's PATH on Debian has no sbin. The files that name the prefix
 # (the .pc, the units' ExecStart, the config's place) are written at install time by
 # kh_install_paths.cmake, so that `cmake --install --prefix P` and CPack get their own.
 include (CMakePackageConfigHelpers)
@@ -20,7 +21,7 @@ set (KH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/kreishub)
 set (KH_SYSTEMD_UNITDIR "lib/systemd/system" CACHE STRING
      "Where the systemd units go (relative: under the install prefix)")
 
-install (TARGETS kreishub kreishub-broker kreishub-recorder
+install (TARGETS kreishub kreishub-broker kreishub-recorder kreishub-web
          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # The library with its SONAME link and the link-time name libkreishub.so (one package
@@ -52,7 +53,7 @@ install (FILES ${PROJECT_BINARY_DIR}/packaging/kreishubConfig.cmake
 # compress them) and man reads them anywhere; gzip -n leaves the name and time out of
 # the header, so that a page always gives the same bytes.
 find_program (KH_GZIP gzip REQUIRED)
-foreach (kh_page kreishub.1 kreishub-broker.8 kreishub-recorder.8)
+foreach (kh_page kreishub.1 kreishub-broker.8 kreishub-recorder.8 kreishub-web.8)
     set (kh_gz ${PROJECT_BINARY_DIR}/packaging/man/${kh_page}.gz)
     add_custom_command (OUTPUT ${kh_gz}
         COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/packaging/${kh_page}
