@@ -46,6 +46,7 @@ grep -qxF "libkreishub 0 kreishub (= $version)" "$tmp/control/shlibs" \
 contents=$(dpkg-deb -c "$deb" | awk '{ p = $6; if ($7 == "->") p = p " -> " $8; print p }')
 want=(
     ./usr/bin/kreishub ./usr/bin/kreishub-broker ./usr/bin/kreishub-recorder
+    ./usr/bin/kreishub-web ./usr/share/man/man8/kreishub-web.8.gz
     "./usr/lib/libkreishub.so.$version"
     "./usr/lib/libkreishub.so.0 -> libkreishub.so.$version"
     "./usr/lib/libkreishub.so -> libkreishub.so.0"

@@ -70,6 +70,8 @@ compare "kreishub-broker(8)" "$(help_options "$bin/kreishub-broker")" \
         "$(man_options "$man/kreishub-broker.8" "")"
 compare "kreishub-recorder(8)" "$(help_options "$bin/kreishub-recorder")" \
         "$(man_options "$man/kreishub-recorder.8" "")"
+compare "kreishub-web(8)" "$(help_options "$bin/kreishub-web")" \
+        "$(man_options "$man/kreishub-web.8" "")"
 
 page=$man/kreishub.1
 global=$(man_options "$page" "")
@@ -114,7 +116,8 @@ for daemon in broker recorder; do
     fi
 done
 
-for page in "$man/kreishub.1" "$man/kreishub-broker.8" "$man/kreishub-recorder.8"; do
+for page in "$man/kreishub.1" "$man/kreishub-broker.8" "$man/kreishub-recorder.8" \
+            "$man/kreishub-web.8"; do
     warnings=$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$page" 2>&1)
     if [ -n "$warnings" ]; then
         echo "FAIL $(basename "$page"): groff says: $warnings"; failed=1
