@@ -326,8 +326,8 @@ s_keys (kh_web_forms_t *self, kh_web_req_t *req, kh_keys_t **keys)
 }
 
 /* Publishes what builder holds (encoded) as the session's AGS and tells the
-   outcome, with a link to done (a "%" in it is the seq stored) or, if refused, to
-   back. Returns 0, or -1 as a handler does. */
+   outcome, with a link to done or, if refused, to back. Returns 0, or -1 as a
+   handler does. */
 static int
 s_publish (kh_web_forms_t *self, kh_web_req_t *req, const kh_builder_t *builder,
            const char *done, const char *back)
@@ -348,25 +348,18 @@ s_publish (kh_web_forms_t *self, kh_web_req_t *req, const kh_builder_t *builder,
                                          &dup, &err)
                     : KH_EUNREACHABLE;
     kh_client_destroy (&client);
-    char link [256];
-    const char *mark = strchr (done, '%');
-    if (mark)
-        snprintf (link, sizeof link, "%.*s%" PRIu64, (int) (mark - done), done, seq);
-    else
-        snprintf (link, sizeof link, "%s", done);
     return s_verdict (req, rc, err.code ? err.name : kh_errname (rc),
-                      err.code ? err.reason : kh_strerror (rc), seq, dup, rc ? back : link);
+                      err.code ? err.reason : kh_strerror (rc), seq, dup, rc ? back : done);
 }
 
-/* Encodes builder as a new message of the session's AGS, unless setting its
-   fields failed already (set_rc, set_why); answers 400 with the reason if it is not
-   valid, linking back. Returns 0, or -1 (answered). */
+/* Encodes builder as a new message of the session's AGS with a new id (into id),
+   unless setting its fields failed already (set_rc, set_why); answers 400 with the
+   reason if it is not valid, linking back. Returns 0, or -1 (answered). */
 static int
 s_encode (kh_web_req_t *req, kh_builder_t *builder, int set_rc, const kh_problem_t *set_why,
-          const char *back)
+          const char *back, uint8_t id [KH_ID_SIZE])
 {
     kh_problem_t why = *set_why;
-    uint8_t id [KH_ID_SIZE];
     kh_id_new (id);
     if (set_rc == 0
     &&  kh_builder_encode (builder, id, kh_web_req_user (req)->ags, kh_now_ms (), &why) == 0)
@@ -459,8 +452,12 @@ s_new_post (kh_web_req_t *req)
         if (value && *value)
             rc = kh_cli_set_text (builder, s_fields [i], value, &why);
     }
-    if (s_encode (req, builder, rc, &why, "/new") == 0)
-        rc = s_publish (self, req, builder, "/item/%", "/new");
+    uint8_t id [KH_ID_SIZE];
+    char done [KH_ID_STR_SIZE + 8] = "/item/";
+    if (s_encode (req, builder, rc, &why, "/new", id) == 0) {
+        kh_id_format (id, done + 6);    /* the item's id is its first message's */
+        rc = s_publish (self, req, builder, done, "/new");
+    }
     else
         rc = 0;
     kh_builder_destroy (&builder);
@@ -552,7 +549,8 @@ s_act_post (kh_web_req_t *req)
     int rc = kh_builder_set (builder, "ref", item, &why)
           || kh_builder_set (builder, field, value, &why)
           || (text && *text && kh_cli_set_text (builder, "text", text, &why)) ? -1 : 0;
-    if (s_encode (req, builder, rc, &why, back) == 0)
+    uint8_t msg_id [KH_ID_SIZE];
+    if (s_encode (req, builder, rc, &why, back, msg_id) == 0)
         rc = s_publish (self, req, builder, back, back);
     else
         rc = 0;
