@@ -8,6 +8,9 @@
 #include "kh_recorder.h"
 #include "kh_value.h"
 #include "kh_web.h"
+#include "kh_web_auth.h"
+#include "kh_web_forms.h"
+#include "kh_web_live.h"
 #include "kh_web_pages.h"
 
 #define S_PROGRAM       "kreishub-web"
@@ -59,8 +62,8 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
           "are readable without\nsigning in" },
         { "plain", 0, NULL, NULL, &args->plain, "no CURVE: a broker in plain mode on this "
           "machine\n(env KREISHUB_PLAIN=1)" },
-        { "insecure-dev", 0, NULL, NULL, &args->insecure_dev, "development only: every "
-          "request counts as an admin's\nuntil sign-in exists (loopback addresses only)" },
+        { "insecure-dev", 0, NULL, NULL, &args->insecure_dev, "development only: no "
+          "sign-in, every request counts as an\nadmin's (loopback addresses only)" },
         { NULL }
     };
     kh_opts_t opts = {
@@ -170,28 +173,91 @@ s_files (void)
         zsys_warning ("web: cannot raise the limit of open files");
 }
 
+/* What serves besides the pages: sign-in and forms (none in development mode),
+   and the live streams. */
+typedef struct {
+    kh_web_gate_t  *gate;
+    kh_web_forms_t *forms;
+    kh_web_live_t  *live;
+    char            users [PATH_MAX];   /* the users file's path */
+} s_parts_t;
+
+/* Makes the parts of web: the live streams always; sign-in and forms (the
+   server's auth hook) unless in development mode. Returns 0, or -1 after
+   saying why. */
+static int
+s_parts_new (s_parts_t *parts, kh_web_t *web, const kh_web_config_t *config, bool secure)
+{
+    kh_web_live_config_t live = { .client_ep = config->client_ep, .live_ep = config->live_ep,
+                                  .cert = config->cert, .server_cert = config->server_cert };
+    kh_problem_t why = { .reason = "out of memory" };
+    parts->live = kh_web_live_new (&live, &why);
+    if (!parts->live || kh_web_live_attach (parts->live, web)) {
+        fprintf (stderr, S_PROGRAM ": the live updates: %s\n", why.reason);
+        return -1;
+    }
+    if (config->insecure_dev)
+        return 0;
+    if (config->users)
+        snprintf (parts->users, sizeof parts->users, "%s", config->users);
+    else {                              /* DATA/web-users, DATA the store's directory */
+        const char *slash = strrchr (config->db, '/');
+        snprintf (parts->users, sizeof parts->users, "%.*s%s",
+                  slash ? (int) (slash - config->db + 1) : 0, config->db, "web-users");
+    }
+    parts->gate = kh_web_gate_new (parts->users, secure);
+    parts->forms = parts->gate ? kh_web_forms_new (parts->gate) : NULL;
+    if (!parts->forms || kh_web_forms_attach (parts->forms, web)) {
+        fprintf (stderr, S_PROGRAM ": cannot set up signing in\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends the parts in the order they need: the streams first, then the server,
+   then the rest. */
+static void
+s_parts_destroy (s_parts_t *parts, kh_web_t **web_p)
+{
+    if (parts->live)
+        kh_web_live_stop (parts->live);
+    kh_web_destroy (web_p);
+    kh_web_live_destroy (&parts->live);
+    kh_web_forms_destroy (&parts->forms);
+    kh_web_gate_destroy (&parts->gate);
+}
+
 /* Serves until SIGINT or SIGTERM. Returns the exit status. */
 static int
-s_serve (const kh_web_config_t *config)
+s_serve (const kh_web_config_t *config, bool secure)
 {
     kh_problem_t why = { 0 };
+    s_parts_t parts = { 0 };
     kh_web_t *web = kh_web_new (config, &why);
     if (!web) {
         fprintf (stderr, S_PROGRAM ": %s\n", why.reason);
         return KH_DAEMON_FAILED;
     }
     kh_web_add_routes (web, kh_web_pages_routes (), NULL);
+    if (s_parts_new (&parts, web, config, secure)) {
+        s_parts_destroy (&parts, &web);
+        return KH_DAEMON_FAILED;
+    }
     char url [300], port [8];
     snprintf (port, sizeof port, "%u", (unsigned) kh_web_port (web));
     snprintf (url, sizeof url, strchr (config->address, ':') ? "http://[%s]:%s/"
               : "http://%s:%s/", config->address, port);
     kh_ready_print (stdout, "url", url, "db", config->db, NULL);
-    zsys_info ("web: serving %s from %s%s", url, config->db,
-               config->insecure_dev ? " (insecure development mode: everyone is admin)" : "");
+    if (config->insecure_dev)
+        zsys_info ("web: serving %s from %s (insecure development mode: no sign-in, "
+                   "everyone is admin)", url, config->db);
+    else
+        zsys_info ("web: serving %s from %s, users %s%s", url, config->db, parts.users,
+                   config->public_read ? ", catalogue public" : "");
     while (!zsys_interrupted)
         zclock_sleep (100);
     zsys_info ("web: stopping");
-    kh_web_destroy (&web);
+    s_parts_destroy (&parts, &web);
     return 0;
 }
 
@@ -216,7 +282,8 @@ main (int argc, char *argv [])
     if (members) {
         config.members = members;
         s_files ();
-        rc = s_serve (&config);
+        rc = s_serve (&config, kh_value_yes (kh_conf_get (NULL, NULL, root, "web/secure",
+                                                          NULL)));
     }
     kh_members_destroy (&members);
     zconfig_destroy (&root);
