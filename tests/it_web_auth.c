@@ -13,6 +13,7 @@
 #include "kh_harness.h"
 #include "kh_web_forms.h"
 #include "kh_web_live.h"
+#include "kh_web_pages.h"
 
 #define S_OUT_MAX   (64 * 1024)
 #define S_DORMAGEN  "05162004"
@@ -169,8 +170,8 @@ test_web_user (s_test_t *t)
               && !strstr (t->out, "argon2"), "rc %d '%s'", rc, t->out);
 }
 
-/* Starts the web server on the hub, as kreishub-web does: the forms over the
-   users file, the live streams. */
+/* Starts the web server on the hub, as kreishub-web does: the pages, the forms
+   over the users file, the live streams. */
 static int
 s_web_start (s_test_t *t, kh_web_t **web, kh_web_gate_t **gate, kh_web_forms_t **forms,
              kh_web_live_t **live)
@@ -192,7 +193,8 @@ s_web_start (s_test_t *t, kh_web_t **web, kh_web_gate_t **gate, kh_web_forms_t *
     *gate = kh_web_gate_new (t->users, false);
     *forms = *gate ? kh_web_forms_new (*gate) : NULL;
     *live = kh_web_live_new (&live_config, &why);
-    if (!*web || !*forms || !*live || kh_web_forms_attach (*forms, *web)
+    if (!*web || !*forms || !*live || kh_web_add_routes (*web, kh_web_pages_routes (), NULL)
+    ||  kh_web_forms_attach (*forms, *web)
     ||  kh_web_live_attach (*live, *web)) {
         printf ("FAIL the web server starts: %s\n", why.reason);
         return -1;
@@ -220,7 +222,12 @@ test_acting (s_test_t *t, char item [KH_ID_STR_SIZE], char item_seq [24])
               strstr (t->out, "<script>alert(1)</script>") && strstr (t->out, S_DORMAGEN),
               "'%s'", t->out);
     s_after (t->page, "href=\"/item/", "\"", item, KH_ID_STR_SIZE);
-    KH_CHECK ("the answer links to the item by its id", strlen (item) == 36, "'%s'", item);
+    char path [64];
+    snprintf (path, sizeof path, "/item/%s", item);
+    s_http (t, "GET", path, dormagen, NULL);
+    KH_CHECK ("the answer links to the item's page, which follows it live",
+              strlen (item) == 36 && t->status == 200 && strstr (t->page, "/static/live.js")
+              && strstr (t->page, "&lt;script&gt;alert(1)"), "'%s' %u", item, t->status);
     s_sign_in (t, "kaarst", kaarst, kaarst_csrf);
     snprintf (form, sizeof form, "csrf=%s&kind=status&value=decided&item=%s", kaarst_csrf,
               item);
@@ -293,6 +300,15 @@ test_live (s_test_t *t, const char *item, const char *item_seq)
               (int) (zclock_mono () - start), stream);
     if (fd >= 0)
         close (fd);
+    char seq [24], entry [48];
+    s_after (strstr (stream, "\"type\":\"comment\"") ? stream : "", "\"seq\":", ",", seq,
+             sizeof seq);
+    snprintf (entry, sizeof entry, "<li data-seq=\"%s\">", seq);
+    snprintf (path, sizeof path, "/item/%s", item);
+    s_http (t, "GET", path, cookie, NULL);
+    KH_CHECK ("the item's page, fetched again as live.js does, holds the new entry",
+              *seq && strstr (t->page, entry) && strstr (t->page, "id=\"timeline\""),
+              "'%s' %u", entry, t->status);
 }
 
 int
