@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <czmq.h>
 #include <microhttpd.h>
 #include "kh_codec.h"                   /* kh_problem */
 #include "kh_web_live.h"
@@ -14,7 +15,7 @@
 #define S_STREAMS       500
 #define S_QUEUE         64
 #define S_PING_MS       15000
-#define S_WAIT_MS       250             /* the follower looks at its stop flag this often */
+#define S_WAIT_MS       250             /* the follower looks at its pipe this often */
 #define S_HELLO         "retry: 3000\n: kreishub live\n\n"
 #define S_PING          ": ping\n\n"
 
@@ -42,9 +43,7 @@ struct _kh_web_live_t {
     bool              stopped;
     kh_web_live_config_t config;        /* its strings our copies */
     kh_keys_t        *keys;             /* NULL: plain mode */
-    pthread_t         follower;
-    bool              following;        /* the follower thread runs */
-    volatile bool     stop;             /* the follower ends at its next look */
+    zactor_t         *follower;         /* follows the hub; NULL: not started, or ended */
 };
 
 /* ================================================================ streams */
@@ -231,9 +230,10 @@ s_now_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The follower thread: everything the hub commits, to the streams, until stop. */
-static void *
-s_follow (void *arg)
+/* The follower (an actor): everything the hub commits, to the streams, until
+   $TERM; a keep-alive comment every ping_ms. */
+static void
+s_follow (zsock_t *pipe, void *arg)
 {
     kh_web_live_t *self = (kh_web_live_t *) arg;
     kh_query_t everything = { .req = 0 };
@@ -243,10 +243,13 @@ s_follow (void *arg)
     if (!sub)
         fprintf (stderr, "kreishub-web: live: cannot follow %s; no live updates\n",
                  self->config.live_ep);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    zsock_signal (pipe, 0);
     int64_t ping = s_now_ms () + self->config.ping_ms;
-    while (sub && !self->stop) {
+    bool done = false;
+    while (!done) {
         kh_record_t rec;
-        int rc = kh_subscriber_next (sub, S_WAIT_MS, &rec);
+        int rc = sub ? kh_subscriber_next (sub, S_WAIT_MS, &rec) : KH_ETIMEOUT;
         if (rc == 0)
             kh_web_live_publish (self, &rec);
         else
@@ -256,9 +259,14 @@ s_follow (void *arg)
             s_ping (self);
             ping = s_now_ms () + self->config.ping_ms;
         }
+        if (zpoller_wait (poller, sub ? 0 : S_WAIT_MS) == pipe) {
+            char *command = zstr_recv (pipe);
+            done = !command || streq (command, "$TERM");
+            zstr_free (&command);
+        }
     }
+    zpoller_destroy (&poller);
     kh_subscriber_destroy (&sub);
-    return NULL;
 }
 
 /* Copies config's strings into self->config. Returns 0, or -1 out of memory. */
@@ -297,9 +305,8 @@ kh_web_live_new (const kh_web_live_config_t *config, kh_problem_t *why)
     &&  !(self->keys = kh_keys_load (self->config.cert, self->config.server_cert, why)))
         kh_web_live_destroy (&self);
     else
-    if (self->config.live_ep
-    &&  !(self->following = pthread_create (&self->follower, NULL, s_follow, self) == 0)) {
-        kh_problem (why, KH_ENOMEM, "cannot start the follower's thread");
+    if (self->config.live_ep && !(self->follower = zactor_new (s_follow, self))) {
+        kh_problem (why, KH_ENOMEM, "cannot start the follower");
         kh_web_live_destroy (&self);
     }
     return self;
@@ -309,10 +316,7 @@ void
 kh_web_live_stop (kh_web_live_t *self)
 {
     assert (self);
-    self->stop = true;
-    if (self->following)
-        pthread_join (self->follower, NULL);
-    self->following = false;
+    zactor_destroy (&self->follower);
     pthread_mutex_lock (&self->lock);
     self->stopped = true;
     for (kh__web_stream_t *stream = self->streams; stream; stream = stream->next) {

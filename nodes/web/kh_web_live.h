@@ -1,7 +1,7 @@
 /*  kh_web_live.h - kreishub-web's live updates: one follower of the broker's live
     endpoint fanning records out to Server-Sent Event streams (GET /live, /live?item=ID).
 
-    One thread follows everything the hub commits (a kh_subscriber with no filter,
+    One actor follows everything the hub commits (a kh_subscriber with no filter,
     gaps filled from the store by the library) and hands each record to every open
     stream that wants it: the catalogue's stream (/live) every record, an item's
     (/live?item=ID, ID its UUID) the item's first message and every message about it.
