@@ -173,6 +173,28 @@ s_signed_in (kh_web_forms_t *self, kh_web_req_t *req, const kh_web_who_t *who)
     return s_redirect (req, s_next (kh_web_req_form (req, "next")));
 }
 
+/* The address a sign-in is counted against: the peer's, but behind a reverse proxy
+   on this machine (the peer is loopback) the last address of X-Forwarded-For, the
+   one the proxy added, so that one browser's failures do not lock everyone out.
+   Writes it into out (cap bytes); returns out. */
+static const char *
+s_client_ip (kh_web_req_t *req, char *out, size_t cap)
+{
+    const char *peer = kh_web_req_ip (req);
+    const char *forwarded = kh_web_req_header (req, "X-Forwarded-For");
+    bool loopback = strncmp (peer, "127.", 4) == 0 || streq (peer, "::1")
+                 || strncmp (peer, "::ffff:127.", 11) == 0;
+    const char *last = forwarded ? strrchr (forwarded, ',') : NULL;
+    last = last ? last + 1 : forwarded;
+    while (last && (*last == ' ' || *last == '\t'))
+        last++;
+    if (loopback && last && *last)
+        snprintf (out, cap, "%.*s", (int) strcspn (last, " \t"), last);
+    else
+        snprintf (out, cap, "%s", peer);
+    return out;
+}
+
 /* POST /login: the pre-session token first, then name and password. A refusal
    never says which of them was wrong. */
 static int
@@ -187,8 +209,9 @@ s_login_post (kh_web_req_t *req)
     kh_web_who_t who;
     int retry = 0;
     kh_problem_t why = { 0 };
-    kh_web_login_t verdict = kh_web_gate_login (self->gate, kh_web_req_ip (req), name,
-                                                kh_web_req_form (req, "password"), &who,
+    char ip [64];
+    kh_web_login_t verdict = kh_web_gate_login (self->gate, s_client_ip (req, ip, sizeof ip),
+                                                name, kh_web_req_form (req, "password"), &who,
                                                 &retry, &why);
     char message [160];
     switch (verdict) {

@@ -16,6 +16,7 @@
 static char s_dir [64], s_users [128];
 static int64_t s_now = 5000000;         /* the sign-in state's clock, ms */
 static uint16_t s_port;
+static const char *s_forwarded;         /* X-Forwarded-For of the next requests, or NULL */
 
 static int64_t
 s_clock (void *arg)
@@ -38,6 +39,9 @@ s_http (const char *method, const char *path, const char *cookie, const char *fo
     char request [4096];
     int n = snprintf (request, sizeof request, "%s %s HTTP/1.0\r\nHost: x\r\n%s%s%s", method,
                       path, cookie ? "Cookie: " : "", cookie ? cookie : "", cookie ? "\r\n" : "");
+    if (s_forwarded)
+        n += snprintf (request + n, sizeof request - (size_t) n, "X-Forwarded-For: %s\r\n",
+                       s_forwarded);
     if (form)
         n += snprintf (request + n, sizeof request - (size_t) n, "Content-Type: application/"
                        "x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s", strlen (form),
@@ -195,6 +199,31 @@ test_sign_in (void)
               && strstr (a.text, "Location: /\r"), "%.200s", a.text);
 }
 
+/* Behind a proxy on this machine, failures count against the address it adds. */
+static void
+test_forwarded (void)
+{
+    s_answer_t a;
+    char pre [80], token [80], form [512];
+    s_http ("GET", "/login", NULL, NULL, &a);
+    s_after (a.text, "Set-Cookie: ", ";", pre, sizeof pre);
+    s_after (a.text, "name=\"csrf\" value=\"", "\"", token, sizeof token);
+    s_forwarded = "192.0.2.1, 198.51.100.7";
+    for (int i = 0; i < 5; i++) {
+        snprintf (form, sizeof form, "csrf=%s&name=rater%d&password=x", token, i);
+        s_http ("POST", "/login", pre, form, &a);
+    }
+    snprintf (form, sizeof form, "csrf=%s&name=dormagen&password=geheim-1", token);
+    s_http ("POST", "/login", pre, form, &a);
+    KH_CHECK ("an address with 5 failures waits, even with the right password",
+              a.status == 429 && strstr (a.text, "Sekunden"), "%u", a.status);
+    s_forwarded = "192.0.2.1, 198.51.100.8";
+    s_http ("POST", "/login", pre, form, &a);
+    KH_CHECK ("behind a local proxy the address is the one it added, not the first",
+              a.status == 303, "%u", a.status);
+    s_forwarded = NULL;
+}
+
 static void
 test_acting (kh_fake_hub_t *hub, kh_web_gate_t *gate)
 {
@@ -299,6 +328,7 @@ main (void)
     if (web && forms && kh_web_forms_attach (forms, web) == 0) {
         s_port = kh_web_port (web);
         test_sign_in ();
+        test_forwarded ();
         test_acting (&hub, gate);
     }
     kh_web_destroy (&web);
