@@ -244,6 +244,7 @@ s_follow (zsock_t *pipe, void *arg)
         fprintf (stderr, "kreishub-web: live: cannot follow %s; no live updates\n",
                  self->config.live_ep);
     zpoller_t *poller = zpoller_new (pipe, NULL);
+    zpoller_set_nonstop (poller, true);     /* after SIGTERM too: $TERM comes, and must be read */
     zsock_signal (pipe, 0);
     int64_t ping = s_now_ms () + self->config.ping_ms;
     bool done = false;
