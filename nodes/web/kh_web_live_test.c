@@ -3,6 +3,7 @@
     (kh_web_live.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <czmq.h>
 #include "kh_check.h"
 #include "kh_web_live.h"
 
@@ -169,10 +170,29 @@ test_bound (void)
               && strstr (why.reason, "nonexistent"), "%d %s", why.code, why.reason);
 }
 
+/* After SIGTERM (czmq's handler sets zsys_interrupted) the follower still ends:
+   without that, this test hangs until ctest's timeout. */
+static void
+test_stop_after_signal (void)
+{
+    kh_problem_t why;
+    kh_web_live_config_t config = { .client_ep = "tcp://127.0.0.1:9",
+                                    .live_ep = "tcp://127.0.0.1:9" };
+    kh_web_live_t *live = kh_web_live_new (&config, &why);
+    KH_CHECK ("a follower starts on a hub not there yet", live != NULL, "%s", why.reason);
+    zsys_interrupted = 1;
+    int64_t start = zclock_mono ();
+    kh_web_live_destroy (&live);
+    zsys_interrupted = 0;
+    KH_CHECK ("it ends after SIGTERM too", live == NULL && zclock_mono () - start < 5000,
+              "%d ms", (int) (zclock_mono () - start));
+}
+
 int
 main (void)
 {
     test_fan_out ();
     test_bound ();
+    test_stop_after_signal ();
     return kh_check_done ("web_live_test");
 }
