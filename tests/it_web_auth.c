@@ -162,6 +162,17 @@ test_web_user (s_test_t *t)
     rc = s_run (t, cmd);
     KH_CHECK ("a short password is refused", rc == 1 && strstr (t->out, "8 to"),
               "rc %d '%s'", rc, t->out);
+    snprintf (cmd, sizeof cmd, "sh -c 'for i in 1 2 3 4; do kreishub web-user add p$i --ags "
+              "0516200$i --users %s --password-file %s/pw & done; wait'", t->users, t->hub.dir);
+    s_run (t, cmd);
+    kh_hub_slurp (t->users, text, sizeof text);
+    KH_CHECK ("four adds at once keep all four", strstr (text, "\np1:") && strstr (text, "\np2:")
+              && strstr (text, "\np3:") && strstr (text, "\np4:"), "'%s'", text);
+    snprintf (cmd, sizeof cmd, "kreishub web-user remove p1 --users %s", t->users);
+    rc = s_run (t, cmd);
+    kh_hub_slurp (t->users, text, sizeof text);
+    KH_CHECK ("web-user remove takes one out", rc == 0 && !strstr (text, "\np1:")
+              && strstr (text, "\np2:"), "rc %d '%s'", rc, text);
     snprintf (cmd, sizeof cmd, "kreishub web-user list --users %s", t->users);
     rc = s_run (t, cmd);
     KH_CHECK ("web-user list names them with their municipality", rc == 0

@@ -1,7 +1,9 @@
 /*  kh_cmd_webuser.c - `kreishub web-user add|list|remove`: the accounts of kreishub-web
     in its users file (name:ags:role:argon2id hash, mode 0600; kh_web_auth.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -273,6 +275,24 @@ s_list (kh_cli_t *cli, const kh_web_account_t *users, size_t count)
     return KH_EXIT_OK;
 }
 
+/* Takes the users file's lock (PATH.lock, held until the command ends), so that two
+   commands at once do not each write the file without the other's change. Returns
+   the lock's fd, or -1 after saying why. */
+static int
+s_lock (const char *path)
+{
+    char lock [PATH_MAX + 8];
+    snprintf (lock, sizeof lock, "%s.lock", path);
+    int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock (fd, LOCK_EX)) {
+        fprintf (stderr, "kreishub web-user: %s: %s\n", lock, strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    return fd;
+}
+
 int
 kh_cmd_webuser (kh_cli_t *cli, int argc, char *argv [])
 {
@@ -285,8 +305,13 @@ kh_cmd_webuser (kh_cli_t *cli, int argc, char *argv [])
     kh_web_account_t *users = NULL;
     size_t count = 0;
     kh_problem_t why;
+    int lock = streq (args.action, "list") ? -2 : s_lock (path);
+    if (lock == -1)
+        return KH_EXIT_USAGE;
     if (kh_web_accounts_read (path, !streq (args.action, "remove"), &users, &count, &why)) {
         fprintf (stderr, "kreishub web-user: %s\n", why.reason);
+        if (lock >= 0)
+            close (lock);
         return KH_EXIT_USAGE;
     }
     if (!users && streq (args.action, "add"))   /* no file yet: room for the first */
@@ -301,5 +326,7 @@ kh_cmd_webuser (kh_cli_t *cli, int argc, char *argv [])
     if (users)
         sodium_memzero (users, (count + 1) * sizeof *users);
     free (users);
+    if (lock >= 0)
+        close (lock);
     return rc;
 }
