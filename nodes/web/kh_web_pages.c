@@ -165,7 +165,7 @@ s_catalogue (kh_web_req_t *req)
         kh_web_puts (req, "\">weiter</a></p>\n");
     }
     kh__web_items_release (&page);
-    return kh_web_page_end (req, false);
+    return kh_web_page_end (req, true);     /* live.js tells of new messages */
 }
 
 /* ------------------------------------------------------------------ item */
