@@ -512,8 +512,13 @@ s_queue (kh_web_req_t *req)
             req->stream_fn = NULL;      /* libmicrohttpd frees it now */
     }
     else {
-        resp = MHD_create_response_from_buffer (req->out.size, req->out.data ? req->out.data
-                                                : (char *) "", MHD_RESPMEM_MUST_FREE);
+        /* The body goes to libmicrohttpd, which frees it; none at all (a redirect)
+           is a constant it must not free. */
+        if (req->out.data)
+            resp = MHD_create_response_from_buffer (req->out.size, req->out.data,
+                                                    MHD_RESPMEM_MUST_FREE);
+        else
+            resp = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
         if (resp && req->out.data)
             memset (&req->out, 0, sizeof req->out);
     }

@@ -151,7 +151,14 @@ s_post (kh_web_req_t *req)
                           : "-");
 }
 
+static int
+s_moved (kh_web_req_t *req)
+{
+    return kh_web_redirect (req, "/?name=moved");  /* no body at all */
+}
+
 static const kh_web_route_t s_routes [] = {
+    { KH_WEB_GET, "/moved", s_moved, false, false, false },
     { KH_WEB_GET, "/", s_hello, false, false, false },
     { KH_WEB_GET, "/item/", s_rest, false, false, false },
     { KH_WEB_POST, "/form", s_post, false, false, false },
@@ -216,9 +223,9 @@ test_routes (kh_web_t *web)
     void *arg = NULL;
     unsigned status = 0;
     const kh_web_route_t *r = kh_web_route_find (web, "GET", "/", &arg, &status);
-    KH_CHECK ("/ is found exactly", r == &s_routes [0], "wrong route");
+    KH_CHECK ("/ is found exactly", r == &s_routes [1], "wrong route");
     r = kh_web_route_find (web, "HEAD", "/item/39", &arg, &status);
-    KH_CHECK ("a path below a prefix is found, HEAD as GET", r == &s_routes [1], "wrong");
+    KH_CHECK ("a path below a prefix is found, HEAD as GET", r == &s_routes [2], "wrong");
     KH_CHECK ("the table's arg comes with it", arg == web, "arg %p", arg);
     r = kh_web_route_find (web, "GET", "/nothing", &arg, &status);
     KH_CHECK ("an unknown path is 404", !r && status == 404, "status %u", status);
@@ -290,6 +297,10 @@ test_answers (uint16_t port)
     KH_CHECK ("a chunked body over 64 KiB is 413", strncmp (out, "HTTP/1.1 413", 12) == 0,
               "got %.40s", out);
     free (big);
+    s_get (port, "/moved", out, sizeof out);
+    KH_CHECK ("a redirect without a body is 303 with its Location",
+              strncmp (out, "HTTP/1.1 303", 12) == 0 && strstr (out, "Location: /?name=moved"),
+              "got %.200s", out);
     s_get (port, "/?name=still", out, sizeof out);
     KH_CHECK ("the server serves after all that", strstr (out, "hallo still"), "got %.40s", out);
 }
