@@ -20,6 +20,7 @@ struct _kh_launch_t {
     int         wake_fd;                /* -1: none */
     kh_proc_t  *broker;
     kh_proc_t  *recorder;
+    kh_proc_t  *web;                    /* kreishub-web, if started */
     char        client [256];           /* endpoints from the broker's READY line */
     char        live [256];
     char        link [256];             /* its recorder endpoint */
@@ -46,6 +47,7 @@ kh_launch_destroy (kh_launch_t **self_p)
     kh_launch_t *self = self_p ? *self_p : NULL;
     if (!self)
         return;
+    kh_proc_destroy (&self->web);
     kh_proc_destroy (&self->recorder);
     kh_proc_destroy (&self->broker);
     free (self);
@@ -78,6 +80,13 @@ kh_launch_recorder_proc (kh_launch_t *self)
 {
     assert (self);
     return self->recorder;
+}
+
+kh_proc_t *
+kh_launch_web_proc (kh_launch_t *self)
+{
+    assert (self);
+    return self->web;
 }
 
 const char *
@@ -203,6 +212,15 @@ kh_launch_recorder (kh_launch_t *self, const char *const *args)
     return s_run (self, &self->recorder, "kreishub-recorder", first, args);
 }
 
+int
+kh_launch_web (kh_launch_t *self, const char *const *args)
+{
+    assert (self);
+    assert (self->client [0]);          /* the broker said READY */
+    const char *first [] = { "--client", self->client, "--live", self->live, NULL };
+    return s_run (self, &self->web, "kreishub-web", first, args);
+}
+
 /* ------------------------------------------------------------ the link */
 
 /* Returns the first of the started programs that has ended (with why set), or NULL. */
@@ -276,12 +294,12 @@ int
 kh_launch_stop (kh_launch_t *self)
 {
     assert (self);
-    kh_proc_t *procs [2] = { self->recorder, self->broker };
-    for (int i = 0; i < 2; i++)
+    kh_proc_t *procs [3] = { self->web, self->recorder, self->broker };
+    for (int i = 0; i < 3; i++)
         if (procs [i])
             kh_proc_signal (procs [i], SIGTERM);
     int rc = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!procs [i])
             continue;
         int status = kh_proc_reap (procs [i], KH_LAUNCH_STOP_MS);

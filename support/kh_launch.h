@@ -50,6 +50,10 @@ int kh_launch_broker (kh_launch_t *self, const char *const *args);
    args, and waits for its READY line. Returns as kh_launch_broker. */
 int kh_launch_recorder (kh_launch_t *self, const char *const *args);
 
+/* Starts kreishub-web with the broker's client and live endpoints, then args, and
+   waits for its READY line (url=...). Returns as kh_launch_broker. */
+int kh_launch_web (kh_launch_t *self, const char *const *args);
+
 /* Waits up to timeout_ms until the broker answers a PING saying its recorder is
    linked, watching that neither program ends. Returns as kh_launch_broker. */
 int kh_launch_await_link (kh_launch_t *self, int timeout_ms);
@@ -66,8 +70,10 @@ const char *kh_launch_endpoint (kh_launch_t *self, const char *key);
 /* The running (or ended) programs, NULL before they were started. */
 kh_proc_t *kh_launch_broker_proc (kh_launch_t *self);
 kh_proc_t *kh_launch_recorder_proc (kh_launch_t *self);
+kh_proc_t *kh_launch_web_proc (kh_launch_t *self);
 
-/* Sends SIGTERM to both and waits for each up to KH_LAUNCH_STOP_MS (then kills it).
+/* Sends SIGTERM to each program started (the web node, the recorder, the broker) and
+   waits for each up to KH_LAUNCH_STOP_MS (then kills it).
    Returns 0 if every program started ended with status 0 (or was ended by that
    SIGTERM while still starting, before it could handle it), else -1 (kh_launch_why
    names one that did not). */

@@ -39,6 +39,32 @@
    may get the moment a hub here frees it. */
 #define S_ANY           "tcp://127.0.0.1:!"
 
+/* GETs / from url ("http://127.0.0.1:PORT/") over a plain socket and returns the
+   HTTP status of the answer, or -1. */
+static int
+s_http_status (const char *url)
+{
+    int port = 0;
+    if (sscanf (url, "http://127.0.0.1:%d/", &port) != 1 || port <= 0 || port > 65535)
+        return -1;
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                              .sin_addr = { htonl (INADDR_LOOPBACK) } };
+    char answer [64] = "";
+    int status = -1;
+    if (fd >= 0 && connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0) {
+        const char request [] = "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+        ssize_t got = write (fd, request, sizeof request - 1) == (ssize_t) sizeof request - 1
+                    ? read (fd, answer, sizeof answer - 1) : -1;
+        answer [got > 0 ? got : 0] = 0;
+        if (sscanf (answer, "HTTP/1.%*d %d", &status) != 1)
+            status = -1;
+    }
+    if (fd >= 0)
+        close (fd);
+    return status;
+}
+
 /* The test's state: a real hub (the harness's) and a directory for the rest. */
 typedef struct {
     kh_hub_t hub;
@@ -541,6 +567,12 @@ test_up (s_test_t *t)
               sizeof head) == 0 && streq (head, "1"), "head '%s'", head);
     if (!run.proc)
         return;
+    char url [300] = "";
+    kh_ready_get (kh_proc_ready (run.proc), "web", url, sizeof url);
+    int status = s_http_status (url);
+    KH_CHECK ("kreishub up starts the web page on a free port (the client endpoint's is "
+              "any) and names it in READY; it asks for a sign-in", status == 303,
+              "url '%s' status %d", url, status);
     s_await_output (&run, "Ctrl-C stops it.", S_UP_MS, text, sizeof text);
     snprintf (path, sizeof path, "kreishub up: made %s/certs/05162032.cert_secret "
               "(05162032 Testdorf)\n", data);

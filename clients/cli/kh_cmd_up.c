@@ -30,6 +30,7 @@
 #include "kh_up_certs.h"
 
 #define S_DIR          "./kreishub-data"
+#define S_WEB_PORT     "7780"
 
 /* What the command line says, besides what goes into cli. */
 typedef struct {
@@ -37,6 +38,8 @@ typedef struct {
     const char *client;                 /* the same as -e */
     const char *recorder;
     const char *sync;
+    const char *web;                    /* --web ADDR:PORT */
+    bool        no_web;
     bool        certs_only;
 } s_args_t;
 
@@ -49,6 +52,9 @@ typedef struct {
     const char *config;                 /* handed to both programs, or NULL */
     const char *sync;                   /* a mode's name, or NULL: the recorder's own */
     bool        plain;                  /* both programs in plain mode */
+    const char *web;                    /* kreishub-web's ADDR:PORT, NULL: none */
+    char        web_any [32];           /*   (any free port: ADDR:0) */
+    char        users [PATH_MAX];       /* DIR/web-users */
     char        db [PATH_MAX];          /* DIR/kreishub.db */
     kh_up_certs_t certs;                /* DIR/certs, DIR/clients (unless plain) */
 } s_plan_t;
@@ -72,6 +78,10 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
           "recorder (env KREISHUB_RECORDER,\ndefault " KH_DEFAULT_RECORDER ")" },
         { "sync", 0, "MODE", &args->sync, NULL,
           "recorder durability: full (default), normal, off" },
+        { "web", 0, "ADDR:PORT", &args->web, NULL, "where the web page listens (env "
+          "KREISHUB_WEB, default\n127.0.0.1:" S_WEB_PORT ", or any free port when the "
+          "client endpoint's is *)" },
+        { "no-web", 0, NULL, NULL, &args->no_web, "do not start kreishub-web" },
         { "config", 'c', "FILE", &cli->config, NULL, "its section kreis names the members; "
           "handed to both\nprograms (sections broker, recorder; env "
           "KREISHUB_CONFIG),\nwhose flags and environment win" },
@@ -83,8 +93,9 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
     };
     kh_opts_t opts = {
         .program = "kreishub up", .once = true, .table = table,
-        .about = "Runs the hub here: kreishub-broker and kreishub-recorder (found beside "
-                 "this\nprogram, else on PATH), until Ctrl-C or SIGTERM stops both.\n",
+        .about = "Runs the hub here: kreishub-broker, kreishub-recorder and kreishub-web "
+                 "(found\nbeside this program, else on PATH), until Ctrl-C or SIGTERM stops "
+                 "them.\n",
         .notes = "An endpoint comes from its flag, else the environment, else the config "
                  "file's\nsection 'broker' (client, live, recorder), else the default. A port "
                  "of * lets\nthe system choose a free one. If a port is taken, or DIR is "
@@ -100,8 +111,9 @@ s_parse (kh_cli_t *cli, int argc, char *argv [], s_args_t *args)
                  "KREISHUB_SERVER_CERT=DIR/certs/server.cert\n"
                  "Once the recorder is linked it prints\n"
                  "  READY client=EP live=EP recorder=EP db=PATH head=SEQ server_cert=PATH "
-                 "certs=DIR\n(without server_cert and certs in plain mode) and then where "
-                 "the hub is, for people.\n"
+                 "certs=DIR web=URL\n(without server_cert and certs in plain mode, without "
+                 "web with --no-web) and\nthen where the hub is, for people. The web page's "
+                 "users are DIR/web-users\n(kreishub web-user add).\n"
                  "Exit status 0 after a clean stop, 1 if a port or DIR is taken, a "
                  "certificate\ncannot be made, or a program could not start or died.\n"
     };
@@ -134,12 +146,28 @@ s_plan (const kh_cli_t *cli, const s_args_t *args, s_plan_t *plan)
     plan->dir = kh_conf_get (args->dir, "KREISHUB_DIR", NULL, NULL, S_DIR);
     plan->config = kh_cli_config_path (cli);
     plan->plain = kh_cli_plain (cli);
+    const char *colon = strrchr (plan->client, ':');
+    bool any = colon && (streq (colon + 1, "*") || streq (colon + 1, "!"));
+    plan->web = args->no_web ? NULL
+              : kh_conf_get (args->web, "KREISHUB_WEB", root, "web/listen",
+                             any ? "127.0.0.1:*" : "127.0.0.1:" S_WEB_PORT);
+    if (plan->web) {                    /* kreishub-web takes port 0 for any */
+        const char *port = strrchr (plan->web, ':');
+        if (port && (streq (port + 1, "*") || streq (port + 1, "!"))) {
+            snprintf (plan->web_any, sizeof plan->web_any, "%.*s:0",
+                      (int) (port - plan->web) < 24 ? (int) (port - plan->web) : 24,
+                      plan->web);
+            plan->web = plan->web_any;
+        }
+    }
     kh_sync_t mode;
     plan->sync = args->sync && kh_sync_parse (args->sync, &mode) == 0
                ? kh_sync_name (mode) : NULL;
     kh_problem_t why;
     if (snprintf (plan->db, sizeof plan->db, "%s/kreishub.db", plan->dir)
         >= (int) sizeof plan->db - 8    /* room for the lock's "-lock" */
+    ||  snprintf (plan->users, sizeof plan->users, "%s/web-users", plan->dir)
+        >= (int) sizeof plan->users
     ||  kh_up_certs_init (&plan->certs, plan->dir, &why)) {
         fprintf (stderr, "kreishub up: the data directory's name is too long\n");
         return -1;
@@ -166,11 +194,15 @@ s_how_to_choose (const s_plan_t *plan)
 static bool
 s_ports_taken (const s_plan_t *plan)
 {
-    const char *names [3] = { "client", "live", "recorder" };
-    const char *endpoints [3] = { plan->client, plan->live, plan->recorder };
+    char web [64] = "";
+    const char *web_port = plan->web ? strrchr (plan->web, ':') : NULL;
+    if (web_port && !streq (web_port + 1, "0"))
+        snprintf (web, sizeof web, "tcp://%s", plan->web);
+    const char *names [4] = { "client", "live", "recorder", "web" };
+    const char *endpoints [4] = { plan->client, plan->live, plan->recorder, web };
     bool taken = false;
-    for (int i = 0; i < 3; i++)
-        if (kh_port_taken (endpoints [i])) {
+    for (int i = 0; i < 4; i++)
+        if (*endpoints [i] && kh_port_taken (endpoints [i])) {
             char port [16];
             fprintf (stderr, "kreishub up: port %s is taken (the %s endpoint %s)\n",
                      kh_port_of (endpoints [i], port, sizeof port), names [i], endpoints [i]);
@@ -271,6 +303,31 @@ s_flag (const char *args [], int *n, const char *flag, const char *value)
     args [*n] = NULL;
 }
 
+/* Starts kreishub-web on the hub's store and endpoints, with the admin's certificate
+   for its own reading (the counters, the live updates) and the members' pairs for
+   what its users publish. Returns as kh_launch_web. */
+static int
+s_start_web (kh_launch_t *launch, const s_plan_t *plan)
+{
+    const char *web [16];
+    int webs = 0;
+    const kh_up_certs_t *certs = &plan->certs;
+    s_flag (web, &webs, "--listen", plan->web);
+    s_flag (web, &webs, "--db", plan->db);
+    s_flag (web, &webs, "-c", plan->config);
+    s_flag (web, &webs, "--users", plan->users);
+    if (plan->plain) {
+        web [webs++] = "--plain";
+        web [webs] = NULL;
+    }
+    else {
+        s_flag (web, &webs, "--certs", certs->certs);
+        s_flag (web, &webs, "--cert", certs->admin_secret);
+        s_flag (web, &webs, "--server-cert", certs->server_cert);
+    }
+    return kh_launch_web (launch, web);
+}
+
 /* Starts broker and recorder as plan says and waits for the link. Returns 0, or -1
    after saying why (nothing to say if a stop was asked for). */
 static int
@@ -301,6 +358,8 @@ s_start (kh_launch_t *launch, const s_plan_t *plan)
         rc = kh_launch_recorder (launch, recorder);
     if (rc == 0)
         rc = kh_launch_await_link (launch, KH_LAUNCH_READY_MS);
+    if (rc == 0 && plan->web)
+        rc = s_start_web (launch, plan);
     kh_proc_t *proc = kh_launch_broker_proc (launch);
     if (rc && !s_stop_asked) {
         fprintf (stderr, "kreishub up: %s\n", kh_launch_why (launch));
@@ -341,16 +400,28 @@ s_announce (kh_launch_t *launch, const s_plan_t *plan, const kh_members_t *membe
     kh_ready_get (kh_proc_ready (recorder), "head", head, sizeof head);
     const char *client = kh_launch_endpoint (launch, "client");
     const char *live = kh_launch_endpoint (launch, "live");
-    kh_ready_print (stdout, "client", client, "live", live,
-                    "recorder", kh_launch_endpoint (launch, "recorder"),
-                    "db", db, "head", head,     /* in plain mode the list ends here: */
-                    plan->plain ? NULL : "server_cert", plan->certs.server_cert,
-                    "certs", plan->certs.certs, NULL);
+    char url [300] = "";
+    kh_proc_t *web = kh_launch_web_proc (launch);
+    if (web)
+        kh_ready_get (kh_proc_ready (web), "url", url, sizeof url);
+    const char *web_key = *url ? "web" : NULL;
+    if (plan->plain)                    /* the list ends at the first NULL key */
+        kh_ready_print (stdout, "client", client, "live", live,
+                        "recorder", kh_launch_endpoint (launch, "recorder"),
+                        "db", db, "head", head, web_key, url, NULL);
+    else
+        kh_ready_print (stdout, "client", client, "live", live,
+                        "recorder", kh_launch_endpoint (launch, "recorder"),
+                        "db", db, "head", head, "server_cert", plan->certs.server_cert,
+                        "certs", plan->certs.certs, web_key, url, NULL);
     printf ("kreishub is up (broker pid %d, recorder pid %d)\n"
             "  client  %-28s  publish, log, ping  (KREISHUB_ENDPOINT)\n"
             "  live    %-28s  subscribe           (KREISHUB_LIVE)\n"
             "  store   %s, head %s\n",
             (int) kh_proc_pid (broker), (int) kh_proc_pid (recorder), client, live, db, head);
+    if (*url)
+        printf ("  web     %-28s  the web page; its users: %s (kreishub web-user add)\n",
+                url, plan->users);
     if (plan->plain)
         printf ("  PLAIN MODE: nothing is encrypted, nobody is identified (--plain)\n");
     else
@@ -363,11 +434,13 @@ s_announce (kh_launch_t *launch, const s_plan_t *plan, const kh_members_t *membe
 static bool
 s_serve (kh_launch_t *launch)
 {
-    kh_proc_t *const procs [2] = { kh_launch_broker_proc (launch),
-                                   kh_launch_recorder_proc (launch) };
+    kh_proc_t *const procs [3] = { kh_launch_broker_proc (launch),
+                                   kh_launch_recorder_proc (launch),
+                                   kh_launch_web_proc (launch) };
+    size_t count = procs [2] ? 3 : 2;
     while (!s_stop_asked) {
-        kh_proc_wait (procs, 2, 1000, s_signal_pipe [0]);
-        for (int i = 0; i < 2; i++)
+        kh_proc_wait (procs, count, 1000, s_signal_pipe [0]);
+        for (size_t i = 0; i < count; i++)
             if (!kh_proc_running (procs [i])) {
                 fprintf (stderr, "kreishub up: %s\n", kh_proc_why (procs [i]));
                 return false;
