@@ -11,6 +11,7 @@ if [ "${1:-}" = "--test" ]; then
     # package tests check the man pages and the units with groff and systemd-analyze;
     # clang, libclang-rt-14-dev: libFuzzer and its sanitizers, for the fuzz stage.
     pkgs+=(valgrind procps dpkg-dev file groff-base systemd clang libclang-rt-14-dev)
+    pkgs+=(chromium chromium-driver python3-selenium)   # it_browser: the web page in Chromium
 elif [ "${1:-}" = "--bench" ]; then
     pkgs+=(mosquitto libmosquitto-dev)
 fi
