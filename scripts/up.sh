@@ -59,6 +59,25 @@ if [ -z "$ready" ]; then
 fi
 cat <&3 &                               # the rest of what kreishub up says
 
+# The demo's two web users, made on the first start with random passwords kept in
+# DATA/web-demo-passwords (mode 600): meerbusch (staff of Meerbusch, 05162022) and
+# admin (the Kreis' admin). Later starts keep them.
+web_users () {
+    [ -n "$web" ] || return 0
+    local data pw
+    data=$(dirname "$db")
+    passwords=$data/web-demo-passwords
+    [ -e "$passwords" ] && return 0
+    (umask 077; : >"$passwords")
+    for who in "meerbusch 05162022 municipality" "admin 05162 admin"; do
+        set -- $who
+        pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        printf '%s\n' "$pw" | "$bin/kreishub" web-user add "$1" --ags "$2" --role "$3" \
+            --users "$data/web-users" --password-file - >/dev/null
+        printf '%s %s\n' "$1" "$pw" >>"$passwords"
+    done
+}
+
 # One value of the READY line (values hold no blanks; an escaped one would show %XX).
 field () {
     sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$ready"
@@ -68,16 +87,20 @@ live=$(field live)
 db=$(field db)
 certs=$(field certs)
 server_cert=$(field server_cert)
+web=$(field web)
 export KREISHUB_ENDPOINT=$client KREISHUB_LIVE=$live
 unset KREISHUB_CERT KREISHUB_SERVER_CERT KREISHUB_CERTS
 if [ -n "$certs" ]; then                # a secure hub: each speaks with its certificate
     export KREISHUB_SERVER_CERT=$server_cert
     "$bin/kreishub" demo --certs "$certs"
+    web_users
     echo
     KREISHUB_CERT=$certs/admin.cert_secret "$bin/kreishub" log
     cat <<EOT
 
 The hub is running (store $db, certificates in $certs).
+${web:+The web page: $web (sign in as meerbusch, Meerbusch's staff, or as admin;
+the demo's passwords are in $passwords).}
 In another terminal, speak as Jüchen (05162012) with its certificate:
     export PATH=$bin:\$PATH KREISHUB_ENDPOINT=$client KREISHUB_LIVE=$live
     export KREISHUB_SERVER_CERT=$server_cert
