@@ -35,6 +35,8 @@ install (DIRECTORY ${PROJECT_SOURCE_DIR}/include/kreishub
 
 install (FILES ${PROJECT_SOURCE_DIR}/packaging/demo/rhein-kreis-neuss.jsonl
          DESTINATION ${CMAKE_INSTALL_DATADIR}/kreishub/demo)
+install (FILES ${PROJECT_SOURCE_DIR}/packaging/nginx-kreishub.conf
+         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # find_package (kreishub): kreishub::kreishub (shared) always; kreishub::kreishub_static
 # when its link dependencies are found (see kreishubConfig.cmake.in).

@@ -721,7 +721,9 @@ s_listen (kh_web_t *self, kh_problem_t *why)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) self->config.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) KH_WEB_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) KH_WEB_PER_IP,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) (self->config.per_ip
+                                                             ? self->config.per_ip
+                                                             : KH_WEB_PER_IP),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) KH_WEB_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) KH_WEB_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,

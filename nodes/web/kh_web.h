@@ -115,6 +115,9 @@ typedef struct {
     bool                public_read;    /* public_ok routes need no session */
     bool                insecure_dev;   /* without an auth hook: everyone is admin */
     unsigned            threads;        /* server threads (0: 4) */
+    unsigned            per_ip;         /* connections from one address at most (0:
+                                           KH_WEB_PER_IP); behind a reverse proxy every
+                                           client has the proxy's address */
 } kh_web_config_t;
 
 /* Creates the server with config and starts it listening, with no routes yet.

@@ -28,6 +28,7 @@ typedef struct {
     const char *cert;
     const char *server_cert;
     const char *users;
+    const char *per_ip;                 /* --per-address N */
     bool        public_read;
     bool        plain;
     bool        insecure_dev;
@@ -58,6 +59,9 @@ s_start (int argc, char *argv [], s_args_t *args, zconfig_t **root)
           "the broker's public certificate (server.cert)" },
         { "users", 0, "FILE", &args->users, NULL, "the web users (kreishub web-user add), "
           "default DATA/web-users" },
+        { "per-address", 0, "N", &args->per_ip, NULL, "connections from one address at most "
+          "(web/per_address,\ndefault 64; behind a reverse proxy on this machine every "
+          "client\nhas its address: raise it there, the proxy limits each client)" },
         { "public", 0, NULL, NULL, &args->public_read, "the catalogue, items and statistics "
           "are readable without\nsigning in" },
         { "plain", 0, NULL, NULL, &args->plain, "no CURVE: a broker in plain mode on this "
@@ -150,6 +154,12 @@ s_configure (const s_args_t *args, zconfig_t *root, kh_web_config_t *config,
     config->public_read = args->public_read
                        || kh_value_yes (kh_conf_get (NULL, NULL, root, "web/public", NULL));
     config->insecure_dev = args->insecure_dev;
+    uint64_t per_ip = KH_WEB_PER_IP;
+    const char *per_text = kh_conf_get (args->per_ip, NULL, root, "web/per_address", NULL);
+    if (per_text && kh_value_number (S_PROGRAM, "--per-address", per_text, 1,
+                                     KH_WEB_CONNECTIONS, &per_ip))
+        return -1;
+    config->per_ip = (unsigned) per_ip;
     char url [PATH_MAX + 16];
     snprintf (url, sizeof url, "tcp://%s:1", address);
     if (config->insecure_dev && !kh_endpoint_local (url)) {

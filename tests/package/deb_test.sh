@@ -61,6 +61,7 @@ want=(
     ./usr/share/man/man1/kreishub.1.gz ./usr/share/man/man8/kreishub-broker.8.gz
     ./usr/share/man/man8/kreishub-recorder.8.gz
     ./usr/share/kreishub/demo/rhein-kreis-neuss.jsonl
+    ./usr/share/doc/kreishub/nginx-kreishub.conf
     ./usr/lib/systemd/system/kreishub-broker.service
     ./usr/lib/systemd/system/kreishub-recorder.service
     ./etc/kreishub/kreishub.cfg
