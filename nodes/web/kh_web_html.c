@@ -77,6 +77,8 @@ kh_web_page_begin (kh_web_req_t *req, const char *title, const char *active)
                        active && strcmp (active, s_nav [i].path) == 0
                        ? " aria-current=\"page\"" : "", s_nav [i].label);
     }
+    if (user && (user->role == KH_WEB_ROLE_MUNICIPALITY || user->role == KH_WEB_ROLE_KREIS))
+        kh_web_puts (req, "<a href=\"/new\">Neuer Eintrag</a>");
     kh_web_puts (req, "</nav><div class=\"who\">");
     if (user && user->name [0]) {
         kh_web_puts (req, "Angemeldet: ");
@@ -85,6 +87,12 @@ kh_web_page_begin (kh_web_req_t *req, const char *title, const char *active)
             kh_web_puts (req, " (");
             kh_web_ags (req, user->ags);
             kh_web_puts (req, ")");
+        }
+        if (user->csrf [0]) {           /* signing out changes state: a POST, with the token */
+            kh_web_puts (req, " <form method=\"post\" action=\"/logout\" class=\"inline\">"
+                         "<input type=\"hidden\" name=\"csrf\" value=\"");
+            kh_web_html (out, user->csrf);
+            kh_web_puts (req, "\"><button type=\"submit\">Abmelden</button></form>");
         }
     }
     else

@@ -350,6 +350,13 @@ s_item (kh_web_req_t *req)
     kh_itemview_field (item, "title", title, sizeof title);
     kh_web_page_begin (req, title, NULL);
     s_item_facts (req, item);
+    const kh_web_user_t *user = kh_web_req_user (req);
+    if (user && (user->role == KH_WEB_ROLE_MUNICIPALITY || user->role == KH_WEB_ROLE_KREIS)) {
+        char id [KH_ID_STR_SIZE];       /* those who act: answer, or change its stage */
+        kh_id_format (item->id, id);
+        kh_web_printf (req, "<p class=\"act\"><a href=\"/act?item=%s\">Antworten oder "
+                       "Status ändern</a></p>\n", id);
+    }
     s_participants (req, item);
     int rc = s_timeline (req, item);
     kh__web_items_release (&items);
