@@ -17,16 +17,37 @@
 
 #define S_PROGRAM   "kreishub-bench"
 
+#define S_DATA_ROOT "/tmp"         /* where the hubs' data directories are made */
+#define S_SYNCS     200             /* fdatasyncs measured at the start */
+
 #ifdef KH_HAVE_MOSQUITTO
 #   define S_MOSQUITTO_NOTE ""
 #else
 #   define S_MOSQUITTO_NOTE " (not built in: no libmosquitto)"
 #endif
+#ifdef KH_HAVE_NATS
+#   define S_NATS_NOTE ""
+#else
+#   define S_NATS_NOTE " (not built in: no libnats)"
+#endif
+
+/* What the workloads on kreishub measured, for the comparisons at the end. */
+typedef struct {
+    kh_bench_result_t w1;               /* on the first hub (plain if it ran) */
+    kh_bench_result_t w1_curve;         /* on the secure hub when both ran */
+    double            w2_rate;          /* QUERY paging msgs/s */
+    kh_bench_w3_t     w3;
+} s_results_t;
+
+/* Which workloads run on one hub. */
+typedef struct {
+    bool w1, w2, w3, w4;
+} s_plan_t;
 
 /* The options as given, before they are read into kh_bench_opts_t. */
 typedef struct {
     const char *workload, *publishers, *messages, *size, *window, *replay, *sync, *timeout;
-    const char *curve;
+    const char *curve, *rate, *seconds, *round_trips, *subscribers, *idle, *w4_rate;
 } s_given_t;
 
 /* Reads a number option (text; NULL: not given, *value stays) from min to max.
@@ -43,18 +64,36 @@ s_number (const char *name, const char *text, uint64_t min, uint64_t max, uint32
     return 0;
 }
 
+/* Reads --workload, a comma-separated list of w1, w2, w3, w4 or all, into opts.
+   Returns 0, or -1 after saying why. */
+static int
+s_workloads (const char *text, kh_bench_opts_t *opts)
+{
+    static const char *const names [] = { "w1", "w2", "w3", "w4", "all", NULL };
+    bool *flags [] = { &opts->w1, &opts->w2, &opts->w3, &opts->w4 };
+    bool chosen [5] = { false };
+    char list [128];
+    snprintf (list, sizeof list, "%s", text);
+    char *save = NULL;
+    for (char *name = strtok_r (list, ",", &save); name; name = strtok_r (NULL, ",", &save)) {
+        int which = kh_value_choice (name, names);
+        if (which < 0) {
+            fprintf (stderr, S_PROGRAM ": --workload is a list of w1, w2, w3, w4 or all\n");
+            return -1;
+        }
+        chosen [which] = true;
+    }
+    for (int i = 0; i < 4; i++)
+        *flags [i] = chosen [i] || chosen [4];
+    return 0;
+}
+
 /* Reads the options given into opts. Returns 0, or -1 after saying why. */
 static int
 s_read (const s_given_t *given, kh_bench_opts_t *opts)
 {
-    static const char *const workloads [] = { "w1", "w2", "all", NULL };
-    int workload = given->workload ? kh_value_choice (given->workload, workloads) : 2;
-    if (workload < 0) {
-        fprintf (stderr, S_PROGRAM ": --workload is w1, w2 or all\n");
+    if (given->workload && s_workloads (given->workload, opts))
         return -1;
-    }
-    opts->w1 = workload != 1;
-    opts->w2 = workload != 0;
     static const char *const curves [] = { "both", "on", "off", NULL };
     int curve = given->curve ? kh_value_choice (given->curve, curves) : 0;
     if (curve < 0) {
@@ -75,8 +114,18 @@ s_read (const s_given_t *given, kh_bench_opts_t *opts)
     ||  s_number ("--size", given->size, 64, 8192, &opts->size)
     ||  s_number ("--window", given->window, 1, 100000, &opts->window)
     ||  s_number ("--replay", given->replay, 1, 100000000, &opts->replay)
-    ||  s_number ("--timeout", given->timeout, 1, 86400, &timeout))
+    ||  s_number ("--timeout", given->timeout, 1, 86400, &timeout)
+    ||  s_number ("--rate", given->rate, 1, 1000000, &opts->rate)
+    ||  s_number ("--seconds", given->seconds, 1, 3600, &opts->seconds)
+    ||  s_number ("--round-trips", given->round_trips, 1, 1000000, &opts->rtt_messages)
+    ||  s_number ("--subscribers", given->subscribers, 1, 20000, &opts->subscribers)
+    ||  s_number ("--idle-subscribers", given->idle, 0, 20000, &opts->idle_subscribers)
+    ||  s_number ("--w4-rate", given->w4_rate, 1, 1000000, &opts->w4_rate))
         return -1;
+    if (opts->idle_subscribers >= opts->subscribers) {
+        fprintf (stderr, S_PROGRAM ": --idle-subscribers must leave one that reads\n");
+        return -1;
+    }
     opts->publishers = (int) publishers;
     opts->timeout_s = (int) timeout;
     return 0;
@@ -89,7 +138,8 @@ s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
 {
     s_given_t given = { NULL };
     const kh_opt_t table [] = {
-        { "workload", 'w', "W", &given.workload, NULL, "w1, w2 or all (default all)" },
+        { "workload", 'w', "W", &given.workload, NULL,
+          "w1, w2, w3, w4 or all, or a list: w1,w3 (default all)" },
         { "publishers", 0, "N", &given.publishers, NULL, "publisher threads (default 4)" },
         { "messages", 0, "N", &given.messages, NULL,
           "messages per publisher (default 50000)" },
@@ -103,8 +153,23 @@ s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
         { "curve", 0, "C", &given.curve, NULL,
           "both: W1 on a plain hub and on a secure (CURVE) one,\n"
           "on: a secure hub only, off: a plain one (default both)" },
+        { "rate", 0, "N", &given.rate, NULL,
+          "W3: msgs/s of its one paced publisher (default 2000)" },
+        { "seconds", 0, "S", &given.seconds, NULL,
+          "W3 and W4 publish this long (default 10)" },
+        { "round-trips", 0, "N", &given.round_trips, NULL,
+          "W3: single publishes one at a time (default 1000)" },
+        { "subscribers", 0, "N", &given.subscribers, NULL,
+          "W4: live subscribers in this process (default 1000)" },
+        { "idle-subscribers", 0, "M", &given.idle, NULL,
+          "W4: of them, never reading (default 100)" },
+        { "w4-rate", 0, "N", &given.w4_rate, NULL,
+          "W4: msgs/s of its one publisher, at most (default 500)" },
         { "mosquitto", 0, NULL, NULL, &opts->mosquitto,
           "also run W1 against Mosquitto at QoS 1" S_MOSQUITTO_NOTE },
+        { "nats", 0, NULL, NULL, &opts->nats,
+          "also run W1, W2 and W3 against NATS JetStream\n(nats-server -js, file storage)"
+          S_NATS_NOTE },
         { "bin", 0, "DIR", &opts->bin, NULL, "where kreishub-broker and -recorder are\n"
           "(default: this program's directory)" },
         { "timeout", 0, "S", &given.timeout, NULL,
@@ -239,12 +304,24 @@ s_certs_free (kh_bench_hub_t *target)
         zcert_destroy (&target->senders [i]);
 }
 
+/* Ends the NULL-terminated args before the option name. */
+static void
+s_cut (const char **args, const char *name)
+{
+    for (; *args; args++)
+        if (streq (*args, name)) {
+            *args = NULL;
+            return;
+        }
+}
+
 /* Starts a hub from bin on random loopback ports with its store and the programs'
    stderr in dir: in plain mode, or secure with the certificates certs holds (NULL:
-   plain). Returns the launcher (running), or NULL after saying why. */
+   plain); the broker keeps KH_BENCH_SUB_HWM records per subscriber if deep_live,
+   else its default. Returns the launcher (running), or NULL after saying why. */
 static kh_launch_t *
 s_hub_start (const kh_bench_opts_t *opts, const char *bin, const char *dir,
-             const s_certs_t *certs)
+             const s_certs_t *certs, bool deep_live)
 {
     char db [PATH_MAX];
     snprintf (db, sizeof db, "%s/kreishub.db", dir);
@@ -267,6 +344,10 @@ s_hub_start (const kh_bench_opts_t *opts, const char *bin, const char *dir,
                                        "--cert", certs ? certs->hub : "",
                                        "--server-cert", certs ? certs->server_public : "",
                                        NULL };
+    if (!deep_live) {                   /* the broker's default, as users run it */
+        s_cut (plain_broker, "--live-hwm");
+        s_cut (secure_broker, "--live-hwm");
+    }
     kh_keys_t *keys = certs ? kh_keys_load (certs->reader, certs->server_public, NULL) : NULL;
     kh_launch_opts_t how = { .bin_dir = bin, .log_dir = dir, .keys = keys };
     kh_launch_t *launch = certs && !keys ? NULL : kh_launch_new (&how);
@@ -302,19 +383,41 @@ s_hub_stop (kh_launch_t **launch_p, const char *dir, bool keep)
     return rc;
 }
 
-/* Runs W1 (and W2 if w2) as asked on a fresh hub, secure or plain. Returns 0 if all
-   passed. */
+/* Runs the workloads plan names on hub (started in dir): W1 into *w1, the others
+   into results. Returns 0 if all passed. */
 static int
-s_kreishub (const kh_bench_opts_t *opts, bool secure, bool w2, kh_bench_result_t *w1)
+s_workloads_run (const kh_bench_opts_t *opts, const s_plan_t *plan,
+                 const kh_bench_hub_t *hub, kh_launch_t *launch, kh_bench_result_t *w1,
+                 s_results_t *results)
 {
-    char bin [PATH_MAX], dir [] = "/tmp/kh-bench-XXXXXX";
+    int rc = 0;
+    if (plan->w1 && kh_bench_w1 (opts, hub, w1))
+        rc = -1;
+    if (plan->w2 && !zsys_interrupted && kh_bench_w2 (opts, hub, &results->w2_rate))
+        rc = -1;
+    if (plan->w3 && !zsys_interrupted && kh_bench_w3 (opts, hub, &results->w3))
+        rc = -1;
+    if (plan->w4 && !zsys_interrupted
+    &&  kh_bench_w4 (opts, hub, kh_proc_pid (kh_launch_broker_proc (launch))))
+        rc = -1;
+    return rc;
+}
+
+/* Runs the workloads plan names on a fresh hub, secure or plain (W4 on a broker
+   with its default live queue, the others with the bench's deep one); W1's figures
+   go to *w1. Returns 0 if all passed. */
+static int
+s_kreishub (const kh_bench_opts_t *opts, bool secure, const s_plan_t *plan,
+            kh_bench_result_t *w1, s_results_t *results)
+{
+    char bin [PATH_MAX], dir [] = S_DATA_ROOT "/kh-bench-XXXXXX";
     if (s_bin_dir (opts, bin, sizeof bin) || !mkdtemp (dir))
         return -1;
     kh_bench_hub_t target = { NULL };
     s_certs_t certs;
     kh_launch_t *launch = NULL;
     if (!secure || s_certs_make (&certs, dir, &target) == 0)
-        launch = s_hub_start (opts, bin, dir, secure ? &certs : NULL);
+        launch = s_hub_start (opts, bin, dir, secure ? &certs : NULL, !plan->w4);
     if (!launch) {
         s_certs_free (&target);
         return -1;
@@ -325,13 +428,32 @@ s_kreishub (const kh_bench_opts_t *opts, bool secure, bool w2, kh_bench_result_t
             secure ? "secure, CURVE on every endpoint and the recorder link" : "plain",
             target.client, target.live, opts->sync, dir);
     fflush (stdout);
-    int rc = 0;
-    if (opts->w1 && kh_bench_w1 (opts, &target, w1))
-        rc = -1;
-    if (w2 && !zsys_interrupted && kh_bench_w2 (opts, &target))
-        rc = -1;
+    int rc = s_workloads_run (opts, plan, &target, launch, w1, results);
     rc = s_hub_stop (&launch, dir, opts->keep || rc != 0) || rc ? -1 : 0;
     s_certs_free (&target);
+    return rc;
+}
+
+/* Runs every kreishub workload asked for: W1 on a plain hub and a secure one as
+   --curve says, W2 on the first, W3 on the secure one if there is one (as users run
+   the hub), W4 on a hub of its own, so that its broker's peak memory is W4's.
+   Returns 0 if all passed. */
+static int
+s_kreishub_all (const kh_bench_opts_t *opts, s_results_t *results)
+{
+    int rc = 0;
+    s_plan_t plain = { .w1 = opts->w1, .w2 = opts->w2, .w3 = opts->w3 && !opts->curve };
+    s_plan_t secure = { .w1 = opts->w1, .w2 = opts->w2 && !opts->plain, .w3 = opts->w3 };
+    s_plan_t own = { .w4 = true };
+    if (opts->plain && (plain.w1 || plain.w2 || plain.w3)
+    &&  s_kreishub (opts, false, &plain, &results->w1, results))
+        rc = -1;
+    if (opts->curve && (secure.w1 || secure.w2 || secure.w3) && !zsys_interrupted
+    &&  s_kreishub (opts, true, &secure, opts->plain ? &results->w1_curve : &results->w1,
+                    results))
+        rc = -1;
+    if (opts->w4 && !zsys_interrupted && s_kreishub (opts, opts->curve, &own, NULL, results))
+        rc = -1;
     return rc;
 }
 
@@ -349,43 +471,97 @@ s_curve_cost (const kh_bench_result_t *plain, const kh_bench_result_t *secure)
             plain->ack_p99_us > 0 ? secure->ack_p99_us / plain->ack_p99_us : 0);
 }
 
+/* Prints one comparison: ours and theirs and the ratio; lower says whether a lower
+   figure is better (latency), so that a reader knows which way the ratio is good. */
+static void
+s_compare (const char *what, double ours, double theirs, bool lower)
+{
+    if (ours <= 0 || theirs <= 0)
+        return;
+    printf ("  %-34s %12.0f %12.0f %8.2f  (%s)\n", what, ours, theirs, ours / theirs,
+            lower ? "below 1 is better" : "above 1 is better");
+}
+
+/* Prints kreishub's figures beside NATS JetStream's, with the ratios. */
+static void
+s_nats_compare (const kh_bench_opts_t *opts, const s_results_t *ours,
+                const kh_bench_nats_t *nats)
+{
+    printf ("\nkreishub / NATS JetStream          %12s %12s %8s\n", "kreishub", "NATS", "ratio");
+    if (opts->w1 && ours->w1.ok && nats->w1.ok) {
+        s_compare ("W1 acked msgs/s", ours->w1.ack_rate, nats->w1.ack_rate, false);
+        s_compare ("W1 delivered msgs/s", ours->w1.delivery_rate, nats->w1.delivery_rate,
+                   false);
+        s_compare ("W1 publish->ack p50 us", ours->w1.ack_p50_us, nats->w1.ack_p50_us, true);
+        s_compare ("W1 publish->ack p99 us", ours->w1.ack_p99_us, nats->w1.ack_p99_us, true);
+    }
+    if (opts->w2)
+        s_compare ("W2 replay msgs/s", ours->w2_rate, nats->w2_rate, false);
+    if (opts->w3 && ours->w3.ok && nats->w3.ok) {
+        s_compare ("W3 publish->delivery p50 us", ours->w3.paced.del_p50_us,
+                   nats->w3.paced.del_p50_us, true);
+        s_compare ("W3 publish->delivery p99 us", ours->w3.paced.del_p99_us,
+                   nats->w3.paced.del_p99_us, true);
+        s_compare ("W3 publish->ack p99 us", ours->w3.paced.ack_p99_us,
+                   nats->w3.paced.ack_p99_us, true);
+        s_compare ("single publish round trip p50 us", ours->w3.rtt.ack_p50_us,
+                   nats->w3.rtt.ack_p50_us, true);
+        s_compare ("single publish round trip p99 us", ours->w3.rtt.ack_p99_us,
+                   nats->w3.rtt.ack_p99_us, true);
+    }
+    if (opts->w1 && opts->plain)
+        printf ("  (W1: kreishub's plain hub; W3: its %s hub; NATS without TLS)\n",
+                opts->curve ? "secure" : "plain");
+}
+
+/* Runs the Mosquitto comparison and prints the ratio to W1. Returns 0, or -1 if it
+   failed. */
+static int
+s_mosquitto (const kh_bench_opts_t *opts, const kh_bench_result_t *w1)
+{
+    kh_bench_result_t mqtt = { .name = "MQTT" };
+    int mrc = kh_bench_mqtt (opts, &mqtt);
+    if (mrc == 0 && opts->w1 && w1->ok && mqtt.ack_rate > 0 && mqtt.delivery_rate > 0)
+        printf ("\nkreishub/mosquitto: acked msgs/s %.2f, delivered msgs/s %.2f, "
+                "p50 publish->ack %.2f, p99 publish->ack %.2f "
+                "(latency: below 1 is better)\n",
+                w1->ack_rate / mqtt.ack_rate, w1->delivery_rate / mqtt.delivery_rate,
+                mqtt.ack_p50_us > 0 ? w1->ack_p50_us / mqtt.ack_p50_us : 0,
+                mqtt.ack_p99_us > 0 ? w1->ack_p99_us / mqtt.ack_p99_us : 0);
+    return mrc < 0 ? -1 : 0;
+}
+
 int
 main (int argc, char *argv [])
 {
     kh_bench_opts_t opts = {
-        .w1 = true, .w2 = true, .publishers = 4, .messages = 50000, .size = 1024,
-        .window = 1000, .replay = 200000, .sync = "full", .timeout_s = 600,
-        .plain = true, .curve = true
+        .w1 = true, .w2 = true, .w3 = true, .w4 = true, .publishers = 4,
+        .messages = 50000, .size = 1024, .window = 1000, .replay = 200000,
+        .sync = "full", .timeout_s = 600, .plain = true, .curve = true, .rate = 2000,
+        .seconds = 10, .rtt_messages = 1000, .subscribers = 1000,
+        .idle_subscribers = 100, .w4_rate = 500
     };
     int rc = s_parse (argc, argv, &opts);
     if (rc != KH_OPTS_GO)
         return kh_opts_exit (rc, 2);
     setvbuf (stdout, NULL, _IOLBF, 0);
     kh_bench_print_machine (stdout);
-    kh_bench_result_t w1 = { .name = "W1" }, w1_curve = { .name = "W1" };
-    kh_bench_result_t mqtt = { .name = "MQTT" };
+    kh_bench_print_disk (stdout, S_DATA_ROOT, S_SYNCS);
+    s_results_t results = { .w1.name = "W1", .w1_curve.name = "W1" };
     /* The hubs are started from this thread before the workers exist; czmq installs
-       its SIGINT/SIGTERM handler, which the workers watch through zsys_interrupted.
-       W2 runs on the first hub only. */
-    rc = 0;
-    if ((opts.w1 || opts.w2) && opts.plain && s_kreishub (&opts, false, opts.w2, &w1))
-        rc = -1;
-    if ((opts.w1 || (opts.w2 && !opts.plain)) && opts.curve && !zsys_interrupted
-    &&  s_kreishub (&opts, true, opts.w2 && !opts.plain, opts.plain ? &w1_curve : &w1))
-        rc = -1;
+       its SIGINT/SIGTERM handler, which the workers watch through zsys_interrupted. */
+    rc = s_kreishub_all (&opts, &results);
     if (opts.w1 && opts.plain && opts.curve)
-        s_curve_cost (&w1, &w1_curve);
-    if (opts.mosquitto && !zsys_interrupted) {
-        int mrc = kh_bench_mqtt (&opts, &mqtt);
-        if (mrc < 0)
+        s_curve_cost (&results.w1, &results.w1_curve);
+    if (opts.mosquitto && !zsys_interrupted && s_mosquitto (&opts, &results.w1))
+        rc = -1;
+    kh_bench_nats_t nats = { .w1.name = "NATS-W1" };
+    if (opts.nats && !zsys_interrupted && (opts.w1 || opts.w2 || opts.w3)) {
+        int nrc = kh_bench_nats (&opts, &nats);
+        if (nrc < 0)
             rc = -1;
-        if (mrc == 0 && opts.w1 && w1.ok && mqtt.ack_rate > 0 && mqtt.delivery_rate > 0)
-            printf ("\nkreishub/mosquitto: acked msgs/s %.2f, delivered msgs/s %.2f, "
-                    "p50 publish->ack %.2f, p99 publish->ack %.2f "
-                    "(latency: below 1 is better)\n",
-                    w1.ack_rate / mqtt.ack_rate, w1.delivery_rate / mqtt.delivery_rate,
-                    mqtt.ack_p50_us > 0 ? w1.ack_p50_us / mqtt.ack_p50_us : 0,
-                    mqtt.ack_p99_us > 0 ? w1.ack_p99_us / mqtt.ack_p99_us : 0);
+        if (nrc == 0)
+            s_nats_compare (&opts, &results, &nats);
     }
     zsys_shutdown ();
     printf ("\nkreishub-bench: %s\n", rc == 0 ? "all counts exact" : "FAILED");

@@ -7,7 +7,13 @@
           publishes, one live subscriber; acked and delivered msgs/s, latencies; on a
           plain hub, a secure (CURVE) one or both, one after the other.
       W2  replay: a new client pages QUERY from seq 1 through the stored log.
+      W3  one publisher paced at --rate msgs/s: publish->delivery at a live
+          subscriber; then single publishes one at a time (window 1): the round trip.
+      W4  many live subscribers (some never reading) in this process while one
+          publisher is paced: did the rate hold, did every reader get all, delivery
+          p99, and the broker's peak RSS.
       MQTT the same load as W1 against a Mosquitto broker at QoS 1, for comparison.
+      NATS W1, W2 and W3 against nats-server -js (file storage), for comparison.
 
     Threads share nothing mutable while they run: each owns its sockets and its own
     arrays of timestamps; they coordinate through the atomics in kh_bench_flags_t, and
@@ -21,8 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <czmq.h>
 #include "kh_codec.h"
+#include "kh_proc.h"
 
 #define KH_BENCH_PUBLISHERS_MAX 4096    /* the id scheme has 12 bits for the publisher */
 #define KH_BENCH_STALL_MS       10000   /* no reply for this long with work in flight: fail */
@@ -36,7 +44,16 @@
 typedef struct {
     bool        w1;                     /* run W1 */
     bool        w2;                     /* run W2 */
+    bool        w3;                     /* run W3 */
+    bool        w4;                     /* run W4 */
     bool        mosquitto;              /* run the Mosquitto comparison */
+    bool        nats;                   /* run the NATS JetStream comparison */
+    uint32_t    rate;                   /* W3: msgs/s of its one publisher */
+    uint32_t    seconds;                /* W3 and W4 publish this long */
+    uint32_t    rtt_messages;           /* W3: single publishes one at a time */
+    uint32_t    subscribers;            /* W4: live subscribers, the idle ones included */
+    uint32_t    idle_subscribers;       /* W4: of them, never reading */
+    uint32_t    w4_rate;                /* W4: msgs/s of its one publisher, at most */
     int         publishers;             /* publisher threads */
     uint32_t    messages;               /* per publisher */
     uint32_t    size;                   /* envelope bytes (Mosquitto: payload bytes) */
@@ -95,6 +112,14 @@ typedef struct {
     bool     ok;                        /* everything acked and delivered exactly once */
 } kh_bench_result_t;
 
+/* What W3 measured: the paced run, and the single publishes one at a time. */
+typedef struct {
+    kh_bench_result_t paced;            /* one publisher at opts->rate */
+    kh_bench_result_t rtt;              /* one publisher, window 1, unpaced */
+    double   send_rate;                 /* msgs/s the paced publisher reached */
+    bool     ok;                        /* both runs exact */
+} kh_bench_w3_t;
+
 /* ------------------------------------------------------------- clock, stats */
 /* Monotonic clock in nanoseconds. */
 uint64_t kh_bench_now_ns (void);
@@ -105,8 +130,14 @@ void kh_bench_sleep_ms (int ms);
 uint64_t kh_bench_percentile (uint64_t *values, size_t count, double p);
 /* Formats microseconds as "812 us" or "12.34 ms" into buf; returns buf. */
 const char *kh_bench_fmt_us (char *buf, size_t cap, double us);
-/* Prints nproc, CPU model, kernel and library versions. */
+/* Prints nproc, CPU model, kernel, load average and library versions. */
 void kh_bench_print_machine (FILE *out);
+/* Prints the filesystem dir lies on (type, device, mount options) and the latency of
+   fdatasync there: p50/p99 of count appends of 4 KiB, each followed by fdatasync,
+   to a temporary file in dir. Returns 0, or -1 if the file could not be written. */
+int kh_bench_print_disk (FILE *out, const char *dir, int count);
+/* Sets *p50 and *p99 (us) of the values (ns; count of them; sorted in place). */
+void kh_bench_p50_p99 (uint64_t *values, size_t count, double *p50, double *p99);
 /* Computes rates and latency percentiles of a publish run from per-message
    timestamps (0 = never happened), fills result and prints it. The arrays hold
    per_pub [p] entries for each of pubs publishers. */
@@ -210,6 +241,7 @@ typedef struct {
     uint64_t             **acked;       /* [pub][index]: when acked, ns */
     uint64_t             **recv;        /* [pub][index]: when delivered, ns; or NULL */
     uint64_t               head;        /* last seq stored before the run */
+    uint32_t               rate;        /* msgs/s per publisher; 0: as the window lets */
 } kh_bench_load_t;
 
 /* Runs the load: builds the envelopes, starts the subscriber (if load->recv) and the
@@ -229,10 +261,55 @@ int kh_bench_ping (const kh_bench_hub_t *hub, uint64_t *head);
 int kh_bench_w1 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub,
                  kh_bench_result_t *result);
 /* W2: replay opts->replay rows from seq 1 by paging QUERY (filling the store first
-   if it holds fewer). Returns 0 if exactly that many rows arrived in order. */
-int kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub);
+   if it holds fewer); *rate gets the paging's msgs/s. Returns 0 if exactly that many
+   rows arrived in order. */
+int kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, double *rate);
+/* W3: one publisher paced at opts->rate for opts->seconds with a live subscriber,
+   then opts->rtt_messages single publishes one at a time. Returns 0 if both runs'
+   counts were exact. */
+int kh_bench_w3 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub,
+                 kh_bench_w3_t *result);
+/* W4: opts->subscribers live SUB sockets in this process (opts->idle_subscribers of
+   them never read) while one publisher is paced at opts->w4_rate for opts->seconds;
+   broker is the broker's process id, for its memory. Returns 0 if the rate held and
+   every reading subscriber got every record once, in order. */
+int kh_bench_w4 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, pid_t broker);
 /* W1 against Mosquitto at QoS 1. Returns 0 if every message was acked and delivered,
    -1 otherwise, 1 if the comparison is not built in or mosquitto is not installed. */
 int kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result);
+
+/* What the NATS comparison measured (w2_rate 0, w3.ok false: not run). */
+typedef struct {
+    kh_bench_result_t w1;
+    double        w2_rate;              /* replay msgs/s through one consumer */
+    kh_bench_w3_t w3;
+} kh_bench_nats_t;
+
+/* W1, W2 and W3 (as opts ask) against a nats-server -js this starts on a free
+   loopback port with its store in a temporary directory. Returns 0 if every count
+   was exact, -1 otherwise, 1 if not built in or nats-server is not installed. */
+int kh_bench_nats (const kh_bench_opts_t *opts, kh_bench_nats_t *result);
+
+/* ------------------------------------------------ broker processes of others */
+/* A broker process the bench starts for a comparison: its directory (config, store,
+   log), its loopback port and the process. */
+typedef struct {
+    char       dir [64];                /* a fresh /tmp directory */
+    char       log [96];                /* DIR/NAME.log, its stderr */
+    int        port;                    /* a loopback port free when prepared */
+    kh_proc_t *proc;                    /* NULL: not running */
+} kh_bench_daemon_t;
+
+/* The path of program name in /usr/sbin or /usr/bin, or NULL if it is in neither. */
+const char *kh_bench_which (const char *name);
+/* Makes the directory /tmp/kh-NAME-XXXXXX and picks a free loopback port. Returns
+   0, or -1. */
+int kh_bench_daemon_prepare (kh_bench_daemon_t *self, const char *name);
+/* Starts argv (stderr to self->log) and waits up to 5 s until it accepts TCP
+   connections on self->port. Returns 0, or -1 after saying why. */
+int kh_bench_daemon_start (kh_bench_daemon_t *self, const char *const argv []);
+/* Stops the process (SIGTERM, SIGKILL after 5 s) and removes its directory unless
+   keep. Harmless if it never started. */
+void kh_bench_daemon_stop (kh_bench_daemon_t *self, bool keep);
 
 #endif

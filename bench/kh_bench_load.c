@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <czmq.h>
 #include "kh_bench.h"
 #include "kh_parts.h"
@@ -248,14 +249,46 @@ s_send (s_publisher_t *self, void *handle, uint32_t index)
     return zmq_send (handle, self->msg, self->msg_size, 0) == -1 ? -1 : 0;
 }
 
-/* The publisher loop: keeps up to window publishes unanswered until every message
-   is answered, time runs out or the run is aborted. */
+/* When message next is due, in ns: at once (0) unless the load is paced. */
+static uint64_t
+s_due (const s_publisher_t *self, uint64_t start, uint32_t next)
+{
+    uint32_t rate = self->load->rate;
+    return rate ? start + (uint64_t) next * 1000000000u / rate : 0;
+}
+
+/* How long to wait for replies, in ms: until the next message is due if the load is
+   paced and one is left to send (0 if it is due within a millisecond), else 100. */
+static int
+s_wait_ms (const s_publisher_t *self, uint64_t due, uint32_t next, uint32_t inflight)
+{
+    if (!due || next >= self->count || inflight >= self->load->opts->window)
+        return 100;
+    uint64_t now = kh_bench_now_ns ();
+    return due > now + 1000000u ? (int) ((due - now) / 1000000u) : 0;
+}
+
+/* Sleeps until due if it is less than a millisecond away (zmq_poll counts in ms,
+   a paced load needs finer steps). */
+static void
+s_sleep_until (uint64_t due)
+{
+    uint64_t now = kh_bench_now_ns ();
+    if (due > now && due - now < 1000000u) {
+        struct timespec ts = { 0, (long) (due - now) };
+        nanosleep (&ts, NULL);
+    }
+}
+
+/* The publisher loop: keeps up to window publishes unanswered (sending each when it
+   is due if the load is paced) until every message is answered, time runs out or
+   the run is aborted. */
 static void
 s_publish_all (s_publisher_t *self, void *handle)
 {
     uint32_t window = self->load->opts->window;
     uint32_t next = 0, inflight = 0, answered = 0;
-    uint64_t last_reply = kh_bench_now_ns ();
+    uint64_t start = kh_bench_now_ns (), last_reply = start;
     while (answered < self->count) {
         if (kh_bench_stopping (self->flags)) {
             snprintf (self->failure, KH_BENCH_FAILURE_MAX, "stopped with %u answered", answered);
@@ -263,6 +296,7 @@ s_publish_all (s_publisher_t *self, void *handle)
         }
         int rc = 0;
         while (inflight < window && next < self->count
+           && s_due (self, start, next) <= kh_bench_now_ns ()
            && (rc = s_send (self, handle, next)) == 0) {
             next++;
             inflight++;
@@ -272,8 +306,10 @@ s_publish_all (s_publisher_t *self, void *handle)
                     zmq_strerror (zmq_errno ()));
             return;
         }
+        uint64_t due = s_due (self, start, next);
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 100) == -1 && zmq_errno () != EINTR) {
+        if (zmq_poll (&item, 1, s_wait_ms (self, due, next, inflight)) == -1
+        &&  zmq_errno () != EINTR) {
             kh_bench_fail (self->flags, self->failure, "poll failed: %s",
                     zmq_strerror (zmq_errno ()));
             return;
@@ -300,6 +336,8 @@ s_publish_all (s_publisher_t *self, void *handle)
                     answered, self->count);
             return;
         }
+        if (due && inflight < window && next < self->count)
+            s_sleep_until (due);
     }
 }
 

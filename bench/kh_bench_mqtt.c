@@ -17,28 +17,15 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
 
 #else
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <czmq.h>
 #include <mosquitto.h>
-#include "kh_proc.h"
 
 #define S_TOPIC         "kh/bench/"     /* publisher p publishes to kh/bench/<p> */
 #define S_QUIET_MS      3000
 #define S_MID_MAX       65536           /* MQTT packet ids are 16 bits */
-
-/* The broker process we started. */
-typedef struct {
-    char       dir [64];                /* config and log */
-    int        port;
-    kh_proc_t *proc;                    /* NULL: not started */
-} s_broker_t;
 
 /* One publisher thread. */
 typedef struct {
@@ -75,52 +62,18 @@ typedef struct {
 
 /* ------------------------------------------------------------ the broker */
 
-/* Returns a loopback TCP port that was free a moment ago, or -1. */
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET,
-                                .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (fd >= 0 && bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0
-    &&  getsockname (fd, (struct sockaddr *) &addr, &len) == 0)
-        port = ntohs (addr.sin_port);
-    if (fd >= 0)
-        close (fd);
-    return port;
-}
-
-/* True if something accepts TCP connections on the loopback port. */
-static bool
-s_listening (int port)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                                .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    bool up = fd >= 0 && connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
-    if (fd >= 0)
-        close (fd);
-    return up;
-}
-
 /* Writes a minimal configuration and starts mosquitto on it. Returns 0 when it
    listens, 1 if mosquitto is not installed, -1 on other failures. */
 static int
-s_broker_start (const kh_bench_opts_t *opts, s_broker_t *broker)
+s_broker_start (const kh_bench_opts_t *opts, kh_bench_daemon_t *broker)
 {
-    const char *exe = access ("/usr/sbin/mosquitto", X_OK) == 0 ? "/usr/sbin/mosquitto"
-                    : access ("/usr/bin/mosquitto", X_OK) == 0 ? "/usr/bin/mosquitto" : NULL;
+    const char *exe = kh_bench_which ("mosquitto");
     if (!exe)
         return 1;
-    snprintf (broker->dir, sizeof broker->dir, "/tmp/kh-mosquitto-XXXXXX");
-    broker->port = s_free_port ();
-    if (!mkdtemp (broker->dir) || broker->port < 0)
+    if (kh_bench_daemon_prepare (broker, "mosquitto"))
         return -1;
-    char conf [128], log [128];
+    char conf [128];
     snprintf (conf, sizeof conf, "%s/mosquitto.conf", broker->dir);
-    snprintf (log, sizeof log, "%s/mosquitto.log", broker->dir);
     FILE *file = fopen (conf, "w");
     if (!file)
         return -1;
@@ -131,41 +84,7 @@ s_broker_start (const kh_bench_opts_t *opts, s_broker_t *broker)
              "log_type error\nlog_type warning\n", broker->port, opts->window);
     fclose (file);
     const char *argv [] = { exe, "-c", conf, NULL };
-    kh_proc_opts_t how = { .name = "mosquitto", .err_path = log };
-    broker->proc = kh_proc_new (argv, &how);
-    for (int64_t end = zclock_mono () + 5000; broker->proc && zclock_mono () < end; ) {
-        if (s_listening (broker->port))
-            return 0;
-        if (!kh_proc_running (broker->proc)) {
-            fprintf (stderr, "kreishub-bench: %s (see %s)\n", kh_proc_why (broker->proc),
-                     log);
-            return -1;
-        }
-        kh_proc_wait (&broker->proc, 1, 20, -1);   /* nothing tells when it listens */
-    }
-    fprintf (stderr, "kreishub-bench: mosquitto does not listen on port %d (see %s)\n",
-             broker->port, log);
-    return -1;
-}
-
-/* Stops the broker (SIGTERM, SIGKILL after 5 s) and removes its directory unless
-   keep is true. */
-static void
-s_broker_stop (s_broker_t *broker, bool keep)
-{
-    if (broker->proc) {
-        kh_proc_signal (broker->proc, SIGTERM);
-        kh_proc_reap (broker->proc, 5000);
-        kh_proc_destroy (&broker->proc);
-    }
-    if (!keep && broker->dir [0]) {
-        char path [128];
-        snprintf (path, sizeof path, "%s/mosquitto.conf", broker->dir);
-        unlink (path);
-        snprintf (path, sizeof path, "%s/mosquitto.log", broker->dir);
-        unlink (path);
-        rmdir (broker->dir);
-    }
+    return kh_bench_daemon_start (broker, argv);
 }
 
 /* ------------------------------------------------------------ clients */
@@ -444,14 +363,14 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
     printf ("\nMQTT comparison: Mosquitto, QoS 1, %d publishers x %u messages of %u bytes, "
             "max inflight %u, one QoS 1 subscriber, persistence off\n", opts->publishers,
             opts->messages, opts->size, opts->window);
-    s_broker_t broker = { .proc = NULL };
+    kh_bench_daemon_t broker = { .proc = NULL };
     int rc = s_broker_start (opts, &broker);
     if (rc == 1) {
         printf ("  mosquitto is not installed (apt-get install mosquitto): skipped\n");
         return 1;
     }
     if (rc) {
-        s_broker_stop (&broker, true);
+        kh_bench_daemon_stop (&broker, true);
         return -1;
     }
     int pubs = opts->publishers;
@@ -467,7 +386,7 @@ kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result)
         mosquitto_lib_cleanup ();
     }
     kh_bench_times_free (&times);
-    s_broker_stop (&broker, rc != 0);
+    kh_bench_daemon_stop (&broker, rc != 0);
     if (rc)
         printf ("  mosquitto's directory kept: %s\n", broker.dir);
     return rc;

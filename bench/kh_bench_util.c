@@ -4,14 +4,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <czmq.h>
 #include "kh_bench.h"
-#ifdef KH_HAVE_MOSQUITTO
-#include <mosquitto.h>
-#endif
 
 uint64_t
 kh_bench_now_ns (void)
@@ -50,6 +46,13 @@ kh_bench_percentile (uint64_t *values, size_t count, double p)
     return values [rank - 1];
 }
 
+void
+kh_bench_p50_p99 (uint64_t *values, size_t count, double *p50, double *p99)
+{
+    *p50 = (double) kh_bench_percentile (values, count, 50) / 1000.0;
+    *p99 = (double) kh_bench_percentile (values, count, 99) / 1000.0;
+}
+
 const char *
 kh_bench_fmt_us (char *buf, size_t cap, double us)
 {
@@ -58,51 +61,6 @@ kh_bench_fmt_us (char *buf, size_t cap, double us)
     else
         snprintf (buf, cap, "%.2f ms", us / 1000.0);
     return buf;
-}
-
-/* Copies the value of the first "key : value" line of path into out ("?" if none). */
-static void
-s_proc_field (const char *path, const char *key, char *out, size_t cap)
-{
-    snprintf (out, cap, "?");
-    FILE *file = fopen (path, "r");
-    char line [512];
-    size_t len = strlen (key);
-    while (file && fgets (line, sizeof line, file))
-        if (strncmp (line, key, len) == 0) {
-            const char *value = strchr (line, ':');
-            if (value) {
-                value += strspn (value + 1, " \t") + 1;
-                snprintf (out, cap, "%.*s", (int) strcspn (value, "\n"), value);
-            }
-            break;
-        }
-    if (file)
-        fclose (file);
-}
-
-void
-kh_bench_print_machine (FILE *out)
-{
-    char model [256], mhz [64];
-    s_proc_field ("/proc/cpuinfo", "model name", model, sizeof model);
-    s_proc_field ("/proc/cpuinfo", "cpu MHz", mhz, sizeof mhz);
-    struct utsname uts;
-    if (uname (&uts) != 0)
-        memset (&uts, 0, sizeof uts);
-    int zmq_major, zmq_minor, zmq_patch;
-    zmq_version (&zmq_major, &zmq_minor, &zmq_patch);
-    fprintf (out, "machine: %ld cpus, %s (%s MHz), %s %s %s\n",
-             sysconf (_SC_NPROCESSORS_ONLN), model, mhz, uts.sysname, uts.release,
-             uts.machine);
-    fprintf (out, "libraries: libzmq %d.%d.%d, czmq %d.%d.%d", zmq_major, zmq_minor,
-             zmq_patch, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
-#ifdef KH_HAVE_MOSQUITTO
-    int m_major, m_minor, m_patch;
-    mosquitto_lib_version (&m_major, &m_minor, &m_patch);
-    fprintf (out, ", libmosquitto %d.%d.%d", m_major, m_minor, m_patch);
-#endif
-    fprintf (out, "\n");
 }
 
 /* -------------------------------------------------------------- message ids */

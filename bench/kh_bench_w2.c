@@ -207,8 +207,9 @@ s_replay_subscriber (const kh_bench_hub_t *hub, uint64_t count, s_replay_t *repl
 #endif
 
 int
-kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub)
+kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, double *rate)
 {
+    *rate = 0;
     uint64_t head, count = opts->replay;
     printf ("\nW2 replay: %llu stored messages from seq 1, QUERY pages of %d\n",
             (unsigned long long) count, KH_QUERY_PAGE_MAX);
@@ -221,6 +222,8 @@ kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub)
     int rc = s_replay_query (hub, count, &replay);
     if (s_replay_report ("query", &replay, count))
         rc = -1;
+    if (rc == 0 && replay.secs > 0)
+        *rate = (double) replay.rows / replay.secs;
 #ifdef KH_HAVE_LIBKREISHUB
     s_replay_t sub_replay = { 0 };
     int sub_rc = s_replay_subscriber (hub, count, &sub_replay);

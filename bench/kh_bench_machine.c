@@ -1,0 +1,156 @@
+/*  kh_bench_machine.c - what a reader needs to tell the machine and its limit: CPU
+    model and count, kernel, load, library versions, the data directory's filesystem
+    and the latency of fdatasync on its disk. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <czmq.h>
+#include "kh_bench.h"
+#ifdef KH_HAVE_MOSQUITTO
+#include <mosquitto.h>
+#endif
+#ifdef KH_HAVE_NATS
+#include <nats/nats.h>
+#endif
+
+#define S_SYNC_BYTES    4096    /* appended before each fdatasync */
+
+/* Copies the value of the first "key : value" line of path into out ("?" if none). */
+static void
+s_proc_field (const char *path, const char *key, char *out, size_t cap)
+{
+    snprintf (out, cap, "?");
+    FILE *file = fopen (path, "r");
+    char line [512];
+    size_t len = strlen (key);
+    while (file && fgets (line, sizeof line, file))
+        if (strncmp (line, key, len) == 0) {
+            const char *value = strchr (line, ':');
+            if (value) {
+                value += strspn (value + 1, " \t") + 1;
+                snprintf (out, cap, "%.*s", (int) strcspn (value, "\n"), value);
+            }
+            break;
+        }
+    if (file)
+        fclose (file);
+}
+
+void
+kh_bench_print_machine (FILE *out)
+{
+    char model [256], mhz [64], load [64] = "?";
+    s_proc_field ("/proc/cpuinfo", "model name", model, sizeof model);
+    s_proc_field ("/proc/cpuinfo", "cpu MHz", mhz, sizeof mhz);
+    FILE *file = fopen ("/proc/loadavg", "r");
+    if (file && fgets (load, sizeof load, file))
+        load [strcspn (load, "\n")] = 0;
+    if (file)
+        fclose (file);
+    struct utsname uts;
+    if (uname (&uts) != 0)
+        memset (&uts, 0, sizeof uts);
+    int zmq_major, zmq_minor, zmq_patch;
+    zmq_version (&zmq_major, &zmq_minor, &zmq_patch);
+    fprintf (out, "machine: %ld cpus, %s (%s MHz), %s %s %s\n",
+             sysconf (_SC_NPROCESSORS_ONLN), model, mhz, uts.sysname, uts.release,
+             uts.machine);
+    fprintf (out, "load average: %s\n", load);
+    fprintf (out, "libraries: libzmq %d.%d.%d, czmq %d.%d.%d", zmq_major, zmq_minor,
+             zmq_patch, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
+#ifdef KH_HAVE_MOSQUITTO
+    int m_major, m_minor, m_patch;
+    mosquitto_lib_version (&m_major, &m_minor, &m_patch);
+    fprintf (out, ", libmosquitto %d.%d.%d", m_major, m_minor, m_patch);
+#endif
+#ifdef KH_HAVE_NATS
+    fprintf (out, ", libnats %s", nats_GetVersion ());
+#endif
+    fprintf (out, "\n");
+}
+
+/* Names the filesystem type of a statfs f_type. */
+static const char *
+s_fs_name (long type)
+{
+    switch ((unsigned long) type) {
+        case 0xEF53:        return "ext2/3/4";
+        case 0x01021994:    return "tmpfs";
+        case 0x58465342:    return "xfs";
+        case 0x9123683E:    return "btrfs";
+        case 0x794C7630:    return "overlayfs";
+        case 0x65735546:    return "fuse";
+        case 0x6969:        return "nfs";
+        case 0x2FC12FC1:    return "zfs";
+        case 0xF2F52010:    return "f2fs";
+        default:            return "unknown";
+    }
+}
+
+/* Prints the mount dir lies on as findmnt sees it (source, type, options), or the
+   statfs type if findmnt cannot tell. */
+static void
+s_print_mount (FILE *out, const char *dir)
+{
+    struct statfs fs;
+    const char *type = statfs (dir, &fs) == 0 ? s_fs_name ((long) fs.f_type) : "?";
+    char cmd [512], line [512] = "";
+    snprintf (cmd, sizeof cmd, "findmnt -n -o TARGET,SOURCE,FSTYPE,OPTIONS -T '%s' 2>/dev/null",
+              dir);
+    FILE *pipe = popen (cmd, "r");
+    if (pipe && fgets (line, sizeof line, pipe))
+        line [strcspn (line, "\n")] = 0;
+    if (pipe)
+        pclose (pipe);
+    fprintf (out, "data directory %s: %s (statfs: %s)\n", dir,
+             line [0] ? line : "findmnt cannot tell", type);
+}
+
+/* Appends count blocks of S_SYNC_BYTES to fd, each followed by fdatasync, and puts
+   each one's ns into took. Returns 0, or -1 if a write or sync failed. */
+static int
+s_sync_times (int fd, uint64_t *took, int count)
+{
+    char block [S_SYNC_BYTES];
+    memset (block, 'k', sizeof block);
+    for (int i = 0; i < count; i++) {
+        uint64_t t0 = kh_bench_now_ns ();
+        if (write (fd, block, sizeof block) != (ssize_t) sizeof block || fdatasync (fd))
+            return -1;
+        took [i] = kh_bench_now_ns () - t0;
+    }
+    return 0;
+}
+
+int
+kh_bench_print_disk (FILE *out, const char *dir, int count)
+{
+    s_print_mount (out, dir);
+    char path [256];
+    snprintf (path, sizeof path, "%s/kh-bench-sync-XXXXXX", dir);
+    int fd = mkstemp (path);
+    uint64_t *took = (uint64_t *) calloc ((size_t) count, sizeof *took);
+    int rc = fd >= 0 && took ? s_sync_times (fd, took, count) : -1;
+    if (fd >= 0) {
+        close (fd);
+        unlink (path);
+    }
+    if (rc == 0) {
+        double p50, p99;
+        kh_bench_p50_p99 (took, (size_t) count, &p50, &p99);
+        char a [32], b [32], c [32];
+        fprintf (out, "fdatasync there (%d appends of %d bytes): p50 %s, p99 %s, max %s\n",
+                 count, S_SYNC_BYTES, kh_bench_fmt_us (a, sizeof a, p50),
+                 kh_bench_fmt_us (b, sizeof b, p99),
+                 kh_bench_fmt_us (c, sizeof c, (double) took [count - 1] / 1000.0));
+    }
+    else
+        fprintf (out, "fdatasync there: cannot measure (%s)\n", strerror (errno));
+    free (took);
+    fflush (out);
+    return rc;
+}
