@@ -242,6 +242,7 @@ typedef struct {
     uint64_t             **recv;        /* [pub][index]: when delivered, ns; or NULL */
     uint64_t               head;        /* last seq stored before the run */
     uint32_t               rate;        /* msgs/s per publisher; 0: as the window lets */
+    uint64_t             **seqs;        /* [pub][index]: seq from the ACK; or NULL */
 } kh_bench_load_t;
 
 /* Runs the load: builds the envelopes, starts the subscriber (if load->recv) and the

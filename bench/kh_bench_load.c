@@ -587,7 +587,8 @@ s_publishers_prepare (const kh_bench_load_t *load, kh_bench_flags_t *flags,
         self->count = load->per_pub [p];
         self->sent = load->sent [p];
         self->acked = load->acked [p];
-        self->seq = (uint64_t *) calloc (self->count ? self->count : 1, sizeof (uint64_t));
+        self->seq = load->seqs ? load->seqs [p]
+                  : (uint64_t *) calloc (self->count ? self->count : 1, sizeof (uint64_t));
         rc = self->seq && s_template (load->opts, ids, p, &buf, &self->id_off) == 0 ? 0 : -1;
         if (rc == 0 && (self->msg = (uint8_t *) malloc (buf.size)) != NULL) {
             memcpy (self->msg, buf.data, buf.size);
@@ -663,7 +664,8 @@ kh_bench_load_run (const kh_bench_load_t *load, kh_bench_result_t *result, uint6
                  sub.failure [0] ? sub.failure : "a worker failed to connect");
     for (int p = 0; pubs && p < count; p++) {
         free (pubs [p].msg);
-        free (pubs [p].seq);
+        if (!load->seqs)
+            free (pubs [p].seq);
     }
     free (pubs);
     return rc ? -1 : 0;
