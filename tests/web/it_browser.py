@@ -255,15 +255,14 @@ def s_items(hub):
 
 # ------------------------------------------------------------------- the browser
 
-def s_browser(work):
-    """Starts headless Chromium through chromedriver. Returns the driver; raises Abort
-    with a clear message if a piece is missing."""
+def s_prerequisites():
+    """Finds Chromium and chromedriver and imports selenium. Returns the two paths;
+    raises Abort, saying what to install, if one is missing."""
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401 (only whether it is there)
     except ImportError as e:
         check("python3-selenium is installed", False, f"{e} (for {sys.executable}); "
-              "run scripts/install-deps.sh --test")
+              "run scripts/install-deps.sh --test (Debian: python3-selenium)")
         raise Abort()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_exe = shutil.which("chromedriver") or (
@@ -274,6 +273,14 @@ def s_browser(work):
     if not check("chromedriver is installed", driver_exe, "no chromedriver on PATH: run "
                  "scripts/install-deps.sh --test (Debian: chromium-driver)"):
         raise Abort()
+    return chromium, driver_exe
+
+
+def s_browser(work, chromium, driver_exe):
+    """Starts headless Chromium through chromedriver. Returns the driver; raises Abort
+    if it does not start."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     # --no-sandbox: the test runs as root (CI), where Chromium's sandbox refuses to start.
@@ -724,9 +731,10 @@ def test_admin_pages(p):
 # ------------------------------------------------------------------- main
 
 def s_run(hub, shots):
+    chromium, driver_exe = s_prerequisites()
     hub.start()
     s_demo(hub)
-    driver = s_browser(hub.dir)
+    driver = s_browser(hub.dir, chromium, driver_exe)
     try:
         p = Page(driver, hub.url, shots)
         test_sign_in_page(p)
@@ -778,9 +786,10 @@ def main():
         check("the run completes", False, f"{type(e).__name__}: {e}")
     finally:
         signal.alarm(0)
-        if s_failed:
+        started_up = hub.up is not None
+        if s_failed and started_up:
             note(f"kreishub up's stderr:\n{hub.tail('up.err')}")
-        hub.stop(keep=s_failed > 0)
+        hub.stop(keep=s_failed > 0 and started_up)
     note(f"{time.monotonic() - started:.1f} s, screenshots in {shots}")
     print(f"it_browser: {s_checks} checks, {s_failed} failed", flush=True)
     return 1 if s_failed else 0
