@@ -375,13 +375,23 @@ class Page:
             return None
 
     def submit(self, button, what):
-        """Clicks button and waits until the next page has replaced this one."""
-        from selenium.webdriver.support import expected_conditions as EC
-        old = self.css("html")[0]
+        """Clicks button and waits until the next page has replaced this one (a mark
+        on the window is gone) and has loaded."""
+        from selenium.common.exceptions import (UnexpectedAlertPresentException,
+                                                WebDriverException)
+
+        def loaded(d):
+            try:
+                return d.execute_script("return window.__khOld === undefined"
+                                        " && document.readyState === 'complete';")
+            except UnexpectedAlertPresentException:
+                raise
+            except WebDriverException:  # asked while the page changes
+                return False
+        self.d.execute_script("window.__khOld = true;")
+        self.where = f"after {what}"
         button.click()
-        self.wait(f"{what}: the next page comes", EC.staleness_of(old))
-        self.wait(f"{what}: the next page has loaded", lambda d: d.execute_script(
-            "return document.readyState") == "complete")
+        self.wait(f"{what}: the next page has loaded", loaded)
 
     def css(self, selector):
         return self.d.find_elements(self.By.CSS_SELECTOR, selector)
@@ -782,7 +792,7 @@ def main():
         pass
     except Exception as e:          # a step that threw: say which, with its trace
         import traceback
-        traceback.print_exc()
+        traceback.print_exc(file=sys.stdout)
         check("the run completes", False, f"{type(e).__name__}: {e}")
     finally:
         signal.alarm(0)
