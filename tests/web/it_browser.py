@@ -595,7 +595,13 @@ def test_form(p, hub):
     as sender."""
     from selenium.webdriver.support.ui import Select
     title = f"Web-Test: Radzählstellen gemeinsam auswerten {os.getpid()}"
-    p.go("/new")
+    p.go("/")
+    links = p.css("header nav a[href='/new']")
+    if not check("the header links the form for a new item", links, p.text("header")):
+        return
+    p.submit(links[0], "the link 'Neuer Eintrag'")
+    check("the form says who sends", "05162004 Dormagen" in p.text("form.item-form"),
+          p.text("form.item-form")[-200:])
     Select(p.css("select[name=type]")[0]).select_by_value("offer")
     p.css("input[name=title]")[0].send_keys(title)
     p.css("textarea[name=description]")[0].send_keys("Über das Formular veröffentlicht.")
@@ -717,8 +723,39 @@ def test_hostile(p, items, admin):
         s_clean(p, "the hostile item")
 
 
+def test_sign_out(p):
+    """The header's sign-out button ends the session: its cookie opens nothing more."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in p.d.get_cookies())
+    p.go("/")
+    buttons = p.css("header form[action='/logout'] button")
+    if not check("the header has a sign-out button", buttons, p.text("header")):
+        return
+    p.submit(buttons[0], "signing out")
+    p.go("/")
+    check("after signing out the catalogue leads to the sign-in form",
+          "/login" in p.d.current_url, p.d.current_url)
+    request = urllib.request.Request(p.url + "/", headers={"Cookie": cookie})
+    opener = urllib.request.build_opener(s_NoRedirect())
+    try:
+        status = opener.open(request, timeout=S_WAIT).status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    check("the old session cookie is refused", status in (303, 403), f"{status}")
+
+
+class s_NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Lets urllib report a redirect instead of following it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 def test_admin_pages(p):
     """As the admin: the log, the statistics and the audit, with screenshots."""
+    p.go("/")
+    check("the admin's header has no form for a new item (an admin publishes nothing)",
+          not p.css("header nav a[href='/new']") and p.css("header nav a[href='/audit']"),
+          p.text("header"))
     check("the log is served to the admin", p.go("/log") == 200, f"{p.status()}")
     check("it lists messages", len(p.css("tr[data-seq]")) >= 30,
           f"{len(p.css('tr[data-seq]'))} rows")
@@ -760,6 +797,7 @@ def s_run(hub, shots):
         test_csrf(p, hub)
         test_admin_only(p)
         test_hostile(p, items, admin=False)
+        test_sign_out(p)
         if not p.sign_in("admin"):
             raise Abort()
         test_admin_pages(p)
