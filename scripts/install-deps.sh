@@ -13,7 +13,7 @@ if [ "${1:-}" = "--test" ]; then
     pkgs+=(valgrind procps dpkg-dev file groff-base systemd clang libclang-rt-14-dev)
     pkgs+=(chromium chromium-driver python3-selenium)   # it_browser: the web page in Chromium
 elif [ "${1:-}" = "--bench" ]; then
-    pkgs+=(mosquitto libmosquitto-dev)
+    pkgs+=(mosquitto libmosquitto-dev nats-server libnats-dev)
 fi
 
 missing=()
