@@ -619,6 +619,44 @@ def test_form(p, hub):
         check("with Dormagen as sender", ours[0].get("from") == S_DORMAGEN, f"{ours[0]}")
 
 
+def s_act(p, seq, kind, value, note):
+    """On item seq's page follows the link to act on it and sends the form of kind
+    (respond, status) with value and note. Returns the answer's status (0 if the
+    link or form is missing)."""
+    from selenium.webdriver.support.ui import Select
+    p.go(f"/item/{seq}")
+    links = p.css("main a[href^='/act?item=']")
+    if not check(f"item {seq}'s page links the forms to act on it", links, p.text("main")[:300]):
+        return 0
+    p.submit(links[0], "the link to act")
+    forms = [f for f in p.css("form[action='/act']")
+             if f.find_element(p.By.NAME, "kind").get_attribute("value") == kind]
+    if not check(f"the {kind} form is there", forms, p.text("main")[:300]):
+        return 0
+    Select(forms[0].find_element(p.By.NAME, "value")).select_by_value(value)
+    forms[0].find_element(p.By.NAME, "text").send_keys(note)
+    p.submit(forms[0].find_element(p.By.TAG_NAME, "button"), f"the {kind} form")
+    return p.status()
+
+
+def test_act(p, items):
+    """Through the item page's forms Dormagen joins Kaarst's request, which then names
+    it; changing that request's status is Kaarst's, and the hub's refusal is told."""
+    status = s_act(p, items["drone"], "respond", "join", "Dormagen fliegt mit.")
+    check("joining is stored", status == 200 and "Gespeichert" in p.text("main"),
+          f"{status}: {p.text('main')[:300]}")
+    p.go(f"/item/{items['drone']}")
+    parts = [tr.text for tr in p.css("table.participants tbody tr")]
+    check("the item names Dormagen as joined", any("05162004 Dormagen" in t
+                                                   and "beteiligt" in t for t in parts),
+          f"{parts}")
+    check("its timeline too", any(ags == S_DORMAGEN and "Dormagen fliegt mit." in text
+                                  for ags, text in p.timeline()), f"{p.timeline()[-2:]}")
+    status = s_act(p, items["drone"], "status", "decided", "Beschlossen?")
+    check("a status change of another's item is refused with the hub's NOT_OWNER",
+          status == 403 and "NOT_OWNER" in p.text("main"), f"{status}: {p.text('main')[:300]}")
+
+
 def s_fetch_post(p, path, body):
     """POSTs body (a urlencoded form) to path with the browser's fetch, its cookies
     included. Returns the status."""
@@ -794,6 +832,7 @@ def s_run(hub, shots):
         if item_url:
             test_live(p, hub, item_url)
         test_form(p, hub)
+        test_act(p, items)
         test_csrf(p, hub)
         test_admin_only(p)
         test_hostile(p, items, admin=False)
