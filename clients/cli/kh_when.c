@@ -3,30 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "kh_berlin.h"
 #include "kh_when.h"
 
 #define S_SECONDS_MAX  253402300799LL   /* 9999-12-31T23:59:59Z */
 
-/* The instant (s since the epoch) of 01:00 UTC on the last Sunday of the month
-   mon (0-11, one of 31 days) of year (as struct tm counts, from 1900). */
-static time_t
-s_last_sunday (int year, int mon)
-{
-    struct tm tm = { .tm_year = year, .tm_mon = mon, .tm_mday = 31, .tm_hour = 1 };
-    time_t t = timegm (&tm);
-    struct tm check;
-    gmtime_r (&t, &check);
-    return t - (time_t) check.tm_wday * 24 * 3600;
-}
-
 int
 kh_when_offset (uint64_t ms)
 {
-    time_t t = (time_t) (ms / 1000 > (uint64_t) S_SECONDS_MAX ? S_SECONDS_MAX : ms / 1000);
-    struct tm utc;
-    gmtime_r (&t, &utc);
-    bool summer = t >= s_last_sunday (utc.tm_year, 2) && t < s_last_sunday (utc.tm_year, 9);
-    return summer ? 7200 : 3600;
+    return kh_berlin_offset (ms);       /* the rule, written once (support/kh_berlin.c) */
 }
 
 /* Fills tm with the Berlin local time of the instant ms. */
