@@ -15,6 +15,7 @@ Environment: KH_BIN_DIR (the build's bin), KH_SHOTS (where the screenshots go).
 Chromium, chromedriver and python3-selenium are Debian packages that
 `scripts/install-deps.sh --test` installs; without them the test fails and says so.
 """
+import base64
 import ctypes
 import json
 import os
@@ -400,10 +401,21 @@ class Page:
         found = self.css(selector)
         return found[0].text if found else ""
 
-    def shot(self, name):
-        """Writes a screenshot of the page as NAME.png into the screenshot directory."""
+    def shot(self, name, whole=False):
+        """Writes a screenshot of the page as web-NAME.png into the screenshot
+        directory: what the window shows, or the whole page (at most 2400 px high)."""
         path = os.path.join(self.shots, f"web-{name}.png")
-        ok = self.d.save_screenshot(path)
+        if whole:
+            size = self.d.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"],
+                    "height": min(size["height"], 2400), "scale": 1}
+            data = self.d.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True, "clip": clip})["data"]
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(data))
+            ok = True
+        else:
+            ok = self.d.save_screenshot(path)
         check(f"a screenshot of the {name} page is written", ok and os.path.getsize(path) > 10000,
               path)
 
@@ -547,7 +559,7 @@ def test_item(p):
     parts = [tr.text for tr in p.css("table.participants tbody tr")]
     check("eight participants, all joined", len(parts) == 8
           and all("beteiligt" in t for t in parts), f"{parts}")
-    p.shot("item")
+    p.shot("item", whole=True)
     return p.d.current_url
 
 
