@@ -95,7 +95,8 @@ def s_await_ready(proc, name, err_path, timeout=30):
         if not chunk:
             break
         buf += chunk
-        for line in buf.decode(errors="replace").splitlines():
+        whole = buf[:buf.rfind(b"\n") + 1]     # a line that has not ended may go on
+        for line in whole.decode(errors="replace").splitlines():
             if line.startswith("READY "):
                 sel.close()
                 return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
