@@ -141,12 +141,10 @@ class Hub:
 
     def env(self, who="admin"):
         """The environment of a CLI command speaking for who (an AGS or 'admin')."""
-        env = dict(os.environ)
+        env = self.env_plain()
         env.update(KREISHUB_ENDPOINT=self.ready["client"], KREISHUB_LIVE=self.ready["live"],
                    KREISHUB_SERVER_CERT=self.ready["server_cert"],
                    KREISHUB_CERT=os.path.join(self.certs, f"{who}.cert_secret"))
-        for key in ("KREISHUB_CONFIG", "KREISHUB_FROM", "KREISHUB_PLAIN", "KREISHUB_DIR"):
-            env.pop(key, None)
         return env
 
     def cli(self, who, *args, timeout=30):
@@ -182,6 +180,7 @@ class Hub:
         note(f"hub {self.ready['client']}, web {self.url}, dir {self.dir}")
 
     def env_plain(self):
+        """The environment without the caller's KREISHUB_ settings."""
         env = dict(os.environ)
         for key in ("KREISHUB_CONFIG", "KREISHUB_ENDPOINT", "KREISHUB_LIVE", "KREISHUB_CERT",
                     "KREISHUB_SERVER_CERT", "KREISHUB_PLAIN", "KREISHUB_DIR", "KREISHUB_FROM",
@@ -190,6 +189,7 @@ class Hub:
         return env
 
     def cli_plain(self, *args):
+        """Runs `kreishub ARGS` with no hub named. Returns (status, stdout+stderr)."""
         run = subprocess.run([self.program("kreishub"), *args], env=self.env_plain(),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=60)
@@ -207,6 +207,7 @@ class Hub:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def tail(self, name):
+        """The end of the file name in the directory ("" if there is none)."""
         try:
             with open(os.path.join(self.dir, name), errors="replace") as f:
                 return f.read()[-1500:]
