@@ -564,6 +564,8 @@ main (int argc, char *argv [])
             s_nats_compare (&opts, &results, &nats);
     }
     zsys_shutdown ();
-    printf ("\nkreishub-bench: %s\n", rc == 0 ? "all counts exact" : "FAILED");
+    printf ("\n");
+    kh_bench_print_load (stdout, "at the end");
+    printf ("kreishub-bench: %s\n", rc == 0 ? "all counts exact" : "FAILED");
     return rc == 0 ? 0 : 1;
 }

@@ -132,6 +132,8 @@ uint64_t kh_bench_percentile (uint64_t *values, size_t count, double p);
 const char *kh_bench_fmt_us (char *buf, size_t cap, double us);
 /* Prints nproc, CPU model, kernel, load average and library versions. */
 void kh_bench_print_machine (FILE *out);
+/* Prints the load average (1, 5, 15 minutes) as "load average WHEN: ...". */
+void kh_bench_print_load (FILE *out, const char *when);
 /* Prints the filesystem dir lies on (type, device, mount options) and the latency of
    fdatasync there: p50/p99 of count appends of 4 KiB, each followed by fdatasync,
    to a temporary file in dir. Returns 0, or -1 if the file could not be written. */

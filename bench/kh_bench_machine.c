@@ -41,16 +41,23 @@ s_proc_field (const char *path, const char *key, char *out, size_t cap)
 }
 
 void
-kh_bench_print_machine (FILE *out)
+kh_bench_print_load (FILE *out, const char *when)
 {
-    char model [256], mhz [64], load [64] = "?";
-    s_proc_field ("/proc/cpuinfo", "model name", model, sizeof model);
-    s_proc_field ("/proc/cpuinfo", "cpu MHz", mhz, sizeof mhz);
+    char load [64] = "?";
     FILE *file = fopen ("/proc/loadavg", "r");
     if (file && fgets (load, sizeof load, file))
         load [strcspn (load, "\n")] = 0;
     if (file)
         fclose (file);
+    fprintf (out, "load average %s: %s\n", when, load);
+}
+
+void
+kh_bench_print_machine (FILE *out)
+{
+    char model [256], mhz [64];
+    s_proc_field ("/proc/cpuinfo", "model name", model, sizeof model);
+    s_proc_field ("/proc/cpuinfo", "cpu MHz", mhz, sizeof mhz);
     struct utsname uts;
     if (uname (&uts) != 0)
         memset (&uts, 0, sizeof uts);
@@ -59,7 +66,7 @@ kh_bench_print_machine (FILE *out)
     fprintf (out, "machine: %ld cpus, %s (%s MHz), %s %s %s\n",
              sysconf (_SC_NPROCESSORS_ONLN), model, mhz, uts.sysname, uts.release,
              uts.machine);
-    fprintf (out, "load average: %s\n", load);
+    kh_bench_print_load (out, "at the start");
     fprintf (out, "libraries: libzmq %d.%d.%d, czmq %d.%d.%d", zmq_major, zmq_minor,
              zmq_patch, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
 #ifdef KH_HAVE_MOSQUITTO
