@@ -55,6 +55,7 @@ typedef struct {
     uint64_t  missing, gaps, dups, foreign;
     double    p50_us, p99_us, max_us;
     long      rss_start_kb, rss_connected_kb, rss_peak_kb, rss_end_kb;
+    long      self_peak_kb;                 /* this process's peak, for comparison */
     double    send_rate;
     double    wall_s, broker_cpu_s, bench_cpu_s;   /* from go to the readers' end */
     kh_bench_result_t pub;              /* the publisher's acks */
@@ -111,15 +112,17 @@ s_is_idle (uint32_t i, uint32_t n, uint32_t idle)
     return (uint64_t) i * idle / n != (uint64_t) (i + 1) * idle / n;
 }
 
-/* A SUB socket in ctx, CURVE with the reader's certificate on a secure hub,
-   connected to the live endpoint and subscribed to "idea/" and then "!hb" (so that
-   the first heartbeat proves both stand). Returns it, or NULL. */
+/* A SUB socket in ctx with a receive queue of hwm records, CURVE with the reader's
+   certificate on a secure hub, connected to the live endpoint and subscribed to
+   "idea/" and then "!hb" (so that the first heartbeat proves both stand). Returns
+   it, or NULL. */
 static void *
-s_socket (void *ctx, const kh_bench_hub_t *hub)
+s_socket (void *ctx, const kh_bench_hub_t *hub, int hwm)
 {
     void *handle = zmq_socket (ctx, ZMQ_SUB);
     int linger = 0;
-    int rc = handle ? zmq_setsockopt (handle, ZMQ_LINGER, &linger, sizeof linger) : -1;
+    int rc = handle ? zmq_setsockopt (handle, ZMQ_LINGER, &linger, sizeof linger)
+                   || zmq_setsockopt (handle, ZMQ_RCVHWM, &hwm, sizeof hwm) : -1;
     if (rc == 0 && hub->server_key)
         rc = zmq_setsockopt (handle, ZMQ_CURVE_SERVERKEY, hub->server_key,
                              strlen (hub->server_key))
@@ -271,7 +274,9 @@ s_reader (void *arg)
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc ((size_t) self->count, sizeof *items);
     int made = 0;
     for (; items && made < self->count; made++) {
-        if (!(self->subs [made].handle = s_socket (self->ctx, self->hub)))
+        /* A deep queue of our own, so that a record missing was dropped by the
+           broker, not by this process falling behind. */
+        if (!(self->subs [made].handle = s_socket (self->ctx, self->hub, KH_BENCH_SUB_HWM)))
             break;
         items [made] = (zmq_pollitem_t) { self->subs [made].handle, 0, ZMQ_POLLIN, 0 };
     }
@@ -332,7 +337,9 @@ s_prepare (s_run_t *run, const kh_bench_hub_t *hub, uint64_t head)
     for (uint32_t i = 0; i < n; i++) {
         s_reader_t *reader = &run->readers [i / S_PER_CONTEXT];
         if (s_is_idle (i, n, opts->idle_subscribers)) {
-            if (!(run->idle [run->idles++] = s_socket (reader->ctx, hub)))
+            /* libzmq's default queue, as an idle client of the hub would have:
+               a deeper one would hold records here that the broker must hold. */
+            if (!(run->idle [run->idles++] = s_socket (reader->ctx, hub, 1000)))
                 return -1;
             continue;
         }
@@ -477,8 +484,9 @@ s_report (const kh_bench_opts_t *opts, const s_run_t *run, const s_found_t *foun
             found->rss_connected_kb / 1024.0, found->rss_peak_kb / 1024.0,
             found->rss_end_kb / 1024.0);
     printf ("  CPU from go to the readers' end (%.1f s, %ld cpus): broker %.1f s, this "
-            "process (subscribers, publisher) %.1f s\n", found->wall_s,
-            sysconf (_SC_NPROCESSORS_ONLN), found->broker_cpu_s, found->bench_cpu_s);
+            "process (subscribers, publisher) %.1f s, its peak RSS %.1f MB\n", found->wall_s,
+            sysconf (_SC_NPROCESSORS_ONLN), found->broker_cpu_s, found->bench_cpu_s,
+            found->self_peak_kb / 1024.0);
     printf ("  W4: %s\n", held && all ? "OK" : "FAILED");
     printf ("RESULT W4 subscribers=%u idle=%u rate=%u send_per_s=%.0f held=%d complete=%llu "
             "readers=%u missing=%llu gaps=%llu del_p50_us=%.0f del_p99_us=%.0f "
@@ -529,6 +537,7 @@ s_execute (s_run_t *run, const kh_bench_hub_t *hub, pid_t broker, uint64_t head,
             fprintf (stderr, "kreishub-bench: W4 reader %d: %s\n", c, run->readers [c].failure);
     found->rss_peak_kb = s_status_kb (broker, "VmHWM");
     found->rss_end_kb = s_status_kb (broker, "VmRSS");
+    found->self_peak_kb = s_status_kb (getpid (), "VmHWM");
     if (timed)
         kh_bench_times_free (&times);
     free (seq_of);
