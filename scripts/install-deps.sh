@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh [--test|--bench] - installs what kreishub needs to build (and, with
-# --test, to test; with --bench, to compare with Mosquitto) from Debian 12's packages.
+# --test, to test; with --bench, to compare with Mosquitto and NATS JetStream) from
+# Debian 12's packages.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 
