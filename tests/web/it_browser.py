@@ -485,12 +485,31 @@ def test_sign_in_page(p):
 def test_demo_catalogue(p):
     """The demo's catalogue as a signed-in municipality sees it (the README's picture)."""
     p.go("/")
+    s_own_resources(p, "the catalogue")
     titles = [r[2] for r in p.rows()]
     check("the catalogue shows the demo's open items", len(titles) == 14
           and titles[0].startswith("Digitaler Zwilling"), f"{titles}")
     check("its owners are named next to their AGS", "05162020 Korschenbroich" in
           p.text("#items"), p.text("#items")[:300])
     p.shot("catalogue")
+
+
+def test_cookie(p):
+    """The session cookie is HttpOnly and SameSite=Strict: no script of the page sees it."""
+    cookies = {c["name"]: c for c in p.d.get_cookies()}
+    session = cookies.get("kh_session", {})
+    check("the session cookie is HttpOnly and SameSite=Strict", session.get("httpOnly")
+          and session.get("sameSite") == "Strict", f"{list(cookies.values())}")
+    check("no script sees it", "kh_session" not in p.d.execute_script("return document.cookie;"),
+          "document.cookie shows it")
+
+
+def s_own_resources(p, where):
+    """Checks that the page loaded nothing from elsewhere (the hub runs offline)."""
+    urls = p.d.execute_script("return performance.getEntriesByType('resource')"
+                              ".map(function (e) { return e.name; });")
+    check(f"{where} loads its resources from the node only", urls
+          and all(u.startswith(p.url + "/") for u in urls), f"{urls}")
 
 
 def test_catalogue(p, items):
@@ -562,6 +581,7 @@ def test_item(p):
     check("eight participants, all joined", len(parts) == 8
           and all("beteiligt" in t for t in parts), f"{parts}")
     p.shot("item", whole=True)
+    s_own_resources(p, "the item page")
     return p.d.current_url
 
 
@@ -819,6 +839,7 @@ def test_admin_pages(p):
     p.shot("log")
     check("the statistics are served", p.go("/stats") == 200, f"{p.status()}")
     check("with their charts", len(p.css("svg")) >= 3, f"{len(p.css('svg'))} charts")
+    s_own_resources(p, "the statistics")
     p.shot("stats")
     check("the audit is served to the admin", p.go("/audit") == 200, f"{p.status()}")
     check("it shows Kaarst's refused withdrawal", "05162016" in p.text("main")
@@ -840,6 +861,7 @@ def s_run(hub, shots):
         if not p.sign_in("dormagen"):
             raise Abort()
         test_demo_catalogue(p)
+        test_cookie(p)
         items = s_items(hub)
         test_catalogue(p, items)
         item_url = test_item(p)
