@@ -398,6 +398,7 @@ kh_web_error (kh_web_req_t *req, unsigned status, const char *message)
     kh_web_type (req, "text/html; charset=utf-8");
     kh_web_printf (req, "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">"
                    "<title>%u %s</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+                   "<link rel=\"icon\" href=\"data:,\">"   /* no request for /favicon.ico */
                    "</head><body><main><h1>%u %s</h1><p>", status,
                    s_status_title (status), status, s_status_title (status));
     kh_web_html (&req->out, message);

@@ -69,6 +69,7 @@ kh_web_page_begin (kh_web_req_t *req, const char *title, const char *active)
                  "<title>");
     kh_web_html (out, title);
     kh_web_puts (req, " – kreishub</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+                 "<link rel=\"icon\" href=\"data:,\">"     /* no request for /favicon.ico */
                  "</head><body><header><a class=\"brand\" href=\"/\">kreishub</a><nav>");
     for (size_t i = 0; i < sizeof s_nav / sizeof s_nav [0]; i++) {
         if (s_nav [i].admin && (!user || user->role != KH_WEB_ROLE_ADMIN))
