@@ -452,8 +452,8 @@ class Page:
                 });""")]
 
     def console(self):
-        """The browser's console entries since the last call, but a missing favicon."""
-        return [e for e in self.d.get_log("browser") if "favicon.ico" not in e["message"]]
+        """The browser's console entries since the last call."""
+        return self.d.get_log("browser")
 
     def dialogs(self):
         """How often a page of this tab called alert, confirm or prompt."""
@@ -480,6 +480,8 @@ def test_sign_in_page(p):
           "/login" in p.d.current_url and p.css("form.login input[name=password]"),
           p.d.current_url)
     p.shot("login")
+    check("the page names its icon (no /favicon.ico: a 404 in every console)",
+          p.css("head link[rel=icon]"), "none")
 
 
 def test_demo_catalogue(p):
@@ -740,6 +742,7 @@ def test_admin_only(p):
         check(f"{path} refuses a municipality's session", status == 403
               and "Kein Zugriff" in p.text("h1") and not p.css("table"),
               f"{status}: {p.text('main')[:200]}")
+        check(f"{path}'s error page names its icon too", p.css("head link[rel=icon]"), "none")
     status = p.d.execute_async_script("""
         var done = arguments[arguments.length - 1];
         fetch('/log.csv').then(function (r) { done(r.status); }, function () { done(-1); });""")
