@@ -135,8 +135,9 @@ s_read_page (const msgpack_object *map, const char *const keys [], s_page_t *p,
 /* Checks a query map strictly: known keys, each once, right types, known types,
    senders, a ref and a search. Every problem is QUERY. */
 static int
-s_read_query (const msgpack_object *map, kh_query_t *q, kh_problem_t *why)
+s_read_query (const msgpack_object *map, void *query, kh_problem_t *why)
 {
+    kh_query_t *q = (kh_query_t *) query;
     s_page_t p;
     if (s_read_page (map, s_query_keys, &p, &q->req, why))
         return -1;
@@ -161,13 +162,7 @@ int
 kh_query_decode (const void *data, size_t size, kh_query_t *q, kh_problem_t *why)
 {
     assert (q);
-    memset (q, 0, sizeof *q);
-    msgpack_unpacked u;
-    int rc = kh__query_unpack (data, size, &u, why);
-    if (rc == 0)
-        rc = s_read_query (&u.data, q, why);
-    msgpack_unpacked_destroy (&u);
-    return rc;
+    return kh__query_decode (data, size, s_read_query, q, sizeof *q, why);
 }
 
 /* ------------------------------------------------------------ audit queries */
@@ -199,8 +194,9 @@ kh_audit_query_encode (msgpack_sbuffer *out, const kh_audit_query_t *q)
 /* Checks an audit query map as s_read_query checks a query: the page, then a code
    that names an error and an ags that is an AGS. Every problem is QUERY. */
 static int
-s_read_audit_query (const msgpack_object *map, kh_audit_query_t *q, kh_problem_t *why)
+s_read_audit_query (const msgpack_object *map, void *query, kh_problem_t *why)
 {
+    kh_audit_query_t *q = (kh_audit_query_t *) query;
     s_page_t p;
     uint64_t code;
     if (s_read_page (map, s_audit_keys, &p, &q->req, why)
@@ -228,13 +224,7 @@ kh_audit_query_decode (const void *data, size_t size, kh_audit_query_t *q,
                        kh_problem_t *why)
 {
     assert (q);
-    memset (q, 0, sizeof *q);
-    msgpack_unpacked u;
-    int rc = kh__query_unpack (data, size, &u, why);
-    if (rc == 0)
-        rc = s_read_audit_query (&u.data, q, why);
-    msgpack_unpacked_destroy (&u);
-    return rc;
+    return kh__query_decode (data, size, s_read_audit_query, q, sizeof *q, why);
 }
 
 /* ------------------------------------------------------------------- rows */

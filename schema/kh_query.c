@@ -220,13 +220,20 @@ kh__read_search (const msgpack_object *map, const char *key, char *out, size_t c
 /* ------------------------------------------------------------- strict maps */
 
 int
-kh__query_unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why)
+kh__query_decode (const void *data, size_t size, kh__query_read_fn *read, void *query,
+                  size_t query_size, kh_problem_t *why)
 {
-    if (size <= KH_ENVELOPE_MAX)
-        return kh__unpack (data, size, u, why);
-    msgpack_unpacked_init (u);
-    return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed", size,
-                       KH_ENVELOPE_MAX);
+    assert (read && query);
+    memset (query, 0, query_size);
+    if (size > KH_ENVELOPE_MAX)
+        return kh_problem (why, KH_ETOOLARGE, "query of %zu bytes, at most %d allowed", size,
+                           KH_ENVELOPE_MAX);
+    msgpack_unpacked u;
+    int rc = kh__unpack (data, size, &u, why);
+    if (rc == 0)
+        rc = read (&u.data, query, why);
+    msgpack_unpacked_destroy (&u);
+    return rc;
 }
 
 /* Every key of the map is one of keys (at most KH__QUERY_KEYS, NULL-terminated), and

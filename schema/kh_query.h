@@ -54,11 +54,16 @@ int kh__read_search (const msgpack_object *map, const char *key, char *out, size
 /* ------------------------------------------------------------- strict maps */
 #define KH__QUERY_KEYS 16               /* keys of one kind of query at most */
 
-/* Bounds and unpacks a query's body (of any kind) into u, which the caller destroys
-   whatever this returns: the frame's own rules first, as for an envelope: size
-   (TOO_LARGE over KH_ENVELOPE_MAX), then msgpack (MALFORMED). Returns 0 or -1. */
-int kh__query_unpack (const void *data, size_t size, msgpack_unpacked *u,
-                      kh_problem_t *why);
+/* Reads one kind of query from its unpacked map into query. Returns 0, or -1 with
+   why set. */
+typedef int (kh__query_read_fn) (const msgpack_object *map, void *query, kh_problem_t *why);
+
+/* Decodes a query's body of any kind: zeroes query (query_size bytes), applies the
+   frame's own rules first, as for an envelope: size (TOO_LARGE over
+   KH_ENVELOPE_MAX), then msgpack (MALFORMED); then read fills query from the map.
+   Returns 0, or -1 with why set. */
+int kh__query_decode (const void *data, size_t size, kh__query_read_fn *read, void *query,
+                      size_t query_size, kh_problem_t *why);
 /* Reads the head of a query's map strictly: a map whose every key is one of keys
    (at most KH__QUERY_KEYS, NULL-terminated), none given twice, with req an integer
    > 0. Before any check, *req gets the map's "req" if it holds it exactly once as

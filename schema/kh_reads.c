@@ -92,8 +92,9 @@ kh_items_query_encode (msgpack_sbuffer *out, const kh_items_query_t *q)
 
 /* Checks an items query map strictly; every problem is QUERY. */
 static int
-s_read_items_query (const msgpack_object *map, kh_items_query_t *q, kh_problem_t *why)
+s_read_items_query (const msgpack_object *map, void *query, kh_problem_t *why)
 {
+    kh_items_query_t *q = (kh_items_query_t *) query;
     uint64_t hf, limit;
     if (kh__query_head (map, s_items_keys, &q->req, why)
     ||  kh__read_ref (map, "id", &q->has_id, q->id, why)
@@ -124,13 +125,7 @@ kh_items_query_decode (const void *data, size_t size, kh_items_query_t *q,
                        kh_problem_t *why)
 {
     assert (q);
-    memset (q, 0, sizeof *q);
-    msgpack_unpacked u;
-    int rc = kh__query_unpack (data, size, &u, why);
-    if (rc == 0)
-        rc = s_read_items_query (&u.data, q, why);
-    msgpack_unpacked_destroy (&u);
-    return rc;
+    return kh__query_decode (data, size, s_read_items_query, q, sizeof *q, why);
 }
 
 /* ------------------------------------------------------------ item rows */
@@ -529,8 +524,9 @@ s_read_by (const msgpack_object *map, char by [KH_STAGE_MAX + 1], kh_problem_t *
 
 /* Checks a stats query map strictly; every problem is QUERY. */
 static int
-s_read_stats_query (const msgpack_object *map, kh_stats_query_t *q, kh_problem_t *why)
+s_read_stats_query (const msgpack_object *map, void *query, kh_problem_t *why)
 {
+    kh_stats_query_t *q = (kh_stats_query_t *) query;
     return kh__query_head (map, s_stats_keys, &q->req, why)
         || s_read_by (map, q->by, why)
         || kh__get_uint (map, "since_ts", &q->since_ts, KH_EQUERY, why)
@@ -546,13 +542,7 @@ kh_stats_query_decode (const void *data, size_t size, kh_stats_query_t *q,
                        kh_problem_t *why)
 {
     assert (q);
-    memset (q, 0, sizeof *q);
-    msgpack_unpacked u;
-    int rc = kh__query_unpack (data, size, &u, why);
-    if (rc == 0)
-        rc = s_read_stats_query (&u.data, q, why);
-    msgpack_unpacked_destroy (&u);
-    return rc;
+    return kh__query_decode (data, size, s_read_stats_query, q, sizeof *q, why);
 }
 
 /* ------------------------------------------------------------ stats replies */
@@ -668,17 +658,18 @@ kh_counters_query_encode (msgpack_sbuffer *out, uint64_t req)
     return 0;
 }
 
+/* Reads a COUNTERS request's map: req and nothing else. */
+static int
+s_read_counters_query (const msgpack_object *map, void *req, kh_problem_t *why)
+{
+    return kh__query_head (map, s_counters_keys, (uint64_t *) req, why);
+}
+
 int
 kh_counters_query_decode (const void *data, size_t size, uint64_t *req, kh_problem_t *why)
 {
     assert (req);
-    *req = 0;
-    msgpack_unpacked u;
-    int rc = kh__query_unpack (data, size, &u, why);
-    if (rc == 0)
-        rc = kh__query_head (&u.data, s_counters_keys, req, why);
-    msgpack_unpacked_destroy (&u);
-    return rc;
+    return kh__query_decode (data, size, s_read_counters_query, req, sizeof *req, why);
 }
 
 int
