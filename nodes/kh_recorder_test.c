@@ -209,8 +209,12 @@ s_sql (s_rig_t *rig, const char *sql)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open (rig->db, &db);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {              /* the recorder may be writing (the search index) */
+        sqlite3_busy_timeout (db, 10000);
         rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK)
+        printf ("  %s: %s\n", sql, db ? sqlite3_errmsg (db) : "no connection");
     sqlite3_close (db);
     return rc;
 }
