@@ -1,4 +1,5 @@
-/*  kh_store.c - the recorder's SQLite store: group-committed appends and paged queries. */
+/*  kh_store.c - the recorder's SQLite store: opening, migrating and group-committed
+    appends (its reads are in kh_store_read.c). */
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -18,93 +19,46 @@
 #include "kh_sql.h"
 #include "kh_state.h"
 #include "kh_store.h"
+#include "kh_store_priv.h"
 
 #define S_BUSY_MS       5000        /* how long a statement waits for a lock */
 #define S_CACHE_KIB     32768       /* page cache of a connection */
 #define S_KEY_MAX       (2 + KH_TYPE_MAX + 1 + KH_AGS_MAX + 1)  /* "p:" type "/" from NUL */
-#define S_ROW_OVERHEAD  96          /* bytes a record's map adds to its envelope, at most */
-#define S_SEQ_MAX       ((uint64_t) INT64_MAX)  /* SQLite integers are signed */
 
-/* One change to a previous-seq slot in the open transaction, undone on rollback. */
-typedef struct {
-    uint64_t *slot;                     /* lives in self->links until destroy */
-    uint64_t  old;                      /* its value before the change; 0 is "none" */
-} s_undo_t;
-
-/*  A store. For a writer, head, last_at and links always describe the committed
-    table, except while kh_store_append runs: then they include the open transaction's
-    rows, and the undo log holds what to put back if it rolls back. A slot in links is
-    never removed before destroy (a slot of 0 means "none"), so undo entries may point
-    at slots. A reader uses only db, path and the statements. */
-struct _kh_store_t {
-    sqlite3       *db;
-    char          *path;                /* as opened */
-    bool           writer;              /* false: opened read-only */
-    bool           lost;                /* writer: a commit's outcome is unknown (an I/O
-                                           error): no more appends (KH_STORE_UNKNOWN) */
-    int            lock_fd;             /* writer: PATH-lock, flock'd while open; or -1 */
-    uint64_t       head;                /* writer: highest committed seq, 0 if empty */
-    uint64_t       last_at;             /* writer: `at` of the head row, the next one's floor */
-    zhashx_t      *links;               /* writer: "t:type", "s:from", "p:type/from" -> seq */
-    sqlite3_stmt  *begin;               /* writer: BEGIN IMMEDIATE, for a batch */
-    sqlite3_stmt  *begin_read;          /* BEGIN, for a query's snapshot */
-    sqlite3_stmt  *commit;
-    sqlite3_stmt  *rollback;
-    sqlite3_stmt  *insert;              /* writer: one row, nothing if the id exists */
-    sqlite3_stmt  *by_id;               /* writer: seq info of a stored id */
-    sqlite3_stmt  *audit_insert;        /* writer: one audit row */
-    sqlite3_stmt  *audit_last;          /* the audit's highest seq, 0 if none */
-    sqlite3_stmt  *audit_page;          /* a page of the audit, prepared on first use */
-    sqlite3_stmt  *last;                /* seq and at of the head row */
-    sqlite3_stmt  *at_from;             /* at of the first row at or after a seq */
-    sqlite3_stmt  *item_of;             /* the seq of the item whose id is given */
-    kh_select_t   *select;              /* queries, built from their filters */
-    kh_catalogue_t *catalogue;          /* items and counts */
-    s_undo_t      *undo;                /* writer: the open batch's link changes */
-    size_t         undo_count;
-    size_t         undo_cap;
-    kh_envelope_t *envs;                /* writer: the batch's envelopes, as validated */
-    size_t         envs_cap;
-    kh_state_t    *state;               /* writer: the items' current state */
-};
 
 /* ----------------------------------------------------------------- errors */
 
-/* Every SQLite failure is raised through S_FAIL, so that a reason says where it began. */
-#define S_FAIL(self, why, what) s_fail ((self), (why), (what), __LINE__)
 
-/* Sets why to KH_ESTORE naming what failed, SQLite's message and the line; to
-   KH_EFULL if SQLite found the disk full. Returns -1. */
-static int
-s_fail (kh_store_t *self, kh_problem_t *why, const char *what, int line)
+int
+kh__store_fail (kh_store_t *self, kh_problem_t *why, const char *what, const char *file,
+                int line)
 {
+    const char *base = strrchr (file, '/');
+    base = base ? base + 1 : file;
     if (self->db && (sqlite3_errcode (self->db) & 0xff) == SQLITE_FULL)
         return kh_problem (why, KH_EFULL, "store: the disk is full; nothing was stored "
-                           "(%s: %s, kh_store.c:%d)", what, sqlite3_errmsg (self->db), line);
-    return kh_problem (why, KH_ESTORE, "store: %s: %s (kh_store.c:%d)", what,
-                       self->db ? sqlite3_errmsg (self->db) : "no database", line);
+                           "(%s: %s, %s:%d)", what, sqlite3_errmsg (self->db), base, line);
+    return kh_problem (why, KH_ESTORE, "store: %s: %s (%s:%d)", what,
+                       self->db ? sqlite3_errmsg (self->db) : "no database", base, line);
 }
 
 /* ------------------------------------------------------------ statements */
 
-/* Prepares sql into *stmt for repeated use. Returns 0, or -1 with why set. */
-static int
-s_prepare (kh_store_t *self, const char *sql, sqlite3_stmt **stmt, kh_problem_t *why)
+int
+kh__store_prepare (kh_store_t *self, const char *sql, sqlite3_stmt **stmt, kh_problem_t *why)
 {
     if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL)
         != SQLITE_OK)
-        return S_FAIL (self, why, "prepare");
+        return KH__STORE_FAIL (self, why, "prepare");
     return 0;
 }
 
-/* Runs a statement that returns no rows (BEGIN, COMMIT, ROLLBACK) and resets it.
-   Returns 0, or -1 with why set. */
-static int
-s_run (kh_store_t *self, sqlite3_stmt *stmt, const char *what, kh_problem_t *why)
+int
+kh__store_run (kh_store_t *self, sqlite3_stmt *stmt, const char *what, kh_problem_t *why)
 {
     int rc = sqlite3_step (stmt);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        S_FAIL (self, why, what);
+        KH__STORE_FAIL (self, why, what);
     sqlite3_reset (stmt);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
@@ -129,7 +83,7 @@ s_value (kh_store_t *self, const char *sql, char *out, size_t cap, kh_problem_t 
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        return S_FAIL (self, why, sql);
+        return KH__STORE_FAIL (self, why, sql);
     int rc = sqlite3_step (stmt);
     if (rc == SQLITE_ROW) {
         const unsigned char *text = sqlite3_column_text (stmt, 0);
@@ -139,7 +93,7 @@ s_value (kh_store_t *self, const char *sql, char *out, size_t cap, kh_problem_t 
     if (rc == SQLITE_DONE)
         kh_problem (why, KH_ESTORE, "store: %s: no answer", sql);
     else
-        S_FAIL (self, why, sql);
+        KH__STORE_FAIL (self, why, sql);
     sqlite3_finalize (stmt);
     return rc == SQLITE_ROW ? 0 : -1;
 }
@@ -223,7 +177,7 @@ s_checkpoint (kh_store_t *self, kh_problem_t *why)
     if (rc == SQLITE_OK || rc == SQLITE_BUSY)
         return 0;
     kh_problem_t failed;
-    S_FAIL (self, &failed, "write the WAL into the store");
+    KH__STORE_FAIL (self, &failed, "write the WAL into the store");
     return kh_problem (why, failed.code, "%s; %s cannot be opened now", failed.reason,
                        self->path);
 }
@@ -339,7 +293,7 @@ s_text (kh_store_t *self, const char *sql, char **text, kh_problem_t *why)
     *text = NULL;
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        return S_FAIL (self, why, "read the schema");
+        return KH__STORE_FAIL (self, why, "read the schema");
     int rc = sqlite3_step (stmt);
     if (rc == SQLITE_ROW) {
         const unsigned char *value = sqlite3_column_text (stmt, 0);
@@ -348,7 +302,7 @@ s_text (kh_store_t *self, const char *sql, char **text, kh_problem_t *why)
             kh_problem (why, KH_ENOMEM, "store: out of memory");
     }
     else
-        S_FAIL (self, why, "read the schema");
+        KH__STORE_FAIL (self, why, "read the schema");
     sqlite3_finalize (stmt);
     return *text ? 0 : -1;
 }
@@ -486,16 +440,16 @@ s_writable (const char *path, kh_problem_t *why)
 static int
 s_prepare_common (kh_store_t *self, kh_problem_t *why)
 {
-    return s_prepare (self, "BEGIN", &self->begin_read, why)
-        || s_prepare (self, "COMMIT", &self->commit, why)
-        || s_prepare (self, "ROLLBACK", &self->rollback, why)
-        || s_prepare (self, "SELECT seq, at FROM message ORDER BY seq DESC LIMIT 1",
+    return kh__store_prepare (self, "BEGIN", &self->begin_read, why)
+        || kh__store_prepare (self, "COMMIT", &self->commit, why)
+        || kh__store_prepare (self, "ROLLBACK", &self->rollback, why)
+        || kh__store_prepare (self, "SELECT seq, at FROM message ORDER BY seq DESC LIMIT 1",
                       &self->last, why)
-        || s_prepare (self, "SELECT at FROM message WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+        || kh__store_prepare (self, "SELECT at FROM message WHERE seq >= ?1 ORDER BY seq LIMIT 1",
                       &self->at_from, why)
-        || s_prepare (self, "SELECT coalesce (max (seq), 0) FROM audit", &self->audit_last,
+        || kh__store_prepare (self, "SELECT coalesce (max (seq), 0) FROM audit", &self->audit_last,
                       why)
-        || s_prepare (self, "SELECT i.seq FROM message AS m JOIN item AS i ON i.seq = m.seq "
+        || kh__store_prepare (self, "SELECT i.seq FROM message AS m JOIN item AS i ON i.seq = m.seq "
                             "WHERE m.id = ?1", &self->item_of, why)
         ? -1
         : !(self->select = kh_select_new (self->db))
@@ -507,15 +461,15 @@ s_prepare_common (kh_store_t *self, kh_problem_t *why)
 static int
 s_prepare_writer (kh_store_t *self, kh_problem_t *why)
 {
-    return s_prepare (self, "BEGIN IMMEDIATE", &self->begin, why)
-        || s_prepare (self,
+    return kh__store_prepare (self, "BEGIN IMMEDIATE", &self->begin, why)
+        || kh__store_prepare (self,
                "INSERT INTO message (seq, id, type, sender, ts, at, prev_type, "
                "prev_sender, prev_pair, title, envelope, item) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                "ON CONFLICT (id) DO NOTHING", &self->insert, why)
-        || s_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope "
+        || kh__store_prepare (self, "SELECT seq, at, prev_type, prev_sender, prev_pair, envelope "
                             "FROM message WHERE id = ?1", &self->by_id, why)
-        || s_prepare (self,
+        || kh__store_prepare (self,
                "INSERT INTO audit (seq, at, endpoint, command, code, size, peer, claimed, "
                "ags, role, key, reason) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -523,9 +477,8 @@ s_prepare_writer (kh_store_t *self, kh_problem_t *why)
         ? -1 : 0;
 }
 
-/* Reads the head row's seq and at (both 0 for an empty store). Returns 0 or -1. */
-static int
-s_last (kh_store_t *self, uint64_t *seq, uint64_t *at, kh_problem_t *why)
+int
+kh__store_last (kh_store_t *self, uint64_t *seq, uint64_t *at, kh_problem_t *why)
 {
     *seq = *at = 0;
     int rc = sqlite3_step (self->last);
@@ -535,7 +488,7 @@ s_last (kh_store_t *self, uint64_t *seq, uint64_t *at, kh_problem_t *why)
     }
     else
     if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "read the head");
+        KH__STORE_FAIL (self, why, "read the head");
     sqlite3_reset (self->last);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -602,7 +555,7 @@ s_load_link_rows (kh_store_t *self, const char *sql, zhashx_t *links, kh_problem
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        return S_FAIL (self, why, "prepare the links");
+        return KH__STORE_FAIL (self, why, "prepare the links");
     int rc;
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         const char *key = (const char *) sqlite3_column_text (stmt, 0);
@@ -614,7 +567,7 @@ s_load_link_rows (kh_store_t *self, const char *sql, zhashx_t *links, kh_problem
         *slot = (uint64_t) sqlite3_column_int64 (stmt, 1);
     }
     if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "load the links");
+        KH__STORE_FAIL (self, why, "load the links");
     sqlite3_finalize (stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -650,7 +603,7 @@ s_load_links (kh_store_t *self, zhashx_t **links_p, kh_problem_t *why)
 static bool
 s_links_ok (zhashx_t *links, uint64_t head)
 {
-    if (head >= S_SEQ_MAX)
+    if (head >= KH__STORE_SEQ_MAX)
         return false;
     for (uint64_t *slot = (uint64_t *) zhashx_first (links); slot;
          slot = (uint64_t *) zhashx_next (links))
@@ -670,17 +623,14 @@ s_head_ok (kh_store_t *self)
 }
 #endif
 
-/* Ends a read transaction begun with begin_read: commits it, or rolls it back if
-   that fails. rc is the outcome of the reads; returns it, or -1 if the commit
-   failed (why set then, unless rc had already failed). */
-static int
-s_end_read (kh_store_t *self, int rc, kh_problem_t *why)
+int
+kh__store_end_read (kh_store_t *self, int rc, kh_problem_t *why)
 {
     kh_problem_t ignored;
-    if (s_run (self, self->commit, "end a read", rc ? &ignored : why))
+    if (kh__store_run (self, self->commit, "end a read", rc ? &ignored : why))
         rc = -1;
     if (!sqlite3_get_autocommit (self->db))
-        s_run (self, self->rollback, "rollback a read", &ignored);
+        kh__store_run (self, self->rollback, "rollback a read", &ignored);
     return rc;
 }
 
@@ -691,18 +641,18 @@ static int
 s_load_state (kh_store_t *self, kh_problem_t *why)
 {
     bool own = sqlite3_get_autocommit (self->db);
-    if (own && s_run (self, self->begin_read, "begin a read", why))
+    if (own && kh__store_run (self, self->begin_read, "begin a read", why))
         return -1;
     uint64_t head, last_at;
     zhashx_t *links = NULL;
-    int rc = s_last (self, &head, &last_at, why) || s_load_links (self, &links, why)
+    int rc = kh__store_last (self, &head, &last_at, why) || s_load_links (self, &links, why)
              ? -1 : 0;
     if (rc == 0 && !s_links_ok (links, head))
         rc = kh_problem (why, KH_ESTORE, "store: %s is inconsistent: a seq is negative, "
                          "or a type's or sender's last seq lies above the last one",
                          self->path);
     if (own)
-        rc = s_end_read (self, rc, why);
+        rc = kh__store_end_read (self, rc, why);
     if (rc == 0) {
         zhashx_destroy (&self->links);
         self->links = links;
@@ -811,7 +761,7 @@ kh_store_head (kh_store_t *self)
         return self->head;
     uint64_t seq, at;
     kh_problem_t why;
-    return s_last (self, &seq, &at, &why) == 0 ? seq : 0;
+    return kh__store_last (self, &seq, &at, &why) == 0 ? seq : 0;
 }
 
 const char *
@@ -836,7 +786,7 @@ s_reserve (kh_store_t *self, size_t count)
         self->envs_cap = count;
     }
     if (3 * count > self->undo_cap) {
-        s_undo_t *undo = (s_undo_t *) realloc (self->undo, 3 * count * sizeof *undo);
+        kh__store_undo_t *undo = (kh__store_undo_t *) realloc (self->undo, 3 * count * sizeof *undo);
         if (!undo)
             return -1;
         self->undo = undo;
@@ -901,7 +851,7 @@ s_original (kh_store_t *self, const kh_store_item_t *item, const uint8_t id [KH_
         kh_problem (why, KH_ESTORE, "store: an id conflicted but cannot be found");
     else
     if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "read a duplicate");
+        KH__STORE_FAIL (self, why, "read a duplicate");
     sqlite3_reset (self->by_id);
     if (found)
         *found = rc == SQLITE_ROW;
@@ -1003,7 +953,7 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
     s_bind_row (self, item, env, &info, verdict.item);
     int rc = sqlite3_step (self->insert);
     if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "insert");
+        KH__STORE_FAIL (self, why, "insert");
     sqlite3_reset (self->insert);
     if (rc != SQLITE_DONE)
         return -1;
@@ -1013,7 +963,7 @@ s_put (kh_store_t *self, const kh_store_item_t *item, const kh_envelope_t *env,
         return -1;
     for (int i = 0; i < 3; i++) {
         assert (self->undo_count < self->undo_cap);
-        self->undo [self->undo_count++] = (s_undo_t) { slot [i], *slot [i] };
+        self->undo [self->undo_count++] = (kh__store_undo_t) { slot [i], *slot [i] };
         *slot [i] = info.seq;
     }
     self->head = info.seq;
@@ -1033,10 +983,10 @@ s_abort (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *r
 {
     if (!sqlite3_get_autocommit (self->db)) {
         kh_problem_t ignored;
-        s_run (self, self->rollback, "rollback", &ignored);
+        kh__store_run (self, self->rollback, "rollback", &ignored);
     }
     while (self->undo_count > 0) {
-        s_undo_t *undo = &self->undo [--self->undo_count];
+        kh__store_undo_t *undo = &self->undo [--self->undo_count];
         *undo->slot = undo->old;
     }
     self->head = head;
@@ -1070,7 +1020,7 @@ s_commit (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *
     int rc = sqlite3_step (self->commit);
     int code = sqlite3_extended_errcode (self->db);
     if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "commit");
+        KH__STORE_FAIL (self, why, "commit");
     sqlite3_reset (self->commit);
     if (rc == SQLITE_DONE)
         return 0;
@@ -1088,30 +1038,27 @@ s_commit (kh_store_t *self, uint64_t head, uint64_t last_at, kh_store_result_t *
 static int
 s_begin (kh_store_t *self, kh_problem_t *why)
 {
-    if (s_run (self, self->begin, "begin", why))
+    if (kh__store_run (self, self->begin, "begin", why))
         return -1;
     uint64_t seq, at;
-    if (s_last (self, &seq, &at, why))
+    if (kh__store_last (self, &seq, &at, why))
         return -1;
     return seq != self->head ? s_load_state (self, why) : 0;
 }
 
-/* Binds text as parameter index of stmt, "" for NULL. */
-static void
-s_bind_text (sqlite3_stmt *stmt, int index, const char *text)
+void
+kh__store_bind_text (sqlite3_stmt *stmt, int index, const char *text)
 {
     sqlite3_bind_text (stmt, index, text ? text : "", -1, SQLITE_STATIC);
 }
 
-/* Reads the audit's highest seq into *seq (0 for none). Returns 0, or -1 with why
-   set. */
-static int
-s_audit_last (kh_store_t *self, uint64_t *seq, kh_problem_t *why)
+int
+kh__store_audit_last (kh_store_t *self, uint64_t *seq, kh_problem_t *why)
 {
     int rc = sqlite3_step (self->audit_last);
     *seq = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (self->audit_last, 0) : 0;
     if (rc != SQLITE_ROW)
-        S_FAIL (self, why, "read the audit's head");
+        KH__STORE_FAIL (self, why, "read the audit's head");
     sqlite3_reset (self->audit_last);
     return rc == SQLITE_ROW ? 0 : -1;
 }
@@ -1123,27 +1070,27 @@ static int
 s_put_audits (kh_store_t *self, const kh_audit_t *audits, size_t count, kh_problem_t *why)
 {
     uint64_t seq;
-    if (count == 0 || s_audit_last (self, &seq, why))
+    if (count == 0 || kh__store_audit_last (self, &seq, why))
         return count == 0 ? 0 : -1;
     sqlite3_stmt *stmt = self->audit_insert;
     for (size_t i = 0; i < count; i++) {
         const kh_audit_t *rec = &audits [i];
         sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) ++seq);
-        sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) (rec->at > S_SEQ_MAX ? S_SEQ_MAX
+        sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) (rec->at > KH__STORE_SEQ_MAX ? KH__STORE_SEQ_MAX
                                                                           : rec->at));
-        s_bind_text (stmt, 3, rec->endpoint);
-        s_bind_text (stmt, 4, rec->command);
+        kh__store_bind_text (stmt, 3, rec->endpoint);
+        kh__store_bind_text (stmt, 4, rec->command);
         sqlite3_bind_int (stmt, 5, rec->code);
         sqlite3_bind_int64 (stmt, 6, rec->size);
-        s_bind_text (stmt, 7, rec->peer);
-        s_bind_text (stmt, 8, rec->claimed);
-        s_bind_text (stmt, 9, rec->ags);
-        s_bind_text (stmt, 10, rec->role);
-        s_bind_text (stmt, 11, rec->key);
-        s_bind_text (stmt, 12, rec->reason);
+        kh__store_bind_text (stmt, 7, rec->peer);
+        kh__store_bind_text (stmt, 8, rec->claimed);
+        kh__store_bind_text (stmt, 9, rec->ags);
+        kh__store_bind_text (stmt, 10, rec->role);
+        kh__store_bind_text (stmt, 11, rec->key);
+        kh__store_bind_text (stmt, 12, rec->reason);
         int rc = sqlite3_step (stmt);
         if (rc != SQLITE_DONE)
-            S_FAIL (self, why, "insert an audit record");
+            KH__STORE_FAIL (self, why, "insert an audit record");
         sqlite3_reset (stmt);
         if (rc != SQLITE_DONE)
             return -1;
@@ -1220,13 +1167,13 @@ s_end_derived (kh_store_t *self, int rc, kh_problem_t *why)
         rc = sqlite3_step (self->commit);
         int code = sqlite3_extended_errcode (self->db) & 0xff;
         if (rc != SQLITE_DONE)
-            S_FAIL (self, why, "commit");
+            KH__STORE_FAIL (self, why, "commit");
         sqlite3_reset (self->commit);
         rc = rc == SQLITE_DONE ? 0 : code == SQLITE_IOERR || code == SQLITE_CORRUPT
                                      ? KH_STORE_UNKNOWN : -1;
     }
     if (!sqlite3_get_autocommit (self->db))
-        s_run (self, self->rollback, "rollback", &ignored);
+        kh__store_run (self, self->rollback, "rollback", &ignored);
     if (rc == KH_STORE_UNKNOWN)
         self->lost = true;
     return rc;
@@ -1237,7 +1184,7 @@ s_end_derived (kh_store_t *self, int rc, kh_problem_t *why)
 static int
 s_rebuild (kh_store_t *self, kh_state_counts_t *counts, kh_problem_t *why)
 {
-    if (s_run (self, self->begin, "begin", why))
+    if (kh__store_run (self, self->begin, "begin", why))
         return -1;
     return s_end_derived (self, kh_state_rebuild (self->state, counts, why), why);
 }
@@ -1261,508 +1208,10 @@ kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *why)
     if (self->lost)
         return kh_problem (why, KH_ESTORE, "store: a commit's outcome is unknown; close "
                            "the store and open it again");
-    if (s_run (self, self->begin, "begin", why))
+    if (kh__store_run (self, self->begin, "begin", why))
         return -1;
     int rc = s_end_derived (self, kh_state_index (self->state, max, count, why), why);
     if (rc)
         *count = 0;
     return rc;
-}
-
-/* ----------------------------------------------------------------- query */
-
-/*  How a query finds its rows. Each query walks one index, its driver, in seq order
-    where it can, and checks the other filters on the rows it meets; the terms of
-    those are written with a unary '+' so that SQLite does not pick another index
-    for them. The driver, by how few rows it usually leaves:
-      ref      the item (its seq) and message_by_item: one item's messages
-      search   the FTS5 index, which yields rowids (= seq) in order
-      sender   exact AGS only: message_by_sender (sender, seq), one arm per AGS
-      ts       message_by_ts: the rows published in the range, sorted by seq (a
-               sorter of seqs in a subquery, so that only a page's envelopes are read)
-      type     message_by_type (type, seq), one arm per type
-      seq      the primary key, from since_seq on (also for sender prefixes: a
-               region is most of the log)
-    Arms (one per value of a list) are merged in seq order by a compound SELECT
-    (UNION ALL ... ORDER BY 1 LIMIT n): SQLite runs each arm as a co-routine in its
-    index's order and stops after n rows. EXPLAIN QUERY PLAN of the big cases
-    (kh_store_test's s_check_plans holds them, and that none scans the table):
-      seq range   SEARCH m USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)
-      type list   MERGE (UNION ALL)
-                    LEFT  SEARCH m USING INDEX message_by_type (type=? AND seq>? AND seq<?)
-                    RIGHT SEARCH m USING INDEX message_by_type (type=? AND seq>? AND seq<?)
-      ts range    SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
-                  LIST SUBQUERY 1
-                    SEARCH m USING INDEX message_by_ts (ts>? AND ts<?)
-                    USE TEMP B-TREE FOR ORDER BY
-      search      SCAN s VIRTUAL TABLE INDEX 64:M4><     (MATCH and the rowid range)
-                  SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
-      ref         MULTI-INDEX OR
-                    SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
-                    SEARCH m USING INDEX message_by_item (item=? AND seq>? AND seq<?)
-                  USE TEMP B-TREE FOR ORDER BY           (one item's messages) */
-typedef enum {
-    S_BY_SEQ,
-    S_BY_REF,
-    S_BY_SEARCH,
-    S_BY_SENDER,
-    S_BY_TS,
-    S_BY_TYPE
-} s_driver_t;
-
-#define S_COLUMNS "m.seq AS seq, m.at, m.prev_type, m.prev_sender, m.prev_pair, m.envelope"
-
-/* Returns the index that q's rows are best found through (see above). */
-static s_driver_t
-s_driver (const kh_query_t *q)
-{
-    if (q->has_ref)
-        return S_BY_REF;
-    if (q->search [0])
-        return S_BY_SEARCH;
-    if (q->from_count && kh_select_exact (q->from [0], sizeof q->from [0], q->from_count))
-        return S_BY_SENDER;
-    if (q->since_ts || q->until_ts)
-        return S_BY_TS;
-    if (q->type_count)
-        return S_BY_TYPE;
-    return S_BY_SEQ;
-}
-
-/* Appends " AND column >= ?" and " AND column <= ?" for the bounds that are given
-   (0: none). */
-static void
-s_range (kh_select_t *sel, const char *column, uint64_t since, uint64_t until)
-{
-    if (since) {
-        kh_select_sql (sel, " AND %s >= ", column);
-        kh_select_int (sel, since);
-    }
-    if (until) {
-        kh_select_sql (sel, " AND %s <= ", column);
-        kh_select_int (sel, until);
-    }
-}
-
-/* Appends the terms of q's filters but the driver's own, each kept from the
-   indexes ('+'): the at and ts bounds, types, senders and the search. */
-static void
-s_terms (kh_select_t *sel, const kh_query_t *q, s_driver_t driver)
-{
-    s_range (sel, "+m.at", q->since_at, q->until_at);
-    if (driver != S_BY_TS)
-        s_range (sel, "+m.ts", q->since_ts, q->until_ts);
-    if (driver != S_BY_TYPE)
-        kh_select_in (sel, "+m.type", q->type [0], sizeof q->type [0], q->type_count);
-    if (driver != S_BY_SENDER)
-        kh_select_senders (sel, "+m.sender", q->from [0], sizeof q->from [0], q->from_count);
-    if (driver != S_BY_SEARCH && q->search [0]) {
-        kh_select_sql (sel, " AND m.seq IN (SELECT rowid FROM search WHERE search MATCH ");
-        kh_select_match (sel, q->search);
-        kh_select_sql (sel, ")");
-    }
-}
-
-/* Appends the seq range [lo, hi] on column. */
-static void
-s_seqs (kh_select_t *sel, const char *column, uint64_t lo, uint64_t hi)
-{
-    kh_select_sql (sel, " AND %s >= ", column);
-    kh_select_int (sel, lo);
-    kh_select_sql (sel, " AND %s <= ", column);
-    kh_select_int (sel, hi);
-}
-
-/* Writes the arms of a list driver: one SELECT per value (column = ?), each in
-   the seq range with the other terms, merged in seq order. */
-static void
-s_arms (kh_select_t *sel, const kh_query_t *q, s_driver_t driver, uint64_t lo,
-        uint64_t hi)
-{
-    const char *values = driver == S_BY_TYPE ? q->type [0] : q->from [0];
-    size_t width = driver == S_BY_TYPE ? sizeof q->type [0] : sizeof q->from [0];
-    size_t count = driver == S_BY_TYPE ? q->type_count : q->from_count;
-    bool first = true;
-    for (size_t i = 0; i < count; i++) {
-        const char *value = values + i * width;
-        bool again = false;             /* a list built by hand may repeat a value */
-        for (size_t j = 0; j < i && !again; j++)
-            again = strcmp (values + j * width, value) == 0;
-        if (again)
-            continue;
-        kh_select_sql (sel, "%sSELECT " S_COLUMNS " FROM message AS m WHERE m.%s = ",
-                       first ? "" : " UNION ALL ", driver == S_BY_TYPE ? "type" : "sender");
-        kh_select_text (sel, value);
-        s_seqs (sel, "m.seq", lo, hi);
-        s_terms (sel, q, driver);
-        first = false;
-    }
-    kh_select_sql (sel, " ORDER BY 1 LIMIT ");
-}
-
-/* Writes the SELECT of q's rows in [lo, hi] (ascending seq) for its driver, up to
-   the limit still to bind; item is the seq of q's ref. */
-static void
-s_build_query (kh_select_t *sel, const kh_query_t *q, uint64_t item, uint64_t lo,
-               uint64_t hi)
-{
-    s_driver_t driver = s_driver (q);
-    kh_select_begin (sel);
-    switch (driver) {
-        case S_BY_REF:
-            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM message AS m WHERE (m.seq = ");
-            kh_select_int (sel, item);
-            kh_select_sql (sel, " OR m.item = ");
-            kh_select_int (sel, item);
-            kh_select_sql (sel, ")");
-            break;
-        case S_BY_SEARCH:
-            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM search AS s CROSS JOIN message "
-                                "AS m ON m.seq = s.rowid WHERE s.search MATCH ");
-            kh_select_match (sel, q->search);
-            s_seqs (sel, "s.rowid", lo, hi);
-            s_terms (sel, q, driver);
-            kh_select_sql (sel, " ORDER BY s.rowid LIMIT ");
-            return;
-        case S_BY_SENDER:
-        case S_BY_TYPE:
-            s_arms (sel, q, driver, lo, hi);
-            return;
-        case S_BY_TS:
-            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM message AS m WHERE m.seq IN "
-                                "(SELECT m.seq FROM message AS m WHERE 1");
-            s_range (sel, "m.ts", q->since_ts, q->until_ts);
-            s_seqs (sel, "+m.seq", lo, hi);
-            s_terms (sel, q, driver);
-            kh_select_sql (sel, " ORDER BY m.seq LIMIT ");
-            return;
-        case S_BY_SEQ:
-            kh_select_sql (sel, "SELECT " S_COLUMNS " FROM message AS m WHERE 1");
-            break;
-    }
-    s_seqs (sel, "m.seq", lo, hi);
-    s_terms (sel, q, driver);
-    kh_select_sql (sel, " ORDER BY m.seq LIMIT ");
-}
-
-/* Ends the statement s_build_query wrote with its limit. */
-static void
-s_build_limit (kh_select_t *sel, const kh_query_t *q, uint32_t limit)
-{
-    kh_select_int (sel, limit);
-    if (s_driver (q) == S_BY_TS)
-        kh_select_sql (sel, ") ORDER BY m.seq");
-}
-
-/* Reads into *item the seq of the item whose id is id; *found false if no item has
-   it (unknown, or the id of a message about one). Returns 0, or -1 with why set. */
-static int
-s_item_of (kh_store_t *self, const uint8_t id [KH_ID_SIZE], uint64_t *item, bool *found,
-           kh_problem_t *why)
-{
-    sqlite3_bind_blob (self->item_of, 1, id, KH_ID_SIZE, SQLITE_STATIC);
-    int rc = sqlite3_step (self->item_of);
-    *found = rc == SQLITE_ROW;
-    *item = *found ? (uint64_t) sqlite3_column_int64 (self->item_of, 0) : 0;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        S_FAIL (self, why, "find an item");
-    sqlite3_reset (self->item_of);
-    sqlite3_clear_bindings (self->item_of);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Reads into *at the commit time of the first row at or after seq, or sets *none if
-   no row is. Returns 0, or -1 with why set. */
-static int
-s_at_from (kh_store_t *self, uint64_t seq, uint64_t *at, bool *none, kh_problem_t *why)
-{
-    sqlite3_bind_int64 (self->at_from, 1, (sqlite3_int64) seq);
-    int rc = sqlite3_step (self->at_from);
-    *none = rc != SQLITE_ROW;
-    if (rc == SQLITE_ROW)
-        *at = (uint64_t) sqlite3_column_int64 (self->at_from, 0);
-    else
-    if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "look up a time");
-    sqlite3_reset (self->at_from);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Sets *bound to the smallest seq s in 1..last such that the first row at or after s
-   was committed after time (at > time if after, else at >= time); last + 1 if there
-   is none. Since at never decreases as seq grows, this is a binary search over seq
-   through the primary key, O(log n) lookups, and the log needs no index on at.
-   Returns 0, or -1 with why set. */
-static int
-s_at_bound (kh_store_t *self, uint64_t last, uint64_t time, bool after, uint64_t *bound,
-            kh_problem_t *why)
-{
-    uint64_t lo = 1, hi = last + 1;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2, at = 0;
-        bool none;
-        if (s_at_from (self, mid, &at, &none, why))
-            return -1;
-        if (none || (after ? at > time : at >= time))
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    *bound = lo;
-    return 0;
-}
-
-/* Works out the seq range [*lo, *hi] that can hold q's rows: its own seq bounds,
-   narrowed by its at bounds (at never decreases with seq: s_at_bound). *lo > *hi
-   means no row can match. Returns 0, or -1 with why set. */
-static int
-s_bounds (kh_store_t *self, const kh_query_t *q, uint64_t *lo, uint64_t *hi,
-          kh_problem_t *why)
-{
-    *lo = q->since_seq ? q->since_seq : 1;
-    *hi = q->until_seq && q->until_seq < S_SEQ_MAX ? q->until_seq : S_SEQ_MAX;
-    if (q->since_at > S_SEQ_MAX)
-        *hi = 0;                        /* later than SQLite can count: nothing */
-    if ((!q->since_at && !q->until_at) || *lo > *hi)
-        return 0;
-    uint64_t last, last_at, bound;
-    if (s_last (self, &last, &last_at, why))
-        return -1;
-    if (q->since_at) {
-        if (s_at_bound (self, last, q->since_at, false, &bound, why))
-            return -1;
-        *lo = bound > *lo ? bound : *lo;    /* rows from bound on: at >= since_at */
-    }
-    if (q->until_at && *lo <= *hi) {
-        uint64_t until = q->until_at > S_SEQ_MAX ? S_SEQ_MAX : q->until_at;
-        if (s_at_bound (self, last, until, true, &bound, why))
-            return -1;
-        *hi = bound - 1 < *hi ? bound - 1 : *hi;    /* rows before bound: at <= until */
-    }
-    return 0;
-}
-
-/* Steps stmt, adding rows to w until the page is full by rows (limit) or bytes.
-   Sets *more if a row was left over, *next past the last row added. Returns 0, or
-   -1 with why set. */
-static int
-s_fill (kh_store_t *self, sqlite3_stmt *stmt, uint32_t limit, kh_rows_writer_t *w,
-        bool *more, uint64_t *next, kh_problem_t *why)
-{
-    int rc;
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-        const void *msg = sqlite3_column_blob (stmt, 5);
-        size_t size = (size_t) sqlite3_column_bytes (stmt, 5);
-        uint32_t count = kh_rows_writer_count (w);
-        if (count >= limit
-        ||  (count > 0 && kh_rows_writer_bytes (w) + size + S_ROW_OVERHEAD
-                          > KH_QUERY_PAGE_BYTES)) {
-            *more = true;
-            return 0;
-        }
-        kh_record_t rec = {
-            .info = { .seq = (uint64_t) sqlite3_column_int64 (stmt, 0),
-                      .at = (uint64_t) sqlite3_column_int64 (stmt, 1),
-                      .prev_type = (uint64_t) sqlite3_column_int64 (stmt, 2),
-                      .prev_sender = (uint64_t) sqlite3_column_int64 (stmt, 3),
-                      .prev_pair = (uint64_t) sqlite3_column_int64 (stmt, 4) },
-            .msg = (const uint8_t *) msg, .msg_size = size };
-        if (kh_rows_writer_add (w, &rec))
-            return kh_problem (why, KH_ENOMEM, "store: out of memory for a page");
-        *next = rec.info.seq + 1;
-    }
-    return rc == SQLITE_DONE ? 0 : S_FAIL (self, why, "query");
-}
-
-/* Answers q inside the open read transaction (see kh_store_query). A search sees
-   the messages the index holds: every one up to derived.search_seq, which follows
-   the log a little later (the recorder indexes once no STORE came for a moment),
-   so that the newest messages may be missing from a search for that moment. */
-static int
-s_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool *more,
-         uint64_t *next, kh_problem_t *why)
-{
-    uint64_t lo, hi, item = 0;
-    bool found = true;
-    if (s_bounds (self, q, &lo, &hi, why)
-    ||  (q->has_ref && s_item_of (self, q->ref, &item, &found, why)))
-        return -1;
-    *next = q->since_seq ? q->since_seq : 1;
-    if (lo > hi || !found)
-        return 0;
-    uint32_t limit = q->limit == 0 || q->limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX
-                                                                   : q->limit;
-    s_build_query (self->select, q, item, lo, hi);
-    s_build_limit (self->select, q, limit + 1);
-    sqlite3_stmt *stmt = kh_select_statement (self->select, why);
-    if (!stmt)
-        return -1;
-    int rc = s_fill (self, stmt, limit, w, more, next, why);
-    kh_select_end (self->select, stmt);
-    return rc;
-}
-
-int
-kh_store_query (kh_store_t *self, const kh_query_t *q, kh_rows_writer_t *w, bool *more,
-                uint64_t *next, kh_problem_t *why)
-{
-    assert (self && q && w && more && next);
-    *more = false;
-    *next = q->since_seq ? q->since_seq : 1;
-    /* A transaction left open (a batch whose rollback failed) is not ours to end. */
-    if (!sqlite3_get_autocommit (self->db))
-        return kh_problem (why, KH_ESTORE, "store: a transaction is still open");
-    /* One read transaction, so that the at lookups and the rows see one snapshot. */
-    if (s_run (self, self->begin_read, "begin a read", why))
-        return -1;
-    return s_end_read (self, s_query (self, q, w, more, next, why), why);
-}
-
-/* Adds an item to the rows writer arg (kh_catalogue_fn). */
-static int
-s_add_item (void *arg, const kh_item_t *item)
-{
-    return kh_rows_writer_add_item ((kh_rows_writer_t *) arg, item);
-}
-
-int
-kh_store_items (kh_store_t *self, const kh_items_query_t *q, kh_rows_writer_t *w,
-                bool *more, uint64_t *next, kh_problem_t *why)
-{
-    assert (self && q && w && more && next);
-    *more = false;
-    *next = q->before;
-    if (!sqlite3_get_autocommit (self->db))
-        return kh_problem (why, KH_ESTORE, "store: a transaction is still open");
-    if (s_run (self, self->begin_read, "begin a read", why))
-        return -1;
-    return s_end_read (self, kh_catalogue_items (self->catalogue, q, kh_now_ms (),
-                                                 s_add_item, w, more, next, why), why);
-}
-
-int
-kh_store_stats (kh_store_t *self, const kh_stats_query_t *q, kh_stats_t **stats_p,
-                kh_problem_t *why)
-{
-    assert (self && q && stats_p);
-    *stats_p = NULL;
-    if (!sqlite3_get_autocommit (self->db))
-        return kh_problem (why, KH_ESTORE, "store: a transaction is still open");
-    if (s_run (self, self->begin_read, "begin a read", why))
-        return -1;
-    int rc = s_end_read (self, kh_catalogue_stats (self->catalogue, q, stats_p, why), why);
-    if (rc)
-        kh_stats_destroy (stats_p);
-    return rc;
-}
-
-const char *
-kh_store_query_sql (kh_store_t *self, const kh_query_t *q)
-{
-    assert (self && q);
-    s_build_query (self->select, q, 1, 1, S_SEQ_MAX);
-    s_build_limit (self->select, q, KH_QUERY_PAGE_MAX + 1);
-    return kh_select_text_of (self->select);
-}
-
-/* ----------------------------------------------------------------- audit */
-
-uint64_t
-kh_store_audit_head (kh_store_t *self)
-{
-    assert (self);
-    uint64_t seq;
-    kh_problem_t why;
-    return s_audit_last (self, &seq, &why) == 0 ? seq : 0;
-}
-
-/* Reads the text of column of stmt into field (cap bytes) as one bounded line. */
-static void
-s_column_text (sqlite3_stmt *stmt, int column, char *field, size_t cap)
-{
-    const unsigned char *text = sqlite3_column_text (stmt, column);
-    kh_utf8_line (field, cap, text ? text : (const unsigned char *) "",
-                  text ? (size_t) sqlite3_column_bytes (stmt, column) : 0);
-}
-
-/* Reads the row stmt stands on into rec. */
-static void
-s_audit_row (sqlite3_stmt *stmt, kh_audit_t *rec)
-{
-    memset (rec, 0, sizeof *rec);
-    rec->seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
-    rec->at = (uint64_t) sqlite3_column_int64 (stmt, 1);
-    s_column_text (stmt, 2, rec->endpoint, sizeof rec->endpoint);
-    s_column_text (stmt, 3, rec->command, sizeof rec->command);
-    int64_t code = sqlite3_column_int64 (stmt, 4), size = sqlite3_column_int64 (stmt, 5);
-    rec->code = code >= 0 && code <= 0x7fff ? (int) code : 0;
-    rec->size = size >= 0 && size <= UINT32_MAX ? (uint32_t) size : 0;
-    s_column_text (stmt, 6, rec->peer, sizeof rec->peer);
-    s_column_text (stmt, 7, rec->claimed, sizeof rec->claimed);
-    s_column_text (stmt, 8, rec->ags, sizeof rec->ags);
-    s_column_text (stmt, 9, rec->role, sizeof rec->role);
-    s_column_text (stmt, 10, rec->key, sizeof rec->key);
-    s_column_text (stmt, 11, rec->reason, sizeof rec->reason);
-}
-
-/* Binds q to the audit page statement, fetching up to limit rows. */
-static void
-s_bind_audit (sqlite3_stmt *stmt, const kh_audit_query_t *q, uint32_t limit)
-{
-    uint64_t until_seq = q->until_seq && q->until_seq < S_SEQ_MAX ? q->until_seq : S_SEQ_MAX;
-    uint64_t until_at = q->until_at && q->until_at < S_SEQ_MAX ? q->until_at : S_SEQ_MAX;
-    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) (q->since_seq < S_SEQ_MAX ? q->since_seq
-                                                                          : S_SEQ_MAX));
-    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) until_seq);
-    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) (q->since_at < S_SEQ_MAX ? q->since_at
-                                                                          : S_SEQ_MAX));
-    sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) until_at);
-    sqlite3_bind_int (stmt, 5, q->code);
-    s_bind_text (stmt, 6, q->ags);
-    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) limit);
-}
-
-int
-kh_store_audit_query (kh_store_t *self, const kh_audit_query_t *q, kh_rows_writer_t *w,
-                      bool *more, uint64_t *next, kh_problem_t *why)
-{
-    assert (self && q && w && more && next);
-    *more = false;
-    *next = q->since_seq ? q->since_seq : 1;
-    /* One statement: its snapshot is the page's. The at terms are +at so that
-       SQLite walks the audit in seq order and filters by time. */
-    if (!self->audit_page
-    &&  s_prepare (self, "SELECT seq, at, endpoint, command, code, size, peer, claimed, "
-                         "ags, role, key, reason FROM audit "
-                         "WHERE seq >= ?1 AND seq <= ?2 AND +at >= ?3 AND +at <= ?4 "
-                         "AND (?5 = 0 OR code = ?5) "
-                         "AND (?6 = '' OR ags = ?6 OR claimed = ?6) "
-                         "ORDER BY seq LIMIT ?7", &self->audit_page, why))
-        return -1;
-    uint32_t limit = q->limit == 0 || q->limit > KH_QUERY_PAGE_MAX ? KH_QUERY_PAGE_MAX
-                                                                   : q->limit;
-    s_bind_audit (self->audit_page, q, limit + 1);
-    int rc;
-    while ((rc = sqlite3_step (self->audit_page)) == SQLITE_ROW) {
-        if (kh_rows_writer_count (w) >= limit) {
-            *more = true;
-            rc = SQLITE_DONE;
-            break;
-        }
-        kh_audit_t rec;
-        s_audit_row (self->audit_page, &rec);
-        if (kh_rows_writer_add_audit (w, &rec)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        *next = rec.seq + 1;
-    }
-    if (rc == SQLITE_NOMEM)
-        kh_problem (why, KH_ENOMEM, "store: out of memory for a page of the audit");
-    else
-    if (rc != SQLITE_DONE)
-        S_FAIL (self, why, "query the audit");
-    sqlite3_reset (self->audit_page);
-    sqlite3_clear_bindings (self->audit_page);
-    return rc == SQLITE_DONE ? 0 : -1;
 }
