@@ -12,6 +12,11 @@
 #define S_STANDBY_MS    100         /* a standby tries the store's lock this often */
 #define S_INDEX_IDLE_MS 100         /* the search index follows once no STORE came so long */
 #define S_INDEX_CHUNK   200         /* messages it takes in one transaction: some ms */
+#define S_CHECKPOINT_IDLE_MS 20     /* the WAL goes into the file once no STORE came so
+                                       long (kh_store_checkpoint) */
+#define S_CHECKPOINT_FRAMES  1000   /* ... and it holds so many frames: a smaller one is
+                                       not worth the file's fsync (SQLite's own
+                                       automatic checkpoint waited for as many) */
 
 /* A STORE in the batch: its token (echoed in the answer) and its envelope. */
 typedef struct {
@@ -45,6 +50,7 @@ struct _kh_recorder_t {
     int64_t            last_store;      /* zclock_mono when the last batch came */
     bool               index_behind;    /* the search index may lag the log */
     bool               index_failing;   /* its last attempt failed (logged once) */
+    bool               checkpoint_due;  /* a commit since the last checkpoint */
     kh_recorder_stats_t stats;
     bool               verbose;
     bool               lost;            /* a commit's outcome is unknown: stop */
@@ -315,6 +321,7 @@ s_drain (kh_recorder_t *self)
     }
     if (self->count || self->audit_count) {
         self->index_behind |= self->count > 0;
+        self->checkpoint_due = true;
         self->last_store = zclock_mono ();
         s_commit (self);
     }
@@ -331,6 +338,7 @@ s_index (kh_recorder_t *self)
     size_t count = 0;
     kh_problem_t why = { 0 };
     int rc = kh_store_index (self->store, S_INDEX_CHUNK, &count, &why);
+    self->checkpoint_due = true;
     if (rc == KH_STORE_UNKNOWN) {
         snprintf (self->lost_why, sizeof self->lost_why, "the search index's commit failed "
                   "with an I/O error (%.160s)", why.reason);
@@ -353,8 +361,31 @@ s_index (kh_recorder_t *self)
     }
 }
 
+/* Writes the WAL into the store file once the broker is quiet (commits leave it to
+   us: kh_store_checkpoint). One attempt per quiet spell, whatever its outcome: one
+   that a reader held back is tried again after the next commit. An I/O error stops
+   the recorder, as a failed commit does; another failure is logged. */
+static void
+s_checkpoint (kh_recorder_t *self)
+{
+    kh_problem_t why = { 0 };
+    self->checkpoint_due = false;
+    int rc = kh_store_checkpoint (self->store, &why);
+    if (rc == KH_STORE_UNKNOWN) {
+        snprintf (self->lost_why, sizeof self->lost_why, "a checkpoint failed with an "
+                  "I/O error (%.160s)", why.reason);
+        zsys_error ("recorder: %s; stopping", self->lost_why);
+        self->lost = true;
+    }
+    else
+    if (rc)
+        zsys_warning ("recorder: the WAL was not written into the store now: %s",
+                      why.reason);
+}
+
 /* Returns how long the loop may wait for the broker: until the next HELLO, or, while
-   the search index lags, until the quiet spell after the last batch is over. */
+   the search index lags or a checkpoint is due, until the quiet spell after the last
+   batch is over. */
 static int64_t
 s_wait (kh_recorder_t *self)
 {
@@ -363,7 +394,26 @@ s_wait (kh_recorder_t *self)
     int64_t idle = self->last_store + S_INDEX_IDLE_MS - now;
     if (self->index_behind && idle < wait)
         wait = idle;
+    idle = self->last_store + S_CHECKPOINT_IDLE_MS - now;
+    if (self->checkpoint_due && idle < wait)
+        wait = idle;
     return wait > 0 ? wait : 0;
+}
+
+/* On a turn of the loop that found nothing to take: the work that waits for a quiet
+   spell, the search index first, then the checkpoint. */
+static void
+s_on_quiet (kh_recorder_t *self)
+{
+    int64_t idle = zclock_mono () - self->last_store;
+    if (self->index_behind && idle >= S_INDEX_IDLE_MS)
+        s_index (self);
+    else
+    if (self->checkpoint_due && idle >= S_CHECKPOINT_IDLE_MS) {
+        if (kh_store_wal_pending (self->store) >= S_CHECKPOINT_FRAMES)
+            s_checkpoint (self);
+        self->checkpoint_due = false;
+    }
 }
 
 /* Passes every answer the query actor has ready on to the broker, unchanged. */
@@ -656,9 +706,8 @@ kh_recorder_run (kh_recorder_t *self, zsock_t *pipe)
         void *which = zpoller_wait (poller, (int) s_wait (self));
         if (zpoller_terminated (poller))
             break;                      /* interrupted: no batch is in hand here */
-        if (!which && self->index_behind
-        &&  zclock_mono () - self->last_store >= S_INDEX_IDLE_MS)
-            s_index (self);
+        if (!which && !self->lost)
+            s_on_quiet (self);
         if (which == self->broker)
             s_drain (self);
         else

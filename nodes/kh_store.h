@@ -114,7 +114,8 @@ void kh_store_destroy (kh_store_t **self_p);
    KH_ESTORE, and -1 is returned: nothing of the batch is stored. If the commit
    fails with an I/O error, it returns KH_STORE_UNKNOWN, the results say KH_ESTORE
    but must not be passed on as "not stored", and every later append returns
-   KH_STORE_UNKNOWN too: close the store and open it again. Only a writer may
+   KH_STORE_UNKNOWN too: close the store and open it again. The same if the
+   checkpoint a batch runs first (kh_store_checkpoint) fails with an I/O error. Only a writer may
    append. */
 int kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
                      kh_store_result_t *results);
@@ -187,6 +188,19 @@ int kh_store_rebuild_state (kh_store_t *self, kh_state_counts_t *counts, kh_prob
    how many it read: 0 once the index holds the whole log. Returns 0, or -1 /
    KH_STORE_UNKNOWN as kh_store_rebuild_state. Only a writer. */
 int kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *why);
+
+/* Writes what the WAL holds into the store file as far as no reader still needs it
+   (a passive checkpoint), for a writer between batches: commits do not checkpoint
+   (SQLite's automatic checkpoint is off), except a batch that finds 10,000 frames
+   waiting, so that the WAL stays bounded under constant load. Returns 0; -1 with
+   why set if it failed for want of memory or the like; KH_STORE_UNKNOWN if it
+   failed with an I/O error (the store is lost then, as after kh_store_commit: the
+   file's state is unknown until it is opened again). Only a writer. */
+int kh_store_checkpoint (kh_store_t *self, kh_problem_t *why);
+
+/* Returns how many frames of the WAL the writer's last checkpoint left to write into
+   the store file (0 for a reader). */
+int kh_store_wal_pending (kh_store_t *self);
 
 /* Returns the path the store was opened with. */
 const char *kh_store_path (kh_store_t *self);

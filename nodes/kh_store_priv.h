@@ -55,6 +55,9 @@ struct _kh_store_t {
     kh_envelope_t *envs;                /* writer: the batch's envelopes, as validated */
     size_t         envs_cap;
     kh_state_t    *state;               /* writer: the items' current state */
+    int            wal_frames;          /* writer: frames in the WAL after its last commit */
+    int            wal_done;            /* writer: of them, written into the file by the
+                                           last checkpoint */
 };
 
 

@@ -1467,6 +1467,53 @@ test_read_only (void)
     chmod (s_dir, 0700);
 }
 
+
+/* Copies the store file at path alone (not its WAL) to copy. Returns 0 or -1. */
+static int
+s_copy_file (const char *path, const char *copy)
+{
+    size_t size;
+    char *data = s_slurp (path, &size);
+    FILE *file = data ? fopen (copy, "wb") : NULL;
+    int rc = file && fwrite (data, 1, size, file) == size ? 0 : -1;
+    if (file && fclose (file) != 0)
+        rc = -1;
+    free (data);
+    return rc;
+}
+
+static void
+test_checkpoint (void)
+{
+    char path [128], copy [128];
+    s_path (path, sizeof path, "checkpoint");
+    s_path (copy, sizeof copy, "checkpoint-copy");
+    kh_store_t *store = s_open (path);
+    s_env_t envs [20];
+    kh_store_result_t results [20];
+    for (int i = 0; i < 20; i++)
+        envs [i] = s_env ("idea", "05162004", "checkpoint");
+    int rc = s_append (store, envs, 10, results) | s_append (store, envs + 10, 10, results + 10);
+    int pending = kh_store_wal_pending (store);
+    bool copied = s_copy_file (path, copy) == 0;
+    KH_CHECK ("a commit leaves its frames in the WAL, not yet in the store file",
+              rc == 0 && pending > 0 && copied && s_rows (copy) == 0,
+              "rc %d pending %d rows in the file alone %d", rc, pending, s_rows (copy));
+    kh_problem_t why = { 0 };
+    rc = kh_store_checkpoint (store, &why);
+    pending = kh_store_wal_pending (store);
+    copied = s_copy_file (path, copy) == 0;
+    KH_CHECK ("a checkpoint writes the WAL into the store file",
+              rc == 0 && pending == 0 && copied && s_rows (copy) == 20,
+              "rc %d (%s) pending %d rows in the file alone %d", rc, why.reason, pending,
+              s_rows (copy));
+    kh_store_destroy (&store);
+    KH_CHECK ("the store holds every row after a checkpoint", s_rows (path) == 20,
+              "%d rows", s_rows (path));
+    for (int i = 0; i < 20; i++)
+        s_env_free (&envs [i]);
+}
+
 int
 main (void)
 {
@@ -1491,6 +1538,7 @@ main (void)
     test_audit ();
     test_migration ();
     test_read_only ();
+    test_checkpoint ();
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (s_failed == 0 && system (cmd) != 0)
