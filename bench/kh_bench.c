@@ -30,6 +30,11 @@
 #else
 #   define S_NATS_NOTE " (not built in: no libnats)"
 #endif
+#ifdef KH_HAVE_WEB
+#   define S_WEB_NOTE ""
+#else
+#   define S_WEB_NOTE " (not built in: no kreishub-web)"
+#endif
 
 /* What the workloads on kreishub measured, for the comparisons at the end. */
 typedef struct {
@@ -48,6 +53,7 @@ typedef struct {
 typedef struct {
     const char *workload, *publishers, *messages, *size, *window, *replay, *sync, *timeout;
     const char *curve, *rate, *seconds, *round_trips, *subscribers, *idle, *w4_rate;
+    const char *web_items, *web_messages, *web_gets, *web_clients, *web_events, *web_rate;
 } s_given_t;
 
 /* Reads a number option (text; NULL: not given, *value stays) from min to max.
@@ -64,27 +70,28 @@ s_number (const char *name, const char *text, uint64_t min, uint64_t max, uint32
     return 0;
 }
 
-/* Reads --workload, a comma-separated list of w1, w2, w3, w4 or all, into opts.
-   Returns 0, or -1 after saying why. */
+/* Reads --workload, a comma-separated list of w1, w2, w3, w4, all (those four) or
+   web, into opts. Returns 0, or -1 after saying why. */
 static int
 s_workloads (const char *text, kh_bench_opts_t *opts)
 {
-    static const char *const names [] = { "w1", "w2", "w3", "w4", "all", NULL };
+    static const char *const names [] = { "w1", "w2", "w3", "w4", "all", "web", NULL };
     bool *flags [] = { &opts->w1, &opts->w2, &opts->w3, &opts->w4 };
-    bool chosen [5] = { false };
+    bool chosen [6] = { false };
     char list [128];
     snprintf (list, sizeof list, "%s", text);
     char *save = NULL;
     for (char *name = strtok_r (list, ",", &save); name; name = strtok_r (NULL, ",", &save)) {
         int which = kh_value_choice (name, names);
         if (which < 0) {
-            fprintf (stderr, S_PROGRAM ": --workload is a list of w1, w2, w3, w4 or all\n");
+            fprintf (stderr, S_PROGRAM ": --workload is a list of w1, w2, w3, w4, all or web\n");
             return -1;
         }
         chosen [which] = true;
     }
     for (int i = 0; i < 4; i++)
         *flags [i] = chosen [i] || chosen [4];
+    opts->web = chosen [5];
     return 0;
 }
 
@@ -120,8 +127,18 @@ s_read (const s_given_t *given, kh_bench_opts_t *opts)
     ||  s_number ("--round-trips", given->round_trips, 1, 1000000, &opts->rtt_messages)
     ||  s_number ("--subscribers", given->subscribers, 1, 20000, &opts->subscribers)
     ||  s_number ("--idle-subscribers", given->idle, 0, 20000, &opts->idle_subscribers)
-    ||  s_number ("--w4-rate", given->w4_rate, 1, 1000000, &opts->w4_rate))
+    ||  s_number ("--w4-rate", given->w4_rate, 1, 1000000, &opts->w4_rate)
+    ||  s_number ("--web-items", given->web_items, 1, 1000000, &opts->web_items)
+    ||  s_number ("--web-messages", given->web_messages, 1, 100000000, &opts->web_messages)
+    ||  s_number ("--web-gets", given->web_gets, 1, 1000000, &opts->web_gets)
+    ||  s_number ("--web-clients", given->web_clients, 1, 500, &opts->web_clients)
+    ||  s_number ("--web-events", given->web_events, 1, 1000000, &opts->web_events)
+    ||  s_number ("--web-rate", given->web_rate, 1, 10000, &opts->web_rate))
         return -1;
+    if (opts->web_items > opts->web_messages) {
+        fprintf (stderr, S_PROGRAM ": --web-items must not exceed --web-messages\n");
+        return -1;
+    }
     if (opts->idle_subscribers >= opts->subscribers) {
         fprintf (stderr, S_PROGRAM ": --idle-subscribers must leave one that reads\n");
         return -1;
@@ -139,7 +156,9 @@ s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
     s_given_t given = { NULL };
     const kh_opt_t table [] = {
         { "workload", 'w', "W", &given.workload, NULL,
-          "w1, w2, w3, w4 or all, or a list: w1,w3 (default all)" },
+          "w1, w2, w3, w4, all (those four) or web, or a list:\n"
+          "w1,w3 or all,web (default all; web is not in all: its\nstore takes minutes to "
+          "fill the first time)" S_WEB_NOTE },
         { "publishers", 0, "N", &given.publishers, NULL, "publisher threads (default 4)" },
         { "messages", 0, "N", &given.messages, NULL,
           "messages per publisher (default 50000)" },
@@ -165,6 +184,18 @@ s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
           "W4: of them, never reading (default 100)" },
         { "w4-rate", 0, "N", &given.w4_rate, NULL,
           "W4: msgs/s of its one publisher, at most (default 500)" },
+        { "web-items", 0, "N", &given.web_items, NULL,
+          "web: items in its store (default 10000)" },
+        { "web-messages", 0, "N", &given.web_messages, NULL,
+          "web: messages in its store, items included\n(default 1000000)" },
+        { "web-store", 0, "DIR", &opts->web_store, NULL, "web: where filled stores are kept "
+          "for reruns,\none per counts (default /tmp)" },
+        { "web-gets", 0, "N", &given.web_gets, NULL, "web: timed GETs of each page (default 200)" },
+        { "web-clients", 0, "N", &given.web_clients, NULL,
+          "web: open live item pages (default 100)" },
+        { "web-events", 0, "N", &given.web_events, NULL,
+          "web: messages published to them (default 200)" },
+        { "web-rate", 0, "N", &given.web_rate, NULL, "web: msgs/s of those (default 20)" },
         { "mosquitto", 0, NULL, NULL, &opts->mosquitto,
           "also run W1 against Mosquitto at QoS 1" S_MOSQUITTO_NOTE },
         { "nats", 0, NULL, NULL, &opts->nats,
@@ -179,8 +210,8 @@ s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
     };
     kh_opts_t usage = {
         .program = S_PROGRAM, .table = table, .version = true,
-        .about = "Starts kreishub-broker and kreishub-recorder on loopback ports and "
-                 "measures them.\n",
+        .about = "Starts kreishub-broker and kreishub-recorder (and for web kreishub-web) "
+                 "on loopback\nports and measures them.\n",
         .notes = "Exits 0 only if every message was acked and delivered exactly once and "
                  "every\nreplay saw exactly the rows asked for, in order.\n"
     };
@@ -531,6 +562,28 @@ s_mosquitto (const kh_bench_opts_t *opts, const kh_bench_result_t *w1)
     return mrc < 0 ? -1 : 0;
 }
 
+/* Runs the web workload with the programs of --bin (kreishub-web among them).
+   Returns 0, or -1 if it failed or is not built in. */
+static int
+s_web (const kh_bench_opts_t *opts)
+{
+#ifdef KH_HAVE_WEB
+    char bin [PATH_MAX], web [PATH_MAX + 16];
+    if (s_bin_dir (opts, bin, sizeof bin))
+        return -1;
+    snprintf (web, sizeof web, "%s/kreishub-web", bin);
+    if (access (web, X_OK) != 0) {
+        fprintf (stderr, S_PROGRAM ": %s is missing (build it, or use --bin)\n", web);
+        return -1;
+    }
+    return kh_bench_web (opts, bin);
+#else
+    fprintf (stderr, S_PROGRAM ": the web workload is not built in (no kreishub-web)\n");
+    (void) opts;
+    return -1;
+#endif
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -539,7 +592,9 @@ main (int argc, char *argv [])
         .messages = 50000, .size = 1024, .window = 1000, .replay = 200000,
         .sync = "full", .timeout_s = 600, .plain = true, .curve = true, .rate = 2000,
         .seconds = 10, .rtt_messages = 1000, .subscribers = 1000,
-        .idle_subscribers = 100, .w4_rate = 500
+        .idle_subscribers = 100, .w4_rate = 500, .web_items = 10000,
+        .web_messages = 1000000, .web_gets = 200, .web_clients = 100, .web_events = 200,
+        .web_rate = 20
     };
     int rc = s_parse (argc, argv, &opts);
     if (rc != KH_OPTS_GO)
@@ -553,6 +608,8 @@ main (int argc, char *argv [])
     rc = s_kreishub_all (&opts, &results);
     if (opts.w1 && opts.plain && opts.curve)
         s_curve_cost (&results.w1, &results.w1_curve);
+    if (opts.web && !zsys_interrupted && s_web (&opts))
+        rc = -1;
     if (opts.mosquitto && !zsys_interrupted && s_mosquitto (&opts, &results.w1))
         rc = -1;
     kh_bench_nats_t nats = { .w1.name = "NATS-W1" };

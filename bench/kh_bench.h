@@ -14,6 +14,9 @@
           p99, and the broker's peak RSS.
       MQTT the same load as W1 against a Mosquitto broker at QoS 1, for comparison.
       NATS W1, W2 and W3 against nats-server -js (file storage), for comparison.
+      web  issue 8's targets from kreishub-web over a big store: its pages timed by
+          keep-alive GETs, and open item pages (SSE) timed from publish to the page
+          (kh_bench_web.h; not in "all": filling the store takes minutes once).
 
     Threads share nothing mutable while they run: each owns its sockets and its own
     arrays of timestamps; they coordinate through the atomics in kh_bench_flags_t, and
@@ -65,6 +68,14 @@ typedef struct {
     bool        keep;                   /* keep the hub's data directory */
     bool        plain;                  /* run a plain hub (--curve off or both) */
     bool        curve;                  /* run a secure one (--curve on or both) */
+    bool        web;                    /* run the web workload */
+    uint32_t    web_items;              /* web: items in the store */
+    uint32_t    web_messages;           /* web: messages in the store, items included */
+    uint32_t    web_gets;               /* web: timed GETs per page */
+    uint32_t    web_clients;            /* web: open live pages */
+    uint32_t    web_events;             /* web: messages published to them */
+    uint32_t    web_rate;               /* web: msgs/s of those */
+    const char *web_store;              /* web: where filled stores are kept (NULL: /tmp) */
 } kh_bench_opts_t;
 
 /* The hub under test: endpoints of the broker it started and, for a secure hub,
@@ -277,6 +288,9 @@ int kh_bench_w3 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub,
    broker is the broker's process id, for its memory. Returns 0 if the rate held and
    every reading subscriber got every record once, in order. */
 int kh_bench_w4 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, pid_t broker);
+/* The web workload (kh_bench_web.c) with the programs in bin. Returns 0 if every
+   answer and count was exact (a missed target is printed, not failed), -1 if not. */
+int kh_bench_web (const kh_bench_opts_t *opts, const char *bin);
 /* W1 against Mosquitto at QoS 1. Returns 0 if every message was acked and delivered,
    -1 otherwise, 1 if the comparison is not built in or mosquitto is not installed. */
 int kh_bench_mqtt (const kh_bench_opts_t *opts, kh_bench_result_t *result);

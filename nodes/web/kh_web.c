@@ -644,7 +644,10 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         unsigned status = s_begin (req, method, &message);
         if (status)
             return s_fail (req, status, message);
-        return s_method_bit (method) == KH_WEB_POST ? MHD_YES : s_run (req);
+        /* The answer waits for the last call, even without a body: one queued in
+           this first call is "early" to libmicrohttpd, which then closes the
+           connection after it, so that no page kept its connection (keep-alive). */
+        return MHD_YES;
     }
     if (*upload_size > 0) {
         if (req->body.size + *upload_size > KH_WEB_BODY_MAX)
@@ -707,6 +710,16 @@ s_copy_config (kh_web_t *self, const kh_web_config_t *config)
     return 0;
 }
 
+/* libmicrohttpd's log, to stderr as its own would be, but for the send that fails
+   when a browser leaves a live page (its stream is the only chunked answer): that
+   is how every stream ends, not an error. */
+static void __attribute__ ((format (printf, 2, 0)))
+s_mhd_log (void *cls, const char *format, va_list ap)
+{
+    if (strncmp (format, "Failed to send the chunked response body", 40) != 0)
+        vfprintf (stderr, format, ap);
+}
+
 /* Starts libmicrohttpd on self's address. Returns 0, or -1 with why set. */
 static int
 s_listen (kh_web_t *self, kh_problem_t *why)
@@ -719,6 +732,7 @@ s_listen (kh_web_t *self, kh_problem_t *why)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
                    | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     self->daemon = MHD_start_daemon (flags, self->config.port, NULL, NULL, s_access, self,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,    /* first: it logs the rest */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) self->config.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) KH_WEB_CONNECTIONS,

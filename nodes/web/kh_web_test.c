@@ -1,10 +1,13 @@
 /*  kh_web_test.c - the web core's units: escaping, query strings, paths, SVG charts, the route table, and answers over a real socket. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <microhttpd.h>
 #include "kh_check.h"
 #include "kh_web.h"
 #include "kh_web_html.h"
@@ -157,6 +160,39 @@ s_moved (kh_web_req_t *req)
     return kh_web_redirect (req, "/?name=moved");  /* no body at all */
 }
 
+/* A stream as a live page's: an event, then a pause (its connection suspended)
+   until the test resumes it, then events whenever there is room. */
+static _Atomic (struct MHD_Connection *) s_paused;
+static atomic_int s_stream_calls;
+static atomic_bool s_stream_ended;
+
+static ssize_t
+s_events (void *arg, uint64_t pos, char *buf, size_t max)
+{
+    if (atomic_fetch_add (&s_stream_calls, 1) == 1) {
+        MHD_suspend_connection ((struct MHD_Connection *) arg);
+        atomic_store (&s_paused, (struct MHD_Connection *) arg);
+        return 0;
+    }
+    const char event [] = "data: x\n\n";
+    size_t n = max < sizeof event - 1 ? max : sizeof event - 1;
+    memcpy (buf, event, n);
+    return (ssize_t) n;
+}
+
+static void
+s_stream_end (void *arg)
+{
+    atomic_store (&s_stream_ended, true);
+}
+
+static int
+s_stream (kh_web_req_t *req)
+{
+    return kh_web_stream (req, "text/event-stream", s_events, kh_web_req_connection (req),
+                          s_stream_end);
+}
+
 static const kh_web_route_t s_routes [] = {
     { KH_WEB_GET, "/moved", s_moved, false, false, false },
     { KH_WEB_GET, "/", s_hello, false, false, false },
@@ -165,6 +201,7 @@ static const kh_web_route_t s_routes [] = {
     { KH_WEB_GET, "/admin", s_hello, true, true, false },
     { KH_WEB_GET, "/mine", s_hello, true, false, false },
     { KH_WEB_GET, "/open", s_hello, true, false, true },
+    { KH_WEB_GET, "/stream", s_stream, false, false, false },
     { 0, NULL, NULL, false, false, false }
 };
 
@@ -305,6 +342,93 @@ test_answers (uint16_t port)
     KH_CHECK ("the server serves after all that", strstr (out, "hallo still"), "got %.40s", out);
 }
 
+/* Reads one answer with a Content-Length from fd into out. Returns its size. */
+static size_t
+s_read_answer (int fd, char *out, size_t cap)
+{
+    size_t got = 0;
+    out [0] = 0;
+    for (ssize_t n; got + 1 < cap && (n = recv (fd, out + got, cap - 1 - got, 0)) > 0; ) {
+        got += (size_t) n;
+        out [got] = 0;
+        const char *end = strstr (out, "\r\n\r\n");
+        const char *length = strstr (out, "Content-Length: ");
+        if (end && length && (size_t) (end + 4 - out) + strtoul (length + 16, NULL, 10) <= got)
+            break;
+    }
+    return got;
+}
+
+/* HTTP/1.1 keeps the connection: a second GET is answered on the same socket (the
+   answer is queued once the request is whole; queued earlier, libmicrohttpd closes
+   the connection after it, and every page and fetch paid a new one). */
+static void
+test_keep_alive (uint16_t port)
+{
+    static char out [20000];
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port) };
+    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    const char one [] = "GET /?name=one HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char two [] = "GET /?name=two HTTP/1.1\r\nHost: x\r\n\r\n";
+    bool sent = connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0
+             && send (fd, one, sizeof one - 1, MSG_NOSIGNAL) == (ssize_t) sizeof one - 1;
+    s_read_answer (fd, out, sizeof out);
+    KH_CHECK ("an HTTP/1.1 answer keeps the connection open", sent
+              && strstr (out, "hallo one") && !strstr (out, "Connection: close"),
+              "got %.300s", out);
+    sent = send (fd, two, sizeof two - 1, MSG_NOSIGNAL) == (ssize_t) sizeof two - 1;
+    s_read_answer (fd, out, sizeof out);
+    KH_CHECK ("a second GET is answered on the same connection",
+              sent && strstr (out, "hallo two"), "got %.300s", out);
+    close (fd);
+}
+
+/* A browser that leaves a live page ends its stream with a send that fails: the
+   server says nothing of it (libmicrohttpd's "Failed to send the chunked response
+   body" is dropped; it came for every page left), and serves on. */
+static void
+test_stream_left (uint16_t port)
+{
+    char path [96], got [4096] = "";
+    snprintf (path, sizeof path, "%s/stderr", s_dir);
+    fflush (stderr);
+    int saved = dup (2), log = open (path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    dup2 (log, 2);
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port) };
+    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    const char request [] = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    bool read = connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0
+             && send (fd, request, sizeof request - 1, MSG_NOSIGNAL) > 0
+             && recv (fd, got, sizeof got - 1, 0) > 0;
+    for (int i = 0; i < 2000 && !atomic_load (&s_paused); i++)
+        usleep (1000);                  /* the stream pauses, as a live one with nothing */
+    close (fd);                         /* the browser goes */
+    if (atomic_load (&s_paused))
+        MHD_resume_connection (atomic_load (&s_paused));    /* an event: the send fails */
+    for (int i = 0; i < 5000 && !atomic_load (&s_stream_ended); i++)
+        usleep (1000);                  /* until the server has closed the stream */
+    fflush (stderr);
+    dup2 (saved, 2);
+    close (saved);
+    close (log);
+    FILE *file = fopen (path, "r");
+    size_t n = file ? fread (got, 1, sizeof got - 1, file) : 0;
+    got [n] = 0;
+    if (file)
+        fclose (file);
+    KH_CHECK ("a stream is read until it pauses", read && atomic_load (&s_paused),
+              "nothing read");
+    KH_CHECK ("the server ends the stream of a client gone", atomic_load (&s_stream_ended),
+              "still open");
+    KH_CHECK ("a client leaving a stream is not logged", !strstr (got, "Failed to send"),
+              "logged: %s", got);
+    s_get (port, "/?name=after", got, sizeof got);
+    KH_CHECK ("the server serves after a stream was left", strstr (got, "hallo after"),
+              "got %.40s", got);
+}
+
 int
 main (void)
 {
@@ -321,6 +445,8 @@ main (void)
         kh_web_add_routes (web, s_routes, web);
         test_routes (web);
         test_answers (kh_web_port (web));
+        test_keep_alive (kh_web_port (web));
+        test_stream_left (kh_web_port (web));
     }
     kh_web_destroy (&web);
     kh_web_destroy (&web);
