@@ -238,7 +238,7 @@ s_pack_given (const kh_field_t *f, const void *value, size_t size, msgpack_sbuff
         if (kh__unpack (value, size, &u, NULL) == 0 && u.data.type == MSGPACK_OBJECT_STR
         &&  u.data.via.str.size < sizeof text)
             memcpy (text, u.data.via.str.ptr, u.data.via.str.size);
-        msgpack_unpacked_destroy (&u);
+        kh__unpacked_release (&u);
     }
     if (*text && kh_id_parse (text, id) == 0) {
         msgpack_packer pk;

@@ -59,7 +59,7 @@ kh_record_decode (const void *data, size_t size, kh_record_t *rec, kh_problem_t 
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
         rc = s_read_record (&u.data, rec, why);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 

@@ -34,7 +34,7 @@ kh_stored_decode (const void *data, size_t size, kh_seqinfo_t *info, bool *dup,
         rc = kh__read_seqinfo (&u.data, info, why);
     if (rc == 0)
         rc = kh__get_bool (&u.data, "dup", dup, why);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 
@@ -65,7 +65,7 @@ kh_hello_decode (const void *data, size_t size, uint64_t *head, kh_problem_t *wh
     if (rc == 0 && version != KH_FORMAT_VERSION)
         rc = kh_problem (why, KH_EVERSION, "hello: recorder speaks version %llu",
                          (unsigned long long) version);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 
@@ -165,7 +165,7 @@ kh_audit_decode (const void *data, size_t size, kh_audit_t *rec, kh_problem_t *w
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
         rc = kh__audit_read (&u.data, rec, why);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 
@@ -182,7 +182,7 @@ kh_audit_claimed (const void *data, size_t size, char from [KH_AGS_MAX + 1])
         &&  kh_ags_valid (o->via.str.ptr, o->via.str.size))
             kh__copy_str (o, from, KH_AGS_MAX + 1);
     }
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
 }
 
 size_t

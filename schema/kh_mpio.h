@@ -15,10 +15,16 @@
 #include "kh_codec.h"
 
 /* ------------------------------------------------------------------ reading */
-/* Bounds data with kh_mp_scan and unpacks its one object into u, which the caller
-   destroys with msgpack_unpacked_destroy whatever this returns. Returns 0, or -1
-   with why set (KH_EMALFORMED, KH_ENOMEM). */
+/* Bounds data with kh_mp_scan and unpacks its one object (and nothing after it)
+   into u, in the calling thread's spare zone if it has one. The caller releases u
+   whatever this returns: with kh__unpacked_release, which keeps the zone for the
+   thread's next decode, or with msgpack_unpacked_destroy. Returns 0, or -1 with why
+   set (KH_EMALFORMED, KH_ENOMEM). */
 int kh__unpack (const void *data, size_t size, msgpack_unpacked *u, kh_problem_t *why);
+/* Ends u (the objects it points to die): its zone, cleared, becomes the calling
+   thread's spare if that has none, else it is freed. Safe on an unpacked without a
+   zone. */
+void kh__unpacked_release (msgpack_unpacked *u);
 /* True if the object is a str equal to the C string key. */
 bool kh__key_is (const msgpack_object *o, const char *key);
 /* Returns the value stored under key in map, or NULL if map is no map or lacks key. */
