@@ -15,7 +15,8 @@
     KH_PENDING_LIGHT) was served within the last KH_PENDING_CALM_MS, each lane may
     have at most calm_inflight STOREs at the recorder: a flooder then keeps the
     recorder's transactions small, and the light publisher's STORE joins the next
-    one. Otherwise STOREs are handed over as fast as the recorder takes them (the
+    one. The light connection that was served last is not held so itself: alone,
+    it would otherwise get two STOREs per commit through after any hiccup. Otherwise STOREs are handed over as fast as the recorder takes them (the
     largest transactions, the most throughput).
 
     Tokens are issued in increasing order and live in a ring indexed by token; the table

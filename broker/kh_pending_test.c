@@ -386,6 +386,21 @@ test_calm (void)
     kh_pending_destroy (&self);
 
     self = kh_pending_new (100, 1000, 1);
+    kh_pending_set_lanes (self, 50, 2);
+    s_add (self, 8, 0);
+    s_answer (self, s_send_one (self, 0), 0);     /* connection 8 is light: calm */
+    for (int i = 0; i < 10; i++)
+        s_add (self, 8, 10);
+    for (int i = 0; i < 10; i++)
+        s_add (self, 7, 10);
+    int sent = s_send_all (self, 10);
+    KH_CHECK ("while calm, the light connection that made it is not held to "
+              "calm_inflight: its backlog goes at once, the others' two at a time",
+              sent == 12 && kh_pending_inflight (self) == 12 && kh_pending_check (self),
+              "%d sent", sent);
+    kh_pending_destroy (&self);
+
+    self = kh_pending_new (100, 1000, 1);
     kh_pending_set_lanes (self, 50, 0);
     s_add (self, 8, 0);
     s_answer (self, s_send_one (self, 0), 0);
