@@ -395,7 +395,8 @@ kh_pending_add (kh_pending_t *self, zmq_msg_t *client, zmq_msg_t *envelope,
     zmq_msg_move (&entry->client, client);
     zmq_msg_move (&entry->envelope, envelope);
     memcpy (entry->id, id, KH_ID_SIZE);
-    snprintf (entry->topic, sizeof entry->topic, "%s", topic);
+    size_t topic_len = strnlen (topic, sizeof entry->topic - 1);
+    memcpy (entry->topic, topic, topic_len);    /* the rest is 0 (memset) */
     entry->token = self->next++;
     entry->lane = lane;
     if (++lane->count > lane->peak)
