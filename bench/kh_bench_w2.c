@@ -1,5 +1,5 @@
 /*  kh_bench_w2.c - W2, replay: a new client catches up from seq 1 by paging QUERY
-    (since_seq = next while more), and, where libkreishub is built, through its
+    (windows of seqs, a few asked ahead), and, where libkreishub is built, through its
     subscriber with since_seq 1. Both must see exactly N records, in order. */
 #include <stdlib.h>
 #include <string.h>
@@ -83,51 +83,112 @@ s_fill (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, uint64_t head,
     return rc;
 }
 
-/* Sends QUERY {req, since_seq, until_seq, limit 1000} and waits for its ROWS, which it
-   decodes into rows. Returns 0, or -1 after printing why. */
-static int
-s_page (zsock_t *dealer, zpoller_t *poller, const kh_query_t *query, zmsg_t **reply_p,
-        kh_rows_t *rows)
-{
+/*  The QUERY replay keeps S_AHEAD pages in flight (the broker allows 8 queries per
+    connection): page k asks for the seq window [1 + k * 1000, (k + 1) * 1000]
+    (until_seq bounds it), which holds exactly 1000 rows of a store that holds count,
+    so every page can be asked before the one before it is answered. Answers come in
+    the order asked. A page cut short by bytes (more: true) ends its window early:
+    the answers still in flight are read and dropped and the replay goes on from its
+    next. */
+#define S_AHEAD     4
+
+typedef struct {
+    zsock_t        *dealer;
+    void           *handle;             /* its libzmq socket */
+    zpoller_t      *poller;
+    uint64_t        count;              /* the replay is of 1..count */
+    uint64_t        asked;              /* the next window begins here */
+    uint64_t        req;                /* the last req sent */
+    uint32_t        flying;             /* pages asked and not yet read */
     msgpack_sbuffer buf;
-    msgpack_sbuffer_init (&buf);
-    int rc = kh_query_encode (&buf, query);
-    if (rc == 0) {
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addstr (msg, KH_CMD_QUERY);
-        zmsg_addmem (msg, buf.data, buf.size);
-        rc = zmsg_send (&msg, dealer);
-    }
-    msgpack_sbuffer_destroy (&buf);
-    if (rc || !zpoller_wait (poller, S_PAGE_MS)) {
-        fprintf (stderr, "kreishub-bench: W2: no answer to QUERY since_seq %llu in %d s\n",
-                 (unsigned long long) query->since_seq, S_PAGE_MS / 1000);
+} s_pager_t;
+
+/* Sends QUERY for the next window. Returns 0, or -1 after printing why. */
+static int
+s_ask (s_pager_t *p)
+{
+    uint64_t until = p->asked + KH_QUERY_PAGE_MAX - 1;
+    kh_query_t query = { .req = ++p->req, .since_seq = p->asked,
+                         .until_seq = until < p->count ? until : p->count,
+                         .limit = KH_QUERY_PAGE_MAX };
+    msgpack_sbuffer_clear (&p->buf);
+    if (kh_query_encode (&p->buf, &query)
+    ||  zmq_send (p->handle, KH_CMD_QUERY, strlen (KH_CMD_QUERY), ZMQ_SNDMORE) == -1
+    ||  zmq_send (p->handle, p->buf.data, p->buf.size, 0) == -1) {
+        fprintf (stderr, "kreishub-bench: W2: cannot send QUERY since_seq %llu\n",
+                 (unsigned long long) p->asked);
         return -1;
     }
-    *reply_p = zmsg_recv (dealer);
+    p->asked = query.until_seq + 1;
+    p->flying++;
+    return 0;
+}
+
+/* Waits for the answer to the oldest query in flight and decodes it into rows,
+   which point into *reply. Returns 0, or -1 after printing why. */
+static int
+s_answer (s_pager_t *p, zmsg_t **reply_p, kh_rows_t *rows)
+{
+    uint64_t req = p->req - p->flying + 1;
+    p->flying--;
+    if (!zpoller_wait (p->poller, S_PAGE_MS)) {
+        fprintf (stderr, "kreishub-bench: W2: no answer to QUERY %llu in %d s\n",
+                 (unsigned long long) req, S_PAGE_MS / 1000);
+        return -1;
+    }
+    *reply_p = zmsg_recv (p->dealer);
     zframe_t *name = *reply_p ? zmsg_first (*reply_p) : NULL;
     zframe_t *body = *reply_p ? zmsg_next (*reply_p) : NULL;
     kh_problem_t why = { 0, "" };
     kh_error_reply_t err;
     if (name && body && zframe_streq (name, KH_REP_ROWS)
     &&  kh_rows_decode (zframe_data (body), zframe_size (body), rows, &why) == 0) {
-        if (rows->req == query->req)
+        if (rows->req == req)
             return 0;
         snprintf (why.reason, sizeof why.reason, "ROWS for req %llu, not %llu",
-                  (unsigned long long) rows->req, (unsigned long long) query->req);
+                  (unsigned long long) rows->req, (unsigned long long) req);
         kh_rows_release (rows);
     }
     else
     if (name && body && zframe_streq (name, KH_REP_ERROR)
     &&  kh_error_decode (zframe_data (body), zframe_size (body), &err, &why) == 0) {
-        fprintf (stderr, "kreishub-bench: W2: QUERY since_seq %llu refused: %s: %s\n",
-                 (unsigned long long) query->since_seq, err.name, err.reason);
+        fprintf (stderr, "kreishub-bench: W2: QUERY %llu refused: %s: %s\n",
+                 (unsigned long long) req, err.name, err.reason);
         return -1;
     }
-    fprintf (stderr, "kreishub-bench: W2: bad answer to QUERY since_seq %llu: %s\n",
-             (unsigned long long) query->since_seq, why.reason [0] ? why.reason
-                                                               : "not [ROWS][rows]");
+    fprintf (stderr, "kreishub-bench: W2: bad answer to QUERY %llu: %s\n",
+             (unsigned long long) req, why.reason [0] ? why.reason : "not [ROWS][rows]");
     return -1;
+}
+
+/* Takes one page in: its rows into replay; a page cut short by bytes restarts the
+   windows from its next. Returns 0, or -1 after printing why. */
+static int
+s_take_page (s_pager_t *p, const kh_rows_t *rows, s_replay_t *replay)
+{
+    uint64_t since = replay->next_seq;
+    for (uint32_t i = 0; i < rows->count; i++)
+        s_replay_row (replay, &rows->rows [i]);
+    replay->pages++;
+    if (!rows->more)
+        return 0;
+    if (rows->count == 0 || rows->next <= since) {
+        fprintf (stderr, "kreishub-bench: W2: page from %llu says more but does not "
+                 "advance (next %llu)\n", (unsigned long long) since,
+                 (unsigned long long) rows->next);
+        return -1;
+    }
+    while (p->flying > 0) {             /* the windows after it start too late */
+        zmsg_t *stale = NULL;
+        kh_rows_t dropped;
+        int rc = s_answer (p, &stale, &dropped);
+        zmsg_destroy (&stale);
+        if (rc)
+            return -1;
+        kh_rows_release (&dropped);
+    }
+    p->asked = rows->next;
+    return 0;
 }
 
 /* Replays seq 1..count by paging QUERY. Returns 0 if the run could be carried out. */
@@ -140,35 +201,31 @@ s_replay_query (const kh_bench_hub_t *hub, uint64_t count, s_replay_t *replay)
     zsock_set_linger (dealer, 0);
     zsock_set_maxmsgsize (dealer, 2 * KH_QUERY_PAGE_BYTES);
     kh_bench_secure (hub, dealer, NULL);
-    zpoller_t *poller = zpoller_new (dealer, NULL);
+    s_pager_t p = { .dealer = dealer, .handle = zsock_resolve (dealer), .poller = zpoller_new (dealer, NULL),
+                    .count = count, .asked = 1 };
+    msgpack_sbuffer_init (&p.buf);
     int rc = zsock_connect (dealer, "%s", hub->client);
-    kh_query_t query = { .since_seq = 1, .until_seq = count, .limit = KH_QUERY_PAGE_MAX };
     replay->next_seq = 1;
     uint64_t t0 = kh_bench_now_ns ();
-    for (bool more = true; rc == 0 && more && !zsys_interrupted; ) {
+    while (rc == 0 && replay->rows < count && !zsys_interrupted) {
+        while (rc == 0 && p.flying < S_AHEAD && p.asked <= count)
+            rc = s_ask (&p);
         zmsg_t *reply = NULL;
         kh_rows_t rows;
-        query.req++;
-        rc = s_page (dealer, poller, &query, &reply, &rows);
-        if (rc == 0) {
-            for (uint32_t i = 0; i < rows.count; i++)
-                s_replay_row (replay, &rows.rows [i]);
-            replay->pages++;
-            more = rows.more;
-            if (more && (rows.count == 0 || rows.next <= query.since_seq)) {
-                fprintf (stderr, "kreishub-bench: W2: page from %llu says more but "
-                         "does not advance (next %llu)\n",
-                         (unsigned long long) query.since_seq,
-                         (unsigned long long) rows.next);
-                rc = -1;
-            }
-            query.since_seq = rows.next;
+        if (rc == 0 && p.flying == 0) {
+            fprintf (stderr, "kreishub-bench: W2: all %llu asked, %llu came\n",
+                     (unsigned long long) count, (unsigned long long) replay->rows);
+            rc = -1;
+        }
+        if (rc == 0 && (rc = s_answer (&p, &reply, &rows)) == 0) {
+            rc = s_take_page (&p, &rows, replay);
             kh_rows_release (&rows);
         }
         zmsg_destroy (&reply);
     }
     replay->secs = (double) (kh_bench_now_ns () - t0) / 1e9;
-    zpoller_destroy (&poller);
+    msgpack_sbuffer_destroy (&p.buf);
+    zpoller_destroy (&p.poller);
     zsock_destroy (&dealer);
     return rc;
 }
@@ -211,8 +268,8 @@ kh_bench_w2 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, double *rat
 {
     *rate = 0;
     uint64_t head, count = opts->replay;
-    printf ("\nW2 replay: %llu stored messages from seq 1, QUERY pages of %d\n",
-            (unsigned long long) count, KH_QUERY_PAGE_MAX);
+    printf ("\nW2 replay: %llu stored messages from seq 1, QUERY pages of %d, %d in "
+            "flight\n", (unsigned long long) count, KH_QUERY_PAGE_MAX, S_AHEAD);
     fflush (stdout);
     if (kh_bench_ping (hub, &head))
         return -1;

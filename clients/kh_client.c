@@ -578,17 +578,159 @@ s_page (kh_client_t *self, const s_kind_t *kind, const void *query, uint32_t lim
     return rc;
 }
 
-int
-kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms, kh_rows_t *rows)
+/* ------------------------------------------------------- pages of a range */
+
+void
+kh__pages_start (kh__pages_t *pages, const kh_query_t *query)
 {
-    assert (self && query && rows);
-    s_rows_t page;
-    s_head_t head;
-    int rc = s_page (self, &s_records, query, query->limit, query->since_seq, timeout_ms,
-                     &page, &head);
-    query->req = self->next_req;
-    *rows = page.records;
-    return rc;
+    assert (pages && query);
+    const kh_query_t *q = query;
+    memset (pages, 0, sizeof *pages);
+    pages->query = *query;
+    pages->query.req = 0;
+    pages->query.limit = 0;
+    if (!pages->query.since_seq)
+        pages->query.since_seq = 1;
+    pages->from = pages->query.since_seq;
+    pages->windowed = !q->type_count && !q->from_count && !q->has_ref && !q->search [0]
+                   && !q->since_at && !q->until_at && !q->since_ts && !q->until_ts;
+    pages->window = KH_QUERY_PAGE_MAX;
+    pages->done = q->until_seq && pages->query.since_seq > q->until_seq;
+}
+
+bool
+kh__pages_done (const kh__pages_t *pages)
+{
+    assert (pages);
+    return pages->done;
+}
+
+/* Asks for the next page of pages: a window from query.since_seq, or the rest of
+   the range. Returns 0 or a code as s_send. */
+static int
+s_pages_ask (kh_client_t *self, kh__pages_t *pages)
+{
+    kh_query_t q = pages->query;
+    uint64_t until = pages->query.until_seq;
+    if (pages->windowed) {
+        uint64_t end = q.since_seq + pages->window - 1;
+        if (end < q.since_seq)
+            end = UINT64_MAX;
+        if (!until || end < until)
+            until = end;
+        q.until_seq = until;
+        q.limit = pages->window;
+    }
+    q.req = ++self->next_req;
+    msgpack_sbuffer_clear (&self->buf);
+    if (kh_query_encode (&self->buf, &q))
+        return KH_ENOMEM;
+    int rc = s_send (self, KH_CMD_QUERY, self->buf.data, self->buf.size);
+    if (rc)
+        return rc;
+    if (pages->flying == 0)
+        pages->first_req = q.req;
+    pages->ends [pages->flying++] = until;
+    if (pages->windowed)
+        pages->query.since_seq = until + 1;
+    return 0;
+}
+
+/* Receives until the answer to req (which is read into rows as s_read_page reads
+   it); answers to the reqs before it are dropped, and counted off stale. Returns 0,
+   the hub's code, KH_ETIMEOUT or KH_EIO. */
+static int
+s_pages_recv (kh_client_t *self, kh__pages_t *pages, uint64_t req, int64_t deadline,
+              kh_rows_t *rows)
+{
+    for (;;) {
+        int rc = s_recv (self, deadline);
+        if (rc)
+            return rc;
+        s_rows_t page;
+        memset (&page, 0, sizeof page);
+        s_page_t read = { &s_records, &page, { 0 } };
+        rc = s_read_page (self, req, &read);
+        if (rc == 0)
+            *rows = page.records;
+        if (rc >= 0)
+            return rc;
+        if (pages->stale > 0)           /* (an unreadable reply counts as one) */
+            pages->stale--;
+    }
+}
+
+/* Drops the answers still to come of a range that ended or was cut: read as they
+   come, until none is left. Returns 0, KH_ETIMEOUT or KH_EIO. */
+static int
+s_pages_drain (kh_client_t *self, kh__pages_t *pages, int64_t deadline)
+{
+    while (pages->stale > 0) {
+        int rc = s_recv (self, deadline);
+        if (rc)
+            return rc;
+        pages->stale--;
+    }
+    return 0;
+}
+
+/* Takes in rows, the page that answered the oldest query in flight: ends the
+   range, or moves on past it. */
+static void
+s_pages_took (kh__pages_t *pages, const kh_rows_t *rows)
+{
+    uint64_t since = pages->from, end = pages->ends [0];
+    pages->from = rows->next;
+    pages->flying--;
+    pages->first_req++;
+    memmove (&pages->ends [0], &pages->ends [1], pages->flying * sizeof pages->ends [0]);
+    bool advanced = rows->next > since;
+    if (!pages->windowed) {
+        /* A page that does not advance would loop for ever: end the range there. */
+        pages->done = !rows->more || !advanced;
+        pages->query.since_seq = rows->next;
+        return;
+    }
+    bool whole = !rows->more && rows->count == end - since + 1;
+    if (whole) {
+        pages->from = end + 1;
+        pages->done = end == pages->query.until_seq;
+        return;
+    }
+    /* Cut by bytes, or the store ends here: what is in flight starts too late. */
+    pages->stale += pages->flying;
+    pages->flying = 0;
+    pages->done = !rows->more || !advanced;
+    pages->query.since_seq = rows->next;
+    if (rows->more && rows->count > 0)
+        pages->window = rows->count > 4 ? rows->count * 3 / 4 : rows->count;
+}
+
+int
+kh__pages_next (kh_client_t *self, kh__pages_t *pages, int timeout_ms, kh_rows_t *rows)
+{
+    assert (self && pages && rows);
+    memset (rows, 0, sizeof *rows);
+    if (pages->done)
+        return 0;
+    int64_t deadline = kh__deadline (timeout_ms);
+    uint64_t until = pages->query.until_seq;
+    int rc = s_pages_drain (self, pages, deadline);
+    uint32_t ahead = pages->windowed ? KH__PAGES_AHEAD : 1;
+    while (rc == 0 && pages->flying < ahead && pages->query.since_seq != 0  /* wrapped */
+       &&  (!until || pages->query.since_seq <= until))
+        rc = s_pages_ask (self, pages);
+    if (rc == 0)
+        rc = s_pages_recv (self, pages, pages->first_req, deadline, rows);
+    if (rc) {
+        /* Asked again from the first row not returned; what is in flight is dropped. */
+        pages->stale = 0;
+        pages->flying = 0;
+        pages->query.since_seq = pages->from;
+        return rc;
+    }
+    s_pages_took (pages, rows);
+    return 0;
 }
 
 /* Pages through query as kind from cursor, handing every row to callback, until no

@@ -12,12 +12,46 @@
    one record; anything far larger is not from a kreishub broker. */
 #define KH_CLIENT_FRAME_MAX (2 * KH_QUERY_PAGE_BYTES)
 
-/* Asks for one page of query (its req is set here) and waits up to timeout_ms for
-   the ROWS that answer it. Returns 0 with *rows decoded (release with
-   kh_rows_release; its records point into the client and stay valid until the
-   client receives again), KH_ETIMEOUT, or the hub's error code. */
-int kh__client_page (kh_client_t *self, kh_query_t *query, int timeout_ms,
-                     kh_rows_t *rows);
+/*  A store range read page by page: pages of query's records from its since_seq to
+    its until_seq (0: to the end), in seq order. A query with no filter but its seq
+    bounds has dense rows (seqs are gap-free), so its range is cut into windows of
+    at most KH_QUERY_PAGE_MAX seqs (until_seq bounds each) and KH__PAGES_AHEAD of
+    them are asked at once: each window's answer is exact on its own, so a window
+    need not wait for the one before it to be answered. A window answered with fewer
+    rows than it spans holds the store's last row: the range ends there, and the
+    answers still in flight are dropped as they come. A window cut short by bytes
+    (more) goes on from its next, with narrower windows after it. A filtered query is
+    asked one page at a time (a window would mostly hold rows it filters out). The
+    broker allows 8 queries in flight per connection; a reader never has more than
+    KH__PAGES_AHEAD of its own. */
+#define KH__PAGES_AHEAD 4
+
+typedef struct {
+    kh_query_t query;                   /* filter and range; since_seq: first not asked */
+    bool       windowed;                /* no filter: windows asked ahead */
+    bool       done;                    /* the last page is in */
+    uint64_t   from;                    /* the first seq of the range not returned */
+    uint32_t   window;                  /* seqs a window spans */
+    uint64_t   first_req;               /* the req of the oldest page in flight */
+    uint32_t   flying;                  /* pages asked, their answers not read */
+    uint32_t   stale;                   /* answers to drop before asking more */
+    uint64_t   ends [KH__PAGES_AHEAD];  /* until_seq of each page in flight, oldest first */
+} kh__pages_t;
+
+/* Starts pages on the range of query (its since_seq, 0 taken as 1, to its until_seq,
+   0 for none), of the records its filter matches. Asks nothing yet. */
+void kh__pages_start (kh__pages_t *pages, const kh_query_t *query);
+
+/* True once the range's last page was returned (or the range is empty). */
+bool kh__pages_done (const kh__pages_t *pages);
+
+/* Asks for the pages that may be in flight and waits up to timeout_ms for the next
+   in order. Returns 0 with *rows decoded (release with kh_rows_release; its records
+   point into the client and stay valid until the client receives again),
+   KH_ETIMEOUT, or the hub's error code; after a failure calling again asks again,
+   from the first row not returned. */
+int kh__pages_next (kh_client_t *self, kh__pages_t *pages, int timeout_ms,
+                    kh_rows_t *rows);
 
 /* Waits until the socket handle can be read or the zclock_mono deadline (-1: none)
    passes. Returns 0 if readable, else KH_ETIMEOUT (also when czmq's signal handler

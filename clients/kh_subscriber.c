@@ -20,7 +20,8 @@
     subscriber tests each record against the whole filter.
 
     Store ranges (the catch-up from since_seq, and gap fills) are delivered page by
-    page from the subscriber's own client; delivered records point into the page or
+    page from the subscriber's own client, a few pages asked ahead where the filter
+    lets (kh__pages_t in kh_client_priv.h); delivered records point into the page or
     into the live message, which is why they stay valid only until the next call.
 */
 #include <string.h>
@@ -52,10 +53,9 @@ struct _kh_subscriber_t {
     uint64_t     last;                  /* all matching records up to here delivered */
     /* a store range being delivered: the catch-up, or a gap fill */
     bool         filling;
-    bool         fetch;                 /* the page at query.since_seq is still to come */
     bool         counting;              /* a gap fill: count what it delivers */
     bool         from_beat;             /* started by a heartbeat: a gap only if it finds */
-    kh_query_t   query;                 /* the range; since_seq advances page by page */
+    kh__pages_t  pages;                 /* the range, asked a few pages ahead */
     uint64_t     fill_to;               /* when done, nothing matching is left up to here */
     uint64_t     fill_found;            /* records this fill delivered */
     kh_rows_t    page;                  /* the current page (points into the client) */
@@ -131,11 +131,11 @@ static void
 s_fill_start (kh_subscriber_t *self, uint64_t since, uint64_t until, bool counting,
               bool from_beat, uint64_t fill_to)
 {
-    self->query = self->filter;
-    self->query.since_seq = since;
-    self->query.until_seq = until;
+    kh_query_t range = self->filter;
+    range.since_seq = since;
+    range.until_seq = until;
+    kh__pages_start (&self->pages, &range);
     self->filling = true;
-    self->fetch = true;
     self->counting = counting;
     self->from_beat = from_beat;
     self->fill_to = fill_to;
@@ -325,27 +325,23 @@ s_take_row (kh_subscriber_t *self, kh_record_t *out)
     return false;
 }
 
-/* Advances the store range whose current page is used up: asks for the next page,
-   or finishes the range. Returns 0, or the failed query's code, KH_EUNREACHABLE
-   for no answer (calling again asks again). */
+/* Advances the store range whose current page is used up: takes the next page
+   (kh__pages_next asks a few ahead), or finishes the range. Returns 0, or the
+   failed query's code, KH_EUNREACHABLE for no answer (calling again asks again). */
 static int
 s_fill_step (kh_subscriber_t *self)
 {
     kh_rows_release (&self->page);
     self->page_pos = 0;
-    if (!self->fetch) {
+    if (kh__pages_done (&self->pages)) {
         self->filling = false;
         if (self->fill_to > self->last)
             self->last = self->fill_to;
         return 0;
     }
-    int rc = kh__client_page (self->client, &self->query, self->query_timeout,
-                              &self->page);
+    int rc = kh__pages_next (self->client, &self->pages, self->query_timeout, &self->page);
     if (rc)         /* the caller's timeout is for records; the store did not answer */
         return rc == KH_ETIMEOUT && !zsys_interrupted ? KH_EUNREACHABLE : rc;
-    /* A page that does not advance would loop for ever: end the range there. */
-    self->fetch = self->page.more && self->page.next > self->query.since_seq;
-    self->query.since_seq = self->page.next;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #define S_A "05162012"                  /* Juechen */
 #define S_B "05162028"                  /* Rommerskirchen */
 #define S_WAIT 3000                     /* ms to wait for a record that must come */
+#define S_AHEAD 4                       /* KH__PAGES_AHEAD (kh_client_priv.h) */
 
 /* Takes the next record and checks it is seq, with the title the fake gave it
    (which proves its bytes are intact). Returns true if it is. */
@@ -128,6 +129,65 @@ s_test_after_catch_up (kh_fake_hub_t *hub)
     s_expect (sub, first + 3, "and is delivered after the gap was filled");
     s_expect_stats (sub, 1, 1, "that gap is counted");
     kh_subscriber_destroy (&sub);
+}
+
+/* Returns the QUERYs the fake hub has received. */
+static uint64_t
+s_queries (kh_fake_hub_t *hub)
+{
+    uint64_t publishes, differing, queries;
+    kh_fake_hub_stats (hub, &publishes, &differing, &queries);
+    return queries;
+}
+
+/* Waits up to S_WAIT ms until the fake hub has received count QUERYs. Returns the
+   number it has. */
+static uint64_t
+s_await_queries (kh_fake_hub_t *hub, uint64_t count)
+{
+    int64_t end = zclock_mono () + S_WAIT;
+    uint64_t queries = s_queries (hub);
+    while (queries < count && zclock_mono () < end) {
+        zclock_sleep (5);               /* the hub's count has no event to wait on */
+        queries = s_queries (hub);
+    }
+    return queries;
+}
+
+/* Without a filter the catch-up asks S_AHEAD windows of seqs at once, each
+   exact on its own; the window holding the store's end ends it, and the answers
+   to the windows after it are dropped before the next range is asked. */
+static void
+s_test_ahead (kh_fake_hub_t *hub)
+{
+    kh_fake_hub_page (hub, KH_QUERY_PAGE_MAX);  /* no page cut short */
+    uint64_t first = s_add_mixed (hub, 7) - 6;
+    uint64_t before = s_queries (hub);
+    int subs = kh_fake_hub_subs (hub);
+    kh_subscriber_t *sub = kh_subscriber_new (hub->client, hub->live, NULL, NULL, first);
+    if (!sub || kh_fake_hub_await_subs (hub, subs + 3)) {
+        KH_CHECK ("a subscriber for the catch-up subscribes", false, "no subscriptions");
+        kh_subscriber_destroy (&sub);
+        kh_fake_hub_page (hub, 3);
+        return;
+    }
+    bool ok = true;
+    for (uint64_t seq = first; ok && seq < first + 7; seq++)
+        ok = s_expect (sub, seq, "a catch-up asking ahead delivers the records in order");
+    uint64_t asked = s_await_queries (hub, before + S_AHEAD);
+    KH_CHECK ("the catch-up asks 4 pages at once, before the first is "
+              "answered", asked == before + S_AHEAD, "%llu queries, wanted %d",
+              (unsigned long long) (asked - before), S_AHEAD);
+    s_expect_nothing (sub, 0, "the window holding the store's end ends the catch-up");
+    s_add_mixed (hub, 1);                   /* dropped */
+    uint64_t shown = s_add_mixed (hub, 1);
+    kh_fake_hub_live (hub, shown);
+    s_expect (sub, shown - 1, "a gap fill after it drops the answers of the windows "
+              "past the end and delivers the gap");
+    s_expect (sub, shown, "then the live record that showed it");
+    s_expect_stats (sub, 1, 1, "that gap is counted, nothing else");
+    kh_subscriber_destroy (&sub);
+    kh_fake_hub_page (hub, 3);
 }
 
 /* One type: other types' seqs are no gap; a dropped record of the type is found by
@@ -370,6 +430,7 @@ main (void)
     s_test_subscription_order (&hub);
     s_test_everything (&hub);
     s_test_after_catch_up (&hub);
+    s_test_ahead (&hub);
     s_test_type (&hub);
     s_test_sender (&hub);
     s_test_filtered (&hub);
