@@ -147,6 +147,9 @@ typedef struct {
     double   ev_p50_us, ev_p99_us, ev_max_us;    /* publish -> event */
     double   sh_p50_us, sh_p99_us, sh_max_us;    /* publish -> entry on the page */
     double   fetch_p50_us, fetch_p99_us;         /* one fetch of the page */
+    double   ack_p50_us, ack_p99_us;             /* publish -> ack: the hub's share */
+    double   web_ev_p50_us, web_ev_p99_us;       /* ack -> event: the web node's share */
+    double   web_sh_p50_us, web_sh_p99_us;       /* ack -> entry shown */
     bool     ok;                        /* every page got every message */
 } kh_bench_live_result_t;
 
@@ -154,8 +157,9 @@ typedef struct {
    EventSource on /live?item=ID, then the fetch live.js makes on open), waits until
    every stream is subscribed, then publishes opts->web_events messages about the
    item at opts->web_rate msgs/s and follows each page as live.js does: on an event
-   newer than the page shows, it fetches the page again (one fetch at a time, one
-   more if events came meanwhile) and takes its new timeline entries. Fills result.
+   newer than the page shows, it fetches the page's entries after the last it shows
+   (?after=LAST; one fetch at a time, one more if events came meanwhile) and takes
+   them in. Fills result.
    Returns 0 if the run could be carried out (result->ok says whether every page
    got every message), -1 if it could not start. */
 int kh_bench_web_live (const kh_bench_live_t *live, kh_bench_live_result_t *result);

@@ -54,6 +54,7 @@ typedef struct {
     char          live_path [96];       /* /live?item=ID */
     uint64_t     *sent_at;              /* [m]: ns message m was sent */
     uint64_t     *seq_of;               /* [m]: its seq from the ACK; 0: none */
+    uint64_t     *acked_at;             /* [m]: ns its ACK came */
     int           ep;                   /* the reader's epoll */
     atomic_bool   published;            /* the publisher is through */
     atomic_bool   abort;
@@ -124,16 +125,19 @@ s_reconnect (s_run_t *run, s_page_t *page)
         && epoll_ctl (run->ep, EPOLL_CTL_ADD, page->page.fd, &ev) == 0 ? 0 : -1;
 }
 
-/* Sends live.js's fetch of the page (fetch (location.href)). Returns 0, or -1. */
+/* Sends live.js's fetch of the page's entries after the last it shows (the page
+   with ?after=LAST). Returns 0, or -1. */
 static int
 s_fetch (s_run_t *run, s_page_t *page, uint64_t now)
 {
     if (page->page.gone && s_reconnect (run, page))
         return -1;
+    char path [sizeof run->path + 32];
+    snprintf (path, sizeof path, "%s?after=%" PRIu64, run->path, page->last);
     kh_bench_http_next (&page->page);
     page->busy = true;
     page->fetch_at = now;
-    return kh_bench_http_send (&page->page, "GET", run->path, run->live->cookie, NULL, NULL);
+    return kh_bench_http_send (&page->page, "GET", path, run->live->cookie, NULL, NULL);
 }
 
 /* Takes a fetched page in: its new entries, then one more fetch if asked. Returns
@@ -330,10 +334,12 @@ s_open (s_run_t *run, uint32_t i)
     }
     if (rc == 0)
         rc = s_hello (page);
+    char newer [sizeof run->path + 32];
+    snprintf (newer, sizeof newer, "%s?after=%" PRIu64, run->path, page->last);
     if (rc == 0) {
         kh_bench_bytes_drop (&page->stream.resp.body, page->stream.resp.body.size);
         step = "fetch it on open";
-        rc = kh_bench_http_get (&page->page, run->path, live->cookie, S_OPEN_MS) == 0
+        rc = kh_bench_http_get (&page->page, newer, live->cookie, S_OPEN_MS) == 0
           && page->page.resp.status == 200 && kh_bench_http_nonblocking (&page->page) == 0
            ? 0 : -1;
     }
@@ -387,6 +393,7 @@ s_replies (s_run_t *run, kh_client_t *client, const kh_bench_ids_t *ids, int tim
         if (reply.kind == KH_REPLY_ACK && kh_bench_id_parse (ids, reply.id, &pub, &m) == 0
         &&  m < run->messages && !run->seq_of [m]) {
             run->seq_of [m] = reply.seq;
+            run->acked_at [m] = kh_bench_now_ns ();
             got++;
         }
         else
@@ -424,19 +431,20 @@ s_publish (s_run_t *run, kh_client_t *client, msgpack_sbuffer *envelopes,
 
 /* ------------------------------------------------------------- the figures */
 
-/* Puts the latencies (ns) of every (page, message) pair whose time came in at
+/* Puts the latencies (ns) of every (page, message) pair from from [m] (when it
+   was sent, or acked) to when it came to the page (its event, or shown if shown)
    into lat and sets *p50, *p99 and *max (us). */
 static void
-s_latencies (const s_run_t *run, bool shown, uint64_t *lat, double *p50, double *p99,
-             double *max)
+s_latencies (const s_run_t *run, const uint64_t *from, bool shown, uint64_t *lat,
+             double *p50, double *p99, double *max)
 {
     size_t count = 0;
     for (uint32_t i = 0; i < run->count; i++)
         for (uint32_t m = 0; m < run->messages; m++) {
             int64_t slot = run->seq_of [m] ? s_slot (run, run->seq_of [m]) : -1;
             const uint64_t *at = shown ? run->pages [i].shown_at : run->pages [i].event_at;
-            if (slot >= 0 && at [slot] && run->sent_at [m])
-                lat [count++] = at [slot] > run->sent_at [m] ? at [slot] - run->sent_at [m] : 0;
+            if (slot >= 0 && at [slot] && from [m])
+                lat [count++] = at [slot] > from [m] ? at [slot] - from [m] : 0;
         }
     kh_bench_p50_p99 (lat, count, p50, p99);
     *max = count ? (double) lat [count - 1] / 1000.0 : 0;
@@ -457,13 +465,25 @@ s_tally (const s_run_t *run, kh_bench_live_result_t *result)
     uint64_t *lat = (uint64_t *) calloc ((pairs > fetches ? pairs : fetches) + 1, sizeof *lat);
     if (!lat)
         return;
-    s_latencies (run, false, lat, &result->ev_p50_us, &result->ev_p99_us, &result->ev_max_us);
-    s_latencies (run, true, lat, &result->sh_p50_us, &result->sh_p99_us, &result->sh_max_us);
+    double max;
+    s_latencies (run, run->sent_at, false, lat, &result->ev_p50_us, &result->ev_p99_us,
+                 &result->ev_max_us);
+    s_latencies (run, run->sent_at, true, lat, &result->sh_p50_us, &result->sh_p99_us,
+                 &result->sh_max_us);
+    s_latencies (run, run->acked_at, false, lat, &result->web_ev_p50_us,
+                 &result->web_ev_p99_us, &max);
+    s_latencies (run, run->acked_at, true, lat, &result->web_sh_p50_us,
+                 &result->web_sh_p99_us, &max);
     size_t n = 0;
     for (uint32_t i = 0; i < run->count; i++)
         for (size_t f = 0; f < run->pages [i].fetches; f++)
             lat [n++] = run->pages [i].fetch_ns [f];
     kh_bench_p50_p99 (lat, n, &result->fetch_p50_us, &result->fetch_p99_us);
+    n = 0;
+    for (uint32_t m = 0; m < run->messages; m++)
+        if (run->acked_at [m] && run->sent_at [m])
+            lat [n++] = run->acked_at [m] - run->sent_at [m];
+    kh_bench_p50_p99 (lat, n, &result->ack_p50_us, &result->ack_p99_us);
     free (lat);
     uint64_t first = run->sent_at [0], last = run->sent_at [run->messages - 1];
     result->send_rate = run->messages > 1 && first && last > first
@@ -488,7 +508,8 @@ s_prepare (s_run_t *run, const kh_bench_live_t *live)
     run->pages = (s_page_t *) calloc (run->count, sizeof *run->pages);
     run->sent_at = (uint64_t *) calloc (run->messages, sizeof (uint64_t));
     run->seq_of = (uint64_t *) calloc (run->messages, sizeof (uint64_t));
-    if (!run->pages || !run->sent_at || !run->seq_of)
+    run->acked_at = (uint64_t *) calloc (run->messages, sizeof (uint64_t));
+    if (!run->pages || !run->sent_at || !run->seq_of || !run->acked_at)
         return -1;
     for (uint32_t i = 0; i < run->count; i++) {
         s_page_t *page = &run->pages [i];
@@ -515,6 +536,7 @@ s_release (s_run_t *run)
     free (run->pages);
     free (run->sent_at);
     free (run->seq_of);
+    free (run->acked_at);
 }
 
 /* Builds the run's envelopes into envelopes (run->messages of them, initialised).

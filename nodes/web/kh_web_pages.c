@@ -309,15 +309,17 @@ s_timeline_entry (kh_web_req_t *req, const kh_record_t *rec)
 }
 
 /* Writes the item's history: its messages and those about it, oldest first,
-   in an element the live script appends to. */
+   in an element the live script appends to; only those after seq after (0: all),
+   which is what the live script fetches. */
 static int
-s_timeline (kh_web_req_t *req, const kh_item_t *item)
+s_timeline (kh_web_req_t *req, const kh_item_t *item, uint64_t after)
 {
     char id [KH_ID_STR_SIZE];
     kh_id_format (item->id, id);
     kh_web_printf (req, "<h2>Verlauf</h2>\n<ol class=\"timeline\" id=\"timeline\" "
                    "data-item=\"%s\" data-seq=\"%" PRIu64 "\">\n", id, item->seq);
-    kh_query_t q = { .req = 1, .has_ref = true, .since_seq = item->seq };
+    kh_query_t q = { .req = 1, .has_ref = true,
+                     .since_seq = after >= item->seq ? after + 1 : item->seq };
     memcpy (q.ref, item->id, KH_ID_SIZE);
     size_t shown = 0;
     for (bool more = true; more && shown < S_TIMELINE_MAX; ) {
@@ -336,10 +338,15 @@ s_timeline (kh_web_req_t *req, const kh_item_t *item)
     return kh_web_puts (req, "</ol>\n");
 }
 
-/* GET /item/SEQ: one item, its participants and its timeline. */
+/* GET /item/SEQ[?after=N]: one item, its participants and its timeline (with
+   after, only the timeline's entries after seq N: static/live.js asks so for what
+   is new, instead of the whole history again for every message). */
 static int
 s_item (kh_web_req_t *req)
 {
+    uint64_t after;
+    if (kh__web_number (req, "after", UINT64_MAX, &after))
+        return 0;                       /* answered 400 */
     kh__web_items_t items;
     if (s_find_item (req, kh_web_req_rest (req), &items)) {
         kh__web_items_release (&items);
@@ -358,7 +365,7 @@ s_item (kh_web_req_t *req)
                        "Status ändern</a></p>\n", id);
     }
     s_participants (req, item);
-    int rc = s_timeline (req, item);
+    int rc = s_timeline (req, item, after);
     kh__web_items_release (&items);
     if (rc)
         return kh_web_error (req, 503, "Der Speicher kann gerade nicht gelesen werden.");

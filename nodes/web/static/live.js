@@ -3,14 +3,16 @@
 // how many messages came since the page was loaded.
 //
 // An event names a record ({"seq": N, "type": T, "item": ID}) and nothing a user wrote.
-// The entries themselves come from the server's own page, fetched again and parsed into
-// an inert document (DOMParser runs no script; the text in it is escaped by the server):
-// the same markup a reload shows, so that the timeline is rendered in one place only.
+// The entries themselves come from the server's own page, fetched again with ?after=N
+// (the timeline's entries after the last one shown: what is new, not the whole history
+// again for every message) and parsed into an inert document (DOMParser runs no script;
+// the text in it is escaped by the server): the same markup a reload shows, so that the
+// timeline is rendered in one place only.
 // Nothing here assigns innerHTML; new text is set with textContent.
 'use strict';
 
 (function () {
-    if (!window.EventSource || !window.fetch || !window.DOMParser)
+    if (!window.EventSource || !window.fetch || !window.DOMParser || !window.URL)
         return;                         // the page works without: reload to see more
     var timeline = document.getElementById('timeline');
     var main = document.querySelector('main');
@@ -36,7 +38,10 @@
             return;
         }
         busy = true;
-        fetch(location.href, { credentials: 'same-origin', cache: 'no-store' })
+        var newer = new URL(location.href);
+        newer.hash = '';
+        newer.searchParams.set('after', String(lastSeq()));
+        fetch(newer.href, { credentials: 'same-origin', cache: 'no-store' })
             .then(function (answer) {
                 if (!answer.ok)
                     throw new Error('HTTP ' + answer.status);
