@@ -230,13 +230,17 @@ s_readable (s_run_t *run, s_page_t *page, bool stream)
 
 /* ------------------------------------------------------------- the reader */
 
-/* True once every page shows every message of the run. */
+/* True once every page has every message's event and shows every message (a page
+   may show an entry before its own event came: its fetch for an earlier one found
+   it already stored). */
 static bool
 s_complete (const s_run_t *run)
 {
-    for (uint32_t i = 0; i < run->count; i++)
-        if (!run->pages [i].failed && run->pages [i].shown < run->messages)
+    for (uint32_t i = 0; i < run->count; i++) {
+        const s_page_t *page = &run->pages [i];
+        if (!page->failed && (page->shown < run->messages || page->events < run->messages))
             return false;
+    }
     return true;
 }
 

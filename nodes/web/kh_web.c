@@ -710,13 +710,15 @@ s_copy_config (kh_web_t *self, const kh_web_config_t *config)
     return 0;
 }
 
-/* libmicrohttpd's log, to stderr as its own would be, but for the send that fails
-   when a browser leaves a live page (its stream is the only chunked answer): that
-   is how every stream ends, not an error. */
+/* libmicrohttpd's log, to stderr as its own would be, but for the sends that fail
+   when a browser has left a live page (its stream is the only chunked answer): a
+   chunk of it, or its end when the node stops. That is how every stream ends, not
+   an error. */
 static void __attribute__ ((format (printf, 2, 0)))
 s_mhd_log (void *cls, const char *format, va_list ap)
 {
-    if (strncmp (format, "Failed to send the chunked response body", 40) != 0)
+    if (strncmp (format, "Failed to send the chunked response body", 40) != 0
+    &&  strncmp (format, "Failed to send the footers", 26) != 0)
         vfprintf (stderr, format, ap);
 }
 

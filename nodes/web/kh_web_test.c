@@ -10,7 +10,9 @@
 #include <microhttpd.h>
 #include "kh_check.h"
 #include "kh_web.h"
+#include "kh_members.h"
 #include "kh_web_html.h"
+#include "kh_web_pages.h"
 #include "kh_web_svg.h"
 
 static char s_dir [64];
@@ -429,6 +431,77 @@ test_stream_left (uint16_t port)
               "got %.40s", got);
 }
 
+/* Appends an item (an idea of 05162004) and count comments on it to the store at
+   path. Returns 0, or -1. */
+static int
+s_fill (const char *path, int count)
+{
+    kh_problem_t why = { 0 };
+    kh_store_t *store = kh_store_new (path, KH_SYNC_OFF, &why);
+    uint8_t item [KH_ID_SIZE];
+    char ref [KH_ID_STR_SIZE];
+    kh_id_new (item);
+    kh_id_format (item, ref);
+    int rc = store ? 0 : -1;
+    for (int i = 0; rc == 0 && i <= count; i++) {
+        kh_builder_t *builder = kh_builder_new (i ? "comment" : "idea");
+        uint8_t id [KH_ID_SIZE];
+        kh_id_new (id);
+        size_t size = 0;
+        const void *data = NULL;
+        kh_store_result_t result;
+        rc = builder && (i ? kh_builder_set (builder, "ref", ref, &why) == 0
+                            && kh_builder_set (builder, "text", "Gut so.", &why) == 0
+                           : kh_builder_set (builder, "title", "Digitale Bauakte", &why) == 0)
+          && kh_builder_encode (builder, i ? id : item, "05162004", kh_now_ms (), &why) == 0
+          && (data = kh_builder_data (builder, &size))
+          && kh_store_append (store, &(kh_store_item_t) { data, size }, 1, &result) == 0
+          && result.code == KH_OK ? 0 : -1;
+        kh_builder_destroy (&builder);
+    }
+    kh_store_destroy (&store);
+    return rc;
+}
+
+/* The item page's timeline, whole, and with ?after=N only its entries after N: what
+   static/live.js fetches for each new message instead of the whole page. */
+static void
+test_item_after (void)
+{
+    static char out [200000];
+    char path [96];
+    snprintf (path, sizeof path, "%s/items.db", s_dir);
+    kh_problem_t why = { 0 };
+    kh_members_t *members = kh_members_load (NULL, &why);
+    kh_web_config_t config = { .address = "127.0.0.1", .db = path, .threads = 2,
+                               .insecure_dev = true, .members = members };
+    kh_web_t *web = s_fill (path, 2) == 0 && members ? kh_web_new (&config, &why) : NULL;
+    KH_CHECK ("a server starts on a store with an item and two comments", web, "%s",
+              why.reason);
+    if (!web) {
+        kh_members_destroy (&members);
+        return;
+    }
+    kh_web_add_routes (web, kh_web_pages_routes (), NULL);
+    uint16_t port = kh_web_port (web);
+    s_get (port, "/item/1", out, sizeof out);
+    KH_CHECK ("the item page shows its whole timeline", strstr (out, "<li data-seq=\"1\"")
+              && strstr (out, "<li data-seq=\"2\"") && strstr (out, "<li data-seq=\"3\""),
+              "got %.300s", out);
+    s_get (port, "/item/1?after=2", out, sizeof out);
+    KH_CHECK ("with ?after=2 only the entries after 2", strstr (out, "<li data-seq=\"3\"")
+              && !strstr (out, "<li data-seq=\"1\"") && !strstr (out, "<li data-seq=\"2\"")
+              && strstr (out, "id=\"timeline\""), "got %.300s", out);
+    s_get (port, "/item/1?after=3", out, sizeof out);
+    KH_CHECK ("with ?after= the last, none (but the timeline is there)",
+              strncmp (out, "HTTP/1.1 200", 12) == 0 && !strstr (out, "<li data-seq=")
+              && strstr (out, "id=\"timeline\""), "got %.300s", out);
+    s_get (port, "/item/1?after=zwei", out, sizeof out);
+    KH_CHECK ("a bad ?after is 400", strncmp (out, "HTTP/1.1 400", 12) == 0, "got %.40s", out);
+    kh_web_destroy (&web);
+    kh_members_destroy (&members);
+}
+
 int
 main (void)
 {
@@ -451,6 +524,7 @@ main (void)
     kh_web_destroy (&web);
     kh_web_destroy (&web);
     KH_CHECK ("destroy nulls and is safe twice", web == NULL, "not null");
+    test_item_after ();
     config.address = "not an address";
     web = kh_web_new (&config, &why);
     KH_CHECK ("a bad address is refused", !web && why.code == KH_EVALUE, "code %d", why.code);
