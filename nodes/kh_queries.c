@@ -19,10 +19,17 @@ typedef union {
    fails, if the map had one). Returns 0, or -1 with why set. */
 typedef int (s_decode_fn) (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
                            kh_problem_t *why);
-/* Answers q (of req) from reader: the reply's body appended to buf. Returns KH_OK,
-   or the error code with why set. */
+/* A reply's body on its way: size bytes at data, inside block (free it once sent). */
+typedef struct {
+    void       *block;
+    const void *data;
+    size_t      size;
+} s_reply_t;
+
+/* Answers q (of req) from reader: the reply's body into reply, built in buf or on
+   its own. Returns KH_OK, or the error code with why set (reply empty). */
 typedef int (s_answer_fn) (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
-                           msgpack_sbuffer *buf, kh_problem_t *why);
+                           msgpack_sbuffer *buf, s_reply_t *reply, kh_problem_t *why);
 
 /* A kind of read the broker passes on: [command][client][query], answered
    [rows][client][reply] or [error][client][error]. */
@@ -70,64 +77,76 @@ s_decode_stats (const void *data, size_t size, s_any_query_t *q, uint64_t *req,
     return rc;
 }
 
-/* Ends a page that a store call (rc) wrote into w: the ROWS reply in buf. Frees
-   w. Returns KH_OK, or the error code with why set. */
+/* Ends a page that a store call (rc) wrote into w: the ROWS reply, sealed in place
+   (no copy of the page). Frees w. Returns KH_OK, or the error code with why set. */
 static int
-s_finish (kh_rows_writer_t *w, int rc, bool more, uint64_t next, msgpack_sbuffer *buf,
+s_finish (kh_rows_writer_t *w, int rc, bool more, uint64_t next, s_reply_t *reply,
           kh_problem_t *why)
 {
-    int code = !w ? KH_ENOMEM : rc ? why->code
-             : kh_rows_writer_finish (w, more, next, buf) ? KH_ENOMEM : KH_OK;
+    int code = !w ? KH_ENOMEM : rc ? why->code : KH_OK;
     if (code == KH_ENOMEM)
         kh_problem (why, KH_ENOMEM, "recorder: out of memory for a page");
+    if (code == KH_OK)
+        reply->data = kh_rows_writer_seal (w, more, next, &reply->size, &reply->block);
     kh_rows_writer_destroy (&w);
     return code;
 }
 
 static int
 s_answer_query (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
-                msgpack_sbuffer *buf, kh_problem_t *why)
+                msgpack_sbuffer *buf, s_reply_t *reply, kh_problem_t *why)
 {
     kh_rows_writer_t *w = kh_rows_writer_new (req);
     bool more = false;
     uint64_t next = 0;
     int rc = w ? kh_store_query (reader, &q->query, w, &more, &next, why) : -1;
-    return s_finish (w, rc, more, next, buf, why);
+    return s_finish (w, rc, more, next, reply, why);
 }
 
 static int
 s_answer_audit (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
-                msgpack_sbuffer *buf, kh_problem_t *why)
+                msgpack_sbuffer *buf, s_reply_t *reply, kh_problem_t *why)
 {
     kh_rows_writer_t *w = kh_rows_writer_new (req);
     bool more = false;
     uint64_t next = 0;
     int rc = w ? kh_store_audit_query (reader, &q->audit, w, &more, &next, why) : -1;
-    return s_finish (w, rc, more, next, buf, why);
+    return s_finish (w, rc, more, next, reply, why);
 }
 
 static int
 s_answer_items (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
-                msgpack_sbuffer *buf, kh_problem_t *why)
+                msgpack_sbuffer *buf, s_reply_t *reply, kh_problem_t *why)
 {
     kh_rows_writer_t *w = kh_rows_writer_new (req);
     bool more = false;
     uint64_t next = 0;
     int rc = w ? kh_store_items (reader, &q->items, w, &more, &next, why) : -1;
-    return s_finish (w, rc, more, next, buf, why);
+    return s_finish (w, rc, more, next, reply, why);
+}
+
+/* Hands the reply encoded in buf over as reply (buf is left empty). */
+static void
+s_take_buf (msgpack_sbuffer *buf, s_reply_t *reply)
+{
+    reply->size = buf->size;
+    reply->block = msgpack_sbuffer_release (buf);
+    reply->data = reply->block;
 }
 
 static int
 s_answer_stats (kh_store_t *reader, const s_any_query_t *q, uint64_t req,
-                msgpack_sbuffer *buf, kh_problem_t *why)
+                msgpack_sbuffer *buf, s_reply_t *reply, kh_problem_t *why)
 {
     kh_stats_t *stats = NULL;
     if (kh_store_stats (reader, &q->stats, &stats, why))
         return why->code;
     int rc = kh_stats_reply_encode (buf, req, stats);
     kh_stats_destroy (&stats);
-    if (rc == 0)
+    if (rc == 0) {
+        s_take_buf (buf, reply);
         return KH_OK;
+    }
     kh_problem (why, KH_ENOMEM, "recorder: out of memory for a count");
     return KH_ENOMEM;
 }
@@ -173,10 +192,11 @@ kh_queries_refusal (kh_parts_t *msg, msgpack_sbuffer *buf, const char **command)
 }
 
 
+/* Frees a reply's block (hint) once libzmq is done with the reply in it. */
 static void
 s_free (void *data, void *hint)
 {
-    free (data);
+    free (hint);
 }
 
 /* Answers [command][client][query] of the kind read from reader: [rows][client][reply]
@@ -189,9 +209,10 @@ s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, const s_read_t 
     kh_problem_t why = { 0 };
     uint64_t req = 0;
     zmq_msg_t *body = kh_parts_at (msg, 2);
+    s_reply_t reply = { NULL, NULL, 0 };
     msgpack_sbuffer_clear (buf);
     int code = read->decode (zmq_msg_data (body), zmq_msg_size (body), &query, &req, &why)
-             ? KH_EQUERY : read->answer (reader, &query, req, buf, &why);
+             ? KH_EQUERY : read->answer (reader, &query, req, buf, &reply, &why);
     const char *command = read->rows;
     if (code != KH_OK) {
         msgpack_sbuffer_clear (buf);
@@ -199,19 +220,18 @@ s_query_answer (kh_store_t *reader, void *pipe, kh_parts_t *msg, const s_read_t 
             zsys_error ("recorder: out of memory encoding a query's ERROR; not sent");
             return;                     /* the broker forgets the query after a while */
         }
+        s_take_buf (buf, &reply);
         command = read->error;
     }
-    size_t size = buf->size;
-    char *data = msgpack_sbuffer_release (buf);
-    zmq_msg_t reply;
-    if (zmq_msg_init_data (&reply, data, size, s_free, NULL)) {
-        free (data);
+    zmq_msg_t out;
+    if (zmq_msg_init_data (&out, (void *) reply.data, reply.size, s_free, reply.block)) {
+        free (reply.block);
         return;
     }
     zmq_send (pipe, command, strlen (command), ZMQ_SNDMORE);
     zmq_msg_send (kh_parts_at (msg, 1), pipe, ZMQ_SNDMORE);
-    zmq_msg_send (&reply, pipe, 0);
-    zmq_msg_close (&reply);
+    zmq_msg_send (&out, pipe, 0);
+    zmq_msg_close (&out);
 }
 
 void

@@ -29,6 +29,8 @@ struct _kh_store_t {
     sqlite3       *db;
     char          *path;                /* as opened */
     bool           writer;              /* false: opened read-only */
+    bool           mapped;              /* reader: its queries read the file mapped
+                                           (kh_store_read.c) */
     bool           lost;                /* writer: a commit's outcome is unknown (an I/O
                                            error): no more appends (KH_STORE_UNKNOWN) */
     int            lock_fd;             /* writer: PATH-lock, flock'd while open; or -1 */

@@ -229,20 +229,33 @@ kh_audit_query_decode (const void *data, size_t size, kh_audit_query_t *q,
 
 /* ------------------------------------------------------------------- rows */
 
+/*  The packed records go into rows after S_HEAD_ROOM bytes kept free at its start,
+    so that kh_rows_writer_seal can write the reply's head (req, more, next and the
+    array's length, known only at the end) right in front of them and hand the block
+    on without copying the page. */
+#define S_HEAD_ROOM     48          /* >= the longest head: 44 bytes */
+#define S_ROWS_FIRST    8192        /* the block's first size */
+
 struct kh_rows_writer {
     uint64_t        req;                /* echoed */
     uint32_t        count;              /* records packed so far */
-    msgpack_sbuffer rows;               /* the packed records, back to back */
+    msgpack_sbuffer rows;               /* S_HEAD_ROOM bytes, then the packed records */
 };
 
 kh_rows_writer_t *
 kh_rows_writer_new (uint64_t req)
 {
     kh_rows_writer_t *self = (kh_rows_writer_t *) calloc (1, sizeof *self);
-    if (self) {
-        self->req = req;
-        msgpack_sbuffer_init (&self->rows);
+    char *block = (char *) malloc (S_ROWS_FIRST);
+    if (!self || !block) {
+        free (self);
+        free (block);
+        return NULL;
     }
+    self->req = req;
+    self->rows.data = block;
+    self->rows.alloc = S_ROWS_FIRST;
+    self->rows.size = S_HEAD_ROOM;
     return self;
 }
 
@@ -254,6 +267,22 @@ kh_rows_writer_destroy (kh_rows_writer_t **self_p)
     msgpack_sbuffer_destroy (&(*self_p)->rows);
     free (*self_p);
     *self_p = NULL;
+}
+
+int
+kh_rows_writer_reserve (kh_rows_writer_t *self, size_t bytes)
+{
+    assert (self);
+    if (self->rows.alloc - self->rows.size >= bytes)
+        return 0;
+    if (bytes > SIZE_MAX - self->rows.size)
+        return -1;
+    char *block = (char *) realloc (self->rows.data, self->rows.size + bytes);
+    if (!block)
+        return -1;
+    self->rows.data = block;
+    self->rows.alloc = self->rows.size + bytes;
+    return 0;
 }
 
 int
@@ -291,7 +320,18 @@ size_t
 kh_rows_writer_bytes (kh_rows_writer_t *self)
 {
     assert (self);
-    return self->rows.size;
+    return self->rows.size - S_HEAD_ROOM;
+}
+
+/* Packs the head of the reply with self's rows: the map up to the array's length. */
+static int
+s_rows_head (kh_rows_writer_t *self, bool more, uint64_t next, msgpack_packer *pk)
+{
+    return msgpack_pack_map (pk, 4)
+        || kh__pack_kv_uint (pk, "req", self->req)
+        || kh__pack_cstr (pk, "more") || kh__pack_bool (pk, more)
+        || kh__pack_kv_uint (pk, "next", next)
+        || kh__pack_cstr (pk, "rows") || msgpack_pack_array (pk, self->count) ? -1 : 0;
 }
 
 int
@@ -303,14 +343,48 @@ kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
     size_t start = out->size;
     msgpack_packer pk;
     kh__packer_init (&pk, out);
-    if (msgpack_pack_map (&pk, 4)
-    ||  kh__pack_kv_uint (&pk, "req", self->req)
-    ||  kh__pack_cstr (&pk, "more") || kh__pack_bool (&pk, more)
-    ||  kh__pack_kv_uint (&pk, "next", next)
-    ||  kh__pack_cstr (&pk, "rows") || msgpack_pack_array (&pk, self->count)
-    ||  kh__write (out, self->rows.data, self->rows.size))
+    if (s_rows_head (self, more, next, &pk)
+    ||  kh__write (out, self->rows.data + S_HEAD_ROOM, self->rows.size - S_HEAD_ROOM))
         return kh__undo (out, start);
     return 0;
+}
+
+/* Where s_rows_head writes for kh_rows_writer_seal: a fixed buffer. */
+typedef struct {
+    char   data [S_HEAD_ROOM];
+    size_t size;
+} s_head_buf_t;
+
+/* A msgpack write callback into an s_head_buf_t. */
+static int
+s_head_write (void *data, const char *buf, size_t len)
+{
+    s_head_buf_t *head = (s_head_buf_t *) data;
+    if (len > sizeof head->data - head->size)
+        return -1;
+    memcpy (head->data + head->size, buf, len);
+    head->size += len;
+    return 0;
+}
+
+const void *
+kh_rows_writer_seal (kh_rows_writer_t *self, bool more, uint64_t next, size_t *size,
+                     void **block)
+{
+    assert (self && size && block);
+    s_head_buf_t head = { .size = 0 };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &head, s_head_write);
+    int rc = s_rows_head (self, more, next, &pk);
+    assert (rc == 0);                   /* S_HEAD_ROOM holds the longest head */
+    (void) rc;
+    char *start = self->rows.data + S_HEAD_ROOM - head.size;
+    memcpy (start, head.data, head.size);
+    *size = self->rows.size - S_HEAD_ROOM + head.size;
+    *block = self->rows.data;
+    self->rows.data = NULL;             /* the writer is done: destroy it */
+    self->rows.size = self->rows.alloc = 0;
+    return start;
 }
 
 int

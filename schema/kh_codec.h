@@ -136,6 +136,15 @@ size_t kh_rows_writer_bytes (kh_rows_writer_t *self);
    runs out (out as it was). The writer stays as it is. */
 int kh_rows_writer_finish (kh_rows_writer_t *self, bool more, uint64_t next,
                            msgpack_sbuffer *out);
+/* Makes room for bytes more of records, so that adding them does not move the
+   page. Returns 0, or -1 if memory runs out (the writer as it was). */
+int kh_rows_writer_reserve (kh_rows_writer_t *self, size_t bytes);
+/* Ends the ROWS reply in place, as kh_rows_writer_finish would append it, without
+   copying the rows: returns its first byte and sets *size; *block is the memory
+   that holds it, the caller's now (free it once the reply is sent). The writer is
+   left empty: destroy it. Cannot fail. */
+const void *kh_rows_writer_seal (kh_rows_writer_t *self, bool more, uint64_t next,
+                                 size_t *size, void **block);
 
 typedef struct {
     uint64_t     req;

@@ -533,6 +533,41 @@ test_records (void)
     msgpack_sbuffer_destroy (&out);
 }
 
+/* A page sealed in place is byte for byte the page kh_rows_writer_finish appends,
+   however large its req, next and count, and with room reserved or not. */
+static void
+test_rows_seal (void)
+{
+    const uint8_t msg [] = { 0x81, 0xa1, 0x76, 0x01 };
+    uint32_t counts [] = { 0, 1, 3, 70000 };
+    uint64_t big = UINT64_MAX;
+    for (size_t c = 0; c < sizeof counts / sizeof counts [0]; c++)
+    for (int reserve = 0; reserve < 2; reserve++) {
+        uint64_t req = c % 2 ? big : 7, next = c % 2 ? 1 : big;
+        kh_rows_writer_t *w = kh_rows_writer_new (req);
+        if (reserve)
+            kh_rows_writer_reserve (w, (size_t) counts [c] * 40);
+        for (uint32_t i = 0; i < counts [c]; i++) {
+            kh_record_t rec = { { i + 1, 1700000000123ULL, i, 0, 0 }, msg, sizeof msg };
+            kh_rows_writer_add (w, &rec);
+        }
+        msgpack_sbuffer out;
+        msgpack_sbuffer_init (&out);
+        kh_rows_writer_finish (w, c == 2, next, &out);
+        size_t size = 0;
+        void *block = NULL;
+        const void *sealed = kh_rows_writer_seal (w, c == 2, next, &size, &block);
+        kh_rows_writer_destroy (&w);
+        KH_CHECK ("a sealed page is the page finish appends", sealed && size == out.size
+               && memcmp (sealed, out.data, size) == 0
+               && (const char *) sealed >= (const char *) block,
+               "%u rows, reserve %d: %zu bytes, wanted %zu", counts [c], reserve, size,
+               out.size);
+        free (block);
+        msgpack_sbuffer_destroy (&out);
+    }
+}
+
 /* Every reply and link frame survives a round trip; bad ones are refused. */
 static void
 test_replies (void)
@@ -1253,6 +1288,7 @@ main (void)
     test_texts ();
     test_schema ();
     test_records ();
+    test_rows_seal ();
     test_replies ();
     test_queries ();
     test_audit_records ();
