@@ -157,8 +157,8 @@ s_parse (int argc, char *argv [], kh_bench_opts_t *opts)
     const kh_opt_t table [] = {
         { "workload", 'w', "W", &given.workload, NULL,
           "w1, w2, w3, w4, all (those four) or web, or a list:\n"
-          "w1,w3 or all,web (default all; web is not in all: its\nstore takes minutes to "
-          "fill the first time)" S_WEB_NOTE },
+          "w1,w3 or all,web (default all; web is not in all: its\nstore takes about a "
+          "minute to fill the first time,\na run another minute)" S_WEB_NOTE },
         { "publishers", 0, "N", &given.publishers, NULL, "publisher threads (default 4)" },
         { "messages", 0, "N", &given.messages, NULL,
           "messages per publisher (default 50000)" },
