@@ -636,9 +636,10 @@ s_pages_ask (kh_client_t *self, kh__pages_t *pages)
     return 0;
 }
 
-/* Receives until the answer to req (which is read into rows as s_read_page reads
-   it); answers to the reqs before it are dropped, and counted off stale. Returns 0,
-   the hub's code, KH_ETIMEOUT or KH_EIO. */
+/* Receives until the answer to req, the oldest page in flight (which is read into
+   rows as s_read_page reads it), or an ERROR for any page in flight; answers to the
+   reqs before it are dropped, and counted off stale. Returns 0, the hub's code,
+   KH_ETIMEOUT or KH_EIO. */
 static int
 s_pages_recv (kh_client_t *self, kh__pages_t *pages, uint64_t req, int64_t deadline,
               kh_rows_t *rows)
@@ -655,6 +656,11 @@ s_pages_recv (kh_client_t *self, kh__pages_t *pages, uint64_t req, int64_t deadl
             *rows = page.records;
         if (rc >= 0)
             return rc;
+        /* A refusal may overtake the answers before it (the broker's or recorder's
+           UNAVAILABLE): one for a later page in flight fails this one too. */
+        for (uint32_t i = 1; i < pages->flying && s_is (self, KH_REP_ERROR); i++)
+            if ((rc = s_error_for (self, req + i)) >= 0)
+                return rc;
         if (pages->stale > 0)           /* (an unreadable reply counts as one) */
             pages->stale--;
     }
