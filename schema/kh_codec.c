@@ -430,7 +430,7 @@ s_page_decode (const void *data, size_t size, uint64_t *req, bool *more, uint64_
         free (*rows);
         *rows = NULL;
     }
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 

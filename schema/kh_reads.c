@@ -385,7 +385,7 @@ kh_item_rows_decode (const void *data, size_t size, kh_item_rows_t *rows,
         rc = s_read_items (list, rows, why);
     if (rc)
         kh_item_rows_release (rows);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 
@@ -471,7 +471,7 @@ kh_item_field (const kh_item_t *item, const char *name, char *out, size_t size)
     else
     if (o)
         rc = s_append_value (o, out, size, &used);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
 
@@ -625,7 +625,7 @@ kh_stats_reply_decode (const void *data, size_t size, uint64_t *req, kh_stats_t 
     int rc = kh__unpack (data, size, &u, why);
     if (rc == 0)
         rc = s_read_stats (&u.data, req, stats, why);
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     if (rc)
         kh_stats_destroy (&stats);
     *stats_p = stats;
@@ -721,6 +721,6 @@ kh_counters_decode (const void *data, size_t size, uint64_t *req, kh_counters_t 
           || kh__get_uint (map, "busy", &c->busy, KH_EWRONGTYPE, why)
           || kh__get_uint (map, "audit_dropped", &c->audit_dropped, KH_EWRONGTYPE, why)
            ? -1 : 0;
-    msgpack_unpacked_destroy (&u);
+    kh__unpacked_release (&u);
     return rc;
 }
