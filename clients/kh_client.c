@@ -691,6 +691,7 @@ s_pages_took (kh__pages_t *pages, const kh_rows_t *rows)
     pages->first_req++;
     memmove (&pages->ends [0], &pages->ends [1], pages->flying * sizeof pages->ends [0]);
     bool advanced = rows->next > since;
+    pages->stuck = rows->more && !advanced;
     if (!pages->windowed) {
         /* A page that does not advance would loop for ever: end the range there. */
         pages->done = !rows->more || !advanced;
@@ -770,12 +771,47 @@ s_paged (kh_client_t *self, const s_kind_t *kind, const void *query, uint64_t cu
     }
 }
 
+/* kh_client_query of a range without filters: windows of seqs asked ahead
+   (kh__pages_t), max_rows (0: no limit) taken as the last seq it reaches, since
+   the rows are gap-free. The answers still in flight when the callback stops are
+   read and dropped before returning, so that the client's next question does not
+   meet them. Returns as kh_client_query. */
+static int
+s_query_ahead (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
+               int timeout_ms, kh_record_fn *callback, void *arg)
+{
+    kh_query_t range = *query;
+    uint64_t since = range.since_seq ? range.since_seq : 1;
+    if (max_rows && max_rows - 1 <= UINT64_MAX - since
+    &&  (!range.until_seq || since + (max_rows - 1) < range.until_seq))
+        range.until_seq = since + (max_rows - 1);
+    kh__pages_t pages;
+    kh__pages_start (&pages, &range);
+    bool stop = false;
+    int rc = 0;
+    while (rc == 0 && !stop && !kh__pages_done (&pages)) {
+        kh_rows_t rows;
+        rc = kh__pages_next (self, &pages, timeout_ms, &rows);
+        for (uint32_t i = 0; rc == 0 && i < rows.count && !stop; i++)
+            stop = callback (&rows.rows [i], arg) != 0;
+        kh_rows_release (&rows);
+    }
+    pages.stale += pages.flying;
+    if (s_pages_drain (self, &pages, kh__deadline (timeout_ms)) == KH_EIO && rc == 0)
+        rc = KH_EIO;
+    return rc == 0 && pages.stuck ? KH_EMALFORMED : rc;
+}
+
 int
 kh_client_query (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
                  int timeout_ms, kh_record_fn *callback, void *arg)
 {
     if (!self || !query || !callback)
         return KH_EINVAL;
+    kh__pages_t probe;
+    kh__pages_start (&probe, query);
+    if (probe.windowed)
+        return s_query_ahead (self, query, max_rows, timeout_ms, callback, arg);
     return s_paged (self, &s_records, query, query->since_seq, max_rows, timeout_ms,
                     (s_any_fn *) callback, arg);
 }

@@ -30,6 +30,8 @@ typedef struct {
     kh_query_t query;                   /* filter and range; since_seq: first not asked */
     bool       windowed;                /* no filter: windows asked ahead */
     bool       done;                    /* the last page is in */
+    bool       stuck;                   /* it ended on a page that said more but did
+                                           not advance (not a kreishub hub) */
     uint64_t   from;                    /* the first seq of the range not returned */
     uint32_t   window;                  /* seqs a window spans */
     uint64_t   first_req;               /* the req of the oldest page in flight */

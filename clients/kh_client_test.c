@@ -177,6 +177,29 @@ s_test_query (kh_fake_hub_t *hub, kh_client_t *client)
     KH_CHECK ("a callback returning non-zero stops the query", rc == 0 && seen.count == 4,
               "rc %d rows %zu", rc, seen.count);
 
+    /* Without a filter the query asks 4 windows of seqs at once (the 30 rows fit the
+       first; the 3 after it are dropped); a filtered one a page at a time. */
+    uint64_t publishes, differing, before, after;
+    kh_fake_hub_page (hub, KH_QUERY_PAGE_MAX);
+    kh_fake_hub_stats (hub, &publishes, &differing, &before);
+    memset (&seen, 0, sizeof seen);
+    kh_query_t all = { .since_seq = base + 1 };
+    rc = kh_client_query (client, &all, 0, 2000, s_collect, &seen);
+    kh_fake_hub_stats (hub, &publishes, &differing, &after);
+    KH_CHECK ("a query without filters asks 4 pages at once and delivers each row once",
+              rc == 0 && seen.count == 30 && seen.seqs [29] == base + 30
+              && after - before == 4, "rc %d rows %zu queries %llu", rc, seen.count,
+              (unsigned long long) (after - before));
+    kh_query_t typed = { .since_seq = base + 1 };
+    kh_query_add_type (&typed, "idea", NULL);
+    memset (&seen, 0, sizeof seen);
+    rc = kh_client_query (client, &typed, 0, 2000, s_collect, &seen);
+    kh_fake_hub_stats (hub, &publishes, &differing, &before);
+    KH_CHECK ("a filtered query asks one page at a time", rc == 0 && seen.count == 30
+              && before - after == 1, "rc %d rows %zu queries %llu", rc, seen.count,
+              (unsigned long long) (before - after));
+    kh_fake_hub_page (hub, 3);
+
     kh_query_t bad = { .since_seq = 1 };
     snprintf (bad.type [0], sizeof bad.type [0], "nonsense");
     bad.type_count = 1;
