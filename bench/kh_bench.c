@@ -17,7 +17,7 @@
 
 #define S_PROGRAM   "kreishub-bench"
 
-#define S_DATA_ROOT "/tmp"         /* where the hubs' data directories are made */
+#define S_DATA_ROOT KH_BENCH_DATA_ROOT
 #define S_SYNCS     200             /* fdatasyncs measured at the start */
 
 #ifdef KH_HAVE_MOSQUITTO

@@ -42,6 +42,8 @@
 #define KH_BENCH_FAILURE_MAX    256     /* why a worker broke off, at most */
 #define KH_BENCH_READY_MS       10000   /* workers must be connected within this */
 #define KH_BENCH_AGS_COUNT      8       /* senders the publishers take in turn */
+#define KH_BENCH_DATA_ROOT      "/tmp"  /* where the hubs' data directories are made */
+#define KH_BENCH_COMMIT_SYNCS   1000    /* commit-shaped fdatasyncs beside W3 */
 
 /* The command line. */
 typedef struct {
@@ -149,6 +151,11 @@ void kh_bench_print_load (FILE *out, const char *when);
    fdatasync there: p50/p99 of count appends of 4 KiB, each followed by fdatasync,
    to a temporary file in dir. Returns 0, or -1 if the file could not be written. */
 int kh_bench_print_disk (FILE *out, const char *dir, int count);
+/* Prints, as "  the disk WHEN: ...", the latency of fdatasync after a commit's worth
+   of WAL pages overwritten in a temporary file in dir: p50/p99/max of count, and how
+   many took over 2 ms (W3's target): the floor under W3's latency while it runs.
+   Returns 0, or -1 if the file could not be written. */
+int kh_bench_print_commit_sync (FILE *out, const char *dir, int count, const char *when);
 /* Sets *p50 and *p99 (us) of the values (ns; count of them; sorted in place). */
 void kh_bench_p50_p99 (uint64_t *values, size_t count, double *p50, double *p99);
 /* Computes rates and latency percentiles of a publish run from per-message

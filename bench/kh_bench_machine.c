@@ -18,6 +18,9 @@
 #endif
 
 #define S_SYNC_BYTES    4096    /* appended before each fdatasync */
+#define S_PAGE          4096    /* a WAL frame's page */
+#define S_COMMIT_PAGES  7       /* pages a one-message commit writes into the WAL */
+#define S_COMMIT_FILE   (4 << 20)   /* the overwritten file: a WAL of 1,000 frames */
 
 /* Copies the value of the first "key : value" line of path into out ("?" if none). */
 static void
@@ -157,6 +160,81 @@ kh_bench_print_disk (FILE *out, const char *dir, int count)
     }
     else
         fprintf (out, "fdatasync there: cannot measure (%s)\n", strerror (errno));
+    free (took);
+    fflush (out);
+    return rc;
+}
+
+/* Overwrites count commits' worth of pages (S_COMMIT_PAGES, one after the other
+   through the file, as the recorder's WAL is written once it has restarted), each
+   followed by fdatasync, into fd (S_COMMIT_FILE bytes, written and synced already);
+   puts each one's ns into took. Returns 0, or -1 if a write or sync failed. */
+static int
+s_commit_times (int fd, uint64_t *took, int count)
+{
+    static char pages [S_COMMIT_PAGES * S_PAGE];
+    memset (pages, 'w', sizeof pages);
+    off_t at = 0;
+    for (int i = 0; i < count; i++) {
+        if (at + (off_t) sizeof pages > S_COMMIT_FILE)
+            at = 0;
+        uint64_t t0 = kh_bench_now_ns ();
+        if (pwrite (fd, pages, sizeof pages, at) != (ssize_t) sizeof pages || fdatasync (fd))
+            return -1;
+        took [i] = kh_bench_now_ns () - t0;
+        at += (off_t) sizeof pages;
+    }
+    return 0;
+}
+
+/* Makes a temporary file of S_COMMIT_FILE bytes in dir, written and synced, its name
+   unlinked at once. Returns its descriptor, or -1. */
+static int
+s_commit_file (const char *dir)
+{
+    char path [256];
+    snprintf (path, sizeof path, "%s/kh-bench-wal-XXXXXX", dir);
+    int fd = mkstemp (path);
+    if (fd < 0)
+        return -1;
+    unlink (path);
+    static char block [S_PAGE * 16];
+    memset (block, 0, sizeof block);
+    for (off_t at = 0; at < S_COMMIT_FILE; at += (off_t) sizeof block)
+        if (pwrite (fd, block, sizeof block, at) != (ssize_t) sizeof block) {
+            close (fd);
+            return -1;
+        }
+    if (fsync (fd)) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+kh_bench_print_commit_sync (FILE *out, const char *dir, int count, const char *when)
+{
+    int fd = s_commit_file (dir);
+    uint64_t *took = (uint64_t *) calloc ((size_t) count, sizeof *took);
+    int rc = fd >= 0 && took && count > 0 ? s_commit_times (fd, took, count) : -1;
+    if (fd >= 0)
+        close (fd);
+    if (rc == 0) {
+        double p50, p99;
+        kh_bench_p50_p99 (took, (size_t) count, &p50, &p99);
+        int over = 0;
+        for (int i = 0; i < count; i++)
+            over += took [i] > 2000000;
+        char a [32], b [32], c [32];
+        fprintf (out, "  the disk %s: fdatasync of a commit (%d overwrites of %d pages): p50 %s, "
+                 "p99 %s, max %s; %d of %d over 2 ms\n", when, count, S_COMMIT_PAGES,
+                 kh_bench_fmt_us (a, sizeof a, p50), kh_bench_fmt_us (b, sizeof b, p99),
+                 kh_bench_fmt_us (c, sizeof c, (double) took [count - 1] / 1000.0), over,
+                 count);
+    }
+    else
+        fprintf (out, "  the disk %s: cannot measure fdatasync (%s)\n", when, strerror (errno));
     free (took);
     fflush (out);
     return rc;

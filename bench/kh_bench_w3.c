@@ -44,9 +44,13 @@ kh_bench_w3 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, kh_bench_w3
     printf ("\nW3 latency: 1 publisher paced at %u msgs/s for %u s (%u messages of %u bytes, "
             "window %u), recorder --sync %s, one subscriber\n", opts->rate, opts->seconds,
             count, opts->size, opts->window, opts->sync);
+    kh_bench_print_commit_sync (stdout, KH_BENCH_DATA_ROOT, KH_BENCH_COMMIT_SYNCS,
+                                "before W3");
     int rc = s_run (&paced, hub, opts->rate, count, &result->paced, &result->send_rate);
     printf ("  the publisher reached %.0f msgs/s of %u: %s\n", result->send_rate, opts->rate,
             result->send_rate >= 0.99 * opts->rate ? "the rate held" : "the rate did NOT hold");
+    kh_bench_print_commit_sync (stdout, KH_BENCH_DATA_ROOT, KH_BENCH_COMMIT_SYNCS,
+                                "after W3");
     printf ("\nW3 round trip: %u single publishes one at a time (window 1)\n",
             opts->rtt_messages);
     if (s_run (&single, hub, 0, opts->rtt_messages, &result->rtt, NULL))
