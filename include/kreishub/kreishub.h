@@ -166,8 +166,11 @@ KH_EXPORT int kh_client_ping (kh_client_t *self, int timeout_ms, uint64_t *head,
    the call. A non-zero return stops the query (kh_client_query then returns 0). */
 typedef int (kh_record_fn) (const kh_record_t *rec, void *arg);
 
-/* Runs a history query, paging (since_seq = next) until the store has no more
-   matching records or max_rows (0: no limit) were delivered. query->req and
+/* Runs a history query, page after page until the store has no more matching
+   records or max_rows (0: no limit) were delivered: a query without filters asks
+   windows of seqs a few at once (PROTOCOL.md section 5), a filtered one one page at
+   a time (since_seq = next). Either way the callback sees every record once, in
+   ascending seq. query->req and
    query->limit are chosen here. Each page may take up to timeout_ms. Returns 0;
    KH_ETIMEOUT if a page did not come in time (also when interrupted, or when the
    queue towards the broker stayed full for 5 s); the hub's error code for an ERROR
