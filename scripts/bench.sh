@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --bench
 
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j"$(nproc)" --target kreishub-bench kreishub-broker kreishub-recorder
+cmake --build build-bench -j"$(nproc)" --target kreishub-bench kreishub-broker kreishub-recorder \
+    kreishub-web
 exec build-bench/bin/kreishub-bench --mosquitto --nats "$@"
