@@ -431,10 +431,36 @@ test_stream_left (uint16_t port)
               "got %.40s", got);
 }
 
-/* Appends an item (an idea of 05162004) and count comments on it to the store at
-   path. Returns 0, or -1. */
+/* Appends a message of type by 05162004 to store: its body the pairs of field and
+   text in fields (ending with NULL), its id item if not NULL. Returns 0, or -1. */
 static int
-s_fill (const char *path, int count)
+s_append (kh_store_t *store, const char *type, const uint8_t *item,
+          const char *const *fields)
+{
+    kh_problem_t why = { 0 };
+    kh_builder_t *builder = kh_builder_new (type);
+    uint8_t id [KH_ID_SIZE];
+    kh_id_new (id);
+    int rc = builder ? 0 : -1;
+    for (size_t i = 0; rc == 0 && fields [i]; i += 2)
+        rc = kh_builder_set (builder, fields [i], fields [i + 1], &why);
+    size_t size = 0;
+    const void *data = NULL;
+    kh_store_result_t result;
+    rc = rc == 0 && kh_builder_encode (builder, item ? item : id, "05162004", kh_now_ms (),
+                                       &why) == 0
+      && (data = kh_builder_data (builder, &size))
+      && kh_store_append (store, &(kh_store_item_t) { data, size }, 1, &result) == 0
+      && result.code == KH_OK ? 0 : -1;
+    kh_builder_destroy (&builder);
+    return rc;
+}
+
+/* Appends an item (an idea of 05162004) and count comments on it to the store at
+   path, and then, if revised, a revise of its description and maturity. Returns 0,
+   or -1. */
+static int
+s_fill (const char *path, int count, bool revised)
 {
     kh_problem_t why = { 0 };
     kh_store_t *store = kh_store_new (path, KH_SYNC_OFF, &why);
@@ -442,23 +468,15 @@ s_fill (const char *path, int count)
     char ref [KH_ID_STR_SIZE];
     kh_id_new (item);
     kh_id_format (item, ref);
-    int rc = store ? 0 : -1;
-    for (int i = 0; rc == 0 && i <= count; i++) {
-        kh_builder_t *builder = kh_builder_new (i ? "comment" : "idea");
-        uint8_t id [KH_ID_SIZE];
-        kh_id_new (id);
-        size_t size = 0;
-        const void *data = NULL;
-        kh_store_result_t result;
-        rc = builder && (i ? kh_builder_set (builder, "ref", ref, &why) == 0
-                            && kh_builder_set (builder, "text", "Gut so.", &why) == 0
-                           : kh_builder_set (builder, "title", "Digitale Bauakte", &why) == 0)
-          && kh_builder_encode (builder, i ? id : item, "05162004", kh_now_ms (), &why) == 0
-          && (data = kh_builder_data (builder, &size))
-          && kh_store_append (store, &(kh_store_item_t) { data, size }, 1, &result) == 0
-          && result.code == KH_OK ? 0 : -1;
-        kh_builder_destroy (&builder);
-    }
+    const char *const idea [] = { "title", "Digitale Bauakte", NULL };
+    const char *const comment [] = { "ref", ref, "text", "Gut so.", NULL };
+    const char *const revise [] = { "ref", ref, "fields.description", "Jetzt mit XBau.",
+                                    "fields.maturity", "beta", NULL };
+    int rc = store ? s_append (store, "idea", item, idea) : -1;
+    for (int i = 0; rc == 0 && i < count; i++)
+        rc = s_append (store, "comment", NULL, comment);
+    if (rc == 0 && revised)
+        rc = s_append (store, "revise", NULL, revise);
     kh_store_destroy (&store);
     return rc;
 }
@@ -475,7 +493,8 @@ test_item_after (void)
     kh_members_t *members = kh_members_load (NULL, &why);
     kh_web_config_t config = { .address = "127.0.0.1", .db = path, .threads = 2,
                                .insecure_dev = true, .members = members };
-    kh_web_t *web = s_fill (path, 2) == 0 && members ? kh_web_new (&config, &why) : NULL;
+    kh_web_t *web = s_fill (path, 2, false) == 0 && members ? kh_web_new (&config, &why)
+                                                             : NULL;
     KH_CHECK ("a server starts on a store with an item and two comments", web, "%s",
               why.reason);
     if (!web) {
@@ -502,6 +521,31 @@ test_item_after (void)
     kh_members_destroy (&members);
 }
 
+/* The item page names the fields a revise changed by the words its fields have on
+   the page (the CLI's timeline says them in English: "revised description, maturity"). */
+static void
+test_item_revised (void)
+{
+    static char out [200000];
+    char path [96];
+    snprintf (path, sizeof path, "%s/revised.db", s_dir);
+    kh_problem_t why = { 0 };
+    kh_web_config_t config = { .address = "127.0.0.1", .db = path, .threads = 2,
+                               .insecure_dev = true };
+    kh_web_t *web = s_fill (path, 0, true) == 0 ? kh_web_new (&config, &why) : NULL;
+    KH_CHECK ("a server starts on a store with an item and its revise", web, "%s",
+              why.reason);
+    if (!web)
+        return;
+    kh_web_add_routes (web, kh_web_pages_routes (), NULL);
+    s_get (kh_web_port (web), "/item/1?after=1", out, sizeof out);
+    KH_CHECK ("a revise's fields are named in German on the item page",
+              strstr (out, "überarbeitete Beschreibung, Reifegrad")
+              && !strstr (out, "description") && !strstr (out, "maturity"),
+              "got %.2000s", out);
+    kh_web_destroy (&web);
+}
+
 int
 main (void)
 {
@@ -525,6 +569,7 @@ main (void)
     kh_web_destroy (&web);
     KH_CHECK ("destroy nulls and is safe twice", web == NULL, "not null");
     test_item_after ();
+    test_item_revised ();
     config.address = "not an address";
     web = kh_web_new (&config, &why);
     KH_CHECK ("a bad address is refused", !web && why.code == KH_EVALUE, "code %d", why.code);

@@ -123,7 +123,8 @@ s_interest (const msgpack_object *action)
     return word == text ? "antwortet" : word;
 }
 
-/* Writes the fields a revise names, "title, hf". */
+/* Writes the fields a revise names by their German words, "Titel, Handlungsfeld";
+   a name the pages have no word for as it came, escaped. */
 static void
 s_revised (kh_web_req_t *req, const msgpack_object *body)
 {
@@ -135,7 +136,15 @@ s_revised (kh_web_req_t *req, const msgpack_object *body)
         if (key->type != MSGPACK_OBJECT_STR)
             continue;
         kh_web_puts (req, i ? ", " : " ");
-        kh_web_html_n (kh_web_req_out (req), key->via.str.ptr, key->via.str.size);
+        char name [32];
+        if (key->via.str.size < sizeof name
+        &&  !memchr (key->via.str.ptr, 0, key->via.str.size)) {
+            memcpy (name, key->via.str.ptr, key->via.str.size);
+            name [key->via.str.size] = 0;
+            kh_web_html (kh_web_req_out (req), kh__web_field_label (name));
+        }
+        else
+            kh_web_html_n (kh_web_req_out (req), key->via.str.ptr, key->via.str.size);
     }
 }
 
