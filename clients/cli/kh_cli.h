@@ -198,11 +198,6 @@ int kh_cli_sender (kh_cli_t *cli, const char *program, const char *flag,
 int kh_cli_ts_and_id (const char *program, const char *id_text, const char *ts_text,
                       uint64_t *ts, uint8_t id [KH_ID_SIZE]);
 
-/* Sets the body field name of builder from text, every CR LF as LF (a text saved
-   on Windows). Returns what kh_builder_set returns. */
-int kh_cli_set_text (kh_builder_t *builder, const char *name, const char *text,
-                     kh_problem_t *why);
-
 /* Says on stderr what the hub's refusal err means to the command (e.g. a rule of
    the lifecycle), instead of kh_cli_report's line. Returns true if it did. */
 typedef bool (kh_cli_explain_fn) (kh_cli_t *cli, const kh_error_reply_t *err, void *arg);
@@ -261,17 +256,6 @@ typedef enum {
 
 /* Reads a format name; returns 0 or -1. */
 int kh_cli_format (const char *text, kh_format_t *format);
-
-/* The width of a column that shows an AGS and its name (names NULL: the AGS
-   alone), in characters. */
-int kh_cli_who_width (const kh_members_t *names);
-
-/* Prints text and blanks after it up to width characters (not bytes). */
-void kh_cli_pad (FILE *file, const char *text, int width);
-
-/* Prints the AGS ags and its name (if names knows it; a longer one than 20
-   characters cut, ending in an ellipsis), padded to width characters. */
-void kh_cli_who (FILE *file, const kh_members_t *names, const char *ags, int width);
 
 /* Prints the header line of format (none for json) to file; the table's FROM column
    is as wide as an AGS and the longest name of names (NULL: no names). */

@@ -5,10 +5,8 @@
 #include "kh_itemview.h"
 #include "kh_when.h"
 #include "kh_json.h"
-#include "kh_suggest.h"
 
 #define S_SEQ_WIDTH  8                  /* seq column; larger numbers push the row */
-#define S_NAME_MAX   20                 /* characters of a name in a table, at most */
 
 int
 kh_cli_format (const char *text, kh_format_t *format)
@@ -35,50 +33,13 @@ s_type_width (void)
     return (int) width;
 }
 
-int
-kh_cli_who_width (const kh_members_t *names)
-{
-    size_t width = names ? kh_members_name_width (names) : 0;
-    width = width > S_NAME_MAX ? S_NAME_MAX : width;
-    return KH_AGS_MAX + (width ? 1 + (int) width : 0);
-}
-
-void
-kh_cli_pad (FILE *file, const char *text, int width)
-{
-    int chars = (int) kh_suggest_length (text);
-    fprintf (file, "%s%*s", text, width > chars ? width - chars : 0, "");
-}
-
-void
-kh_cli_who (FILE *file, const kh_members_t *names, const char *ags, int width)
-{
-    const char *name = names ? kh_members_name (names, ags) : NULL;
-    char text [KH_AGS_MAX + 2 + 4 * S_NAME_MAX + 4];
-    int len = snprintf (text, KH_AGS_MAX + 3, "%s%s", ags, name ? " " : "");
-    size_t n = len < 0 ? 0 : len > KH_AGS_MAX + 2 ? KH_AGS_MAX + 2 : (size_t) len;
-    size_t chars = name ? kh_suggest_length (name) : 0;
-    size_t keep = chars > S_NAME_MAX ? S_NAME_MAX - 1 : chars;
-    for (size_t c = 0; name && *name; name++) {
-        if (((unsigned char) *name & 0xc0) != 0x80 && c++ == keep)
-            break;
-        text [n++] = *name;
-    }
-    if (chars > keep) {
-        memcpy (text + n, "\xe2\x80\xa6", 3);
-        n += 3;
-    }
-    text [n] = 0;
-    kh_cli_pad (file, text, width);
-}
-
 void
 kh_cli_print_header (FILE *file, kh_format_t format, const kh_members_t *names)
 {
     if (format == KH_FORMAT_TABLE) {
         fprintf (file, "%*s  %-16s  %-*s  ", S_SEQ_WIDTH, "SEQ", "PUBLISHED",
                  s_type_width (), "TYPE");
-        kh_cli_pad (file, "FROM", kh_cli_who_width (names));
+        kh_members_pad (file, "FROM", kh_members_who_width (names));
         fprintf (file, "  TITLE\n");
     }
     else
@@ -120,7 +81,7 @@ s_print_row (FILE *file, const kh_record_t *rec, const kh_members_t *names)
     s_one_line (env.title, title, sizeof title);
     fprintf (file, "%*llu  %-16s  %-*s  ", S_SEQ_WIDTH, (unsigned long long) rec->info.seq,
              when, s_type_width (), env.type);
-    kh_cli_who (file, names, env.from, kh_cli_who_width (names));
+    kh_members_who (file, names, env.from, kh_members_who_width (names));
     fprintf (file, "  %s\n", title);
 }
 
@@ -152,9 +113,9 @@ kh_cli_print_audit_header (FILE *file, kh_format_t format, const kh_members_t *n
     if (format == KH_FORMAT_TABLE) {
         fprintf (file, "%*s  %-24s  %-8s  %-8s  %-13s  %-21s  ", S_SEQ_WIDTH, "SEQ", "AT",
                  "ENDPOINT", "COMMAND", "CODE", "PEER");
-        kh_cli_pad (file, "CLAIMED", kh_cli_who_width (names));
+        kh_members_pad (file, "CLAIMED", kh_members_who_width (names));
         fputs ("  ", file);
-        kh_cli_pad (file, "AGS", kh_cli_who_width (names));
+        kh_members_pad (file, "AGS", kh_members_who_width (names));
         fprintf (file, "  %-12s  %s\n", "ROLE", "REASON");
     }
     else
@@ -230,9 +191,9 @@ s_print_audit_row (FILE *file, const kh_audit_t *rec, const kh_members_t *names)
              (unsigned long long) rec->seq, at, s_dash (rec->endpoint),
              s_dash (rec->command), rec->code ? kh_errname (rec->code) : "-",
              s_dash (rec->peer));
-    kh_cli_who (file, names, s_dash (rec->claimed), kh_cli_who_width (names));
+    kh_members_who (file, names, s_dash (rec->claimed), kh_members_who_width (names));
     fputs ("  ", file);
-    kh_cli_who (file, names, s_dash (rec->ags), kh_cli_who_width (names));
+    kh_members_who (file, names, s_dash (rec->ags), kh_members_who_width (names));
     fprintf (file, "  %-12s  %s\n", s_dash (rec->role), rec->reason);
 }
 

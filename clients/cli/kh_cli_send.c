@@ -92,19 +92,6 @@ kh_cli_ts_and_id (const char *program, const char *id_text, const char *ts_text,
     return 0;
 }
 
-int
-kh_cli_set_text (kh_builder_t *builder, const char *name, const char *text,
-                 kh_problem_t *why)
-{
-    char *copy = strdup (text);
-    if (!copy)
-        return kh_problem (why, KH_ENOMEM, "out of memory");
-    kh_crlf_to_lf (copy, strlen (copy));
-    int rc = kh_builder_set (builder, name, copy, why);
-    free (copy);
-    return rc;
-}
-
 /* Says on stderr why the publish failed (explain first, for a refusal of the hub),
    and for no answer from a hub that was reached, the id to retry with. Returns the
    exit status. */

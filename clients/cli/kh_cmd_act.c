@@ -254,7 +254,7 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args, kh_problem_t *why)
                         "VALUE (or 'kreishub publish revise --json FILE')");
             return -1;
         }
-        if (kh_cli_set_text (builder, name, field->value, why) == 0)
+        if (kh_json_set_text (builder, name, field->value, why) == 0)
             continue;
         if (why->code == KH_EUNKNOWNFIELD) {
             s_hint (field->name, hint, sizeof hint);
@@ -278,7 +278,7 @@ s_set_body (kh_builder_t *builder, const s_args_t *args, const uint8_t item [KH_
     const char *value = act->fixed ? act->fixed : args->word;
     if (kh_builder_set (builder, "ref", ref, why)
     ||  (act->field && kh_builder_set (builder, act->field, value, why))
-    ||  (args->text && kh_cli_set_text (builder, "text", args->text, why)))
+    ||  (args->text && kh_json_set_text (builder, "text", args->text, why)))
         return -1;
     return act->fields ? s_set_fields (builder, args, why) : 0;
 }

@@ -264,7 +264,7 @@ s_set_fields (kh_builder_t *builder, const s_args_t *args)
             free (json);
         }
         else
-            rc = kh_cli_set_text (builder, field->name, field->value, &why);
+            rc = kh_json_set_text (builder, field->name, field->value, &why);
         if (rc) {
             char hint [96] = "";
             if (why.code == KH_EUNKNOWNFIELD)

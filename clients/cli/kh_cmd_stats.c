@@ -110,23 +110,23 @@ static void
 s_table (const s_args_t *args, const kh_stats_t *stats, const kh_members_t *names)
 {
     bool who = streq (args->query.by, "municipality");
-    int width = who ? kh_cli_who_width (names) : 12;
+    int width = who ? kh_members_who_width (names) : 12;
     if (*args->query.by) {
-        kh_cli_pad (stdout, args->query.by, width);
+        kh_members_pad (stdout, args->query.by, width);
         printf ("  %8s  %8s\n", "ITEMS", "MESSAGES");
     }
     for (size_t i = 0; i < stats->count; i++) {
         const kh_stats_row_t *row = &stats->rows [i];
         if (who && *row->key)
-            kh_cli_who (stdout, names, row->key, width);
+            kh_members_who (stdout, names, row->key, width);
         else
-            kh_cli_pad (stdout, *row->key ? row->key : "(none)", width);
+            kh_members_pad (stdout, *row->key ? row->key : "(none)", width);
         printf ("  %8llu  %8llu\n", (unsigned long long) row->items,
                 (unsigned long long) row->messages);
     }
     if (stats->more)
         printf ("(more groups than %d: the rest left out)\n", KH_QUERY_PAGE_MAX);
-    kh_cli_pad (stdout, "all", width);
+    kh_members_pad (stdout, "all", width);
     printf ("  %8llu  %8llu\n", (unsigned long long) stats->items,
             (unsigned long long) stats->messages);
 }

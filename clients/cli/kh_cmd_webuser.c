@@ -263,13 +263,13 @@ static int
 s_list (kh_cli_t *cli, const kh_web_account_t *users, size_t count)
 {
     const kh_members_t *names = kh_cli_members (cli);
-    int width = kh_cli_who_width (names);
+    int width = kh_members_who_width (names);
     printf ("%-20s ", "NAME");
-    kh_cli_pad (stdout, "AGS", width);
+    kh_members_pad (stdout, "AGS", width);
     printf (" ROLE\n");
     for (size_t i = 0; i < count; i++) {
         printf ("%-20s ", users [i].name);
-        kh_cli_who (stdout, names, users [i].ags, width);
+        kh_members_who (stdout, names, users [i].ags, width);
         printf (" %s\n", kh_role_name (users [i].role));
     }
     return KH_EXIT_OK;

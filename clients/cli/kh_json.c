@@ -609,6 +609,19 @@ kh_crlf_to_lf (char *text, size_t len)
     return n;
 }
 
+int
+kh_json_set_text (kh_builder_t *builder, const char *name, const char *text,
+                  kh_problem_t *why)
+{
+    char *copy = strdup (text);
+    if (!copy)
+        return kh_problem (why, KH_ENOMEM, "out of memory");
+    kh_crlf_to_lf (copy, strlen (copy));
+    int rc = kh_builder_set (builder, name, copy, why);
+    free (copy);
+    return rc;
+}
+
 /* Parses len bytes of JSON into out, a CR LF in a string as LF if lf. On error out
    is left as it was. */
 static int

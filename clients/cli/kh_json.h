@@ -33,6 +33,12 @@ int kh_json_to_msgpack (const char *json, size_t len, msgpack_sbuffer *out,
 int kh_json_set_body (kh_builder_t *builder, const char *json, size_t len,
                       kh_problem_t *why);
 
+/* Sets the body field name of builder from plain text as kh_builder_set does, every
+   CR LF as LF (a text saved on Windows, or sent from a browser's form). Returns
+   what kh_builder_set returns, or -1 with why set if memory ran out. */
+int kh_json_set_text (kh_builder_t *builder, const char *name, const char *text,
+                      kh_problem_t *why);
+
 /* Turns every CR LF of the len bytes of text into LF, in place (a NUL follows the
    text if it got shorter). Returns the new length. A CR alone stays. */
 size_t kh_crlf_to_lf (char *text, size_t len);

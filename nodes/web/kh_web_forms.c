@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kh_cli.h"                     /* kh_cli_set_text */
+#include "kh_json.h"                    /* kh_json_set_text */
+#include "kh_opts.h"                    /* KH_STR */
 #include "kh_web_forms.h"
 #include "kh_web_html.h"
 #include "kh_web_pages.h"               /* the German words */
@@ -473,7 +474,7 @@ s_new_post (kh_web_req_t *req)
     for (size_t i = 0; rc == 0 && i < sizeof s_fields / sizeof s_fields [0]; i++) {
         const char *value = kh_web_req_form (req, s_fields [i]);
         if (value && *value)
-            rc = kh_cli_set_text (builder, s_fields [i], value, &why);
+            rc = kh_json_set_text (builder, s_fields [i], value, &why);
     }
     uint8_t id [KH_ID_SIZE];
     char done [KH_ID_STR_SIZE + 8] = "/item/";
@@ -571,7 +572,7 @@ s_act_post (kh_web_req_t *req)
     kh_problem_t why = { 0 };
     int rc = kh_builder_set (builder, "ref", item, &why)
           || kh_builder_set (builder, field, value, &why)
-          || (text && *text && kh_cli_set_text (builder, "text", text, &why)) ? -1 : 0;
+          || (text && *text && kh_json_set_text (builder, "text", text, &why)) ? -1 : 0;
     uint8_t msg_id [KH_ID_SIZE];
     if (s_encode (req, builder, rc, &why, back, msg_id) == 0)
         rc = s_publish (self, req, builder, back, back);

@@ -2,7 +2,7 @@
     spreadsheet kind of CSV (BOM, ';', CRLF, quoted texts, Berlin dates, guards),
     refused columns with did you mean, Europe/Berlin times, the progress line. */
 #include "kh_check.h"
-#include "kh_cli.h"
+#include "kh_json.h"
 #include "kh_export.h"
 #include "kh_when.h"
 #include "kh_progress.h"

@@ -3,7 +3,6 @@
     with names, the timeline's sentences, the lifecycle's next stages. */
 #include <string.h>
 #include "kh_check.h"
-#include "kh_cli.h"
 #include "kh_itemview.h"
 
 #define S_MAR30  1648634400000ULL       /* 2022-03-30T10:00:00Z, 12:00 in Berlin */

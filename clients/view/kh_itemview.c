@@ -2,7 +2,6 @@
     (see kh_itemview.h). */
 #include <stdarg.h>
 #include <string.h>
-#include "kh_cli.h"
 #include "kh_itemview.h"
 #include "kh_json.h"
 #include "kh_schema.h"
@@ -202,7 +201,7 @@ void
 kh_itemview_header (FILE *file, const kh_members_t *names)
 {
     fprintf (file, "%6s  %-12s  ", "SEQ", "TYPE");
-    kh_cli_pad (file, "OWNER", kh_cli_who_width (names));
+    kh_members_pad (file, "OWNER", kh_members_who_width (names));
     fprintf (file, "  %-*s  %2s  %-5s  %-10s  TITLE\n", S_STATUS_WIDTH, "STATUS", "HF",
              "J/I", "LAST");
 }
@@ -220,7 +219,7 @@ kh_itemview_row (FILE *file, const kh_item_t *item, const kh_members_t *names)
               (unsigned) item->interested);
     kh_when_date (item->last_ts, last);
     fprintf (file, "%6llu  %-12s  ", (unsigned long long) item->seq, item->type);
-    kh_cli_who (file, names, item->owner, kh_cli_who_width (names));
+    kh_members_who (file, names, item->owner, kh_members_who_width (names));
     fprintf (file, "  %-*s  %2s  %-5s  %-10s  %s\n", S_STATUS_WIDTH, status, hf, answers,
              last, title);
 }
@@ -370,7 +369,7 @@ kh_itemview_show (FILE *file, const kh_item_t *item, const kh_members_t *names)
         char since [KH_WHEN_SIZE];
         kh_when_date (p->since, since);
         fputs ("  ", file);
-        kh_cli_who (file, names, p->ags, kh_cli_who_width (names));
+        kh_members_who (file, names, p->ags, kh_members_who_width (names));
         fprintf (file, "  %-10s  %s\n", p->state, since);
     }
 }
@@ -489,6 +488,6 @@ kh_itemview_timeline (FILE *file, const kh_record_t *rec, const kh_members_t *na
     const char *name = names ? kh_members_name (names, who) : NULL;
     int width = (int) (names ? kh_members_name_width (names) : KH_AGS_MAX);
     fprintf (file, "  %-16s  %6llu  ", when, (unsigned long long) rec->info.seq);
-    kh_cli_pad (file, name ? name : who, width < KH_AGS_MAX ? KH_AGS_MAX : width);
+    kh_members_pad (file, name ? name : who, width < KH_AGS_MAX ? KH_AGS_MAX : width);
     fprintf (file, "  %s\n", what);
 }

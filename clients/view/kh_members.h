@@ -64,4 +64,16 @@ size_t kh_members_find (const kh_members_t *self, const char *text,
 size_t kh_members_near (const kh_members_t *self, const char *text,
                         const kh_ident_t *found [], size_t max);
 
+/* ------------------------------------------------- names in a table column */
+/* The width of a column that shows an AGS and its name (self NULL: the AGS
+   alone), in characters. */
+int kh_members_who_width (const kh_members_t *self);
+
+/* Prints text and blanks after it up to width characters (not bytes). */
+void kh_members_pad (FILE *file, const char *text, int width);
+
+/* Prints the AGS ags and its name (if self knows it; a longer one than 20
+   characters cut, ending in an ellipsis), padded to width characters. */
+void kh_members_who (FILE *file, const kh_members_t *self, const char *ags, int width);
+
 #endif

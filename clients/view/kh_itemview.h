@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <msgpack.h>
 #include "kh_members.h"
 #include "kreishub/kreishub.h"
 

@@ -8,6 +8,7 @@
 
 #define S_KREIS_LEN     5               /* digits of a Kreisschluessel */
 #define S_MEMBER_LEN    8               /* digits of a municipality's AGS */
+#define S_NAME_MAX      20              /* characters of a name in a table, at most */
 
 struct _kh_members_t {
     kh_ident_t  kreis;
@@ -225,4 +226,43 @@ kh_members_near (const kh_members_t *self, const char *text, const kh_ident_t *f
             found [count++] = s_ident_at (self, i);
     }
     return count;
+}
+
+/* ------------------------------------------------- names in a table column */
+
+int
+kh_members_who_width (const kh_members_t *self)
+{
+    size_t width = self ? kh_members_name_width (self) : 0;
+    width = width > S_NAME_MAX ? S_NAME_MAX : width;
+    return KH_AGS_MAX + (width ? 1 + (int) width : 0);
+}
+
+void
+kh_members_pad (FILE *file, const char *text, int width)
+{
+    int chars = (int) kh_suggest_length (text);
+    fprintf (file, "%s%*s", text, width > chars ? width - chars : 0, "");
+}
+
+void
+kh_members_who (FILE *file, const kh_members_t *self, const char *ags, int width)
+{
+    const char *name = self ? kh_members_name (self, ags) : NULL;
+    char text [KH_AGS_MAX + 2 + 4 * S_NAME_MAX + 4];
+    int len = snprintf (text, KH_AGS_MAX + 3, "%s%s", ags, name ? " " : "");
+    size_t n = len < 0 ? 0 : len > KH_AGS_MAX + 2 ? KH_AGS_MAX + 2 : (size_t) len;
+    size_t chars = name ? kh_suggest_length (name) : 0;
+    size_t keep = chars > S_NAME_MAX ? S_NAME_MAX - 1 : chars;
+    for (size_t c = 0; name && *name; name++) {
+        if (((unsigned char) *name & 0xc0) != 0x80 && c++ == keep)
+            break;
+        text [n++] = *name;
+    }
+    if (chars > keep) {
+        memcpy (text + n, "\xe2\x80\xa6", 3);
+        n += 3;
+    }
+    text [n] = 0;
+    kh_members_pad (file, text, width);
 }
