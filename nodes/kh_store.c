@@ -212,7 +212,15 @@ s_watch_wal (kh_store_t *self)
 {
     sqlite3_wal_hook (self->db, s_wal_hook, self);
     self->wal_frames = self->wal_done = 0;
+    self->wal_bound = S_WAL_FRAMES;
     return 0;
+}
+
+void
+kh__store_set_wal_bound (kh_store_t *self, int frames)
+{
+    assert (self && frames > 0);
+    self->wal_bound = frames;
 }
 
 int
@@ -226,8 +234,12 @@ kh_store_checkpoint (kh_store_t *self, kh_problem_t *why)
     int rc = sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE,
                                         &frames, &done);
     if (rc == SQLITE_OK) {
-        self->wal_frames = frames;
-        self->wal_done = done;
+        /* After a complete checkpoint the next commit most likely starts the WAL
+           again from its start, and the hook cannot tell a new WAL of k frames from
+           this one grown by k - done: counting from 0 can only make the next
+           checkpoint come early, never late. */
+        self->wal_frames = done == frames ? 0 : frames;
+        self->wal_done = done == frames ? 0 : done;
         return 0;
     }
     if (rc == SQLITE_BUSY)
@@ -250,13 +262,14 @@ kh_store_wal_pending (kh_store_t *self)
     return self->writer ? self->wal_frames - self->wal_done : 0;
 }
 
-/* Checkpoints before a batch if S_WAL_FRAMES wait in the WAL (the writer never went
-   idle long enough). Returns 0 (a checkpoint that failed for want of memory is
+/* Checkpoints before a batch or an index chunk if wal_bound frames wait in the WAL
+   (the writer never went idle long enough, or the search index catches up on a
+   burst, chunk after chunk). Returns 0 (a checkpoint that failed for want of memory is
    tried again before the next batch), or KH_STORE_UNKNOWN with why set. */
 static int
 s_checkpoint_due (kh_store_t *self, kh_problem_t *why)
 {
-    if (self->wal_frames - self->wal_done < S_WAL_FRAMES)
+    if (self->wal_frames - self->wal_done < self->wal_bound)
         return 0;
     kh_problem_t failed = { 0 };
     int rc = kh_store_checkpoint (self, &failed);
@@ -1296,6 +1309,8 @@ kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *why)
     if (self->lost)
         return kh_problem (why, KH_ESTORE, "store: a commit's outcome is unknown; close "
                            "the store and open it again");
+    if (s_checkpoint_due (self, why))
+        return KH_STORE_UNKNOWN;
     if (kh__store_run (self, self->begin, "begin", why))
         return -1;
     int rc = s_end_derived (self, kh_state_index (self->state, max, count, why), why);

@@ -60,8 +60,9 @@ struct _kh_store_t {
     int            wal_frames;          /* writer: frames in the WAL after its last commit */
     int            wal_done;            /* writer: of them, written into the file by the
                                            last checkpoint */
+    int            wal_bound;           /* writer: frames waiting that make a batch or an
+                                           index chunk checkpoint first (S_WAL_FRAMES) */
 };
-
 
 /* Every SQLite failure is raised through KH__STORE_FAIL, so that a reason says where
    it began. */
@@ -92,6 +93,11 @@ int kh__store_last (kh_store_t *self, uint64_t *seq, uint64_t *at, kh_problem_t 
 /* Reads the audit's highest seq into *seq (0 for none). Returns 0, or -1 with why
    set. */
 int kh__store_audit_last (kh_store_t *self, uint64_t *seq, kh_problem_t *why);
+
+/* Sets the frames waiting in the WAL that make the next batch or index chunk
+   checkpoint first (default 10,000), so that tests can reach it with a few
+   messages. */
+void kh__store_set_wal_bound (kh_store_t *self, int frames);
 
 /* Binds text as parameter index of stmt, "" for NULL. */
 void kh__store_bind_text (sqlite3_stmt *stmt, int index, const char *text);

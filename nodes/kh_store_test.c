@@ -8,6 +8,7 @@
 #include "kh_codec.h"
 #include "kh_sql.h"
 #include "kh_store.h"
+#include "kh_store_priv.h"
 
 #include "kh_check.h"
 
@@ -1514,6 +1515,47 @@ test_checkpoint (void)
         s_env_free (&envs [i]);
 }
 
+/* The search index catching up on a burst, chunk after chunk, checkpoints like the
+   batches do once the WAL holds the bound: the WAL stays bounded (with SQLite's own
+   checkpoint off, nothing else would write it into the file until the writer idles). */
+static void
+test_index_checkpoints (void)
+{
+    char path [128];
+    s_path (path, sizeof path, "index-checkpoints");
+    kh_store_t *store = s_open (path);
+    enum { S_BURST = 200, S_BATCH = 10, S_BOUND = 40 };
+    s_env_t envs [S_BATCH];
+    kh_store_result_t results [S_BATCH];
+    int rc = 0;
+    for (int b = 0; b < S_BURST / S_BATCH; b++) {
+        for (int i = 0; i < S_BATCH; i++)
+            envs [i] = s_env ("idea", "05162004", "Ein Vorschlag, der gesucht werden kann");
+        rc |= s_append (store, envs, S_BATCH, results);
+        for (int i = 0; i < S_BATCH; i++)
+            rc |= results [i].code;
+        for (int i = 0; i < S_BATCH; i++)
+            s_env_free (&envs [i]);
+    }
+    rc |= kh_store_checkpoint (store, &(kh_problem_t) { 0 });
+    kh__store_set_wal_bound (store, S_BOUND);
+    int most = 0, chunks = 0, first = kh_store_wal_pending (store);
+    size_t count = 1;
+    kh_problem_t why = { 0 };
+    while (rc == 0 && count > 0 && chunks < 1000) {
+        rc = kh_store_index (store, 5, &count, &why);
+        int pending = kh_store_wal_pending (store);
+        most = pending > most ? pending : most;
+        chunks++;
+    }
+    KH_CHECK ("the index follows a burst of 200 in chunks of 5, the WAL checkpointed "
+              "whenever it held 40 frames or more",
+              rc == 0 && count == 0 && first == 0 && chunks > S_BURST / 5 && most < 2 * S_BOUND,
+              "rc %d (%s) count %zu first %d chunks %d most frames waiting %d", rc,
+              why.reason, count, first, chunks, most);
+    kh_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -1539,6 +1581,7 @@ main (void)
     test_migration ();
     test_read_only ();
     test_checkpoint ();
+    test_index_checkpoints ();
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (s_failed == 0 && system (cmd) != 0)
