@@ -327,6 +327,17 @@ s_drain (kh_recorder_t *self)
     }
 }
 
+/* Stops the recorder after a write outside the batches (what) failed with an I/O
+   error (why): the store's state on the disk is unknown, as after a failed commit. */
+static void
+s_stop (kh_recorder_t *self, const char *what, const kh_problem_t *why)
+{
+    snprintf (self->lost_why, sizeof self->lost_why, "%s failed with an I/O error (%.160s)",
+              what, why->reason);
+    zsys_error ("recorder: %s; stopping", self->lost_why);
+    self->lost = true;
+}
+
 /* Brings the next chunk of the log into the search index (kh_store_index), which
    follows the log outside the batches' transactions: only once no STORE came for
    S_INDEX_IDLE_MS, so that it never holds up a batch. A failure is logged (once,
@@ -339,12 +350,8 @@ s_index (kh_recorder_t *self)
     kh_problem_t why = { 0 };
     int rc = kh_store_index (self->store, S_INDEX_CHUNK, &count, &why);
     self->checkpoint_due = true;
-    if (rc == KH_STORE_UNKNOWN) {
-        snprintf (self->lost_why, sizeof self->lost_why, "the search index's commit failed "
-                  "with an I/O error (%.160s)", why.reason);
-        zsys_error ("recorder: %s; stopping", self->lost_why);
-        self->lost = true;
-    }
+    if (rc == KH_STORE_UNKNOWN)
+        s_stop (self, "the search index's commit", &why);
     else
     if (rc) {
         if (!self->index_failing)
@@ -371,12 +378,8 @@ s_checkpoint (kh_recorder_t *self)
     kh_problem_t why = { 0 };
     self->checkpoint_due = false;
     int rc = kh_store_checkpoint (self->store, &why);
-    if (rc == KH_STORE_UNKNOWN) {
-        snprintf (self->lost_why, sizeof self->lost_why, "a checkpoint failed with an "
-                  "I/O error (%.160s)", why.reason);
-        zsys_error ("recorder: %s; stopping", self->lost_why);
-        self->lost = true;
-    }
+    if (rc == KH_STORE_UNKNOWN)
+        s_stop (self, "a checkpoint", &why);
     else
     if (rc)
         zsys_warning ("recorder: the WAL was not written into the store now: %s",
