@@ -16,6 +16,8 @@
 #define S_SEND_TIMEOUT  5000    /* ms a send may wait for room in the socket queue */
 #define S_SEND_HWM      100000  /* requests queued towards the broker, at most */
 #define S_BACKOFF_MS    100     /* pause before resending after a transient refusal */
+#define S_DRAIN_MS      1000    /* answers still in flight of a range that ended are
+                                   waited for so long at most (s_pages_drain) */
 
 struct _kh_client_t {
     zsock_t         *dealer;            /* connected to the broker's client endpoint */
@@ -667,14 +669,25 @@ s_pages_recv (kh_client_t *self, kh__pages_t *pages, uint64_t req, int64_t deadl
 }
 
 /* Drops the answers still to come of a range that ended or was cut: read as they
-   come, until none is left. Returns 0, KH_ETIMEOUT or KH_EIO. */
+   come, until none is left, the deadline (-1: none) passes, or S_DRAIN_MS did. An
+   answer may never come (a broker or recorder whose queue to us was full dropped
+   it), so the wait is bounded even without a deadline; one that comes later is
+   dropped where it arrives, by its req (s_pages_recv, s_ask). Returns 0, or
+   KH_EIO if the socket failed. */
 static int
 s_pages_drain (kh_client_t *self, kh__pages_t *pages, int64_t deadline)
 {
+    int64_t bound = zclock_mono () + S_DRAIN_MS;
+    if (deadline < 0 || deadline > bound)
+        deadline = bound;
     while (pages->stale > 0) {
         int rc = s_recv (self, deadline);
-        if (rc)
+        if (rc == KH_EIO)
             return rc;
+        if (rc) {
+            pages->stale = 0;           /* given up: dropped by req if they come */
+            return 0;
+        }
         pages->stale--;
     }
     return 0;
@@ -797,7 +810,7 @@ s_query_ahead (kh_client_t *self, const kh_query_t *query, uint64_t max_rows,
         kh_rows_release (&rows);
     }
     pages.stale += pages.flying;
-    if (s_pages_drain (self, &pages, kh__deadline (timeout_ms)) == KH_EIO && rc == 0)
+    if (s_pages_drain (self, &pages, kh__deadline (timeout_ms)) && rc == 0)
         rc = KH_EIO;
     return rc == 0 && pages.stuck ? KH_EMALFORMED : rc;
 }

@@ -190,6 +190,32 @@ s_test_query (kh_fake_hub_t *hub, kh_client_t *client)
               rc == 0 && seen.count == 30 && seen.seqs [29] == base + 30
               && after - before == 4, "rc %d rows %zu queries %llu", rc, seen.count,
               (unsigned long long) (after - before));
+    /* The 3 windows after the first are answered never (a queue on the way was full):
+       the query still returns, after a bounded wait for them even with no timeout,
+       and the next query gets its own answer, not a late one. */
+    kh_fake_hub_mode (hub, "mute", 3);
+    memset (&seen, 0, sizeof seen);
+    int64_t start = zclock_mono ();
+    rc = kh_client_query (client, &all, 0, -1, s_collect, &seen);
+    int64_t took = zclock_mono () - start;
+    KH_CHECK ("a query whose pages in flight are lost returns without a timeout",
+              rc == 0 && seen.count == 30 && took < 3000, "rc %d rows %zu after %lld ms",
+              rc, seen.count, (long long) took);
+    memset (&seen, 0, sizeof seen);
+    seen.stop_after = 2;
+    kh_fake_hub_mode (hub, "mute", 3);
+    start = zclock_mono ();
+    rc = kh_client_query (client, &all, 0, 20000, s_collect, &seen);
+    took = zclock_mono () - start;
+    KH_CHECK ("... and so does one whose callback stops, within its timeout",
+              rc == 0 && seen.count == 2 && took < 3000, "rc %d rows %zu after %lld ms",
+              rc, seen.count, (long long) took);
+    memset (&seen, 0, sizeof seen);
+    rc = kh_client_query (client, &all, 0, 2000, s_collect, &seen);
+    KH_CHECK ("the next query is answered whole", rc == 0 && seen.count == 30
+              && seen.seqs [0] == base + 1 && seen.seqs [29] == base + 30, "rc %d rows %zu",
+              rc, seen.count);
+    kh_fake_hub_stats (hub, &publishes, &differing, &after);
     kh_query_t typed = { .since_seq = base + 1 };
     kh_query_add_type (&typed, "idea", NULL);
     memset (&seen, 0, sizeof seen);

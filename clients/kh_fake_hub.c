@@ -233,6 +233,13 @@ static void
 s_on_query (s_fake_t *self, zframe_t *client, zframe_t *body)
 {
     self->queries++;
+    if (streq (self->mode, "mute") && self->mode_left > 0) {
+        if (self->lost_one) {           /* one answered: the next mode_left vanish */
+            self->mode_left--;
+            return;
+        }
+        self->lost_one = true;
+    }
     kh_query_t q;
     memset (&q, 0, sizeof q);
     kh_problem_t why;

@@ -22,7 +22,9 @@
                               silent (no answer), noise (answers for other ids
                               and an ERROR naming no id first), reject (ERROR
                               MISSING), unavailable, lost (the first goes
-                              unanswered, the rest get UNAVAILABLE)
+                              unanswered, the rest get UNAVAILABLE); or for
+                              queries: mute (the next is answered, the n after
+                              it vanish)
       "PAGE" "i" rows      -> "i" 0             rows per ROWS page (default 3)
       "STATS"              -> "888" publishes received, resends that differed
                               from the first send of their id, queries received
