@@ -447,7 +447,9 @@ s_run (kh_hub_t *hub, const char *who, char *out, size_t cap, const char *fmt,
        va_list args)
 {
     char cmd [4096], command [3072], identity [800] = "KREISHUB_PLAIN=1", sender [16];
-    vsnprintf (command, sizeof command, fmt, args);
+    int size = vsnprintf (command, sizeof command, fmt, args);
+    if (size < 0 || (size_t) size >= sizeof command)
+        return -1;
     if (!who)
         s_sender_of (command, sender, sizeof sender);
     const char *cert = hub->plain ? NULL : kh_hub_cert (hub, who ? who : sender);
@@ -456,9 +458,11 @@ s_run (kh_hub_t *hub, const char *who, char *out, size_t cap, const char *fmt,
     if (cert)
         snprintf (identity, sizeof identity, "KREISHUB_CERT='%s' KREISHUB_SERVER_CERT='%s'",
                   cert, hub->server_cert);
-    snprintf (cmd, sizeof cmd, "PATH='%s':\"$PATH\" KREISHUB_ENDPOINT='%s' "
-              "KREISHUB_LIVE='%s' %s %s", s_bin_dir (), hub->client, hub->live, identity,
-              command);
+    size = snprintf (cmd, sizeof cmd, "PATH='%s':\"$PATH\" KREISHUB_ENDPOINT='%s' "
+                     "KREISHUB_LIVE='%s' %s %s", s_bin_dir (), hub->client, hub->live,
+                     identity, command);
+    if (size < 0 || (size_t) size >= sizeof cmd)
+        return -1;                      /* a cut command must not run */
     FILE *pipe = popen (cmd, "r");
     if (!pipe)
         return -1;
