@@ -16,8 +16,11 @@
     have at most calm_inflight STOREs at the recorder: a flooder then keeps the
     recorder's transactions small, and the light publisher's STORE joins the next
     one. The light connection that was served last is not held so itself: alone,
-    it would otherwise get two STOREs per commit through after any hiccup. Otherwise STOREs are handed over as fast as the recorder takes them (the
-    largest transactions, the most throughput).
+    it would otherwise get two STOREs per commit through after any hiccup. Once
+    that connection holds more than KH_PENDING_LIGHT it is light no longer and the
+    calm ends (a flooder whose first publish was light is not exempt). Otherwise
+    STOREs are handed over as fast as the recorder takes them (the largest
+    transactions, the most throughput).
 
     Tokens are issued in increasing order and live in a ring indexed by token; the table
     is full when the span from the oldest waiting token to the next one reaches max. As

@@ -389,14 +389,21 @@ test_calm (void)
     kh_pending_set_lanes (self, 50, 2);
     s_add (self, 8, 0);
     s_answer (self, s_send_one (self, 0), 0);     /* connection 8 is light: calm */
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 2; i++)
         s_add (self, 8, 10);
     for (int i = 0; i < 10; i++)
         s_add (self, 7, 10);
     int sent = s_send_all (self, 10);
     KH_CHECK ("while calm, the light connection that made it is not held to "
-              "calm_inflight: its backlog goes at once, the others' two at a time",
-              sent == 12 && kh_pending_inflight (self) == 12 && kh_pending_check (self),
+              "calm_inflight: its few go at once, the others' two at a time",
+              sent == 4 && kh_pending_inflight (self) == 4 && kh_pending_check (self),
+              "%d sent", sent);
+    for (int i = 0; i < 8; i++)
+        s_add (self, 8, 20);
+    sent = s_send_all (self, 20);
+    KH_CHECK ("once it holds more than KH_PENDING_LIGHT, it is light no longer and the "
+              "calm ends: every connection's backlog goes", sent == 16
+              && kh_pending_inflight (self) == 20 && kh_pending_check (self),
               "%d sent", sent);
     kh_pending_destroy (&self);
 
