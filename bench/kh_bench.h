@@ -156,6 +156,12 @@ int kh_bench_print_disk (FILE *out, const char *dir, int count);
    many took over 2 ms (W3's target): the floor under W3's latency while it runs.
    Returns 0, or -1 if the file could not be written. */
 int kh_bench_print_commit_sync (FILE *out, const char *dir, int count, const char *when);
+/* Prints, as "  the disk alone at W3's pace: ...", the latency of rate x seconds
+   commit-shaped fdatasyncs (as kh_bench_print_commit_sync) paced at rate a second,
+   each from when it was due to when it returned: what a recorder that did nothing
+   but sync would see, the floor under W3 on this disk (a stall holds up the ones due
+   during it). Returns 0, or -1 if the file could not be written. */
+int kh_bench_print_paced_sync (FILE *out, const char *dir, uint32_t rate, uint32_t seconds);
 /* Sets *p50 and *p99 (us) of the values (ns; count of them; sorted in place). */
 void kh_bench_p50_p99 (uint64_t *values, size_t count, double *p50, double *p99);
 /* Computes rates and latency percentiles of a publish run from per-message

@@ -187,6 +187,34 @@ s_commit_times (int fd, uint64_t *took, int count)
     return 0;
 }
 
+/* As s_commit_times, but commit i is due at start + i / rate s (rate > 0): it waits
+   until then and puts into took how long after that its fdatasync returned, so that
+   a sync that stalls counts also in the ones it held up, as in a recorder. */
+static int
+s_paced_times (int fd, uint64_t *took, int count, uint32_t rate)
+{
+    static char pages [S_COMMIT_PAGES * S_PAGE];
+    memset (pages, 'p', sizeof pages);
+    off_t at = 0;
+    uint64_t start = kh_bench_now_ns ();
+    for (int i = 0; i < count; i++) {
+        uint64_t due = start + (uint64_t) i * 1000000000u / rate;
+        uint64_t now = kh_bench_now_ns ();
+        if (now < due) {
+            struct timespec ts = { (time_t) ((due - now) / 1000000000u),
+                                   (long) ((due - now) % 1000000000u) };
+            nanosleep (&ts, NULL);      /* a signal ends it early: then it is early */
+        }
+        if (at + (off_t) sizeof pages > S_COMMIT_FILE)
+            at = 0;
+        if (pwrite (fd, pages, sizeof pages, at) != (ssize_t) sizeof pages || fdatasync (fd))
+            return -1;
+        took [i] = kh_bench_now_ns () - due;
+        at += (off_t) sizeof pages;
+    }
+    return 0;
+}
+
 /* Makes a temporary file of S_COMMIT_FILE bytes in dir, written and synced, its name
    unlinked at once. Returns its descriptor, or -1. */
 static int
@@ -212,12 +240,17 @@ s_commit_file (const char *dir)
     return fd;
 }
 
-int
-kh_bench_print_commit_sync (FILE *out, const char *dir, int count, const char *when)
+/* Measures count commit-shaped fdatasyncs in a temporary file in dir, back to back
+   (rate 0: s_commit_times) or rate a second (s_paced_times), and prints them as
+   "  HEAD: p50 .., p99 .., max ..; N of COUNT over 2 ms". Returns 0, or -1 if the
+   file could not be written. */
+static int
+s_print_syncs (FILE *out, const char *dir, int count, uint32_t rate, const char *head)
 {
     int fd = s_commit_file (dir);
-    uint64_t *took = (uint64_t *) calloc ((size_t) count, sizeof *took);
-    int rc = fd >= 0 && took && count > 0 ? s_commit_times (fd, took, count) : -1;
+    uint64_t *took = (uint64_t *) calloc ((size_t) (count > 0 ? count : 1), sizeof *took);
+    int rc = fd < 0 || !took || count <= 0 ? -1
+           : rate ? s_paced_times (fd, took, count, rate) : s_commit_times (fd, took, count);
     if (fd >= 0)
         close (fd);
     if (rc == 0) {
@@ -227,15 +260,33 @@ kh_bench_print_commit_sync (FILE *out, const char *dir, int count, const char *w
         for (int i = 0; i < count; i++)
             over += took [i] > 2000000;
         char a [32], b [32], c [32];
-        fprintf (out, "  the disk %s: fdatasync of a commit (%d overwrites of %d pages): p50 %s, "
-                 "p99 %s, max %s; %d of %d over 2 ms\n", when, count, S_COMMIT_PAGES,
+        fprintf (out, "  %s: p50 %s, p99 %s, max %s; %d of %d over 2 ms\n", head,
                  kh_bench_fmt_us (a, sizeof a, p50), kh_bench_fmt_us (b, sizeof b, p99),
                  kh_bench_fmt_us (c, sizeof c, (double) took [count - 1] / 1000.0), over,
                  count);
     }
     else
-        fprintf (out, "  the disk %s: cannot measure fdatasync (%s)\n", when, strerror (errno));
+        fprintf (out, "  %s: cannot measure fdatasync (%s)\n", head, strerror (errno));
     free (took);
     fflush (out);
     return rc;
+}
+
+int
+kh_bench_print_commit_sync (FILE *out, const char *dir, int count, const char *when)
+{
+    char head [160];
+    snprintf (head, sizeof head, "the disk %s: fdatasync of a commit (%d overwrites of "
+              "%d pages)", when, count, S_COMMIT_PAGES);
+    return s_print_syncs (out, dir, count, 0, head);
+}
+
+int
+kh_bench_print_paced_sync (FILE *out, const char *dir, uint32_t rate, uint32_t seconds)
+{
+    char head [160];
+    snprintf (head, sizeof head, "the disk alone at W3's pace: a commit's fdatasync (%d "
+              "pages) due %u times a second for %u s, from due to synced", S_COMMIT_PAGES,
+              rate, seconds);
+    return s_print_syncs (out, dir, (int) (rate * seconds), rate, head);
 }

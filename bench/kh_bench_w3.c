@@ -46,6 +46,7 @@ kh_bench_w3 (const kh_bench_opts_t *opts, const kh_bench_hub_t *hub, kh_bench_w3
             count, opts->size, opts->window, opts->sync);
     kh_bench_print_commit_sync (stdout, KH_BENCH_DATA_ROOT, KH_BENCH_COMMIT_SYNCS,
                                 "before W3");
+    kh_bench_print_paced_sync (stdout, KH_BENCH_DATA_ROOT, opts->rate, opts->seconds);
     int rc = s_run (&paced, hub, opts->rate, count, &result->paced, &result->send_rate);
     printf ("  the publisher reached %.0f msgs/s of %u: %s\n", result->send_rate, opts->rate,
             result->send_rate >= 0.99 * opts->rate ? "the rate held" : "the rate did NOT hold");

@@ -24,8 +24,13 @@
 #define S_BUSY_MS       5000        /* how long a statement waits for a lock */
 #define S_CACHE_KIB     32768       /* page cache of a connection */
 #define S_KEY_MAX       (2 + KH_TYPE_MAX + 1 + KH_AGS_MAX + 1)  /* "p:" type "/" from NUL */
-#define S_WAL_FRAMES    10000       /* WAL frames not yet in the file before a batch
-                                       checkpoints first (4 KiB pages: ~40 MB) */
+#define S_WAL_FRAMES    10000       /* WAL frames not yet in the file that make a
+                                       batch ask the checkpointer for a pass (4 KiB
+                                       pages: ~40 MB) */
+#define S_FINISH_FRAMES 2000        /* after a pass, a batch checkpoints itself what
+                                       came meanwhile if it is fewer frames */
+#define S_HARD_FACTOR   4           /* at so many times S_WAL_FRAMES a batch waits for
+                                       the checkpointer and checkpoints itself */
 
 
 /* ----------------------------------------------------------------- errors */
@@ -188,13 +193,13 @@ s_checkpoint (kh_store_t *self, kh_problem_t *why)
    holds: remembers them. Installing it turns SQLite's automatic checkpoint off, which
    ran inside the commit that crossed 1,000 frames (a tenth of the writer's time under
    load, and a DB-file fsync in that commit's latency); the writer checkpoints when
-   idle (kh_store_checkpoint) or, under constant load, before a batch once
-   S_WAL_FRAMES wait (s_checkpoint_due), so the WAL stays bounded. A checkpoint never
-   touches durability: every commit's frames are synced in the WAL first. Not in a
-   thread of its own beside the writer: tried (a connection of its own, woken every
-   1,000 to 8,000 frames), W1 moved within the noise while a single publish's round
-   trip got 0.1-0.25 ms slower at the median on a virtual disk, whose flushes of the
-   store file delayed the WAL's fdatasync of every commit meanwhile. */
+   idle (kh_store_checkpoint) or, under constant load, has the checkpointer thread
+   (kh_store_ckpt.c) do it beside it once S_WAL_FRAMES wait (s_checkpoint_due), so
+   the WAL stays bounded. A checkpoint never touches durability: every commit's
+   frames are synced in the WAL first. The checkpointer runs only at that bound (about
+   every 0.7 s at 2,000 one-message commits a second): woken every 1,000 to 8,000
+   frames instead, a single publish's round trip got 0.1-0.25 ms slower at the
+   median, the store file's flushes delaying the WAL's fdatasync meanwhile. */
 static int
 s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -227,6 +232,9 @@ int
 kh_store_checkpoint (kh_store_t *self, kh_problem_t *why)
 {
     assert (self && self->writer);
+    if (!self->lost && kh__ckpt_collect (self, false, why) == KH_STORE_UNKNOWN)
+        return KH_STORE_UNKNOWN;
+    self->ckpt_finish = false;          /* this one finishes what a pass left */
     if (self->lost)
         return kh_problem (why, KH_ESTORE, "store: a commit's outcome is unknown; close "
                            "the store and open it again");
@@ -255,6 +263,14 @@ kh_store_checkpoint (kh_store_t *self, kh_problem_t *why)
     return -1;
 }
 
+void
+kh_store_checkpoints (kh_store_t *self, uint64_t *passes, uint64_t *inline_count)
+{
+    assert (self && passes && inline_count);
+    *passes = self->ckpt_passes;
+    *inline_count = self->ckpt_inline;
+}
+
 int
 kh_store_wal_pending (kh_store_t *self)
 {
@@ -262,15 +278,35 @@ kh_store_wal_pending (kh_store_t *self)
     return self->writer ? self->wal_frames - self->wal_done : 0;
 }
 
-/* Checkpoints before a batch or an index chunk if wal_bound frames wait in the WAL
-   (the writer never went idle long enough, or the search index catches up on a
-   burst, chunk after chunk). Returns 0 (a checkpoint that failed for want of memory is
-   tried again before the next batch), or KH_STORE_UNKNOWN with why set. */
+/* Before a batch or an index chunk (the writer never went idle long enough, or the
+   search index catches up on a burst, chunk after chunk): reads the outcome of the
+   checkpointer's pass if it ended, and then
+   - right after a pass, checkpoints the few frames committed during it (fewer than
+     S_FINISH_FRAMES: a few ms), so that the checkpoint is complete and the next
+     commit starts the WAL again from its start;
+   - once wal_bound frames wait, asks the checkpointer for a pass;
+   - once S_HARD_FACTOR x wal_bound wait (the checkpointer does not keep up, or a
+     reader held its passes back), waits for a pass in progress and checkpoints
+     itself, so that the WAL stays bounded (~160 MB at most).
+   Returns 0 (a checkpoint that failed for want of memory or space is tried again
+   later), or KH_STORE_UNKNOWN with why set. */
 static int
 s_checkpoint_due (kh_store_t *self, kh_problem_t *why)
 {
-    if (self->wal_frames - self->wal_done < self->wal_bound)
+    int hard_bound = S_HARD_FACTOR * self->wal_bound;
+    bool hard = self->wal_frames - self->wal_done >= hard_bound;
+    if (kh__ckpt_collect (self, hard, why) == KH_STORE_UNKNOWN)
+        return KH_STORE_UNKNOWN;
+    int pending = self->wal_frames - self->wal_done;
+    bool finish = self->ckpt_finish && pending > 0 && pending < S_FINISH_FRAMES;
+    self->ckpt_finish = false;
+    hard = pending >= hard_bound || (!self->ckpt && pending >= self->wal_bound);
+    if (!finish && !hard) {
+        if (self->ckpt && !self->ckpt_busy && pending >= self->wal_bound)
+            kh__ckpt_ask (self);
         return 0;
+    }
+    self->ckpt_inline++;
     kh_problem_t failed = { 0 };
     int rc = kh_store_checkpoint (self, &failed);
     if (rc == KH_STORE_UNKNOWN)
@@ -802,7 +838,8 @@ kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
     ||  s_prepare_writer (self, why)
     ||  s_load_state (self, why)
     ||  !(self->state = kh_state_new (self->db, why))
-    ||  s_derive (self, why))
+    ||  s_derive (self, why)
+    ||  kh__ckpt_start (self, why))
         kh_store_destroy (&self);
     return self;
 }
@@ -830,6 +867,7 @@ kh_store_destroy (kh_store_t **self_p)
     kh_store_t *self = *self_p;
     if (!self)
         return;
+    kh__ckpt_stop (self);               /* its connection closes before ours */
     sqlite3_stmt **stmts [] = { &self->begin, &self->begin_read, &self->commit,
                                 &self->rollback, &self->insert, &self->by_id, &self->last,
                                 &self->at_from, &self->audit_insert,

@@ -114,8 +114,9 @@ void kh_store_destroy (kh_store_t **self_p);
    KH_ESTORE, and -1 is returned: nothing of the batch is stored. If the commit
    fails with an I/O error, it returns KH_STORE_UNKNOWN, the results say KH_ESTORE
    but must not be passed on as "not stored", and every later append returns
-   KH_STORE_UNKNOWN too: close the store and open it again. The same if the
-   checkpoint a batch runs first (kh_store_checkpoint) fails with an I/O error. Only a writer may
+   KH_STORE_UNKNOWN too: close the store and open it again. The same if a
+   checkpoint fails with an I/O error: one a batch runs first (kh_store_checkpoint),
+   or a pass of the checkpointer thread whose outcome it reads. Only a writer may
    append. */
 int kh_store_append (kh_store_t *self, const kh_store_item_t *items, size_t count,
                      kh_store_result_t *results);
@@ -191,12 +192,21 @@ int kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *w
 
 /* Writes what the WAL holds into the store file as far as no reader still needs it
    (a passive checkpoint), for a writer between batches: commits do not checkpoint
-   (SQLite's automatic checkpoint is off), except a batch that finds 10,000 frames
-   waiting, so that the WAL stays bounded under constant load. Returns 0; -1 with
-   why set if it failed for want of memory or the like; KH_STORE_UNKNOWN if it
-   failed with an I/O error (the store is lost then, as after kh_store_commit: the
-   file's state is unknown until it is opened again). Only a writer. */
+   (SQLite's automatic checkpoint is off). Under constant load a writer's own thread,
+   the checkpointer, does it beside the batches once 10,000 frames wait, and the next
+   batch checkpoints the few frames committed meanwhile, so that the WAL starts
+   again from its start; a batch that finds 40,000 waiting waits for the
+   checkpointer and checkpoints first, so that the WAL stays bounded. Returns 0 (also
+   when the checkpointer is at work: then it does nothing); -1 with why set if it
+   failed for want of memory or the like; KH_STORE_UNKNOWN if it, or the
+   checkpointer's last pass, failed with an I/O error (the store is lost then, as
+   after kh_store_commit: the file's state is unknown until it is opened again).
+   Only a writer. */
 int kh_store_checkpoint (kh_store_t *self, kh_problem_t *why);
+
+/* Counts how the WAL went into the store file before batches: the checkpointer's
+   passes (*passes) and the checkpoints batches ran themselves (*inline_count). */
+void kh_store_checkpoints (kh_store_t *self, uint64_t *passes, uint64_t *inline_count);
 
 /* Returns how many frames of the WAL the writer's last checkpoint left to write into
    the store file (0 for a reader). */

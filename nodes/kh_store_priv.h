@@ -61,8 +61,28 @@ struct _kh_store_t {
     int            wal_done;            /* writer: of them, written into the file by the
                                            last checkpoint */
     int            wal_bound;           /* writer: frames waiting that make a batch or an
-                                           index chunk checkpoint first (S_WAL_FRAMES) */
+                                           index chunk ask the checkpointer for a pass
+                                           (S_WAL_FRAMES) */
+    zactor_t      *ckpt;                /* writer: the checkpointer (kh_store_ckpt.c) */
+    bool           ckpt_busy;           /* writer: a pass asked, its outcome not read */
+    bool           ckpt_finish;         /* writer: a pass ended; the next batch
+                                           checkpoints what came since itself */
+    uint64_t       ckpt_passes;         /* writer: the checkpointer's passes read */
+    uint64_t       ckpt_inline;         /* writer: checkpoints a batch ran itself */
 };
+
+/* The checkpointer (kh_store_ckpt.c), a writer's thread that writes the WAL into
+   the store file beside it. kh__ckpt_start starts it (0, or -1 with why set);
+   kh__ckpt_stop stops it, waiting for a pass in progress; safe if not started.
+   kh__ckpt_ask asks for one PASSIVE checkpoint (ckpt_busy until its outcome is
+   read). kh__ckpt_collect reads the outcome of the pass asked, if it has ended (or,
+   with wait, once it has): on success it sets wal_done and ckpt_finish; an I/O error
+   sets lost and returns KH_STORE_UNKNOWN with why set; anything else (the pass found
+   another checkpoint running, the disk full) returns 0, to be asked again later. */
+int kh__ckpt_start (kh_store_t *self, kh_problem_t *why);
+void kh__ckpt_stop (kh_store_t *self);
+void kh__ckpt_ask (kh_store_t *self);
+int kh__ckpt_collect (kh_store_t *self, bool wait, kh_problem_t *why);
 
 /* Every SQLite failure is raised through KH__STORE_FAIL, so that a reason says where
    it began. */
