@@ -29,8 +29,9 @@
                                        pages: ~40 MB) */
 #define S_FINISH_FRAMES 2000        /* after a pass, a batch checkpoints itself what
                                        came meanwhile if it is fewer frames */
-#define S_HARD_FACTOR   4           /* at so many times S_WAL_FRAMES a batch waits for
-                                       the checkpointer and checkpoints itself */
+#define S_HARD_FACTOR   4           /* a WAL so many times S_WAL_FRAMES long makes a
+                                       batch wait for the checkpointer and checkpoint
+                                       itself */
 
 
 /* ----------------------------------------------------------------- errors */
@@ -232,7 +233,9 @@ int
 kh_store_checkpoint (kh_store_t *self, kh_problem_t *why)
 {
     assert (self && self->writer);
-    if (!self->lost && kh__ckpt_collect (self, false, why) == KH_STORE_UNKNOWN)
+    /* A pass in progress is waited for (two checkpoints at once: one finds the other
+       and does nothing), and its failure is this one's. */
+    if (!self->lost && kh__ckpt_collect (self, true, why) == KH_STORE_UNKNOWN)
         return KH_STORE_UNKNOWN;
     self->ckpt_finish = false;          /* this one finishes what a pass left */
     if (self->lost)
@@ -282,27 +285,32 @@ kh_store_wal_pending (kh_store_t *self)
    search index catches up on a burst, chunk after chunk): reads the outcome of the
    checkpointer's pass if it ended, and then
    - right after a pass, checkpoints the few frames committed during it (fewer than
-     S_FINISH_FRAMES: a few ms), so that the checkpoint is complete and the next
-     commit starts the WAL again from its start;
+     S_FINISH_FRAMES: a few ms, with the store file's fsync), so that the checkpoint
+     is complete and the next commit starts the WAL again from its start; if the
+     pass left more, asks for the next pass at once (each is shorter than the one
+     before);
    - once wal_bound frames wait, asks the checkpointer for a pass;
-   - once S_HARD_FACTOR x wal_bound wait (the checkpointer does not keep up, or a
-     reader held its passes back), waits for a pass in progress and checkpoints
-     itself, so that the WAL stays bounded (~160 MB at most).
+   - once the WAL is S_HARD_FACTOR x wal_bound frames long (passes never left few
+     enough to finish, the checkpointer is slower than the commits, or a reader held
+     the WAL), waits for a pass in progress and checkpoints itself, so that the WAL
+     stays bounded (~160 MB), as it does without a checkpointer from wal_bound on.
    Returns 0 (a checkpoint that failed for want of memory or space is tried again
    later), or KH_STORE_UNKNOWN with why set. */
 static int
 s_checkpoint_due (kh_store_t *self, kh_problem_t *why)
 {
     int hard_bound = S_HARD_FACTOR * self->wal_bound;
-    bool hard = self->wal_frames - self->wal_done >= hard_bound;
-    if (kh__ckpt_collect (self, hard, why) == KH_STORE_UNKNOWN)
+    if (kh__ckpt_collect (self, self->wal_frames >= hard_bound, why) == KH_STORE_UNKNOWN)
         return KH_STORE_UNKNOWN;
     int pending = self->wal_frames - self->wal_done;
-    bool finish = self->ckpt_finish && pending > 0 && pending < S_FINISH_FRAMES;
+    bool after_pass = self->ckpt_finish;
     self->ckpt_finish = false;
-    hard = pending >= hard_bound || (!self->ckpt && pending >= self->wal_bound);
+    bool finish = after_pass && pending > 0 && pending < S_FINISH_FRAMES;
+    bool hard = self->wal_frames >= hard_bound
+             || (!self->ckpt && pending >= self->wal_bound);
     if (!finish && !hard) {
-        if (self->ckpt && !self->ckpt_busy && pending >= self->wal_bound)
+        if (self->ckpt && !self->ckpt_busy
+        &&  (pending >= self->wal_bound || (after_pass && pending >= S_FINISH_FRAMES)))
             kh__ckpt_ask (self);
         return 0;
     }

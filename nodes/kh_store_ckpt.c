@@ -1,18 +1,22 @@
 /*  kh_store_ckpt.c - the writer's checkpointer: a thread with a connection of its own
     that writes the WAL into the store file beside the writer, so that a batch does
-    not wait while thousands of pages are copied and the store file is fsync'd.
+    not wait while thousands of pages are copied.
 
     The writer decides when (s_checkpoint_due in kh_store.c): it asks for a pass once
-    the WAL holds wal_bound frames, collects the pass's outcome before a later batch,
-    and then checkpoints the few frames committed meanwhile itself, which completes
-    the checkpoint so that its next commit starts the WAL again from its start (a
-    pass beside a writer that commits all the time never completes on its own).
+    the WAL holds wal_bound frames, reads the pass's outcome before a later batch, and
+    then checkpoints the few frames committed meanwhile itself, which completes the
+    checkpoint so that its next commit starts the WAL again from its start (a pass
+    beside a writer that commits all the time never completes on its own).
 
-    The thread's connection checkpoints with synchronous=FULL: the WAL is synced
-    before its frames are copied and the store file after, before SQLite counts them
-    as written, exactly as the writer's own checkpoint does. It shares nothing with
-    the writer's connection; SQLite's locks order the two (a pass is PASSIVE: it
-    never waits for the writer, and the writer never waits for it). */
+    The thread's connection checkpoints with synchronous=FULL, as the writer's own:
+    SQLite syncs the WAL before it copies frames into the store file. It fsyncs the
+    store file only when a checkpoint reaches the WAL's end, which a pass racing the
+    commits seldom does, and counts the frames copied either way; that is safe, since
+    only a complete checkpoint (the writer's, which fsyncs the store file) lets the
+    WAL start again and its frames be overwritten. The thread shares nothing with the
+    writer's connection; SQLite's locks order the two. A pass is PASSIVE: it never
+    waits for the writer. The writer waits for a pass only when it checkpoints itself
+    (kh_store_checkpoint) while one runs. */
 #include <assert.h>
 #include "kh_store_priv.h"
 
@@ -108,9 +112,15 @@ kh__ckpt_collect (kh_store_t *self, bool wait, kh_problem_t *why)
     do
         size = zmq_recv (handle, &pass, sizeof pass, wait ? 0 : ZMQ_DONTWAIT);
     while (size == -1 && wait && zmq_errno () == EINTR);
-    if (size != (int) sizeof pass)
+    if (size == -1)
         return 0;                       /* still at work (or interrupted) */
     self->ckpt_busy = false;
+    if (size != (int) sizeof pass || pass.rc == SQLITE_CANTOPEN) {
+        /* The thread ended (czmq's signal), or it has no connection: the writer
+           checkpoints itself from now on, as without a checkpointer. */
+        kh__ckpt_stop (self);
+        return 0;
+    }
     self->ckpt_passes++;
     if (pass.rc == SQLITE_OK) {
         /* done counts from the start of the WAL the pass saw; if it is above what

@@ -77,8 +77,10 @@ struct _kh_store_t {
    kh__ckpt_ask asks for one PASSIVE checkpoint (ckpt_busy until its outcome is
    read). kh__ckpt_collect reads the outcome of the pass asked, if it has ended (or,
    with wait, once it has): on success it sets wal_done and ckpt_finish; an I/O error
-   sets lost and returns KH_STORE_UNKNOWN with why set; anything else (the pass found
-   another checkpoint running, the disk full) returns 0, to be asked again later. */
+   sets lost and returns KH_STORE_UNKNOWN with why set; a thread that ended or could
+   not connect is stopped (the writer checkpoints itself then); anything else (the
+   pass found another checkpoint running, the disk full) returns 0, to be asked
+   again later. */
 int kh__ckpt_start (kh_store_t *self, kh_problem_t *why);
 void kh__ckpt_stop (kh_store_t *self);
 void kh__ckpt_ask (kh_store_t *self);
@@ -114,9 +116,9 @@ int kh__store_last (kh_store_t *self, uint64_t *seq, uint64_t *at, kh_problem_t 
    set. */
 int kh__store_audit_last (kh_store_t *self, uint64_t *seq, kh_problem_t *why);
 
-/* Sets the frames waiting in the WAL that make the next batch or index chunk
-   checkpoint first (default 10,000), so that tests can reach it with a few
-   messages. */
+/* Sets the frames waiting in the WAL that make the next batch or index chunk ask
+   the checkpointer for a pass (default 10,000; at 4 times as many it checkpoints
+   itself), so that tests can reach it with a few messages. */
 void kh__store_set_wal_bound (kh_store_t *self, int frames);
 
 /* Binds text as parameter index of stmt, "" for NULL. */

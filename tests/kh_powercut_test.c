@@ -16,6 +16,7 @@
 #include <czmq.h>
 #include "kh_codec.h"
 #include "kh_store.h"
+#include "kh_store_priv.h"
 #include "kh_testvfs.h"
 
 #include "kh_check.h"
@@ -270,6 +271,11 @@ s_cycle (s_run_t *run, double keep)
         S_BAD (run, "the store does not open after a cut: %s", why.reason);
     if (store) {
         s_check (run);
+        /* Half the cycles reach the WAL's bound within the ops before the cut, so that
+           the power also goes while the checkpointer copies the WAL beside the
+           writer, and while a batch finishes or takes over its checkpoint. */
+        if (s_rand (run, 2))
+            kh__store_set_wal_bound (store, 8 + (int) s_rand (run, 40));
         kh_testvfs_cut_at (1 + s_rand (run, S_OPS_MAX), keep, run->rng);
         for (int i = 0; i < S_BATCHES_MAX && !kh_testvfs_crashed (); i++)
             s_batch (run, store);
