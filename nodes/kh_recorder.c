@@ -368,10 +368,12 @@ s_index (kh_recorder_t *self)
     }
 }
 
-/* Writes the WAL into the store file once the broker is quiet (commits leave it to
-   us: kh_store_checkpoint). One attempt per quiet spell, whatever its outcome: one
-   that a reader held back is tried again after the next commit. An I/O error stops
-   the recorder, as a failed commit does; another failure is logged. */
+/* Writes the WAL into the store file once the broker is quiet (commits do not;
+   under constant load the store's checkpointer thread does: kh_store_checkpoint).
+   One attempt per quiet spell, whatever its outcome: one that a reader held back is
+   tried again after the next commit. An I/O error (its own, or the checkpointer's
+   last pass) stops the recorder, as a failed commit does; another failure is
+   logged. */
 static void
 s_checkpoint (kh_recorder_t *self)
 {

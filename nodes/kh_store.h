@@ -195,9 +195,9 @@ int kh_store_index (kh_store_t *self, size_t max, size_t *count, kh_problem_t *w
    (SQLite's automatic checkpoint is off). Under constant load a writer's own thread,
    the checkpointer, does it beside the batches once 10,000 frames wait, and the next
    batch checkpoints the few frames committed meanwhile, so that the WAL starts
-   again from its start; a batch that finds 40,000 waiting waits for the
-   checkpointer and checkpoints first, so that the WAL stays bounded. Returns 0 (also
-   when the checkpointer is at work: then it does nothing); -1 with why set if it
+   again from its start; a batch that finds the WAL 40,000 frames long waits for the
+   checkpointer and checkpoints first, so that the WAL stays bounded (~160 MB).
+   Waits for a pass of the checkpointer in progress first. Returns 0; -1 with why set if it
    failed for want of memory or the like; KH_STORE_UNKNOWN if it, or the
    checkpointer's last pass, failed with an I/O error (the store is lost then, as
    after kh_store_commit: the file's state is unknown until it is opened again).
