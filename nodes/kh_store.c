@@ -306,11 +306,15 @@ s_checkpoint_due (kh_store_t *self, kh_problem_t *why)
     bool after_pass = self->ckpt_finish;
     self->ckpt_finish = false;
     bool finish = after_pass && pending > 0 && pending < S_FINISH_FRAMES;
+    bool want = pending >= self->wal_bound || (after_pass && pending >= S_FINISH_FRAMES);
+    if (want && !self->ckpt && !self->ckpt_off)
+        self->ckpt_off = kh__ckpt_start (self, &(kh_problem_t) { 0 }) != 0;
+    /* Without a checkpointer (it could not start, or stopped) a batch checkpoints
+       itself from wal_bound on. */
     bool hard = self->wal_frames >= hard_bound
              || (!self->ckpt && pending >= self->wal_bound);
     if (!finish && !hard) {
-        if (self->ckpt && !self->ckpt_busy
-        &&  (pending >= self->wal_bound || (after_pass && pending >= S_FINISH_FRAMES)))
+        if (want && !self->ckpt_busy)
             kh__ckpt_ask (self);
         return 0;
     }
@@ -846,8 +850,7 @@ kh_store_new (const char *path, kh_sync_t sync, kh_problem_t *why)
     ||  s_prepare_writer (self, why)
     ||  s_load_state (self, why)
     ||  !(self->state = kh_state_new (self->db, why))
-    ||  s_derive (self, why)
-    ||  kh__ckpt_start (self, why))
+    ||  s_derive (self, why))
         kh_store_destroy (&self);
     return self;
 }

@@ -119,6 +119,7 @@ kh__ckpt_collect (kh_store_t *self, bool wait, kh_problem_t *why)
         /* The thread ended (czmq's signal), or it has no connection: the writer
            checkpoints itself from now on, as without a checkpointer. */
         kh__ckpt_stop (self);
+        self->ckpt_off = true;
         return 0;
     }
     self->ckpt_passes++;

@@ -63,7 +63,10 @@ struct _kh_store_t {
     int            wal_bound;           /* writer: frames waiting that make a batch or an
                                            index chunk ask the checkpointer for a pass
                                            (S_WAL_FRAMES) */
-    zactor_t      *ckpt;                /* writer: the checkpointer (kh_store_ckpt.c) */
+    zactor_t      *ckpt;                /* writer: the checkpointer (kh_store_ckpt.c),
+                                           started when the WAL first needs it */
+    bool           ckpt_off;            /* writer: it could not start, or stopped: the
+                                           batches checkpoint themselves */
     bool           ckpt_busy;           /* writer: a pass asked, its outcome not read */
     bool           ckpt_finish;         /* writer: a pass ended; the next batch
                                            checkpoints what came since itself */
@@ -72,8 +75,10 @@ struct _kh_store_t {
 };
 
 /* The checkpointer (kh_store_ckpt.c), a writer's thread that writes the WAL into
-   the store file beside it. kh__ckpt_start starts it (0, or -1 with why set);
-   kh__ckpt_stop stops it, waiting for a pass in progress; safe if not started.
+   the store file beside it, started the first time the WAL holds wal_bound frames
+   (a store that never does starts no thread). kh__ckpt_start starts it (0, or -1 with
+   why set); kh__ckpt_stop stops it, waiting for a pass in progress; safe if not
+   started.
    kh__ckpt_ask asks for one PASSIVE checkpoint (ckpt_busy until its outcome is
    read). kh__ckpt_collect reads the outcome of the pass asked, if it has ended (or,
    with wait, once it has): on success it sets wal_done and ckpt_finish; an I/O error
