@@ -67,7 +67,7 @@ typedef struct {
     not wait behind the others', and holding its own back made a lone light
     publisher wait for a commit round trip per two messages after any hiccup (W3's
     p99 of hundreds of ms). The calm ends early once that lane holds more than
-    KH_PENDING_LIGHT entries (s_calm_check): it is light no longer. */
+    KH_PENDING_LIGHT entries (kh_pending_add): it is light no longer. */
 struct _kh_pending_t {
     s_entry_t *slot;                    /* cap slots */
     size_t   cap;                       /* power of two, grows up to cover max */
@@ -402,6 +402,11 @@ kh_pending_add (kh_pending_t *self, zmq_msg_t *client, zmq_msg_t *envelope,
     entry->lane = lane;
     if (++lane->count > lane->peak)
         lane->peak = lane->count;
+    /* The light connection that made the calm is light no longer: there is no one
+       left to keep calm for, and a flooder must not stay exempt. */
+    if (lane->peak > KH_PENDING_LIGHT && self->now < self->calm_until
+    &&  s_rid_compare (&lane->rid, &self->calm_rid) == 0)
+        self->calm_until = 0;
     s_unsent_push (self, entry);
     self->count++;
     self->bytes += size;
@@ -467,24 +472,10 @@ kh_pending_remove (kh_pending_t *self, uint64_t token)
     assert (self->count > 0 || self->oldest == self->next);
 }
 
-/* Ends the calm if the connection that made it is no longer light (it has held more
-   than KH_PENDING_LIGHT entries since): there is no light publisher left to keep
-   calm for, and a flooder must not stay exempt because its first publish was light. */
-static void
-s_calm_check (kh_pending_t *self)
-{
-    if (self->now >= self->calm_until)
-        return;
-    s_lane_t *maker = (s_lane_t *) zhashx_lookup (self->lanes, &self->calm_rid);
-    if (maker && maker->peak > KH_PENDING_LIGHT)
-        self->calm_until = 0;
-}
-
 uint64_t
 kh_pending_unsent (kh_pending_t *self)
 {
     assert (self);
-    s_calm_check (self);
     size_t bound = self->calm_inflight && self->now < self->calm_until
                  ? self->calm_inflight : SIZE_MAX;
     s_lane_t *lane = self->turn;
