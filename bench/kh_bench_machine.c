@@ -168,38 +168,20 @@ kh_bench_print_disk (FILE *out, const char *dir, int count)
 /* Overwrites count commits' worth of pages (S_COMMIT_PAGES, one after the other
    through the file, as the recorder's WAL is written once it has restarted), each
    followed by fdatasync, into fd (S_COMMIT_FILE bytes, written and synced already);
-   puts each one's ns into took. Returns 0, or -1 if a write or sync failed. */
+   puts each one's ns into took. With rate 0 they go back to back, each timed from its
+   write; else commit i is due at start + i / rate s, waits until then, and is timed
+   from when it was due, so that a sync that stalls counts also in the ones it held
+   up, as in a recorder. Returns 0, or -1 if a write or sync failed. */
 static int
-s_commit_times (int fd, uint64_t *took, int count)
+s_commit_times (int fd, uint64_t *took, int count, uint32_t rate)
 {
     static char pages [S_COMMIT_PAGES * S_PAGE];
     memset (pages, 'w', sizeof pages);
     off_t at = 0;
-    for (int i = 0; i < count; i++) {
-        if (at + (off_t) sizeof pages > S_COMMIT_FILE)
-            at = 0;
-        uint64_t t0 = kh_bench_now_ns ();
-        if (pwrite (fd, pages, sizeof pages, at) != (ssize_t) sizeof pages || fdatasync (fd))
-            return -1;
-        took [i] = kh_bench_now_ns () - t0;
-        at += (off_t) sizeof pages;
-    }
-    return 0;
-}
-
-/* As s_commit_times, but commit i is due at start + i / rate s (rate > 0): it waits
-   until then and puts into took how long after that its fdatasync returned, so that
-   a sync that stalls counts also in the ones it held up, as in a recorder. */
-static int
-s_paced_times (int fd, uint64_t *took, int count, uint32_t rate)
-{
-    static char pages [S_COMMIT_PAGES * S_PAGE];
-    memset (pages, 'p', sizeof pages);
-    off_t at = 0;
     uint64_t start = kh_bench_now_ns ();
     for (int i = 0; i < count; i++) {
-        uint64_t due = start + (uint64_t) i * 1000000000u / rate;
         uint64_t now = kh_bench_now_ns ();
+        uint64_t due = rate ? start + (uint64_t) i * 1000000000u / rate : now;
         if (now < due) {
             struct timespec ts = { (time_t) ((due - now) / 1000000000u),
                                    (long) ((due - now) % 1000000000u) };
@@ -241,7 +223,7 @@ s_commit_file (const char *dir)
 }
 
 /* Measures count commit-shaped fdatasyncs in a temporary file in dir, back to back
-   (rate 0: s_commit_times) or rate a second (s_paced_times), and prints them as
+   (rate 0) or rate a second (s_commit_times), and prints them as
    "  HEAD: p50 .., p99 .., max ..; N of COUNT over 2 ms". Returns 0, or -1 if the
    file could not be written. */
 static int
@@ -250,7 +232,7 @@ s_print_syncs (FILE *out, const char *dir, int count, uint32_t rate, const char 
     int fd = s_commit_file (dir);
     uint64_t *took = (uint64_t *) calloc ((size_t) (count > 0 ? count : 1), sizeof *took);
     int rc = fd < 0 || !took || count <= 0 ? -1
-           : rate ? s_paced_times (fd, took, count, rate) : s_commit_times (fd, took, count);
+           : s_commit_times (fd, took, count, rate);
     if (fd >= 0)
         close (fd);
     if (rc == 0) {
